@@ -1,0 +1,53 @@
+package dev.jkvm.vmm.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Checks made before a VM is created, so that the commonest mistakes get one line naming the
+ * cause and the fix rather than an errno from deep inside the VMM.
+ */
+final class HostChecks {
+    private HostChecks() {}
+
+    static void kvmAccessible(Path kvm) {
+        if (!Files.exists(kvm)) {
+            throw new UserError(kvm + " does not exist: this host has no KVM; enable virtualization and load the kvm module"
+                    + " (in a container, pass --device /dev/kvm)");
+        }
+        if (!Files.isReadable(kvm) || !Files.isWritable(kvm)) {
+            throw new UserError(kvm + " is not accessible to this user; add the user to the group that owns it"
+                    + " (usually kvm) or run as root");
+        }
+    }
+
+    static byte[] readKernel(Path kernel) {
+        if (!Files.exists(kernel)) {
+            throw new UserError("kernel file " + kernel + " does not exist; pass --kernel with a multiboot kernel, or omit it to boot the built-in image");
+        }
+        if (Files.isDirectory(kernel)) {
+            throw new UserError("kernel " + kernel + " is a directory; pass --kernel with a multiboot kernel file");
+        }
+        try {
+            return Files.readAllBytes(kernel);
+        } catch (IOException e) {
+            throw new UserError("kernel file " + kernel + " cannot be read (" + e.getClass().getSimpleName()
+                    + "); check its permissions");
+        }
+    }
+
+    /** Total physical memory of the host in bytes, or {@code Long.MAX_VALUE} when unknown. */
+    static long hostMemory() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
+        return Long.MAX_VALUE;
+    }
+}
