@@ -4,30 +4,14 @@
  * interrupt frame, then exits through isa-debug-exit with 3 (process status 7).
  */
 #include "multiboot.inc"
+#include "longmode.inc"
         .text
         .code32
         .globl _start
 _start:
         cli
         movl $stack_top, %esp
-        movl $pdpt + 3, pml4
-        movl $pd + 3, pdpt
-        movl $0x000083, pd               /* 2 MiB pages: 0-4 MiB */
-        movl $0x200083, pd + 8
-        movl $pml4, %eax
-        movl %eax, %cr3
-        movl %cr4, %eax
-        orl $0x20, %eax
-        movl %eax, %cr4
-        movl $0xC0000080, %ecx
-        rdmsr
-        orl $0x100, %eax
-        wrmsr
-        movl %cr0, %eax
-        orl $0x80000001, %eax
-        movl %eax, %cr0
-        lgdt gdt_descriptor
-        ljmp $0x08, $long_mode
+        ENTER_LONG_MODE long_mode
 
         .code64
 long_mode:
@@ -78,16 +62,10 @@ puts:   movb (%esi), %bl
 1:      ret
 
 #include "serial.inc"
+        LONG_MODE_DATA
 
         .section .rodata
         .balign 8
-gdt:    .quad 0
-        .quad 0x00AF9A000000FFFF         /* 0x08: 64-bit code */
-        .quad 0x00CF92000000FFFF         /* 0x10: data */
-gdt_end:
-gdt_descriptor:
-        .word gdt_end - gdt - 1
-        .long gdt
 idt_descriptor:
         .word 256 * 16 - 1
         .quad idt
@@ -96,9 +74,6 @@ caught:       .asciz "caught #UD at rip=0x"
 
         .bss
         .balign 4096
-pml4:   .skip 4096
-pdpt:   .skip 4096
-pd:     .skip 4096
 idt:    .skip 4096
         .skip 4096
 stack_top:
