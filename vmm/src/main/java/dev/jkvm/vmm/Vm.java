@@ -46,7 +46,7 @@ public final class Vm implements AutoCloseable {
     private final List<Thread> threads = new ArrayList<>();
     private final PortIoBus pio = new PortIoBus();
     private final MmioBus mmio = new MmioBus();
-    private final Symbolizer symbolizer;
+    private volatile Symbolizer symbolizer = Symbolizer.NONE;
     private final PrintStream trace;
     private final CompletableFuture<VmOutcome> outcome = new CompletableFuture<>();
     private volatile boolean stopping;
@@ -54,12 +54,11 @@ public final class Vm implements AutoCloseable {
     private volatile long finishNanos;
     private boolean closed;
 
-    private Vm(Kvm kvm, KvmVm vm, GuestRam ram, List<KvmVcpu> vcpus, Symbolizer symbolizer, PrintStream trace) {
+    private Vm(Kvm kvm, KvmVm vm, GuestRam ram, List<KvmVcpu> vcpus, PrintStream trace) {
         this.kvm = kvm;
         this.vm = vm;
         this.ram = ram;
         this.vcpus = vcpus;
-        this.symbolizer = symbolizer == null ? Symbolizer.NONE : symbolizer;
         this.trace = trace;
     }
 
@@ -68,7 +67,7 @@ public final class Vm implements AutoCloseable {
      *
      * @param trace where to log every exit, or null for no tracing
      */
-    public static Vm create(int cpus, long memoryBytes, Symbolizer symbolizer, PrintStream trace) {
+    public static Vm create(int cpus, long memoryBytes, PrintStream trace) {
         Kvm kvm = Kvm.open();
         KvmVm vm = null;
         GuestRam ram = null;
@@ -108,7 +107,7 @@ public final class Vm implements AutoCloseable {
                     vcpu.setMpState(KvmAbi.KVM_MP_STATE_UNINITIALIZED);
                 }
             }
-            return new Vm(kvm, vm, ram, vcpus, symbolizer, trace);
+            return new Vm(kvm, vm, ram, vcpus, trace);
         } catch (RuntimeException e) {
             for (KvmVcpu v : vcpus) closeQuietly(v, e);
             if (ram != null) closeQuietly(ram, e);
@@ -145,11 +144,12 @@ public final class Vm implements AutoCloseable {
 
     /**
      * Puts the BSP in the multiboot machine state at {@code entry} and starts every vCPU thread.
-     * The VM ends with {@link VmOutcome.Kind#TIMEOUT} after {@code timeout} unless something
-     * ended it before.
+     * The VM ends with {@link VmOutcome.Kind#TIMEOUT} after {@code timeout} (null: no limit)
+     * unless something ended it before; crash reports name code through {@code symbolizer}.
      */
-    public synchronized void start(long entry, long multibootInfo, Duration timeout) {
+    public synchronized void start(long entry, long multibootInfo, Duration timeout, Symbolizer symbolizer) {
         if (!threads.isEmpty() || closed) throw new IllegalStateException("a VM starts only once");
+        if (symbolizer != null) this.symbolizer = symbolizer;
         KvmVcpu bsp = vcpus.get(0);
         bsp.setSregs(BootCpuState.sregs(bsp.sregs()));
         bsp.setRegs(BootCpuState.regs(entry, multibootInfo));

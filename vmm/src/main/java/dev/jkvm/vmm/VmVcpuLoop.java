@@ -83,6 +83,9 @@ final class VmVcpuLoop implements Runnable {
             synchronized (kickLock) {
                 exited = true;
             }
+            // No kick can come now; take any still pending so thread teardown, which resets the
+            // signal mask, finds none.
+            kick.drainPending();
         }
     }
 

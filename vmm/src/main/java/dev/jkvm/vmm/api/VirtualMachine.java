@@ -1,7 +1,10 @@
 package dev.jkvm.vmm.api;
 
 import dev.jkvm.vmm.Vm;
+import dev.jkvm.vmm.boot.BootInfo;
+import dev.jkvm.vmm.boot.MultibootLoader;
 import dev.jkvm.vmm.cpu.Symbolizer;
+import dev.jkvm.vmm.devices.LegacyDevices;
 import dev.jkvm.vmm.devices.MmioDevice;
 import dev.jkvm.vmm.devices.PioDevice;
 
@@ -10,6 +13,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,25 +76,31 @@ public final class VirtualMachine {
     /**
      * Creates the KVM VM, loads the guest, registers the devices and starts every vCPU.
      *
-     * @throws IllegalArgumentException for an image that can not be booted (one clear line)
+     * @throws dev.jkvm.vmm.boot.MultibootException for an image that can not be booted (one clear line)
      * @throws dev.jkvm.vmm.kvm.KvmException when KVM refuses the configuration
      */
     public RunningVm start() {
-        Vm vm = Vm.create(cpus, memory, symbolizer, traceExits ? System.err : null);
+        Vm vm = Vm.create(cpus, memory, traceExits ? System.err : null);
         try {
+            LegacyDevices legacy = LegacyDevices.install(vm.pio(), vm.interruptLines(), console,
+                    status -> vm.finish(VmOutcome.guestExit(status)), cpus, vm.ramSize(), Clock.systemUTC());
             for (PioRegistration r : pio) vm.pio().register(r.base(), r.length(), r.device());
             for (MmioRegistration r : mmio) vm.mmio().register(r.base(), r.length(), r.device());
             long entry;
             long mbi;
+            Symbolizer symbols = symbolizer;
             if (flat != null) {
                 vm.memory().write(flat.address(), flat.bytes());
                 entry = flat.entry();
                 mbi = 0;
             } else {
-                throw new IllegalArgumentException("no multiboot loader is available in this build; use a flat image");
+                BootInfo boot = MultibootLoader.load(kernel, vm.memory(), cmdline);
+                entry = boot.entry();
+                mbi = boot.mbiAddress();
+                if (symbols == null && !boot.symbols().isEmpty()) symbols = boot.symbols()::symbolize;
             }
-            vm.start(entry, mbi, timeout);
-            return new RunningVm(vm, () -> -1L);
+            vm.start(entry, mbi, timeout, symbols);
+            return new RunningVm(vm, legacy.serial());
         } catch (RuntimeException e) {
             try {
                 vm.close();
@@ -196,6 +206,8 @@ public final class VirtualMachine {
 
         public VirtualMachine build() {
             if (kernel == null && flat == null) throw new IllegalArgumentException("no kernel given; call kernel(path)");
+            // Reject an unbootable image now, with the loader's one-line reason, not at start().
+            if (kernel != null) MultibootLoader.checkHeader(kernel);
             return new VirtualMachine(this);
         }
     }

@@ -1,13 +1,8 @@
 package dev.jkvm.vmm.kvm;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -19,9 +14,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <em>blocked</em> in user space and unblock it only inside KVM_RUN via KVM_SET_SIGNAL_MASK
  * (KVM API doc §4.22). A kick therefore either makes KVM_RUN return EINTR or, when the thread
  * is in Java code, stays pending until the next KVM_RUN returns EINTR at once; the pending
- * signal is then consumed with sigtimedwait. The handler never runs (the signal is never
- * delivered in user space), but one is installed so that the default action, termination, can
- * never apply if something else unblocks it.
+ * signal is then consumed with sigtimedwait, so it is never delivered in user space.
+ *
+ * <p>The disposition is SIG_IGN, not a handler: the kernel never discards a signal that is
+ * blocked (or, inside KVM_RUN, in the saved mask), so the kick still lands, while a stray
+ * delivery — e.g. during JVM thread teardown, which resets signal masks — does nothing. A Java
+ * upcall as handler would run on a thread in the wrong state and abort the JVM.
  */
 public final class KickSignal {
     private static KickSignal instance;
@@ -42,8 +40,8 @@ public final class KickSignal {
         return instance;
     }
 
-    @SuppressWarnings("unused") // the upcall target
-    private static void ignore(int signal) {}
+    /** SIG_IGN from <signal.h>. */
+    private static final long SIG_IGN = 1;
 
     private static KickSignal install() {
         Arena arena = Arena.global();
@@ -52,19 +50,9 @@ public final class KickSignal {
         for (int sig = Libc.sigrtmin() + 2; sig <= Libc.sigrtmax(); sig++) {
             Libc.sigaction(sig, MemorySegment.NULL, old);
             if (old.get(JAVA_LONG, LibcAbi.SIGACTION_HANDLER) != 0L) continue; // not SIG_DFL: someone uses it
-            MemorySegment handler;
-            try {
-                handler = Linker.nativeLinker().upcallStub(
-                        MethodHandles.lookup().findStatic(KickSignal.class, "ignore", MethodType.methodType(void.class, int.class)),
-                        FunctionDescriptor.ofVoid(JAVA_INT), arena);
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException(e);
-            }
             MemorySegment action = arena.allocate(LibcAbi.SIGACTION_SIZE, 8);
-            action.set(ADDRESS, LibcAbi.SIGACTION_HANDLER, handler);
-            // No SA_RESTART: KVM_RUN must come back with EINTR.
+            action.set(JAVA_LONG, LibcAbi.SIGACTION_HANDLER, SIG_IGN);
             action.set(JAVA_INT, LibcAbi.SIGACTION_FLAGS, 0);
-            MemorySegment.copy(Libc.sigset(arena, sig), 0, action, LibcAbi.SIGACTION_MASK, LibcAbi.SIGSET_T_SIZE);
             Libc.sigaction(sig, action, MemorySegment.NULL);
             return new KickSignal(sig, arena);
         }
