@@ -76,13 +76,32 @@ class CmosRtcTest {
 
     @Test
     void controlRegisters() {
-        assertEquals(0x26, cmos(bus, 0x0A), "register A: 32.768 kHz base, 1024 Hz rate, UIP clear");
+        assertEquals(0x26, cmos(bus, 0x0A), "register A: 32.768 kHz base, 1024 Hz rate, UIP clear at a whole second");
         setCmos(bus, 0x0A, 0xA6);
-        assertEquals(0x26, cmos(bus, 0x0A), "UIP is read-only and never set");
+        assertEquals(0x26, cmos(bus, 0x0A), "UIP is read-only");
         assertEquals(0x00, cmos(bus, 0x0C));
         assertEquals(0x80, cmos(bus, 0x0D), "register D: VRT, valid RAM and time");
         setCmos(bus, 0x0D, 0x00);
         assertEquals(0x80, cmos(bus, 0x0D));
+    }
+
+    @Test
+    void updateInProgressIsSetOnlyInTheLast244MicrosecondsOfASecond() {
+        // Datasheet: with the 32.768 kHz time base UIP rises t_BUC = 244 µs before the update.
+        SettableClock clock = new SettableClock(Instant.parse("2026-11-25T13:45:59.999700Z"));
+        PortIoBus b = busWith(new CmosRtc(256L << 20, clock));
+        assertEquals(0x26, cmos(b, 0x0A), "300 µs before the update");
+        clock.advance(Duration.ofNanos(60_000));
+        assertEquals(0xA6, cmos(b, 0x0A), "240 µs before the update");
+        setCmos(b, 0x0B, 0x82);
+        assertEquals(0x26, cmos(b, 0x0A), "SET halts updates");
+        setCmos(b, 0x0B, 0x02);
+        setCmos(b, 0x0A, 0x66);
+        assertEquals(0x66, cmos(b, 0x0A), "a stopped divider (DV = 110) makes no updates");
+        setCmos(b, 0x0A, 0x26);
+        clock.advance(Duration.ofNanos(240_000));
+        assertEquals(0x26, cmos(b, 0x0A), "the update is done");
+        assertEquals(0x00, cmos(b, 0x00), "and the seconds rolled over");
     }
 
     @Test
