@@ -87,7 +87,11 @@ public final class CmosRtc implements PioDevice {
         }
     }
 
-    /** {@code ramSize} is all guest RAM; the part above {@link GuestLayout#MMIO_HOLE_START} lives above 4 GiB. */
+    /**
+     * {@code ramSize} is all guest RAM; the part above {@link GuestLayout#MMIO_HOLE_START} (3 GiB)
+     * lives above 4 GiB. QEMU's {@code pc} machine splits the same way from 3.5 GiB of RAM up, and
+     * keeps 3–3.5 GiB entirely low, so the bytes differ from QEMU's only in that band.
+     */
     public CmosRtc(long ramSize, Clock clock) {
         this.clock = clock;
         long below4g = Math.min(ramSize, GuestLayout.MMIO_HOLE_START);
