@@ -28,6 +28,11 @@ final class TestKernels {
      * stack. {@code padding} bytes before the header push it further into the file.
      */
     static String source(int flags, boolean addressFields, int padding) {
+        return source(flags, addressFields, padding, false);
+    }
+
+    /** As above; with {@code haltAtEntry} the first instruction is hlt, so nothing runs (the QEMU oracle). */
+    static String source(int flags, boolean addressFields, int padding, boolean haltAtEntry) {
         String addresses = !addressFields ? "" : """
                 .ifdef LOAD_END_ZERO
                     .long mb_header, load_start, 0
@@ -54,6 +59,7 @@ final class TestKernels {
                     .globl _start
                     .type _start, @function
                 _start:
+                %s
                     mov $stack_top, %%esp
                     mov %%eax, magic_seen
                     mov %%ebx, mbi_seen
@@ -89,13 +95,18 @@ final class TestKernels {
                 magic_seen: .skip 4
                 mbi_seen: .skip 4
                 bss_end:
-                """.formatted(flags, padding, addresses);
+                """.formatted(flags, padding, addresses, haltAtEntry ? "    hlt" : "");
     }
 
     static Path elf32() {
-        return cached("elf32", () -> {
-            assemble("k32", source(FLAGS, false, 0), false);
-            return link("k32", "k32.elf", "-m", "elf_i386", "-Ttext", "0x100000");
+        return elf32(false);
+    }
+
+    static Path elf32(boolean haltAtEntry) {
+        String name = haltAtEntry ? "k32-halt" : "k32";
+        return cached(name, () -> {
+            assemble(name, source(FLAGS, false, 0, haltAtEntry), false);
+            return link(name, name + ".elf", "-m", "elf_i386", "-Ttext", "0x100000");
         });
     }
 
@@ -108,8 +119,13 @@ final class TestKernels {
 
     /** Linked at 0xC0100000 but loaded at 1 MiB (p_vaddr != p_paddr), like higher-half kernels. */
     static Path higherHalf() {
-        return cached("higher", () -> {
-            assemble("khigh", source(FLAGS, false, 0), false);
+        return higherHalf(false);
+    }
+
+    static Path higherHalf(boolean haltAtEntry) {
+        String name = haltAtEntry ? "khigh-halt" : "khigh";
+        return cached(name, () -> {
+            assemble(name, source(FLAGS, false, 0, haltAtEntry), false);
             GnuToolchain.write(GnuToolchain.DIR.resolve("higher.ld"), """
                     ENTRY(_start)
                     SECTIONS {
@@ -119,19 +135,23 @@ final class TestKernels {
                         .bss ALIGN(4096) : AT(ADDR(.bss) - 0xC0000000) { *(.bss) }
                     }
                     """);
-            return link("khigh", "khigh.elf", "-m", "elf_i386", "-T", "higher.ld");
+            return link(name, name + ".elf", "-m", "elf_i386", "-T", "higher.ld");
         });
     }
 
     /** A flat binary (objcopy -O binary) placed by the header's address fields (§3.1.3). */
     static Path kludge(boolean loadEndZero, boolean bssEndZero) {
-        String name = "kaout" + (loadEndZero ? "-le0" : "") + (bssEndZero ? "-bss0" : "");
+        return kludge(loadEndZero, bssEndZero, false);
+    }
+
+    static Path kludge(boolean loadEndZero, boolean bssEndZero, boolean haltAtEntry) {
+        String name = "kaout" + (loadEndZero ? "-le0" : "") + (bssEndZero ? "-bss0" : "") + (haltAtEntry ? "-halt" : "");
         return cached(name, () -> {
             String[] defs = new String[0];
             if (loadEndZero && bssEndZero) defs = new String[] {"--defsym", "LOAD_END_ZERO=1", "--defsym", "BSS_END_ZERO=1"};
             else if (loadEndZero) defs = new String[] {"--defsym", "LOAD_END_ZERO=1"};
             else if (bssEndZero) defs = new String[] {"--defsym", "BSS_END_ZERO=1"};
-            assemble(name, source(FLAGS_WITH_ADDRESSES, true, 0), false, defs);
+            assemble(name, source(FLAGS_WITH_ADDRESSES, true, 0, haltAtEntry), false, defs);
             link(name, name + ".elf", "-m", "elf_i386", "-Ttext", "0x100000");
             run("objcopy", "-O", "binary", name + ".elf", name + ".bin");
             return GnuToolchain.DIR.resolve(name + ".bin");
@@ -140,7 +160,11 @@ final class TestKernels {
 
     /** The ELF the flat kludge binary was made from (for nm). */
     static Path kludgeElf(boolean loadEndZero, boolean bssEndZero) {
-        Path bin = kludge(loadEndZero, bssEndZero);
+        return kludgeElf(loadEndZero, bssEndZero, false);
+    }
+
+    static Path kludgeElf(boolean loadEndZero, boolean bssEndZero, boolean haltAtEntry) {
+        Path bin = kludge(loadEndZero, bssEndZero, haltAtEntry);
         return bin.resolveSibling(bin.getFileName().toString().replace(".bin", ".elf"));
     }
 
