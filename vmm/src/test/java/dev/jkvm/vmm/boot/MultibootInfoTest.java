@@ -169,6 +169,19 @@ class MultibootInfoTest {
     }
 
     @Test
+    void sectionHeadersAreLeftOutWhenRamEndsRightAfterTheKernel() {
+        Path elf = TestKernels.elf32();
+        long segmentsEnd = GnuToolchain.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
+        try (GuestRam ram = new GuestRam(0, segmentsEnd)) {
+            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(elf), ram.memory, "");
+            assertEquals(0, ram.memory.read32(info.mbiAddress()) & (1 << 5), "flags bit 5 clear");
+            assertEquals(segmentsEnd, info.kernelEnd());
+            assertEquals((segmentsEnd - MIB) / 1024, ram.memory.read32(info.mbiAddress() + 8));
+            assertTrue(!info.symbols().isEmpty(), "the VMM still has the symbols");
+        }
+    }
+
+    @Test
     void strippedKernelLoadsWithoutSymbols() {
         Path elf = TestKernels.stripped();
         try (GuestRam ram = GuestRam.mib(64)) {
