@@ -32,7 +32,15 @@ public final class MultibootLoader {
 
     /** As {@link #checkHeader(byte[])}; {@code name} (e.g. the file name) starts every message. */
     public static void checkHeader(String name, byte[] image) {
-        LoadPlan.of(name, image, MultibootHeader.find(name, image));
+        prepare(name, image);
+    }
+
+    private record Prepared(LoadPlan plan, SymbolTable symbols) {}
+
+    private static Prepared prepare(String name, byte[] image) {
+        LoadPlan plan = LoadPlan.of(name, image, MultibootHeader.find(name, image));
+        SymbolTable symbols = plan.elf() != null ? SymbolTable.of(plan.elf()) : symbolsIfElf(image);
+        return new Prepared(plan, symbols);
     }
 
     public static BootInfo load(byte[] image, GuestMemory mem, String cmdline) {
@@ -42,10 +50,10 @@ public final class MultibootLoader {
     /** As {@link #load(byte[], GuestMemory, String)}; {@code name} (e.g. the file name) starts every message. */
     public static BootInfo load(String name, byte[] image, GuestMemory mem, String cmdline) {
         MultibootInfo.checkCommandLine(cmdline);
-        MultibootHeader header = MultibootHeader.find(name, image);
-        LoadPlan plan = LoadPlan.of(name, image, header);
+        Prepared prepared = prepare(name, image);
+        LoadPlan plan = prepared.plan();
         checkPlacement(name, plan.segments(), mem);
-        SymbolTable symbols = plan.elf() != null ? SymbolTable.of(plan.elf()) : symbolsIfElf(image);
+        MultibootInfo.checkMemory(mem);
 
         for (LoadSegment s : plan.segments()) {
             writePieces(mem, s.address(), image, s.fileOffset(), s.fileSize());
@@ -55,7 +63,7 @@ public final class MultibootLoader {
         CopiedSections sections = plan.elf() == null ? null : copySectionTables(plan.elf(), mem, alignUp(kernelEnd));
         if (sections != null) kernelEnd = sections.end();
         long mbi = MultibootInfo.write(mem, cmdline, sections == null ? null : sections.table());
-        return new BootInfo(plan.entry(), mbi, plan.start(), kernelEnd, symbols);
+        return new BootInfo(plan.entry(), mbi, plan.start(), kernelEnd, prepared.symbols());
     }
 
     private static SymbolTable symbolsIfElf(byte[] image) {

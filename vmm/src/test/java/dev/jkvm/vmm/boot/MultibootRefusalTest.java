@@ -174,6 +174,29 @@ class MultibootRefusalTest {
     }
 
     @Test
+    void truncatedSymbolTable() {
+        Path elf = TestKernels.elf32();
+        GnuToolchain.Section symtab = GnuToolchain.section(elf, ".symtab");
+        byte[] image = GnuToolchain.bytes(elf);
+        // Keep every segment and the section header table, but point .symtab past the end of the file.
+        long shoff = GnuToolchain.headerField(elf, "Start of section headers");
+        int sizeField = (int) (shoff + symtab.index() * 40L + 20);
+        putInt(image, sizeField, image.length);
+        String m = refusedEverywhere(image);
+        assertTrue(m.contains("symbol table") && m.contains("truncated"), m);
+    }
+
+    @Test
+    void guestRamWithoutTheBootInfoArea() {
+        byte[] image = GnuToolchain.bytes(TestKernels.elf32());
+        try (GuestRam ram = new GuestRam(0x100000, 63 << 20)) {
+            String m = refusal(() -> MultibootLoader.load(image, ram.memory, ""));
+            assertTrue(m.contains("multiboot information area"), m);
+            assertEquals(GuestRam.GARBAGE, ram.memory.read8(0x100000), "refused before anything was written");
+        }
+    }
+
+    @Test
     void relocatableObjectIsNotAKernel() {
         TestKernels.elf32();
         String m = refusedEverywhere(GnuToolchain.bytes(GnuToolchain.DIR.resolve("k32.o")));
