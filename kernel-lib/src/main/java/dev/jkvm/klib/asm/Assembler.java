@@ -207,7 +207,11 @@ public final class Assembler {
         if (dst.bits() == 8) {
             throw e.error("segment registers are 16 bits: use a 16-, 32- or 64-bit register");
         }
-        return emit(e.operandSize(dst.bits()).opcode(0x8C).regField(src.code()).rm(dst));
+        if (dst.bits() != 64) {
+            // GNU as leaves REX.W off "mov r64, sreg": the 32-bit form already zero-extends.
+            e.operandSize(dst.bits());
+        }
+        return emit(e.opcode(0x8C).regField(src.code()).rm(dst));
     }
 
     /** {@code mov word ptr [mem], sreg}. */
@@ -224,9 +228,7 @@ public final class Assembler {
         if (src.bits() == 8) {
             throw e.error("segment registers are 16 bits: use a 16-, 32- or 64-bit register");
         }
-        if (src.bits() == 64) {
-            e.operandSize(64);
-        }
+        // No 0x66/REX.W: the selector is the low 16 bits whatever the register width (GNU as does the same).
         return emit(e.opcode(0x8E).regField(dst.code()).rm(src));
     }
 
@@ -303,15 +305,21 @@ public final class Assembler {
     /** {@code xchg a, b} (90+r when one side is the accumulator, like GNU as). */
     public Assembler xchg(Reg a, Reg b) {
         int bits = sameWidth("xchg", a, b);
-        InstructionEncoder e = enc("xchg", a, b).operandSize(bits);
+        InstructionEncoder e = enc("xchg", a, b);
         if (bits != 8 && (a.code() == 0 || b.code() == 0)) {
             Reg other = a.code() == 0 ? b : a;
-            boolean zeroExtendingNop = mode == Mode.LONG64 && bits == 32 && other.code() == 0;
+            boolean bothAccumulator = other.code() == 0;
+            if (bothAccumulator && mode == Mode.LONG64 && bits == 64) {
+                // GNU as emits plain 90 for xchg rax, rax: the same no-op without the REX.W byte.
+                return emit(e.opcode(0x90));
+            }
+            e.operandSize(bits);
+            boolean zeroExtendingNop = mode == Mode.LONG64 && bits == 32 && bothAccumulator;
             if (!zeroExtendingNop) {
                 return emit(e.opcodePlusReg(0x90, other));
             }
         }
-        return emit(e.opcode(bits == 8 ? 0x86 : 0x87).reg(b).rm(a));
+        return emit(e.operandSize(bits).opcode(bits == 8 ? 0x86 : 0x87).reg(b).rm(a));
     }
 
     /** {@code xchg [mem], r} (implicitly locked by the processor). */
@@ -1047,6 +1055,11 @@ public final class Assembler {
         return far("ljmp", 0xEA, selector, offset, null, mode.defaultOperandBits());
     }
 
+    /** {@code ljmp selector:offset} with an explicit offset size (16 or 32 bits). */
+    public Assembler jmpFar(int selector, long offset, int offsetBits) {
+        return far("ljmp", 0xEA, selector, offset, null, offsetBits);
+    }
+
     /**
      * {@code ljmp selector:label} with an explicit offset size: 32 from 16-bit code gives the
      * {@code jmp dword sel:label} that completes a switch to 32-bit protected mode.
@@ -1070,9 +1083,12 @@ public final class Assembler {
         return farIndirect("lcall", 3, pointer);
     }
 
-    /** {@code int n}. */
+    /** {@code int n}; {@code int 3} becomes the one-byte CC, as GNU as emits it. */
     public Assembler intN(int vector) {
         InstructionEncoder e = enc("int", vector);
+        if (vector == 3) {
+            return emit(e.opcode(0xCC));
+        }
         return emit(e.opcode(0xCD).imm(immediate(e, vector, 8), 1));
     }
 
