@@ -201,6 +201,31 @@ public final class Assembler {
         return emit(e.operandSize(64).opcodePlusReg(0xB8, dst).imm(imm, 8));
     }
 
+    /** {@code movabs al/ax/eax/rax, [addr64]}: the A0/A1 form with a full 64-bit address (64-bit mode). */
+    public Assembler movabs(Reg acc, Mem absolute) {
+        InstructionEncoder e = enc("movabs", acc, absolute);
+        checkMovabsMoffs(e, acc);
+        int bits = matchWidth("movabs", acc, absolute);
+        return emit(e.operandSize(bits).opcode(bits == 8 ? 0xA0 : 0xA1).displacementOnly(absolute));
+    }
+
+    /** {@code movabs [addr64], al/ax/eax/rax}: the A2/A3 form (64-bit mode). */
+    public Assembler movabs(Mem absolute, Reg acc) {
+        InstructionEncoder e = enc("movabs", absolute, acc);
+        checkMovabsMoffs(e, acc);
+        int bits = matchWidth("movabs", acc, absolute);
+        return emit(e.operandSize(bits).opcode(bits == 8 ? 0xA2 : 0xA3).displacementOnly(absolute));
+    }
+
+    private void checkMovabsMoffs(InstructionEncoder e, Reg acc) {
+        if (mode != Mode.LONG64) {
+            throw e.error("movabs exists only in 64-bit mode");
+        }
+        if (acc.code() != 0 || acc.isHighByte()) {
+            throw e.error("movabs with a memory operand moves through al, ax, eax or rax");
+        }
+    }
+
     /** {@code mov dst, sreg} (8C /r); a 32/64-bit destination gets the selector zero-extended. */
     public Assembler mov(Reg dst, SegReg src) {
         InstructionEncoder e = enc("mov", dst, src);

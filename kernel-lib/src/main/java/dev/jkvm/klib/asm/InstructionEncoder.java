@@ -114,15 +114,24 @@ final class InstructionEncoder {
         if (m.segment() != null) {
             segmentPrefix = m.segment().overridePrefix();
         }
+        if (m.base() != null || m.indexReg() != null || m.isRipRelative()) {
+            throw error("the moffs form takes an absolute address only (Mem.abs)");
+        }
         displacementSize = mode.addressBits() / 8;
         long disp = m.displacement();
-        long max = mode.addressBits() == 16 ? 0xFFFF : 0xFFFF_FFFFL;
-        if (disp < -(max / 2 + 1) || disp > max) {
-            throw error("address 0x" + Long.toHexString(disp) + " does not fit in " + mode.addressBits() + " bits");
+        if (mode != Mode.LONG64) {
+            long max = mode.addressBits() == 16 ? 0xFFFF : 0xFFFF_FFFFL;
+            if (disp < -(max / 2 + 1) || disp > max) {
+                throw error("address 0x" + Long.toHexString(disp) + " does not fit in " + mode.addressBits() + " bits");
+            }
         }
         displacement = disp;
         displacementLabel = m.label();
-        displacementKind = mode.addressBits() == 16 ? Relocation.Kind.ABS16 : Relocation.Kind.ABS32;
+        displacementKind = switch (mode) {
+            case REAL16 -> Relocation.Kind.ABS16;
+            case PROTECTED32 -> Relocation.Kind.ABS32;
+            case LONG64 -> Relocation.Kind.ABS64;
+        };
         return this;
     }
 

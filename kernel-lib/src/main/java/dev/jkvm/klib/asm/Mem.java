@@ -211,7 +211,10 @@ public final class Mem {
             sep = "+";
         }
         if (index != null) {
-            sb.append(sep).append(index).append('*').append(scale);
+            sb.append(sep).append(index);
+            if (scale != 1 || base == null) {
+                sb.append('*').append(scale);
+            }
             sep = "+";
         }
         if (label != null) {

@@ -65,12 +65,23 @@ public record Relocation(long offset, Kind kind, Label target, long addend) {
         if (bits == 64) {
             return;
         }
-        long min = kind.pcRelative ? -(1L << (bits - 1)) : -(1L << (bits - 1));
-        long max = kind.pcRelative ? (1L << (bits - 1)) - 1 : (1L << bits) - 1;
+        long min;
+        long max;
+        if (kind == Kind.PC16) {
+            // 16-bit IP arithmetic wraps modulo 64 KiB, so any distance within the segment is reachable.
+            min = -0xFFFF;
+            max = 0xFFFF;
+        } else if (kind.pcRelative) {
+            min = -(1L << (bits - 1));
+            max = (1L << (bits - 1)) - 1;
+        } else {
+            min = -(1L << (bits - 1));
+            max = (1L << bits) - 1;
+        }
         if (value < min || value > max) {
             throw new AsmException("relocation " + kind + " to " + target + " at offset 0x" + Long.toHexString(offset)
-                    + " does not fit: value 0x" + Long.toHexString(value)
-                    + (kind.pcRelative ? " (target too far: keep sections within 2 GiB)" : " (load the image below 4 GiB)"));
+                    + " does not fit: value 0x" + Long.toHexString(value) + " exceeds " + bits + " bits"
+                    + (kind.pcRelative ? " (place the target closer)" : " (load the image lower)"));
         }
     }
 }

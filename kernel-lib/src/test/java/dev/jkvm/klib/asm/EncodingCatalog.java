@@ -338,6 +338,15 @@ final class EncodingCatalog {
                 add("movabs r9, " + v, (a, ext) -> a.movabs(R9, v));
                 add("mov r14, " + v, (a, ext) -> a.mov(R14, v));
             }
+            for (Reg acc : List.of(AL, AX, EAX, RAX)) {
+                for (long addr : List.of(0x12L, 0x123456789L, -8L)) {
+                    String ptr = sized(mem(Mem.abs(0)), acc.bits()).gnu().replace("[0x0]", "");
+                    add("movabs " + acc + ", " + ptr + "ds:" + addr, (a, ext) -> a.movabs(acc, Mem.abs(addr)));
+                    add("movabs " + ptr + "ds:" + addr + ", " + acc, (a, ext) -> a.movabs(Mem.abs(addr), acc));
+                }
+                add("movabs " + acc + ", ds:ext", (a, ext) -> a.movabs(acc, Mem.abs(ext)));
+                add("movabs fs:ext, " + acc, (a, ext) -> a.movabs(Mem.abs(ext).seg(SegReg.FS), acc));
+            }
             add("movabs rax, offset ext", (a, ext) -> a.mov(RAX, ext));
             add("movabs r10, offset ext", (a, ext) -> a.mov(R10, ext));
         }
@@ -727,6 +736,14 @@ final class EncodingCatalog {
             add("%L:\n.skip " + gap + "\njl %L", (a, ext) -> {
                 Label l = new Label();
                 a.bind(l).db(new byte[gap]).jcc(Cond.L, l);
+            });
+        }
+        for (int pad : List.of(0, 1, 7, 15)) {
+            add(".skip " + pad + "\n.p2align 4, 0xcc\n.byte 1\n.p2align 3, 0", (a, ext) ->
+                    a.db(new byte[pad]).align(16, 0xCC).db(1).align(8, 0));
+            add("jmp %L\n.skip " + (120 + pad) + "\n.p2align 3, 0xcc\n%L:", (a, ext) -> {
+                Label l = new Label();
+                a.jmp(l).db(new byte[120 + pad]).align(8, 0xCC).bind(l);
             });
         }
         // A chain where growing one jump pushes the next one out of short range.
