@@ -746,6 +746,19 @@ final class EncodingCatalog {
                 a.jmp(l).db(new byte[120 + pad]).align(8, 0xCC).bind(l);
             });
         }
+        if (mode == Mode.PROTECTED32) {
+            add("mov eax, 1\njmp %L\n.code64\n%L:\nmov rax, rbx\njmp %M\n%M:\n.code32", (a, ext) -> {
+                Label l = new Label();
+                Label m = new Label();
+                a.mov(EAX, 1).jmp(l).setMode(Mode.LONG64).bind(l).mov(RAX, RBX).jmp(m).bind(m);
+            });
+        }
+        if (mode == Mode.REAL16) {
+            add("mov eax, cr0\ndata32 ljmp 0x8:%L\n.code32\n%L:\nmov ax, 0x10\nmov ds, ax\n.code16", (a, ext) -> {
+                Label l = new Label();
+                a.mov(EAX, CtrlReg.CR0).jmpFar(8, l, 32).setMode(Mode.PROTECTED32).bind(l).mov(AX, 0x10).mov(SegReg.DS, AX);
+            });
+        }
         // A chain where growing one jump pushes the next one out of short range.
         add("jmp %L\nje %M\n.skip 123\n%L:\n.skip 2\n%M:\njmp %L", (a, ext) -> {
             Label l = new Label();

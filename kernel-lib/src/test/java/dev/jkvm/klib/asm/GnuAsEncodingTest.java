@@ -71,7 +71,9 @@ class GnuAsEncodingTest {
                 case 13 -> "PC16";
                 default -> "type" + r.type();
             };
-            out.add(r.offset() + ":" + kind + ":" + r.symbol() + ":" + r.addend());
+            // A reference to a local label goes through the (unnamed) section symbol plus the label's offset.
+            String target = r.symbol().isEmpty() ? "<own section>" : r.symbol();
+            out.add(r.offset() + ":" + kind + ":" + target + ":" + r.addend());
         }
         return out;
     }
@@ -79,7 +81,10 @@ class GnuAsEncodingTest {
     private static List<String> describeOurs(List<Relocation> relocations) {
         List<String> out = new ArrayList<>();
         for (Relocation r : relocations) {
-            out.add(r.offset() + ":" + r.kind() + ":" + r.target().name() + ":" + r.addend());
+            boolean local = r.target().section().name().equals("text");
+            String target = local ? "<own section>" : r.target().name();
+            long addend = local ? r.target().offset() + r.addend() : r.addend();
+            out.add(r.offset() + ":" + r.kind() + ":" + target + ":" + addend);
         }
         return out;
     }
