@@ -55,6 +55,15 @@ final class Dsl {
         return out;
     }
 
+    /** A bit iasl decodes below a flags field, e.g. {@code "VGA Not Present (V4) : 1"}. */
+    int decodedBit(String name) {
+        for (String line : text.split("\n")) {
+            String l = line.strip();
+            if (!l.startsWith("[") && l.startsWith(name + " : ")) return Integer.parseInt(l.substring(name.length() + 3).strip());
+        }
+        throw new AssertionError("iasl output decodes no bit \"" + name + "\":\n" + text);
+    }
+
     long countSubtables(String typeHex) {
         return all("Subtable Type").stream().filter(f -> f.token().equals(typeHex)).count();
     }
