@@ -1,6 +1,10 @@
 package dev.jkvm.vmm.api;
 
 import dev.jkvm.vmm.Vm;
+import dev.jkvm.vmm.acpi.AcpiConfig;
+import dev.jkvm.vmm.acpi.AcpiPmDevice;
+import dev.jkvm.vmm.acpi.AcpiPmPorts;
+import dev.jkvm.vmm.acpi.AcpiTables;
 import dev.jkvm.vmm.boot.BootInfo;
 import dev.jkvm.vmm.boot.MultibootLoader;
 import dev.jkvm.vmm.cpu.Symbolizer;
@@ -74,7 +78,9 @@ public final class VirtualMachine {
     public String cmdline() { return cmdline; }
 
     /**
-     * Creates the KVM VM, loads the guest, registers the devices and starts every vCPU.
+     * Creates the KVM VM, installs the platform — COM1, isa-debug-exit, fw_cfg, RTC/CMOS, the
+     * ACPI PM block and reset port, ACPI tables at 0xE0000 — then the embedder's devices, loads
+     * the kernel through the multiboot loader and starts every vCPU.
      *
      * @throws dev.jkvm.vmm.boot.MultibootException for an image that can not be booted (one clear line)
      * @throws dev.jkvm.vmm.kvm.KvmException when KVM refuses the configuration
@@ -84,6 +90,12 @@ public final class VirtualMachine {
         try {
             LegacyDevices legacy = LegacyDevices.install(vm.pio(), vm.interruptLines(), console,
                     status -> vm.finish(VmOutcome.guestExit(status)), cpus, vm.ramSize(), Clock.systemUTC());
+            AcpiPmDevice pm = new AcpiPmDevice(
+                    () -> vm.finish(VmOutcome.powerOff("guest powered off through ACPI (S5)")),
+                    () -> vm.finish(VmOutcome.powerOff("guest requested a reset through port 0xCF9; jkvm does not reboot")));
+            vm.pio().register(AcpiPmPorts.PM_BASE, AcpiPmPorts.PM_LENGTH, pm);
+            vm.pio().register(AcpiPmPorts.RESET_PORT, 1, pm);
+            AcpiTables.install(vm.memory(), AcpiConfig.forCpus(cpus));
             for (PioRegistration r : pio) vm.pio().register(r.base(), r.length(), r.device());
             for (MmioRegistration r : mmio) vm.mmio().register(r.base(), r.length(), r.device());
             long entry;
