@@ -1,0 +1,41 @@
+package dev.jkvm.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.vmm.api.ExitStatus;
+import dev.jkvm.vmm.api.VmOutcome;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Kernels that crash or never end get the right outcome and a useful report. */
+class GuestFailureTest {
+
+    @Test
+    void tripleFaultProducesCrashReportWithSymbol() throws Exception {
+        Path kernel = TestKernels.build("triple");
+        Jkvm.Result r = Jkvm.run(kernel, 1, 64L << 20, Duration.ofSeconds(60));
+        assertEquals(VmOutcome.Kind.TRIPLE_FAULT, r.outcome().kind(), r.outcome()::toString);
+        assertEquals(ExitStatus.TRIPLE_FAULT, r.outcome().exitStatus());
+        assertEquals("T\n", r.serial());
+        String report = r.outcome().crashReport();
+        // int3 is 0xCC; RAX was loaded with 0xC0FFEE just before it; the ELF symbol names the spot.
+        assertTrue(report.toLowerCase().contains("cc"), report);
+        assertTrue(report.toLowerCase().contains("c0ffee"), report);
+        assertTrue(report.contains("doomed"), report);
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS) // a VMM that cannot interrupt KVM_RUN never returns
+    void spinningGuestIsStoppedByTheTimeout() throws Exception {
+        Path kernel = TestKernels.build("spin");
+        Jkvm.Result r = Jkvm.run(kernel, 2, 64L << 20, Duration.ofSeconds(2));
+        assertEquals(VmOutcome.Kind.TIMEOUT, r.outcome().kind(), r.outcome()::toString);
+        assertEquals(ExitStatus.TIMEOUT, r.outcome().exitStatus());
+        assertEquals("S\n", r.serial());
+    }
+}

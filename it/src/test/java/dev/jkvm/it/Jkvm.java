@@ -1,0 +1,28 @@
+package dev.jkvm.it;
+
+import dev.jkvm.vmm.api.RunningVm;
+import dev.jkvm.vmm.api.VirtualMachine;
+import dev.jkvm.vmm.api.VmOutcome;
+import dev.jkvm.vmm.api.VmStats;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** Boots a kernel on our VMM through the embedding API and collects what a test checks. */
+final class Jkvm {
+    record Result(VmOutcome outcome, String serial, VmStats stats) {}
+
+    private Jkvm() {}
+
+    static Result run(Path kernel, int cpus, long memory, Duration timeout) throws InterruptedException {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        VirtualMachine vm = VirtualMachine.builder().cpus(cpus).memory(memory).kernel(kernel)
+                .console(serial).timeout(timeout).build();
+        try (RunningVm run = vm.start()) {
+            VmOutcome outcome = run.await();
+            return new Result(outcome, serial.toString(StandardCharsets.ISO_8859_1), run.stats());
+        }
+    }
+}

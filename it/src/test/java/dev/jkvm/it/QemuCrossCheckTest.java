@@ -1,0 +1,42 @@
+package dev.jkvm.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.vmm.api.VmOutcome;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The same multiboot kernels, built with the GNU toolchain, must print the same serial bytes and
+ * end with the same exit status under our VMM and under QEMU's microvm, both on KVM and on TCG
+ * (QEMU's own software x86, an implementation independent of KVM).
+ */
+class QemuCrossCheckTest {
+
+    @ParameterizedTest(name = "{0} on {1} vCPUs")
+    @CsvSource({
+            "hello32, 1, 67",
+            "longmode, 1, 7",
+            "smp, 2, 5",
+            "smp, 4, 9",
+    })
+    void sameSerialAndStatusAsQemu(String kernelName, int cpus, int expectedStatus) throws Exception {
+        Path kernel = TestKernels.build(kernelName);
+
+        Jkvm.Result ours = Jkvm.run(kernel, cpus, 128L << 20, Duration.ofSeconds(60));
+        Qemu.Result kvm = Qemu.run(kernel, "kvm", cpus, "128M", 120);
+        Qemu.Result tcg = Qemu.run(kernel, "tcg", cpus, "128M", 120);
+
+        assertEquals(VmOutcome.Kind.GUEST_EXIT, ours.outcome().kind(), () -> "our VMM: " + ours.outcome() + "\n" + ours.outcome().crashReport());
+        assertEquals(expectedStatus, ours.outcome().exitStatus(), "our VMM's exit status");
+        assertEquals(expectedStatus, kvm.status(), () -> "QEMU microvm on KVM: " + kvm.stderr());
+        assertEquals(expectedStatus, tcg.status(), () -> "QEMU microvm on TCG: " + tcg.stderr());
+        assertTrue(!ours.serial().isEmpty(), "the kernel printed nothing");
+        assertEquals(kvm.serial(), ours.serial(), "serial output differs from QEMU on KVM");
+        assertEquals(tcg.serial(), ours.serial(), "serial output differs from QEMU TCG");
+    }
+}

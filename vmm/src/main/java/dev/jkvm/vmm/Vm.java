@@ -1,0 +1,240 @@
+package dev.jkvm.vmm;
+
+import dev.jkvm.vmm.api.VmOutcome;
+import dev.jkvm.vmm.api.VmStats;
+import dev.jkvm.vmm.cpu.BootCpuState;
+import dev.jkvm.vmm.cpu.CpuidTable;
+import dev.jkvm.vmm.cpu.MsrSetup;
+import dev.jkvm.vmm.cpu.Symbolizer;
+import dev.jkvm.vmm.devices.InterruptLines;
+import dev.jkvm.vmm.devices.MmioBus;
+import dev.jkvm.vmm.devices.PortIoBus;
+import dev.jkvm.vmm.kvm.Kvm;
+import dev.jkvm.vmm.kvm.KvmAbi;
+import dev.jkvm.vmm.kvm.KvmVcpu;
+import dev.jkvm.vmm.kvm.KvmVm;
+import dev.jkvm.vmm.memory.GuestLayout;
+import dev.jkvm.vmm.memory.GuestMemory;
+import dev.jkvm.vmm.memory.GuestRam;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * One KVM virtual machine: the KVM fds, guest RAM, the in-kernel interrupt controllers and PIT,
+ * the I/O buses and one platform thread per vCPU.
+ *
+ * <p>Lifecycle: {@link #create} sets everything up with vCPUs configured (CPUID, then MSRs —
+ * KVM refuses some CR4/EFER bits before CPUID); the caller loads the guest into
+ * {@link #memory()} and registers devices; {@link #start} sets the BSP's multiboot registers
+ * and starts the threads; the first {@link #finish} decides the outcome and stops every vCPU;
+ * {@link #close} joins the threads and releases every fd and mapping.
+ */
+public final class Vm implements AutoCloseable {
+    private final Kvm kvm;
+    private final KvmVm vm;
+    private final GuestRam ram;
+    private final List<KvmVcpu> vcpus;
+    private final List<VmVcpuLoop> loops = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private final PortIoBus pio = new PortIoBus();
+    private final MmioBus mmio = new MmioBus();
+    private volatile Symbolizer symbolizer = Symbolizer.NONE;
+    private final PrintStream trace;
+    private final CompletableFuture<VmOutcome> outcome = new CompletableFuture<>();
+    private volatile boolean stopping;
+    private volatile long startNanos;
+    private volatile long finishNanos;
+    private boolean closed;
+
+    private Vm(Kvm kvm, KvmVm vm, GuestRam ram, List<KvmVcpu> vcpus, PrintStream trace) {
+        this.kvm = kvm;
+        this.vm = vm;
+        this.ram = ram;
+        this.vcpus = vcpus;
+        this.trace = trace;
+    }
+
+    /**
+     * Creates a VM with {@code cpus} vCPUs and {@code memoryBytes} of RAM.
+     *
+     * @param trace where to log every exit, or null for no tracing
+     */
+    public static Vm create(int cpus, long memoryBytes, PrintStream trace) {
+        Kvm kvm = Kvm.open();
+        KvmVm vm = null;
+        GuestRam ram = null;
+        List<KvmVcpu> vcpus = new ArrayList<>();
+        try {
+            kvm.require(KvmAbi.KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP");
+            kvm.require(KvmAbi.KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY");
+            kvm.require(KvmAbi.KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR");
+            kvm.require(KvmAbi.KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR");
+            kvm.require(KvmAbi.KVM_CAP_PIT2, "KVM_CAP_PIT2");
+            kvm.require(KvmAbi.KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID");
+            kvm.require(KvmAbi.KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE");
+            kvm.require(KvmAbi.KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT");
+            int maxVcpus = kvm.checkExtension(KvmAbi.KVM_CAP_MAX_VCPUS);
+            if (cpus > maxVcpus) {
+                throw new IllegalArgumentException(cpus + " vCPUs requested but this KVM allows at most " + maxVcpus + "; use fewer CPUs");
+            }
+            vm = kvm.createVm();
+            // KVM API doc §4.40/§4.53: both areas must be set before the first vCPU is created.
+            vm.setTssAddr(GuestLayout.TSS_ADDR);
+            vm.setIdentityMapAddr(GuestLayout.IDENTITY_MAP_ADDR);
+            vm.createIrqchip();
+            vm.createPit2();
+            ram = GuestRam.allocate(memoryBytes);
+            ram.register(vm);
+            CpuidTable cpuid = new CpuidTable(kvm.supportedCpuid(), cpus);
+            Map<Integer, Long> msrs = MsrSetup.initial();
+            for (int i = 0; i < cpus; i++) {
+                KvmVcpu vcpu = vm.createVcpu(i);
+                vcpus.add(vcpu);
+                vcpu.setCpuid(cpuid.forVcpu(i));
+                vcpu.setMsrs(msrs);
+                // Power-on x87/SSE control state (SDM Vol. 3 Table 9-1).
+                vcpu.setFpuControl(0x037F, 0x1F80);
+                if (i != 0) {
+                    // Application processors wait for INIT-SIPI-SIPI from the guest's BSP.
+                    vcpu.setMpState(KvmAbi.KVM_MP_STATE_UNINITIALIZED);
+                }
+            }
+            return new Vm(kvm, vm, ram, vcpus, trace);
+        } catch (RuntimeException e) {
+            for (KvmVcpu v : vcpus) closeQuietly(v, e);
+            if (ram != null) closeQuietly(ram, e);
+            if (vm != null) closeQuietly(vm, e);
+            closeQuietly(kvm, e);
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c, Throwable primary) {
+        try {
+            c.close();
+        } catch (Exception suppressed) {
+            primary.addSuppressed(suppressed);
+        }
+    }
+
+    public GuestMemory memory() { return ram.memory(); }
+    public PortIoBus pio() { return pio; }
+    public MmioBus mmio() { return mmio; }
+    public InterruptLines interruptLines() { return vm; }
+    public int cpuCount() { return vcpus.size(); }
+    public long ramSize() { return ram.size(); }
+    Symbolizer symbolizer() { return symbolizer; }
+    /** The vCPU fds, for tests and for inspection while the VM is stopped. */
+    public List<KvmVcpu> vcpus() { return List.copyOf(vcpus); }
+
+    boolean stopping() { return stopping; }
+    boolean tracing() { return trace != null; }
+
+    void trace(int vcpu, String line) {
+        trace.println("vcpu" + vcpu + " " + line);
+    }
+
+    /**
+     * Puts the BSP in the multiboot machine state at {@code entry} and starts every vCPU thread.
+     * The VM ends with {@link VmOutcome.Kind#TIMEOUT} after {@code timeout} (null: no limit)
+     * unless something ended it before; crash reports name code through {@code symbolizer}.
+     */
+    public synchronized void start(long entry, long multibootInfo, Duration timeout, Symbolizer symbolizer) {
+        if (!threads.isEmpty() || closed) throw new IllegalStateException("a VM starts only once");
+        if (symbolizer != null) this.symbolizer = symbolizer;
+        KvmVcpu bsp = vcpus.get(0);
+        bsp.setSregs(BootCpuState.sregs(bsp.sregs()));
+        bsp.setRegs(BootCpuState.regs(entry, multibootInfo));
+        for (KvmVcpu v : vcpus) {
+            VmVcpuLoop loop = new VmVcpuLoop(this, v);
+            loops.add(loop);
+            threads.add(Thread.ofPlatform().name("vcpu-" + v.index()).daemon(true).unstarted(loop));
+        }
+        startNanos = System.nanoTime();
+        outcome.whenComplete((o, e) -> stopAll());
+        if (timeout != null) {
+            outcome.completeOnTimeout(VmOutcome.timeout("wall-clock limit of " + timeout + " reached"),
+                    timeout.toNanos(), TimeUnit.NANOSECONDS);
+        }
+        for (Thread t : threads) t.start();
+    }
+
+    /** Ends the run with {@code o} unless it already ended; returns whether {@code o} won. */
+    public boolean finish(VmOutcome o) {
+        if (finishNanos == 0) finishNanos = System.nanoTime();
+        return outcome.complete(o);
+    }
+
+    public CompletableFuture<VmOutcome> outcome() { return outcome; }
+
+    private void stopAll() {
+        if (finishNanos == 0) finishNanos = System.nanoTime();
+        stopping = true;
+        for (VmVcpuLoop l : loops) l.kick();
+    }
+
+    public VmStats stats(long firstSerialByteNanos) {
+        List<Map<String, Long>> perVcpu = new ArrayList<>();
+        for (VmVcpuLoop l : loops) {
+            AtomicLongArray counts = l.exitCounts();
+            Map<String, Long> m = new LinkedHashMap<>();
+            for (int r = 0; r < counts.length(); r++) {
+                long n = counts.get(r);
+                if (n != 0) m.put(r == KvmAbi.EXIT_REASON_COUNT ? "other" : KvmAbi.exitReasonName(r), n);
+            }
+            perVcpu.add(m);
+        }
+        long start = startNanos;
+        long end = finishNanos;
+        Duration toSerial = firstSerialByteNanos < 0 || start == 0 ? null : Duration.ofNanos(firstSerialByteNanos - start);
+        Duration toExit = end == 0 || start == 0 ? null : Duration.ofNanos(end - start);
+        return new VmStats(perVcpu, toSerial, toExit, pio.unknownReads(), pio.unknownWrites(),
+                mmio.unknownReads(), mmio.unknownWrites());
+    }
+
+    /** Stops the run (if still going), joins every vCPU thread, closes every fd and unmaps RAM. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        finish(VmOutcome.stopped("VM closed"));
+        stopAll();
+        boolean interrupted = false;
+        for (Thread t : threads) {
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        RuntimeException failure = null;
+        for (AutoCloseable c : resourcesInCloseOrder()) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                if (failure == null) failure = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                else failure.addSuppressed(e);
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (failure != null) throw failure;
+    }
+
+    private List<AutoCloseable> resourcesInCloseOrder() {
+        List<AutoCloseable> all = new ArrayList<>(vcpus);
+        all.add(ram);
+        all.add(vm);
+        all.add(kvm);
+        return all;
+    }
+}

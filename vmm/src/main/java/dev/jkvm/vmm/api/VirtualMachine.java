@@ -1,0 +1,214 @@
+package dev.jkvm.vmm.api;
+
+import dev.jkvm.vmm.Vm;
+import dev.jkvm.vmm.boot.BootInfo;
+import dev.jkvm.vmm.boot.MultibootLoader;
+import dev.jkvm.vmm.cpu.Symbolizer;
+import dev.jkvm.vmm.devices.LegacyDevices;
+import dev.jkvm.vmm.devices.MmioDevice;
+import dev.jkvm.vmm.devices.PioDevice;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A VM description that can be started any number of times; each {@link #start()} creates a
+ * fresh KVM VM.
+ *
+ * <pre>{@code
+ * try (RunningVm run = VirtualMachine.builder().cpus(2).memory(256 << 20)
+ *         .kernel(Path.of("kernel.elf")).console(System.out).timeout(Duration.ofSeconds(30))
+ *         .build().start()) {
+ *     VmOutcome outcome = run.await();
+ * }
+ * }</pre>
+ */
+public final class VirtualMachine {
+    /** The smallest RAM that holds the boot area, a kernel at 1 MiB and its stack. */
+    public static final long MIN_MEMORY = 2L << 20;
+
+    record PioRegistration(int base, int length, PioDevice device) {}
+
+    record MmioRegistration(long base, long length, MmioDevice device) {}
+
+    /** A raw image copied to {@code address} and entered at {@code entry}; test and bring-up path. */
+    record FlatImage(long address, byte[] bytes, long entry) {}
+
+    private final int cpus;
+    private final long memory;
+    private final byte[] kernel;
+    private final FlatImage flat;
+    private final String cmdline;
+    private final OutputStream console;
+    private final List<PioRegistration> pio;
+    private final List<MmioRegistration> mmio;
+    private final Duration timeout;
+    private final boolean traceExits;
+    private final Symbolizer symbolizer;
+
+    private VirtualMachine(Builder b) {
+        this.cpus = b.cpus;
+        this.memory = b.memory;
+        this.kernel = b.kernel;
+        this.flat = b.flat;
+        this.cmdline = b.cmdline;
+        this.console = b.console;
+        this.pio = List.copyOf(b.pio);
+        this.mmio = List.copyOf(b.mmio);
+        this.timeout = b.timeout;
+        this.traceExits = b.traceExits;
+        this.symbolizer = b.symbolizer;
+    }
+
+    public static Builder builder() { return new Builder(); }
+
+    public int cpus() { return cpus; }
+    public long memory() { return memory; }
+    public String cmdline() { return cmdline; }
+
+    /**
+     * Creates the KVM VM, loads the guest, registers the devices and starts every vCPU.
+     *
+     * @throws dev.jkvm.vmm.boot.MultibootException for an image that can not be booted (one clear line)
+     * @throws dev.jkvm.vmm.kvm.KvmException when KVM refuses the configuration
+     */
+    public RunningVm start() {
+        Vm vm = Vm.create(cpus, memory, traceExits ? System.err : null);
+        try {
+            LegacyDevices legacy = LegacyDevices.install(vm.pio(), vm.interruptLines(), console,
+                    status -> vm.finish(VmOutcome.guestExit(status)), cpus, vm.ramSize(), Clock.systemUTC());
+            for (PioRegistration r : pio) vm.pio().register(r.base(), r.length(), r.device());
+            for (MmioRegistration r : mmio) vm.mmio().register(r.base(), r.length(), r.device());
+            long entry;
+            long mbi;
+            Symbolizer symbols = symbolizer;
+            if (flat != null) {
+                vm.memory().write(flat.address(), flat.bytes());
+                entry = flat.entry();
+                mbi = 0;
+            } else {
+                BootInfo boot = MultibootLoader.load(kernel, vm.memory(), cmdline);
+                entry = boot.entry();
+                mbi = boot.mbiAddress();
+                if (symbols == null && !boot.symbols().isEmpty()) symbols = boot.symbols()::symbolize;
+            }
+            vm.start(entry, mbi, timeout, symbols);
+            return new RunningVm(vm, legacy.serial());
+        } catch (RuntimeException e) {
+            try {
+                vm.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    public static final class Builder {
+        private int cpus = 1;
+        private long memory = 128L << 20;
+        private byte[] kernel;
+        private FlatImage flat;
+        private String cmdline = "";
+        private OutputStream console = OutputStream.nullOutputStream();
+        private final List<PioRegistration> pio = new ArrayList<>();
+        private final List<MmioRegistration> mmio = new ArrayList<>();
+        private Duration timeout;
+        private boolean traceExits;
+        private Symbolizer symbolizer;
+
+        private Builder() {}
+
+        public Builder cpus(int n) {
+            if (n < 1) throw new IllegalArgumentException("cpus must be at least 1, got " + n);
+            this.cpus = n;
+            return this;
+        }
+
+        public Builder memory(long bytes) {
+            if (bytes < MIN_MEMORY) {
+                throw new IllegalArgumentException("memory must be at least " + (MIN_MEMORY >> 20) + " MiB, got " + bytes + " bytes");
+            }
+            this.memory = bytes;
+            return this;
+        }
+
+        /** A multiboot kernel image file. */
+        public Builder kernel(Path image) {
+            try {
+                return kernel(Files.readAllBytes(image));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read kernel image " + image + ": " + e.getMessage(), e);
+            }
+        }
+
+        /** A multiboot kernel image. */
+        public Builder kernel(byte[] image) {
+            this.kernel = image.clone();
+            this.flat = null;
+            return this;
+        }
+
+        /**
+         * A raw image copied to {@code address}, entered at {@code entry} in the multiboot machine
+         * state with EBX = 0 (no multiboot information). For VMM tests and bring-up.
+         */
+        Builder flatImage(long address, byte[] bytes, long entry) {
+            this.flat = new FlatImage(address, bytes.clone(), entry);
+            this.kernel = null;
+            return this;
+        }
+
+        public Builder cmdline(String cmdline) {
+            this.cmdline = cmdline == null ? "" : cmdline;
+            return this;
+        }
+
+        /** Where the guest's COM1 output goes. */
+        public Builder console(OutputStream out) {
+            this.console = out;
+            return this;
+        }
+
+        public Builder pio(int base, int length, PioDevice device) {
+            pio.add(new PioRegistration(base, length, device));
+            return this;
+        }
+
+        public Builder mmio(long base, long length, MmioDevice device) {
+            mmio.add(new MmioRegistration(base, length, device));
+            return this;
+        }
+
+        /** Wall-clock limit; the VM ends with {@link VmOutcome.Kind#TIMEOUT} when it passes. */
+        public Builder timeout(Duration limit) {
+            this.timeout = limit;
+            return this;
+        }
+
+        /** Logs every I/O and MMIO exit to standard error. */
+        public Builder traceExits(boolean on) {
+            this.traceExits = on;
+            return this;
+        }
+
+        public Builder symbolizer(Symbolizer s) {
+            this.symbolizer = s;
+            return this;
+        }
+
+        public VirtualMachine build() {
+            if (kernel == null && flat == null) throw new IllegalArgumentException("no kernel given; call kernel(path)");
+            // Reject an unbootable image now, with the loader's one-line reason, not at start().
+            if (kernel != null) MultibootLoader.checkHeader(kernel);
+            return new VirtualMachine(this);
+        }
+    }
+}

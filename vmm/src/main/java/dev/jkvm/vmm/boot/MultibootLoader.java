@@ -1,0 +1,176 @@
+package dev.jkvm.vmm.boot;
+
+import static dev.jkvm.vmm.boot.ImageBytes.hex;
+
+import dev.jkvm.vmm.memory.GuestLayout;
+import dev.jkvm.vmm.memory.GuestMemory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Loads a Multiboot v1 kernel (Multiboot Specification 0.6.96) into guest memory and writes the
+ * multiboot information for it. Kernels that boot with QEMU's {@code -kernel} load the same way:
+ * header search (§3.1.1), address fields (§3.1.3) before ELF, ELF segments at p_paddr, and the
+ * entry translated to a physical address. Beyond QEMU, ELF64 (EM_X86_64) images with an entry
+ * below 4 GiB are accepted and the ELF section headers are passed on (§3.3 flags bit 5).
+ */
+public final class MultibootLoader {
+    private MultibootLoader() {}
+
+    /** §3.2: the value in EAX that tells the kernel a multiboot loader started it. */
+    public static final int MULTIBOOT_BOOTLOADER_MAGIC = 0x2BADB002;
+
+    private static final String DEFAULT_NAME = "kernel image";
+    private static final long PAGE = 4096;
+    private static final long MIB = 1 << 20;
+
+    private record Reserved(String what, long start, long end) {}
+
+    /** Guest areas the VM fills itself; a kernel loaded over them would be overwritten or break them. */
+    private static final List<Reserved> RESERVED = List.of(
+            new Reserved("the multiboot information area", GuestLayout.BOOT_INFO, GuestLayout.BOOT_INFO_END),
+            new Reserved("the EBDA and BIOS/ACPI area", GuestLayout.EBDA, GuestLayout.ACPI_END));
+
+    /** Checks everything about the image that does not need guest memory (fast failure in the CLI). */
+    public static void checkHeader(byte[] image) {
+        checkHeader(DEFAULT_NAME, image);
+    }
+
+    /** As {@link #checkHeader(byte[])}; {@code name} (e.g. the file name) starts every message. */
+    public static void checkHeader(String name, byte[] image) {
+        LoadPlan.of(name, image, MultibootHeader.find(name, image));
+    }
+
+    public static BootInfo load(byte[] image, GuestMemory mem, String cmdline) {
+        return load(DEFAULT_NAME, image, mem, cmdline);
+    }
+
+    /** As {@link #load(byte[], GuestMemory, String)}; {@code name} (e.g. the file name) starts every message. */
+    public static BootInfo load(String name, byte[] image, GuestMemory mem, String cmdline) {
+        MultibootInfo.checkCommandLine(cmdline);
+        MultibootHeader header = MultibootHeader.find(name, image);
+        LoadPlan plan = LoadPlan.of(name, image, header);
+        for (LoadSegment s : plan.segments()) checkPlacement(name, s, mem);
+        SymbolTable symbols = plan.elf() != null ? SymbolTable.of(plan.elf()) : symbolsIfElf(image);
+
+        for (LoadSegment s : plan.segments()) {
+            writePieces(mem, s.address(), image, s.fileOffset(), s.fileSize());
+            zeroPieces(mem, s.address() + s.fileSize(), s.memorySize() - s.fileSize());
+        }
+        long kernelEnd = plan.end();
+        CopiedSections sections = plan.elf() == null ? null : copySectionTables(plan.elf(), mem, alignUp(kernelEnd));
+        if (sections != null) kernelEnd = sections.end();
+        long mbi = MultibootInfo.write(mem, cmdline, sections == null ? null : sections.table());
+        return new BootInfo(plan.entry(), mbi, plan.start(), kernelEnd, symbols);
+    }
+
+    private static SymbolTable symbolsIfElf(byte[] image) {
+        try {
+            return SymbolTable.of(image);
+        } catch (MultibootException notUsableElf) {
+            // The address fields already placed the kernel; its symbols are a convenience only.
+            return SymbolTable.empty();
+        }
+    }
+
+    private static void checkPlacement(String name, LoadSegment s, GuestMemory mem) {
+        for (Reserved r : RESERVED) {
+            if (s.overlaps(r.start(), r.end())) {
+                throw new MultibootException(name + ": " + s.name() + " " + s.range() + " overlaps " + r.what() + " ["
+                        + hex(r.start()) + ", " + hex(r.end()) + ") that the VM reserves; link the kernel at or above 1 MiB (0x100000)");
+            }
+        }
+        if (s.overlaps(GuestLayout.MMIO_HOLE_START, GuestLayout.MMIO_HOLE_END)) {
+            throw new MultibootException(name + ": " + s.name() + " " + s.range() + " lies in the MMIO hole ["
+                    + hex(GuestLayout.MMIO_HOLE_START) + ", " + hex(GuestLayout.MMIO_HOLE_END) + ") where there is no RAM;"
+                    + " link the kernel below 3 GiB");
+        }
+        if (isRam(mem, s.address(), s.end())) return;
+        long ramMiB = mem.ramSize() / MIB;
+        long neededBytes = s.end() <= GuestLayout.MMIO_HOLE_START ? s.end()
+                : s.end() - (GuestLayout.MMIO_HOLE_END - GuestLayout.MMIO_HOLE_START);
+        long neededMiB = (neededBytes + MIB - 1) / MIB;
+        String prefix = name + ": " + s.name() + " " + s.range() + " lies outside guest RAM (" + ramMiB + " MiB)";
+        if (neededMiB > ramMiB) {
+            throw new MultibootException(prefix + ": needs at least " + neededMiB + " MiB of guest memory; use --memory");
+        }
+        throw new MultibootException(prefix + ": that range is not backed by a RAM region; link the kernel at 1 MiB");
+    }
+
+    /** True when RAM covers {@code [start, end)} without a gap (adjacent regions may share it). */
+    private static boolean isRam(GuestMemory mem, long start, long end) {
+        long covered = start;
+        for (GuestMemory.Region r : mem.regions()) {
+            if (r.base() <= covered && r.end() > covered) covered = r.end();
+        }
+        return covered >= end;
+    }
+
+    private static void writePieces(GuestMemory mem, long address, byte[] image, long offset, long length) {
+        for (GuestMemory.Region r : mem.regions()) {
+            long start = Math.max(address, r.base());
+            long end = Math.min(address + length, r.end());
+            if (start < end) mem.write(start, image, (int) (offset + start - address), (int) (end - start));
+        }
+    }
+
+    private static void zeroPieces(GuestMemory mem, long address, long length) {
+        for (GuestMemory.Region r : mem.regions()) {
+            long start = Math.max(address, r.base());
+            long end = Math.min(address + length, r.end());
+            if (start < end) mem.fill(start, end - start, (byte) 0);
+        }
+    }
+
+    private static long alignUp(long address) {
+        return (address + PAGE - 1) & -PAGE;
+    }
+
+    private record CopiedSections(SectionHeaderTable table, long end) {}
+    private record Placement(ElfSection section, long address) {}
+
+    /**
+     * §3.3 flags bit 5: copies the section header table and the (not otherwise loaded) symbol and
+     * string tables after the kernel, page aligned, and points the copied headers' sh_addr at the
+     * copies, so a kernel can read its own symbols as under GRUB. Other unloaded sections (debug
+     * info, comments) keep sh_addr 0: they are not in memory. For ELF64 the table keeps its 64-byte
+     * entries; the info's "size" field says so. When the copy does not fit in RAM below 4 GiB the
+     * bit stays clear: the tables are an extra, not a reason to refuse a kernel that would boot.
+     */
+    private static CopiedSections copySectionTables(ElfFile elf, GuestMemory mem, long base) {
+        List<ElfSection> sections = elf.sections();
+        if (sections.isEmpty()) return null;
+        long tableBytes = (long) sections.size() * elf.sectionHeaderSize();
+        long next = base + tableBytes;
+        List<Placement> placements = new ArrayList<>();
+        for (ElfSection s : sections) {
+            boolean symbolData = s.type() == ElfSection.SHT_SYMTAB || s.type() == ElfSection.SHT_STRTAB;
+            if (!symbolData || s.isAllocated() || !s.hasFileBytes()) continue;
+            elf.requireInFile(s, "an ELF symbol or string table");
+            next = (next + 7) & -8L;
+            placements.add(new Placement(s, next));
+            next += s.size();
+        }
+        long end = next;
+        if (end > 1L << 32 || !isRam(mem, base, end)) return null;
+        for (Reserved r : RESERVED) if (base < r.end() && r.start() < end) return null;
+
+        byte[] table = new byte[(int) tableBytes];
+        System.arraycopy(elf.image(), (int) elf.sectionTableOffset(), table, 0, table.length);
+        for (Placement p : placements) {
+            ElfSection s = p.section();
+            writePieces(mem, p.address(), elf.image(), s.offset(), s.size());
+            int addressField = s.index() * elf.sectionHeaderSize() + (elf.is64() ? 16 : 12);
+            putAddress(table, addressField, p.address(), elf.is64());
+        }
+        writePieces(mem, base, table, 0, table.length);
+        SectionHeaderTable info = new SectionHeaderTable(sections.size(), elf.sectionHeaderSize(), base, elf.sectionNamesIndex());
+        return new CopiedSections(info, end);
+    }
+
+    private static void putAddress(byte[] table, int at, long value, boolean wide) {
+        int bytes = wide ? 8 : 4;
+        for (int i = 0; i < bytes; i++) table[at + i] = (byte) (value >>> (8 * i));
+    }
+}

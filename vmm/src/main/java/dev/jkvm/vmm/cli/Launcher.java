@@ -1,0 +1,179 @@
+package dev.jkvm.vmm.cli;
+
+import dev.jkvm.vmm.api.ExitStatus;
+import dev.jkvm.vmm.api.RunningVm;
+import dev.jkvm.vmm.api.VirtualMachine;
+import dev.jkvm.vmm.api.VmOutcome;
+import dev.jkvm.vmm.boot.MultibootException;
+import dev.jkvm.vmm.kvm.KvmException;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The command-line launcher: a thin shell over {@link VirtualMachine}. Its exit status is the
+ * guest's (QEMU's isa-debug-exit convention) or one of {@link ExitStatus}'s for everything else.
+ */
+@Command(name = "vmm", mixinStandardHelpOptions = true, versionProvider = Launcher.Version.class,
+        sortOptions = false, usageHelpAutoWidth = true,
+        description = "Boots a multiboot kernel on KVM with N vCPUs, COM1, isa-debug-exit, fw_cfg and ACPI tables.",
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+                "0:the guest powered off (ACPI S5)",
+                "(v<<1)|1:the guest wrote v to isa-debug-exit (port 0xF4), as QEMU",
+                "2:bad input (options, kernel file, /dev/kvm)",
+                "4:triple fault or guest-reported crash",
+                "6:emulation error or entry failure",
+                "8:VMM error",
+                "124:timeout",
+                "130:stopped"})
+public final class Launcher implements Callable<Integer> {
+    /** The most vCPUs accepted; KVM's own KVM_CAP_MAX_VCPUS may be lower and is checked at creation. */
+    static final int MAX_CPUS = 1024;
+
+    @Option(names = "--cpus", paramLabel = "N", description = "vCPUs (1-" + MAX_CPUS + "; default ${DEFAULT-VALUE})", defaultValue = "1")
+    int cpus;
+
+    @Option(names = "--memory", paramLabel = "SIZE", description = "guest RAM, e.g. 256M or 2G (default ${DEFAULT-VALUE})",
+            defaultValue = "256M", converter = ByteSizeConverter.class)
+    long memory;
+
+    @Option(names = "--kernel", paramLabel = "FILE", description = "multiboot kernel (ELF32, ELF64 or a.out kludge); default: the built-in image")
+    Path kernel;
+
+    @Option(names = "--cmdline", paramLabel = "TEXT", description = "kernel command line", defaultValue = "")
+    String cmdline;
+
+    @Option(names = "--serial", paramLabel = "stdio|file:PATH", description = "where COM1 output goes (default ${DEFAULT-VALUE})",
+            defaultValue = "stdio", converter = SerialTarget.Converter.class)
+    SerialTarget serial;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", description = "wall-clock limit, e.g. 30s, 500ms, 2m (default: none)",
+            converter = DurationConverter.class)
+    Duration timeout;
+
+    @Option(names = "--trace-exits", description = "log every I/O and MMIO exit to standard error")
+    boolean traceExits;
+
+    @Option(names = "--report", paramLabel = "FILE.json", description = "also write the run summary as JSON")
+    Path report;
+
+    @Option(names = "--quiet", description = "print no summary at the end")
+    boolean quiet;
+
+    private final PrintStream err;
+
+    public Launcher() {
+        this(System.err);
+    }
+
+    Launcher(PrintStream err) {
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.err));
+    }
+
+    /** Runs the launcher and returns the exit status; for tests and embedders of the CLI itself. */
+    public static int run(String[] args, PrintStream err) {
+        CommandLine cli = new CommandLine(new Launcher(err));
+        cli.setParameterExceptionHandler((ex, a) -> {
+            err.println("error: " + ex.getMessage() + " (see vmm --help)");
+            return ExitStatus.USAGE;
+        });
+        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            err.println("error: " + oneLine(ex));
+            return ex instanceof UserError || ex instanceof MultibootException ? ExitStatus.USAGE : ExitStatus.VMM_ERROR;
+        });
+        return cli.execute(args);
+    }
+
+    private static String oneLine(Throwable e) {
+        if (e instanceof UserError || e instanceof MultibootException || e instanceof KvmException) return e.getMessage();
+        return e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (cpus < 1 || cpus > MAX_CPUS) {
+            throw new UserError("--cpus " + cpus + " is out of range; give 1 to " + MAX_CPUS);
+        }
+        if (memory < VirtualMachine.MIN_MEMORY) {
+            throw new UserError("--memory " + memory + " bytes is too small; give at least " + (VirtualMachine.MIN_MEMORY >> 20) + "M");
+        }
+        long hostMemory = HostChecks.hostMemory();
+        if (memory > hostMemory) {
+            throw new UserError("--memory " + (memory >> 20) + "M is more than this host's " + (hostMemory >> 20)
+                    + "M of RAM; give less");
+        }
+        byte[] image = kernel != null ? HostChecks.readKernel(kernel) : DefaultImage.bytes();
+        HostChecks.kvmAccessible(Path.of("/dev/kvm"));
+
+        OutputStream console = serial.isStdio() ? System.out : openSerialFile(serial.file());
+        try {
+            VirtualMachine machine = VirtualMachine.builder()
+                    .cpus(cpus).memory(memory).kernel(image).cmdline(cmdline)
+                    .console(console).timeout(timeout).traceExits(traceExits)
+                    .build();
+            try (RunningVm run = machine.start()) {
+                Thread stopOnSignal = new Thread(run::stop, "vmm-shutdown");
+                Runtime.getRuntime().addShutdownHook(stopOnSignal);
+                VmOutcome outcome;
+                try {
+                    outcome = run.await();
+                } finally {
+                    removeHook(stopOnSignal);
+                }
+                console.flush();
+                RunSummary summary = new RunSummary(cpus, memory, outcome, run.stats());
+                if (!quiet) err.print(summary.text());
+                if (report != null) summary.writeJson(report);
+                if (!outcome.crashReport().isEmpty()) err.print(outcome.crashReport());
+                if (outcome.kind() != VmOutcome.Kind.GUEST_EXIT && outcome.kind() != VmOutcome.Kind.POWER_OFF) {
+                    err.println("error: " + outcome.cause());
+                }
+                return outcome.exitStatus();
+            }
+        } finally {
+            if (!serial.isStdio()) console.close();
+        }
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // The JVM is already exiting because of a signal; the hook has run or is running.
+        }
+    }
+
+    private static OutputStream openSerialFile(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                throw new UserError("directory " + parent + " for --serial file does not exist; create it or choose another path");
+            }
+            return new BufferedOutputStream(Files.newOutputStream(file));
+        } catch (IOException e) {
+            throw new UserError("cannot write serial output to " + file + " (" + e.getClass().getSimpleName() + "); choose a writable path");
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Launcher.class.getPackage().getImplementationVersion();
+            return new String[] {"jkvm vmm " + (v == null ? "development build" : v)};
+        }
+    }
+}

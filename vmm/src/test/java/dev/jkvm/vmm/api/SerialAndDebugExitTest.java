@@ -1,0 +1,97 @@
+package dev.jkvm.vmm.api;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** 32-bit guests booted through the multiboot path talking to COM1 and isa-debug-exit. */
+class SerialAndDebugExitTest {
+    static final String HELLO = """
+            _start:
+                mov $0x3f8, %dx
+                mov $msg, %esi
+                mov $(msg_end - msg), %ecx
+                cld
+                rep outsb
+                mov $0x2a, %al
+                out %al, $0xf4
+            1:  hlt
+                jmp 1b
+            msg: .ascii "hello"
+            msg_end:
+            """;
+
+    @Test
+    void guestWritesHelloToCom1AndExitsThroughDebugExit() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (RunningVm run = VirtualMachine.builder().cpus(1).memory(16 << 20)
+                .kernel(GuestAssembler.multibootElf(HELLO)).console(console)
+                .timeout(Duration.ofSeconds(60)).build().start()) {
+            VmOutcome outcome = run.await();
+            assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome.toString());
+            assertEquals((0x2a << 1) | 1, outcome.exitStatus());
+            assertEquals("hello", console.toString(StandardCharsets.US_ASCII));
+            VmStats stats = run.stats();
+            assertTrue(stats.totalExits("KVM_EXIT_IO") >= 2, stats.toString());
+            assertTrue(stats.timeToFirstSerialByte() != null, "first serial byte time must be recorded");
+            assertTrue(stats.timeToExit() != null);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 0x7f, 0xff})
+    void debugExitStatusFollowsQemuConvention(int value) throws Exception {
+        String guest = """
+                _start:
+                    mov $%d, %%al
+                    out %%al, $0xf4
+                1:  hlt
+                    jmp 1b
+                """.formatted(value);
+        try (RunningVm run = VirtualMachine.builder().memory(8 << 20).kernel(GuestAssembler.multibootElf(guest))
+                .timeout(Duration.ofSeconds(60)).build().start()) {
+            VmOutcome outcome = run.await();
+            assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome.toString());
+            assertEquals(value * 2 + 1, outcome.exitStatus());
+        }
+    }
+
+    @Test
+    void multibootRegistersReachTheGuest() throws Exception {
+        // Multiboot 0.6.96 §3.2: EAX holds the magic, EBX the info structure, CR0 has PE (and ET)
+        // without PG. The guest reports 1 when all hold, else the number of the first failed
+        // check. (EFLAGS.IF is checked through KVM_GET_REGS in BootCpuStateTest: under this
+        // host's paravirtual KVM a guest pushf shows the host's IF.)
+        String guest = """
+                _start:
+                    mov $2, %dl
+                    cmp $0x2BADB002, %eax
+                    jne bad
+                    mov $3, %dl
+                    test %ebx, %ebx
+                    jz bad
+                    mov $5, %dl
+                    mov %cr0, %ecx
+                    cmp $0x11, %ecx
+                    jne bad
+                    mov $1, %dl
+                bad:
+                    mov %dl, %al
+                    out %al, $0xf4
+                1:  hlt
+                    jmp 1b
+                """;
+        try (RunningVm run = VirtualMachine.builder().memory(8 << 20).kernel(GuestAssembler.multibootElf(guest))
+                .timeout(Duration.ofSeconds(60)).build().start()) {
+            VmOutcome outcome = run.await();
+            assertEquals(ExitStatus.debugExit(1), outcome.exitStatus(), outcome.toString());
+        }
+    }
+}

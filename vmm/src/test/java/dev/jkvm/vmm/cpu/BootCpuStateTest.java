@@ -1,0 +1,40 @@
+package dev.jkvm.vmm.cpu;
+
+import dev.jkvm.vmm.Vm;
+import dev.jkvm.vmm.kvm.KvmVcpu;
+import dev.jkvm.vmm.kvm.Regs;
+import dev.jkvm.vmm.kvm.Sregs;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** KVM accepts the multiboot state and reports it back as Multiboot 0.6.96 §3.2 describes it. */
+class BootCpuStateTest {
+    @Test
+    void kvmHoldsTheMultibootMachineState() {
+        try (Vm vm = Vm.create(1, 8 << 20, null)) {
+            KvmVcpu bsp = vm.vcpus().get(0);
+            bsp.setSregs(BootCpuState.sregs(bsp.sregs()));
+            bsp.setRegs(BootCpuState.regs(0x123456, 0x9000));
+            Regs r = bsp.regs();
+            Sregs s = bsp.sregs();
+            assertEquals(0x2BADB002L, r.rax());
+            assertEquals(0x9000, r.rbx());
+            assertEquals(0x123456, r.rip());
+            assertEquals(0, r.rflags() & 0x200, "IF must be clear");
+            assertEquals(0, r.rflags() & 0x20000, "VM must be clear");
+            assertEquals(1, s.cr0() & 1, "protected mode");
+            assertEquals(0, s.cr0() & 0x8000_0000L, "paging off");
+            for (var seg : new dev.jkvm.vmm.kvm.Segment[] {s.cs(), s.ds(), s.es(), s.fs(), s.gs(), s.ss()}) {
+                assertEquals(0, seg.base());
+                assertEquals(0xFFFF_FFFF, seg.limit(), seg.toString());
+                assertTrue(seg.db() && seg.present() && seg.s(), seg.toString());
+                assertFalse(seg.l());
+            }
+            assertEquals(0xB, s.cs().type() & 0xB, "CS is execute/read code");
+            assertEquals(0x3, s.ds().type() & 0xB, "DS is read/write data");
+        }
+    }
+}
