@@ -24,7 +24,10 @@ class ContainerFailureIT {
 
     @Test
     void withoutTheKvmDeviceTheLauncherNamesItAndExitsWith2() throws Exception {
-        VmOutcome out = VmContainer.run(new VmContainer("no-kvm-device").withArgs("--cpus", "2"));
+        // A readable kernel, so that /dev/kvm is the only thing missing.
+        Path spin = TestKernels.build("spin");
+        VmOutcome out = VmContainer.run(new VmContainer("no-kvm-device")
+                .withFile(spin, "/tmp/spin.elf").withArgs("--kernel", "/tmp/spin.elf", "--cpus", "2"));
 
         List<String> lines = out.stderr().strip().lines().toList();
         assertEquals(1, lines.size(), "expected one error line, got:\n" + out.stderr());
