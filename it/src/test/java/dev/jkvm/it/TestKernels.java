@@ -12,14 +12,14 @@ import java.util.concurrent.TimeUnit;
  * The multiboot test kernels under {@code src/test/resources/kernels}, built with the GNU
  * toolchain (an oracle independent of kernel-lib) into {@code target/test-kernels} on first use.
  */
-final class TestKernels {
+public final class TestKernels {
     private static final Path OUT = Path.of("target", "test-kernels").toAbsolutePath();
     private static final List<String> SOURCES = List.of("build.sh", "kernel.ld", "multiboot.inc", "serial.inc",
             "hello32.S", "longmode.S", "smp.S", "triple.S", "spin.S", "longmode.inc");
 
     private TestKernels() {}
 
-    static synchronized Path build(String name) throws IOException, InterruptedException {
+    public static synchronized Path build(String name) throws IOException, InterruptedException {
         Path elf = OUT.resolve(name + ".elf");
         if (Files.exists(elf)) return elf;
         Path src = OUT.resolve("src");

@@ -1,0 +1,75 @@
+package dev.jkvm.it.container;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import dev.jkvm.it.TestKernels;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The launcher image boots guests on real KVM as a non-root user with only /dev/kvm passed in. */
+class ContainerBootIT {
+    private static final String SMP_IN_CONTAINER = "/tmp/smp.elf";
+    private static Path smpKernel;
+
+    @BeforeAll
+    static void buildImageAndKernelOnce() throws Exception {
+        LauncherImage.get().get();
+        smpKernel = TestKernels.build("smp");
+    }
+
+    @ParameterizedTest(name = "{0} vCPUs")
+    @ValueSource(ints = {2, 4})
+    void bootsEveryVcpu(int cpus) throws Exception {
+        VmOutcome out = VmContainer.run(smp("smp-" + cpus + "-cpus", cpus));
+
+        SmpKernelExpectations.assertEveryCpuCameUp(out, cpus);
+        SmpKernelExpectations.assertReport(out, cpus);
+        assertFalse(DockerEngine.hasContainer(out.containerId()), "the container was not removed");
+    }
+
+    @Test
+    void twoVmsInTwoContainersAtOnce() throws Exception {
+        VmOutcome first;
+        VmOutcome second;
+        // Both containers are started before either is waited for, so the two VMs run side by side.
+        try (VmContainer a = smp("concurrent-a-2-cpus", 2); VmContainer b = smp("concurrent-b-2-cpus", 2)) {
+            a.start();
+            b.start();
+            first = a.awaitExit();
+            second = b.awaitExit();
+        }
+        SmpKernelExpectations.assertEveryCpuCameUp(first, 2);
+        SmpKernelExpectations.assertEveryCpuCameUp(second, 2);
+        assertAll(
+                () -> assertFalse(DockerEngine.hasContainer(first.containerId()), "first container was not removed"),
+                () -> assertFalse(DockerEngine.hasContainer(second.containerId()), "second container was not removed"));
+    }
+
+    @Test
+    void theBuiltInImageRunsAsItDoesOnTheHost() throws Exception {
+        String[] args = {"--cpus", "2", "--serial", "stdio", "--timeout", "120s", "--quiet"};
+        HostLauncher.Result host = HostLauncher.run(args);
+        VmOutcome out = VmContainer.run(new VmContainer("built-in-image-2-cpus").withKvm().withArgs(args));
+
+        assertEquals(host.exitStatus(), out.exitStatus(), () -> "host stderr:\n" + host.stderr() + "\ncontainer stderr:\n" + out.stderr());
+        // Lines compared as sets: APs may report in a different order from run to run.
+        assertEquals(sortedLines(host.stdout()), sortedLines(out.serial()), "serial console");
+        assertFalse(DockerEngine.hasContainer(out.containerId()), "the container was not removed");
+    }
+
+    private static List<String> sortedLines(String text) {
+        return text.lines().sorted().toList();
+    }
+
+    private static VmContainer smp(String logName, int cpus) throws Exception {
+        return new VmContainer(logName).withKvm().withFile(smpKernel, SMP_IN_CONTAINER).withArgs(
+                "--kernel", SMP_IN_CONTAINER, "--cpus", Integer.toString(cpus), "--serial", "stdio",
+                "--report", VmContainer.REPORT_PATH, "--timeout", "120s");
+    }
+}

@@ -1,0 +1,51 @@
+package dev.jkvm.it.container;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.it.TestKernels;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The launcher image's failure paths: each ends with its documented status and no container left. */
+class ContainerFailureIT {
+    /** Launcher contract: wall-clock timeout, the status of timeout(1). */
+    private static final int TIMEOUT_STATUS = 124;
+    /** Launcher contract: bad input or host set-up, reported as one "error: " line. */
+    private static final int BAD_INPUT_STATUS = 2;
+
+    @BeforeAll
+    static void buildImageOnce() throws Exception {
+        LauncherImage.get().get();
+    }
+
+    @Test
+    void withoutTheKvmDeviceTheLauncherNamesItAndExitsWith2() throws Exception {
+        // A readable kernel, so that /dev/kvm is the only thing missing.
+        Path spin = TestKernels.build("spin");
+        VmOutcome out = VmContainer.run(new VmContainer("no-kvm-device")
+                .withFile(spin, "/tmp/spin.elf").withArgs("--kernel", "/tmp/spin.elf", "--cpus", "2"));
+
+        List<String> lines = out.stderr().strip().lines().toList();
+        assertEquals(1, lines.size(), "expected one error line, got:\n" + out.stderr());
+        assertTrue(lines.get(0).startsWith("error: /dev/kvm does not exist: "), lines.get(0));
+        assertEquals(BAD_INPUT_STATUS, out.exitStatus(), out.stderr());
+        assertFalse(DockerEngine.hasContainer(out.containerId()), "the container was not removed");
+    }
+
+    @Test
+    void aGuestThatSpinsForeverIsEndedByTheTimeout() throws Exception {
+        // spin.S prints "S" and loops with interrupts off: only the wall clock can end it.
+        Path spin = TestKernels.build("spin");
+        VmOutcome out = VmContainer.run(new VmContainer("spin-timeout").withKvm()
+                .withFile(spin, "/tmp/spin.elf")
+                .withArgs("--kernel", "/tmp/spin.elf", "--serial", "stdio", "--timeout", "1s"));
+
+        assertEquals(TIMEOUT_STATUS, out.exitStatus(), out.stderr());
+        assertTrue(out.serial().lines().anyMatch("S"::equals), "the guest never ran:\n" + out.serial());
+        assertFalse(DockerEngine.hasContainer(out.containerId()), "the container was not removed");
+    }
+}
