@@ -582,6 +582,12 @@ public final class Assembler {
         return emit(enc("test", a, b).operandSize(bits).opcode(bits == 8 ? 0x84 : 0x85).reg(b).rm(a));
     }
 
+    /** {@code test a, [mem]} (encoded as {@code test [mem], a}, the only form that exists). */
+    public Assembler test(Reg a, Mem b) {
+        int bits = matchWidth("test", a, b);
+        return emit(enc("test", a, b).operandSize(bits).opcode(bits == 8 ? 0x84 : 0x85).reg(a).rm(b));
+    }
+
     /** {@code test a, imm} (A8/A9 for the accumulator, like GNU as). */
     public Assembler test(Reg a, long imm) {
         InstructionEncoder e = enc("test", a, imm);
