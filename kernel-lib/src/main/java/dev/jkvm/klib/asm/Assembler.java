@@ -87,7 +87,7 @@ public final class Assembler {
 
     /** Binds {@code label} to the current position of the current section. */
     public Assembler bind(Label label) {
-        int fragment = current.fragmentCountForBinding();
+        int fragment = current.bindingFragment();
         Fragment last = current.fragments.get(fragment);
         int offset = last instanceof Fragment.Data d ? d.bytes.size() : 0;
         label.bind(current, fragment, offset);
