@@ -5,6 +5,7 @@ import dev.jkvm.vmm.cpu.CrashReport;
 import dev.jkvm.vmm.kvm.KickSignal;
 import dev.jkvm.vmm.kvm.KvmAbi;
 import dev.jkvm.vmm.kvm.KvmVcpu;
+import dev.jkvm.vmm.kvm.Libc;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -64,7 +65,7 @@ final class VmVcpuLoop implements Runnable {
         try {
             vcpu.setSignalMask(kick.blockOnCurrentThread());
             synchronized (kickLock) {
-                tid = dev.jkvm.vmm.kvm.Libc.gettid();
+                tid = Libc.gettid();
                 started = true;
             }
             while (!vm.stopping()) {

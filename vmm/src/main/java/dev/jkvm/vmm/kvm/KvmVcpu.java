@@ -37,7 +37,7 @@ public final class KvmVcpu implements AutoCloseable {
     /** KVM_RUN: 0 after a VM exit, or -EINTR when a signal or immediate_exit interrupted it. */
     public int run() {
         int r = Libc.ioctlOrErrno(fd, KvmAbi.KVM_RUN, 0L);
-        if (r < 0 && r != -LibcAbi.EINTR && r != -LibcAbi.EAGAIN) {
+        if (r < 0 && r != -LibcAbi.EINTR) {
             throw new KvmException("KVM_RUN", object, -r);
         }
         return r;
