@@ -6,6 +6,7 @@ import dev.jkvm.vmm.kvm.KickSignal;
 import dev.jkvm.vmm.kvm.KvmAbi;
 import dev.jkvm.vmm.kvm.KvmVcpu;
 import dev.jkvm.vmm.kvm.Libc;
+import dev.jkvm.vmm.kvm.LibcAbi;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -70,10 +71,11 @@ final class VmVcpuLoop implements Runnable {
             }
             while (!vm.stopping()) {
                 int r = vcpu.run();
-                if (r < 0) {
+                if (r == -LibcAbi.EINTR) {
                     kick.drainPending();
                     continue;
                 }
+                if (r < 0) continue;
                 int reason = vcpu.exitReason();
                 exits.incrementAndGet(Math.min(Math.max(reason, 0), KvmAbi.EXIT_REASON_COUNT));
                 if (!handleExit(reason)) break;
