@@ -48,7 +48,5 @@ final class AcpiByteWriter {
         return this;
     }
 
-    int size() { return out.size(); }
-
     byte[] toByteArray() { return out.toByteArray(); }
 }

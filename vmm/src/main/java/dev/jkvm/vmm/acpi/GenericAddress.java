@@ -5,17 +5,15 @@ package dev.jkvm.vmm.acpi;
  * bit width, bit offset, access size and address.
  */
 record GenericAddress(int addressSpace, int bitWidth, int bitOffset, int accessSize, long address) {
-    /** Table 5.1 Address Space ID values. */
+    /** §5.2.3.2 Address Space ID values. */
     static final int SYSTEM_MEMORY = 0;
     static final int SYSTEM_IO = 1;
 
-    /** Table 5.1 Access Size values. */
+    /** §5.2.3.2 Access Size values. */
     static final int ACCESS_UNDEFINED = 0;
     static final int ACCESS_BYTE = 1;
     static final int ACCESS_WORD = 2;
     static final int ACCESS_DWORD = 3;
-
-    static final int SIZE = 12;
 
     /** The all-zero structure, meaning "register not present". */
     static final GenericAddress NONE = new GenericAddress(0, 0, 0, 0, 0);
