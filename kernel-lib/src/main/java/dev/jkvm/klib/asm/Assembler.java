@@ -87,7 +87,7 @@ public final class Assembler {
 
     /** Binds {@code label} to the current position of the current section. */
     public Assembler bind(Label label) {
-        int fragment = current.fragmentCountForBinding();
+        int fragment = current.bindingFragment();
         Fragment last = current.fragments.get(fragment);
         int offset = last instanceof Fragment.Data d ? d.bytes.size() : 0;
         label.bind(current, fragment, offset);
@@ -580,6 +580,12 @@ public final class Assembler {
     public Assembler test(Mem a, Reg b) {
         int bits = matchWidth("test", b, a);
         return emit(enc("test", a, b).operandSize(bits).opcode(bits == 8 ? 0x84 : 0x85).reg(b).rm(a));
+    }
+
+    /** {@code test a, [mem]} (encoded as {@code test [mem], a}, the only form that exists). */
+    public Assembler test(Reg a, Mem b) {
+        int bits = matchWidth("test", a, b);
+        return emit(enc("test", a, b).operandSize(bits).opcode(bits == 8 ? 0x84 : 0x85).reg(a).rm(b));
     }
 
     /** {@code test a, imm} (A8/A9 for the accumulator, like GNU as). */

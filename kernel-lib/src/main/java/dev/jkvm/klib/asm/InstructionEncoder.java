@@ -53,10 +53,6 @@ final class InstructionEncoder {
         this.operands = operands;
     }
 
-    Mode mode() {
-        return mode;
-    }
-
     AsmException error(String why) {
         return new AsmException(why + " in " + text());
     }
@@ -82,13 +78,6 @@ final class InstructionEncoder {
             }
             default -> throw error("operand size " + bits + " is not encodable");
         }
-        return this;
-    }
-
-    /** Forces REX.W (for instructions whose 64-bit form is not an operand-size choice). */
-    InstructionEncoder rexW() {
-        requireLongMode("REX.W");
-        rexW = true;
         return this;
     }
 

@@ -380,6 +380,7 @@ final class EncodingCatalog {
                     }
                     MemCase m = sized(m0, bits);
                     add("test " + m.gnu() + ", " + r, (a, ext) -> a.test(m.mem().make(ext), r));
+                    add("test " + r + ", " + m.gnu(), (a, ext) -> a.test(r, m.mem().make(ext)));
                     add("xchg " + m.gnu() + ", " + r, (a, ext) -> a.xchg(m.mem().make(ext), r));
                     add("xchg " + r + ", " + m.gnu(), (a, ext) -> a.xchg(r, m.mem().make(ext)));
                 }

@@ -36,15 +36,10 @@ public final class GuestAssembler {
 
     /** A multiboot ELF32 kernel with symbols, linked at {@link #LOAD_ADDRESS}. */
     public static byte[] multibootElf(String source) {
-        return build(MULTIBOOT_HEADER + source, false);
+        return build(MULTIBOOT_HEADER + source);
     }
 
-    /** The raw bytes of the linked text, for loading at {@link #LOAD_ADDRESS} without a loader. */
-    public static byte[] flat(String source) {
-        return build(".text\n.code32\n.globl _start\n" + source, true);
-    }
-
-    private static byte[] build(String source, boolean flat) {
+    private static byte[] build(String source) {
         Path dir = null;
         try {
             dir = Files.createTempDirectory("jkvm-guest");
@@ -54,13 +49,9 @@ public final class GuestAssembler {
             // The multiboot header section goes first so the loader finds it in the first 8 KiB.
             run(dir, "ld", "-m", "elf_x86_64", "-N", "-e", "_start",
                     "--section-start=.multiboot=0x" + Long.toHexString(LOAD_ADDRESS),
-                    "-Ttext=0x" + Long.toHexString(LOAD_ADDRESS + (flat ? 0 : 0x10)), "-o", "guest.elf", "guest.o");
-            if (!flat) {
-                run(dir, "objcopy", "-O", "elf32-i386", "guest.elf", "guest32.elf");
-                return Files.readAllBytes(dir.resolve("guest32.elf"));
-            }
-            run(dir, "objcopy", "-O", "binary", "-j", ".text", "guest.elf", "guest.bin");
-            return Files.readAllBytes(dir.resolve("guest.bin"));
+                    "-Ttext=0x" + Long.toHexString(LOAD_ADDRESS + 0x10), "-o", "guest.elf", "guest.o");
+            run(dir, "objcopy", "-O", "elf32-i386", "guest.elf", "guest32.elf");
+            return Files.readAllBytes(dir.resolve("guest32.elf"));
         } catch (IOException e) {
             throw new IllegalStateException("cannot build test guest: " + e.getMessage(), e);
         } finally {
