@@ -38,6 +38,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * {@link #close} joins the threads and releases every fd and mapping.
  */
 public final class Vm implements AutoCloseable {
+    /** xAPIC IDs are 8 bits and 0xFF is the broadcast ID (SDM Vol. 3 §10.6.2.1). */
+    static final int X2APIC_ONLY_CPUS = 255;
+
     private final Kvm kvm;
     private final KvmVm vm;
     private final GuestRam ram;
@@ -86,6 +89,15 @@ public final class Vm implements AutoCloseable {
                 throw new IllegalArgumentException(cpus + " vCPUs requested but this KVM allows at most " + maxVcpus + "; use fewer CPUs");
             }
             vm = kvm.createVm();
+            if (cpus > X2APIC_ONLY_CPUS) {
+                // APIC IDs from 255 up exist only as x2APIC IDs; KVM routes interrupts to them
+                // (and reports them in LAPIC state) only with the 32-bit ID API, which must be
+                // enabled before the first vCPU exists (KVM API doc §7.18).
+                kvm.require(KvmAbi.KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API");
+                vm.enableCap(KvmAbi.KVM_CAP_X2APIC_API,
+                        KvmAbi.KVM_X2APIC_API_USE_32BIT_IDS | KvmAbi.KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
+                        "KVM_CAP_X2APIC_API");
+            }
             // KVM API doc §4.40/§4.53: both areas must be set before the first vCPU is created.
             vm.setTssAddr(GuestLayout.TSS_ADDR);
             vm.setIdentityMapAddr(GuestLayout.IDENTITY_MAP_ADDR);
