@@ -160,6 +160,17 @@ public final class Vm implements AutoCloseable {
      * unless something ended it before; crash reports name code through {@code symbolizer}.
      */
     public synchronized void start(long entry, long multibootInfo, Duration timeout, Symbolizer symbolizer) {
+        start(entry, multibootInfo, timeout, symbolizer, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #start(long, long, Duration, Symbolizer)}, but the vCPUs in {@code withheld} are
+     * never run: they exist (CPUID, MADT entry, LAPIC) yet never answer the guest's INIT-SIPI-SIPI,
+     * like a CPU that fails to come up. Lets a kernel's AP-timeout path be tested.
+     */
+    public synchronized void start(long entry, long multibootInfo, Duration timeout, Symbolizer symbolizer,
+                                   java.util.Set<Integer> withheld) {
+        if (withheld.contains(0)) throw new IllegalArgumentException("vCPU 0 is the boot CPU; it cannot be withheld");
         if (!threads.isEmpty() || closed) throw new IllegalStateException("a VM starts only once");
         if (symbolizer != null) this.symbolizer = symbolizer;
         KvmVcpu bsp = vcpus.get(0);
@@ -168,7 +179,9 @@ public final class Vm implements AutoCloseable {
         for (KvmVcpu v : vcpus) {
             VmVcpuLoop loop = new VmVcpuLoop(this, v);
             loops.add(loop);
-            threads.add(Thread.ofPlatform().name("vcpu-" + v.index()).daemon(true).unstarted(loop));
+            if (!withheld.contains(v.index())) {
+                threads.add(Thread.ofPlatform().name("vcpu-" + v.index()).daemon(true).unstarted(loop));
+            }
         }
         startNanos = System.nanoTime();
         outcome.whenComplete((o, e) -> stopAll());
