@@ -27,3 +27,8 @@ if [ ! -s "$cache" ]; then
   exit 1
 fi
 echo "train-aot-cache: $(du -h "$cache" | cut -f1) cache after training status $status (log $log)" >&2
+if [ ${#training[@]} -eq 0 ] && [ "$status" = 2 ]; then
+  # Status 2 is the launcher refusing its input (e.g. a jar built without the guest image):
+  # the cache then holds start-up and option parsing only.
+  echo "train-aot-cache: the training boot was refused: $(head -n1 "$log")" >&2
+fi
