@@ -6,7 +6,7 @@
  * is loaded flat at 1 MiB, so the C floor needs no ELF parser. It enters long mode by itself
  * (PLATFORM.md: never via KVM_SET_SREGS), drops to ring 3 with IOPL=3 (ring-3 code runs natively
  * on the nested KVM, ring 0 is emulated), writes port 0x80 ITERATIONS times — one VM exit each —
- * and finally writes 0 to isa-debug-exit at 0xF4.
+ * then port 0x81 to stop the host's clock, and finally writes 0 to isa-debug-exit at 0xF4.
  */
 #ifndef ITERATIONS
 #define ITERATIONS 200000
@@ -15,6 +15,7 @@
         .set MB_FLAGS, 0x00010000
         .set EXIT_PORT, 0xF4
         .set BENCH_PORT, 0x80
+        .set END_PORT, 0x81
 
         .text
         .code32
@@ -66,6 +67,8 @@ user_loop:
 1:      outb %al, %dx
         decl %ecx
         jnz 1b
+        movw $END_PORT, %dx
+        outb %al, %dx
         movw $EXIT_PORT, %dx
         xorl %eax, %eax
         outb %al, %dx

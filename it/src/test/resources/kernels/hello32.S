@@ -38,14 +38,6 @@ bad_magic:
         outl %eax, %dx
         jmp halt
 
-puts:   movb (%esi), %bl
-        testb %bl, %bl
-        jz 1f
-        call serial_putc
-        incl %esi
-        jmp puts
-1:      ret
-
 #include "serial.inc"
 
         .section .rodata

@@ -53,14 +53,6 @@ ud_handler:
 hang:   hlt
         jmp hang
 
-puts:   movb (%esi), %bl
-        testb %bl, %bl
-        jz 1f
-        call serial_putc
-        incl %esi
-        jmp puts
-1:      ret
-
 #include "serial.inc"
         LONG_MODE_DATA
 

@@ -85,14 +85,6 @@ delay:  pause
         jnz delay
         ret
 
-puts:   movb (%esi), %bl
-        testb %bl, %bl
-        jz 1f
-        call serial_putc
-        incl %esi
-        jmp puts
-1:      ret
-
 #include "serial.inc"
 
 /* Real-mode AP entry, copied to TRAMPOLINE; it references only absolute low addresses. */

@@ -1,9 +1,10 @@
 /*
- * Triple-faults on purpose, from long mode: loads an empty IDT and executes int3, so neither the
- * #BP nor the #GP and #DF that follow can be delivered (Intel SDM Vol. 3 §6.15, interrupt 8).
- * Long mode first because on the nested KVM here an exception in 32-bit protected mode ends in
- * an emulation error instead (PLATFORM.md). The VMM must report the shutdown with registers and
- * the bytes at RIP; QEMU with -no-reboot just stops.
+ * Triple-faults on purpose: loads an empty IDT, drops to ring 3 and executes int3 there, so
+ * neither the #BP nor the #GP and #DF that follow can be delivered (Intel SDM Vol. 3 §6.15,
+ * interrupt 8). The fault is raised in ring 3 because on the nested KVM here ring-0 code is
+ * emulated and a fault cascade inside the emulator ends as an emulation error rather than a
+ * shutdown (measured; see PLATFORM.md). The VMM must report the shutdown with registers and the
+ * bytes at RIP; QEMU with -no-reboot just stops.
  */
 #include "multiboot.inc"
 #include "longmode.inc"
@@ -23,9 +24,17 @@ long_mode:
         movb $'\n', %bl
         call serial_putc
         lidt empty_idt
-        movl $0xC0FFEE, %eax
+        /* iretq frame: SS, RSP, RFLAGS, CS, RIP (Intel SDM Vol. 3 §6.14.3). */
+        pushq $0x1B
+        pushq $user_stack_top
+        pushq $0x2
+        pushq $0x23
+        pushq $doomed
+        iretq
+
         .globl doomed
-doomed: int3
+doomed: movl $0xC0FFEE, %eax
+        int3
         jmp doomed
 
 #include "serial.inc"
@@ -38,3 +47,5 @@ empty_idt:
         .bss
         .skip 4096
 stack_top:
+        .skip 4096
+user_stack_top:

@@ -161,10 +161,17 @@ public final class Vm implements AutoCloseable {
         startNanos = System.nanoTime();
         outcome.whenComplete((o, e) -> stopAll());
         if (timeout != null) {
-            outcome.completeOnTimeout(VmOutcome.timeout("wall-clock limit of " + timeout + " reached"),
+            outcome.completeOnTimeout(VmOutcome.timeout("wall-clock limit of " + humanDuration(timeout) + " reached"),
                     timeout.toNanos(), TimeUnit.NANOSECONDS);
         }
         for (Thread t : threads) t.start();
+    }
+
+    /** "1s", "1.5s", "500ms": how a user wrote it on the command line, not ISO-8601. */
+    static String humanDuration(Duration d) {
+        long ms = d.toMillis();
+        if (ms % 1000 != 0) return ms < 1000 ? ms + "ms" : (ms / 1000.0) + "s";
+        return (ms / 1000) + "s";
     }
 
     /** Ends the run with {@code o} unless it already ended; returns whether {@code o} won. */

@@ -5,6 +5,8 @@ import dev.jkvm.vmm.cpu.CrashReport;
 import dev.jkvm.vmm.kvm.KickSignal;
 import dev.jkvm.vmm.kvm.KvmAbi;
 import dev.jkvm.vmm.kvm.KvmVcpu;
+import dev.jkvm.vmm.kvm.Libc;
+import dev.jkvm.vmm.kvm.LibcAbi;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -64,15 +66,16 @@ final class VmVcpuLoop implements Runnable {
         try {
             vcpu.setSignalMask(kick.blockOnCurrentThread());
             synchronized (kickLock) {
-                tid = dev.jkvm.vmm.kvm.Libc.gettid();
+                tid = Libc.gettid();
                 started = true;
             }
             while (!vm.stopping()) {
                 int r = vcpu.run();
-                if (r < 0) {
+                if (r == -LibcAbi.EINTR) {
                     kick.drainPending();
                     continue;
                 }
+                if (r < 0) continue;
                 int reason = vcpu.exitReason();
                 exits.incrementAndGet(Math.min(Math.max(reason, 0), KvmAbi.EXIT_REASON_COUNT));
                 if (!handleExit(reason)) break;

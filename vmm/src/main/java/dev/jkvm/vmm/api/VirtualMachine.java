@@ -1,6 +1,10 @@
 package dev.jkvm.vmm.api;
 
 import dev.jkvm.vmm.Vm;
+import dev.jkvm.vmm.acpi.AcpiConfig;
+import dev.jkvm.vmm.acpi.AcpiPmDevice;
+import dev.jkvm.vmm.acpi.AcpiPmPorts;
+import dev.jkvm.vmm.acpi.AcpiTables;
 import dev.jkvm.vmm.boot.BootInfo;
 import dev.jkvm.vmm.boot.MultibootLoader;
 import dev.jkvm.vmm.cpu.Symbolizer;
@@ -38,13 +42,9 @@ public final class VirtualMachine {
 
     record MmioRegistration(long base, long length, MmioDevice device) {}
 
-    /** A raw image copied to {@code address} and entered at {@code entry}; test and bring-up path. */
-    record FlatImage(long address, byte[] bytes, long entry) {}
-
     private final int cpus;
     private final long memory;
     private final byte[] kernel;
-    private final FlatImage flat;
     private final String cmdline;
     private final OutputStream console;
     private final List<PioRegistration> pio;
@@ -57,7 +57,6 @@ public final class VirtualMachine {
         this.cpus = b.cpus;
         this.memory = b.memory;
         this.kernel = b.kernel;
-        this.flat = b.flat;
         this.cmdline = b.cmdline;
         this.console = b.console;
         this.pio = List.copyOf(b.pio);
@@ -74,7 +73,9 @@ public final class VirtualMachine {
     public String cmdline() { return cmdline; }
 
     /**
-     * Creates the KVM VM, loads the guest, registers the devices and starts every vCPU.
+     * Creates the KVM VM, installs the platform — COM1, isa-debug-exit, fw_cfg, RTC/CMOS, the
+     * ACPI PM block and reset port, ACPI tables at 0xE0000 — then the embedder's devices, loads
+     * the kernel through the multiboot loader and starts every vCPU.
      *
      * @throws dev.jkvm.vmm.boot.MultibootException for an image that can not be booted (one clear line)
      * @throws dev.jkvm.vmm.kvm.KvmException when KVM refuses the configuration
@@ -84,22 +85,18 @@ public final class VirtualMachine {
         try {
             LegacyDevices legacy = LegacyDevices.install(vm.pio(), vm.interruptLines(), console,
                     status -> vm.finish(VmOutcome.guestExit(status)), cpus, vm.ramSize(), Clock.systemUTC());
+            AcpiPmDevice pm = new AcpiPmDevice(
+                    () -> vm.finish(VmOutcome.powerOff("guest powered off through ACPI (S5)")),
+                    () -> vm.finish(VmOutcome.powerOff("guest requested a reset through port 0xCF9; jkvm does not reboot")));
+            vm.pio().register(AcpiPmPorts.PM_BASE, AcpiPmPorts.PM_LENGTH, pm);
+            vm.pio().register(AcpiPmPorts.RESET_PORT, 1, pm);
+            AcpiTables.install(vm.memory(), AcpiConfig.forCpus(cpus));
             for (PioRegistration r : pio) vm.pio().register(r.base(), r.length(), r.device());
             for (MmioRegistration r : mmio) vm.mmio().register(r.base(), r.length(), r.device());
-            long entry;
-            long mbi;
+            BootInfo boot = MultibootLoader.load(kernel, vm.memory(), cmdline);
             Symbolizer symbols = symbolizer;
-            if (flat != null) {
-                vm.memory().write(flat.address(), flat.bytes());
-                entry = flat.entry();
-                mbi = 0;
-            } else {
-                BootInfo boot = MultibootLoader.load(kernel, vm.memory(), cmdline);
-                entry = boot.entry();
-                mbi = boot.mbiAddress();
-                if (symbols == null && !boot.symbols().isEmpty()) symbols = boot.symbols()::symbolize;
-            }
-            vm.start(entry, mbi, timeout, symbols);
+            if (symbols == null && !boot.symbols().isEmpty()) symbols = boot.symbols()::symbolize;
+            vm.start(boot.entry(), boot.mbiAddress(), timeout, symbols);
             return new RunningVm(vm, legacy.serial());
         } catch (RuntimeException e) {
             try {
@@ -115,7 +112,6 @@ public final class VirtualMachine {
         private int cpus = 1;
         private long memory = 128L << 20;
         private byte[] kernel;
-        private FlatImage flat;
         private String cmdline = "";
         private OutputStream console = OutputStream.nullOutputStream();
         private final List<PioRegistration> pio = new ArrayList<>();
@@ -152,17 +148,6 @@ public final class VirtualMachine {
         /** A multiboot kernel image. */
         public Builder kernel(byte[] image) {
             this.kernel = image.clone();
-            this.flat = null;
-            return this;
-        }
-
-        /**
-         * A raw image copied to {@code address}, entered at {@code entry} in the multiboot machine
-         * state with EBX = 0 (no multiboot information). For VMM tests and bring-up.
-         */
-        Builder flatImage(long address, byte[] bytes, long entry) {
-            this.flat = new FlatImage(address, bytes.clone(), entry);
-            this.kernel = null;
             return this;
         }
 
@@ -205,9 +190,9 @@ public final class VirtualMachine {
         }
 
         public VirtualMachine build() {
-            if (kernel == null && flat == null) throw new IllegalArgumentException("no kernel given; call kernel(path)");
+            if (kernel == null) throw new IllegalArgumentException("no kernel given; call kernel(path)");
             // Reject an unbootable image now, with the loader's one-line reason, not at start().
-            if (kernel != null) MultibootLoader.checkHeader(kernel);
+            MultibootLoader.checkHeader(kernel);
             return new VirtualMachine(this);
         }
     }

@@ -35,6 +35,7 @@ final class ElfFile {
     private final int declaredSectionCount;
     private final int declaredNamesIndex;
     private final List<ElfSegment> segments;
+    private final long headersEnd;
     private List<ElfSection> sections;
 
     /** True when the image starts with the ELF magic "\x7fELF". */
@@ -97,6 +98,7 @@ final class ElfFile {
             list.add(readSegment(i, programTableOffset + (long) i * programHeaderSize));
         }
         segments = List.copyOf(list);
+        headersEnd = Math.max(headerSize, programTableOffset + tableLength);
     }
 
     private ElfSegment readSegment(int index, long at) {
@@ -116,6 +118,8 @@ final class ElfFile {
     }
 
     boolean is64() { return is64; }
+    /** End of the ELF header and program header table in the file. */
+    long headersEnd() { return headersEnd; }
     long entry() { return entry; }
     List<ElfSegment> segments() { return segments; }
     byte[] image() { return image; }

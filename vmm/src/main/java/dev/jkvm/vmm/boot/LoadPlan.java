@@ -79,6 +79,9 @@ record LoadPlan(List<LoadSegment> segments, long entry, ElfFile elf) {
         for (ElfSegment p : elf.segments()) {
             // Empty PT_LOAD entries exist in real files; there is nothing to place.
             if (!p.isLoad() || p.memorySize() == 0) continue;
+            if (holdsOnlyFileHeaders(elf, p) && ReservedArea.anyOverlaps(p.physicalAddress(), p.physicalAddress() + p.memorySize())) {
+                continue;
+            }
             String segmentName = "ELF segment " + p.index();
             if (p.fileSize() > p.memorySize()) {
                 throw new MultibootException(name + ": " + segmentName + " has p_filesz " + hex(p.fileSize())
@@ -93,6 +96,17 @@ record LoadPlan(List<LoadSegment> segments, long entry, ElfFile elf) {
             throw new MultibootException(name + ": the ELF file has no loadable segment (PT_LOAD); link the kernel as an executable");
         }
         return new LoadPlan(List.copyOf(segments), physicalEntry(elf), elf);
+    }
+
+    /**
+     * GNU ld (with -z separate-code, the default on x86) maps the ELF and program headers in a
+     * read-only segment one page below the first section, so a kernel linked with
+     * {@code -Ttext 0x100000} has a segment at 0xFF000, inside the BIOS/ACPI area. QEMU copies it
+     * there; here it would overwrite the ACPI tables. It holds no code or data of the kernel, so
+     * it is skipped when it would land in a reserved area and loaded like any segment otherwise.
+     */
+    private static boolean holdsOnlyFileHeaders(ElfFile elf, ElfSegment p) {
+        return p.offset() == 0 && p.fileSize() == p.memorySize() && p.fileSize() <= elf.headersEnd();
     }
 
     /**

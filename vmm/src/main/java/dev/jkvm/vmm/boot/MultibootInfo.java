@@ -66,6 +66,20 @@ public final class MultibootInfo {
         }
     }
 
+    /** Refuses guest memory without room for the structure, before anything is written. */
+    static void checkMemory(GuestMemory memory) {
+        if (!memory.isRam(GuestLayout.BOOT_INFO, GuestLayout.BOOT_INFO_END - GuestLayout.BOOT_INFO)) {
+            throw new MultibootException("guest RAM does not cover the multiboot information area [0x"
+                    + Long.toHexString(GuestLayout.BOOT_INFO) + ", 0x" + Long.toHexString(GuestLayout.BOOT_INFO_END)
+                    + "); give the VM RAM from address 0");
+        }
+        int entries = PcMemoryMap.entries(memory).size();
+        if (entries > MAX_MEMORY_MAP_ENTRIES) {
+            throw new MultibootException("the guest memory map has " + entries + " entries, at most "
+                    + MAX_MEMORY_MAP_ENTRIES + " fit the boot-info area; use fewer RAM regions");
+        }
+    }
+
     /**
      * Writes the structure; returns its guest-physical address (for EBX at entry, §3.2).
      *
@@ -73,16 +87,8 @@ public final class MultibootInfo {
      */
     static long write(GuestMemory memory, String cmdline, SectionHeaderTable sections) {
         checkCommandLine(cmdline);
-        if (!memory.isRam(GuestLayout.BOOT_INFO, GuestLayout.BOOT_INFO_END - GuestLayout.BOOT_INFO)) {
-            throw new MultibootException("guest RAM does not cover the multiboot information area [0x"
-                    + Long.toHexString(GuestLayout.BOOT_INFO) + ", 0x" + Long.toHexString(GuestLayout.BOOT_INFO_END)
-                    + "); give the VM RAM from address 0");
-        }
+        checkMemory(memory);
         List<MemoryMapEntry> map = PcMemoryMap.entries(memory);
-        if (map.size() > MAX_MEMORY_MAP_ENTRIES) {
-            throw new MultibootException("the guest memory map has " + map.size() + " entries, at most "
-                    + MAX_MEMORY_MAP_ENTRIES + " fit the boot-info area; use fewer RAM regions");
-        }
         memory.fill(ADDRESS, INFO_RESERVED, (byte) 0);
         int flags = FLAG_MEMORY | FLAG_CMDLINE | FLAG_MODULES | FLAG_MEMORY_MAP | FLAG_BOOT_LOADER_NAME;
         memory.write32(ADDRESS + OFFSET_MEM_LOWER, (int) PcMemoryMap.memLowerKiB(memory));

@@ -25,13 +25,6 @@ public final class MultibootLoader {
     private static final long PAGE = 4096;
     private static final long MIB = 1 << 20;
 
-    private record Reserved(String what, long start, long end) {}
-
-    /** Guest areas the VM fills itself; a kernel loaded over them would be overwritten or break them. */
-    private static final List<Reserved> RESERVED = List.of(
-            new Reserved("the multiboot information area", GuestLayout.BOOT_INFO, GuestLayout.BOOT_INFO_END),
-            new Reserved("the EBDA and BIOS/ACPI area", GuestLayout.EBDA, GuestLayout.ACPI_END));
-
     /** Checks everything about the image that does not need guest memory (fast failure in the CLI). */
     public static void checkHeader(byte[] image) {
         checkHeader(DEFAULT_NAME, image);
@@ -39,7 +32,15 @@ public final class MultibootLoader {
 
     /** As {@link #checkHeader(byte[])}; {@code name} (e.g. the file name) starts every message. */
     public static void checkHeader(String name, byte[] image) {
-        LoadPlan.of(name, image, MultibootHeader.find(name, image));
+        prepare(name, image);
+    }
+
+    private record Prepared(LoadPlan plan, SymbolTable symbols) {}
+
+    private static Prepared prepare(String name, byte[] image) {
+        LoadPlan plan = LoadPlan.of(name, image, MultibootHeader.find(name, image));
+        SymbolTable symbols = plan.elf() != null ? SymbolTable.of(plan.elf()) : symbolsIfElf(image);
+        return new Prepared(plan, symbols);
     }
 
     public static BootInfo load(byte[] image, GuestMemory mem, String cmdline) {
@@ -49,10 +50,10 @@ public final class MultibootLoader {
     /** As {@link #load(byte[], GuestMemory, String)}; {@code name} (e.g. the file name) starts every message. */
     public static BootInfo load(String name, byte[] image, GuestMemory mem, String cmdline) {
         MultibootInfo.checkCommandLine(cmdline);
-        MultibootHeader header = MultibootHeader.find(name, image);
-        LoadPlan plan = LoadPlan.of(name, image, header);
-        for (LoadSegment s : plan.segments()) checkPlacement(name, s, mem);
-        SymbolTable symbols = plan.elf() != null ? SymbolTable.of(plan.elf()) : symbolsIfElf(image);
+        Prepared prepared = prepare(name, image);
+        LoadPlan plan = prepared.plan();
+        checkPlacement(name, plan.segments(), mem);
+        MultibootInfo.checkMemory(mem);
 
         for (LoadSegment s : plan.segments()) {
             writePieces(mem, s.address(), image, s.fileOffset(), s.fileSize());
@@ -62,7 +63,7 @@ public final class MultibootLoader {
         CopiedSections sections = plan.elf() == null ? null : copySectionTables(plan.elf(), mem, alignUp(kernelEnd));
         if (sections != null) kernelEnd = sections.end();
         long mbi = MultibootInfo.write(mem, cmdline, sections == null ? null : sections.table());
-        return new BootInfo(plan.entry(), mbi, plan.start(), kernelEnd, symbols);
+        return new BootInfo(plan.entry(), mbi, plan.start(), kernelEnd, prepared.symbols());
     }
 
     private static SymbolTable symbolsIfElf(byte[] image) {
@@ -74,20 +75,32 @@ public final class MultibootLoader {
         }
     }
 
-    private static void checkPlacement(String name, LoadSegment s, GuestMemory mem) {
-        for (Reserved r : RESERVED) {
-            if (s.overlaps(r.start(), r.end())) {
-                throw new MultibootException(name + ": " + s.name() + " " + s.range() + " overlaps " + r.what() + " ["
-                        + hex(r.start()) + ", " + hex(r.end()) + ") that the VM reserves; link the kernel at or above 1 MiB (0x100000)");
+    /**
+     * Refuses segments over reserved areas, in the MMIO hole, or outside RAM. Of several segments
+     * outside RAM the highest one is named, so the memory size it asks for is enough for all.
+     */
+    private static void checkPlacement(String name, List<LoadSegment> segments, GuestMemory mem) {
+        LoadSegment highestOutside = null;
+        for (LoadSegment s : segments) {
+            for (ReservedArea r : ReservedArea.ALL) {
+                if (s.overlaps(r.start(), r.end())) {
+                    throw new MultibootException(name + ": " + s.name() + " " + s.range() + " overlaps " + r.what() + " ["
+                            + hex(r.start()) + ", " + hex(r.end()) + ") that the VM reserves; link the kernel at or above 1 MiB (0x100000)");
+                }
+            }
+            if (s.overlaps(GuestLayout.MMIO_HOLE_START, GuestLayout.MMIO_HOLE_END)) {
+                throw new MultibootException(name + ": " + s.name() + " " + s.range() + " lies in the MMIO hole ["
+                        + hex(GuestLayout.MMIO_HOLE_START) + ", " + hex(GuestLayout.MMIO_HOLE_END) + ") where there is no RAM;"
+                        + " link the kernel below 3 GiB");
+            }
+            if (!isRam(mem, s.address(), s.end()) && (highestOutside == null || s.end() > highestOutside.end())) {
+                highestOutside = s;
             }
         }
-        if (s.overlaps(GuestLayout.MMIO_HOLE_START, GuestLayout.MMIO_HOLE_END)) {
-            throw new MultibootException(name + ": " + s.name() + " " + s.range() + " lies in the MMIO hole ["
-                    + hex(GuestLayout.MMIO_HOLE_START) + ", " + hex(GuestLayout.MMIO_HOLE_END) + ") where there is no RAM;"
-                    + " link the kernel below 3 GiB");
-        }
-        if (isRam(mem, s.address(), s.end())) return;
+        if (highestOutside == null) return;
+        LoadSegment s = highestOutside;
         long ramMiB = mem.ramSize() / MIB;
+        // RAM above 3 GiB is moved above 4 GiB, so an address up there needs 1 GiB less RAM than its value.
         long neededBytes = s.end() <= GuestLayout.MMIO_HOLE_START ? s.end()
                 : s.end() - (GuestLayout.MMIO_HOLE_END - GuestLayout.MMIO_HOLE_START);
         long neededMiB = (neededBytes + MIB - 1) / MIB;
@@ -154,7 +167,7 @@ public final class MultibootLoader {
         }
         long end = next;
         if (end > 1L << 32 || !isRam(mem, base, end)) return null;
-        for (Reserved r : RESERVED) if (base < r.end() && r.start() < end) return null;
+        if (ReservedArea.anyOverlaps(base, end)) return null;
 
         byte[] table = new byte[(int) tableBytes];
         System.arraycopy(elf.image(), (int) elf.sectionTableOffset(), table, 0, table.length);

@@ -41,7 +41,10 @@ public final class SymbolTable {
 
     public static SymbolTable empty() { return EMPTY; }
 
-    /** The symbols of an ELF image; an empty table when it is not ELF or has no {@code .symtab}. */
+    /**
+     * The symbols of an ELF image; an empty table when it is not ELF or has no {@code .symtab}.
+     * A damaged ELF file (tables beyond its end) is refused with a {@link MultibootException}.
+     */
     public static SymbolTable of(byte[] image) {
         if (!ElfFile.isElf(image)) return EMPTY;
         return of(ElfFile.parse("kernel image", image));

@@ -5,6 +5,8 @@ import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
 import dev.jkvm.vmm.boot.MultibootException;
+import dev.jkvm.vmm.boot.MultibootInfo;
+import dev.jkvm.vmm.boot.MultibootLoader;
 import dev.jkvm.vmm.kvm.KvmException;
 
 import java.io.BufferedOutputStream;
@@ -117,6 +119,9 @@ public final class Launcher implements Callable<Integer> {
                     + "M of RAM; give less");
         }
         byte[] image = kernel != null ? HostChecks.readKernel(kernel) : DefaultImage.bytes();
+        // Refuse a non-multiboot file before any KVM resource exists.
+        MultibootLoader.checkHeader(kernel != null ? kernel.toString() : "the built-in image", image);
+        MultibootInfo.checkCommandLine(cmdline);
         HostChecks.kvmAccessible(Path.of("/dev/kvm"));
 
         OutputStream console = serial.isStdio() ? System.out : openSerialFile(serial.file());

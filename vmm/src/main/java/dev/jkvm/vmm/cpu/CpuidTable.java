@@ -57,15 +57,24 @@ public final class CpuidTable {
                     out.add(new CpuidEntry(e.function(), e.index(), e.flags(), e.eax(), ebx, ecx, edx));
                 }
                 case 0x4 -> {
-                    // EAX[31:26] = cores per package - 1; EAX[25:14] = threads sharing this cache - 1
-                    // (one thread per core, so 0) — SDM Vol. 2A CPUID leaf 04H.
+                    // Intel deterministic cache parameters: EAX[31:26] = cores per package - 1
+                    // (SDM Vol. 2A CPUID leaf 04H); sharing as in cacheSharing.
                     if ((e.eax() & 0x1F) == 0) {
                         out.add(e);
                     } else {
-                        int eax = (e.eax() & 0x3FFF) | ((Math.min(cpus, 64) - 1) << 26);
-                        out.add(e.withEax(eax));
+                        out.add(e.withEax(cacheSharing(e.eax() & 0x03FF_FFFF) | ((Math.min(cpus, 64) - 1) << 26)));
                     }
                 }
+                case 0x8000_0008 -> {
+                    // AMD APM Vol. 3 E.4.7: ECX[7:0] NC = cores - 1, ECX[15:12] ApicIdSize = APIC ID bits for cores.
+                    int ecx = (e.ecx() & ~0xF0FF) | (coreIdBits(cpus) << 12) | ((cpus - 1) & 0xFF);
+                    out.add(e.withEcx(ecx));
+                }
+                case 0x8000_001D -> out.add((e.eax() & 0x1F) == 0 ? e : e.withEax(cacheSharing(e.eax())));
+                case 0x8000_001E ->
+                    // AMD APM Vol. 3 E.4.15: EAX extended APIC ID; EBX[15:8] threads per core - 1, EBX[7:0]
+                    // core ID; ECX node 0 of a one-node package.
+                    out.add(new CpuidEntry(e.function(), e.index(), e.flags(), apicId, apicId & 0xFF, 0, 0));
                 case 0xB -> hasLeafB = true;
                 case 0x1F -> hasLeaf1F = true;
                 default -> out.add(e);
@@ -74,6 +83,17 @@ public final class CpuidTable {
         if (hasLeafB || maxBasicLeaf() >= 0xB) out.addAll(topologyLeaf(0xB, apicId));
         if (hasLeaf1F) out.addAll(topologyLeaf(0x1F, apicId));
         return out;
+    }
+
+    /**
+     * Cache sharing in EAX[25:14] (threads sharing the cache - 1) of Intel leaf 4 and AMD leaf
+     * 0x8000001D: caches of level 1 and 2 are private to a core (one thread, so 0); level 3 is
+     * shared by the whole package. The level is EAX[7:5].
+     */
+    private int cacheSharing(int eax) {
+        int level = (eax >>> 5) & 0x7;
+        int sharing = level >= 3 ? Math.min(cpus, 4096) - 1 : 0;
+        return (eax & ~(0xFFF << 14)) | (sharing << 14);
     }
 
     /**

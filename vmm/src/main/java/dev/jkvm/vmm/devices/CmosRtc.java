@@ -5,6 +5,7 @@ import java.time.Clock;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.LocalDateTime;
+import java.time.temporal.ChronoUnit;
 
 /**
  * The Motorola MC146818 real-time clock and its battery-backed CMOS RAM, as a PC decodes it
@@ -35,8 +36,14 @@ public final class CmosRtc implements PioDevice {
     /** The IBM PC/AT century byte; QEMU keeps the century there (RTC_CENTURY). */
     private static final int CENTURY = 0x32;
 
-    /** Register A bit 7, update in progress: read-only and never set, so polls never wait. */
+    /** Register A bit 7, update in progress, is read-only. */
     private static final int A_WRITABLE = 0x7F;
+    private static final int A_UPDATE_IN_PROGRESS = 0x80;
+    /** Register A bits 6:4, the divider; 010 is the 32.768 kHz time base running normally. */
+    private static final int A_DIVIDER = 0x70;
+    private static final int A_DIVIDER_RUNNING = 0x20;
+    /** Datasheet "UIP": set 244 µs (t_BUC) before each once-a-second update with a 32.768 kHz base. */
+    private static final int UPDATE_WARNING_NANOS = 244_000;
     /** QEMU's reset value: 32.768 kHz time base (DV = 010), 1024 Hz periodic rate (RS = 0110). */
     private static final int A_RESET = 0x26;
     private static final int B_SET = 0x80;
@@ -80,7 +87,11 @@ public final class CmosRtc implements PioDevice {
         }
     }
 
-    /** {@code ramSize} is all guest RAM; the part above {@link GuestLayout#MMIO_HOLE_START} lives above 4 GiB. */
+    /**
+     * {@code ramSize} is all guest RAM; the part above {@link GuestLayout#MMIO_HOLE_START} (3 GiB)
+     * lives above 4 GiB. QEMU's {@code pc} machine splits the same way from 3.5 GiB of RAM up, and
+     * keeps 3–3.5 GiB entirely low, so the bytes differ from QEMU's only in that band.
+     */
     public CmosRtc(long ramSize, Clock clock) {
         this.clock = clock;
         long below4g = Math.min(ramSize, GuestLayout.MMIO_HOLE_START);
@@ -116,7 +127,7 @@ public final class CmosRtc implements PioDevice {
     private int readRegister(int register) {
         return switch (register) {
             case SECONDS, MINUTES, HOURS, DAY_OF_WEEK, DAY_OF_MONTH, MONTH, YEAR, CENTURY -> readTime(register);
-            case REGISTER_A -> registerA;
+            case REGISTER_A -> registerA | (updateInProgress() ? A_UPDATE_IN_PROGRESS : 0);
             case REGISTER_B -> registerB;
             case REGISTER_C -> 0;
             case REGISTER_D -> D_VALID_RAM_AND_TIME;
@@ -144,6 +155,16 @@ public final class CmosRtc implements PioDevice {
             setTime(set);
         }
         registerB = value;
+    }
+
+    /**
+     * UIP follows the clock: on in the last 244 µs of every second, so a guest that waits for it
+     * to clear waits at most that long, and one that waits for it to rise (to find a second
+     * boundary) sees it once a second. Off while SET halts updates or the divider is stopped.
+     */
+    private boolean updateInProgress() {
+        if (halted != null || (registerA & A_DIVIDER) != A_DIVIDER_RUNNING) return false;
+        return clock.instant().getNano() >= 1_000_000_000 - UPDATE_WARNING_NANOS;
     }
 
     private TimeFields currentTime() {
@@ -191,10 +212,13 @@ public final class CmosRtc implements PioDevice {
         else setTime(updated);
     }
 
-    /** A time that is no date (e.g. month 13) is ignored: the clock keeps running as it was. */
+    /**
+     * A time that is no date (e.g. month 13) is ignored: the clock keeps running as it was. The
+     * offset is whole seconds so that seconds still roll over when UIP says they do.
+     */
     private void setTime(TimeFields t) {
         try {
-            offset = Duration.between(LocalDateTime.now(clock), t.toDateTime());
+            offset = Duration.between(LocalDateTime.now(clock).truncatedTo(ChronoUnit.SECONDS), t.toDateTime());
         } catch (DateTimeException invalidDate) {
             // keep the previous offset
         }

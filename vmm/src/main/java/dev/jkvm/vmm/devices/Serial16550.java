@@ -122,7 +122,11 @@ public final class Serial16550 implements PioDevice {
         this.out = out;
     }
 
-    /** Multi-byte accesses reach consecutive registers, one byte each, as on QEMU's byte-wide UART. */
+    /**
+     * Multi-byte accesses reach consecutive registers, one byte each, as on QEMU's byte-wide UART.
+     * The register is the port's low three bits: every PC COM base (0x3F8, 0x2F8, 0x3E8, 0x2E8)
+     * is 8-aligned.
+     */
     @Override
     public synchronized int read(int port, int size) {
         int value = 0;

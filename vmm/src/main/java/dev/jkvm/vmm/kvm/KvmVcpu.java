@@ -34,7 +34,11 @@ public final class KvmVcpu implements AutoCloseable {
     /** The shared kvm_run area (exit reason and exit data; KvmAbi.RUN_* offsets). */
     public MemorySegment runArea() { return run; }
 
-    /** KVM_RUN: 0 after a VM exit, or -EINTR when a signal or immediate_exit interrupted it. */
+    /**
+     * KVM_RUN: 0 after a VM exit; -EINTR when a signal or immediate_exit interrupted it; -EAGAIN
+     * when an application processor left the wait-for-SIPI state (KVM returns to user space
+     * once as the AP wakes from KVM_MP_STATE_UNINITIALIZED) — both mean "run again".
+     */
     public int run() {
         int r = Libc.ioctlOrErrno(fd, KvmAbi.KVM_RUN, 0L);
         if (r < 0 && r != -LibcAbi.EINTR && r != -LibcAbi.EAGAIN) {

@@ -12,9 +12,10 @@ import java.util.stream.Stream;
 
 /**
  * Builds test guests from GNU assembler source with binutils (an assembler independent of the
- * project's own): {@code as --32}, then {@code ld} at 1 MiB. The source starts in 32-bit code
- * at {@code _start}; a Multiboot 0.6.96 header (§3.1, ELF-load form) is prepended so the image
- * boots through the VMM's public multiboot path.
+ * project's own): {@code as --64}, {@code ld} at 1 MiB, then {@code objcopy -O elf32-i386}
+ * because multiboot loaders take ELF32 (the 64-bit object lets {@code .code64} parts use 64-bit
+ * relocations). The source starts in {@code .code32} at {@code _start}; a Multiboot 0.6.96 header
+ * (§3.1, ELF-load form) is prepended so the image boots through the VMM's public multiboot path.
  */
 public final class GuestAssembler {
     private GuestAssembler() {}
@@ -29,33 +30,28 @@ public final class GuestAssembler {
             .long 0
             .long -0x1BADB002
             .text
+            .code32
             .globl _start
             """;
 
     /** A multiboot ELF32 kernel with symbols, linked at {@link #LOAD_ADDRESS}. */
     public static byte[] multibootElf(String source) {
-        return build(MULTIBOOT_HEADER + source, false);
+        return build(MULTIBOOT_HEADER + source);
     }
 
-    /** The raw bytes of the linked text, for loading at {@link #LOAD_ADDRESS} without a loader. */
-    public static byte[] flat(String source) {
-        return build(".text\n.globl _start\n" + source, true);
-    }
-
-    private static byte[] build(String source, boolean flat) {
+    private static byte[] build(String source) {
         Path dir = null;
         try {
             dir = Files.createTempDirectory("jkvm-guest");
             Path src = dir.resolve("guest.s");
             Files.writeString(src, source + "\n", StandardCharsets.UTF_8);
-            run(dir, "as", "--32", "-o", "guest.o", "guest.s");
+            run(dir, "as", "--64", "-o", "guest.o", "guest.s");
             // The multiboot header section goes first so the loader finds it in the first 8 KiB.
-            run(dir, "ld", "-m", "elf_i386", "-N", "-e", "_start",
+            run(dir, "ld", "-m", "elf_x86_64", "-N", "-e", "_start",
                     "--section-start=.multiboot=0x" + Long.toHexString(LOAD_ADDRESS),
-                    "-Ttext=0x" + Long.toHexString(LOAD_ADDRESS + (flat ? 0 : 0x10)), "-o", "guest.elf", "guest.o");
-            if (!flat) return Files.readAllBytes(dir.resolve("guest.elf"));
-            run(dir, "objcopy", "-O", "binary", "-j", ".text", "guest.elf", "guest.bin");
-            return Files.readAllBytes(dir.resolve("guest.bin"));
+                    "-Ttext=0x" + Long.toHexString(LOAD_ADDRESS + 0x10), "-o", "guest.elf", "guest.o");
+            run(dir, "objcopy", "-O", "elf32-i386", "guest.elf", "guest32.elf");
+            return Files.readAllBytes(dir.resolve("guest32.elf"));
         } catch (IOException e) {
             throw new IllegalStateException("cannot build test guest: " + e.getMessage(), e);
         } finally {

@@ -64,9 +64,10 @@ class SerialAndDebugExitTest {
     }
 
     @Test
-    void multibootRegistersReachTheGuest() throws Exception {
+    void multibootStateAndCpuidReachTheGuest() throws Exception {
         // Multiboot 0.6.96 §3.2: EAX holds the magic, EBX the info structure, CR0 has PE (and ET)
-        // without PG. The guest reports 1 when all hold, else the number of the first failed
+        // without PG; and the VMM's CPUID advertises x2APIC (leaf 1 ECX bit 21) and a hypervisor
+        // (bit 31). The guest reports 1 when all hold, else the number of the first failed
         // check. (EFLAGS.IF is checked through KVM_GET_REGS in BootCpuStateTest: under this
         // host's paravirtual KVM a guest pushf shows the host's IF.)
         String guest = """
@@ -80,6 +81,12 @@ class SerialAndDebugExitTest {
                     mov $5, %dl
                     mov %cr0, %ecx
                     cmp $0x11, %ecx
+                    jne bad
+                    mov $6, %dl
+                    mov $1, %eax
+                    cpuid
+                    and $0x80200000, %ecx
+                    cmp $0x80200000, %ecx
                     jne bad
                     mov $1, %dl
                 bad:

@@ -1,0 +1,87 @@
+package dev.jkvm.klib.asm;
+
+/**
+ * A field in a section whose value depends on where sections are loaded.
+ *
+ * <p>Semantics follow ELF RELA: absolute kinds store {@code S + A}; PC-relative kinds store
+ * {@code S + A - P}, where S is the target label's address, A the addend and P the address of
+ * the field itself. The field's bytes in {@link Section#bytes()} are zero.
+ *
+ * @param offset byte offset of the field within its section
+ * @param kind   field width and arithmetic
+ * @param target the label whose address is used
+ * @param addend the constant A
+ */
+public record Relocation(long offset, Kind kind, Label target, long addend) {
+
+    /** Field kinds. */
+    public enum Kind {
+        /** 16-bit absolute address (real-mode code). */
+        ABS16(2, false),
+        /** 32-bit absolute address; must fit in 32 bits unsigned (or signed, for 64-bit disp32). */
+        ABS32(4, false),
+        /** 64-bit absolute address. */
+        ABS64(8, false),
+        /** 16-bit PC-relative displacement. */
+        PC16(2, true),
+        /** 32-bit PC-relative displacement (call/jmp rel32, RIP-relative operands). */
+        PC32(4, true);
+
+        private final int width;
+        private final boolean pcRelative;
+
+        Kind(int width, boolean pcRelative) {
+            this.width = width;
+            this.pcRelative = pcRelative;
+        }
+
+        /** Field width in bytes. */
+        public int width() {
+            return width;
+        }
+
+        /** True when the value is relative to the field's own address. */
+        public boolean isPcRelative() {
+            return pcRelative;
+        }
+    }
+
+    /**
+     * Computes the value and writes it into {@code image} at {@code fieldIndex} (little endian).
+     *
+     * @param fieldAddress  load address of the field (P)
+     * @param targetAddress load address of {@link #target()} (S)
+     */
+    public void apply(byte[] image, int fieldIndex, long fieldAddress, long targetAddress) {
+        long value = targetAddress + addend - (kind.pcRelative ? fieldAddress : 0);
+        checkRange(value);
+        for (int i = 0; i < kind.width; i++) {
+            image[fieldIndex + i] = (byte) (value >>> (8 * i));
+        }
+    }
+
+    private void checkRange(long value) {
+        long bits = kind.width * 8L;
+        if (bits == 64) {
+            return;
+        }
+        long min;
+        long max;
+        if (kind == Kind.PC16) {
+            // 16-bit IP arithmetic wraps modulo 64 KiB, so any distance within the segment is reachable.
+            min = -0xFFFF;
+            max = 0xFFFF;
+        } else if (kind.pcRelative) {
+            min = -(1L << (bits - 1));
+            max = (1L << (bits - 1)) - 1;
+        } else {
+            min = -(1L << (bits - 1));
+            max = (1L << bits) - 1;
+        }
+        if (value < min || value > max) {
+            throw new AsmException("relocation " + kind + " to " + target + " at offset 0x" + Long.toHexString(offset)
+                    + " does not fit: value 0x" + Long.toHexString(value) + " exceeds " + bits + " bits"
+                    + (kind.pcRelative ? " (place the target closer)" : " (load the image lower)"));
+        }
+    }
+}

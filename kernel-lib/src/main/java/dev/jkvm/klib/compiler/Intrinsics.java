@@ -1,0 +1,255 @@
+package dev.jkvm.klib.compiler;
+
+import dev.jkvm.klib.asm.Assembler;
+import dev.jkvm.klib.asm.Cond;
+import dev.jkvm.klib.asm.CtrlReg;
+import dev.jkvm.klib.asm.Mem;
+import dev.jkvm.klib.asm.Reg;
+
+import java.lang.constant.MethodTypeDesc;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Calls to the dev.jkvm.klib.rt classes, compiled to the instructions their names promise
+ * (the Java bodies of those classes are their host-JVM semantics). Operands go through the
+ * scratch registers rax, rcx and rdx, which hold no locals or stack values.
+ */
+final class Intrinsics {
+    private static final String PACKAGE = "dev/jkvm/klib/rt/";
+
+    private Intrinsics() {
+    }
+
+    /** Whether the intrinsic is a real call (clobbers caller-saved registers). */
+    static boolean isCall(String owner, String name) {
+        String cls = owner.substring(PACKAGE.length());
+        return cls.equals("Console") || cls.equals("Asm");
+    }
+
+    static void emit(MethodTranslator t, MethodRef ref) {
+        String cls = ref.owner().substring(PACKAGE.length());
+        String name = ref.name();
+        Assembler a = t.a;
+        switch (cls + "." + name) {
+            case "Memory.load8" -> load(t, 8);
+            case "Memory.load16" -> load(t, 16);
+            case "Memory.load32" -> load(t, 32);
+            case "Memory.load64" -> load(t, 64);
+            case "Memory.store8" -> store(t, 8);
+            case "Memory.store16" -> store(t, 16);
+            case "Memory.store32" -> store(t, 32);
+            case "Memory.store64" -> store(t, 64);
+            case "Atomic.compareAndSet32", "Atomic.compareAndSet32Acquire", "Atomic.compareAndSet32Release" ->
+                    compareAndSet(t, 32);
+            case "Atomic.compareAndSet64", "Atomic.compareAndSet64Acquire", "Atomic.compareAndSet64Release" ->
+                    compareAndSet(t, 64);
+            case "Atomic.exchange32", "Atomic.exchange32Acquire", "Atomic.exchange32Release" ->
+                    readModifyWrite(t, 32, false, true);
+            case "Atomic.exchange64", "Atomic.exchange64Acquire", "Atomic.exchange64Release" ->
+                    readModifyWrite(t, 64, false, true);
+            case "Atomic.fetchAdd32", "Atomic.fetchAdd32Acquire", "Atomic.fetchAdd32Release" ->
+                    readModifyWrite(t, 32, true, true);
+            case "Atomic.fetchAdd64", "Atomic.fetchAdd64Acquire", "Atomic.fetchAdd64Release" ->
+                    readModifyWrite(t, 64, true, true);
+            case "Atomic.loadVolatile32" -> load(t, 32);
+            case "Atomic.loadVolatile64" -> load(t, 64);
+            // A volatile store must not pass a later load (Intel SDM Vol. 3A 9.2.3.4): XCHG orders it.
+            case "Atomic.storeVolatile32" -> readModifyWrite(t, 32, false, false);
+            case "Atomic.storeVolatile64" -> readModifyWrite(t, 64, false, false);
+            case "Fence.full" -> a.mfence();
+            case "Fence.acquire", "Fence.release" -> {
+                // TSO (Intel SDM Vol. 3A 9.2.2) already gives these orders; the compiler keeps program order.
+            }
+            case "Port.in8" -> portIn(t, 8);
+            case "Port.in16" -> portIn(t, 16);
+            case "Port.in32" -> portIn(t, 32);
+            case "Port.out8" -> portOut(t, 8);
+            case "Port.out16" -> portOut(t, 16);
+            case "Port.out32" -> portOut(t, 32);
+            case "Msr.read" -> {
+                t.move(Reg.RCX, t.operand(t.pop()), 32);
+                a.rdmsr();
+                joinEdxEax(t);
+            }
+            case "Msr.write" -> {
+                StackValue value = t.pop();
+                StackValue msr = t.pop();
+                t.move(Reg.RAX, t.operand(value), 64);
+                t.move(Reg.RCX, t.operand(msr), 32);
+                a.mov(Reg.RDX, Reg.RAX);
+                a.shr(Reg.RDX, 32);
+                a.wrmsr();
+            }
+            case "Cpu.readCr0" -> readControl(t, CtrlReg.CR0);
+            case "Cpu.readCr2" -> readControl(t, CtrlReg.CR2);
+            case "Cpu.readCr3" -> readControl(t, CtrlReg.CR3);
+            case "Cpu.readCr4" -> readControl(t, CtrlReg.CR4);
+            case "Cpu.writeCr0" -> writeControl(t, CtrlReg.CR0);
+            case "Cpu.writeCr3" -> writeControl(t, CtrlReg.CR3);
+            case "Cpu.writeCr4" -> writeControl(t, CtrlReg.CR4);
+            case "Cpu.cpuidEax" -> cpuid(t, Reg.EAX);
+            case "Cpu.cpuidEbx" -> cpuid(t, Reg.EBX);
+            case "Cpu.cpuidEcx" -> cpuid(t, Reg.ECX);
+            case "Cpu.cpuidEdx" -> cpuid(t, Reg.EDX);
+            case "Cpu.rdtsc" -> {
+                a.rdtsc();
+                joinEdxEax(t);
+            }
+            case "Cpu.pause" -> a.pause();
+            case "Cpu.hlt" -> a.hlt();
+            case "Cpu.cli" -> a.cli();
+            case "Cpu.sti" -> a.sti();
+            case "Cpu.invlpg" -> a.invlpg(address(t, t.pop(), Reg.RAX));
+            case "Console.print" -> {
+                StackValue literal = t.pop();
+                if (literal.kind != StackValue.Kind.STRING) {
+                    throw t.violation("passes a computed String to Console.print: only string literals compile");
+                }
+                t.saveAcrossCall();
+                a.lea(Reg.RDI, Mem.rip(t.unit.string(literal.text)));
+                a.mov(Reg.ESI, literal.text.getBytes(StandardCharsets.UTF_8).length);
+                a.call(t.unit.external(SymbolNames.CONSOLE_PRINT));
+            }
+            case "Console.printHex" ->
+                    t.call(t.unit.external(SymbolNames.CONSOLE_PRINT_HEX), t.popArguments(1), 0);
+            case "Asm.call" -> {
+                int n = MethodTypeDesc.ofDescriptor(ref.descriptor()).parameterCount() - 1;
+                List<StackValue> args = t.popArguments(n);
+                StackValue symbol = t.pop();
+                if (symbol.kind != StackValue.Kind.STRING) {
+                    throw t.violation("passes a computed symbol to Asm.call: name the routine with a string literal");
+                }
+                t.call(t.unit.external(symbol.text), args, 64);
+            }
+            default -> throw t.violation("calls " + ref + ", which is host-only (no compiled form):"
+                    + " call it from host code, not from kernel code");
+        }
+    }
+
+    /** A memory operand for the address value: [reg] when it is in a register, else via scratch. */
+    private static Mem address(MethodTranslator t, StackValue address, Reg scratch) {
+        Object where = t.operand(address);
+        if (where instanceof Reg r) {
+            return Mem.at(r);
+        }
+        t.move(scratch, where, 64);
+        return Mem.at(scratch);
+    }
+
+    private static void load(MethodTranslator t, int bits) {
+        Mem m = address(t, t.pop(), Reg.RAX);
+        Reg r = t.resultRegister(t.stack.size());
+        t.loadExtended(r, m, bits, true);
+        t.pushResult(r, bits == 64);
+    }
+
+    private static void store(MethodTranslator t, int bits) {
+        StackValue value = t.pop();
+        Object v = t.operand(value);
+        if (v instanceof Mem || (v instanceof Long l && bits == 64 && !MethodTranslator.fitsInt(l))) {
+            t.move(Reg.RDX, v, bits == 64 ? 64 : 32);
+            v = Reg.RDX;
+        }
+        Mem m = address(t, t.pop(), Reg.RAX).size(bits);
+        if (v instanceof Reg r) {
+            t.a.mov(m, r.withBits(bits));
+        } else {
+            long imm = (Long) v;
+            t.a.mov(m, switch (bits) {
+                case 8 -> (long) (byte) imm;
+                case 16 -> (long) (short) imm;
+                case 32 -> (long) (int) imm;
+                default -> imm;
+            });
+        }
+    }
+
+    private static void compareAndSet(MethodTranslator t, int bits) {
+        StackValue update = t.pop();
+        StackValue expected = t.pop();
+        StackValue address = t.pop();
+        t.move(Reg.RAX, t.operand(expected), bits);
+        t.move(Reg.RDX, t.operand(update), bits);
+        Mem m = address(t, address, Reg.RCX).size(bits);
+        t.a.lock().cmpxchg(m, Reg.RDX.withBits(bits));
+        Reg r = t.resultRegister(t.stack.size());
+        t.a.setcc(Cond.E, Reg.AL);
+        t.a.movzx(r.withBits(32), Reg.AL);
+        t.pushResult(r, false);
+    }
+
+    private static void readModifyWrite(MethodTranslator t, int bits, boolean add, boolean result) {
+        StackValue value = t.pop();
+        StackValue address = t.pop();
+        t.move(Reg.RDX, t.operand(value), bits);
+        Mem m = address(t, address, Reg.RCX).size(bits);
+        if (add) {
+            t.a.lock().xadd(m, Reg.RDX.withBits(bits));
+        } else {
+            t.a.xchg(m, Reg.RDX.withBits(bits));
+        }
+        if (result) {
+            Reg r = t.resultRegister(t.stack.size());
+            t.move(r, Reg.RDX, bits);
+            t.pushResult(r, bits == 64);
+        }
+    }
+
+    private static void portIn(MethodTranslator t, int bits) {
+        t.move(Reg.RDX, t.operand(t.pop()), 32);
+        Reg accumulator = Reg.RAX.withBits(bits);
+        t.a.in(accumulator, Reg.DX);
+        Reg r = t.resultRegister(t.stack.size());
+        if (bits == 32) {
+            t.move(r, Reg.RAX, 32);
+        } else {
+            t.a.movzx(r.withBits(32), accumulator);
+        }
+        t.pushResult(r, false);
+    }
+
+    private static void portOut(MethodTranslator t, int bits) {
+        StackValue value = t.pop();
+        StackValue port = t.pop();
+        t.move(Reg.RAX, t.operand(value), 32);
+        t.move(Reg.RDX, t.operand(port), 32);
+        t.a.out(Reg.DX, Reg.RAX.withBits(bits));
+    }
+
+    /** rax = edx:eax as RDMSR and RDTSC leave them (upper halves already zero in 64-bit mode). */
+    private static void joinEdxEax(MethodTranslator t) {
+        t.a.shl(Reg.RDX, 32);
+        t.a.or(Reg.RAX, Reg.RDX);
+        Reg r = t.resultRegister(t.stack.size());
+        t.move(r, Reg.RAX, 64);
+        t.pushResult(r, true);
+    }
+
+    private static void readControl(MethodTranslator t, CtrlReg cr) {
+        Reg r = t.resultRegister(t.stack.size());
+        t.a.mov(r, cr);
+        t.pushResult(r, true);
+    }
+
+    private static void writeControl(MethodTranslator t, CtrlReg cr) {
+        t.move(Reg.RAX, t.operand(t.pop()), 64);
+        t.a.mov(cr, Reg.RAX);
+    }
+
+    /** CPUID clobbers rbx, which may hold a local: it is saved around the instruction. */
+    private static void cpuid(MethodTranslator t, Reg wanted) {
+        StackValue subleaf = t.pop();
+        StackValue leaf = t.pop();
+        t.move(Reg.RAX, t.operand(leaf), 32);
+        t.move(Reg.RCX, t.operand(subleaf), 32);
+        t.a.push(Reg.RBX);
+        t.a.cpuid();
+        Reg r = t.resultRegister(t.stack.size());
+        if (r.withBits(32) != wanted) {
+            t.a.mov(r.withBits(32), wanted);
+        }
+        t.a.pop(Reg.RBX);
+        t.pushResult(r, false);
+    }
+}

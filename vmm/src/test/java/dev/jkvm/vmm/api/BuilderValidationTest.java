@@ -1,0 +1,39 @@
+package dev.jkvm.vmm.api;
+
+import dev.jkvm.vmm.boot.MultibootException;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Configuration mistakes are refused before any KVM resource exists, with one clear line. */
+class BuilderValidationTest {
+    @Test
+    void anImageWithoutAMultibootHeaderIsRefusedAtBuild() {
+        byte[] notAKernel = new byte[8192];
+        MultibootException e = assertThrows(MultibootException.class,
+                () -> VirtualMachine.builder().kernel(notAKernel).build());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    @Test
+    void missingKernelAndTooLittleMemoryAndNoCpusAreRefused() {
+        IllegalArgumentException noKernel = assertThrows(IllegalArgumentException.class, () -> VirtualMachine.builder().build());
+        assertTrue(noKernel.getMessage().contains("kernel"), noKernel.getMessage());
+        IllegalArgumentException memory = assertThrows(IllegalArgumentException.class, () -> VirtualMachine.builder().memory(4096));
+        assertTrue(memory.getMessage().contains("at least 2 MiB"), memory.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> VirtualMachine.builder().cpus(0));
+    }
+
+    @Test
+    void moreVcpusThanKvmAllowsIsRefusedAtStartWithoutLeaking() throws Exception {
+        VirtualMachine vm = VirtualMachine.builder().cpus(100_000).memory(8 << 20)
+                .kernel(GuestAssembler.multibootElf(SerialAndDebugExitTest.HELLO)).build();
+        LifecycleLeakTest.Usage before = LifecycleLeakTest.usage();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, vm::start);
+        assertTrue(e.getMessage().contains("at most"), e.getMessage());
+        LifecycleLeakTest.Usage after = LifecycleLeakTest.usage();
+        assertTrue(after.fds() <= before.fds(), "fds leaked: " + before + " / " + after);
+    }
+}

@@ -1,0 +1,76 @@
+package dev.jkvm.vmm.boot;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Kernels built for QEMU's {@code -kernel} load identically here: the same bytes at the same
+ * guest-physical addresses and the same entry point, read back from a real QEMU (TCG) that
+ * halted on the kernel's first instruction. QEMU refuses ELF64 multiboot kernels, so only ELF32
+ * and flat images are compared.
+ */
+class MultibootQemuCompatibilityTest {
+
+    @BeforeAll
+    static void needsQemu() {
+        assumeTrue(QemuMultiboot.available(), "qemu-system-x86_64 is not installed");
+    }
+
+    private record Case(Path kernel, List<QemuMultiboot.Range> ranges) {}
+
+    private static Case elfCase(Path elf) {
+        List<QemuMultiboot.Range> ranges = new ArrayList<>();
+        for (GnuToolchain.Segment s : GnuToolchain.loadSegments(elf)) {
+            // The ELF-header page ld maps below 1 MiB is the one segment this loader keeps out
+            // of the BIOS/ACPI area on purpose (LoadPlan); every other segment must match.
+            if (s.offset() == 0 && s.physicalAddress() + s.memorySize() <= 0x100000) continue;
+            ranges.add(new QemuMultiboot.Range(s.physicalAddress(), s.memorySize()));
+        }
+        return new Case(elf, ranges);
+    }
+
+    private static Case kludgeCase(boolean loadEndZero, boolean bssEndZero) {
+        Map<String, GnuToolchain.NmSymbol> nm = GnuToolchain.nm(TestKernels.kludgeElf(loadEndZero, bssEndZero, true));
+        long start = nm.get("load_start").address();
+        long end = nm.get(bssEndZero ? "load_end" : "bss_end").address();
+        return new Case(TestKernels.kludge(loadEndZero, bssEndZero, true), List.of(new QemuMultiboot.Range(start, end - start)));
+    }
+
+    private static Case kernel(String which) {
+        return switch (which) {
+            case "elf32" -> elfCase(TestKernels.elf32(true));
+            case "higher-half" -> elfCase(TestKernels.higherHalf(true));
+            case "a.out-kludge" -> kludgeCase(false, false);
+            case "a.out-kludge-load-end-0" -> kludgeCase(true, false);
+            case "a.out-kludge-bss-end-0" -> kludgeCase(false, true);
+            default -> throw new IllegalArgumentException(which);
+        };
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"elf32", "higher-half", "a.out-kludge", "a.out-kludge-load-end-0", "a.out-kludge-bss-end-0"})
+    void loadsLikeQemu(String which) throws Exception {
+        Case c = kernel(which);
+        QemuMultiboot.Snapshot qemu = QemuMultiboot.boot(c.kernel(), c.ranges());
+        assertEquals(MultibootLoader.MULTIBOOT_BOOTLOADER_MAGIC, (int) qemu.eax(), "QEMU started the kernel as multiboot");
+        try (GuestRam ram = GuestRam.mib(64)) {
+            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(c.kernel()), ram.memory, "");
+            assertEquals(qemu.eip() - 1, info.entry(), "entry: QEMU halted one byte after it");
+            for (int i = 0; i < c.ranges().size(); i++) {
+                QemuMultiboot.Range r = c.ranges().get(i);
+                assertArrayEquals(qemu.ranges().get(i), ram.memory.read(r.address(), (int) r.length()),
+                        "guest bytes at 0x" + Long.toHexString(r.address()));
+            }
+        }
+    }
+}
