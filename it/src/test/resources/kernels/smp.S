@@ -60,7 +60,7 @@ _start:
 
         movl cpu_count, %edi
         decl %edi                         /* APs expected */
-        movl $4000000, %ecx
+        movl $1500000, %ecx
 wait:   cmpl %edi, AP_COUNTER
         jae done
         pause

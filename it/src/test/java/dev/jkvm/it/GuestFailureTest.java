@@ -39,4 +39,14 @@ class GuestFailureTest {
         assertEquals(ExitStatus.TIMEOUT, r.outcome().exitStatus());
         assertEquals("S\n", r.serial());
     }
+
+    @Test
+    void withheldCpuNeverAnswersSipi() throws Exception {
+        // The smp kernel waits a bounded time for the APs fw_cfg announces, then reports who came.
+        Path kernel = TestKernels.build("smp");
+        Jkvm.Result r = Jkvm.run(kernel, 4, 64L << 20, Duration.ofSeconds(120), 2);
+        assertEquals(VmOutcome.Kind.GUEST_EXIT, r.outcome().kind(), r.outcome()::toString);
+        assertEquals("fw_cfg cpus: 0x00000004\ncpus online: 0x00000003\n", r.serial());
+        assertEquals(ExitStatus.debugExit(3), r.outcome().exitStatus());
+    }
 }

@@ -16,10 +16,12 @@ final class Jkvm {
 
     private Jkvm() {}
 
-    static Result run(Path kernel, int cpus, long memory, Duration timeout) throws InterruptedException {
+    static Result run(Path kernel, int cpus, long memory, Duration timeout, int... offlineCpus) throws InterruptedException {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        VirtualMachine vm = VirtualMachine.builder().cpus(cpus).memory(memory).kernel(kernel)
-                .console(serial).timeout(timeout).build();
+        VirtualMachine.Builder builder = VirtualMachine.builder().cpus(cpus).memory(memory).kernel(kernel)
+                .console(serial).timeout(timeout);
+        for (int index : offlineCpus) builder.offlineCpu(index);
+        VirtualMachine vm = builder.build();
         try (RunningVm run = vm.start()) {
             VmOutcome outcome = run.await();
             return new Result(outcome, serial.toString(StandardCharsets.ISO_8859_1), run.stats());

@@ -38,6 +38,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * {@link #close} joins the threads and releases every fd and mapping.
  */
 public final class Vm implements AutoCloseable {
+    /** xAPIC IDs are 8 bits and 0xFF is the broadcast ID (SDM Vol. 3 §10.6.2.1). */
+    static final int X2APIC_ONLY_CPUS = 255;
+
     private final Kvm kvm;
     private final KvmVm vm;
     private final GuestRam ram;
@@ -86,6 +89,15 @@ public final class Vm implements AutoCloseable {
                 throw new IllegalArgumentException(cpus + " vCPUs requested but this KVM allows at most " + maxVcpus + "; use fewer CPUs");
             }
             vm = kvm.createVm();
+            if (cpus > X2APIC_ONLY_CPUS) {
+                // APIC IDs from 255 up exist only as x2APIC IDs; KVM routes interrupts to them
+                // (and reports them in LAPIC state) only with the 32-bit ID API, which must be
+                // enabled before the first vCPU exists (KVM API doc §7.18).
+                kvm.require(KvmAbi.KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API");
+                vm.enableCap(KvmAbi.KVM_CAP_X2APIC_API,
+                        KvmAbi.KVM_X2APIC_API_USE_32BIT_IDS | KvmAbi.KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
+                        "KVM_CAP_X2APIC_API");
+            }
             // KVM API doc §4.40/§4.53: both areas must be set before the first vCPU is created.
             vm.setTssAddr(GuestLayout.TSS_ADDR);
             vm.setIdentityMapAddr(GuestLayout.IDENTITY_MAP_ADDR);
@@ -148,6 +160,17 @@ public final class Vm implements AutoCloseable {
      * unless something ended it before; crash reports name code through {@code symbolizer}.
      */
     public synchronized void start(long entry, long multibootInfo, Duration timeout, Symbolizer symbolizer) {
+        start(entry, multibootInfo, timeout, symbolizer, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #start(long, long, Duration, Symbolizer)}, but the vCPUs in {@code withheld} are
+     * never run: they exist (CPUID, MADT entry, LAPIC) yet never answer the guest's INIT-SIPI-SIPI,
+     * like a CPU that fails to come up. Lets a kernel's AP-timeout path be tested.
+     */
+    public synchronized void start(long entry, long multibootInfo, Duration timeout, Symbolizer symbolizer,
+                                   java.util.Set<Integer> withheld) {
+        if (withheld.contains(0)) throw new IllegalArgumentException("vCPU 0 is the boot CPU; it cannot be withheld");
         if (!threads.isEmpty() || closed) throw new IllegalStateException("a VM starts only once");
         if (symbolizer != null) this.symbolizer = symbolizer;
         KvmVcpu bsp = vcpus.get(0);
@@ -156,7 +179,9 @@ public final class Vm implements AutoCloseable {
         for (KvmVcpu v : vcpus) {
             VmVcpuLoop loop = new VmVcpuLoop(this, v);
             loops.add(loop);
-            threads.add(Thread.ofPlatform().name("vcpu-" + v.index()).daemon(true).unstarted(loop));
+            if (!withheld.contains(v.index())) {
+                threads.add(Thread.ofPlatform().name("vcpu-" + v.index()).daemon(true).unstarted(loop));
+            }
         }
         startNanos = System.nanoTime();
         outcome.whenComplete((o, e) -> stopAll());

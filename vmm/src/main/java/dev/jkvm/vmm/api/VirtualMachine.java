@@ -52,6 +52,7 @@ public final class VirtualMachine {
     private final Duration timeout;
     private final boolean traceExits;
     private final Symbolizer symbolizer;
+    private final java.util.Set<Integer> offlineCpus;
 
     private VirtualMachine(Builder b) {
         this.cpus = b.cpus;
@@ -64,6 +65,7 @@ public final class VirtualMachine {
         this.timeout = b.timeout;
         this.traceExits = b.traceExits;
         this.symbolizer = b.symbolizer;
+        this.offlineCpus = java.util.Set.copyOf(b.offlineCpus);
     }
 
     public static Builder builder() { return new Builder(); }
@@ -81,6 +83,11 @@ public final class VirtualMachine {
      * @throws dev.jkvm.vmm.kvm.KvmException when KVM refuses the configuration
      */
     public RunningVm start() {
+        for (int index : offlineCpus) {
+            if (index >= cpus) {
+                throw new IllegalArgumentException("vCPU " + index + " cannot be withheld: the VM has vCPUs 0 to " + (cpus - 1));
+            }
+        }
         Vm vm = Vm.create(cpus, memory, traceExits ? System.err : null);
         try {
             LegacyDevices legacy = LegacyDevices.install(vm.pio(), vm.interruptLines(), console,
@@ -96,7 +103,7 @@ public final class VirtualMachine {
             BootInfo boot = MultibootLoader.load(kernel, vm.memory(), cmdline);
             Symbolizer symbols = symbolizer;
             if (symbols == null && !boot.symbols().isEmpty()) symbols = boot.symbols()::symbolize;
-            vm.start(boot.entry(), boot.mbiAddress(), timeout, symbols);
+            vm.start(boot.entry(), boot.mbiAddress(), timeout, symbols, offlineCpus);
             return new RunningVm(vm, legacy.serial());
         } catch (RuntimeException e) {
             try {
@@ -119,6 +126,7 @@ public final class VirtualMachine {
         private Duration timeout;
         private boolean traceExits;
         private Symbolizer symbolizer;
+        private final java.util.Set<Integer> offlineCpus = new java.util.TreeSet<>();
 
         private Builder() {}
 
@@ -181,6 +189,16 @@ public final class VirtualMachine {
         /** Logs every I/O and MMIO exit to standard error. */
         public Builder traceExits(boolean on) {
             this.traceExits = on;
+            return this;
+        }
+
+        /**
+         * Withholds vCPU {@code index}: it is described to the guest (CPUID, MADT) but never runs,
+         * so it never answers INIT-SIPI-SIPI. For testing a kernel's handling of a dead AP.
+         */
+        public Builder offlineCpu(int index) {
+            if (index < 1) throw new IllegalArgumentException("vCPU " + index + " cannot be withheld: vCPU 0 is the boot CPU");
+            offlineCpus.add(index);
             return this;
         }
 

@@ -63,6 +63,10 @@ public final class Launcher implements Callable<Integer> {
             converter = DurationConverter.class)
     Duration timeout;
 
+    @Option(names = "--offline-cpu", paramLabel = "INDEX",
+            description = "withhold vCPU INDEX (repeatable): the guest sees it but it never starts, like a dead AP")
+    java.util.List<Integer> offlineCpus = new java.util.ArrayList<>();
+
     @Option(names = "--trace-exits", description = "log every I/O and MMIO exit to standard error")
     boolean traceExits;
 
@@ -113,6 +117,11 @@ public final class Launcher implements Callable<Integer> {
         if (memory < VirtualMachine.MIN_MEMORY) {
             throw new UserError("--memory " + memory + " bytes is too small; give at least " + (VirtualMachine.MIN_MEMORY >> 20) + "M");
         }
+        for (int index : offlineCpus) {
+            if (index < 1 || index >= cpus) {
+                throw new UserError("--offline-cpu " + index + " is not an AP of this VM; give 1 to " + (cpus - 1) + " (vCPU 0 boots)");
+            }
+        }
         long hostMemory = HostChecks.hostMemory();
         if (memory > hostMemory) {
             throw new UserError("--memory " + (memory >> 20) + "M is more than this host's " + (hostMemory >> 20)
@@ -126,10 +135,11 @@ public final class Launcher implements Callable<Integer> {
 
         OutputStream console = serial.isStdio() ? System.out : openSerialFile(serial.file());
         try {
-            VirtualMachine machine = VirtualMachine.builder()
+            VirtualMachine.Builder builder = VirtualMachine.builder()
                     .cpus(cpus).memory(memory).kernel(image).cmdline(cmdline)
-                    .console(console).timeout(timeout).traceExits(traceExits)
-                    .build();
+                    .console(console).timeout(timeout).traceExits(traceExits);
+            for (int index : offlineCpus) builder.offlineCpu(index);
+            VirtualMachine machine = builder.build();
             try (RunningVm run = machine.start()) {
                 Thread stopOnSignal = new Thread(run::stop, "vmm-shutdown");
                 Runtime.getRuntime().addShutdownHook(stopOnSignal);

@@ -55,6 +55,18 @@ class CrashReportGuestTest {
         }
     }
 
+    @Test
+    void anEmbedderSymbolizerReplacesTheKernelSymbols() throws Exception {
+        try (RunningVm run = VirtualMachine.builder().memory(16 << 20).kernel(GuestAssembler.multibootElf(TRIPLE_FAULT))
+                .symbolizer(address -> "at_" + Long.toHexString(address)).timeout(Duration.ofSeconds(120)).build().start()) {
+            VmOutcome outcome = run.await();
+            Matcher rip = Pattern.compile("RIP=([0-9a-f]{16})").matcher(outcome.crashReport());
+            assertTrue(rip.find(), outcome.crashReport());
+            long address = Long.parseUnsignedLong(rip.group(1), 16);
+            assertTrue(outcome.crashReport().contains("RIP is at_" + Long.toHexString(address)), outcome.crashReport());
+        }
+    }
+
     /**
      * An exception in 32-bit protected mode with no IDT. Bare-metal KVM reports a triple fault;
      * this host's paravirtual KVM an emulation failure (PLATFORM.md). Either way the report

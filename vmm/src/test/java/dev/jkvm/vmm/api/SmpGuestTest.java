@@ -79,6 +79,28 @@ class SmpGuestTest {
         }
     }
 
+    /**
+     * Past 255 vCPUs APIC IDs no longer fit xAPIC's 8 bits: the APs still start by broadcast,
+     * each reads its x2APIC ID from leaf 0xB and checks in; the BSP reports the count (mod 256).
+     */
+    @Test
+    void threeHundredVcpusAllCheckIn() throws Exception {
+        int cpus = 300;
+        String guest = guest(0, 3, cpus - 1, LEAF_B_X2APIC_ID).replace("mov 0x7004, %eax", "mov 0x7000, %eax");
+        try (RunningVm run = VirtualMachine.builder().cpus(cpus).memory(16 << 20).kernel(GuestAssembler.multibootElf(guest))
+                .timeout(Duration.ofSeconds(240)).build().start()) {
+            VmOutcome outcome = run.await();
+            assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome + "\n" + outcome.crashReport());
+            assertEquals(ExitStatus.debugExit((cpus - 1) & 0xFF), outcome.exitStatus());
+            // Every x2APIC ID 1..299 set exactly once in the guest's bitmap.
+            byte[] bitmap = run.machine().memory().read(0x7004, (cpus + 7) / 8);
+            for (int id = 0; id < cpus; id++) {
+                boolean set = (bitmap[id / 8] >> (id % 8) & 1) != 0;
+                assertEquals(id != 0, set, "x2APIC ID " + id);
+            }
+        }
+    }
+
     @Test
     void broadcastStartsAllSevenApsOfAnEightCpuGuest() throws Exception {
         byte[] kernel = GuestAssembler.multibootElf(guest(0, 3, 7, LEAF_B_X2APIC_ID));
