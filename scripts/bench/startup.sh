@@ -21,12 +21,21 @@ if [ -z "$home" ] || [ -z "$archive" ] || [ ! -f "$jar" ]; then
 fi
 home="${home%/}"
 
+# The default image boots when /dev/kvm is usable and the jar has the image: a status other
+# than 2 (refused input, e.g. a build without the built-in image) means it booted.
+default_image_boots() {
+  [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+  local status=0
+  "$home/bin/vmm" --quiet --timeout 60s >/dev/null 2>&1 || status=$?
+  [ "$status" != 2 ]
+}
+
 if [ $# -gt 0 ]; then
   workload=("$@"); what="vmm $*"
-elif [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-  workload=(); what="boot of the default image"
+elif default_image_boots; then
+  workload=(--quiet --timeout 60s); what="boot of the default image, launch to exit"
 else
-  workload=(--version); what="vmm --version (no usable /dev/kvm)"
+  workload=(--version); what="vmm --version (the default image cannot boot here)"
 fi
 
 names=("dist bin/vmm, AOT cache" "dist bin/vmm, no AOT cache" "java -jar plain jar (JDK 25)")

@@ -8,7 +8,8 @@ home="$1"; log="$2"
 cache="$home/lib/vmm.aot"
 
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-  training=(); what="booting the default image"
+  # Two vCPUs so that AP start-up is trained too; the timeout keeps a hung guest from hanging the build.
+  training=(--cpus 2 --timeout 60s); what="booting the default image on 2 vCPUs"
 else
   training=(--help); what="--help (no usable /dev/kvm at build time)"
 fi
@@ -27,3 +28,8 @@ if [ ! -s "$cache" ]; then
   exit 1
 fi
 echo "train-aot-cache: $(du -h "$cache" | cut -f1) cache after training status $status (log $log)" >&2
+if [ "${training[0]}" = --cpus ] && [ "$status" = 2 ]; then
+  # Status 2 is the launcher refusing its input (e.g. a jar built without the guest image):
+  # the cache then holds start-up and option parsing only.
+  echo "train-aot-cache: the training boot was refused: $(head -n1 "$log")" >&2
+fi

@@ -1,6 +1,7 @@
 package dev.jkvm.it.container;
 
 import com.github.dockerjava.api.DockerClient;
+import java.util.List;
 import org.testcontainers.DockerClientFactory;
 
 /** The Docker engine the container tests talk to; its absence fails a test, naming the fix. */
@@ -18,6 +19,6 @@ final class DockerEngine {
 
     /** True while the engine still knows a container with this id, running or not. */
     static boolean hasContainer(String id) {
-        return !client().listContainersCmd().withShowAll(true).withIdFilter(java.util.List.of(id)).exec().isEmpty();
+        return !client().listContainersCmd().withShowAll(true).withIdFilter(List.of(id)).exec().isEmpty();
     }
 }

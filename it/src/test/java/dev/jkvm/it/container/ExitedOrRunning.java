@@ -12,8 +12,9 @@ final class ExitedOrRunning extends StartupCheckStrategy {
     @Override
     public StartupStatus checkStartupState(DockerClient client, String containerId) {
         var state = client.inspectContainerCmd(containerId).exec().getState();
-        boolean started = Boolean.TRUE.equals(state.getRunning()) || state.getFinishedAt() != null
-                && !state.getFinishedAt().startsWith("0001-");
+        // Docker reports a container that never finished with the zero time 0001-01-01T00:00:00Z.
+        boolean finished = state.getFinishedAt() != null && !state.getFinishedAt().startsWith("0001-");
+        boolean started = Boolean.TRUE.equals(state.getRunning()) || finished;
         return started ? StartupStatus.SUCCESSFUL : StartupStatus.NOT_YET_KNOWN;
     }
 }

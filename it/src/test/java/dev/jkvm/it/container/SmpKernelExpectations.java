@@ -3,7 +3,6 @@ package dev.jkvm.it.container;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -14,8 +13,6 @@ import java.util.regex.Pattern;
  */
 final class SmpKernelExpectations {
     private static final Pattern ONLINE = Pattern.compile("^cpus online: 0x([0-9a-f]{8})$", Pattern.MULTILINE);
-    private static final Pattern REPORT_CPUS = Pattern.compile("\"cpus\": (\\d+)");
-    private static final Pattern REPORT_STATUS = Pattern.compile("\"exitStatus\": (\\d+)");
 
     private SmpKernelExpectations() {}
 
@@ -25,16 +22,5 @@ final class SmpKernelExpectations {
         Matcher online = ONLINE.matcher(out.serial());
         assertTrue(online.find(), () -> "no 'cpus online' line on the serial console:\n" + out.serial());
         assertEquals(cpus, Integer.parseInt(online.group(1), 16), "CPUs the guest counted");
-    }
-
-    static void assertReport(VmOutcome out, int cpus) {
-        String report = out.report().orElseThrow(() -> new AssertionError("the launcher wrote no --report file"));
-        assertEquals(Optional.of(Integer.toString(cpus)), field(REPORT_CPUS, report), report);
-        assertEquals(Optional.of(Long.toString(out.exitStatus())), field(REPORT_STATUS, report), report);
-    }
-
-    private static Optional<String> field(Pattern p, String json) {
-        Matcher m = p.matcher(json);
-        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
     }
 }

@@ -1,5 +1,6 @@
 package dev.jkvm.it.container;
 
+import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Device;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +32,12 @@ final class VmContainer implements AutoCloseable {
     VmContainer(String logName) {
         this.logName = logName;
         @SuppressWarnings("resource") // closed by close()
-        GenericContainer<?> c = new GenericContainer<>(LauncherImage.get()).withStartupCheckStrategy(new ExitedOrRunning());
+        GenericContainer<?> c = new GenericContainer<>(LauncherImage.get())
+                .withStartupCheckStrategy(new ExitedOrRunning())
+                // The VMM needs no capability at all: /dev/kvm's permissions are the whole grant.
+                .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig()
+                        .withCapDrop(Capability.ALL)
+                        .withSecurityOpts(List.of("no-new-privileges")));
         this.container = c;
     }
 
