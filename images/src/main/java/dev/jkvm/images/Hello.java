@@ -51,7 +51,8 @@ public final class Hello {
         a.bind(halt).cli().hlt().jmp(halt);
 
         Label putc = new Label("serial_putc");
-        for (Map.Entry<String, Label> external : unit.externals().entrySet()) {
+        // Sorted, so the image is byte-for-byte reproducible whatever map the compiler hands back.
+        for (Map.Entry<String, Label> external : new java.util.TreeMap<>(unit.externals()).entrySet()) {
             switch (external.getKey()) {
                 case SymbolNames.CONSOLE_PRINT -> emitPrint(a, external.getValue(), putc);
                 case SymbolNames.CONSOLE_PRINT_HEX -> emitPrintHex(a, external.getValue(), putc);

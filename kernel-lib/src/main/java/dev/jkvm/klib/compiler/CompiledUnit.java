@@ -32,11 +32,17 @@ public final class CompiledUnit {
     CompiledUnit(Assembler assembler, Map<MethodRef, Label> methods, Map<FieldRef, Label> staticFields,
             Map<FieldRef, Integer> perCpuOffsets, int perCpuSize, Map<String, Label> externals) {
         this.assembler = assembler;
-        this.methods = Map.copyOf(methods);
-        this.staticFields = Map.copyOf(staticFields);
-        this.perCpuOffsets = Map.copyOf(perCpuOffsets);
+        // Insertion-ordered copies, not Map.copyOf: its iteration order changes from one JVM to the
+        // next, and an image builder that walks these maps must produce the same bytes every time.
+        this.methods = ordered(methods);
+        this.staticFields = ordered(staticFields);
+        this.perCpuOffsets = ordered(perCpuOffsets);
         this.perCpuSize = perCpuSize;
-        this.externals = Map.copyOf(externals);
+        this.externals = ordered(externals);
+    }
+
+    private static <K, V> Map<K, V> ordered(Map<K, V> map) {
+        return java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(map));
     }
 
     /** The assembler holding all sections; the image builder may add its own sections to it. */
