@@ -111,7 +111,7 @@ class TlbShootdownTest {
 
     @Test
     void concurrentShootdownsAreEachAcknowledgedByEveryTarget() throws Exception {
-        int rounds = 60;
+        int rounds = 40;
         try (SimulatedSmp smp = machine()) {
             long all = smp.mask(CPUS);
             Set<String> missing = ConcurrentHashMap.newKeySet();

@@ -2,16 +2,24 @@ package dev.jkvm.klib.kernel.sync;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
 
 /**
  * Host threads standing in for CPUs: each runs the same body with its own CPU id, all start
- * together, and the first failure of any of them is rethrown to the test.
+ * together once every thread exists, and the first failure of any of them is rethrown to the test.
  */
 public final class HostCpus {
     private HostCpus() {
     }
+
+    /**
+     * Threads for lock-contention tests: as many as the machine has cores (at least 2, at most
+     * 4). A ticket lock hands over in FIFO order, so with more spinning threads than cores a
+     * preempted next-in-line thread stalls every waiter for a scheduler time slice, each handover.
+     */
+    public static final int CORES = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
     public static void run(int cpus, IntConsumer body) throws InterruptedException {
         int[] ids = new int[cpus];
@@ -24,9 +32,13 @@ public final class HostCpus {
     public static void run(int[] cpuIds, IntConsumer body) throws InterruptedException {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         List<Thread> threads = new ArrayList<>();
+        // Released together, so that the bodies overlap instead of running one after another.
+        CountDownLatch start = new CountDownLatch(cpuIds.length);
         for (int cpu : cpuIds) {
             Thread t = new Thread(() -> {
                 try {
+                    start.countDown();
+                    start.await();
                     body.accept(cpu);
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);

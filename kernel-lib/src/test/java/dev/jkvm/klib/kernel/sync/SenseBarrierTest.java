@@ -36,7 +36,7 @@ class SenseBarrierTest {
 
     @Test
     void nobodyPassesARoundBeforeEveryoneReachedIt() throws Exception {
-        int rounds = 50;
+        int rounds = 30;
         SenseBarrier.init(barrier, CPUS);
         AtomicInteger lastArrivals = new AtomicInteger();
         HostCpus.run(CPUS, cpu -> {

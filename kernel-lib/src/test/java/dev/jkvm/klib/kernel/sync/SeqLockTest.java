@@ -25,7 +25,7 @@ class SeqLockTest {
         SeqLock.init(seqLock);
         Memory.store64(data, 0);
         Memory.store64(data + 8, 0);
-        Memory.store64(data + 16, 0);
+        Memory.store64(data + 16, ~0L);
     }
 
     @AfterEach

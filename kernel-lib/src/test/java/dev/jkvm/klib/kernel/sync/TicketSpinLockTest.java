@@ -36,8 +36,8 @@ class TicketSpinLockTest {
 
     @Test
     void contendedPlainIncrementsAreNeverLost() throws Exception {
-        int cpus = 4;
-        int perCpu = 2_000;
+        int cpus = HostCpus.CORES;
+        int perCpu = 20_000;
         HostCpus.run(cpus, cpu -> {
             for (int i = 0; i < perCpu; i++) {
                 TicketSpinLock.lock(lock);
@@ -104,7 +104,7 @@ class TicketSpinLockTest {
 
     @Test
     void tryLockUnderContentionStillExcludes() throws Exception {
-        HostCpus.run(4, cpu -> {
+        HostCpus.run(HostCpus.CORES, cpu -> {
             int taken = 0;
             while (taken < 2_000) {
                 if (TicketSpinLock.tryLock(lock)) {
@@ -118,7 +118,7 @@ class TicketSpinLockTest {
                 }
             }
         });
-        assertEquals(8_000, Memory.load64(data));
+        assertEquals(2_000L * HostCpus.CORES, Memory.load64(data));
     }
 
     @Test
