@@ -181,70 +181,68 @@ class CompiledSmpNativeTest {
     void compiledMailboxNeverLosesACoalescedRequest() throws Throwable {
         int cpus = HostCpus.CORES;
         int[] reasons = {IpiReason.RESCHEDULE, IpiReason.PANIC, IpiReason.TIMER};
-        try (Arena arena = Arena.ofShared()) {
-            Machine m = new Machine(arena, cpus);
-            AtomicBoolean[][] requested = new AtomicBoolean[cpus][reasons.length];
-            for (AtomicBoolean[] row : requested) {
-                for (int r = 0; r < reasons.length; r++) {
-                    row[r] = new AtomicBoolean();
-                }
+        Arena arena = HostCpus.sharedMemory();
+        Machine m = new Machine(arena, cpus);
+        AtomicBoolean[][] requested = new AtomicBoolean[cpus][reasons.length];
+        for (AtomicBoolean[] row : requested) {
+            for (int r = 0; r < reasons.length; r++) {
+                row[r] = new AtomicBoolean();
             }
-            m.run(cpu -> {
-                ThreadLocalRandom random = ThreadLocalRandom.current();
-                for (int i = 0; i < 20_000; i++) {
-                    int target = random.nextInt(cpus);
-                    int r = random.nextInt(reasons.length);
-                    requested[target][r].set(true);
-                    m.post(target, reasons[r]);
-                    if (random.nextInt(4) == 0) {
-                        m.takeOwn(cpu, reasons, requested);
-                    }
-                }
-            }, cpu -> m.takeOwn(cpu, reasons, requested));
-            for (int cpu = 0; cpu < cpus; cpu++) {
-                assertEquals(0, (int) mailboxPending.invokeExact(m.mailbox, cpu));
-                for (int r = 0; r < reasons.length; r++) {
-                    assertTrue(!requested[cpu][r].get(), "reason " + reasons[r] + " for cpu " + cpu + " was lost");
-                }
-            }
-            assertEquals(List.of(), List.copyOf(VIOLATIONS));
         }
+        m.run(cpu -> {
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            for (int i = 0; i < 20_000; i++) {
+                int target = random.nextInt(cpus);
+                int r = random.nextInt(reasons.length);
+                requested[target][r].set(true);
+                m.post(target, reasons[r]);
+                if (random.nextInt(4) == 0) {
+                    m.takeOwn(cpu, reasons, requested);
+                }
+            }
+        }, cpu -> m.takeOwn(cpu, reasons, requested));
+        for (int cpu = 0; cpu < cpus; cpu++) {
+            assertEquals(0, (int) mailboxPending.invokeExact(m.mailbox, cpu));
+            for (int r = 0; r < reasons.length; r++) {
+                assertTrue(!requested[cpu][r].get(), "reason " + reasons[r] + " for cpu " + cpu + " was lost");
+            }
+        }
+        assertEquals(List.of(), List.copyOf(VIOLATIONS));
     }
 
     @Test
     void compiledCallsAndShootdownsCompleteOnEveryTarget() throws Throwable {
         int cpus = HostCpus.CORES;
         int rounds = 200;
-        try (Arena arena = Arena.ofShared()) {
-            Machine m = new Machine(arena, cpus);
-            long all = arena.allocate(CpuMask.SIZE, 8).address();
-            maskSetFirst.invokeExact(all, cpus);
-            List<String> early = java.util.Collections.synchronizedList(new ArrayList<>());
-            m.run(cpu -> {
-                for (int round = 0; round < rounds; round++) {
-                    long before = RUNS.get(((cpu + 1) % cpus) * MAX_SIMULATED + cpu);
-                    m.callMany(cpu, all, RECORD, cpu);
-                    if (RUNS.get(((cpu + 1) % cpus) * MAX_SIMULATED + cpu) != before + 1) {
-                        early.add("callMany of cpu " + cpu + " returned early in round " + round);
-                    }
-                    long pagesBefore = PAGES.get((cpu + 1) % cpus);
-                    m.shootdown(cpu, all, 0x10_0000L * (round + 1), 2, TlbShootdown.KERNEL_ASID);
-                    if (PAGES.get((cpu + 1) % cpus) < pagesBefore + 2) {
-                        early.add("shootdown of cpu " + cpu + " returned early in round " + round);
-                    }
-                    m.poll(cpu);
+        Arena arena = HostCpus.sharedMemory();
+        Machine m = new Machine(arena, cpus);
+        long all = arena.allocate(CpuMask.SIZE, 8).address();
+        maskSetFirst.invokeExact(all, cpus);
+        List<String> early = java.util.Collections.synchronizedList(new ArrayList<>());
+        m.run(cpu -> {
+            for (int round = 0; round < rounds; round++) {
+                long before = RUNS.get(((cpu + 1) % cpus) * MAX_SIMULATED + cpu);
+                m.callMany(cpu, all, RECORD, cpu);
+                if (RUNS.get(((cpu + 1) % cpus) * MAX_SIMULATED + cpu) != before + 1) {
+                    early.add("callMany of cpu " + cpu + " returned early in round " + round);
                 }
-            }, m::poll);
-            assertEquals(List.of(), early);
-            for (int target = 0; target < cpus; target++) {
-                for (int initiator = 0; initiator < cpus; initiator++) {
-                    assertEquals(rounds, RUNS.get(target * MAX_SIMULATED + initiator));
+                long pagesBefore = PAGES.get((cpu + 1) % cpus);
+                m.shootdown(cpu, all, 0x10_0000L * (round + 1), 2, TlbShootdown.KERNEL_ASID);
+                if (PAGES.get((cpu + 1) % cpus) < pagesBefore + 2) {
+                    early.add("shootdown of cpu " + cpu + " returned early in round " + round);
                 }
-                assertEquals(2L * rounds * cpus, PAGES.get(target));
-                assertEquals(0, FULL_FLUSHES.get(target));
+                m.poll(cpu);
             }
-            assertEquals(List.of(), List.copyOf(VIOLATIONS));
+        }, m::poll);
+        assertEquals(List.of(), early);
+        for (int target = 0; target < cpus; target++) {
+            for (int initiator = 0; initiator < cpus; initiator++) {
+                assertEquals(rounds, RUNS.get(target * MAX_SIMULATED + initiator));
+            }
+            assertEquals(2L * rounds * cpus, PAGES.get(target));
+            assertEquals(0, FULL_FLUSHES.get(target));
         }
+        assertEquals(List.of(), List.copyOf(VIOLATIONS));
     }
 
     /** The compiled bookkeeping areas and the native calls the simulated CPUs make. */

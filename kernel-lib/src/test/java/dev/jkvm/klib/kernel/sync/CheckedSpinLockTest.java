@@ -2,7 +2,6 @@ package dev.jkvm.klib.kernel.sync;
 
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -22,18 +21,13 @@ class CheckedSpinLockTest {
 
     @BeforeEach
     void allocate() {
-        arena = Arena.ofShared();
+        arena = HostCpus.sharedMemory();
         lock = arena.allocate(TicketSpinLock.SIZE, 64).address();
         TicketSpinLock.init(lock);
         Asm.hostDefine(SyncPanic.SYMBOL, args -> {
             throw new Panicked();
         });
         Console.hostClear();
-    }
-
-    @AfterEach
-    void free() {
-        arena.close();
     }
 
     @Test

@@ -48,64 +48,61 @@ class CompiledSyncNativeTest {
     @Test
     void compiledTicketLockLosesNoIncrement() throws Throwable {
         int times = 50_000;
-        try (Arena arena = Arena.ofShared()) {
-            long lock = arena.allocate(64, 64).address();
-            long counter = arena.allocate(64, 64).address();
-            long occupancy = arena.allocate(64, 64).address();
-            lockInit.invokeExact(lock);
-            AtomicInteger violations = new AtomicInteger();
-            HostCpus.run(CPUS, cpu -> {
-                try {
-                    violations.addAndGet((int) lockedIncrements.invokeExact(lock, counter, occupancy, times));
-                } catch (Throwable e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            assertEquals(0, violations.get(), "CPUs found another inside the critical section");
-            assertEquals((long) CPUS * times, Memory.load64(counter));
-            assertEquals(Memory.load32(lock + TicketSpinLock.NEXT_TICKET), Memory.load32(lock + TicketSpinLock.NOW_SERVING));
-            assertEquals(CPUS * times, Memory.load32(lock + TicketSpinLock.NOW_SERVING));
-        }
+        Arena arena = HostCpus.sharedMemory();
+        long lock = arena.allocate(64, 64).address();
+        long counter = arena.allocate(64, 64).address();
+        long occupancy = arena.allocate(64, 64).address();
+        lockInit.invokeExact(lock);
+        AtomicInteger violations = new AtomicInteger();
+        HostCpus.run(CPUS, cpu -> {
+            try {
+                violations.addAndGet((int) lockedIncrements.invokeExact(lock, counter, occupancy, times));
+            } catch (Throwable e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertEquals(0, violations.get(), "CPUs found another inside the critical section");
+        assertEquals((long) CPUS * times, Memory.load64(counter));
+        assertEquals(Memory.load32(lock + TicketSpinLock.NEXT_TICKET), Memory.load32(lock + TicketSpinLock.NOW_SERVING));
+        assertEquals(CPUS * times, Memory.load32(lock + TicketSpinLock.NOW_SERVING));
     }
 
     @Test
     void compiledBarrierKeepsEveryoneInStep() throws Throwable {
         int rounds = 200;
-        try (Arena arena = Arena.ofShared()) {
-            long barrier = arena.allocate(64, 64).address();
-            long progress = arena.allocate(CPUS * 64L, 64).address();
-            barrierInit.invokeExact(barrier, CPUS);
-            AtomicInteger violations = new AtomicInteger();
-            HostCpus.run(CPUS, cpu -> {
-                try {
-                    violations.addAndGet((int) barrierRounds.invokeExact(barrier, progress, cpu, CPUS, rounds));
-                } catch (Throwable e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            assertEquals(0, violations.get(), "a CPU was out of step after a barrier");
-            assertEquals(2 * rounds, SenseBarrier.rounds(barrier));
-        }
+        Arena arena = HostCpus.sharedMemory();
+        long barrier = arena.allocate(64, 64).address();
+        long progress = arena.allocate(CPUS * 64L, 64).address();
+        barrierInit.invokeExact(barrier, CPUS);
+        AtomicInteger violations = new AtomicInteger();
+        HostCpus.run(CPUS, cpu -> {
+            try {
+                violations.addAndGet((int) barrierRounds.invokeExact(barrier, progress, cpu, CPUS, rounds));
+            } catch (Throwable e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertEquals(0, violations.get(), "a CPU was out of step after a barrier");
+        assertEquals(2 * rounds, SenseBarrier.rounds(barrier));
     }
 
     @Test
     void compiledSemaphoreConservesItsUnits() throws Throwable {
         int units = 2;
-        try (Arena arena = Arena.ofShared()) {
-            long semaphore = arena.allocate(64, 64).address();
-            long inside = arena.allocate(64, 64).address();
-            semaphoreInit.invokeExact(semaphore, units);
-            AtomicInteger violations = new AtomicInteger();
-            HostCpus.run(CPUS, cpu -> {
-                try {
-                    violations.addAndGet((int) semaphoreCycles.invokeExact(semaphore, inside, units, 20_000));
-                } catch (Throwable e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            assertEquals(0, violations.get(), "more holders than units");
-            assertEquals(units, CountingSemaphore.count(semaphore));
-            assertEquals(0, Memory.load32(semaphore + CountingSemaphore.WAITERS));
-        }
+        Arena arena = HostCpus.sharedMemory();
+        long semaphore = arena.allocate(64, 64).address();
+        long inside = arena.allocate(64, 64).address();
+        semaphoreInit.invokeExact(semaphore, units);
+        AtomicInteger violations = new AtomicInteger();
+        HostCpus.run(CPUS, cpu -> {
+            try {
+                violations.addAndGet((int) semaphoreCycles.invokeExact(semaphore, inside, units, 20_000));
+            } catch (Throwable e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertEquals(0, violations.get(), "more holders than units");
+        assertEquals(units, CountingSemaphore.count(semaphore));
+        assertEquals(0, Memory.load32(semaphore + CountingSemaphore.WAITERS));
     }
 }

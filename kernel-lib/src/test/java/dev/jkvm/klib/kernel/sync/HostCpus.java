@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.sync;
 
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -20,6 +21,15 @@ public final class HostCpus {
      * preempted next-in-line thread stalls every waiter for a scheduler time slice, each handover.
      */
     public static final int CORES = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
+    /**
+     * Native memory for simulated CPUs, never freed: when a test fails, threads stuck in a spin
+     * loop keep using its addresses (raw Memory and Atomic accesses are unchecked), so freeing it
+     * would let them corrupt whatever the allocator puts there next. Tests allocate little.
+     */
+    public static Arena sharedMemory() {
+        return Arena.global();
+    }
 
     public static void run(int cpus, IntConsumer body) throws InterruptedException {
         int[] ids = new int[cpus];

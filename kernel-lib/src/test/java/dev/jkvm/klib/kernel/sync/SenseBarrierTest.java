@@ -2,7 +2,6 @@ package dev.jkvm.klib.kernel.sync;
 
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Memory;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -20,18 +19,13 @@ class SenseBarrierTest {
 
     @BeforeEach
     void allocate() {
-        arena = Arena.ofShared();
+        arena = HostCpus.sharedMemory();
         barrier = arena.allocate(SenseBarrier.SIZE, 64).address();
         progress = arena.allocate(CPUS * 64L, 64).address();
         arena.allocate(CPUS * 64L, 64).fill((byte) 0);
         for (int cpu = 0; cpu < CPUS; cpu++) {
             Memory.store32(progress + cpu * 64L, -1);
         }
-    }
-
-    @AfterEach
-    void free() {
-        arena.close();
     }
 
     @Test

@@ -2,7 +2,6 @@ package dev.jkvm.klib.kernel.sync;
 
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Memory;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,15 +22,10 @@ class TicketSpinLockTest {
 
     @BeforeEach
     void allocate() {
-        arena = Arena.ofShared();
+        arena = HostCpus.sharedMemory();
         lock = arena.allocate(64, 64).address();
         data = arena.allocate(64, 64).address();
         TicketSpinLock.init(lock);
-    }
-
-    @AfterEach
-    void free() {
-        arena.close();
     }
 
     @Test
