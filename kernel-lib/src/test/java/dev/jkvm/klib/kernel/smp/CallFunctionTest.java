@@ -43,7 +43,7 @@ class CallFunctionTest {
 
     @Test
     void callSingleReturnsOnlyAfterTheTargetRanIt() throws Exception {
-        int rounds = 100;
+        int rounds = 60;
         try (SimulatedSmp smp = new SimulatedSmp(CPU_COUNT, TlbShootdown.DEFAULT_FULL_FLUSH_THRESHOLD)) {
             smp.run(CPUS, cpu -> {
                 int index = indexOf(cpu);
@@ -64,7 +64,7 @@ class CallFunctionTest {
 
     @Test
     void callManyRunsOnEveryCpuOfTheMaskAndOnlyThere() throws Exception {
-        int rounds = 60;
+        int rounds = 40;
         try (SimulatedSmp smp = new SimulatedSmp(CPU_COUNT, TlbShootdown.DEFAULT_FULL_FLUSH_THRESHOLD)) {
             long all = smp.mask(CPUS);
             long withoutTwo = smp.mask(0, 1, 65);

@@ -1,7 +1,6 @@
 package dev.jkvm.klib.kernel.smp;
 
 import dev.jkvm.klib.kernel.sync.HostCpus;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -20,14 +19,9 @@ class CpuMaskTest {
 
     @BeforeEach
     void allocate() {
-        arena = Arena.ofShared();
+        arena = HostCpus.sharedMemory();
         mask = arena.allocate(CpuMask.SIZE, 8).address();
         CpuMask.clearAll(mask);
-    }
-
-    @AfterEach
-    void free() {
-        arena.close();
     }
 
     @Test

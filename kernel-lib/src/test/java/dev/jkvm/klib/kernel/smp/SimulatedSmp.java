@@ -24,11 +24,10 @@ final class SimulatedSmp implements AutoCloseable {
     private static final ThreadLocal<Integer> RUNNING_CPU = ThreadLocal.withInitial(() -> -1);
 
     final int cpuCount;
-    final Arena arena = Arena.ofShared();
+    final Arena arena = HostCpus.sharedMemory();
     final long mailbox;
     final long calls;
     final long tlb;
-    final int[] currentAsid;
     final AtomicLong ipisSent = new AtomicLong();
     final Queue<String> violations = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean[] irr;
@@ -42,9 +41,8 @@ final class SimulatedSmp implements AutoCloseable {
         calls = arena.allocate(CallFunction.bytesFor(cpuCount), 64).address();
         tlb = arena.allocate(TlbShootdown.bytesFor(cpuCount), 64).address();
         IpiMailbox.init(mailbox, cpuCount, VECTOR);
-        CallFunction.init(calls, cpuCount, mailbox);
-        TlbShootdown.init(tlb, cpuCount, fullFlushThreshold, mailbox);
-        currentAsid = new int[cpuCount];
+        CallFunction.init(calls, cpuCount, mailbox, tlb);
+        TlbShootdown.init(tlb, cpuCount, fullFlushThreshold, mailbox, calls);
         irr = new AtomicBoolean[cpuCount];
         tlbLog = new Queue[cpuCount];
         otherReasons = new AtomicInteger[cpuCount];
@@ -102,7 +100,7 @@ final class SimulatedSmp implements AutoCloseable {
         if (!irr[cpu].getAndSet(false)) {
             return 0;
         }
-        int rest = IpiHandler.handle(mailbox, calls, tlb, cpu, currentAsid[cpu]);
+        int rest = IpiHandler.handle(mailbox, calls, tlb, cpu);
         otherReasons[cpu].getAndAccumulate(rest, (a, b) -> a | b);
         return rest;
     }
@@ -143,8 +141,8 @@ final class SimulatedSmp implements AutoCloseable {
         return mask;
     }
 
+    /** Nothing to free: the memory comes from HostCpus.sharedMemory. */
     @Override
     public void close() {
-        arena.close();
     }
 }

@@ -19,10 +19,10 @@ class TlbShootdownTest {
 
     private static SimulatedSmp machine() {
         SimulatedSmp smp = new SimulatedSmp(4, THRESHOLD);
-        smp.currentAsid[0] = 5;
-        smp.currentAsid[1] = 5;
-        smp.currentAsid[2] = 7;
-        smp.currentAsid[3] = 5;
+        TlbShootdown.setCurrentAsid(smp.tlb, 0, 5);
+        TlbShootdown.setCurrentAsid(smp.tlb, 1, 5);
+        TlbShootdown.setCurrentAsid(smp.tlb, 2, 7);
+        TlbShootdown.setCurrentAsid(smp.tlb, 3, 5);
         return smp;
     }
 
@@ -40,7 +40,7 @@ class TlbShootdownTest {
         List<List<String>> seen = Collections.synchronizedList(new ArrayList<>());
         smp.run(CPUS, cpu -> {
             if (cpu == 0) {
-                TlbShootdown.shootdown(smp.tlb, 0, smp.currentAsid[0], mask, START, pages, asid);
+                TlbShootdown.shootdown(smp.tlb, 0, mask, START, pages, asid);
                 // Returned: every target must have acknowledged, so its invalidations are visible now.
                 for (int other : CPUS) {
                     seen.add(smp.tlbLog(other));
@@ -111,7 +111,7 @@ class TlbShootdownTest {
 
     @Test
     void concurrentShootdownsAreEachAcknowledgedByEveryTarget() throws Exception {
-        int rounds = 60;
+        int rounds = 40;
         try (SimulatedSmp smp = machine()) {
             long all = smp.mask(CPUS);
             Set<String> missing = ConcurrentHashMap.newKeySet();
@@ -119,8 +119,7 @@ class TlbShootdownTest {
                 for (int round = 0; round < rounds; round++) {
                     long start = ((long) (cpu + 1) << 32) | ((long) round << 16);
                     int count = 1 + round % 3;
-                    TlbShootdown.shootdown(smp.tlb, cpu, smp.currentAsid[cpu], all, start, count,
-                            TlbShootdown.KERNEL_ASID);
+                    TlbShootdown.shootdown(smp.tlb, cpu, all, start, count, TlbShootdown.KERNEL_ASID);
                     for (int target : CPUS) {
                         List<String> log = smp.tlbLog(target);
                         if (!log.containsAll(pages(start, count))) {
@@ -140,6 +139,36 @@ class TlbShootdownTest {
                 assertEquals(0, smp.otherReasons(cpu));
             }
             assertTrue(smp.violations.isEmpty(), smp.violations.toString());
+        }
+    }
+
+    /**
+     * CPU 0 calls a function on CPU 1 while CPU 1 shoots down a range on CPU 0, both without an
+     * interrupt window (interrupts disabled): each must serve the other's request while waiting.
+     */
+    @Test
+    void initiatorsWaitingForEachOtherServeEachOther() throws Exception {
+        try (SimulatedSmp smp = machine()) {
+            java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+            dev.jkvm.klib.rt.Asm.hostDefine(CallFunctionDispatch.SYMBOL, args -> calls.incrementAndGet());
+            long barrier = smp.arena.allocate(dev.jkvm.klib.kernel.sync.SenseBarrier.SIZE, 64).address();
+            dev.jkvm.klib.kernel.sync.SenseBarrier.init(barrier, 2);
+            int rounds = 20;
+            smp.run(new int[] {0, 1}, cpu -> {
+                for (int round = 0; round < rounds; round++) {
+                    dev.jkvm.klib.kernel.sync.SenseBarrier.await(barrier);
+                    if (cpu == 0) {
+                        CallFunction.callSingle(smp.calls, 0, 1, 1, round);
+                    } else {
+                        TlbShootdown.shootdown(smp.tlb, 1, smp.mask(0), START, 1, TlbShootdown.KERNEL_ASID);
+                    }
+                    // Interrupts back on: the IPI the other CPU sent may still be latched, and the
+                    // barrier below spins with no interrupt window.
+                    smp.poll(cpu);
+                }
+            });
+            assertEquals(rounds, calls.get());
+            assertEquals(rounds, smp.tlbLog(0).size());
         }
     }
 }

@@ -2,7 +2,6 @@ package dev.jkvm.klib.kernel.sync;
 
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -22,18 +21,13 @@ class CheckedSpinLockTest {
 
     @BeforeEach
     void allocate() {
-        arena = Arena.ofShared();
+        arena = HostCpus.sharedMemory();
         lock = arena.allocate(TicketSpinLock.SIZE, 64).address();
         TicketSpinLock.init(lock);
         Asm.hostDefine(SyncPanic.SYMBOL, args -> {
             throw new Panicked();
         });
         Console.hostClear();
-    }
-
-    @AfterEach
-    void free() {
-        arena.close();
     }
 
     @Test
@@ -73,15 +67,15 @@ class CheckedSpinLockTest {
     @Test
     void otherCpusWaitRatherThanPanic() throws Exception {
         long[] counter = {0};
-        HostCpus.run(4, cpu -> {
-            for (int i = 0; i < 150; i++) {
+        HostCpus.run(HostCpus.CORES, cpu -> {
+            for (int i = 0; i < 5_000; i++) {
                 CheckedSpinLock.lock(lock, cpu);
                 assertEquals(cpu, CheckedSpinLock.owner(lock));
                 counter[0]++;
                 CheckedSpinLock.unlock(lock, cpu);
             }
         });
-        assertEquals(600, counter[0]);
+        assertEquals(5_000L * HostCpus.CORES, counter[0]);
         assertEquals("", Console.hostOutput());
     }
 }

@@ -1,7 +1,6 @@
 package dev.jkvm.klib.kernel.sync;
 
 import dev.jkvm.klib.rt.Atomic;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -19,13 +18,8 @@ class CountingSemaphoreTest {
 
     @BeforeEach
     void allocate() {
-        arena = Arena.ofShared();
+        arena = HostCpus.sharedMemory();
         semaphore = arena.allocate(64, 64).address();
-    }
-
-    @AfterEach
-    void free() {
-        arena.close();
     }
 
     @Test

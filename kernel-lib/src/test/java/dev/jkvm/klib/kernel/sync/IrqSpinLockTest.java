@@ -19,7 +19,7 @@ class IrqSpinLockTest {
 
     @BeforeEach
     void allocate() {
-        arena = Arena.ofShared();
+        arena = HostCpus.sharedMemory();
         outer = arena.allocate(64, 64).address();
         inner = arena.allocate(64, 64).address();
         TicketSpinLock.init(outer);
@@ -29,8 +29,7 @@ class IrqSpinLockTest {
     }
 
     @AfterEach
-    void free() {
-        arena.close();
+    void restore() {
         Cpu.cli();
     }
 

@@ -2,7 +2,6 @@ package dev.jkvm.klib.kernel.sync;
 
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Memory;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -20,7 +19,7 @@ class SenseBarrierTest {
 
     @BeforeEach
     void allocate() {
-        arena = Arena.ofShared();
+        arena = HostCpus.sharedMemory();
         barrier = arena.allocate(SenseBarrier.SIZE, 64).address();
         progress = arena.allocate(CPUS * 64L, 64).address();
         arena.allocate(CPUS * 64L, 64).fill((byte) 0);
@@ -29,14 +28,9 @@ class SenseBarrierTest {
         }
     }
 
-    @AfterEach
-    void free() {
-        arena.close();
-    }
-
     @Test
     void nobodyPassesARoundBeforeEveryoneReachedIt() throws Exception {
-        int rounds = 50;
+        int rounds = 30;
         SenseBarrier.init(barrier, CPUS);
         AtomicInteger lastArrivals = new AtomicInteger();
         HostCpus.run(CPUS, cpu -> {

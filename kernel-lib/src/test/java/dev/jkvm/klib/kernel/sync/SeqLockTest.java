@@ -1,7 +1,6 @@
 package dev.jkvm.klib.kernel.sync;
 
 import dev.jkvm.klib.rt.Memory;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -19,18 +18,13 @@ class SeqLockTest {
 
     @BeforeEach
     void allocate() {
-        arena = Arena.ofShared();
+        arena = HostCpus.sharedMemory();
         seqLock = arena.allocate(SeqLock.SIZE, 64).address();
         data = arena.allocate(64, 64).address();
         SeqLock.init(seqLock);
         Memory.store64(data, 0);
         Memory.store64(data + 8, 0);
-        Memory.store64(data + 16, 0);
-    }
-
-    @AfterEach
-    void free() {
-        arena.close();
+        Memory.store64(data + 16, ~0L);
     }
 
     @Test

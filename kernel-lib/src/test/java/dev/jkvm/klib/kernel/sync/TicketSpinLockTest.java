@@ -2,7 +2,6 @@ package dev.jkvm.klib.kernel.sync;
 
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Memory;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,21 +22,16 @@ class TicketSpinLockTest {
 
     @BeforeEach
     void allocate() {
-        arena = Arena.ofShared();
+        arena = HostCpus.sharedMemory();
         lock = arena.allocate(64, 64).address();
         data = arena.allocate(64, 64).address();
         TicketSpinLock.init(lock);
     }
 
-    @AfterEach
-    void free() {
-        arena.close();
-    }
-
     @Test
     void contendedPlainIncrementsAreNeverLost() throws Exception {
-        int cpus = 4;
-        int perCpu = 2_000;
+        int cpus = HostCpus.CORES;
+        int perCpu = 20_000;
         HostCpus.run(cpus, cpu -> {
             for (int i = 0; i < perCpu; i++) {
                 TicketSpinLock.lock(lock);
@@ -104,7 +98,7 @@ class TicketSpinLockTest {
 
     @Test
     void tryLockUnderContentionStillExcludes() throws Exception {
-        HostCpus.run(4, cpu -> {
+        HostCpus.run(HostCpus.CORES, cpu -> {
             int taken = 0;
             while (taken < 2_000) {
                 if (TicketSpinLock.tryLock(lock)) {
@@ -118,7 +112,7 @@ class TicketSpinLockTest {
                 }
             }
         });
-        assertEquals(8_000, Memory.load64(data));
+        assertEquals(2_000L * HostCpus.CORES, Memory.load64(data));
     }
 
     @Test
