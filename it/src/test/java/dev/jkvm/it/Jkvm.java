@@ -11,12 +11,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /** Boots a kernel on our VMM through the embedding API and collects what a test checks. */
-final class Jkvm {
-    record Result(VmOutcome outcome, String serial, VmStats stats) {}
+public final class Jkvm {
+    public record Result(VmOutcome outcome, String serial, VmStats stats) {}
 
     private Jkvm() {}
 
-    static Result run(Path kernel, int cpus, long memory, Duration timeout, int... offlineCpus) throws InterruptedException {
+    public static Result run(Path kernel, int cpus, long memory, Duration timeout, int... offlineCpus) throws InterruptedException {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
         VirtualMachine.Builder builder = VirtualMachine.builder().cpus(cpus).memory(memory).kernel(kernel)
                 .console(serial).timeout(timeout);

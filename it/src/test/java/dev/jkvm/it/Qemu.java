@@ -12,12 +12,12 @@ import java.util.concurrent.TimeUnit;
  * same serial port, isa-debug-exit at 0xF4 and fw_cfg, so a kernel must print the same bytes and
  * exit with the same status on both.
  */
-final class Qemu {
-    record Result(int status, String serial, String stderr) {}
+public final class Qemu {
+    public record Result(int status, String serial, String stderr) {}
 
     private Qemu() {}
 
-    static Result run(Path kernel, String accel, int cpus, String memory, long timeoutSeconds)
+    public static Result run(Path kernel, String accel, int cpus, String memory, long timeoutSeconds)
             throws IOException, InterruptedException {
         Path binary = Path.of("/usr/bin/qemu-system-x86_64");
         if (!Files.isExecutable(binary)) {

@@ -1,0 +1,45 @@
+package dev.jkvm.it.compiler;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.it.Jkvm;
+import dev.jkvm.it.Qemu;
+import dev.jkvm.klib.rt.Console;
+import dev.jkvm.vmm.api.VmOutcome;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Differential test of kernel-lib's compiler inside a real guest: the same Java-subset driver
+ * runs on the host JVM and, compiled to x86-64, in ring 3 of a KVM guest booted by our VMM (and
+ * under QEMU TCG, an independent x86). The serial output must equal the JVM's console text.
+ */
+class CompiledCodeInRingThreeTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void ringThreeGuestPrintsWhatTheJvmPrints() throws Exception {
+        Console.hostClear();
+        RingThreeDriver.run();
+        String jvm = Console.hostOutput();
+        assertTrue(jvm.endsWith("done\n") && jvm.lines().count() > 400, jvm);
+
+        Path image = dir.resolve("ring3.elf");
+        RingThreeImage.build(RingThreeDriver.class, "run").writeTo(image);
+
+        Jkvm.Result kvm = Jkvm.run(image, 1, 64L << 20, Duration.ofSeconds(120));
+        assertEquals(VmOutcome.Kind.GUEST_EXIT, kvm.outcome().kind(), () -> kvm.outcome() + "\n" + kvm.outcome().crashReport());
+        assertEquals(1, kvm.outcome().exitStatus(), kvm.serial());
+        assertEquals(jvm, kvm.serial(), "compiled code in a KVM guest's ring 3 disagrees with the JVM");
+
+        Qemu.Result tcg = Qemu.run(image, "tcg", 1, "64M", 120);
+        assertEquals(1, tcg.status(), tcg.stderr());
+        assertEquals(jvm, tcg.serial(), "compiled code under QEMU TCG disagrees with the JVM");
+    }
+}
