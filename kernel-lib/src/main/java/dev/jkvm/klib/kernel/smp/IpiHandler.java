@@ -1,0 +1,23 @@
+package dev.jkvm.klib.kernel.smp;
+
+/**
+ * The body of the mailbox IPI's interrupt handler: takes this CPU's pending reasons, serves the
+ * ones the SMP bookkeeping owns (call-function and TLB shootdown requests) and returns the others
+ * (IpiReason.RESCHEDULE, TIMER, PANIC) for the kernel's handler to act on. The kernel's handler
+ * signals end of interrupt to the local APIC itself.
+ */
+public final class IpiHandler {
+    private IpiHandler() {
+    }
+
+    public static int handle(long mailbox, long calls, long tlb, int cpu, int currentAsid) {
+        int reasons = IpiMailbox.take(mailbox, cpu);
+        if ((reasons & IpiReason.TLB_SHOOTDOWN) != 0) {
+            TlbShootdown.runIncoming(tlb, cpu, currentAsid);
+        }
+        if ((reasons & IpiReason.CALL_FUNCTION) != 0) {
+            CallFunction.runIncoming(calls, cpu);
+        }
+        return reasons & ~(IpiReason.TLB_SHOOTDOWN | IpiReason.CALL_FUNCTION);
+    }
+}
