@@ -61,7 +61,9 @@ public final class Kernel {
         Console.print("jkvm smp kernel\n");
         long ramEnd = MemoryMap.ramEnd(info);
         long imageEnd = KernelLayout.get(KernelLayout.IMAGE_END);
-        BootAllocator.init(imageEnd, ramEnd < BOOT_MAP_END ? ramEnd : BOOT_MAP_END);
+        int test = testRequested(info);
+        long bootData = MemoryMap.endOfBootData(info);
+        BootAllocator.init(bootData > imageEnd ? bootData : imageEnd, ramEnd < BOOT_MAP_END ? ramEnd : BOOT_MAP_END);
         BootAllocator.addGuard(KernelLayout.get(KernelLayout.BSP_STACK_GUARD));
         long idt = BootAllocator.pages(1);
         Idt.build(idt, KernelLayout.get(KernelLayout.TRAP_STUBS));
@@ -79,7 +81,6 @@ public final class Kernel {
         Console.print("-");
         Log.hex(imageEnd);
         Console.print("\n");
-        int test = testRequested(info);
 
         int features = Features.detect();
         Console.print("cpu features:");
@@ -164,7 +165,9 @@ public final class Kernel {
             Console.print(" ms of PIT channel 0, no port 0x61 (");
         }
         Log.dec(PitCalibration.polls());
-        Console.print(" polls)\n");
+        Console.print(" polls of ~");
+        Log.dec(PitCalibration.pollMicros());
+        Console.print(" us)\n");
 
         IpiMailbox.init(SmpState.mailbox(), cpuCount, Vectors.MAILBOX);
         CallFunction.init(SmpState.calls(), cpuCount, SmpState.mailbox());

@@ -12,6 +12,7 @@ public final class MemoryMap {
 
     private static final int FLAG_MEMORY = 1;
     private static final int FLAG_MEMORY_MAP = 1 << 6;
+    private static final int FLAG_COMMAND_LINE = 1 << 2;
     private static final int AVAILABLE = 1;
     public static final long FALLBACK_RAM_END = 64L << 20;
 
@@ -54,6 +55,31 @@ public final class MemoryMap {
             return 0x100000L + (Memory.load32(info + 8) & 0xFFFFFFFFL) * 1024;
         }
         return FALLBACK_RAM_END;
+    }
+
+    /**
+     * The first byte after the multiboot information, its memory map and its command line: a
+     * loader may put them right after the image (QEMU does), where the boot allocator would
+     * otherwise hand them out.
+     */
+    public static long endOfBootData(long info) {
+        if (info == 0) {
+            return 0;
+        }
+        long end = info + 88;
+        int flags = Memory.load32(info);
+        if ((flags & FLAG_MEMORY_MAP) != 0) {
+            long mapEnd = (Memory.load32(info + 48) & 0xFFFFFFFFL) + (Memory.load32(info + 44) & 0xFFFFFFFFL);
+            end = mapEnd > end ? mapEnd : end;
+        }
+        if ((flags & FLAG_COMMAND_LINE) != 0) {
+            long p = Memory.load32(info + 16) & 0xFFFFFFFFL;
+            for (int i = 0; i < 4096 && Memory.load8(p) != 0; i++) {
+                p++;
+            }
+            end = p + 1 > end ? p + 1 : end;
+        }
+        return end;
     }
 
     public static int entries() {

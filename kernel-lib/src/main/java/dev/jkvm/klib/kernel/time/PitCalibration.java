@@ -22,7 +22,7 @@ public final class PitCalibration {
     }
 
     public static final int PIT_HZ = 1193182;
-    public static final int MILLISECONDS = 10;
+    public static final int MILLISECONDS = 50;
     private static final int COUNT = PIT_HZ / 1000 * MILLISECONDS;
     private static final int CHANNEL2_DATA = 0x42;
     private static final int COMMAND = 0x43;
@@ -45,51 +45,73 @@ public final class PitCalibration {
     private static long measuredLapicTicksPerMs;
     private static long measuredTscTicksPerMs;
     private static int pollCount;
+    private static long microsPerPoll;
 
-    /** Runs one measurement with the APIC timer masked; results in the getters. */
+    /**
+     * Runs one measurement with the APIC timer masked; results in the getters. Port and APIC
+     * accesses are slow here (each may be a trip through the hypervisor), so every event is
+     * timed by the TSC read just before and just after it and placed at the midpoint; the end of
+     * the interval lies between the last poll that saw the PIT still counting and the first that
+     * saw it done.
+     */
     public static void run(int timerVector) {
         Lapic.write(Lapic.TIMER_DIVIDE, DIVIDE_BY_16);
         Lapic.write(Lapic.LVT_TIMER, Lapic.LVT_MASKED | timerVector);
         int control = Port.in8(CONTROL);
         channel2Used = control != NO_PORT;
-        long tscStart;
-        int n = 0;
         if (channel2Used) {
             Port.out8(CONTROL, (control & ~SPEAKER) | GATE2);
             Port.out8(COMMAND, CHANNEL2_MODE0);
             Port.out8(CHANNEL2_DATA, COUNT & 0xFF);
-            // Writing the high byte starts the count-down; start the APIC timer and TSC right with it.
-            Port.out8(CHANNEL2_DATA, COUNT >>> 8);
-            Lapic.write(Lapic.TIMER_INITIAL, -1);
-            tscStart = Cpu.rdtsc();
-            while ((Port.in8(CONTROL) & OUT2) == 0 && n < 10000000) {
-                n++;
-            }
         } else {
             Port.out8(COMMAND, CHANNEL0_MODE0);
             Port.out8(CHANNEL0_DATA, COUNT & 0xFF);
-            Port.out8(CHANNEL0_DATA, COUNT >>> 8);
-            Lapic.write(Lapic.TIMER_INITIAL, -1);
-            tscStart = Cpu.rdtsc();
-            int previous = COUNT;
-            while (n < 10000000) {
+        }
+        long lapicBefore = Cpu.rdtsc();
+        Lapic.write(Lapic.TIMER_INITIAL, -1);
+        long lapicAfter = Cpu.rdtsc();
+        // Writing the high byte starts the count-down.
+        long pitBefore = Cpu.rdtsc();
+        Port.out8(channel2Used ? CHANNEL2_DATA : CHANNEL0_DATA, COUNT >>> 8);
+        long pitAfter = Cpu.rdtsc();
+        long previousPoll = pitAfter;
+        long lastPoll = pitAfter;
+        int n = 0;
+        int previous = COUNT;
+        while (n < 10000000) {
+            boolean done;
+            if (channel2Used) {
+                done = (Port.in8(CONTROL) & OUT2) != 0;
+            } else {
                 Port.out8(COMMAND, CHANNEL0_LATCH);
                 int low = Port.in8(CHANNEL0_DATA);
                 int count = low | (Port.in8(CHANNEL0_DATA) << 8);
-                n++;
                 // Mode 0 wraps to 0xFFFF after zero: a count above the previous one means it got there.
-                if (count == 0 || count > previous) {
-                    break;
-                }
+                done = count == 0 || count > previous;
                 previous = count;
             }
+            previousPoll = lastPoll;
+            lastPoll = Cpu.rdtsc();
+            n++;
+            if (done) {
+                break;
+            }
         }
-        long tscEnd = Cpu.rdtsc();
+        long readBefore = Cpu.rdtsc();
         long lapicElapsed = 0xFFFFFFFFL - (Lapic.read(Lapic.TIMER_CURRENT) & 0xFFFFFFFFL);
+        long readAfter = Cpu.rdtsc();
         Lapic.write(Lapic.TIMER_INITIAL, 0);
         pollCount = n;
-        measuredLapicTicksPerMs = lapicElapsed / MILLISECONDS;
-        measuredTscTicksPerMs = (tscEnd - tscStart) / MILLISECONDS;
+        long pitTsc = (previousPoll + lastPoll) / 2 - (pitBefore + pitAfter) / 2;
+        measuredTscTicksPerMs = pitTsc / MILLISECONDS;
+        long lapicTsc = (readBefore + readAfter) / 2 - (lapicBefore + lapicAfter) / 2;
+        measuredLapicTicksPerMs = lapicTsc > 0 ? lapicElapsed * measuredTscTicksPerMs / lapicTsc : 0;
+        microsPerPoll = n > 0 && measuredTscTicksPerMs > 0 ? (lastPoll - pitAfter) * 1000 / n / measuredTscTicksPerMs : 0;
+    }
+
+    /** Average microseconds per poll: the measurement's resolution. */
+    public static long pollMicros() {
+        return microsPerPoll;
     }
 
     /** Whether channel 2 (gated through port 0x61) was used, else channel 0. */
