@@ -68,6 +68,21 @@ class SmpKernelOnJkvmTest {
     }
 
     @Test
+    void anApThatNeverGetsReadyIsReportedAndLeftOfflineWhileTheBootGoesOn() throws Exception {
+        int cpus = 3;
+        Run run = boot(cpus, "test=hang");
+        assertEquals(35, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        SmpBootReport report = new SmpBootReport(run.serial);
+        report.line("smp: cpu 1 (apic 1) did not reach ready; last stage gdt/idt: left offline");
+        report.line("cpus online: 2 of 3");
+        report.line("cpu 1: apic 1, stage gdt/idt, offline");
+        // The two CPUs that did come up still pass every IPI test among themselves.
+        report.line("ipi call-function many: 2/2 ok");
+        report.line("tlb shootdown: old mapping seen by 2/2, new mapping after shootdown seen by 2/2 ok");
+        report.line("result: FAIL");
+    }
+
+    @Test
     void panicStopsEveryOtherCpuWhichPrintsItsState() throws Exception {
         int cpus = 4;
         Run run = boot(cpus, "test=panic");

@@ -42,7 +42,8 @@ import dev.jkvm.klib.rt.Memory;
  * self-tests, then a report and an exit through isa-debug-exit (0 when everything passed).
  *
  * The multiboot command line may ask for a failure path instead: "test=fault" touches the boot
- * stack's guard page (an exception report), "test=panic" panics once every CPU is up.
+ * stack's guard page (an exception report), "test=panic" panics once every CPU is up,
+ * "test=hang" keeps the first AP from getting ready (it is reported and left offline).
  */
 public final class Kernel {
     private Kernel() {
@@ -56,6 +57,7 @@ public final class Kernel {
     private static final int TEST_NONE = 0;
     private static final int TEST_FAULT = 1;
     private static final int TEST_PANIC = 2;
+    private static final int TEST_HANG = 3;
 
     public static void main(long info) {
         Console.print("jkvm smp kernel\n");
@@ -160,13 +162,15 @@ public final class Kernel {
         Console.print(" ticks/ms, measured over ");
         Log.dec(PitCalibration.MILLISECONDS);
         if (PitCalibration.usedChannel2()) {
-            Console.print(" ms of PIT channel 2 (");
+            Console.print(" ms of PIT channel 2 (best of ");
         } else {
-            Console.print(" ms of PIT channel 0, no port 0x61 (");
+            Console.print(" ms of PIT channel 0, no port 0x61 (best of ");
         }
+        Log.dec(PitCalibration.ROUNDS);
+        Console.print(" rounds, ");
         Log.dec(PitCalibration.polls());
-        Console.print(" polls of ~");
-        Log.dec(PitCalibration.pollMicros());
+        Console.print(" polls, +-");
+        Log.dec(PitCalibration.uncertaintyMicros());
         Console.print(" us)\n");
 
         IpiMailbox.init(SmpState.mailbox(), cpuCount, Vectors.MAILBOX);
@@ -176,6 +180,10 @@ public final class Kernel {
         SmpState.setStage(0, BootStage.READY);
         SmpState.markReady();
         ApStartup.shareTables(gdt, idt, features);
+        if (test == TEST_HANG) {
+            Console.print("test: cpu 1 will stop before it is ready\n");
+            ApStartup.hangFirstApForTest();
+        }
         Cpu.sti();
         long smpStart = Delay.now();
         int online = ApStartup.startAll(cpuCount, enabled);
@@ -236,6 +244,10 @@ public final class Kernel {
             Log.dec(SmpState.apicId(cpu));
             Console.print(", stage ");
             BootStage.print(SmpState.stage(cpu));
+            if (!SmpState.isOnline(cpu)) {
+                Console.print(", offline\n");
+                continue;
+            }
             int check = Memory.load32(record + SmpState.PER_CPU_CHECK);
             if (check == 0) {
                 Console.print(", per-cpu ok");
@@ -317,7 +329,7 @@ public final class Kernel {
         return Cpu.cpuidEbx(1, 0) >>> 24;
     }
 
-    /** "test=fault" or "test=panic" anywhere on the multiboot command line (flags bit 2). */
+    /** "test=fault", "test=panic" or "test=hang" anywhere on the multiboot command line (flags bit 2). */
     private static int testRequested(long info) {
         if (info == 0 || (Memory.load32(info) & 4) == 0) {
             return TEST_NONE;
@@ -332,6 +344,9 @@ public final class Kernel {
                 }
                 if (c == 'p') {
                     return TEST_PANIC;
+                }
+                if (c == 'h') {
+                    return TEST_HANG;
                 }
             }
         }

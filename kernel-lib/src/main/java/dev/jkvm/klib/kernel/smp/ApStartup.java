@@ -41,6 +41,12 @@ public final class ApStartup {
     private static int bspFeatures;
     private static int startedCount;
     private static int timedOutCount;
+    private static boolean hangFirstAp;
+
+    /** Test hook ("test=hang"): the first AP stops after loading its GDT and IDT, never ready. */
+    public static void hangFirstApForTest() {
+        hangFirstAp = true;
+    }
 
     public static void shareTables(long gdtAddress, long idtAddress, int features) {
         gdt = gdtAddress;
@@ -69,20 +75,27 @@ public final class ApStartup {
         }
         int online = 1;
         for (int cpu = 1; cpu < cpuCount; cpu++) {
-            if (!CpuMask.contains(enabledMask, cpu) || SmpState.stage(cpu) < BootStage.STACK) {
+            if (!CpuMask.contains(enabledMask, cpu) || !startedInTime(cpu)) {
                 continue;
             }
             if (SmpState.stage(cpu) >= BootStage.READY) {
                 CpuMask.set(SmpState.onlineMask(), cpu);
                 online++;
             } else {
-                offline(cpu, SmpState.stage(cpu), false);
+                int stage = SmpState.stage(cpu);
+                // It left the trampoline, so it got at least that far even if it never wrote since.
+                offline(cpu, stage < BootStage.STACK ? BootStage.STACK : stage, false);
             }
         }
         // Every AP that got this far runs on the kernel's GDT and stack: the trampoline may go.
         Asm.call("kernel_memzero", trampoline, 4096);
         SmpState.release();
         return online;
+    }
+
+    /** Whether the AP left the trampoline before its timeout (offline ones were marked then). */
+    private static boolean startedInTime(int cpu) {
+        return Memory.load32(SmpState.record(cpu) + SmpState.TRAMPOLINE_TIMED_OUT) == 0;
     }
 
     private static void startOne(int cpu) {
@@ -107,12 +120,11 @@ public final class ApStartup {
         int stage = Atomic.loadVolatile32(trampoline + TrampolineParameters.STAGE);
         if (stage < BootStage.STACK) {
             SmpState.setStage(cpu, stage);
+            Memory.store32(SmpState.record(cpu) + SmpState.TRAMPOLINE_TIMED_OUT, 1);
             offline(cpu, stage, true);
             return;
         }
-        if (SmpState.stage(cpu) < BootStage.STACK) {
-            SmpState.setStage(cpu, BootStage.STACK);
-        }
+        // The AP records its own stages from here on (it may already be further than STACK).
         startedCount++;
     }
 
@@ -145,6 +157,9 @@ public final class ApStartup {
         Gdt.load(gdt, SmpState.cpuCount(), cpu);
         Idt.load(idt);
         SmpState.setStage(cpu, BootStage.GDT_IDT);
+        while (hangFirstAp && cpu == 1) {
+            Cpu.pause();
+        }
         int features = Features.detect();
         Memory.store32(record + SmpState.FEATURES, features);
         Memory.store32(record + SmpState.PROTECTIONS, Features.enableProtections(features & bspFeatures));

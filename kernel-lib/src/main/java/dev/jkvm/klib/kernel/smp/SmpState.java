@@ -13,7 +13,8 @@ import dev.jkvm.klib.rt.Memory;
  *
  * Record: +0 apicId, +4 stage (BootStage), +8 features, +12 perCpuCheck, +16 per-CPU area,
  * +24 stack top, +32 call result, +40 APIC ID seen by a call, +44 reschedule IPIs, +48 timer IPIs,
- * +56 test-page value seen, +64 interrupts handled, +72 protections enabled.
+ * +56 test-page value seen, +64 interrupts handled, +72 protections enabled, +76 set when the
+ * AP did not leave the trampoline in time.
  */
 public final class SmpState {
     private SmpState() {
@@ -33,6 +34,7 @@ public final class SmpState {
     public static final int TEST_VALUE = 56;
     public static final int INTERRUPTS = 64;
     public static final int PROTECTIONS = 72;
+    public static final int TRAMPOLINE_TIMED_OUT = 76;
 
     private static final int READY_COUNT = 0;
     private static final int RELEASED = 4;
