@@ -107,6 +107,52 @@ class VmmAcpiDiscoveryTest {
     }
 
     /**
+     * The VMM tables kernel-lib's tests use as fixtures (it cannot depend on vmm) still describe
+     * what the VMM builds today: discovery reads the same topology from both.
+     */
+    @ParameterizedTest(name = "{0} CPUs")
+    @ValueSource(ints = {1, 2, 8, 255, 300})
+    void committedFixturesDescribeTheCurrentVmm(int cpus) throws IOException {
+        Path fixture = Path.of("../kernel-lib/src/test/resources/acpi/jkvm-smp" + cpus,
+                String.format("mem-%08x.bin", GuestLayout.ACPI_BASE));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment live = arena.allocate(RAM, 4096);
+            GuestMemory memory = new GuestMemory();
+            memory.addRegion(0, live);
+            AcpiTables.install(memory, AcpiConfig.forCpus(cpus));
+            MemorySegment committed = arena.allocate(RAM, 4096);
+            MemorySegment.copy(MemorySegment.ofArray(Files.readAllBytes(fixture)), 0, committed, GuestLayout.ACPI_BASE,
+                    Files.size(fixture));
+            assertEquals(describe(arena, live), describe(arena, committed),
+                    "fixtures are stale: regenerate them with exportFixtures (see its comment)");
+        }
+    }
+
+    private static String describe(Arena arena, MemorySegment ram) {
+        long t = arena.allocate(Topology.bytesNeeded(CPU_CAPACITY, 8, 32, 16), 16).address();
+        Topology.format(t, CPU_CAPACITY, 8, 32, 16);
+        StringBuilder text = new StringBuilder("outcome " + Acpi.discover(ram.address(), RAM, 0, t));
+        text.append(" defects ").append(Topology.defects(t)).append(" lapic ").append(Topology.lapicAddress(t));
+        for (int i = 0; i < Topology.cpuCount(t); i++) {
+            text.append("\ncpu ").append(Topology.cpuApicId(t, i)).append(' ').append(Topology.cpuAcpiUid(t, i))
+                    .append(' ').append(Topology.cpuFlags(t, i));
+        }
+        for (int i = 0; i < Topology.ioApicCount(t); i++) {
+            text.append("\nioapic ").append(Topology.ioApicId(t, i)).append(' ').append(Topology.ioApicMmio(t, i))
+                    .append(' ').append(Topology.ioApicGsiBase(t, i));
+        }
+        for (int i = 0; i < Topology.overrideCount(t); i++) {
+            text.append("\noverride ").append(Topology.overrideSourceIrq(t, i)).append(' ')
+                    .append(Topology.overrideGsi(t, i)).append(' ').append(Topology.overrideFlags(t, i));
+        }
+        for (int i = 0; i < Topology.nmiCount(t); i++) {
+            text.append("\nnmi ").append(Topology.nmiKind(t, i)).append(' ').append(Topology.nmiTarget(t, i))
+                    .append(' ').append(Topology.nmiLint(t, i)).append(' ').append(Topology.nmiFlags(t, i));
+        }
+        return text.toString();
+    }
+
+    /**
      * Writes the VMM's tables as test fixtures for kernel-lib (which must not depend on vmm):
      * mvn -pl it -am test -Dtest=VmmAcpiDiscoveryTest#exportFixtures -Dsurefire.failIfNoSpecifiedTests=false
      *     -Djkvm.acpi.exportTo=$PWD/kernel-lib/src/test/resources/acpi

@@ -77,6 +77,8 @@ final class MethodTranslator {
     final List<StackValue> stack = new ArrayList<>();
     FrameLayout frame;
     private boolean reachable = true;
+    /** Register the current instruction should leave its result in (a local's home, or rax), or null. */
+    private Reg resultHint;
     private int bci;
     private int line = -1;
     private int index;
@@ -362,6 +364,8 @@ final class MethodTranslator {
                     }
                 }
                 case Mem m -> a.mov(d.withBits(bits), m.size(bits));
+                case Long imm when bits == 64 && imm >= 0 && imm <= 0xFFFF_FFFFL ->
+                        a.mov(d.withBits(32), imm.longValue()); // writing the low half zero-extends
                 case Long imm -> a.mov(d.withBits(bits == 64 ? 64 : 32), bits == 64 ? imm : (long) imm.intValue());
                 default -> throw new IllegalStateException(src.toString());
             }
@@ -388,11 +392,18 @@ final class MethodTranslator {
 
     /** The register to compute the value of stack depth d in: its home, or rax for a frame home. */
     Reg resultRegister(int depth) {
+        if (resultHint != null) {
+            return resultHint;
+        }
         return frame.stackHome(depth) instanceof Reg r ? r : Reg.RAX;
     }
 
     /** Pushes the value computed in register r (see resultRegister) as a new stack entry. */
     void pushResult(Reg r, boolean wide) {
+        if (resultHint != null && r.code() == resultHint.code()) {
+            stack.add(StackValue.located(resultHint, wide));
+            return;
+        }
         int depth = stack.size();
         Object home = frame.stackHome(depth);
         if (home instanceof Mem m) {
@@ -547,6 +558,58 @@ final class MethodTranslator {
     // ------------------------------------------------------------------ instructions
 
     private void instruction(Instruction ins) {
+        resultHint = null;
+        int operands = hintableOperandCount(ins);
+        if (operands >= 0) {
+            chooseResultHint(operands);
+        }
+        try {
+            dispatch(ins);
+        } finally {
+            resultHint = null;
+        }
+    }
+
+    /**
+     * How many stack entries an instruction that may compute straight into its consumer's
+     * register pops, or -1 when it must use the stack home (calls and intrinsics use fixed
+     * registers that a local's home could collide with).
+     */
+    private static int hintableOperandCount(Instruction ins) {
+        return switch (ins) {
+            case OperatorInstruction o -> switch (o.opcode()) {
+                case INEG, LNEG, ARRAYLENGTH -> 1;
+                default -> 2;
+            };
+            case ConvertInstruction c -> 1;
+            case FieldInstruction f when f.opcode() == Opcode.GETSTATIC && !f.type().stringValue().startsWith("[") -> 0;
+            case ArrayLoadInstruction al -> 2;
+            default -> -1;
+        };
+    }
+
+    /**
+     * If the next instruction stores the result into a register-held local or returns it,
+     * compute it there: "x = x - y" becomes one sub instead of mov, sub, mov.
+     */
+    private void chooseResultHint(int operands) {
+        Instruction next = nextInstruction();
+        if (next instanceof StoreInstruction st && (st.typeKind() == TypeKind.INT || st.typeKind() == TypeKind.LONG)
+                && frame.localHome(st.slot()) instanceof Reg home) {
+            int below = stack.size() - operands;
+            for (int i = 0; i < below; i++) {
+                StackValue v = stack.get(i);
+                if (v.kind == StackValue.Kind.LOCAL && v.local == st.slot()) {
+                    materialize(i);
+                }
+            }
+            resultHint = home;
+        } else if (next instanceof ReturnInstruction r && r.typeKind() != TypeKind.VOID) {
+            resultHint = Reg.RAX;
+        }
+    }
+
+    private void dispatch(Instruction ins) {
         switch (ins) {
             case ConstantInstruction c -> constant(c);
             case LoadInstruction l -> load(l);
@@ -972,10 +1035,10 @@ final class MethodTranslator {
         StackValue x = pop();
         Instruction next = nextInstruction();
         if (next instanceof BranchInstruction br && zeroCompare(br.opcode()) != null) {
-            index++;
+            index = following(index);
             bci = elements.get(index).bci;
             flush();
-            compareAndBranch(x, b, zeroCompare(br.opcode()), 64, target(br.target()));
+            conditionalBranch(x, b, zeroCompare(br.opcode()), 64, br.target());
             return;
         }
         if (x.isConstant() && b.isConstant()) {
@@ -997,8 +1060,19 @@ final class MethodTranslator {
         pushResult(r, false);
     }
 
+    /** Index of the next instruction or label after element i (line numbers and the like skipped). */
+    private int following(int i) {
+        int j = i + 1;
+        while (j < elements.size() && !(elements.get(j).element instanceof Instruction)
+                && !(elements.get(j).element instanceof LabelTarget lt && branchTargets.contains(lt.label()))) {
+            j++;
+        }
+        return j;
+    }
+
+    /** The instruction right after the current one, or null when a label (a join point) comes first. */
     private Instruction nextInstruction() {
-        int i = index + 1;
+        int i = following(index);
         if (i < elements.size() && elements.get(i).element instanceof Instruction ins) {
             return ins;
         }
@@ -1125,7 +1199,7 @@ final class MethodTranslator {
         if (zero != null) {
             StackValue x = pop();
             flush();
-            compareAndBranch(x, StackValue.constant(0, false), zero, 32, to);
+            conditionalBranch(x, StackValue.constant(0, false), zero, 32, b.target());
             return;
         }
         Cond pair = pairCompare(op);
@@ -1133,10 +1207,29 @@ final class MethodTranslator {
             StackValue y = pop();
             StackValue x = pop();
             flush();
-            compareAndBranch(x, y, pair, 32, to);
+            conditionalBranch(x, y, pair, 32, b.target());
             return;
         }
         throw violation(Unsupported.describe(b));
+    }
+
+    /**
+     * javac compiles "if (c) continue/break" as "if !c goto L1; goto L2; L1:"; that pair becomes
+     * one inverted conditional jump to L2.
+     */
+    private void conditionalBranch(StackValue x, StackValue y, Cond cond, int bits,
+            java.lang.classfile.Label taken) {
+        int gotoIndex = following(index);
+        int labelIndex = following(gotoIndex);
+        if (labelIndex < elements.size()
+                && elements.get(gotoIndex).element instanceof BranchInstruction g
+                && (g.opcode() == Opcode.GOTO || g.opcode() == Opcode.GOTO_W)
+                && elements.get(labelIndex).element instanceof LabelTarget lt && lt.label() == taken) {
+            index = gotoIndex;
+            compareAndBranch(x, y, cond.negate(), bits, target(g.target()));
+            return;
+        }
+        compareAndBranch(x, y, cond, bits, target(taken));
     }
 
     private void compareAndBranch(StackValue x, StackValue y, Cond cond, int bits, Label to) {

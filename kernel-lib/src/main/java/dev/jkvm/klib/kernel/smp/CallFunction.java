@@ -12,14 +12,15 @@ import dev.jkvm.klib.rt.Memory;
  * of CPUs may initiate calls at once. The initiator fills its slot, sets its own bit in each
  * target's incoming CpuMask and posts IpiReason.CALL_FUNCTION; a target swaps each incoming word
  * with zero, runs the request of every initiator whose bit it got and decrements that request's
- * remaining count. While it waits, the initiator runs requests addressed to itself, so two CPUs
- * calling each other with interrupts disabled do not deadlock. A dispatched function must not
- * start a call itself (its CPU's slot may be in use).
+ * remaining count. While it waits, the initiator serves call-function and TLB shootdown requests
+ * addressed to itself, so CPUs waiting for each other with interrupts disabled do not deadlock.
+ * A dispatched function must not start a call itself (its CPU's slot may be in use).
  *
  * Layout (bytesFor(cpuCount) bytes, 64-byte aligned):
  * <pre>
  *   +0  int  cpuCount
  *   +8  long mailbox      IpiMailbox address
+ *   +16 long tlb          TlbShootdown address served while waiting, or 0
  *   +64 + cpu * STRIDE    request of initiator cpu:
  *        +0  int  functionId
  *        +4  int  remaining   targets that have not finished yet
@@ -36,6 +37,7 @@ public final class CallFunction {
 
     public static final int CPU_COUNT = 0;
     public static final int MAILBOX = 8;
+    public static final int TLB = 16;
     public static final int HEADER = 64;
     public static final int STRIDE = 64 + CpuMask.SIZE;
     public static final int FUNCTION_ID = 0;
@@ -47,9 +49,11 @@ public final class CallFunction {
         return HEADER + (long) cpuCount * STRIDE;
     }
 
-    public static void init(long calls, int cpuCount, long mailbox) {
+    /** tlb: the TlbShootdown area whose requests a waiting initiator serves too (0: none). */
+    public static void init(long calls, int cpuCount, long mailbox, long tlb) {
         Memory.store32(calls + CPU_COUNT, cpuCount);
         Memory.store64(calls + MAILBOX, mailbox);
+        Memory.store64(calls + TLB, tlb);
         for (int cpu = 0; cpu < cpuCount; cpu++) {
             long slot = slot(calls, cpu);
             Memory.store32(slot + FUNCTION_ID, 0);
@@ -126,8 +130,12 @@ public final class CallFunction {
     }
 
     private static void waitForTargets(long calls, int selfCpu, long slot) {
+        long tlb = Memory.load64(calls + TLB);
         while (Atomic.loadVolatile32(slot + REMAINING) != 0) {
             runIncoming(calls, selfCpu);
+            if (tlb != 0) {
+                TlbShootdown.runIncoming(tlb, selfCpu);
+            }
             Cpu.pause();
         }
     }

@@ -10,10 +10,10 @@ public final class IpiHandler {
     private IpiHandler() {
     }
 
-    public static int handle(long mailbox, long calls, long tlb, int cpu, int currentAsid) {
+    public static int handle(long mailbox, long calls, long tlb, int cpu) {
         int reasons = IpiMailbox.take(mailbox, cpu);
         if ((reasons & IpiReason.TLB_SHOOTDOWN) != 0) {
-            TlbShootdown.runIncoming(tlb, cpu, currentAsid);
+            TlbShootdown.runIncoming(tlb, cpu);
         }
         if ((reasons & IpiReason.CALL_FUNCTION) != 0) {
             CallFunction.runIncoming(calls, cpu);

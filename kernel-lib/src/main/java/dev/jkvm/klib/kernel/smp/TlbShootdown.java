@@ -19,18 +19,23 @@ import dev.jkvm.klib.rt.Memory;
  * The delivery protocol is CallFunction's: one request slot per initiating CPU, the initiator's
  * bit in each target's incoming CpuMask, IpiReason.TLB_SHOOTDOWN in the mailbox, a remaining
  * count each target decrements (its acknowledgement) after invalidating, and an initiator that
- * serves shootdowns addressed to itself while it waits.
+ * serves shootdown and call-function requests addressed to itself while it waits.
+ *
+ * Each CPU's slot also records the address space it runs (setCurrentAsid, called by the context
+ * switch with interrupts disabled, right after loading CR3), so a handler knows what to skip.
  *
  * Layout (bytesFor(cpuCount) bytes, 64-byte aligned):
  * <pre>
  *   +0  int  cpuCount
  *   +4  int  fullFlushThreshold   most pages invalidated one by one
  *   +8  long mailbox              IpiMailbox address
- *   +64 + cpu * STRIDE            request of initiator cpu:
+ *   +16 long calls                CallFunction address served while waiting, or 0
+ *   +64 + cpu * STRIDE            request of initiator cpu, and state of cpu:
  *        +0  long start           linear address of the first page (4 KiB aligned)
  *        +8  long pageCount
  *        +16 int  asid            address space id, KERNEL_ASID for kernel mappings
  *        +20 int  remaining       targets that have not acknowledged yet
+ *        +24 int  currentAsid     address space cpu runs now
  *        +64 CpuMask incoming     initiators with a request for this cpu (CpuMask.SIZE bytes)
  * </pre>
  */
@@ -41,12 +46,14 @@ public final class TlbShootdown {
     public static final int CPU_COUNT = 0;
     public static final int FULL_FLUSH_THRESHOLD = 4;
     public static final int MAILBOX = 8;
+    public static final int CALLS = 16;
     public static final int HEADER = 64;
     public static final int STRIDE = 64 + CpuMask.SIZE;
     public static final int START = 0;
     public static final int PAGE_COUNT = 8;
     public static final int ASID = 16;
     public static final int REMAINING = 20;
+    public static final int CURRENT_ASID = 24;
     public static final int INCOMING = 64;
 
     public static final int PAGE_SIZE = 4096;
@@ -59,27 +66,32 @@ public final class TlbShootdown {
         return HEADER + (long) cpuCount * STRIDE;
     }
 
-    public static void init(long tlb, int cpuCount, int fullFlushThreshold, long mailbox) {
+    /**
+     * calls: the CallFunction area whose requests a waiting initiator serves too (0: none). Every
+     * CPU starts in KERNEL_ASID.
+     */
+    public static void init(long tlb, int cpuCount, int fullFlushThreshold, long mailbox, long calls) {
         Memory.store32(tlb + CPU_COUNT, cpuCount);
         Memory.store32(tlb + FULL_FLUSH_THRESHOLD, fullFlushThreshold);
         Memory.store64(tlb + MAILBOX, mailbox);
+        Memory.store64(tlb + CALLS, calls);
         for (int cpu = 0; cpu < cpuCount; cpu++) {
             long slot = slot(tlb, cpu);
             Memory.store64(slot + START, 0L);
             Memory.store64(slot + PAGE_COUNT, 0L);
             Memory.store32(slot + ASID, 0);
             Memory.store32(slot + REMAINING, 0);
+            Memory.store32(slot + CURRENT_ASID, KERNEL_ASID);
             CpuMask.clearAll(slot + INCOMING);
         }
     }
 
     /**
      * Invalidates the pages on every CPU of the mask below cpuCount (on the caller directly, when
-     * it is in the mask) and returns once all have acknowledged. currentAsid is the address
-     * space the caller runs. The mask must not change during the call.
+     * it is in the mask) and returns once all have acknowledged. The mask must not change during
+     * the call.
      */
-    public static void shootdown(long tlb, int selfCpu, int currentAsid, long cpuMask,
-            long start, long pageCount, int asid) {
+    public static void shootdown(long tlb, int selfCpu, long cpuMask, long start, long pageCount, int asid) {
         int cpuCount = Memory.load32(tlb + CPU_COUNT);
         int targets = 0;
         for (int cpu = CpuMask.next(cpuMask, 0); cpu >= 0 && cpu < cpuCount; cpu = CpuMask.next(cpuMask, cpu + 1)) {
@@ -100,17 +112,31 @@ public final class TlbShootdown {
             }
         }
         if (selfCpu < cpuCount && CpuMask.contains(cpuMask, selfCpu)) {
-            invalidate(tlb, start, pageCount, asid, currentAsid);
+            invalidate(tlb, start, pageCount, asid, currentAsid(tlb, selfCpu));
         }
+        long calls = Memory.load64(tlb + CALLS);
         while (Atomic.loadVolatile32(slot + REMAINING) != 0) {
-            runIncoming(tlb, selfCpu, currentAsid);
+            runIncoming(tlb, selfCpu);
+            if (calls != 0) {
+                CallFunction.runIncoming(calls, selfCpu);
+            }
             Cpu.pause();
         }
     }
 
+    /** Records the address space the CPU now runs (by the CPU itself, interrupts disabled). */
+    public static void setCurrentAsid(long tlb, int cpu, int asid) {
+        Memory.store32(slot(tlb, cpu) + CURRENT_ASID, asid);
+    }
+
+    public static int currentAsid(long tlb, int cpu) {
+        return Memory.load32(slot(tlb, cpu) + CURRENT_ASID);
+    }
+
     /** For the IPI handler: serves and acknowledges every request for this CPU; returns how many. */
-    public static int runIncoming(long tlb, int cpu, int currentAsid) {
+    public static int runIncoming(long tlb, int cpu) {
         long incoming = slot(tlb, cpu) + INCOMING;
+        int currentAsid = currentAsid(tlb, cpu);
         int served = 0;
         for (int w = 0; w < CpuMask.WORDS; w++) {
             long bits = Atomic.exchange64Acquire(incoming + w * 8L, 0L);

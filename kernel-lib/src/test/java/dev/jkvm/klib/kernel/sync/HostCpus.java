@@ -1,0 +1,73 @@
+package dev.jkvm.klib.kernel.sync;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntConsumer;
+
+/**
+ * Host threads standing in for CPUs: each runs the same body with its own CPU id, all start
+ * together once every thread exists, and the first failure of any of them is rethrown to the test.
+ */
+public final class HostCpus {
+    private HostCpus() {
+    }
+
+    /**
+     * Threads for lock-contention tests: as many as the machine has cores (at least 2, at most
+     * 4). A ticket lock hands over in FIFO order, so with more spinning threads than cores a
+     * preempted next-in-line thread stalls every waiter for a scheduler time slice, each handover.
+     */
+    public static final int CORES = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
+    /**
+     * Native memory for simulated CPUs, never freed: when a test fails, threads stuck in a spin
+     * loop keep using its addresses (raw Memory and Atomic accesses are unchecked), so freeing it
+     * would let them corrupt whatever the allocator puts there next. Tests allocate little.
+     */
+    public static Arena sharedMemory() {
+        return Arena.global();
+    }
+
+    public static void run(int cpus, IntConsumer body) throws InterruptedException {
+        int[] ids = new int[cpus];
+        for (int i = 0; i < cpus; i++) {
+            ids[i] = i;
+        }
+        run(ids, body);
+    }
+
+    public static void run(int[] cpuIds, IntConsumer body) throws InterruptedException {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        // Released together, so that the bodies overlap instead of running one after another.
+        CountDownLatch start = new CountDownLatch(cpuIds.length);
+        for (int cpu : cpuIds) {
+            Thread t = new Thread(() -> {
+                try {
+                    start.countDown();
+                    start.await();
+                    body.accept(cpu);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }, "cpu-" + cpu);
+            t.setDaemon(true);
+            threads.add(t);
+        }
+        threads.forEach(Thread::start);
+        for (Thread t : threads) {
+            // A guard against hanging the build, not a speed check: correct runs take well under a second.
+            t.join(120_000);
+            if (t.isAlive()) {
+                throw new AssertionError(t.getName() + " still runs after 120 s: deadlock or lost wake-up"
+                        + (failure.get() == null ? "" : " after a failure: " + failure.get()), failure.get());
+            }
+        }
+        if (failure.get() != null) {
+            throw new AssertionError("a simulated CPU failed: " + failure.get(), failure.get());
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.jkvm.klib.kernel.sync;
+
+import dev.jkvm.klib.rt.Atomic;
+import dev.jkvm.klib.rt.Memory;
+
+/**
+ * Kernel-subset loops over the sync primitives, compiled and run natively by
+ * CompiledSyncNativeTest so that a whole contended loop runs as machine code. Each returns the
+ * number of violations it observed.
+ */
+final class NativeSyncWorkload {
+    private NativeSyncWorkload() {
+    }
+
+    /** Plain (non-atomic) increments of counter under the lock; returns times another CPU was inside. */
+    static int lockedIncrements(long lock, long counter, long occupancy, int times) {
+        int violations = 0;
+        for (int i = 0; i < times; i++) {
+            TicketSpinLock.lock(lock);
+            if (Atomic.fetchAdd32(occupancy, 1) != 0) {
+                violations++;
+            }
+            Memory.store64(counter, Memory.load64(counter) + 1);
+            Atomic.fetchAdd32(occupancy, -1);
+            TicketSpinLock.unlock(lock);
+        }
+        return violations;
+    }
+
+    /** Rounds of write-progress, barrier, check-everyone's-progress, barrier. */
+    static int barrierRounds(long barrier, long progress, int cpu, int cpus, int rounds) {
+        int violations = 0;
+        for (int round = 0; round < rounds; round++) {
+            Atomic.storeVolatile32(progress + cpu * 64L, round);
+            SenseBarrier.await(barrier);
+            for (int other = 0; other < cpus; other++) {
+                if (Atomic.loadVolatile32(progress + other * 64L) != round) {
+                    violations++;
+                }
+            }
+            SenseBarrier.await(barrier);
+        }
+        return violations;
+    }
+
+    /** Takes and returns units; counts moments with more holders than units. */
+    static int semaphoreCycles(long semaphore, long inside, int units, int times) {
+        int violations = 0;
+        for (int i = 0; i < times; i++) {
+            CountingSemaphore.waitSpinning(semaphore);
+            if (Atomic.fetchAdd32(inside, 1) >= units) {
+                violations++;
+            }
+            Atomic.fetchAdd32(inside, -1);
+            CountingSemaphore.post(semaphore);
+        }
+        return violations;
+    }
+}
