@@ -174,8 +174,9 @@ public final class Kernel {
         Console.print(" us)\n");
 
         IpiMailbox.init(SmpState.mailbox(), cpuCount, Vectors.MAILBOX);
-        CallFunction.init(SmpState.calls(), cpuCount, SmpState.mailbox());
-        TlbShootdown.init(SmpState.tlb(), cpuCount, TlbShootdown.DEFAULT_FULL_FLUSH_THRESHOLD, SmpState.mailbox());
+        CallFunction.init(SmpState.calls(), cpuCount, SmpState.mailbox(), SmpState.tlb());
+        TlbShootdown.init(SmpState.tlb(), cpuCount, TlbShootdown.DEFAULT_FULL_FLUSH_THRESHOLD, SmpState.mailbox(),
+                SmpState.calls());
         CpuMask.set(SmpState.onlineMask(), 0);
         SmpState.setStage(0, BootStage.READY);
         SmpState.markReady();

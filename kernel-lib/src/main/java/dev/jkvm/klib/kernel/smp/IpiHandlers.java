@@ -18,8 +18,7 @@ public final class IpiHandlers {
 
     public static void mailbox() {
         int cpu = PerCpuArea.cpuIndex();
-        int reasons = IpiHandler.handle(SmpState.mailbox(), SmpState.calls(), SmpState.tlb(), cpu,
-                TlbShootdown.KERNEL_ASID);
+        int reasons = IpiHandler.handle(SmpState.mailbox(), SmpState.calls(), SmpState.tlb(), cpu);
         if ((reasons & IpiReason.RESCHEDULE) != 0) {
             SmpState.increment(cpu, SmpState.RESCHEDULES);
         }

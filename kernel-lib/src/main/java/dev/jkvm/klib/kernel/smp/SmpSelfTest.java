@@ -130,8 +130,7 @@ public final class SmpSelfTest {
             }
         }
         PageTables.map(TEST_VA, newPage);
-        TlbShootdown.shootdown(SmpState.tlb(), 0, TlbShootdown.KERNEL_ASID, mask, TEST_VA, 1,
-                TlbShootdown.KERNEL_ASID);
+        TlbShootdown.shootdown(SmpState.tlb(), 0, mask, TEST_VA, 1, TlbShootdown.KERNEL_ASID);
         CallFunction.callMany(SmpState.calls(), 0, mask, CrossCalls.READ, TEST_VA);
         int seeNew = 0;
         for (int cpu = CpuMask.next(mask, 0); cpu >= 0; cpu = CpuMask.next(mask, cpu + 1)) {
