@@ -23,6 +23,10 @@ class SmpKernelOnQemuTest {
     private record Result(int status, String serial, String stderr) {}
 
     private static Result qemu(int cpus, String cmdline) throws Exception {
+        return qemu("microvm", cpus, cmdline);
+    }
+
+    private static Result qemu(String machine, int cpus, String cmdline) throws Exception {
         Path binary = Path.of("/usr/bin/qemu-system-x86_64");
         if (!Files.isExecutable(binary)) {
             throw new IllegalStateException("qemu-system-x86_64 is missing: install the Debian package qemu-system-x86");
@@ -30,7 +34,7 @@ class SmpKernelOnQemuTest {
         Path serial = Files.createTempFile("smp-serial", ".log");
         Path err = Files.createTempFile("smp-qemu", ".err");
         try {
-            List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-M", "microvm", "-accel", "tcg",
+            List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-M", machine, "-accel", "tcg",
                     "-smp", Integer.toString(cpus), "-m", "256M", "-kernel", SmpKernelFile.path().toString(),
                     "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-serial", "file:" + serial,
                     "-display", "none", "-nodefaults", "-no-reboot"));
@@ -68,5 +72,22 @@ class SmpKernelOnQemuTest {
         for (int cpu = 1; cpu < 4; cpu++) {
             assertTrue(r.serial().contains("cpu " + cpu + " stopped by panic of cpu 0"), r.serial());
         }
+    }
+
+    @Test
+    void withoutAcpiTablesTheKernelFallsBackToTheBootCpuAlone() throws Exception {
+        Result r = qemu("microvm,acpi=off", 2, null);
+        assertEquals(1, r.status(), () -> r.serial() + r.stderr());
+        SmpBootReport report = new SmpBootReport(r.serial());
+        report.line("acpi: no valid RSDP in the EBDA or at 0xe0000-0xfffff; booting uniprocessor");
+        report.assertAllCpusPassed(1);
+    }
+
+    @Test
+    void writeToTheStackGuardPageIsReportedAsPageFault() throws Exception {
+        Result r = qemu(2, "test=fault");
+        assertEquals(255, r.status(), () -> r.serial() + r.stderr());
+        assertTrue(r.serial().contains("*** exception #PF page fault (vector 14) on cpu 0"), r.serial());
+        assertTrue(r.serial().contains("error code 0x2 "), r.serial());
     }
 }
