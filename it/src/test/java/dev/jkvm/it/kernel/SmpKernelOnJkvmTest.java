@@ -3,6 +3,7 @@ package dev.jkvm.it.kernel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.klib.kernel.build.SmpKernelBuild;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
@@ -63,7 +64,7 @@ class SmpKernelOnJkvmTest {
         assertTrue(guard.find(), run.serial);
         // A write (bit 1) to a not-present page (bit 0 clear) in ring 0 (bit 2 clear): SDM Vol. 3A 4.7.
         assertTrue(run.serial.contains("error code 0x2 "), run.serial);
-        assertEquals(0x40, Long.decode(guard.group(1)) & 0xFFF, "the guard page offset the kernel wrote to");
+        assertEquals(bootStackGuard() + 0x40, Long.decode(guard.group(1)), "the guard page address the kernel wrote to");
         assertTrue(run.serial.contains("<dev_jkvm_klib_kernel_Kernel__main"), "symbolized RIP:\n" + run.serial);
     }
 
@@ -80,6 +81,22 @@ class SmpKernelOnJkvmTest {
         report.line("ipi call-function many: 2/2 ok");
         report.line("tlb shootdown: old mapping seen by 2/2, new mapping after shootdown seen by 2/2 ok");
         report.line("result: FAIL");
+    }
+
+    @Test
+    void stackOverflowBecomesADoubleFaultReportedFromItsOwnStack() throws Exception {
+        Run run = boot(2, "test=overflow");
+        assertEquals(255, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        assertTrue(run.serial.contains("*** exception #DF double fault (vector 8) on cpu 0"), run.serial);
+        Matcher cr2 = Pattern.compile("cr2 (0x[0-9a-f]+)").matcher(run.serial);
+        assertTrue(cr2.find(), run.serial);
+        assertEquals(bootStackGuard(), Long.decode(cr2.group(1)) & ~0xFFFL, "the fault hit the boot stack's guard page");
+        assertTrue(run.serial.contains("<dev_jkvm_klib_kernel_Kernel__recurse+"), run.serial);
+    }
+
+    /** The address of the boot stack's guard page in the image (the build is deterministic). */
+    private static long bootStackGuard() {
+        return SmpKernelBuild.build().symbols().get("kboot_stack_guard");
     }
 
     @Test

@@ -43,7 +43,8 @@ import dev.jkvm.klib.rt.Memory;
  *
  * The multiboot command line may ask for a failure path instead: "test=fault" touches the boot
  * stack's guard page (an exception report), "test=panic" panics once every CPU is up,
- * "test=hang" keeps the first AP from getting ready (it is reported and left offline).
+ * "test=hang" keeps the first AP from getting ready (it is reported and left offline),
+ * "test=overflow" overflows the boot stack (a double fault reported from its IST stack).
  */
 public final class Kernel {
     private Kernel() {
@@ -58,6 +59,7 @@ public final class Kernel {
     private static final int TEST_FAULT = 1;
     private static final int TEST_PANIC = 2;
     private static final int TEST_HANG = 3;
+    private static final int TEST_OVERFLOW = 4;
 
     public static void main(long info) {
         Console.print("jkvm smp kernel\n");
@@ -129,6 +131,10 @@ public final class Kernel {
         if (test == TEST_FAULT) {
             Console.print("test: writing to the boot stack's guard page\n");
             Memory.store64(KernelLayout.get(KernelLayout.BSP_STACK_GUARD) + 64, 1);
+        }
+        if (test == TEST_OVERFLOW) {
+            Console.print("test: unbounded recursion on the boot stack\n");
+            Log.dec(recurse(0));
         }
 
         boolean x2apic = (features & Features.X2APIC) != 0;
@@ -330,7 +336,15 @@ public final class Kernel {
         return Cpu.cpuidEbx(1, 0) >>> 24;
     }
 
-    /** "test=fault", "test=panic" or "test=hang" anywhere on the multiboot command line (flags bit 2). */
+    /**
+     * Recurses until the stack runs into its guard page: the page fault cannot push its frame on
+     * that stack, so the CPU raises a double fault, which runs on its own IST stack.
+     */
+    private static long recurse(long depth) {
+        return recurse(depth + 1) + depth;
+    }
+
+    /** "test=fault", "test=panic", "test=hang" or "test=overflow" anywhere on the multiboot command line (flags bit 2). */
     private static int testRequested(long info) {
         if (info == 0 || (Memory.load32(info) & 4) == 0) {
             return TEST_NONE;
@@ -348,6 +362,9 @@ public final class Kernel {
                 }
                 if (c == 'h') {
                     return TEST_HANG;
+                }
+                if (c == 'o') {
+                    return TEST_OVERFLOW;
                 }
             }
         }
