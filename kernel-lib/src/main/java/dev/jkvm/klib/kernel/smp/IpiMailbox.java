@@ -45,8 +45,11 @@ public final class IpiMailbox {
         return Memory.load32(mailbox + CPU_COUNT);
     }
 
-    /** Marks the reason pending on the target and interrupts it unless an IPI is already due. */
-    public static void post(long mailbox, int targetCpu, int reason) {
+    /**
+     * Marks the reason pending on the target and interrupts it unless an IPI is already due;
+     * returns the reasons that were pending before (0: this call sent the IPI).
+     */
+    public static int post(long mailbox, int targetCpu, int reason) {
         long word = pendingWord(mailbox, targetCpu);
         int old = Atomic.loadVolatile32(word);
         while (!Atomic.compareAndSet32Release(word, old, old | reason)) {
@@ -55,6 +58,7 @@ public final class IpiMailbox {
         if (old == 0) {
             IpiSend.send(targetCpu, Memory.load32(mailbox + VECTOR));
         }
+        return old;
     }
 
     /** Posts the reason to every CPU of the mask (below cpuCount) except the sender itself. */
