@@ -13,7 +13,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The same SMP kernel under QEMU's TCG, an independent x86 implementation: microvm with ACPI
+ * The same SMP kernel under QEMU's TCG, an independent x86 implementation (and once under QEMU
+ * with KVM): microvm with ACPI
  * (QEMU 7.2's microvm builds an RSDP, XSDT and MADT for its qboot firmware by default; the
  * kernel finds them like on jkvm), no PC speaker port, so the kernel calibrates against PIT
  * channel 0, and no x2APIC in the default CPU model, so the local APIC runs in xAPIC mode.
@@ -27,6 +28,10 @@ class SmpKernelOnQemuTest {
     }
 
     private static Result qemu(String machine, int cpus, String cmdline) throws Exception {
+        return qemu(machine, "tcg", cpus, cmdline);
+    }
+
+    private static Result qemu(String machine, String accel, int cpus, String cmdline) throws Exception {
         Path binary = Path.of("/usr/bin/qemu-system-x86_64");
         if (!Files.isExecutable(binary)) {
             throw new IllegalStateException("qemu-system-x86_64 is missing: install the Debian package qemu-system-x86");
@@ -34,7 +39,7 @@ class SmpKernelOnQemuTest {
         Path serial = Files.createTempFile("smp-serial", ".log");
         Path err = Files.createTempFile("smp-qemu", ".err");
         try {
-            List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-M", machine, "-accel", "tcg",
+            List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-M", machine, "-accel", accel,
                     "-smp", Integer.toString(cpus), "-m", "256M", "-kernel", SmpKernelFile.path().toString(),
                     "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-serial", "file:" + serial,
                     "-display", "none", "-nodefaults", "-no-reboot"));
@@ -89,5 +94,13 @@ class SmpKernelOnQemuTest {
         assertEquals(255, r.status(), () -> r.serial() + r.stderr());
         assertTrue(r.serial().contains("*** exception #PF page fault (vector 14) on cpu 0"), r.serial());
         assertTrue(r.serial().contains("error code 0x2 "), r.serial());
+    }
+
+    /** QEMU with this host's KVM: QEMU's own device models around the same (paravirtual) KVM. */
+    @Test
+    void bootsUnderQemuWithKvmToo() throws Exception {
+        Result r = qemu("microvm", "kvm", 2, null);
+        assertEquals(1, r.status(), () -> r.serial() + r.stderr());
+        new SmpBootReport(r.serial()).assertAllCpusPassed(2);
     }
 }
