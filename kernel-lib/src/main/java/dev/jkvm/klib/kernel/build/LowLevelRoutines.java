@@ -40,7 +40,7 @@ final class LowLevelRoutines {
         a.mov(EAX, EDI).call(putByte).ret();
 
         // klib_console_print(rdi = bytes, rsi = length)
-        Label print = routine(a, symbol, "klib_console_print");
+        routine(a, symbol, "klib_console_print");
         Label loop = new Label();
         Label done = new Label();
         a.bind(loop).test(RSI, RSI).jcc(Cond.E, done);

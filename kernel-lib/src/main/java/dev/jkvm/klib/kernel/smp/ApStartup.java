@@ -31,8 +31,10 @@ public final class ApStartup {
     public static final long INIT_DELAY_US = 10000;
     public static final long SIPI_DELAY_US = 200;
     /** Generous: ring-0 code is emulated on this host and vCPUs are time-shared. */
-    public static final long TRAMPOLINE_TIMEOUT_US = 2000000;
-    public static final long READY_TIMEOUT_US = 5000000;
+    public static final long TRAMPOLINE_TIMEOUT_US = 5000000;
+    public static final long READY_TIMEOUT_US = 10000000;
+    /** The ready timeout when a test makes an AP hang on purpose (nothing to wait for). */
+    public static final long TEST_READY_TIMEOUT_US = 1000000;
     private static final long CR4_PAE = 1 << 5;
     private static final long EFER_LME = 1 << 8;
 
@@ -69,7 +71,7 @@ public final class ApStartup {
                 startOne(cpu);
             }
         }
-        long deadline = Delay.deadline(READY_TIMEOUT_US);
+        long deadline = Delay.deadline(hangFirstAp ? TEST_READY_TIMEOUT_US : READY_TIMEOUT_US);
         while (SmpState.readyCount() < startedCount && !Delay.passed(deadline)) {
             Cpu.pause();
         }

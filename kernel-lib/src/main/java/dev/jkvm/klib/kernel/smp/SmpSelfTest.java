@@ -20,7 +20,7 @@ public final class SmpSelfTest {
     private SmpSelfTest() {
     }
 
-    private static final long WAIT_US = 2000000;
+    private static final long WAIT_US = 5000000;
     /** A virtual address outside the identity map (PML4 slot 1), used only by the shootdown test. */
     public static final long TEST_VA = 1L << 39;
     private static final long OLD_VALUE = 0x01D0_01D0_01D0_01D0L;
