@@ -15,6 +15,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -81,6 +82,20 @@ class SmpKernelOnJkvmTest {
         report.line("ipi call-function many: 2/2 ok");
         report.line("tlb shootdown: old mapping seen by 2/2, new mapping after shootdown seen by 2/2 ok");
         report.line("result: FAIL");
+    }
+
+    /**
+     * Page-fault error codes (Intel SDM Vol. 3A 4.7): 0x3 = a write (bit 1) to a present page
+     * (bit 0), i.e. a protection violation on read-only text (CR0.WP binds ring 0); 0x11 = an
+     * instruction fetch (bit 4) from a present page, i.e. the NX bit on data.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"test=write-text, 0x3", "test=xdata, 0x11"})
+    void kernelPagesHaveTheirRights(String cmdline, String errorCode) throws Exception {
+        Run run = boot(1, cmdline);
+        assertEquals(255, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        assertTrue(run.serial.contains("*** exception #PF page fault (vector 14) on cpu 0"), run.serial);
+        assertTrue(run.serial.contains("error code " + errorCode + " "), run.serial);
     }
 
     @Test

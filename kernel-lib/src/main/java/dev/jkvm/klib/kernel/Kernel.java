@@ -44,7 +44,8 @@ import dev.jkvm.klib.rt.Memory;
  * The multiboot command line may ask for a failure path instead: "test=fault" touches the boot
  * stack's guard page (an exception report), "test=panic" panics once every CPU is up,
  * "test=hang" keeps the first AP from getting ready (it is reported and left offline),
- * "test=overflow" overflows the boot stack (a double fault reported from its IST stack).
+ * "test=overflow" overflows the boot stack (a double fault reported from its IST stack),
+ * "test=write-text" and "test=xdata" check that text is read-only and data not executable.
  */
 public final class Kernel {
     private Kernel() {
@@ -60,6 +61,8 @@ public final class Kernel {
     private static final int TEST_PANIC = 2;
     private static final int TEST_HANG = 3;
     private static final int TEST_OVERFLOW = 4;
+    private static final int TEST_WRITE_TEXT = 5;
+    private static final int TEST_EXECUTE_DATA = 6;
 
     public static void main(long info) {
         Console.print("jkvm smp kernel\n");
@@ -131,6 +134,14 @@ public final class Kernel {
         if (test == TEST_FAULT) {
             Console.print("test: writing to the boot stack's guard page\n");
             Memory.store64(KernelLayout.get(KernelLayout.BSP_STACK_GUARD) + 64, 1);
+        }
+        if (test == TEST_WRITE_TEXT) {
+            Console.print("test: writing to kernel text\n");
+            Memory.store8(KernelLayout.get(KernelLayout.TEXT_START), (byte) 0xCC);
+        }
+        if (test == TEST_EXECUTE_DATA) {
+            Console.print("test: jumping into kernel data\n");
+            Asm.call("kernel_jump_to", KernelLayout.get(KernelLayout.BSP_PER_CPU));
         }
         if (test == TEST_OVERFLOW) {
             Console.print("test: unbounded recursion on the boot stack\n");
@@ -344,7 +355,7 @@ public final class Kernel {
         return recurse(depth + 1) + depth;
     }
 
-    /** "test=fault", "test=panic", "test=hang" or "test=overflow" anywhere on the multiboot command line (flags bit 2). */
+    /** "test=" followed by fault, panic, hang, overflow, write-text or xdata, anywhere on the multiboot command line (flags bit 2). */
     private static int testRequested(long info) {
         if (info == 0 || (Memory.load32(info) & 4) == 0) {
             return TEST_NONE;
@@ -365,6 +376,12 @@ public final class Kernel {
                 }
                 if (c == 'o') {
                     return TEST_OVERFLOW;
+                }
+                if (c == 'w') {
+                    return TEST_WRITE_TEXT;
+                }
+                if (c == 'x') {
+                    return TEST_EXECUTE_DATA;
                 }
             }
         }

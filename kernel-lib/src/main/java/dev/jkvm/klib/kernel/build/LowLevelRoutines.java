@@ -82,6 +82,8 @@ final class LowLevelRoutines {
         a.sti().hlt().ret();
         Label forever = routine(a, symbol, "kernel_halt_forever");
         a.cli().hlt().jmp(forever);
+        routine(a, symbol, "kernel_jump_to");
+        a.jmp(RDI);
         routine(a, symbol, "kernel_read_rbp");
         a.mov(RAX, RBP).ret();
         routine(a, symbol, "kernel_memcpy");
