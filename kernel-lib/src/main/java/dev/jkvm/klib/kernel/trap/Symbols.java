@@ -13,8 +13,11 @@ public final class Symbols {
     private Symbols() {
     }
 
-    /** Prints " <name+0xoff>" for the nearest symbol at or below the address, or nothing. */
+    /** Prints " <name+0xoff>" for the nearest symbol at or below a code address, else nothing. */
     public static void print(long address) {
+        if (address < KernelLayout.get(KernelLayout.TEXT_START) || address >= KernelLayout.get(KernelLayout.TEXT_END)) {
+            return;
+        }
         long table = KernelLayout.get(KernelLayout.SYMBOLS);
         long count = Memory.load64(table);
         long best = -1;
