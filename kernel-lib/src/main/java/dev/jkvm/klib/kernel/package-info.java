@@ -16,7 +16,7 @@
  * <p>Physical memory: the trampoline page at 0x8000 while APs start; the image at 1 MiB (text,
  * rodata, data, bss: boot stack with its guard page, boot CPU's per-CPU area); then, from the
  * end of the image or of the multiboot data, whichever is higher, the boot allocator's
- * allocations in order: guard list, IDT, topology, SMP state, per-CPU areas, stacks, TSSes,
- * GDT, the shootdown test's pages and the page-table pool.
+ * allocations in order: guard list, IDT, topology, SMP state, GDT, per-CPU areas, stacks and
+ * TSSes, the shootdown test's pages and the page-table pool.
  */
 package dev.jkvm.klib.kernel;
