@@ -37,6 +37,7 @@ final class SmpBootReport {
                 + " ok$", Pattern.MULTILINE).matcher(serial).find(), () -> "no passing timer line in:\n" + serial);
         line("tlb shootdown: old mapping seen by " + cpus + "/" + cpus + ", new mapping after shootdown seen by "
                 + cpus + "/" + cpus + " ok");
+        line("ipi errors (ESR after each ICR write): 0");
         line("result: PASS");
 
         Matcher acpi = ACPI_IDS.matcher(serial);

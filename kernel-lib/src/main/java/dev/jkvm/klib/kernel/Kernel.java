@@ -224,14 +224,14 @@ public final class Kernel {
         passed &= SmpSelfTest.timer(PitCalibration.lapicTicksPerMs());
         passed &= SmpSelfTest.shootdown(oldPage, newPage);
         passed &= report(cpuCount, enabled, online, features);
+        Console.print("ipi errors (ESR after each ICR write): ");
+        Log.dec(Lapic.ipiErrors());
         if (Lapic.ipiErrors() != 0 || IpiSender.failures() != 0) {
-            Console.print("lapic: ");
-            Log.dec(Lapic.ipiErrors());
-            Console.print(" IPIs reported errors in ESR, last ");
+            Console.print(", last ");
             Log.hex(Lapic.lastError());
-            Console.print("\n");
             passed = false;
         }
+        Console.print("\n");
         if (passed) {
             Console.print("result: PASS\n");
             ExitCodes.exit(ExitCodes.SUCCESS);
