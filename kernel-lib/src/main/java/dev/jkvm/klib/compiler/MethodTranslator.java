@@ -72,6 +72,7 @@ final class MethodTranslator {
     private final Map<java.lang.classfile.Label, Label> labels = new HashMap<>();
     private final Map<java.lang.classfile.Label, List<Boolean>> mapFrames = new HashMap<>();
     private final Map<Integer, FieldRef> arrayLocals = new HashMap<>();
+    private final Map<java.lang.classfile.Label, List<StackValue>> jumpStates = new HashMap<>();
     private final Map<Integer, Label> divideByZeroStubs = new HashMap<>();
     private final List<Runnable> stubs = new ArrayList<>();
     final List<StackValue> stack = new ArrayList<>();
@@ -308,6 +309,13 @@ final class MethodTranslator {
             flush();
         } else {
             stack.clear();
+            List<StackValue> jumped = jumpStates.get(label);
+            if (jumped != null) {
+                stack.addAll(jumped);
+                reachable = true;
+                a.bind(target);
+                return;
+            }
             List<Boolean> frameStack = mapFrames.get(label);
             if (frameStack == null) {
                 throw violation("has a branch target without a stack map frame (compile with javac)");
@@ -323,7 +331,29 @@ final class MethodTranslator {
         a.bind(target);
     }
 
+    /**
+     * The code label of a jump target; records the (flushed) stack state the jump carries there.
+     * Constant arrays are compile-time values and may stay on the stack across a branch, as in
+     * TABLE[c ? i : j], as long as every path brings the same array.
+     */
     private Label target(java.lang.classfile.Label label) {
+        List<StackValue> state = List.copyOf(stack);
+        List<StackValue> known = jumpStates.putIfAbsent(label, state);
+        if (known != null) {
+            for (int i = 0; i < Math.min(known.size(), state.size()); i++) {
+                StackValue k = known.get(i);
+                StackValue v = state.get(i);
+                if ((k.kind == StackValue.Kind.ARRAY || v.kind == StackValue.Kind.ARRAY)
+                        && (k.kind != v.kind || !k.array.equals(v.array))) {
+                    throw violation("reaches one branch target with different arrays on the operand stack:"
+                            + " select the index, not the array");
+                }
+                if (k.kind == StackValue.Kind.STRING || v.kind == StackValue.Kind.STRING) {
+                    throw violation("keeps a string literal on the operand stack across a branch:"
+                            + " call Console.print in each branch instead");
+                }
+            }
+        }
         return labels.get(label);
     }
 
@@ -437,9 +467,7 @@ final class MethodTranslator {
             return;
         }
         if (v.kind == StackValue.Kind.ARRAY || v.kind == StackValue.Kind.STRING) {
-            throw violation("keeps " + (v.kind == StackValue.Kind.ARRAY ? "the array " + v.array
-                    : "a string literal") + " on the operand stack across a branch or call:"
-                    + " compute the index or condition into a local first");
+            return;
         }
         move(home, operand(v), v.bits());
         stack.set(i, StackValue.located(home, v.wide));
@@ -1188,10 +1216,9 @@ final class MethodTranslator {
 
     private void branch(BranchInstruction b) {
         Opcode op = b.opcode();
-        Label to = target(b.target());
         if (op == Opcode.GOTO || op == Opcode.GOTO_W) {
             flush();
-            a.jmp(to);
+            a.jmp(target(b.target()));
             reachable = false;
             return;
         }

@@ -1,0 +1,28 @@
+package dev.jkvm.images;
+
+import dev.jkvm.klib.image.KernelImage;
+import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The SMP kernel (kernel-lib's dev.jkvm.klib.kernel): boots every CPU, runs the IPI and TLB
+ * shootdown self-tests, prints a report and exits through isa-debug-exit (status 1 on success).
+ * {@code main} writes it to the path given.
+ */
+public final class SmpKernel {
+    private SmpKernel() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length != 1) {
+            System.err.println("usage: SmpKernel <output.elf>");
+            System.exit(2);
+        }
+        KernelImage image = SmpKernelBuild.build();
+        Path out = Path.of(args[0]);
+        image.writeTo(out);
+        System.out.print("smp kernel image " + out + "\n" + image.sizeReport());
+    }
+}

@@ -1,0 +1,129 @@
+package dev.jkvm.it.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.vmm.api.RunningVm;
+import dev.jkvm.vmm.api.VirtualMachine;
+import dev.jkvm.vmm.api.VmOutcome;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Boots the SMP kernel on our VMM through the embedding API and checks its boot report, its exit
+ * status, and the two failure paths the kernel's command line can request.
+ */
+class SmpKernelOnJkvmTest {
+    /** KVM's local APIC timer counts at 1 GHz (one tick per ns); the kernel divides it by 16. */
+    private static final long KVM_LAPIC_TICKS_PER_MS = 1_000_000 / 16;
+
+    private record Run(VmOutcome outcome, String serial) {}
+
+    private static Run boot(int cpus, String cmdline) throws Exception {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        VirtualMachine.Builder builder = VirtualMachine.builder().cpus(cpus).memory(256L << 20)
+                .kernel(SmpKernelFile.bytes()).console(serial).timeout(Duration.ofSeconds(60));
+        if (cmdline != null) {
+            builder.cmdline(cmdline);
+        }
+        try (RunningVm vm = builder.build().start()) {
+            VmOutcome outcome = vm.await();
+            return new Run(outcome, serial.toString(StandardCharsets.ISO_8859_1));
+        }
+    }
+
+    @ParameterizedTest(name = "{0} vCPUs")
+    @ValueSource(ints = {1, 2, 4, 8})
+    void everyCpuComesUpAndPassesTheIpiSelfTests(int cpus) throws Exception {
+        Run run = boot(cpus, null);
+        assertEquals(VmOutcome.Kind.GUEST_EXIT, run.outcome.kind(), () -> run.outcome + "\n" + run.serial);
+        assertEquals(1, run.outcome.exitStatus(), run.serial);
+        SmpBootReport report = new SmpBootReport(run.serial);
+        report.assertAllCpusPassed(cpus);
+        report.line("lapic: x2apic mode (MSRs), boot cpu apic id 0, version 0x14, spurious vector 0xff");
+        // The calibration is a measurement under emulation, so only a gross error fails this.
+        long rate = report.lapicTicksPerMs();
+        assertTrue(Math.abs(rate - KVM_LAPIC_TICKS_PER_MS) < KVM_LAPIC_TICKS_PER_MS / 3,
+                () -> "calibrated APIC timer " + rate + " ticks/ms, KVM's is " + KVM_LAPIC_TICKS_PER_MS);
+    }
+
+    @Test
+    void writeToTheStackGuardPageIsReportedAsPageFault() throws Exception {
+        Run run = boot(2, "test=fault");
+        assertEquals(255, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        assertTrue(run.serial.contains("*** exception #PF page fault (vector 14) on cpu 0"), run.serial);
+        Matcher guard = Pattern.compile("cr2 (0x[0-9a-f]+)").matcher(run.serial);
+        assertTrue(guard.find(), run.serial);
+        // A write (bit 1) to a not-present page (bit 0 clear) in ring 0 (bit 2 clear): SDM Vol. 3A 4.7.
+        assertTrue(run.serial.contains("error code 0x2 "), run.serial);
+        assertEquals(bootStackGuard() + 0x40, Long.decode(guard.group(1)), "the guard page address the kernel wrote to");
+        assertTrue(run.serial.contains("<dev_jkvm_klib_kernel_Kernel__main"), "symbolized RIP:\n" + run.serial);
+    }
+
+    @Test
+    void anApThatNeverGetsReadyIsReportedAndLeftOfflineWhileTheBootGoesOn() throws Exception {
+        int cpus = 3;
+        Run run = boot(cpus, "test=hang");
+        assertEquals(35, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        SmpBootReport report = new SmpBootReport(run.serial);
+        report.line("smp: cpu 1 (apic 1) did not reach ready; last stage gdt/idt: left offline");
+        report.line("cpus online: 2 of 3");
+        report.line("cpu 1: apic 1, stage gdt/idt, offline");
+        // The two CPUs that did come up still pass every IPI test among themselves.
+        report.line("ipi call-function many: 2/2 ok");
+        report.line("tlb shootdown: old mapping seen by 2/2, new mapping after shootdown seen by 2/2 ok");
+        report.line("result: FAIL");
+    }
+
+    /**
+     * Page-fault error codes (Intel SDM Vol. 3A 4.7): 0x3 = a write (bit 1) to a present page
+     * (bit 0), i.e. a protection violation on read-only text (CR0.WP binds ring 0); 0x11 = an
+     * instruction fetch (bit 4) from a present page, i.e. the NX bit on data.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"test=write-text, 0x3", "test=xdata, 0x11"})
+    void kernelPagesHaveTheirRights(String cmdline, String errorCode) throws Exception {
+        Run run = boot(1, cmdline);
+        assertEquals(255, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        assertTrue(run.serial.contains("*** exception #PF page fault (vector 14) on cpu 0"), run.serial);
+        assertTrue(run.serial.contains("error code " + errorCode + " "), run.serial);
+    }
+
+    @Test
+    void stackOverflowBecomesADoubleFaultReportedFromItsOwnStack() throws Exception {
+        Run run = boot(2, "test=overflow");
+        assertEquals(255, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        assertTrue(run.serial.contains("*** exception #DF double fault (vector 8) on cpu 0"), run.serial);
+        Matcher cr2 = Pattern.compile("cr2 (0x[0-9a-f]+)").matcher(run.serial);
+        assertTrue(cr2.find(), run.serial);
+        assertEquals(bootStackGuard(), Long.decode(cr2.group(1)) & ~0xFFFL, "the fault hit the boot stack's guard page");
+        assertTrue(run.serial.contains("<dev_jkvm_klib_kernel_Kernel__recurse+"), run.serial);
+    }
+
+    /** The address of the boot stack's guard page in the image (the build is deterministic). */
+    private static long bootStackGuard() {
+        return SmpKernelBuild.build().symbols().get("kboot_stack_guard");
+    }
+
+    @Test
+    void panicStopsEveryOtherCpuWhichPrintsItsState() throws Exception {
+        int cpus = 4;
+        Run run = boot(cpus, "test=panic");
+        assertEquals(253, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        assertTrue(run.serial.contains("panic: on cpu 0, stopping the other cpus"), run.serial);
+        for (int cpu = 1; cpu < cpus; cpu++) {
+            assertTrue(run.serial.contains("cpu " + cpu + " stopped by panic of cpu 0: apic " + cpu + " rip "),
+                    "cpu " + cpu + " state line:\n" + run.serial);
+        }
+        assertTrue(run.serial.contains("panic: " + (cpus - 1) + " of " + (cpus - 1) + " other cpus stopped"), run.serial);
+    }
+}

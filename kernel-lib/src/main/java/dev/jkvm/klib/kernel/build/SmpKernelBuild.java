@@ -1,0 +1,182 @@
+package dev.jkvm.klib.kernel.build;
+
+import static dev.jkvm.klib.asm.Reg.*;
+
+import dev.jkvm.klib.asm.Assembler;
+import dev.jkvm.klib.asm.Label;
+import dev.jkvm.klib.asm.Section;
+import dev.jkvm.klib.compiler.CompiledUnit;
+import dev.jkvm.klib.compiler.JavaSubsetCompiler;
+import dev.jkvm.klib.compiler.SymbolNames;
+import dev.jkvm.klib.image.ImageBuilder;
+import dev.jkvm.klib.image.KernelImage;
+import dev.jkvm.klib.image.PlacedSection;
+import dev.jkvm.klib.kernel.Kernel;
+import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.cpu.PerCpuArea;
+import dev.jkvm.klib.kernel.mm.KernelLayout;
+import dev.jkvm.klib.kernel.smp.ApStartup;
+import dev.jkvm.klib.kernel.smp.CallFunctionDispatch;
+import dev.jkvm.klib.kernel.smp.CrossCalls;
+import dev.jkvm.klib.kernel.smp.IpiSend;
+import dev.jkvm.klib.kernel.smp.IpiSender;
+import dev.jkvm.klib.kernel.smp.TlbInstructions;
+import dev.jkvm.klib.kernel.smp.TlbInvalidate;
+import dev.jkvm.klib.kernel.sync.SyncPanic;
+import dev.jkvm.klib.kernel.trap.Panic;
+import dev.jkvm.klib.kernel.trap.Traps;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Builds the SMP kernel image: compiles the kernel's Java-subset classes (Kernel.main, the AP
+ * entry, the trap handler and the routines the runtime symbols stand for), adds the assembler
+ * parts (multiboot entry, trap stubs, low-level routines, AP trampoline), binds every external
+ * symbol the compiled code calls, and writes the layout and symbol tables the kernel reads.
+ */
+public final class SmpKernelBuild {
+    private SmpKernelBuild() {
+    }
+
+    private record Alias(String symbol, Class<?> owner, String method, String descriptor) {
+    }
+
+    /** Runtime symbols that are compiled methods under another name. */
+    private static final Alias[] ALIASES = {
+        new Alias(SymbolNames.CONSOLE_PRINT_HEX, Log.class, "hex16", "(J)V"),
+        new Alias(SymbolNames.PANIC_DIVIDE_BY_ZERO, Panic.class, "divideByZero", "(J)V"),
+        new Alias(SymbolNames.PANIC_ARRAY_INDEX, Panic.class, "arrayIndex", "(JII)V"),
+        new Alias(SyncPanic.SYMBOL, Panic.class, "syncCheckFailed", "()V"),
+        new Alias(CallFunctionDispatch.SYMBOL, CrossCalls.class, "run", "(IJI)V"),
+        new Alias(IpiSend.SYMBOL, IpiSender.class, "send", "(II)V"),
+        new Alias(TlbInvalidate.PAGE_SYMBOL, TlbInstructions.class, "invalidatePage", "(J)V"),
+        new Alias(TlbInvalidate.ADDRESS_SPACE_SYMBOL, TlbInstructions.class, "flushAddressSpace", "()V"),
+        new Alias(TlbInvalidate.ALL_SYMBOL, TlbInstructions.class, "flushAll", "()V"),
+    };
+
+    public static KernelImage build() {
+        JavaSubsetCompiler compiler = new JavaSubsetCompiler(SmpKernelBuild.class.getClassLoader())
+                .perCpuBaseOffset(PerCpuArea.RESERVED)
+                .addMethod(Kernel.class.getName(), "main")
+                .addMethod(ApStartup.class.getName(), "apMain")
+                .addMethod(Traps.class.getName(), "handle");
+        for (Alias alias : ALIASES) {
+            compiler.addMethod(alias.owner.getName(), alias.method);
+        }
+        CompiledUnit unit = compiler.compile();
+        Assembler a = unit.assembler();
+        Map<String, Label> named = new HashMap<>(unit.externals());
+        java.util.function.Function<String, Label> symbol = name -> named.computeIfAbsent(name, Label::new);
+
+        byte[] template = unit.perCpuTemplate().bytes();
+        int perCpuBytes = (int) ((Math.max(template.length, PerCpuArea.RESERVED) + 63) & ~63L);
+        Label perCpuTemplate = new Label("kernel_percpu_template");
+        a.section("rodata", Section.Kind.RODATA);
+        a.align(64).bind(perCpuTemplate).db(template).db(new byte[perCpuBytes - template.length]);
+
+        BootEntry.Labels boot = BootEntry.emit(a, unit.method(Kernel.class.getName(), "main", "(J)V"),
+                perCpuTemplate, perCpuBytes);
+        Label stubs = TrapStubs.emit(a, unit.method(Traps.class.getName(), "handle", "(J)V"));
+        Label layout = new Label(KernelLayout.SYMBOL + "_table");
+        LowLevelRoutines.emit(a, symbol, layout);
+        for (Alias alias : ALIASES) {
+            Label target = unit.method(alias.owner.getName(), alias.method, alias.descriptor);
+            Label external = symbol.apply(alias.symbol);
+            if (!external.isBound()) {
+                LowLevelRoutines.alias(a, external, target);
+            }
+        }
+        Label apEntry = LowLevelRoutines.routine(a, symbol, "kernel_ap_entry");
+        Label park = new Label();
+        a.call(unit.method(ApStartup.class.getName(), "apMain", "(I)V"));
+        a.bind(park).cli().hlt().jmp(park);
+        for (Map.Entry<String, Label> e : named.entrySet()) {
+            if (!e.getValue().isBound()) {
+                throw new IllegalStateException("kernel code calls " + e.getKey() + ", which no routine defines");
+            }
+        }
+        Label textEnd = new Label("kernel_text_end");
+        a.section("text", Section.Kind.CODE);
+        a.bind(textEnd);
+
+        a.section("rodata", Section.Kind.RODATA);
+        byte[] trampoline = ApTrampoline.build();
+        Label trampolineBytes = new Label("kernel_trampoline");
+        a.align(16).bind(trampolineBytes).db(trampoline);
+        Label symbols = symbolTable(a);
+
+        Label consoleLock = new Label("kernel_console_lock");
+        Label imageEnd = new Label("kernel_image_end");
+        a.section("bss", Section.Kind.BSS);
+        a.align(64).bind(consoleLock).reserve(64);
+
+        a.section("rodata", Section.Kind.RODATA);
+        long textStart = ImageBuilder.DEFAULT_LOAD_ADDRESS + 4096;
+        a.align(8).bind(layout);
+        Label[] entries = new Label[KernelLayout.ENTRIES];
+        long[] constants = new long[KernelLayout.ENTRIES];
+        constants[KernelLayout.IMAGE_START] = ImageBuilder.DEFAULT_LOAD_ADDRESS;
+        constants[KernelLayout.TEXT_START] = textStart;
+        entries[KernelLayout.TEXT_END] = textEnd;
+        Label rodataEnd = new Label("kernel_rodata_end");
+        entries[KernelLayout.RODATA_END] = rodataEnd;
+        entries[KernelLayout.IMAGE_END] = imageEnd;
+        entries[KernelLayout.PER_CPU_TEMPLATE] = perCpuTemplate;
+        constants[KernelLayout.PER_CPU_TEMPLATE_SIZE] = perCpuBytes;
+        entries[KernelLayout.BSP_PER_CPU] = boot.bspPerCpu();
+        entries[KernelLayout.BSP_STACK_GUARD] = boot.stackGuard();
+        entries[KernelLayout.BSP_STACK_TOP] = boot.stackTop();
+        entries[KernelLayout.TRAP_STUBS] = stubs;
+        entries[KernelLayout.TRAMPOLINE] = trampolineBytes;
+        constants[KernelLayout.TRAMPOLINE_SIZE] = trampoline.length;
+        entries[KernelLayout.AP_ENTRY] = apEntry;
+        entries[KernelLayout.SYMBOLS] = symbols;
+        entries[KernelLayout.MULTIBOOT_INFO] = boot.multibootInfo();
+        entries[KernelLayout.CONSOLE_LOCK] = consoleLock;
+        for (int i = 0; i < KernelLayout.ENTRIES; i++) {
+            if (entries[i] != null) {
+                a.dq(entries[i]);
+            } else {
+                a.dq(constants[i]);
+            }
+        }
+        a.bind(rodataEnd);
+        a.section("bss", Section.Kind.BSS);
+        a.bind(imageEnd);
+
+        KernelImage image = new ImageBuilder().add(a).entry(boot.entry()).build();
+        PlacedSection first = image.sections().getFirst();
+        if (first.kind() != Section.Kind.CODE || first.address() != textStart) {
+            throw new IllegalStateException("text was placed at 0x" + Long.toHexString(first.address())
+                    + ", not where the kernel's page tables expect it (0x" + Long.toHexString(textStart) + ")");
+        }
+        return image;
+    }
+
+    /** count, then (address, name) pairs for every named code label, for in-guest backtraces. */
+    private static Label symbolTable(Assembler a) {
+        Section text = null;
+        for (Section s : a.sections()) {
+            if (s.name().equals("text")) {
+                text = s;
+            }
+        }
+        Map<String, Label> code = new LinkedHashMap<>(text.symbols());
+        code.keySet().removeIf(n -> n.startsWith("trap_stub_"));
+        Map<String, Label> names = new LinkedHashMap<>();
+        for (String n : code.keySet()) {
+            Label l = new Label();
+            a.bind(l).asciz(n);
+            names.put(n, l);
+        }
+        Label table = new Label("kernel_symbols");
+        a.align(8).bind(table).dq(code.size());
+        for (Map.Entry<String, Label> e : code.entrySet()) {
+            a.dq(e.getValue());
+            a.dq(names.get(e.getKey()));
+        }
+        return table;
+    }
+}

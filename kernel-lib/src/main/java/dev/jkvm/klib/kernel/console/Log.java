@@ -1,0 +1,82 @@
+package dev.jkvm.klib.kernel.console;
+
+import dev.jkvm.klib.kernel.mm.KernelLayout;
+import dev.jkvm.klib.kernel.sync.TicketSpinLock;
+import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.Console;
+
+/**
+ * Number formatting on the kernel console (COM1). Console.print only takes literals, so digits
+ * go out one character at a time through the PUTC routine. Lines that several CPUs may print at
+ * once are wrapped in lock()/unlock() so they do not interleave.
+ */
+public final class Log {
+    private Log() {
+    }
+
+    public static final String PUTC = "kernel_putc";
+    /** Prints the NUL-terminated bytes at rdi. */
+    public static final String PUTS = "kernel_puts";
+
+    public static void putc(int c) {
+        Asm.call(PUTC, c);
+    }
+
+    public static void puts(long address) {
+        Asm.call(PUTS, address);
+    }
+
+    public static void dec(long value) {
+        if (value < 0) {
+            putc('-');
+            if (value == Long.MIN_VALUE) {
+                Console.print("9223372036854775808");
+                return;
+            }
+            value = -value;
+        }
+        if (value >= 10) {
+            dec(value / 10);
+        }
+        putc((int) ('0' + value % 10));
+    }
+
+    /** 0x followed by the hex digits without leading zeros. */
+    public static void hex(long value) {
+        Console.print("0x");
+        hexDigits(value, 1);
+    }
+
+    /** Exactly 16 hex digits after 0x: the form Console.printHex promises. */
+    public static void hex16(long value) {
+        Console.print("0x");
+        hexDigits(value, 16);
+    }
+
+    private static void hexDigits(long value, int minimum) {
+        if ((value >>> 4) != 0 || minimum > 1) {
+            hexDigits(value >>> 4, minimum - 1);
+        }
+        int digit = (int) (value & 15);
+        putc(digit < 10 ? '0' + digit : 'a' + digit - 10);
+    }
+
+    public static void lock() {
+        TicketSpinLock.lock(KernelLayout.get(KernelLayout.CONSOLE_LOCK));
+    }
+
+    public static void unlock() {
+        TicketSpinLock.unlock(KernelLayout.get(KernelLayout.CONSOLE_LOCK));
+    }
+
+    /** Takes the lock unless another CPU keeps it for a while (crash paths must print anyway). */
+    public static boolean lockForCrash() {
+        long lock = KernelLayout.get(KernelLayout.CONSOLE_LOCK);
+        for (int i = 0; i < 100000; i++) {
+            if (TicketSpinLock.tryLock(lock)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,46 @@
+package dev.jkvm.klib.kernel.cpu;
+
+import dev.jkvm.klib.kernel.mm.BootAllocator;
+import dev.jkvm.klib.kernel.mm.KernelLayout;
+import dev.jkvm.klib.kernel.smp.SmpState;
+import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.Memory;
+
+/**
+ * Everything one CPU owns, allocated by the boot CPU before the page tables are built (so their
+ * guard pages end up unmapped): the per-CPU area (a copy of the compiled template), a 64 KiB
+ * kernel stack and three IST stacks, each above a guard page, and a TSS pointing at them.
+ */
+public final class CpuResources {
+    private CpuResources() {
+    }
+
+    public static final long KERNEL_STACK = 64 * 1024;
+    public static final long IST_STACK = 8 * 1024;
+
+    /** Returns the TSS; the area and stack top go to the CPU's SmpState record. */
+    public static long prepare(int cpu, int apicId, boolean bootCpu) {
+        long area;
+        long stackTop;
+        if (bootCpu) {
+            area = KernelLayout.get(KernelLayout.BSP_PER_CPU);
+            stackTop = KernelLayout.get(KernelLayout.BSP_STACK_TOP);
+        } else {
+            long size = KernelLayout.get(KernelLayout.PER_CPU_TEMPLATE_SIZE);
+            area = BootAllocator.allocate(BootAllocator.alignUp(size, PerCpuArea.ALIGNMENT), PerCpuArea.ALIGNMENT);
+            Asm.call("kernel_memcpy", area, KernelLayout.get(KernelLayout.PER_CPU_TEMPLATE), size);
+            stackTop = BootAllocator.stack(KERNEL_STACK);
+        }
+        long doubleFault = BootAllocator.stack(IST_STACK);
+        long nmi = BootAllocator.stack(IST_STACK);
+        long machineCheck = BootAllocator.stack(IST_STACK);
+        long tss = BootAllocator.allocate(Tss.SIZE, 128);
+        Tss.format(tss, stackTop, doubleFault, nmi, machineCheck);
+        PerCpuArea.initialize(area, cpu, apicId, stackTop, tss);
+        long record = SmpState.record(cpu);
+        Memory.store32(record + SmpState.APIC_ID, apicId);
+        Memory.store64(record + SmpState.AREA, area);
+        Memory.store64(record + SmpState.STACK_TOP, stackTop);
+        return tss;
+    }
+}

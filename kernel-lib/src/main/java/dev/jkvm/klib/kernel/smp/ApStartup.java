@@ -1,0 +1,182 @@
+package dev.jkvm.klib.kernel.smp;
+
+import dev.jkvm.klib.kernel.apic.Lapic;
+import dev.jkvm.klib.kernel.boot.TrampolineParameters;
+import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.cpu.Features;
+import dev.jkvm.klib.kernel.cpu.Gdt;
+import dev.jkvm.klib.kernel.cpu.Idt;
+import dev.jkvm.klib.kernel.cpu.PerCpuArea;
+import dev.jkvm.klib.kernel.mm.KernelLayout;
+import dev.jkvm.klib.kernel.mm.PageTables;
+import dev.jkvm.klib.kernel.time.Delay;
+import dev.jkvm.klib.kernel.trap.Vectors;
+import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.Atomic;
+import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.Cpu;
+import dev.jkvm.klib.rt.Memory;
+
+/**
+ * Brings the application processors up, one at a time, with the INIT-SIPI-SIPI sequence of the
+ * Intel MP initialisation protocol (Intel SDM Vol. 3A 9.4.4.1: INIT, 10 ms, SIPI, 200 µs, SIPI),
+ * then waits for all of them to report READY, and finally releases them into their idle loop.
+ * An AP that does not leave the trampoline, or not reach READY, in time is reported with its last
+ * BootStage, parked again with INIT and left offline; the boot goes on without it.
+ */
+public final class ApStartup {
+    private ApStartup() {
+    }
+
+    public static final long INIT_DELAY_US = 10000;
+    public static final long SIPI_DELAY_US = 200;
+    /** Generous: ring-0 code is emulated on this host and vCPUs are time-shared. */
+    public static final long TRAMPOLINE_TIMEOUT_US = 5000000;
+    public static final long READY_TIMEOUT_US = 10000000;
+    /** The ready timeout when a test makes an AP hang on purpose (nothing to wait for). */
+    public static final long TEST_READY_TIMEOUT_US = 1000000;
+    private static final long CR4_PAE = 1 << 5;
+    private static final long EFER_LME = 1 << 8;
+
+    private static long gdt;
+    private static long idt;
+    private static int bspFeatures;
+    private static int startedCount;
+    private static int timedOutCount;
+    private static boolean hangFirstAp;
+
+    /** Test hook ("test=hang"): the first AP stops after loading its GDT and IDT, never ready. */
+    public static void hangFirstApForTest() {
+        hangFirstAp = true;
+    }
+
+    public static void shareTables(long gdtAddress, long idtAddress, int features) {
+        gdt = gdtAddress;
+        idt = idtAddress;
+        bspFeatures = features;
+    }
+
+    /** Starts every enabled AP of the topology list (cpu 0 is the BSP); returns how many are online. */
+    public static int startAll(int cpuCount, long enabledMask) {
+        long trampoline = TrampolineParameters.ADDRESS;
+        Asm.call("kernel_memcpy", trampoline, KernelLayout.get(KernelLayout.TRAMPOLINE),
+                KernelLayout.get(KernelLayout.TRAMPOLINE_SIZE));
+        Memory.store64(trampoline + TrampolineParameters.CR3, PageTables.root());
+        Memory.store64(trampoline + TrampolineParameters.CR4, CR4_PAE);
+        Memory.store64(trampoline + TrampolineParameters.EFER,
+                EFER_LME | (PageTables.noExecuteBit() != 0 ? Features.EFER_NXE : 0));
+        Memory.store64(trampoline + TrampolineParameters.ENTRY, KernelLayout.get(KernelLayout.AP_ENTRY));
+        for (int cpu = 1; cpu < cpuCount; cpu++) {
+            if (CpuMask.contains(enabledMask, cpu)) {
+                startOne(cpu);
+            }
+        }
+        long deadline = Delay.deadline(hangFirstAp ? TEST_READY_TIMEOUT_US : READY_TIMEOUT_US);
+        while (SmpState.readyCount() < startedCount && !Delay.passed(deadline)) {
+            Cpu.pause();
+        }
+        int online = 1;
+        for (int cpu = 1; cpu < cpuCount; cpu++) {
+            if (!CpuMask.contains(enabledMask, cpu) || !startedInTime(cpu)) {
+                continue;
+            }
+            if (SmpState.stage(cpu) >= BootStage.READY) {
+                CpuMask.set(SmpState.onlineMask(), cpu);
+                online++;
+            } else {
+                int stage = SmpState.stage(cpu);
+                // It left the trampoline, so it got at least that far even if it never wrote since.
+                offline(cpu, stage < BootStage.STACK ? BootStage.STACK : stage, false);
+            }
+        }
+        // Every AP that got this far runs on the kernel's GDT and stack: the trampoline may go.
+        Asm.call("kernel_memzero", trampoline, 4096);
+        SmpState.release();
+        return online;
+    }
+
+    /** Whether the AP left the trampoline before its timeout (offline ones were marked then). */
+    private static boolean startedInTime(int cpu) {
+        return Memory.load32(SmpState.record(cpu) + SmpState.TRAMPOLINE_TIMED_OUT) == 0;
+    }
+
+    private static void startOne(int cpu) {
+        long trampoline = TrampolineParameters.ADDRESS;
+        int apicId = SmpState.apicId(cpu);
+        Memory.store64(trampoline + TrampolineParameters.STACK_TOP,
+                Memory.load64(SmpState.record(cpu) + SmpState.STACK_TOP));
+        Memory.store32(trampoline + TrampolineParameters.CPU_INDEX, cpu);
+        Atomic.storeVolatile32(trampoline + TrampolineParameters.STAGE, BootStage.NONE);
+        Lapic.sendIpi(apicId, Lapic.INIT | Lapic.ASSERT);
+        Delay.micros(INIT_DELAY_US);
+        Lapic.sendIpi(apicId, Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
+        Delay.micros(SIPI_DELAY_US);
+        if (Atomic.loadVolatile32(trampoline + TrampolineParameters.STAGE) == BootStage.NONE) {
+            Lapic.sendIpi(apicId, Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
+        }
+        long deadline = Delay.deadline(TRAMPOLINE_TIMEOUT_US);
+        while (Atomic.loadVolatile32(trampoline + TrampolineParameters.STAGE) < BootStage.STACK
+                && !Delay.passed(deadline)) {
+            Cpu.pause();
+        }
+        int stage = Atomic.loadVolatile32(trampoline + TrampolineParameters.STAGE);
+        if (stage < BootStage.STACK) {
+            SmpState.setStage(cpu, stage);
+            Memory.store32(SmpState.record(cpu) + SmpState.TRAMPOLINE_TIMED_OUT, 1);
+            offline(cpu, stage, true);
+            return;
+        }
+        // The AP records its own stages from here on (it may already be further than STACK).
+        startedCount++;
+    }
+
+    private static void offline(int cpu, int stage, boolean inTrampoline) {
+        timedOutCount++;
+        // INIT puts the AP back into wait-for-SIPI, so it cannot wake up later on stale state.
+        Lapic.sendIpi(SmpState.apicId(cpu), Lapic.INIT | Lapic.ASSERT);
+        Console.print("smp: cpu ");
+        Log.dec(cpu);
+        Console.print(" (apic ");
+        Log.dec(SmpState.apicId(cpu));
+        if (inTrampoline) {
+            Console.print(") did not leave the trampoline; last stage ");
+        } else {
+            Console.print(") did not reach ready; last stage ");
+        }
+        BootStage.print(stage);
+        Console.print(": left offline\n");
+    }
+
+    public static int timedOut() {
+        return timedOutCount;
+    }
+
+    /** The AP side, entered from the trampoline with the AP's own stack. */
+    public static void apMain(int cpu) {
+        long record = SmpState.record(cpu);
+        PerCpuArea.install(Memory.load64(record + SmpState.AREA));
+        SmpState.setStage(cpu, BootStage.STACK);
+        Gdt.load(gdt, SmpState.cpuCount(), cpu);
+        Idt.load(idt);
+        SmpState.setStage(cpu, BootStage.GDT_IDT);
+        while (hangFirstAp && cpu == 1) {
+            Cpu.pause();
+        }
+        int features = Features.detect();
+        Memory.store32(record + SmpState.FEATURES, features);
+        Memory.store32(record + SmpState.PROTECTIONS, Features.enableProtections(features & bspFeatures));
+        SmpState.setStage(cpu, BootStage.PER_CPU);
+        Lapic.enable(Vectors.SPURIOUS);
+        Memory.store32(record + SmpState.PER_CPU_CHECK, PerCpuArea.check(Lapic.id()));
+        SmpState.setStage(cpu, BootStage.LAPIC);
+        SmpState.setStage(cpu, BootStage.READY);
+        SmpState.noteReady();
+        while (!SmpState.released()) {
+            Cpu.pause();
+        }
+        SmpState.setStage(cpu, BootStage.IDLE);
+        while (true) {
+            Asm.call("kernel_wait_for_interrupt");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.jkvm.klib.kernel.smp;
+
+import dev.jkvm.klib.kernel.cpu.PerCpuArea;
+import dev.jkvm.klib.kernel.trap.Panic;
+import dev.jkvm.klib.rt.Asm;
+
+/**
+ * Interrupt-time work of the mailbox IPI and the local timer. The mailbox handler lets ksync's
+ * IpiHandler serve TLB shootdowns and function calls and acts on the rest: RESCHEDULE and TIMER
+ * are counted (the kernel has no scheduler: the counts are what the self-test checks), PANIC
+ * stops the CPU. The boot CPU's timer tick forwards a TIMER reason to every other online CPU.
+ */
+public final class IpiHandlers {
+    private IpiHandlers() {
+    }
+
+    private static int bspTickCount;
+
+    public static void mailbox() {
+        int cpu = PerCpuArea.cpuIndex();
+        int reasons = IpiHandler.handle(SmpState.mailbox(), SmpState.calls(), SmpState.tlb(), cpu);
+        if ((reasons & IpiReason.RESCHEDULE) != 0) {
+            SmpState.increment(cpu, SmpState.RESCHEDULES);
+        }
+        if ((reasons & IpiReason.TIMER) != 0) {
+            SmpState.increment(cpu, SmpState.TIMER_IPIS);
+        }
+        if ((reasons & IpiReason.PANIC) != 0) {
+            Asm.call("kernel_halt_forever");
+        }
+    }
+
+    public static void timer() {
+        int cpu = PerCpuArea.cpuIndex();
+        bspTickCount++;
+        IpiMailbox.postMany(SmpState.mailbox(), cpu, SmpState.onlineMask(), IpiReason.TIMER);
+        if (Panic.inProgress()) {
+            Asm.call("kernel_halt_forever");
+        }
+    }
+
+    public static int bspTicks() {
+        return bspTickCount;
+    }
+}

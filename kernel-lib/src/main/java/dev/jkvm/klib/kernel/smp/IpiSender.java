@@ -1,0 +1,21 @@
+package dev.jkvm.klib.kernel.smp;
+
+import dev.jkvm.klib.kernel.apic.Lapic;
+
+/** The kernel's IpiSend binding (klib_ipi_send): CPU index to APIC ID, fixed delivery. */
+public final class IpiSender {
+    private IpiSender() {
+    }
+
+    private static int failedSends;
+
+    public static void send(int targetCpu, int vector) {
+        if (!Lapic.sendIpi(SmpState.apicId(targetCpu), Lapic.FIXED | Lapic.ASSERT | (vector & 0xFF))) {
+            failedSends++;
+        }
+    }
+
+    public static int failures() {
+        return failedSends;
+    }
+}

@@ -1,0 +1,28 @@
+package dev.jkvm.klib.kernel.trap;
+
+import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.Port;
+
+/**
+ * Values written to QEMU's isa-debug-exit (port 0xF4), which ends the VM with status
+ * (value << 1) | 1 under QEMU and jkvm alike.
+ */
+public final class ExitCodes {
+    private ExitCodes() {
+    }
+
+    public static final int PORT = 0xF4;
+    /** Every boot step and self-test passed: status 1. */
+    public static final int SUCCESS = 0;
+    /** A self-test failed: status 35. */
+    public static final int SELF_TEST_FAILED = 0x11;
+    /** Kernel panic: status 253. */
+    public static final int PANIC = 0x7E;
+    /** Unexpected CPU exception: status 255. */
+    public static final int EXCEPTION = 0x7F;
+
+    public static void exit(int value) {
+        Port.out32(PORT, value);
+        Asm.call("kernel_halt_forever");
+    }
+}

@@ -1,0 +1,125 @@
+package dev.jkvm.klib.kernel.trap;
+
+import dev.jkvm.klib.kernel.apic.Lapic;
+import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.cpu.PerCpuArea;
+import dev.jkvm.klib.kernel.smp.SmpState;
+import dev.jkvm.klib.kernel.time.Delay;
+import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.Cpu;
+import dev.jkvm.klib.rt.Memory;
+
+/**
+ * Stops the machine after an unrecoverable error: the panicking CPU sends an NMI (delivered even
+ * with interrupts disabled, Intel SDM Vol. 3A 11.6.1) to every other online CPU; each prints its
+ * state and halts; then the panicking CPU exits with ExitCodes.PANIC. The caller has printed why.
+ */
+public final class Panic {
+    private Panic() {
+    }
+
+    private static int panicking;
+    private static int panicCpu;
+
+    public static boolean inProgress() {
+        return panicking != 0;
+    }
+
+    public static void panic() {
+        Cpu.cli();
+        int self = SmpState.ready() ? PerCpuArea.cpuIndex() : 0;
+        if (panicking != 0) {
+            Asm.call("kernel_halt_forever");
+        }
+        panicking = 1;
+        panicCpu = self;
+        Console.print("panic: on cpu ");
+        Log.dec(self);
+        Console.print(", stopping the other cpus\n");
+        printBacktrace(Asm.call("kernel_read_rbp"));
+        if (SmpState.ready()) {
+            int stopped = 0;
+            for (int cpu = 0; cpu < SmpState.cpuCount(); cpu++) {
+                if (cpu != self && SmpState.isOnline(cpu)) {
+                    Lapic.sendIpi(SmpState.apicId(cpu), Lapic.NMI | Lapic.ASSERT);
+                    stopped++;
+                }
+            }
+            long deadline = Delay.deadline(200000);
+            while (SmpState.stoppedCount() < stopped && !Delay.passed(deadline)) {
+                Cpu.pause();
+            }
+            Console.print("panic: ");
+            Log.dec(SmpState.stoppedCount());
+            Console.print(" of ");
+            Log.dec(stopped);
+            Console.print(" other cpus stopped\n");
+        }
+        ExitCodes.exit(ExitCodes.PANIC);
+    }
+
+    /** NMI handler while a panic is in progress: print this CPU's state and halt. */
+    public static void stopThisCpu(long frame) {
+        boolean locked = Log.lockForCrash();
+        Console.print("cpu ");
+        Log.dec(PerCpuArea.cpuIndex());
+        Console.print(" stopped by panic of cpu ");
+        Log.dec(panicCpu);
+        Console.print(": apic ");
+        Log.dec(Lapic.id());
+        Console.print(" rip ");
+        Log.hex(Memory.load64(frame + TrapFrame.RIP));
+        Console.print(" rsp ");
+        Log.hex(Memory.load64(frame + TrapFrame.RSP));
+        Console.print(" rflags ");
+        Log.hex(Memory.load64(frame + TrapFrame.RFLAGS));
+        Console.print("\n");
+        if (locked) {
+            Log.unlock();
+        }
+        SmpState.noteStopped();
+        Asm.call("kernel_halt_forever");
+    }
+
+    /** Frame-pointer backtrace (CallingConvention: [rbp] = caller's rbp, [rbp + 8] = return address). */
+    public static void printBacktrace(long rbp) {
+        Console.print("backtrace:");
+        for (int depth = 0; depth < 16 && rbp >= 0x1000 && (rbp & 7) == 0 && rbp < 0x100000000L; depth++) {
+            long returnAddress = Memory.load64(rbp + 8);
+            if (returnAddress == 0) {
+                break;
+            }
+            Console.print("\n  ");
+            Log.hex(returnAddress);
+            Symbols.print(returnAddress);
+            rbp = Memory.load64(rbp);
+        }
+        Console.print("\n");
+    }
+
+    /** klib_panic_divide_by_zero: rdi = site text. */
+    public static void divideByZero(long site) {
+        Console.print("panic: division by zero at ");
+        Log.puts(site);
+        Console.print("\n");
+        panic();
+    }
+
+    /** klib_panic_array_index: rdi = site text, esi = index, edx = length. */
+    public static void arrayIndex(long site, int index, int length) {
+        Console.print("panic: array index ");
+        Log.dec(index);
+        Console.print(" out of range 0..");
+        Log.dec(length);
+        Console.print(" at ");
+        Log.puts(site);
+        Console.print("\n");
+        panic();
+    }
+
+    /** klib_panic (sync helpers' checks): they printed the message. */
+    public static void syncCheckFailed() {
+        panic();
+    }
+}

@@ -1,0 +1,58 @@
+package dev.jkvm.klib.kernel.trap;
+
+import dev.jkvm.klib.kernel.apic.Lapic;
+import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.smp.IpiHandlers;
+import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.Memory;
+import dev.jkvm.klib.rt.PerCpu;
+
+/**
+ * The one compiled entry of every interrupt and exception (called by the stubs with the
+ * TrapFrame): exceptions end in a crash report, except an NMI during a panic, which stops the
+ * CPU; the APIC vectors go to their handlers and get their EOI here.
+ */
+public final class Traps {
+    private Traps() {
+    }
+
+    /** Interrupts this CPU has handled (a @PerCpu field: each CPU counts its own). */
+    @PerCpu
+    static long interrupts;
+    @PerCpu
+    static int spurious;
+
+    public static void handle(long frame) {
+        int vector = (int) Memory.load64(frame + TrapFrame.VECTOR) & 0xFF;
+        interrupts++;
+        if (vector < 32) {
+            if (vector == 2 && Panic.inProgress()) {
+                Panic.stopThisCpu(frame);
+            }
+            CrashReport.exception(frame, vector);
+            return;
+        }
+        if (vector == Vectors.SPURIOUS) {
+            spurious++;
+            return;
+        }
+        if (vector == Vectors.MAILBOX) {
+            IpiHandlers.mailbox();
+        } else if (vector == Vectors.TIMER) {
+            IpiHandlers.timer();
+        } else {
+            Console.print("unexpected interrupt vector ");
+            Log.dec(vector);
+            Console.print("\n");
+        }
+        Lapic.eoi();
+    }
+
+    public static long interruptCount() {
+        return interrupts;
+    }
+
+    public static int spuriousCount() {
+        return spurious;
+    }
+}

@@ -1,0 +1,61 @@
+package dev.jkvm.klib.kernel.build;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.klib.image.KernelImage;
+import dev.jkvm.klib.kernel.mm.KernelLayout;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The SMP kernel image as built: every runtime symbol bound (build() refuses otherwise), the
+ * layout table the kernel reads agrees with the symbol table, and binutils' readelf accepts the
+ * file as an ELF32 with its entry at multiboot_entry.
+ */
+class SmpKernelBuildTest {
+
+    @Test
+    void layoutTableMatchesTheSymbolsAndReadelfAgrees() throws Exception {
+        KernelImage image = SmpKernelBuild.build();
+        var symbols = image.symbols();
+        assertEquals(symbols.get("multiboot_entry"), image.entryPoint());
+        byte[] file = image.bytes();
+        long table = symbols.get("kernel_layout_table");
+        ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
+        // File offsets mirror addresses past the ELF header page (ImageBuilder's layout).
+        long[] entry = new long[KernelLayout.ENTRIES];
+        for (int i = 0; i < entry.length; i++) {
+            entry[i] = b.getLong((int) (table - image.loadAddress()) + 8 * i);
+        }
+        assertEquals(image.loadAddress(), entry[KernelLayout.IMAGE_START]);
+        assertEquals(symbols.get("kernel_text_end"), entry[KernelLayout.TEXT_END]);
+        assertEquals(symbols.get("kernel_rodata_end"), entry[KernelLayout.RODATA_END]);
+        assertEquals(symbols.get("kernel_image_end"), entry[KernelLayout.IMAGE_END]);
+        assertEquals(symbols.get("kernel_ap_entry"), entry[KernelLayout.AP_ENTRY]);
+        assertEquals(symbols.get("trap_stub_table"), entry[KernelLayout.TRAP_STUBS]);
+        assertEquals(0, entry[KernelLayout.PER_CPU_TEMPLATE_SIZE] % 64, "per-CPU areas are whole cache lines");
+        long stubs = entry[KernelLayout.TRAP_STUBS];
+        for (int v : new int[] {0, 14, 255}) {
+            assertEquals(symbols.get("trap_stub_" + v), b.getLong((int) (stubs - image.loadAddress()) + 8 * v));
+        }
+
+        Path elf = Files.createTempFile("smp", ".elf");
+        try {
+            image.writeTo(elf);
+            Process p = new ProcessBuilder("readelf", "-W", "-h", "-s", elf.toString()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, out);
+            assertTrue(out.contains("ELF32"), out);
+            assertTrue(out.contains("Entry point address:               0x" + Long.toHexString(image.entryPoint())), out);
+            assertTrue(out.contains("dev_jkvm_klib_kernel_Kernel__main"), "compiled methods are in the symbol table");
+        } finally {
+            Files.deleteIfExists(elf);
+        }
+    }
+}

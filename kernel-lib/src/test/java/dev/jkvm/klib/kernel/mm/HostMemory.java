@@ -1,0 +1,66 @@
+package dev.jkvm.klib.kernel.mm;
+
+import dev.jkvm.klib.rt.Asm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Host stand-ins for the kernel's memory routines and layout table, so kernel code that only
+ * touches memory runs on the host JVM against native buffers (Memory's host address space).
+ */
+final class HostMemory {
+    private HostMemory() {}
+
+    static void defineRoutines() {
+        Asm.hostDefine("kernel_memzero", args -> {
+            MemorySegment.ofAddress(args[0]).reinterpret(args[1]).fill((byte) 0);
+            return 0;
+        });
+        Asm.hostDefine("kernel_memcpy", args -> {
+            MemorySegment.copy(MemorySegment.ofAddress(args[1]).reinterpret(args[2]), 0,
+                    MemorySegment.ofAddress(args[0]).reinterpret(args[2]), 0, args[2]);
+            return 0;
+        });
+    }
+
+    /**
+     * An anonymous mapping below 4 GiB (mmap with MAP_FIXED_NOREPLACE at a hint), for structures
+     * whose 32-bit fields hold addresses, such as the multiboot information. Never unmapped: a
+     * test process maps a few pages at most.
+     */
+    static MemorySegment below4GiB(long bytes) {
+        try {
+            Linker linker = Linker.nativeLinker();
+            MethodHandle mmap = linker.downcallHandle(linker.defaultLookup().find("mmap").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+            int protReadWrite = 3;
+            int privateAnonymousFixedNoReplace = 0x02 | 0x20 | 0x100000;
+            for (long hint = 0x40000000L; hint < 0xF0000000L; hint += 0x10000000L) {
+                MemorySegment at = (MemorySegment) mmap.invokeExact(MemorySegment.ofAddress(hint), bytes,
+                        protReadWrite, privateAnonymousFixedNoReplace, -1, 0L);
+                if (at.address() == hint) {
+                    return at.reinterpret(bytes);
+                }
+            }
+        } catch (Throwable e) {
+            throw new IllegalStateException("mmap below 4 GiB failed", e);
+        }
+        throw new IllegalStateException("no free address range below 4 GiB for a test buffer");
+    }
+
+    /** A KernelLayout table in native memory with the given entries (index, value pairs). */
+    static void defineLayout(Arena arena, long... indexValue) {
+        MemorySegment table = arena.allocate(KernelLayout.ENTRIES * 8L, 8);
+        for (int i = 0; i < indexValue.length; i += 2) {
+            table.setAtIndex(ValueLayout.JAVA_LONG, indexValue[i], indexValue[i + 1]);
+        }
+        long address = table.address();
+        Asm.hostDefine(KernelLayout.SYMBOL, args -> address);
+    }
+}
