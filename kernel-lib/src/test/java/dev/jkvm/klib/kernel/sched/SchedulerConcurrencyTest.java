@@ -165,4 +165,71 @@ class SchedulerConcurrencyTest {
             }
         }
     }
+
+    /**
+     * The wait protocol alone, at full speed: one thread is a task taking units with the
+     * one-step down (when it blocks, it waits to be made runnable, then plays the CPU that
+     * switches to it: dequeues it and marks it RUNNING), the other posts a unit whenever the
+     * count is back at zero. A wake-up lost between the waiter's failed attempt and its sleep
+     * stops both: the waiter stays BLOCKED beside a posted unit.
+     */
+    @Test
+    void aPostRacingTheWaitersSleepIsNeverLost() throws Exception {
+        int units = 20_000;
+        try (SimMachine machine = new SimMachine(2, 8, false)) {
+            long semaphore = machine.newSemaphore(0);
+            long task = machine.create(0, (m, cpu, t) -> { });
+            Atomic.storeVolatile64(task + Task.STATE, TaskState.word(0, TaskState.RUNNING));
+            AtomicBoolean stuck = new AtomicBoolean();
+            AtomicInteger blocks = new AtomicInteger();
+            HostCpus.run(2, cpu -> {
+                if (cpu == 1) {
+                    for (int i = 0; i < units && !stuck.get(); i++) {
+                        while (Semaphore.count(semaphore) != 0 && !stuck.get()) {
+                            // The host may have fewer free cores than threads: let the waiter run.
+                            Thread.yield();
+                        }
+                        Semaphore.up(machine.sched, 1, semaphore);
+                    }
+                    return;
+                }
+                for (int taken = 0; taken < units; taken++) {
+                    int outcome = Semaphore.downOrBlock(machine.sched, 0, semaphore, task, 0L);
+                    while (outcome == WaitOutcome.BLOCKED) {
+                        blocks.incrementAndGet();
+                        if (!awaitRunnableAndClaim(machine, task)) {
+                            stuck.set(true);
+                            return;
+                        }
+                        outcome = Semaphore.resumeDown(machine.sched, 0, semaphore, task, 0L);
+                    }
+                    if (outcome == WaitOutcome.DONE_AFTER_SCHEDULE && !awaitRunnableAndClaim(machine, task)) {
+                        stuck.set(true);
+                        return;
+                    }
+                }
+            });
+            assertTrue(!stuck.get(), "lost wake-up: the waiter stayed blocked with "
+                    + Semaphore.count(semaphore) + " unit(s) posted");
+            assertEquals(0, Semaphore.count(semaphore));
+            assertTrue(blocks.get() > 0, "the waiter really blocked");
+        }
+    }
+
+    private static boolean awaitRunnableAndClaim(SimMachine machine, long task) {
+        for (long spins = 0; Memory.load32(task + Task.QUEUED_ON) == 0; spins++) {
+            if (spins == 5_000_000L) {
+                return false;
+            }
+            Thread.yield();
+        }
+        int queuedOn = Atomic.loadVolatile32(task + Task.QUEUED_ON);
+        long rq = machine.runQueue(queuedOn - 1);
+        RunQueue.lock(rq);
+        RunQueue.dequeue(rq, queuedOn - 1, task);
+        RunQueue.unlock(rq);
+        int sequence = TaskState.sequence(Task.stateWord(task));
+        Atomic.storeVolatile64(task + Task.STATE, TaskState.word(sequence, TaskState.RUNNING));
+        return true;
+    }
 }
