@@ -185,9 +185,8 @@ class SchedulerConcurrencyTest {
             HostCpus.run(2, cpu -> {
                 if (cpu == 1) {
                     for (int i = 0; i < units && !stuck.get(); i++) {
-                        while (Semaphore.count(semaphore) != 0 && !stuck.get()) {
-                            // The host may have fewer free cores than threads: let the waiter run.
-                            Thread.yield();
+                        for (int spins = 0; Semaphore.count(semaphore) != 0 && !stuck.get(); spins++) {
+                            relax(spins);
                         }
                         Semaphore.up(machine.sched, 1, semaphore);
                     }
@@ -216,12 +215,24 @@ class SchedulerConcurrencyTest {
         }
     }
 
+    /**
+     * Spins tightly at first, so that both threads race inside the window under test, then
+     * yields: the host may have fewer free cores than threads, and the other thread must run.
+     */
+    private static void relax(long spins) {
+        if (spins < 2_000) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
+        }
+    }
+
     private static boolean awaitRunnableAndClaim(SimMachine machine, long task) {
         for (long spins = 0; Memory.load32(task + Task.QUEUED_ON) == 0; spins++) {
             if (spins == 5_000_000L) {
                 return false;
             }
-            Thread.yield();
+            relax(spins);
         }
         int queuedOn = Atomic.loadVolatile32(task + Task.QUEUED_ON);
         long rq = machine.runQueue(queuedOn - 1);
