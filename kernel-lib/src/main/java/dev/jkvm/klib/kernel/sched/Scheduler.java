@@ -321,6 +321,8 @@ public final class Scheduler {
         long current = RunQueue.current(rq);
         int top = RunQueue.highestLevel(rq);
         if (Task.isIdle(current)) {
+            CpuStats.add(rq, CpuStats.IDLE_TSC, now - CpuStats.get(rq, CpuStats.SWITCHED_IN_TSC));
+            CpuStats.set(rq, CpuStats.SWITCHED_IN_TSC, now);
             if (top >= 0) {
                 RunQueue.setNeedResched(rq);
             }

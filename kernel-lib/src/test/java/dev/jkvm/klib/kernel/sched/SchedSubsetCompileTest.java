@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.sched;
 
+import dev.jkvm.klib.compiler.SymbolNames;
 import dev.jkvm.klib.kernel.smp.IpiSend;
 import dev.jkvm.klib.kernel.sync.InterruptFlag;
 import dev.jkvm.klib.kernel.sync.KernelCodeDisassembly;
@@ -21,7 +22,7 @@ class SchedSubsetCompileTest {
         code = KernelCodeDisassembly.compile(CpuSelect.class, CpuStats.class, LoadBalance.class, RunQueue.class,
                 SchedArch.class, SchedPanic.class, Scheduler.class, Semaphore.class, Sleep.class, SleepTimers.class,
                 Task.class, TaskExit.class, TaskFrame.class, TaskState.class, TaskTable.class, WaitOutcome.class,
-                WaitQueue.class);
+                WaitQueue.class, SchedReport.class, TimerArming.class);
     }
 
     @Test
@@ -29,7 +30,8 @@ class SchedSubsetCompileTest {
         assertEquals(Set.of(SchedArch.CONTEXT_SWITCH, SchedArch.TASK_TRAMPOLINE_ADDRESS, SchedArch.ENTER_USER,
                 SchedArch.CURRENT_CPU, SchedArch.TIMER_ONESHOT, SchedArch.LOAD_ADDRESS_SPACE,
                 SchedArch.SET_KERNEL_STACK, IpiSend.SYMBOL, InterruptFlag.READ_RFLAGS_SYMBOL, SyncPanic.SYMBOL,
-                "klib_console_print", "klib_console_print_hex"), code.externals());
+                SymbolNames.CONSOLE_PRINT, SymbolNames.CONSOLE_PRINT_HEX, SymbolNames.PANIC_DIVIDE_BY_ZERO),
+                code.externals());
     }
 
     @Test
