@@ -46,7 +46,8 @@ import dev.jkvm.klib.rt.Asm;
  * It finds rbx = entry, r12 = argument, r13 = task address, rsp 16-aligned plus 8 as after a
  * call. It must call Scheduler.finishSwitch(sched, currentCpu()) (the scheduler address
  * is the kernel's), then STI, then: for a kernel task call entry(argument) and, if it returns,
- * TaskExit.exit with its result; for a user task call ENTER_USER.
+ * TaskExit.exitCurrent with its result; for a user task call ENTER_USER with Task.ENTRY,
+ * Task.USER_STACK and Task.CR3 of the task in r13.
  *
  * ENTER_USER (rdi = user RIP, rsi = user RSP, rdx = CR3): never returns. Loads CR3 if it differs,
  * then IRETQ to CPL 3 with RFLAGS.IF = 1 (Intel SDM Vol. 3A 6.14 frame: SS, RSP, RFLAGS, CS, RIP),
@@ -55,8 +56,9 @@ import dev.jkvm.klib.rt.Asm;
  * CURRENT_CPU: returns this CPU's dense id (0..cpuCount-1), read from the per-CPU GS area.
  *
  * TIMER_ONESHOT (rdi = ticks): arms the local APIC timer (Intel SDM Vol. 3A 11.5.4, one-shot
- * mode) to interrupt after that many timer ticks; 0 disarms it. The timer handler calls
- * Scheduler.tick and, if it returns true, Scheduler.schedule before the interrupt returns.
+ * mode) to interrupt after that many scheduler periods (the arch chooses the period and its
+ * length in TSC cycles); 0 disarms it. The timer handler calls Scheduler.tick and, if it
+ * returns true, Scheduler.schedule before the interrupt returns, then TimerArming.arm.
  *
  * LOAD_ADDRESS_SPACE (rdi = cr3): MOV CR3 unless it already holds that value.
  *

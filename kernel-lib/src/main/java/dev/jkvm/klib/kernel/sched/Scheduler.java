@@ -16,10 +16,9 @@ import dev.jkvm.klib.rt.Memory;
  * Entry points for the architecture (all with RFLAGS.IF = 0, see SchedArch):
  * the timer interrupt calls tick(sched, cpu, tsc) and, when it returns true, schedule; the
  * mailbox IPI handler calls onRescheduleIpi for IpiReason.RESCHEDULE and then schedule; the
- * return path of an interrupt from user mode or idle calls preemptIfNeeded; the idle loop
- * (a CPU's boot context, its idle task) runs "while true: preemptIfNeeded; STI; HLT; CLI",
- * since schedule returns to it exactly when nothing else is runnable; the trampoline of a new
- * task calls finishSwitch first.
+ * return path of an interrupt calls preemptIfNeeded; each CPU's boot context becomes its idle
+ * task and runs IdleLoop, to which schedule returns exactly when nothing else is runnable; the
+ * trampoline of a new task calls finishSwitch first. TimerArming programs the next tick.
  *
  * How a wake-up racing with the sleeper's own switch is made safe: a task's saved RSP is 0
  * while it is on a CPU and becomes non-zero only when the context switch has left its stack.

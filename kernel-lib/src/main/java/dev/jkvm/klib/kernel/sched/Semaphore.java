@@ -49,6 +49,16 @@ public final class Semaphore {
         WaitQueue.wakeOne(sched, cpu, semaphore + WAIT_QUEUE);
     }
 
+    /** Kernel: up from any context (task or interrupt handler), with interrupts held off meanwhile. */
+    public static void post(long sched, long semaphore) {
+        boolean interrupts = InterruptFlag.enabled();
+        Cpu.cli();
+        up(sched, SchedArch.currentCpu(), semaphore);
+        if (interrupts) {
+            Cpu.sti();
+        }
+    }
+
     /**
      * First half of a down by the running task: DONE when it took a unit, BLOCKED when it must
      * schedule and then call resumeDown, DONE_AFTER_SCHEDULE when it took a unit but must pass

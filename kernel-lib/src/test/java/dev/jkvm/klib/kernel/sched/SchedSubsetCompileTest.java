@@ -8,6 +8,7 @@ import dev.jkvm.klib.kernel.sync.SyncPanic;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,7 +23,7 @@ class SchedSubsetCompileTest {
         code = KernelCodeDisassembly.compile(CpuSelect.class, CpuStats.class, LoadBalance.class, RunQueue.class,
                 SchedArch.class, SchedPanic.class, Scheduler.class, Semaphore.class, Sleep.class, SleepTimers.class,
                 Task.class, TaskExit.class, TaskFrame.class, TaskState.class, TaskTable.class, WaitOutcome.class,
-                WaitQueue.class, SchedReport.class, TimerArming.class);
+                WaitQueue.class, SchedReport.class, TimerArming.class, IdleLoop.class);
     }
 
     @Test
@@ -32,6 +33,14 @@ class SchedSubsetCompileTest {
                 SchedArch.SET_KERNEL_STACK, IpiSend.SYMBOL, InterruptFlag.READ_RFLAGS_SYMBOL, SyncPanic.SYMBOL,
                 SymbolNames.CONSOLE_PRINT, SymbolNames.CONSOLE_PRINT_HEX, SymbolNames.PANIC_DIVIDE_BY_ZERO),
                 code.externals());
+    }
+
+    @Test
+    void theIdleLoopHaltsRightAfterEnablingInterrupts() {
+        List<String> body = code.method("IdleLoop.run");
+        int sti = body.indexOf("sti");
+        assertTrue(sti >= 0, () -> String.join("\n", body));
+        assertEquals("hlt", body.get(sti + 1), "nothing may run between STI and HLT");
     }
 
     @Test
