@@ -35,6 +35,7 @@ class SchedulerConcurrencyTest {
     void aTokenRingOverBlockingSemaphoresLosesNothing(int cpus) throws Exception {
         int ringSize = 6 * cpus;
         try (SimMachine machine = new SimMachine(cpus, ringSize + cpus + 4, false)) {
+            machine.widenRaces = true;
             Random random = new Random(cpus);
             long[] semaphores = new long[ringSize];
             int[] initial = new int[ringSize];
@@ -242,5 +243,51 @@ class SchedulerConcurrencyTest {
         int sequence = TaskState.sequence(Task.stateWord(task));
         Atomic.storeVolatile64(task + Task.STATE, TaskState.word(sequence, TaskState.RUNNING));
         return true;
+    }
+
+    /**
+     * The race the saved-RSP hand-over exists for, played in a fixed order: a task blocks on
+     * cpu 0, is woken onto idle cpu 1 before cpu 0 has switched away from it, and cpu 1 picks
+     * it. Cpu 1 must wait until cpu 0 has left the task's stack, and cpu 0 must neither run nor
+     * re-queue it meanwhile; afterwards it runs on cpu 1 only.
+     */
+    @Test
+    void aTaskWokenBeforeItLeftItsCpuRunsOnTheNewCpuOnlyAfterTheSwitch() throws Exception {
+        SimMachine machine = new SimMachine(2, 8, false);
+        Thread cpu1 = new Thread(() -> machine.step(1, false), "cpu-1");
+        cpu1.setDaemon(true);
+        try {
+            long task = machine.create(2, (m, cpu, t) -> { });
+            machine.start(0, task);
+            machine.step(0, false);
+            assertEquals(task, Scheduler.current(machine.sched, 0));
+            long wq = machine.arena.allocate(WaitQueue.SIZE, 8).address();
+            WaitQueue.init(wq);
+            WaitQueue.prepareToWait(wq, task);
+            assertEquals(task, WaitQueue.wakeOne(machine.sched, 1, wq));
+            assertEquals(2, Memory.load32(task + Task.QUEUED_ON), "woken onto the idle cpu 1");
+            cpu1.start();
+            while (Scheduler.current(machine.sched, 1) != task) {
+                Thread.onSpinWait();
+            }
+            cpu1.join(200);
+            assertTrue(cpu1.isAlive(), "cpu 1 waits while the task is still on cpu 0");
+            assertEquals(TaskState.RUNNABLE, Task.state(task));
+            machine.scheduleAs(0);
+            // A guard against a hung build, not a speed check.
+            cpu1.join(60_000);
+            assertTrue(!cpu1.isAlive(), "cpu 1 never got the task: cpu 0 kept it after its switch");
+            assertEquals(task, Scheduler.current(machine.sched, 1));
+            assertEquals(Scheduler.idleTask(machine.sched, 0), Scheduler.current(machine.sched, 0));
+            assertEquals(TaskState.RUNNING, Task.state(task));
+            assertEquals(2, Task.onCpu(task));
+            assertEquals(List.of(), machine.queueProblems());
+            assertEquals(List.of(), List.copyOf(machine.violations));
+        } finally {
+            // A CPU thread still spinning would touch the machine's memory after it is freed.
+            if (!cpu1.isAlive()) {
+                machine.close();
+            }
+        }
     }
 }

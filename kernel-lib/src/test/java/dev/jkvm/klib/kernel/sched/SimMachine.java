@@ -62,6 +62,7 @@ final class SimMachine implements AutoCloseable {
     private final Map<Long, Integer> onCpu = new ConcurrentHashMap<>();
     private final AtomicBoolean[] irr;
     private final boolean logSwitches;
+    volatile boolean widenRaces;
 
     SimMachine(int cpuCount, int taskCapacity, boolean logSwitches) {
         this.cpuCount = cpuCount;
@@ -219,6 +220,25 @@ final class SimMachine implements AutoCloseable {
         }
     }
 
+    /**
+     * With racing widened, a blocked task lingers on its CPU before switching away, as kernel
+     * code between prepareToWait and schedule would: wake-ups that reach it there, and other CPUs
+     * that pick it before it has left, become frequent instead of rare.
+     */
+    private void lingerBeforeSwitch() {
+        if (widenRaces) {
+            int spins = java.util.concurrent.ThreadLocalRandom.current().nextInt(400);
+            for (int i = 0; i < spins; i++) {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** schedule() called by the host thread acting as that CPU. */
+    void scheduleAs(int cpu) {
+        withCpu(cpu, () -> schedule(cpu));
+    }
+
     void schedule(int cpu) {
         Scheduler.schedule(sched, cpu, now());
     }
@@ -274,6 +294,7 @@ final class SimMachine implements AutoCloseable {
         } else {
             pendingWaits.put(task, c -> WaitOutcome.DONE);
         }
+        lingerBeforeSwitch();
         schedule(cpu);
         return false;
     }
