@@ -185,7 +185,11 @@ public final class Assembler {
     public Assembler mov(Mem dst, Label address) {
         InstructionEncoder e = enc("mov", dst, address);
         int bits = sizeOf(e, dst);
-        Relocation.Kind kind = bits == 16 ? Relocation.Kind.ABS16 : Relocation.Kind.ABS32;
+        Relocation.Kind kind = switch (bits) {
+            case 16 -> Relocation.Kind.ABS16;
+            case 64 -> Relocation.Kind.ABS32S;
+            default -> Relocation.Kind.ABS32;
+        };
         if (bits == 8) {
             throw e.error("an address does not fit in a byte");
         }
@@ -324,7 +328,11 @@ public final class Assembler {
         if (dst.bits() == 8) {
             throw e.error("lea needs a 16-, 32- or 64-bit destination");
         }
-        return emit(e.operandSize(dst.bits()).opcode(0x8D).reg(dst).rm(src));
+        e.operandSize(dst.bits()).opcode(0x8D).reg(dst).rm(src);
+        if (dst.bits() < 64) {
+            e.displacementTruncated();
+        }
+        return emit(e);
     }
 
     /** {@code xchg a, b} (90+r when one side is the accumulator, like GNU as). */

@@ -226,7 +226,7 @@ final class InstructionEncoder {
         }
         displacement = disp;
         displacementLabel = m.label();
-        displacementKind = Relocation.Kind.ABS32;
+        displacementKind = addressBits == 64 ? Relocation.Kind.ABS32S : Relocation.Kind.ABS32;
         if (base == null) {
             displacementSize = 4;
             if (index == null && addressBits != 64) {
@@ -312,6 +312,17 @@ final class InstructionEncoder {
             modrm = 0x80 | reg | rm;
             displacementSize = 2;
         }
+    }
+
+    /**
+     * Marks a label displacement as needing only its low 32 bits (lea into a 16/32-bit register
+     * truncates the address, so sign extension cannot matter); GNU as then uses R_X86_64_32.
+     */
+    InstructionEncoder displacementTruncated() {
+        if (displacementKind == Relocation.Kind.ABS32S) {
+            displacementKind = Relocation.Kind.ABS32;
+        }
+        return this;
     }
 
     /** Appends an immediate of {@code size} bytes. */
