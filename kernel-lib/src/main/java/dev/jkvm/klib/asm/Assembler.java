@@ -1399,14 +1399,45 @@ public final class Assembler {
         return emit(enc("pause").opcode(0xF3, 0x90));
     }
 
-    /** {@code lgdt [mem]} (pseudo-descriptor: limit16 then base). */
+    /**
+     * {@code lgdt [mem]} (pseudo-descriptor: limit16 then base). In 16-bit code a 24-bit base is
+     * loaded unless the operand is sized {@code .size(48)}, which adds the 0x66 prefix so all 32
+     * base bits load (Intel SDM Vol. 2A LGDT) — what an AP trampoline needs for a GDT above 16 MiB.
+     */
     public Assembler lgdt(Mem m) {
-        return emit(enc("lgdt", m).opcode(0x0F, 0x01).regField(2).rm(m));
+        return emit(descriptorTableLoad(enc("lgdt", m), m).opcode(0x0F, 0x01).regField(2).rm(m));
     }
 
-    /** {@code lidt [mem]}. */
+    /** {@code lidt [mem]}; {@code .size(48)} in 16-bit code loads a 32-bit base as for {@link #lgdt}. */
     public Assembler lidt(Mem m) {
-        return emit(enc("lidt", m).opcode(0x0F, 0x01).regField(3).rm(m));
+        return emit(descriptorTableLoad(enc("lidt", m), m).opcode(0x0F, 0x01).regField(3).rm(m));
+    }
+
+    private InstructionEncoder descriptorTableLoad(InstructionEncoder e, Mem m) {
+        if (m.bits() == 48 && mode == Mode.REAL16) {
+            e.operandSizePrefix();
+        }
+        return e;
+    }
+
+    /** {@code cld}: string instructions count upwards (the ABI's expected direction). */
+    public Assembler cld() {
+        return emit(enc("cld").opcode(0xFC));
+    }
+
+    /** {@code std}. */
+    public Assembler std() {
+        return emit(enc("std").opcode(0xFD));
+    }
+
+    /** {@code clc}. */
+    public Assembler clc() {
+        return emit(enc("clc").opcode(0xF8));
+    }
+
+    /** {@code stc}. */
+    public Assembler stc() {
+        return emit(enc("stc").opcode(0xF9));
     }
 
     /** {@code sgdt [mem]}. */
