@@ -1940,7 +1940,7 @@ public final class Assembler {
     }
 
     private Assembler string(String mn, int opcode, int bits) {
-        InstructionEncoder e = enc(mn);
+        InstructionEncoder e = enc(mn).allowRep();
         return emit(e.operandSize(bits).opcode(opcode));
     }
 

@@ -25,6 +25,7 @@ final class InstructionEncoder {
     private int repPrefix = -1;
     private boolean lock;
     private boolean lockAllowed;
+    private boolean repAllowed;
     private boolean rexW;
     private boolean rexR;
     private boolean rexX;
@@ -126,6 +127,12 @@ final class InstructionEncoder {
 
     InstructionEncoder rep(int prefix) {
         repPrefix = prefix;
+        return this;
+    }
+
+    /** Marks a string instruction, the only kind REP may prefix here. */
+    InstructionEncoder allowRep() {
+        repAllowed = true;
         return this;
     }
 
@@ -366,6 +373,9 @@ final class InstructionEncoder {
     }
 
     Encoded encode() {
+        if (repPrefix >= 0 && !repAllowed) {
+            throw error("rep prefix is only valid on a string instruction (movs, stos, lods)");
+        }
         if (lock && !lockAllowed) {
             throw error("lock prefix is only valid on an instruction that writes a memory operand");
         }
