@@ -1372,6 +1372,16 @@ public final class Assembler {
         return string("lodsb", 0xAC, 8);
     }
 
+    /** {@code lodsw}. */
+    public Assembler lodsw() {
+        return string("lodsw", 0xAD, 16);
+    }
+
+    /** {@code lodsd}. */
+    public Assembler lodsd() {
+        return string("lodsd", 0xAD, 32);
+    }
+
     /** {@code lodsq}. */
     public Assembler lodsq() {
         return string("lodsq", 0xAD, 64);

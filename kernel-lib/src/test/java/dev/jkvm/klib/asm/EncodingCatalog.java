@@ -835,6 +835,8 @@ final class EncodingCatalog {
         op0("stosw", Assembler::stosw);
         op0("stosd", Assembler::stosd);
         op0("lodsb", Assembler::lodsb);
+        op0("lodsw", Assembler::lodsw);
+        op0("lodsd", Assembler::lodsd);
         add("rep movsb", (a, ext) -> a.rep().movsb());
         add("rep movsd", (a, ext) -> a.rep().movsd());
         add("rep stosb", (a, ext) -> a.rep().stosb());
