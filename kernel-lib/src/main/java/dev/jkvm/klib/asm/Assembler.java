@@ -87,7 +87,7 @@ public final class Assembler {
 
     /** Binds {@code label} to the current position of the current section. */
     public Assembler bind(Label label) {
-        int fragment = current.fragmentCountForBinding();
+        int fragment = current.bindingFragment();
         Fragment last = current.fragments.get(fragment);
         int offset = last instanceof Fragment.Data d ? d.bytes.size() : 0;
         label.bind(current, fragment, offset);
@@ -185,7 +185,11 @@ public final class Assembler {
     public Assembler mov(Mem dst, Label address) {
         InstructionEncoder e = enc("mov", dst, address);
         int bits = sizeOf(e, dst);
-        Relocation.Kind kind = bits == 16 ? Relocation.Kind.ABS16 : Relocation.Kind.ABS32;
+        Relocation.Kind kind = switch (bits) {
+            case 16 -> Relocation.Kind.ABS16;
+            case 64 -> Relocation.Kind.ABS32S;
+            default -> Relocation.Kind.ABS32;
+        };
         if (bits == 8) {
             throw e.error("an address does not fit in a byte");
         }
@@ -201,13 +205,42 @@ public final class Assembler {
         return emit(e.operandSize(64).opcodePlusReg(0xB8, dst).imm(imm, 8));
     }
 
+    /** {@code movabs al/ax/eax/rax, [addr64]}: the A0/A1 form with a full 64-bit address (64-bit mode). */
+    public Assembler movabs(Reg acc, Mem absolute) {
+        InstructionEncoder e = enc("movabs", acc, absolute);
+        checkMovabsMoffs(e, acc);
+        int bits = matchWidth("movabs", acc, absolute);
+        return emit(e.operandSize(bits).opcode(bits == 8 ? 0xA0 : 0xA1).displacementOnly(absolute));
+    }
+
+    /** {@code movabs [addr64], al/ax/eax/rax}: the A2/A3 form (64-bit mode). */
+    public Assembler movabs(Mem absolute, Reg acc) {
+        InstructionEncoder e = enc("movabs", absolute, acc);
+        checkMovabsMoffs(e, acc);
+        int bits = matchWidth("movabs", acc, absolute);
+        return emit(e.operandSize(bits).opcode(bits == 8 ? 0xA2 : 0xA3).displacementOnly(absolute));
+    }
+
+    private void checkMovabsMoffs(InstructionEncoder e, Reg acc) {
+        if (mode != Mode.LONG64) {
+            throw e.error("movabs exists only in 64-bit mode");
+        }
+        if (acc.code() != 0 || acc.isHighByte()) {
+            throw e.error("movabs with a memory operand moves through al, ax, eax or rax");
+        }
+    }
+
     /** {@code mov dst, sreg} (8C /r); a 32/64-bit destination gets the selector zero-extended. */
     public Assembler mov(Reg dst, SegReg src) {
         InstructionEncoder e = enc("mov", dst, src);
         if (dst.bits() == 8) {
             throw e.error("segment registers are 16 bits: use a 16-, 32- or 64-bit register");
         }
-        return emit(e.operandSize(dst.bits()).opcode(0x8C).regField(src.code()).rm(dst));
+        if (dst.bits() != 64) {
+            // GNU as leaves REX.W off "mov r64, sreg": the 32-bit form already zero-extends.
+            e.operandSize(dst.bits());
+        }
+        return emit(e.opcode(0x8C).regField(src.code()).rm(dst));
     }
 
     /** {@code mov word ptr [mem], sreg}. */
@@ -224,9 +257,7 @@ public final class Assembler {
         if (src.bits() == 8) {
             throw e.error("segment registers are 16 bits: use a 16-, 32- or 64-bit register");
         }
-        if (src.bits() == 64) {
-            e.operandSize(64);
-        }
+        // No 0x66/REX.W: the selector is the low 16 bits whatever the register width (GNU as does the same).
         return emit(e.opcode(0x8E).regField(dst.code()).rm(src));
     }
 
@@ -297,21 +328,31 @@ public final class Assembler {
         if (dst.bits() == 8) {
             throw e.error("lea needs a 16-, 32- or 64-bit destination");
         }
-        return emit(e.operandSize(dst.bits()).opcode(0x8D).reg(dst).rm(src));
+        e.operandSize(dst.bits()).opcode(0x8D).reg(dst).rm(src);
+        if (dst.bits() < 64) {
+            e.displacementTruncated();
+        }
+        return emit(e);
     }
 
     /** {@code xchg a, b} (90+r when one side is the accumulator, like GNU as). */
     public Assembler xchg(Reg a, Reg b) {
         int bits = sameWidth("xchg", a, b);
-        InstructionEncoder e = enc("xchg", a, b).operandSize(bits);
+        InstructionEncoder e = enc("xchg", a, b);
         if (bits != 8 && (a.code() == 0 || b.code() == 0)) {
             Reg other = a.code() == 0 ? b : a;
-            boolean zeroExtendingNop = mode == Mode.LONG64 && bits == 32 && other.code() == 0;
+            boolean bothAccumulator = other.code() == 0;
+            if (bothAccumulator && mode == Mode.LONG64 && bits == 64) {
+                // GNU as emits plain 90 for xchg rax, rax: the same no-op without the REX.W byte.
+                return emit(e.opcode(0x90));
+            }
+            e.operandSize(bits);
+            boolean zeroExtendingNop = mode == Mode.LONG64 && bits == 32 && bothAccumulator;
             if (!zeroExtendingNop) {
                 return emit(e.opcodePlusReg(0x90, other));
             }
         }
-        return emit(e.opcode(bits == 8 ? 0x86 : 0x87).reg(b).rm(a));
+        return emit(e.operandSize(bits).opcode(bits == 8 ? 0x86 : 0x87).reg(b).rm(a));
     }
 
     /** {@code xchg [mem], r} (implicitly locked by the processor). */
@@ -547,6 +588,12 @@ public final class Assembler {
     public Assembler test(Mem a, Reg b) {
         int bits = matchWidth("test", b, a);
         return emit(enc("test", a, b).operandSize(bits).opcode(bits == 8 ? 0x84 : 0x85).reg(b).rm(a));
+    }
+
+    /** {@code test a, [mem]} (encoded as {@code test [mem], a}, the only form that exists). */
+    public Assembler test(Reg a, Mem b) {
+        int bits = matchWidth("test", a, b);
+        return emit(enc("test", a, b).operandSize(bits).opcode(bits == 8 ? 0x84 : 0x85).reg(a).rm(b));
     }
 
     /** {@code test a, imm} (A8/A9 for the accumulator, like GNU as). */
@@ -1047,6 +1094,11 @@ public final class Assembler {
         return far("ljmp", 0xEA, selector, offset, null, mode.defaultOperandBits());
     }
 
+    /** {@code ljmp selector:offset} with an explicit offset size (16 or 32 bits). */
+    public Assembler jmpFar(int selector, long offset, int offsetBits) {
+        return far("ljmp", 0xEA, selector, offset, null, offsetBits);
+    }
+
     /**
      * {@code ljmp selector:label} with an explicit offset size: 32 from 16-bit code gives the
      * {@code jmp dword sel:label} that completes a switch to 32-bit protected mode.
@@ -1070,9 +1122,12 @@ public final class Assembler {
         return farIndirect("lcall", 3, pointer);
     }
 
-    /** {@code int n}. */
+    /** {@code int n}; {@code int 3} becomes the one-byte CC, as GNU as emits it. */
     public Assembler intN(int vector) {
         InstructionEncoder e = enc("int", vector);
+        if (vector == 3) {
+            return emit(e.opcode(0xCC));
+        }
         return emit(e.opcode(0xCD).imm(immediate(e, vector, 8), 1));
     }
 
@@ -1317,6 +1372,16 @@ public final class Assembler {
         return string("lodsb", 0xAC, 8);
     }
 
+    /** {@code lodsw}. */
+    public Assembler lodsw() {
+        return string("lodsw", 0xAD, 16);
+    }
+
+    /** {@code lodsd}. */
+    public Assembler lodsd() {
+        return string("lodsd", 0xAD, 32);
+    }
+
     /** {@code lodsq}. */
     public Assembler lodsq() {
         return string("lodsq", 0xAD, 64);
@@ -1344,14 +1409,45 @@ public final class Assembler {
         return emit(enc("pause").opcode(0xF3, 0x90));
     }
 
-    /** {@code lgdt [mem]} (pseudo-descriptor: limit16 then base). */
+    /**
+     * {@code lgdt [mem]} (pseudo-descriptor: limit16 then base). In 16-bit code a 24-bit base is
+     * loaded unless the operand is sized {@code .size(48)}, which adds the 0x66 prefix so all 32
+     * base bits load (Intel SDM Vol. 2A LGDT) — what an AP trampoline needs for a GDT above 16 MiB.
+     */
     public Assembler lgdt(Mem m) {
-        return emit(enc("lgdt", m).opcode(0x0F, 0x01).regField(2).rm(m));
+        return emit(descriptorTableLoad(enc("lgdt", m), m).opcode(0x0F, 0x01).regField(2).rm(m));
     }
 
-    /** {@code lidt [mem]}. */
+    /** {@code lidt [mem]}; {@code .size(48)} in 16-bit code loads a 32-bit base as for {@link #lgdt}. */
     public Assembler lidt(Mem m) {
-        return emit(enc("lidt", m).opcode(0x0F, 0x01).regField(3).rm(m));
+        return emit(descriptorTableLoad(enc("lidt", m), m).opcode(0x0F, 0x01).regField(3).rm(m));
+    }
+
+    private InstructionEncoder descriptorTableLoad(InstructionEncoder e, Mem m) {
+        if (m.bits() == 48 && mode == Mode.REAL16) {
+            e.operandSizePrefix();
+        }
+        return e;
+    }
+
+    /** {@code cld}: string instructions count upwards (the ABI's expected direction). */
+    public Assembler cld() {
+        return emit(enc("cld").opcode(0xFC));
+    }
+
+    /** {@code std}. */
+    public Assembler std() {
+        return emit(enc("std").opcode(0xFD));
+    }
+
+    /** {@code clc}. */
+    public Assembler clc() {
+        return emit(enc("clc").opcode(0xF8));
+    }
+
+    /** {@code stc}. */
+    public Assembler stc() {
+        return emit(enc("stc").opcode(0xF9));
     }
 
     /** {@code sgdt [mem]}. */
@@ -1854,7 +1950,7 @@ public final class Assembler {
     }
 
     private Assembler string(String mn, int opcode, int bits) {
-        InstructionEncoder e = enc(mn);
+        InstructionEncoder e = enc(mn).allowRep();
         return emit(e.operandSize(bits).opcode(opcode));
     }
 

@@ -25,6 +25,7 @@ final class InstructionEncoder {
     private int repPrefix = -1;
     private boolean lock;
     private boolean lockAllowed;
+    private boolean repAllowed;
     private boolean rexW;
     private boolean rexR;
     private boolean rexX;
@@ -51,10 +52,6 @@ final class InstructionEncoder {
         this.mode = mode;
         this.mnemonic = mnemonic;
         this.operands = operands;
-    }
-
-    Mode mode() {
-        return mode;
     }
 
     AsmException error(String why) {
@@ -85,13 +82,6 @@ final class InstructionEncoder {
         return this;
     }
 
-    /** Forces REX.W (for instructions whose 64-bit form is not an operand-size choice). */
-    InstructionEncoder rexW() {
-        requireLongMode("REX.W");
-        rexW = true;
-        return this;
-    }
-
     InstructionEncoder operandSizePrefix() {
         operandSizePrefix = true;
         return this;
@@ -114,20 +104,35 @@ final class InstructionEncoder {
         if (m.segment() != null) {
             segmentPrefix = m.segment().overridePrefix();
         }
+        if (m.base() != null || m.indexReg() != null || m.isRipRelative()) {
+            throw error("the moffs form takes an absolute address only (Mem.abs)");
+        }
         displacementSize = mode.addressBits() / 8;
         long disp = m.displacement();
-        long max = mode.addressBits() == 16 ? 0xFFFF : 0xFFFF_FFFFL;
-        if (disp < -(max / 2 + 1) || disp > max) {
-            throw error("address 0x" + Long.toHexString(disp) + " does not fit in " + mode.addressBits() + " bits");
+        if (mode != Mode.LONG64) {
+            long max = mode.addressBits() == 16 ? 0xFFFF : 0xFFFF_FFFFL;
+            if (disp < -(max / 2 + 1) || disp > max) {
+                throw error("address 0x" + Long.toHexString(disp) + " does not fit in " + mode.addressBits() + " bits");
+            }
         }
         displacement = disp;
         displacementLabel = m.label();
-        displacementKind = mode.addressBits() == 16 ? Relocation.Kind.ABS16 : Relocation.Kind.ABS32;
+        displacementKind = switch (mode) {
+            case REAL16 -> Relocation.Kind.ABS16;
+            case PROTECTED32 -> Relocation.Kind.ABS32;
+            case LONG64 -> Relocation.Kind.ABS64;
+        };
         return this;
     }
 
     InstructionEncoder rep(int prefix) {
         repPrefix = prefix;
+        return this;
+    }
+
+    /** Marks a string instruction, the only kind REP may prefix here. */
+    InstructionEncoder allowRep() {
+        repAllowed = true;
         return this;
     }
 
@@ -228,7 +233,7 @@ final class InstructionEncoder {
         }
         displacement = disp;
         displacementLabel = m.label();
-        displacementKind = Relocation.Kind.ABS32;
+        displacementKind = addressBits == 64 ? Relocation.Kind.ABS32S : Relocation.Kind.ABS32;
         if (base == null) {
             displacementSize = 4;
             if (index == null && addressBits != 64) {
@@ -316,6 +321,17 @@ final class InstructionEncoder {
         }
     }
 
+    /**
+     * Marks a label displacement as needing only its low 32 bits (lea into a 16/32-bit register
+     * truncates the address, so sign extension cannot matter); GNU as then uses R_X86_64_32.
+     */
+    InstructionEncoder displacementTruncated() {
+        if (displacementKind == Relocation.Kind.ABS32S) {
+            displacementKind = Relocation.Kind.ABS32;
+        }
+        return this;
+    }
+
     /** Appends an immediate of {@code size} bytes. */
     InstructionEncoder imm(long value, int size) {
         immValues[immCount] = value;
@@ -357,6 +373,9 @@ final class InstructionEncoder {
     }
 
     Encoded encode() {
+        if (repPrefix >= 0 && !repAllowed) {
+            throw error("rep prefix is only valid on a string instruction (movs, stos, lods)");
+        }
         if (lock && !lockAllowed) {
             throw error("lock prefix is only valid on an instruction that writes a memory operand");
         }

@@ -40,6 +40,15 @@ public final class Mem {
         return at(base).disp(disp);
     }
 
+    /** {@code [base + label]}: a label's absolute address plus a register, e.g. a table indexed by a register. */
+    public static Mem at(Reg base, Label target) {
+        checkAddressRegister(base);
+        if (target == null) {
+            throw new AsmException("Mem.at(base, null): pass the label to address");
+        }
+        return new Mem(base, null, 1, 0, target, false, 0, null);
+    }
+
     /** {@code [rip + label]}: position-independent reference (64-bit mode only). */
     public static Mem rip(Label target) {
         if (target == null) {
@@ -202,7 +211,10 @@ public final class Mem {
             sep = "+";
         }
         if (index != null) {
-            sb.append(sep).append(index).append('*').append(scale);
+            sb.append(sep).append(index);
+            if (scale != 1 || base == null) {
+                sb.append('*').append(scale);
+            }
             sep = "+";
         }
         if (label != null) {

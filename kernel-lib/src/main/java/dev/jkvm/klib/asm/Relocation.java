@@ -18,8 +18,10 @@ public record Relocation(long offset, Kind kind, Label target, long addend) {
     public enum Kind {
         /** 16-bit absolute address (real-mode code). */
         ABS16(2, false),
-        /** 32-bit absolute address; must fit in 32 bits unsigned (or signed, for 64-bit disp32). */
+        /** 32-bit absolute address, zero-extended by the CPU: must fit in 32 bits unsigned. */
         ABS32(4, false),
+        /** 32-bit absolute address sign-extended to 64 bits (disp32 and imm32 in 64-bit mode). */
+        ABS32S(4, false),
         /** 64-bit absolute address. */
         ABS64(8, false),
         /** 16-bit PC-relative displacement. */
@@ -65,12 +67,25 @@ public record Relocation(long offset, Kind kind, Label target, long addend) {
         if (bits == 64) {
             return;
         }
-        long min = kind.pcRelative ? -(1L << (bits - 1)) : -(1L << (bits - 1));
-        long max = kind.pcRelative ? (1L << (bits - 1)) - 1 : (1L << bits) - 1;
+        long min;
+        long max;
+        if (kind == Kind.PC16) {
+            // 16-bit IP arithmetic wraps modulo 64 KiB, so any distance within the segment is reachable.
+            min = -0xFFFF;
+            max = 0xFFFF;
+        } else if (kind.pcRelative || kind == Kind.ABS32S) {
+            min = -(1L << (bits - 1));
+            max = (1L << (bits - 1)) - 1;
+        } else {
+            min = -(1L << (bits - 1));
+            max = (1L << bits) - 1;
+        }
         if (value < min || value > max) {
             throw new AsmException("relocation " + kind + " to " + target + " at offset 0x" + Long.toHexString(offset)
-                    + " does not fit: value 0x" + Long.toHexString(value)
-                    + (kind.pcRelative ? " (target too far: keep sections within 2 GiB)" : " (load the image below 4 GiB)"));
+                    + " does not fit: value 0x" + Long.toHexString(value) + " exceeds " + bits + " bits"
+                    + (kind.pcRelative ? " (place the target closer)"
+                    : kind == Kind.ABS32S ? " (sign-extended: keep the target below 2 GiB or use movabs)"
+                    : " (load the image lower)"));
         }
     }
 }

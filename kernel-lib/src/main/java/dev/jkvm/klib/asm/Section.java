@@ -139,7 +139,7 @@ public final class Section {
         fragments.add(f);
     }
 
-    int fragmentCountForBinding() {
+    int bindingFragment() {
         changed();
         if (fragments.isEmpty() || !(fragments.getLast() instanceof Fragment.Data)) {
             if (kind == Kind.BSS) {
