@@ -69,6 +69,8 @@ final class MethodTranslator {
 
     private final List<Element> elements = new ArrayList<>();
     private final Set<java.lang.classfile.Label> branchTargets = new HashSet<>();
+    /** Targets of at least one branch at or after them (loop heads): reachable before their jumps are seen. */
+    private final Set<java.lang.classfile.Label> backwardTargets = new HashSet<>();
     private final Map<java.lang.classfile.Label, Label> labels = new HashMap<>();
     private final Map<java.lang.classfile.Label, List<Boolean>> mapFrames = new HashMap<>();
     private final Map<Integer, FieldRef> arrayLocals = new HashMap<>();
@@ -156,6 +158,25 @@ final class MethodTranslator {
         }
         for (java.lang.classfile.Label l : branchTargets) {
             labels.put(l, new Label());
+        }
+        for (Element el : elements) {
+            List<java.lang.classfile.Label> targets = switch (el.element) {
+                case BranchInstruction b -> List.of(b.target());
+                case TableSwitchInstruction t -> t.cases().stream().map(SwitchCase::target).toList();
+                case LookupSwitchInstruction l -> l.cases().stream().map(SwitchCase::target).toList();
+                default -> List.of();
+            };
+            for (java.lang.classfile.Label t : targets) {
+                if (code.labelToBci(t) <= el.bci) {
+                    backwardTargets.add(t);
+                }
+            }
+            if (el.element instanceof TableSwitchInstruction t && code.labelToBci(t.defaultTarget()) <= el.bci) {
+                backwardTargets.add(t.defaultTarget());
+            }
+            if (el.element instanceof LookupSwitchInstruction l && code.labelToBci(l.defaultTarget()) <= el.bci) {
+                backwardTargets.add(l.defaultTarget());
+            }
         }
         code.findAttribute(Attributes.stackMapTable()).ifPresent((StackMapTableAttribute smt) -> {
             for (StackMapFrameInfo f : smt.entries()) {
@@ -328,6 +349,11 @@ final class MethodTranslator {
             if (jumped != null) {
                 stack.addAll(jumped);
                 reachable = true;
+                a.bind(target);
+                return;
+            }
+            if (!backwardTargets.contains(label)) {
+                // Every jump here was folded away (constant condition): the code after it is dead.
                 a.bind(target);
                 return;
             }
