@@ -21,13 +21,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Code-quality benchmark (run with -Dklib.bench=true): the routines of BenchRoutines compiled by
+ * Code-quality benchmark (run with -Dtest=CompilerCodeQualityBenchmark -Dklib.bench=true): the routines of BenchRoutines compiled by
  * our compiler and the same routines in C compiled by gcc -O2 run in one C driver under
  * valgrind's callgrind, which counts the instructions each call executes. Prints the ratio
  * ours/gcc per routine; asserts nothing about it (speed is reported, not tested).
  */
 @EnabledIfSystemProperty(named = "klib.bench", matches = "true")
-class CodeQualityBenchmark {
+class CompilerCodeQualityBenchmark {
     private static final long IMAGE_BASE = 0x10000000L;
     private static final String[] ROUTINES = {"copyWords", "checksum", "walkList", "queueRound", "firstZeroBit"};
 
