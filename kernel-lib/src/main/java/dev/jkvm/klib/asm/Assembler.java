@@ -185,7 +185,11 @@ public final class Assembler {
     public Assembler mov(Mem dst, Label address) {
         InstructionEncoder e = enc("mov", dst, address);
         int bits = sizeOf(e, dst);
-        Relocation.Kind kind = bits == 16 ? Relocation.Kind.ABS16 : Relocation.Kind.ABS32;
+        Relocation.Kind kind = switch (bits) {
+            case 16 -> Relocation.Kind.ABS16;
+            case 64 -> Relocation.Kind.ABS32S;
+            default -> Relocation.Kind.ABS32;
+        };
         if (bits == 8) {
             throw e.error("an address does not fit in a byte");
         }
@@ -324,7 +328,11 @@ public final class Assembler {
         if (dst.bits() == 8) {
             throw e.error("lea needs a 16-, 32- or 64-bit destination");
         }
-        return emit(e.operandSize(dst.bits()).opcode(0x8D).reg(dst).rm(src));
+        e.operandSize(dst.bits()).opcode(0x8D).reg(dst).rm(src);
+        if (dst.bits() < 64) {
+            e.displacementTruncated();
+        }
+        return emit(e);
     }
 
     /** {@code xchg a, b} (90+r when one side is the accumulator, like GNU as). */
@@ -1364,6 +1372,16 @@ public final class Assembler {
         return string("lodsb", 0xAC, 8);
     }
 
+    /** {@code lodsw}. */
+    public Assembler lodsw() {
+        return string("lodsw", 0xAD, 16);
+    }
+
+    /** {@code lodsd}. */
+    public Assembler lodsd() {
+        return string("lodsd", 0xAD, 32);
+    }
+
     /** {@code lodsq}. */
     public Assembler lodsq() {
         return string("lodsq", 0xAD, 64);
@@ -1391,14 +1409,45 @@ public final class Assembler {
         return emit(enc("pause").opcode(0xF3, 0x90));
     }
 
-    /** {@code lgdt [mem]} (pseudo-descriptor: limit16 then base). */
+    /**
+     * {@code lgdt [mem]} (pseudo-descriptor: limit16 then base). In 16-bit code a 24-bit base is
+     * loaded unless the operand is sized {@code .size(48)}, which adds the 0x66 prefix so all 32
+     * base bits load (Intel SDM Vol. 2A LGDT) — what an AP trampoline needs for a GDT above 16 MiB.
+     */
     public Assembler lgdt(Mem m) {
-        return emit(enc("lgdt", m).opcode(0x0F, 0x01).regField(2).rm(m));
+        return emit(descriptorTableLoad(enc("lgdt", m), m).opcode(0x0F, 0x01).regField(2).rm(m));
     }
 
-    /** {@code lidt [mem]}. */
+    /** {@code lidt [mem]}; {@code .size(48)} in 16-bit code loads a 32-bit base as for {@link #lgdt}. */
     public Assembler lidt(Mem m) {
-        return emit(enc("lidt", m).opcode(0x0F, 0x01).regField(3).rm(m));
+        return emit(descriptorTableLoad(enc("lidt", m), m).opcode(0x0F, 0x01).regField(3).rm(m));
+    }
+
+    private InstructionEncoder descriptorTableLoad(InstructionEncoder e, Mem m) {
+        if (m.bits() == 48 && mode == Mode.REAL16) {
+            e.operandSizePrefix();
+        }
+        return e;
+    }
+
+    /** {@code cld}: string instructions count upwards (the ABI's expected direction). */
+    public Assembler cld() {
+        return emit(enc("cld").opcode(0xFC));
+    }
+
+    /** {@code std}. */
+    public Assembler std() {
+        return emit(enc("std").opcode(0xFD));
+    }
+
+    /** {@code clc}. */
+    public Assembler clc() {
+        return emit(enc("clc").opcode(0xF8));
+    }
+
+    /** {@code stc}. */
+    public Assembler stc() {
+        return emit(enc("stc").opcode(0xF9));
     }
 
     /** {@code sgdt [mem]}. */
@@ -1901,7 +1950,7 @@ public final class Assembler {
     }
 
     private Assembler string(String mn, int opcode, int bits) {
-        InstructionEncoder e = enc(mn);
+        InstructionEncoder e = enc(mn).allowRep();
         return emit(e.operandSize(bits).opcode(opcode));
     }
 

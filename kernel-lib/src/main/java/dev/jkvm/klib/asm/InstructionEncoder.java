@@ -25,6 +25,7 @@ final class InstructionEncoder {
     private int repPrefix = -1;
     private boolean lock;
     private boolean lockAllowed;
+    private boolean repAllowed;
     private boolean rexW;
     private boolean rexR;
     private boolean rexX;
@@ -129,6 +130,12 @@ final class InstructionEncoder {
         return this;
     }
 
+    /** Marks a string instruction, the only kind REP may prefix here. */
+    InstructionEncoder allowRep() {
+        repAllowed = true;
+        return this;
+    }
+
     InstructionEncoder opcode(int... bytes) {
         for (int b : bytes) {
             opcode[opcodeLength++] = (byte) b;
@@ -226,7 +233,7 @@ final class InstructionEncoder {
         }
         displacement = disp;
         displacementLabel = m.label();
-        displacementKind = Relocation.Kind.ABS32;
+        displacementKind = addressBits == 64 ? Relocation.Kind.ABS32S : Relocation.Kind.ABS32;
         if (base == null) {
             displacementSize = 4;
             if (index == null && addressBits != 64) {
@@ -314,6 +321,17 @@ final class InstructionEncoder {
         }
     }
 
+    /**
+     * Marks a label displacement as needing only its low 32 bits (lea into a 16/32-bit register
+     * truncates the address, so sign extension cannot matter); GNU as then uses R_X86_64_32.
+     */
+    InstructionEncoder displacementTruncated() {
+        if (displacementKind == Relocation.Kind.ABS32S) {
+            displacementKind = Relocation.Kind.ABS32;
+        }
+        return this;
+    }
+
     /** Appends an immediate of {@code size} bytes. */
     InstructionEncoder imm(long value, int size) {
         immValues[immCount] = value;
@@ -355,6 +373,9 @@ final class InstructionEncoder {
     }
 
     Encoded encode() {
+        if (repPrefix >= 0 && !repAllowed) {
+            throw error("rep prefix is only valid on a string instruction (movs, stos, lods)");
+        }
         if (lock && !lockAllowed) {
             throw error("lock prefix is only valid on an instruction that writes a memory operand");
         }

@@ -18,8 +18,10 @@ public record Relocation(long offset, Kind kind, Label target, long addend) {
     public enum Kind {
         /** 16-bit absolute address (real-mode code). */
         ABS16(2, false),
-        /** 32-bit absolute address; must fit in 32 bits unsigned (or signed, for 64-bit disp32). */
+        /** 32-bit absolute address, zero-extended by the CPU: must fit in 32 bits unsigned. */
         ABS32(4, false),
+        /** 32-bit absolute address sign-extended to 64 bits (disp32 and imm32 in 64-bit mode). */
+        ABS32S(4, false),
         /** 64-bit absolute address. */
         ABS64(8, false),
         /** 16-bit PC-relative displacement. */
@@ -71,7 +73,7 @@ public record Relocation(long offset, Kind kind, Label target, long addend) {
             // 16-bit IP arithmetic wraps modulo 64 KiB, so any distance within the segment is reachable.
             min = -0xFFFF;
             max = 0xFFFF;
-        } else if (kind.pcRelative) {
+        } else if (kind.pcRelative || kind == Kind.ABS32S) {
             min = -(1L << (bits - 1));
             max = (1L << (bits - 1)) - 1;
         } else {
@@ -81,7 +83,9 @@ public record Relocation(long offset, Kind kind, Label target, long addend) {
         if (value < min || value > max) {
             throw new AsmException("relocation " + kind + " to " + target + " at offset 0x" + Long.toHexString(offset)
                     + " does not fit: value 0x" + Long.toHexString(value) + " exceeds " + bits + " bits"
-                    + (kind.pcRelative ? " (place the target closer)" : " (load the image lower)"));
+                    + (kind.pcRelative ? " (place the target closer)"
+                    : kind == Kind.ABS32S ? " (sign-extended: keep the target below 2 GiB or use movabs)"
+                    : " (load the image lower)"));
         }
     }
 }

@@ -1,6 +1,8 @@
 package dev.jkvm.klib.compiler;
 
+import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Label;
+import dev.jkvm.klib.asm.Mode;
 
 import java.lang.classfile.ClassModel;
 import java.lang.classfile.MethodModel;
@@ -89,7 +91,13 @@ public final class JavaSubsetCompiler {
             MethodRef ref = unit.pending.poll();
             Label entry = unit.methods.get(ref);
             unit.assembler().align(16);
-            new MethodTranslator(unit, ref, unit.methodModel(ref)).translate(entry);
+            // A measuring pass finds how many operand stack entries the method really needs (max_stack
+            // counts longs twice), so that fewer registers are reserved for the stack and more hold locals.
+            MethodTranslator measuring = new MethodTranslator(unit, new Assembler(Mode.LONG64), ref,
+                    unit.methodModel(ref), -1);
+            measuring.translate(new Label());
+            new MethodTranslator(unit, unit.assembler(), ref, unit.methodModel(ref), measuring.maxStackEntries())
+                    .translate(entry);
         }
         unit.emitData();
         return new CompiledUnit(unit.assembler(), unit.methods, unit.staticFields, unit.perCpuOffsets,

@@ -69,6 +69,8 @@ final class MethodTranslator {
 
     private final List<Element> elements = new ArrayList<>();
     private final Set<java.lang.classfile.Label> branchTargets = new HashSet<>();
+    /** Targets of at least one branch at or after them (loop heads): reachable before their jumps are seen. */
+    private final Set<java.lang.classfile.Label> backwardTargets = new HashSet<>();
     private final Map<java.lang.classfile.Label, Label> labels = new HashMap<>();
     private final Map<java.lang.classfile.Label, List<Boolean>> mapFrames = new HashMap<>();
     private final Map<Integer, FieldRef> arrayLocals = new HashMap<>();
@@ -78,15 +80,23 @@ final class MethodTranslator {
     final List<StackValue> stack = new ArrayList<>();
     FrameLayout frame;
     private boolean reachable = true;
+    private final int stackEntries;
+    private int maxEntriesSeen;
     /** Register the current instruction should leave its result in (a local's home, or rax), or null. */
     private Reg resultHint;
     private int bci;
     private int line = -1;
     private int index;
 
-    MethodTranslator(UnitBuilder unit, MethodRef self, MethodModel method) {
+    /**
+     * @param assembler    where the code goes (a scratch assembler for a measuring pass)
+     * @param stackEntries the most operand stack entries the method ever holds, as measured by
+     *                     a previous pass, or -1 to assume max_stack (which counts a long twice)
+     */
+    MethodTranslator(UnitBuilder unit, Assembler assembler, MethodRef self, MethodModel method, int stackEntries) {
         this.unit = unit;
-        this.a = unit.assembler();
+        this.a = assembler;
+        this.stackEntries = stackEntries;
         this.self = self;
         this.method = method;
         this.siteName = self.owner().replace('/', '.') + "." + self.name();
@@ -148,6 +158,25 @@ final class MethodTranslator {
         }
         for (java.lang.classfile.Label l : branchTargets) {
             labels.put(l, new Label());
+        }
+        for (Element el : elements) {
+            List<java.lang.classfile.Label> targets = switch (el.element) {
+                case BranchInstruction b -> List.of(b.target());
+                case TableSwitchInstruction t -> t.cases().stream().map(SwitchCase::target).toList();
+                case LookupSwitchInstruction l -> l.cases().stream().map(SwitchCase::target).toList();
+                default -> List.of();
+            };
+            for (java.lang.classfile.Label t : targets) {
+                if (code.labelToBci(t) <= el.bci) {
+                    backwardTargets.add(t);
+                }
+            }
+            if (el.element instanceof TableSwitchInstruction t && code.labelToBci(t.defaultTarget()) <= el.bci) {
+                backwardTargets.add(t.defaultTarget());
+            }
+            if (el.element instanceof LookupSwitchInstruction l && code.labelToBci(l.defaultTarget()) <= el.bci) {
+                backwardTargets.add(l.defaultTarget());
+            }
         }
         code.findAttribute(Attributes.stackMapTable()).ifPresent((StackMapTableAttribute smt) -> {
             for (StackMapFrameInfo f : smt.entries()) {
@@ -233,7 +262,8 @@ final class MethodTranslator {
             throw violationAt(-1, -1, "returns " + type.returnType().displayName()
                     + ": only primitive integer results and void are allowed");
         }
-        frame = new FrameLayout(code.maxLocals(), code.maxStack(), localWeights(), parameterSlots, hasCalls());
+        frame = new FrameLayout(code.maxLocals(), stackEntries >= 0 ? stackEntries : code.maxStack(),
+                localWeights(), parameterSlots, hasCalls());
 
         a.bind(entry);
         prologue(parameterSlots, parameterWide);
@@ -246,6 +276,7 @@ final class MethodTranslator {
                 case Instruction ins -> {
                     if (reachable) {
                         instruction(ins);
+                        maxEntriesSeen = Math.max(maxEntriesSeen, stack.size());
                     }
                 }
                 default -> {
@@ -258,6 +289,11 @@ final class MethodTranslator {
         for (int i = 0; i < stubs.size(); i++) {
             stubs.get(i).run();
         }
+    }
+
+    /** The most operand stack entries seen during translate (a long counts once). */
+    int maxStackEntries() {
+        return maxEntriesSeen;
     }
 
     private void prologue(int[] parameterSlots, boolean[] parameterWide) {
@@ -313,6 +349,11 @@ final class MethodTranslator {
             if (jumped != null) {
                 stack.addAll(jumped);
                 reachable = true;
+                a.bind(target);
+                return;
+            }
+            if (!backwardTargets.contains(label)) {
+                // Every jump here was folded away (constant condition): the code after it is dead.
                 a.bind(target);
                 return;
             }
@@ -877,11 +918,29 @@ final class MethodTranslator {
             move(Reg.RCX, bo, bits);
             move(r, xo, bits);
             alu(op, r, Reg.RCX, bits);
+        } else if (xo instanceof Reg xr && leaAddend(op, bo) != null) {
+            // Three-operand add: lea computes x + y or x + imm into r without disturbing x.
+            Object addend = leaAddend(op, bo);
+            Mem sum = addend instanceof Reg yr ? Mem.at(xr.withBits(64)).index(yr.withBits(64), 1)
+                    : Mem.at(xr.withBits(64), (Long) addend);
+            a.lea(r.withBits(bits), sum);
         } else {
             move(r, xo, bits);
             alu(op, r, bo, bits);
         }
         pushResult(r, wide);
+    }
+
+    /** What lea can add for x op b: a register, or a 32-bit displacement; null when lea does not fit. */
+    private static Object leaAddend(Alu op, Object b) {
+        if (op == Alu.ADD && b instanceof Reg) {
+            return b;
+        }
+        if (b instanceof Long imm) {
+            long addend = op == Alu.ADD ? imm : op == Alu.SUB ? -imm : Long.MAX_VALUE;
+            return addend != Long.MAX_VALUE && fitsInt(addend) ? (Object) addend : null;
+        }
+        return null;
     }
 
     private void multiply(boolean wide) {

@@ -64,6 +64,8 @@ class AsmErrorsTest {
         assertContains(error(Mode.LONG64, a -> a.lock().mov(Mem.at(Reg.RAX).m32(), Reg.EAX)), "lock");
         assertContains(error(Mode.LONG64, a -> a.lock().add(Reg.EAX, Reg.EBX)), "lock");
         assertContains(error(Mode.LONG64, a -> a.shl(Reg.EAX, Reg.DL)), "CL");
+        assertContains(error(Mode.LONG64, a -> a.rep().add(Reg.EAX, Reg.EBX)), "rep prefix", "add eax, ebx");
+        assertContains(error(Mode.LONG64, a -> a.lock().jmp(new Label())), "lock/rep prefix cannot precede jmp");
         assertContains(error(Mode.LONG64, a -> a.push(Reg.EAX)), "push");
         assertContains(error(Mode.LONG64, a -> a.in(Reg.EBX, 0x60)), "al, ax or eax");
         assertContains(error(Mode.LONG64, a -> a.mov(SegReg.CS, Reg.AX)), "far jump");

@@ -835,6 +835,8 @@ final class EncodingCatalog {
         op0("stosw", Assembler::stosw);
         op0("stosd", Assembler::stosd);
         op0("lodsb", Assembler::lodsb);
+        op0("lodsw", Assembler::lodsw);
+        op0("lodsd", Assembler::lodsd);
         add("rep movsb", (a, ext) -> a.rep().movsb());
         add("rep movsd", (a, ext) -> a.rep().movsd());
         add("rep stosb", (a, ext) -> a.rep().stosb());
@@ -876,6 +878,16 @@ final class EncodingCatalog {
         op0("clts", Assembler::clts);
         op0("wbinvd", Assembler::wbinvd);
         op0("nop", Assembler::nop);
+        op0("cld", Assembler::cld);
+        op0("std", Assembler::std);
+        op0("clc", Assembler::clc);
+        op0("stc", Assembler::stc);
+        if (!long64()) {
+            for (MemCase m : someMems()) {
+                add("lgdt " + sized(m, 48).gnu(), (a, ext) -> a.lgdt(m.mem().make(ext).size(48)));
+                add("lidt " + sized(m, 48).gnu(), (a, ext) -> a.lidt(m.mem().make(ext).size(48)));
+            }
+        }
         if (long64()) {
             op0("swapgs", Assembler::swapgs);
         }

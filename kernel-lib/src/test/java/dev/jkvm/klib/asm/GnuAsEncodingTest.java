@@ -62,11 +62,12 @@ class GnuAsEncodingTest {
     private static List<String> describe(List<GnuAs.GnuRelocation> relocations) {
         List<String> out = new ArrayList<>();
         for (GnuAs.GnuRelocation r : relocations) {
-            // R_X86_64_*: 1=64, 2=PC32, 4=PLT32 (a PC32 for calls), 10=32, 11=32S, 12=16, 13=PC16.
+            // R_X86_64_*: 1=64, 2=PC32, 4=PLT32 (a PC32 for calls), 10=32, 11=32S, 12=16, 13=PC16 (x86-64 psABI).
             String kind = switch (r.type()) {
                 case 1 -> "ABS64";
                 case 2, 4 -> "PC32";
-                case 10, 11 -> "ABS32";
+                case 10 -> "ABS32";
+                case 11 -> "ABS32S";
                 case 12 -> "ABS16";
                 case 13 -> "PC16";
                 default -> "type" + r.type();

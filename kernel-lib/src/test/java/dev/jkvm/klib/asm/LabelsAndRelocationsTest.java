@@ -198,6 +198,10 @@ class LabelsAndRelocationsTest {
         Relocation abs32 = new Relocation(0, Relocation.Kind.ABS32, l, 0);
         AsmException e = assertThrows(AsmException.class, () -> abs32.apply(new byte[4], 0, 0, 0x1_0000_0000L));
         assertTrue(e.getMessage().contains("target"), e.getMessage());
+        Relocation abs32s = new Relocation(0, Relocation.Kind.ABS32S, l, 0);
+        abs32s.apply(new byte[4], 0, 0, 0x7FFF_FFFFL);
+        AsmException s = assertThrows(AsmException.class, () -> abs32s.apply(new byte[4], 0, 0, 0x8000_0000L));
+        assertTrue(s.getMessage().contains("sign-extended"), s.getMessage());
         Relocation pc32 = new Relocation(0, Relocation.Kind.PC32, l, -4);
         assertThrows(AsmException.class, () -> pc32.apply(new byte[4], 0, 0, 0x9000_0000L));
     }

@@ -239,4 +239,21 @@ public final class Control {
     public static int divideInCall(int a, int b) {
         return max(a / b, 3) + a % (b | 1);
     }
+
+    public static int manyLocals(int a, int b) {
+        int c = a + 1, d = b - 2, e = a * 3, f = b ^ 5, g = a >> 2, h = b << 3, i = a | 7, j = b & 9;
+        int k = a - b, l = a + b, m = c * d, n = e - f, o = g + h, p = i ^ j, q = k | l, r = m & n;
+        for (int t = 0; t < (a & 7); t++) {
+            c += d; d ^= e; e -= f; f += g; g ^= h; h += i; i -= j; j += k;
+            k ^= l; l += m; m -= n; n += o; o ^= p; p += q; q -= r; r += c;
+        }
+        return c + d + e + f + g + h + i + j + k + l + m + n + o + p + q + r;
+    }
+
+    public static long manyLocalsAcrossCalls(long a, int b) {
+        long c = a + 1, d = a * 3, e = a - b, f = a ^ b, g = a << 3, h = a >> 1, i = a | 7;
+        int j = max(b, 3), k = max(j, b * 2), l = signum(a) + j;
+        long m = gcd(c, d) + gcd(e | 1, f | 1);
+        return c + d * 2 + e * 3 + f * 4 + g * 5 + h * 6 + i * 7 + j * 8 + k * 9 + l * 10 + m * 11 + max(k, l);
+    }
 }

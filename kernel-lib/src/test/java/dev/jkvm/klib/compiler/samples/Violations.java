@@ -4,7 +4,7 @@ import dev.jkvm.klib.rt.Console;
 
 /**
  * Methods outside the kernel subset; each offending line carries a "VIOLATION:" marker that
- * SubsetViolationTest looks up in this source file to learn the expected line.
+ * CompilerSubsetViolationTest looks up in this source file to learn the expected line.
  */
 public final class Violations {
     private Violations() {

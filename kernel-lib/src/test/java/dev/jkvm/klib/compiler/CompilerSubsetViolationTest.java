@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * source line. Independent oracles: the expected line comes from a marker in the sample's
  * source file, and javap (the JDK disassembler) confirms the instruction at the reported index.
  */
-class SubsetViolationTest {
+class CompilerSubsetViolationTest {
     private static final Path SOURCE = Path.of("src/test/java/dev/jkvm/klib/compiler/samples/Violations.java");
 
     @ParameterizedTest
@@ -60,7 +60,7 @@ class SubsetViolationTest {
     }
 
     private static void compile(String method) {
-        new JavaSubsetCompiler(SubsetViolationTest.class.getClassLoader())
+        new JavaSubsetCompiler(CompilerSubsetViolationTest.class.getClassLoader())
                 .addMethod(Violations.class.getName(), method).compile();
     }
 
