@@ -42,6 +42,8 @@ public final class SymbolNames {
     }
 
     public static String field(FieldRef field) {
-        return classPart(field.owner()) + "__" + field.name();
+        // '.' cannot occur in a Java identifier, so a field never shares a symbol with a method
+        // of the same name (ELF symbol names may contain it).
+        return classPart(field.owner()) + "." + field.name();
     }
 }
