@@ -5,6 +5,7 @@ import dev.jkvm.vmm.acpi.AcpiConfig;
 import dev.jkvm.vmm.acpi.AcpiPmDevice;
 import dev.jkvm.vmm.acpi.AcpiPmPorts;
 import dev.jkvm.vmm.acpi.AcpiTables;
+import dev.jkvm.vmm.acpi.NumaLayout;
 import dev.jkvm.vmm.boot.BootInfo;
 import dev.jkvm.vmm.boot.MultibootLoader;
 import dev.jkvm.vmm.cpu.Symbolizer;
@@ -53,6 +54,7 @@ public final class VirtualMachine {
     private final boolean traceExits;
     private final Symbolizer symbolizer;
     private final java.util.Set<Integer> offlineCpus;
+    private final int numaNodes;
 
     private VirtualMachine(Builder b) {
         this.cpus = b.cpus;
@@ -66,6 +68,7 @@ public final class VirtualMachine {
         this.traceExits = b.traceExits;
         this.symbolizer = b.symbolizer;
         this.offlineCpus = java.util.Set.copyOf(b.offlineCpus);
+        this.numaNodes = b.numaNodes;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -97,7 +100,9 @@ public final class VirtualMachine {
                     () -> vm.finish(VmOutcome.powerOff("guest requested a reset through port 0xCF9; jkvm does not reboot")));
             vm.pio().register(AcpiPmPorts.PM_BASE, AcpiPmPorts.PM_LENGTH, pm);
             vm.pio().register(AcpiPmPorts.RESET_PORT, 1, pm);
-            AcpiTables.install(vm.memory(), AcpiConfig.forCpus(cpus));
+            AcpiConfig acpi = AcpiConfig.forCpus(cpus);
+            if (numaNodes > 1) acpi = acpi.withNumaNodes(NumaLayout.split(numaNodes, cpus, vm.memory()));
+            AcpiTables.install(vm.memory(), acpi);
             for (PioRegistration r : pio) vm.pio().register(r.base(), r.length(), r.device());
             for (MmioRegistration r : mmio) vm.mmio().register(r.base(), r.length(), r.device());
             BootInfo boot = MultibootLoader.load(kernel, vm.memory(), cmdline);
@@ -127,6 +132,7 @@ public final class VirtualMachine {
         private boolean traceExits;
         private Symbolizer symbolizer;
         private final java.util.Set<Integer> offlineCpus = new java.util.TreeSet<>();
+        private int numaNodes = 1;
 
         private Builder() {}
 
@@ -199,6 +205,16 @@ public final class VirtualMachine {
         public Builder offlineCpu(int index) {
             if (index < 1) throw new IllegalArgumentException("vCPU " + index + " cannot be withheld: vCPU 0 is the boot CPU");
             offlineCpus.add(index);
+            return this;
+        }
+
+        /**
+         * Splits vCPUs and RAM into {@code nodes} equal NUMA nodes, described to the guest in an
+         * SRAT (needs all RAM below the 3 GiB hole). 1, the default, means no SRAT.
+         */
+        public Builder numaNodes(int nodes) {
+            if (nodes < 1) throw new IllegalArgumentException("NUMA node count must be at least 1, got " + nodes);
+            this.numaNodes = nodes;
             return this;
         }
 

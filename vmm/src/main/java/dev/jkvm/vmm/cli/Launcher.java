@@ -67,6 +67,10 @@ public final class Launcher implements Callable<Integer> {
             description = "withhold vCPU INDEX (repeatable): the guest sees it but it never starts, like a dead AP")
     java.util.List<Integer> offlineCpus = new java.util.ArrayList<>();
 
+    @Option(names = "--numa", paramLabel = "NODES", defaultValue = "1",
+            description = "split vCPUs and RAM into NODES equal NUMA nodes, described in an ACPI SRAT (default: ${DEFAULT-VALUE}, no SRAT)")
+    int numaNodes;
+
     @Option(names = "--trace-exits", description = "log every I/O and MMIO exit to standard error")
     boolean traceExits;
 
@@ -122,6 +126,12 @@ public final class Launcher implements Callable<Integer> {
                 throw new UserError("--offline-cpu " + index + " is not an AP of this VM; give 1 to " + (cpus - 1) + " (vCPU 0 boots)");
             }
         }
+        if (numaNodes < 1 || numaNodes > cpus) {
+            throw new UserError("--numa " + numaNodes + " does not fit " + cpus + " vCPUs; give 1 to " + cpus + " nodes");
+        }
+        if (numaNodes > 1 && memory > dev.jkvm.vmm.memory.GuestLayout.MMIO_HOLE_START) {
+            throw new UserError("--numa needs all RAM below the 3 GiB hole; give --memory 3G or less");
+        }
         long hostMemory = HostChecks.hostMemory();
         if (memory > hostMemory) {
             throw new UserError("--memory " + (memory >> 20) + "M is more than this host's " + (hostMemory >> 20)
@@ -137,7 +147,7 @@ public final class Launcher implements Callable<Integer> {
         try {
             VirtualMachine.Builder builder = VirtualMachine.builder()
                     .cpus(cpus).memory(memory).kernel(image).cmdline(cmdline)
-                    .console(console).timeout(timeout).traceExits(traceExits);
+                    .console(console).timeout(timeout).traceExits(traceExits).numaNodes(numaNodes);
             for (int index : offlineCpus) builder.offlineCpu(index);
             VirtualMachine machine = builder.build();
             try (RunningVm run = machine.start()) {
