@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 public final class TestKernels {
     private static final Path OUT = Path.of("target", "test-kernels").toAbsolutePath();
     private static final List<String> SOURCES = List.of("build.sh", "kernel.ld", "multiboot.inc", "serial.inc",
-            "hello32.S", "longmode.S", "smp.S", "triple.S", "spin.S", "longmode.inc");
+            "hello32.S", "longmode.S", "smp.S", "triple.S", "spin.S", "longmode.inc", "count.S");
 
     private TestKernels() {}
 

@@ -148,6 +148,28 @@ public final class Vm implements AutoCloseable {
     public List<KvmVcpu> vcpus() { return List.copyOf(vcpus); }
 
     boolean stopping() { return stopping; }
+
+    private final PauseGate pauseGate = new PauseGate();
+
+    PauseGate pauseGate() { return pauseGate; }
+
+    /**
+     * Stops every vCPU outside KVM_RUN and returns once all of them are parked (or the VM ended);
+     * the guest stays frozen until {@link #resume}. A wall-clock timeout keeps running meanwhile.
+     */
+    public void pause() throws InterruptedException {
+        pauseGate.requestPause();
+        int running = 0;
+        for (VmVcpuLoop l : loops) {
+            if (l.running()) running++;
+            l.kick();
+        }
+        pauseGate.awaitParked(running, this::stopping);
+    }
+
+    public void resume() {
+        pauseGate.resume();
+    }
     boolean tracing() { return trace != null; }
 
     void trace(int vcpu, String line) {

@@ -53,6 +53,13 @@ final class VmVcpuLoop implements Runnable {
      * thread already inside it (KVM API doc, kvm_run.immediate_exit). Callers set the VM's stop
      * flag first, so the loop sees it on return.
      */
+    /** Whether this vCPU's thread is inside its run loop (started and not yet exited). */
+    boolean running() {
+        synchronized (kickLock) {
+            return started && !exited;
+        }
+    }
+
     void kick() {
         synchronized (kickLock) {
             vcpu.setImmediateExit(true);
@@ -73,6 +80,12 @@ final class VmVcpuLoop implements Runnable {
                 int r = vcpu.run();
                 if (r == -LibcAbi.EINTR) {
                     kick.drainPending();
+                    if (vm.pauseGate().pauseRequested()) {
+                        vm.pauseGate().park(vm::stopping);
+                        // The kick that paused us set immediate_exit; a stop that comes later
+                        // sets it again before its signal, and the loop condition sees it first.
+                        if (!vm.stopping()) vcpu.setImmediateExit(false);
+                    }
                     continue;
                 }
                 if (r < 0) continue;

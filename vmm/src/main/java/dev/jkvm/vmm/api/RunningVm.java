@@ -47,6 +47,16 @@ public final class RunningVm implements AutoCloseable {
         vm.finish(VmOutcome.stopped("stopped by the embedder"));
     }
 
+    /** Freezes the guest: returns once no vCPU is inside KVM_RUN. */
+    public void pause() throws InterruptedException {
+        vm.pause();
+    }
+
+    /** Lets a paused guest run again. */
+    public void resume() {
+        vm.resume();
+    }
+
     public boolean isDone() { return vm.outcome().isDone(); }
 
     public VmStats stats() { return vm.stats(console.firstByteNanos()); }
