@@ -55,6 +55,7 @@ public final class VirtualMachine {
     private final Symbolizer symbolizer;
     private final java.util.Set<Integer> offlineCpus;
     private final int numaNodes;
+    private final java.util.Map<String, byte[]> fwCfgFiles;
 
     private VirtualMachine(Builder b) {
         this.cpus = b.cpus;
@@ -69,6 +70,7 @@ public final class VirtualMachine {
         this.symbolizer = b.symbolizer;
         this.offlineCpus = java.util.Set.copyOf(b.offlineCpus);
         this.numaNodes = b.numaNodes;
+        this.fwCfgFiles = new java.util.LinkedHashMap<>(b.fwCfgFiles);
     }
 
     public static Builder builder() { return new Builder(); }
@@ -95,6 +97,7 @@ public final class VirtualMachine {
         try {
             LegacyDevices legacy = LegacyDevices.install(vm.pio(), vm.interruptLines(), console,
                     status -> vm.finish(VmOutcome.guestExit(status)), cpus, vm.ramSize(), Clock.systemUTC());
+            for (var file : fwCfgFiles.entrySet()) legacy.fwCfg().addFile(file.getKey(), file.getValue());
             AcpiPmDevice pm = new AcpiPmDevice(
                     () -> vm.finish(VmOutcome.powerOff("guest powered off through ACPI (S5)")),
                     () -> vm.finish(VmOutcome.powerOff("guest requested a reset through port 0xCF9; jkvm does not reboot")));
@@ -133,6 +136,7 @@ public final class VirtualMachine {
         private Symbolizer symbolizer;
         private final java.util.Set<Integer> offlineCpus = new java.util.TreeSet<>();
         private int numaNodes = 1;
+        private final java.util.Map<String, byte[]> fwCfgFiles = new java.util.LinkedHashMap<>();
 
         private Builder() {}
 
@@ -215,6 +219,12 @@ public final class VirtualMachine {
         public Builder numaNodes(int nodes) {
             if (nodes < 1) throw new IllegalArgumentException("NUMA node count must be at least 1, got " + nodes);
             this.numaNodes = nodes;
+            return this;
+        }
+
+        /** A file the guest finds in the fw_cfg directory (QEMU docs/specs/fw_cfg.rst), e.g. "opt/app/config". */
+        public Builder fwCfgFile(String name, byte[] contents) {
+            fwCfgFiles.put(name, contents.clone());
             return this;
         }
 
