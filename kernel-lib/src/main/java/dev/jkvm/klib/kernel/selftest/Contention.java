@@ -1,7 +1,6 @@
 package dev.jkvm.klib.kernel.selftest;
 
 import dev.jkvm.klib.kernel.mm.BootAllocator;
-import dev.jkvm.klib.kernel.smp.CpuMask;
 import dev.jkvm.klib.kernel.sync.CheckedMcsLock;
 import dev.jkvm.klib.kernel.sync.CheckedRwLock;
 import dev.jkvm.klib.kernel.sync.CountedTicketLock;
@@ -10,6 +9,7 @@ import dev.jkvm.klib.kernel.sync.McsLock;
 import dev.jkvm.klib.kernel.sync.RwLock;
 import dev.jkvm.klib.kernel.sync.SenseBarrier;
 import dev.jkvm.klib.rt.Atomic;
+import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
 
 /**
@@ -76,27 +76,32 @@ public final class Contention {
         Atomic.fetchAdd32(data + INSIDE, -1);
     }
 
-    public static void ticket(int iterations) {
-        for (int i = 0; i < iterations; i++) {
+    public static int ticket(int iterations, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
             CountedTicketLock.lock(lockMemory);
             enter();
             leave();
             CountedTicketLock.unlock(lockMemory);
         }
+        return i;
     }
 
-    public static void mcs(int iterations, int cpu) {
-        for (int i = 0; i < iterations; i++) {
+    public static int mcs(int iterations, int cpu, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
             CheckedMcsLock.lock(lockMemory, nodes, cpu);
             enter();
             leave();
             CheckedMcsLock.unlock(lockMemory, nodes, cpu);
         }
+        return i;
     }
 
     /** Every fourth iteration writes (both words, which must stay equal); the rest read. */
-    public static void rw(int iterations, int cpu) {
-        for (int i = 0; i < iterations; i++) {
+    public static int rw(int iterations, int cpu, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
             if ((i + cpu) % 4 == 0) {
                 CheckedRwLock.writeLock(lockMemory, cpu);
                 enter();
@@ -112,29 +117,29 @@ public final class Contention {
                 CheckedRwLock.readUnlock(lockMemory, cpu);
             }
         }
+        return i;
     }
 
-    /** Writes an rwlock workload of that many iterations per CPU does in total. */
-    public static long rwWrites(int iterations, long onlineMask) {
+    /** Writes among the first iterations of CPU cpu's rwlock workload. */
+    public static long rwWrites(int iterations, int cpu) {
         long writes = 0;
-        for (int cpu = CpuMask.next(onlineMask, 0); cpu >= 0;
-                cpu = CpuMask.next(onlineMask, cpu + 1)) {
-            for (int i = 0; i < iterations; i++) {
-                if ((i + cpu) % 4 == 0) {
-                    writes++;
-                }
+        for (int i = 0; i < iterations; i++) {
+            if ((i + cpu) % 4 == 0) {
+                writes++;
             }
         }
         return writes;
     }
 
-    public static void semaphore(int iterations) {
-        for (int i = 0; i < iterations; i++) {
+    public static int semaphore(int iterations, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
             CountingSemaphore.waitSpinning(lockMemory);
             enter();
             leave();
             CountingSemaphore.post(lockMemory);
         }
+        return i;
     }
 
     /**

@@ -32,6 +32,7 @@ public final class Gang {
     private static final int RELEASED = 8;
     private static final int JOB = 12;
     private static final int ARGUMENT = 16;
+    private static final int MEMBERS = 24;
 
     public static void init() {
         state = BootAllocator.allocate(64, 64);
@@ -50,6 +51,7 @@ public final class Gang {
         Memory.store32(state + FINISHED, 0);
         Memory.store32(state + JOB, job);
         Memory.store64(state + ARGUMENT, argument);
+        Memory.store32(state + MEMBERS, aps);
         Atomic.storeVolatile32(state + RELEASED, 0);
         long slot = calls + CallFunction.HEADER;
         if (aps > 0) {
@@ -78,6 +80,9 @@ public final class Gang {
     public static void member(int cpu) {
         int job = Memory.load32(state + JOB);
         Atomic.fetchAdd32(state + STARTED, 1);
+        // Nobody sends before everybody has started: a request that arrived together with the
+        // job's own would sit in this handler's batch, unserved until the job returned.
+        waitFor(state + STARTED, Memory.load32(state + MEMBERS), cpu);
         SelfTestSuite.runJob(job, cpu);
         Atomic.fetchAdd32(state + FINISHED, 1);
         while (Atomic.loadVolatile32(state + RELEASED) == 0) {
