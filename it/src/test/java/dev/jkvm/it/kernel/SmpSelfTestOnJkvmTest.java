@@ -1,6 +1,7 @@
 package dev.jkvm.it.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.vmm.api.RunningVm;
@@ -10,6 +11,7 @@ import dev.jkvm.vmm.api.VmOutcome;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -20,18 +22,24 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SmpSelfTestOnJkvmTest {
     static final String CMDLINE = "storm-ms=1500";
 
+    private record Run(VmOutcome outcome, String serial) {}
+
+    private static Run boot(VirtualMachine.Builder builder) throws Exception {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        VirtualMachine vmDefinition = builder.memory(256L << 20).kernel(SmpSelfTestFile.bytes()).console(serial)
+                .cmdline(CMDLINE).timeout(Duration.ofSeconds(120)).build();
+        try (RunningVm vm = vmDefinition.start()) {
+            VmOutcome outcome = vm.await();
+            return new Run(outcome, serial.toString(StandardCharsets.ISO_8859_1));
+        }
+    }
+
     @ParameterizedTest(name = "{0} vCPUs")
     @ValueSource(ints = {1, 2, 4, 8, 16})
     void everySelfTestPasses(int cpus) throws Exception {
-        ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        VirtualMachine vmDefinition = VirtualMachine.builder().cpus(cpus).memory(256L << 20)
-                .kernel(SmpSelfTestFile.bytes()).console(serial).cmdline(CMDLINE)
-                .timeout(Duration.ofSeconds(120)).build();
-        VmOutcome outcome;
-        try (RunningVm vm = vmDefinition.start()) {
-            outcome = vm.await();
-        }
-        String output = serial.toString(StandardCharsets.ISO_8859_1);
+        Run run = boot(VirtualMachine.builder().cpus(cpus));
+        VmOutcome outcome = run.outcome;
+        String output = run.serial;
         SmpSelfTestTap tap = new SmpSelfTestTap(output);
         tap.assertAllPassed();
         assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), () -> outcome + "\n" + output);
@@ -44,5 +52,20 @@ class SmpSelfTestOnJkvmTest {
             assertTrue(tap.hasComment("ipi round trip: median "), output);
         }
         assertTrue(tap.hasComment("bring-up: all cpus online "), output);
+    }
+
+    /**
+     * An AP the VMM withholds (listed in the MADT, never started) must fail the first test, and
+     * the run must end with the suite's failure value 0x11, reported as (0x11 << 1) | 1 = 35.
+     */
+    @Test
+    void aCpuThatNeverComesUpFailsTheSuite() throws Exception {
+        Run run = boot(VirtualMachine.builder().cpus(3).offlineCpu(2));
+        SmpSelfTestTap tap = new SmpSelfTestTap(run.serial);
+        assertEquals(tap.planned, tap.results.size(), run.serial);
+        assertFalse(tap.test(1).ok(), run.serial);
+        assertTrue(tap.test(1).description().contains("(2 of 3)"), tap.test(1).description());
+        assertTrue(tap.test(4).ok(), "the two CPUs that are up still reach each other:\n" + run.serial);
+        assertEquals(35, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
     }
 }
