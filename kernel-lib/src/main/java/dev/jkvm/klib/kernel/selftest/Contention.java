@@ -4,7 +4,7 @@ import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.sync.CheckedMcsLock;
 import dev.jkvm.klib.kernel.sync.CheckedRwLock;
 import dev.jkvm.klib.kernel.sync.CountedTicketLock;
-import dev.jkvm.klib.kernel.sync.CountingSemaphore;
+import dev.jkvm.klib.kernel.sync.CountedSemaphore;
 import dev.jkvm.klib.kernel.sync.McsLock;
 import dev.jkvm.klib.kernel.sync.RwLock;
 import dev.jkvm.klib.kernel.sync.SenseBarrier;
@@ -134,10 +134,10 @@ public final class Contention {
     public static int semaphore(int iterations, long deadline) {
         int i = 0;
         for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
-            CountingSemaphore.waitSpinning(lockMemory);
+            CountedSemaphore.waitSpinning(lockMemory);
             enter();
             leave();
-            CountingSemaphore.post(lockMemory);
+            CountedSemaphore.post(lockMemory);
         }
         return i;
     }
@@ -170,7 +170,7 @@ public final class Contention {
     }
 
     public static void initSemaphore() {
-        CountingSemaphore.init(lockMemory, 1);
+        CountedSemaphore.init(lockMemory, 1);
     }
 
     public static void initBarrier(int parties) {

@@ -12,6 +12,7 @@ import dev.jkvm.klib.kernel.smp.IpiSender;
 import dev.jkvm.klib.kernel.smp.RemoteCall;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.smp.TlbShootdown;
+import dev.jkvm.klib.kernel.sync.CountedSemaphore;
 import dev.jkvm.klib.kernel.sync.CountedTicketLock;
 import dev.jkvm.klib.kernel.sync.LockStats;
 import dev.jkvm.klib.kernel.sync.McsLock;
@@ -528,9 +529,11 @@ public final class SelfTestSuite {
         Contention.reset();
         Contention.initSemaphore();
         total = contend(JOB_SEMAPHORE, iterations);
-        Tap.begin(total > 0 && Contention.counter() == total && Contention.violations() == 0, first + 3);
+        Tap.begin(total > 0 && Contention.counter() == total && Contention.violations() == 0
+                && LockStats.acquisitions(CountedSemaphore.stats(lock)) == total, first + 3);
         Console.print("counting semaphore (1 unit) as a mutex: ");
         lockResult(total);
+        printStats(CountedSemaphore.stats(lock));
 
         Contention.reset();
         Contention.initBarrier(n);

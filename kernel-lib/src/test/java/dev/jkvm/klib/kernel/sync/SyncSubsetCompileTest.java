@@ -21,7 +21,7 @@ class SyncSubsetCompileTest {
         code = KernelCodeDisassembly.compile(TicketSpinLock.class, CheckedSpinLock.class, IrqSpinLock.class,
                 InterruptFlag.class, SyncPanic.class, SenseBarrier.class, CountingSemaphore.class, SeqLock.class,
                 LockStats.class, CountedTicketLock.class, McsLock.class, CheckedMcsLock.class, RwLock.class,
-                CheckedRwLock.class);
+                CheckedRwLock.class, CountedSemaphore.class);
     }
 
     @Test
