@@ -15,6 +15,7 @@ import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.mm.MemoryMap;
 import dev.jkvm.klib.kernel.mm.PageTables;
+import dev.jkvm.klib.kernel.selftest.SelfTestSuite;
 import dev.jkvm.klib.kernel.smp.ApStartup;
 import dev.jkvm.klib.kernel.smp.BootStage;
 import dev.jkvm.klib.kernel.smp.CallFunction;
@@ -212,6 +213,9 @@ public final class Kernel {
         Console.print(" cpus online after ");
         Log.dec(smpMicros / 1000);
         Console.print(" ms\n");
+        if (SelfTestSuite.enabled(info)) {
+            SelfTestSuite.run(enabled, smpMicros);
+        }
         if (test == TEST_PANIC) {
             Console.print("test: panicking on purpose\n");
             Panic.panic();

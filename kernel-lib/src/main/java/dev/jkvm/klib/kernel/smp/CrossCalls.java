@@ -1,12 +1,14 @@
 package dev.jkvm.klib.kernel.smp;
 
 import dev.jkvm.klib.kernel.apic.Lapic;
+import dev.jkvm.klib.kernel.selftest.SelfTestSuite;
 import dev.jkvm.klib.kernel.trap.Traps;
 import dev.jkvm.klib.rt.Memory;
 
 /**
  * The kernel's CallFunctionDispatch registry (klib_call_function): the functions the self-tests
- * run on other CPUs, by id. Each records what it saw in the running CPU's SmpState record.
+ * run on other CPUs, by id. Each records what it saw in the running CPU's SmpState record; ids
+ * it does not know belong to the self-test suite.
  */
 public final class CrossCalls {
     private CrossCalls() {
@@ -31,8 +33,7 @@ public final class CrossCalls {
                 Memory.store64(record + SmpState.INTERRUPTS, Traps.interruptCount());
             }
             case READ -> Memory.store64(record + SmpState.TEST_VALUE, Memory.load64(argument));
-            default -> {
-            }
+            default -> SelfTestSuite.runOnCpu(functionId, argument, cpu);
         }
     }
 }

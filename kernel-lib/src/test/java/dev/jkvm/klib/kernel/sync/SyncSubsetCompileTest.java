@@ -19,7 +19,9 @@ class SyncSubsetCompileTest {
     @BeforeAll
     static void compile() throws Exception {
         code = KernelCodeDisassembly.compile(TicketSpinLock.class, CheckedSpinLock.class, IrqSpinLock.class,
-                InterruptFlag.class, SyncPanic.class, SenseBarrier.class, CountingSemaphore.class, SeqLock.class);
+                InterruptFlag.class, SyncPanic.class, SenseBarrier.class, CountingSemaphore.class, SeqLock.class,
+                LockStats.class, CountedTicketLock.class, McsLock.class, CheckedMcsLock.class, RwLock.class,
+                CheckedRwLock.class, CountedSemaphore.class);
     }
 
     @Test
@@ -48,6 +50,22 @@ class SyncSubsetCompileTest {
     void irqSaveDisablesAndRestoreEnablesInterrupts() {
         assertTrue(code.contains("IrqSpinLock.lockIrqSave", "cli"));
         assertTrue(code.contains("IrqSpinLock.unlockIrqRestore", "sti"));
+    }
+
+    @Test
+    void mcsLockQueuesWithXchgAndLeavesWithCmpxchg() {
+        assertTrue(code.contains("McsLock.lock", "xchg"), () -> String.join("\n", code.method("McsLock.lock")));
+        assertTrue(code.contains("McsLock.lock", "pause"));
+        assertTrue(code.contains("McsLock.unlock", "lock cmpxchg"), () -> String.join("\n", code.method("McsLock.unlock")));
+    }
+
+    @Test
+    void rwLockAcquiresWithCmpxchgAndReadersLeaveWithLockedAdd() {
+        assertTrue(code.contains("RwLock.readLock", "lock cmpxchg"));
+        assertTrue(code.contains("RwLock.writeLock", "lock cmpxchg"));
+        assertTrue(code.contains("RwLock.readUnlock", "lock xadd"), () -> String.join("\n", code.method("RwLock.readUnlock")));
+        assertTrue(code.contains("LockStats.recordShared", "lock xadd"));
+        assertFalse(code.method("LockStats.recordExclusive").stream().anyMatch(t -> t.startsWith("lock")));
     }
 
     @Test

@@ -1,0 +1,71 @@
+package dev.jkvm.it.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.vmm.api.RunningVm;
+import dev.jkvm.vmm.api.VirtualMachine;
+import dev.jkvm.vmm.api.VmOutcome;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Boots the self-test image on our VMM and requires every TAP test to pass. Ring-0 code is
+ * emulated on this host, so the IPI storm gets a short budget (storm-ms) and scales itself down.
+ */
+class SmpSelfTestOnJkvmTest {
+    static final String CMDLINE = "storm-ms=1500";
+
+    private record Run(VmOutcome outcome, String serial) {}
+
+    private static Run boot(VirtualMachine.Builder builder) throws Exception {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        VirtualMachine vmDefinition = builder.memory(256L << 20).kernel(SmpSelfTestFile.bytes()).console(serial)
+                .cmdline(CMDLINE).timeout(Duration.ofSeconds(120)).build();
+        try (RunningVm vm = vmDefinition.start()) {
+            VmOutcome outcome = vm.await();
+            return new Run(outcome, serial.toString(StandardCharsets.ISO_8859_1));
+        }
+    }
+
+    @ParameterizedTest(name = "{0} vCPUs")
+    @ValueSource(ints = {1, 2, 4, 8, 16})
+    void everySelfTestPasses(int cpus) throws Exception {
+        Run run = boot(VirtualMachine.builder().cpus(cpus));
+        VmOutcome outcome = run.outcome;
+        String output = run.serial;
+        SmpSelfTestTap tap = new SmpSelfTestTap(output);
+        tap.assertAllPassed();
+        assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), () -> outcome + "\n" + output);
+        // isa-debug-exit value 0 (all passed), reported QEMU's way: (0 << 1) | 1.
+        assertEquals(1, outcome.exitStatus(), output);
+        assertTrue(tap.test(1).description().contains("(" + cpus + " of " + cpus + ")"), tap.test(1).description());
+        if (cpus > 1) {
+            assertTrue(tap.test(4).description().contains("(" + cpus * (cpus - 1) + " of " + cpus * (cpus - 1)),
+                    tap.test(4).description());
+            assertTrue(tap.hasComment("ipi round trip: median "), output);
+        }
+        assertTrue(tap.hasComment("bring-up: all cpus online "), output);
+    }
+
+    /**
+     * An AP the VMM withholds (listed in the MADT, never started) must fail the first test, and
+     * the run must end with the suite's failure value 0x11, reported as (0x11 << 1) | 1 = 35.
+     */
+    @Test
+    void aCpuThatNeverComesUpFailsTheSuite() throws Exception {
+        Run run = boot(VirtualMachine.builder().cpus(3).offlineCpu(2));
+        SmpSelfTestTap tap = new SmpSelfTestTap(run.serial);
+        assertEquals(tap.planned, tap.results.size(), run.serial);
+        assertFalse(tap.test(1).ok(), run.serial);
+        assertTrue(tap.test(1).description().contains("(2 of 3)"), tap.test(1).description());
+        assertTrue(tap.test(4).ok(), "the two CPUs that are up still reach each other:\n" + run.serial);
+        assertEquals(35, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+    }
+}

@@ -1,0 +1,179 @@
+package dev.jkvm.klib.kernel.selftest;
+
+import dev.jkvm.klib.kernel.mm.BootAllocator;
+import dev.jkvm.klib.kernel.sync.CheckedMcsLock;
+import dev.jkvm.klib.kernel.sync.CheckedRwLock;
+import dev.jkvm.klib.kernel.sync.CountedTicketLock;
+import dev.jkvm.klib.kernel.sync.CountedSemaphore;
+import dev.jkvm.klib.kernel.sync.McsLock;
+import dev.jkvm.klib.kernel.sync.RwLock;
+import dev.jkvm.klib.kernel.sync.SenseBarrier;
+import dev.jkvm.klib.rt.Atomic;
+import dev.jkvm.klib.rt.Cpu;
+import dev.jkvm.klib.rt.Memory;
+
+/**
+ * The lock workloads the suite runs on every CPU at once (through Gang): each protects a plain,
+ * non-atomic read-modify-write of a shared counter, so a lock that let two CPUs in would lose
+ * updates, and an occupancy word catches two holders directly. The debug (checked) forms of the
+ * MCS lock and the rwlock are used, so a misuse would panic the run.
+ */
+public final class Contention {
+    private Contention() {
+    }
+
+    private static long lockMemory;
+    private static long nodes;
+    private static long data;
+    private static final int COUNTER = 0;
+    private static final int SECOND = 8;
+    private static final int INSIDE = 16;
+    private static final int VIOLATIONS = 20;
+    private static final int ROUNDS_DONE = 24;
+    private static final long LOCK_BYTES = 128;
+
+    public static void init(int cpuCount) {
+        lockMemory = BootAllocator.allocate(LOCK_BYTES, 64);
+        nodes = BootAllocator.allocate((long) McsLock.NODE_SIZE * cpuCount, 64);
+        data = BootAllocator.allocate(64, 64);
+    }
+
+    public static long lock() {
+        return lockMemory;
+    }
+
+    public static void reset() {
+        for (int i = 0; i < LOCK_BYTES; i += 8) {
+            Memory.store64(lockMemory + i, 0L);
+        }
+        Memory.store64(data + COUNTER, 0L);
+        Memory.store64(data + SECOND, 0L);
+        Memory.store32(data + INSIDE, 0);
+        Memory.store32(data + VIOLATIONS, 0);
+        Memory.store32(data + ROUNDS_DONE, 0);
+    }
+
+    public static long counter() {
+        return Memory.load64(data + COUNTER);
+    }
+
+    public static long second() {
+        return Memory.load64(data + SECOND);
+    }
+
+    public static int violations() {
+        return Memory.load32(data + VIOLATIONS);
+    }
+
+    private static void enter() {
+        if (Atomic.fetchAdd32(data + INSIDE, 1) != 0) {
+            Atomic.fetchAdd32(data + VIOLATIONS, 1);
+        }
+        Memory.store64(data + COUNTER, Memory.load64(data + COUNTER) + 1);
+    }
+
+    private static void leave() {
+        Atomic.fetchAdd32(data + INSIDE, -1);
+    }
+
+    public static int ticket(int iterations, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+            CountedTicketLock.lock(lockMemory);
+            enter();
+            leave();
+            CountedTicketLock.unlock(lockMemory);
+        }
+        return i;
+    }
+
+    public static int mcs(int iterations, int cpu, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+            CheckedMcsLock.lock(lockMemory, nodes, cpu);
+            enter();
+            leave();
+            CheckedMcsLock.unlock(lockMemory, nodes, cpu);
+        }
+        return i;
+    }
+
+    /** Every fourth iteration writes (both words, which must stay equal); the rest read. */
+    public static int rw(int iterations, int cpu, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+            if ((i + cpu) % 4 == 0) {
+                CheckedRwLock.writeLock(lockMemory, cpu);
+                enter();
+                Memory.store64(data + SECOND, Memory.load64(data + SECOND) + 1);
+                leave();
+                CheckedRwLock.writeUnlock(lockMemory, cpu);
+            } else {
+                CheckedRwLock.readLock(lockMemory, cpu);
+                if (Atomic.loadVolatile32(data + INSIDE) != 0
+                        || Memory.load64(data + COUNTER) != Memory.load64(data + SECOND)) {
+                    Atomic.fetchAdd32(data + VIOLATIONS, 1);
+                }
+                CheckedRwLock.readUnlock(lockMemory, cpu);
+            }
+        }
+        return i;
+    }
+
+    /** Writes among the first iterations of CPU cpu's rwlock workload. */
+    public static long rwWrites(int iterations, int cpu) {
+        long writes = 0;
+        for (int i = 0; i < iterations; i++) {
+            if ((i + cpu) % 4 == 0) {
+                writes++;
+            }
+        }
+        return writes;
+    }
+
+    public static int semaphore(int iterations, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+            CountedSemaphore.waitSpinning(lockMemory);
+            enter();
+            leave();
+            CountedSemaphore.post(lockMemory);
+        }
+        return i;
+    }
+
+    /**
+     * Each round every CPU adds one and waits at the barrier; after it, the count must show every
+     * CPU's arrival for this round; a second barrier keeps the next round's adds out of the check.
+     */
+    public static void barrier(int rounds, int parties) {
+        for (int round = 0; round < rounds; round++) {
+            Atomic.fetchAdd64(data + SECOND, 1L);
+            SenseBarrier.await(lockMemory);
+            if (Atomic.loadVolatile64(data + SECOND) != (long) parties * (round + 1)) {
+                Atomic.fetchAdd32(data + VIOLATIONS, 1);
+            }
+            SenseBarrier.await(lockMemory);
+        }
+    }
+
+    public static void initTicket() {
+        CountedTicketLock.init(lockMemory);
+    }
+
+    public static void initMcs() {
+        McsLock.init(lockMemory);
+    }
+
+    public static void initRw() {
+        RwLock.init(lockMemory);
+    }
+
+    public static void initSemaphore() {
+        CountedSemaphore.init(lockMemory, 1);
+    }
+
+    public static void initBarrier(int parties) {
+        SenseBarrier.init(lockMemory, parties);
+    }
+}

@@ -1,0 +1,711 @@
+package dev.jkvm.klib.kernel.selftest;
+
+import dev.jkvm.klib.kernel.apic.Lapic;
+import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.mm.BootAllocator;
+import dev.jkvm.klib.kernel.mm.PageTables;
+import dev.jkvm.klib.kernel.smp.ApStartup;
+import dev.jkvm.klib.kernel.smp.CallFunction;
+import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.smp.CrossCalls;
+import dev.jkvm.klib.kernel.smp.IpiSender;
+import dev.jkvm.klib.kernel.smp.RemoteCall;
+import dev.jkvm.klib.kernel.smp.SmpState;
+import dev.jkvm.klib.kernel.smp.TlbShootdown;
+import dev.jkvm.klib.kernel.sync.CountedSemaphore;
+import dev.jkvm.klib.kernel.sync.CountedTicketLock;
+import dev.jkvm.klib.kernel.sync.LockStats;
+import dev.jkvm.klib.kernel.sync.McsLock;
+import dev.jkvm.klib.kernel.sync.RwLock;
+import dev.jkvm.klib.kernel.time.PitCalibration;
+import dev.jkvm.klib.kernel.trap.ExitCodes;
+import dev.jkvm.klib.rt.Atomic;
+import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.Cpu;
+import dev.jkvm.klib.rt.Memory;
+
+/**
+ * The in-guest SMP self-test suite: once every AP is up, the boot CPU runs TESTS checks and
+ * prints them as TAP on the console, with measurements as "# " comments, then exits through
+ * isa-debug-exit with ExitCodes.SUCCESS when all passed and SELF_TEST_FAILED otherwise.
+ *
+ * It runs when the image was built with it (enableInImage, before the kernel is compiled: the
+ * compiler stores the host value of builtIn in the image) or when the multiboot command line
+ * contains "selftest". Ring-0 code is emulated slowly on some hosts, so the long-running parts
+ * (round trips, the IPI storm) stop at a TSC deadline and print how much they did.
+ */
+public final class SelfTestSuite {
+    private SelfTestSuite() {
+    }
+
+    public static final int TESTS = 13;
+
+    /** CallFunctionDispatch ids of the suite's cross-CPU functions (CrossCalls uses small ones). */
+    public static final int GANG_JOB = 100;
+    public static final int MARK_PAIR = 101;
+    public static final int STORM_HIT = 102;
+    public static final int NOTHING = 103;
+    public static final int PARK = 104;
+
+    private static final int JOB_PAIRS = 1;
+    private static final int JOB_TICKET = 2;
+    private static final int JOB_MCS = 3;
+    private static final int JOB_RW = 4;
+    private static final int JOB_SEMAPHORE = 5;
+    private static final int JOB_BARRIER = 6;
+    private static final int JOB_STORM = 7;
+
+    /** The IPI storm's size, and how long it may take before it is scaled down. */
+    public static final long STORM_IPIS = 100000;
+    private static final long STORM_BUDGET_MS = 10000;
+    /** The command line's "storm-ms=N" may set a shorter budget (tests on slow hosts). */
+    private static final int ROUND_TRIPS = 1000;
+    private static final long ROUND_TRIP_BUDGET_MS = 2000;
+    private static final int SHOOTDOWNS = 20;
+    /** Lock acquisitions per test over all CPUs (each CPU does its share). */
+    private static final int LOCK_OPERATIONS = 240;
+    private static final int BARRIER_ROUNDS = 8;
+    private static final long CALL_TIMEOUT_MS = 100;
+    /** A virtual address outside the identity map, next to the one SmpSelfTest uses. */
+    private static final long TEST_VA = (1L << 39) + (1L << 21);
+    private static final long OLD_VALUE = 0x0123_4567_89AB_CDEFL;
+    private static final long NEW_VALUE = 0x7EDC_BA98_7654_3210L;
+
+    private static int builtIn;
+    private static long commandLineInfo;
+    private static long matrix;
+    private static long perCpu;
+    private static long samples;
+    private static long stormState;
+    private static long otherMasks;
+    private static long stormBudgetMs;
+    private static long tscPerMs;
+    private static int cpuCount;
+
+    private static final int PER_CPU_STRIDE = 64;
+    private static final int RECEIVED = 0;
+    private static final int ROUNDS = 8;
+    private static final int STORM_DEADLINE = 0;
+    private static final int STORM_SENT = 8;
+    private static final int PARKED = 16;
+    private static final int LOCK_DEADLINE = 24;
+    private static final int DONE = 16;
+    private static final long LOCK_BUDGET_MS = 3000;
+
+    /** Host side, before SmpKernelBuild.build(): compiles the suite in as switched on. */
+    public static void enableInImage(boolean enabled) {
+        builtIn = enabled ? 1 : 0;
+    }
+
+    /** Whether the image has the suite switched on, or the command line asks for "selftest". */
+    public static boolean enabled(long multibootInfo) {
+        commandLineInfo = multibootInfo;
+        if (builtIn != 0) {
+            return true;
+        }
+        if (multibootInfo == 0 || (Memory.load32(multibootInfo) & 4) == 0) {
+            return false;
+        }
+        long p = Memory.load32(multibootInfo + 16) & 0xFFFFFFFFL;
+        for (int i = 0; i < 4096 && Memory.load8(p) != 0; i++, p++) {
+            if (Memory.load8(p) == 's' && Memory.load8(p + 1) == 'e' && Memory.load8(p + 2) == 'l'
+                    && Memory.load8(p + 3) == 'f' && Memory.load8(p + 4) == 't' && Memory.load8(p + 5) == 'e'
+                    && Memory.load8(p + 6) == 's' && Memory.load8(p + 7) == 't') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The number after "storm-ms=" on the multiboot command line, or 0. */
+    private static long stormBudgetFromCommandLine() {
+        long info = commandLineInfo;
+        if (info == 0 || (Memory.load32(info) & 4) == 0) {
+            return 0;
+        }
+        long p = Memory.load32(info + 16) & 0xFFFFFFFFL;
+        for (int i = 0; i < 4096 && Memory.load8(p) != 0; i++, p++) {
+            if (Memory.load8(p) == 's' && Memory.load8(p + 1) == 't' && Memory.load8(p + 2) == 'o'
+                    && Memory.load8(p + 3) == 'r' && Memory.load8(p + 4) == 'm' && Memory.load8(p + 5) == '-'
+                    && Memory.load8(p + 6) == 'm' && Memory.load8(p + 7) == 's' && Memory.load8(p + 8) == '=') {
+                long value = 0;
+                long q = p + 9;
+                while (Memory.load8(q) >= '0' && Memory.load8(q) <= '9') {
+                    value = value * 10 + (Memory.load8(q) - '0');
+                    q++;
+                }
+                return value;
+            }
+        }
+        return 0;
+    }
+
+    /** Runs every test on the boot CPU and exits the machine; enabledMask: the CPUs ACPI enabled. */
+    public static void run(long enabledMask, long bringUpMicros) {
+        stormBudgetMs = STORM_BUDGET_MS;
+        long requested = stormBudgetFromCommandLine();
+        if (requested > 0 && requested < STORM_BUDGET_MS) {
+            stormBudgetMs = requested;
+        }
+        long suiteStart = Cpu.rdtsc();
+        cpuCount = SmpState.cpuCount();
+        tscPerMs = PitCalibration.tscTicksPerMs();
+        if (tscPerMs <= 0) {
+            tscPerMs = 1000000;
+        }
+        Gang.init();
+        Contention.init(cpuCount);
+        matrix = BootAllocator.allocate((long) cpuCount * cpuCount * 4, 64);
+        perCpu = BootAllocator.allocate((long) cpuCount * PER_CPU_STRIDE, 64);
+        samples = BootAllocator.allocate(ROUND_TRIPS * 8L, 64);
+        stormState = BootAllocator.allocate(64, 64);
+        otherMasks = BootAllocator.allocate((long) cpuCount * CpuMask.SIZE, 64);
+        int online = CpuMask.count(SmpState.onlineMask());
+
+        Tap.plan(TESTS);
+        Tap.comment();
+        Console.print("jkvm smp selftest: ");
+        Log.dec(online);
+        Console.print(" cpus online, tsc ");
+        Log.dec(tscPerMs);
+        Console.print(" ticks/ms");
+        Tap.end();
+        Tap.comment();
+        Console.print("bring-up: all cpus online ");
+        Log.dec(bringUpMicros);
+        Console.print(" us after the first INIT-SIPI-SIPI, ");
+        Log.dec(suiteStart / (tscPerMs / 1000 > 0 ? tscPerMs / 1000 : 1));
+        Console.print(" us on the tsc (time since reset where the vmm starts the tsc at 0)");
+        Tap.end();
+
+        int expected = CpuMask.count(enabledMask);
+        Tap.begin(online == expected && ApStartup.timedOut() == 0, 1);
+        Console.print("smp boot: every cpu online (");
+        Log.dec(online);
+        Console.print(" of ");
+        Log.dec(expected);
+        Console.print(")");
+        Tap.end();
+
+        apicIds(2);
+        perCpuData(3);
+        pairs(4);
+        roundTrips();
+        shootdown(5);
+        locks(6);
+        storm(11);
+        remoteCalls(12);
+
+        if (Tap.failures() == 0) {
+            Tap.comment();
+            Console.print("all ");
+            Log.dec(TESTS);
+            Console.print(" tests passed");
+            Tap.end();
+            ExitCodes.exit(ExitCodes.SUCCESS);
+        }
+        Tap.comment();
+        Log.dec(Tap.failures());
+        Console.print(" of ");
+        Log.dec(TESTS);
+        Console.print(" tests failed");
+        Tap.end();
+        ExitCodes.exit(ExitCodes.SELF_TEST_FAILED);
+    }
+
+    /** CallFunctionDispatch for the suite's ids (CrossCalls forwards the ids it does not know). */
+    public static void runOnCpu(int functionId, long argument, int cpu) {
+        if (functionId == GANG_JOB) {
+            Gang.member(cpu);
+        } else if (functionId == MARK_PAIR) {
+            long cell = matrix + (argument * cpuCount + cpu) * 4;
+            Memory.store32(cell, Memory.load32(cell) + 1);
+        } else if (functionId == STORM_HIT) {
+            // Locked: the boot CPU takes interrupts while it polls, so runs of this may nest there.
+            Atomic.fetchAdd64(perCpu + (long) cpu * PER_CPU_STRIDE + RECEIVED, 1L);
+        } else if (functionId == PARK) {
+            // Goes offline for good: out of the online mask, then halted with interrupts off.
+            Cpu.cli();
+            CpuMask.clear(SmpState.onlineMask(), cpu);
+            Atomic.storeVolatile32(stormState + PARKED, cpu + 1);
+            while (true) {
+                Cpu.hlt();
+            }
+        }
+    }
+
+    /** A Gang job, on every online CPU at once. */
+    public static void runJob(int job, int cpu) {
+        long online = SmpState.onlineMask();
+        int iterations = (int) Gang.argument();
+        if (job == JOB_PAIRS) {
+            for (int target = CpuMask.next(online, 0); target >= 0; target = CpuMask.next(online, target + 1)) {
+                if (target != cpu) {
+                    CallFunction.callSingle(SmpState.calls(), cpu, target, MARK_PAIR, cpu);
+                }
+            }
+        } else if (job == JOB_TICKET) {
+            Memory.store64(perCpu + (long) cpu * PER_CPU_STRIDE + DONE, Contention.ticket(iterations, lockDeadline()));
+        } else if (job == JOB_MCS) {
+            Memory.store64(perCpu + (long) cpu * PER_CPU_STRIDE + DONE, Contention.mcs(iterations, cpu, lockDeadline()));
+        } else if (job == JOB_RW) {
+            Memory.store64(perCpu + (long) cpu * PER_CPU_STRIDE + DONE, Contention.rw(iterations, cpu, lockDeadline()));
+        } else if (job == JOB_SEMAPHORE) {
+            Memory.store64(perCpu + (long) cpu * PER_CPU_STRIDE + DONE, Contention.semaphore(iterations, lockDeadline()));
+        } else if (job == JOB_BARRIER) {
+            Contention.barrier(iterations, CpuMask.count(online));
+        } else if (job == JOB_STORM) {
+            stormSender(cpu, online);
+        }
+    }
+
+    private static void apicIds(int number) {
+        long online = SmpState.onlineMask();
+        boolean ok = Lapic.id() == SmpState.apicId(0);
+        int checked = 1;
+        for (int cpu = CpuMask.next(online, 1); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
+            long token = 0xA11C_0000L + cpu;
+            CallFunction.callSingle(SmpState.calls(), 0, cpu, CrossCalls.RECORD, token);
+            long record = SmpState.record(cpu);
+            if (Memory.load64(record + SmpState.RESULT) != token
+                    || Memory.load32(record + SmpState.APIC_SEEN) != SmpState.apicId(cpu)) {
+                ok = false;
+                Tap.comment();
+                Console.print("cpu ");
+                Log.dec(cpu);
+                Console.print(": madt apic id ");
+                Log.dec(SmpState.apicId(cpu));
+                Console.print(", its local apic reads ");
+                Log.dec(Memory.load32(record + SmpState.APIC_SEEN));
+                Tap.end();
+            }
+            checked++;
+        }
+        Tap.begin(ok, number);
+        Console.print("smp boot: apic ids of ");
+        Log.dec(checked);
+        Console.print(" cpus match the madt topology");
+        Tap.end();
+    }
+
+    private static void perCpuData(int number) {
+        long online = SmpState.onlineMask();
+        boolean ok = true;
+        for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
+            int check = Memory.load32(SmpState.record(cpu) + SmpState.PER_CPU_CHECK);
+            if (check != 0) {
+                ok = false;
+                Tap.comment();
+                Console.print("cpu ");
+                Log.dec(cpu);
+                Console.print(": per-cpu check ");
+                Log.hex(check);
+                Tap.end();
+            }
+        }
+        Tap.begin(ok, number);
+        Console.print("smp boot: per-cpu data of every cpu (gs base, cpu index, apic id)");
+        Tap.end();
+    }
+
+    private static void pairs(int number) {
+        for (long i = 0; i < (long) cpuCount * cpuCount; i++) {
+            Memory.store32(matrix + i * 4, 0);
+        }
+        Gang.run(JOB_PAIRS, 0);
+        long online = SmpState.onlineMask();
+        int delivered = 0;
+        int wrong = 0;
+        for (int from = CpuMask.next(online, 0); from >= 0; from = CpuMask.next(online, from + 1)) {
+            for (int to = CpuMask.next(online, 0); to >= 0; to = CpuMask.next(online, to + 1)) {
+                int seen = Memory.load32(matrix + ((long) from * cpuCount + to) * 4);
+                int want = from == to ? 0 : 1;
+                if (seen == want && want == 1) {
+                    delivered++;
+                } else if (seen != want) {
+                    wrong++;
+                }
+            }
+        }
+        int n = CpuMask.count(online);
+        Tap.begin(wrong == 0 && delivered == n * (n - 1), number);
+        Console.print("ipi delivery between every pair of cpus (");
+        Log.dec(delivered);
+        Console.print(" of ");
+        Log.dec(n * (n - 1));
+        Console.print(" ordered pairs, all cpus sending at once)");
+        Tap.end();
+    }
+
+    /** Boot CPU to each other CPU in turn: call-function IPI there, completion seen back here. */
+    private static void roundTrips() {
+        long online = SmpState.onlineMask();
+        if (CpuMask.count(online) < 2) {
+            Tap.comment();
+            Console.print("ipi round trip: needs two cpus");
+            Tap.end();
+            return;
+        }
+        long deadline = Cpu.rdtsc() + ROUND_TRIP_BUDGET_MS * tscPerMs;
+        int count = 0;
+        int target = CpuMask.next(online, 1);
+        while (count < ROUND_TRIPS && Cpu.rdtsc() < deadline) {
+            long start = Cpu.rdtsc();
+            CallFunction.callSingle(SmpState.calls(), 0, target, NOTHING, 0);
+            Samples.set(samples, count, Cpu.rdtsc() - start);
+            count++;
+            target = CpuMask.next(online, target + 1);
+            if (target < 0) {
+                target = CpuMask.next(online, 1);
+            }
+        }
+        Samples.sort(samples, count);
+        Tap.comment();
+        Console.print("ipi round trip: median ");
+        Log.dec(Samples.quantile(samples, count, 500));
+        Console.print(" tsc cycles, p99 ");
+        Log.dec(Samples.quantile(samples, count, 990));
+        Console.print(" (");
+        Log.dec(count);
+        Console.print(" round trips");
+        if (count < ROUND_TRIPS) {
+            Console.print(", stopped at the ");
+            Log.dec(ROUND_TRIP_BUDGET_MS);
+            Console.print(" ms budget");
+        }
+        Console.print(")");
+        Tap.end();
+    }
+
+    /**
+     * Flips TEST_VA between two pages; after each flip's shootdown every CPU must read the new
+     * page's value (having read, and so possibly cached, the old translation just before).
+     */
+    private static void shootdown(int number) {
+        long pageA = BootAllocator.pages(1);
+        long pageB = BootAllocator.pages(1);
+        Memory.store64(pageA, OLD_VALUE);
+        Memory.store64(pageB, NEW_VALUE);
+        long online = SmpState.onlineMask();
+        int n = CpuMask.count(online);
+        PageTables.map(TEST_VA, pageA);
+        CallFunction.callMany(SmpState.calls(), 0, online, CrossCalls.READ, TEST_VA);
+        int stale = 0;
+        int flips = 0;
+        long deadline = Cpu.rdtsc() + ROUND_TRIP_BUDGET_MS * tscPerMs;
+        for (int i = 0; i < SHOOTDOWNS && (i < 2 || Cpu.rdtsc() < deadline); i++) {
+            boolean toB = (i & 1) == 0;
+            PageTables.map(TEST_VA, toB ? pageB : pageA);
+            long start = Cpu.rdtsc();
+            TlbShootdown.shootdown(SmpState.tlb(), 0, online, TEST_VA, 1, TlbShootdown.KERNEL_ASID);
+            Samples.set(samples, i, Cpu.rdtsc() - start);
+            CallFunction.callMany(SmpState.calls(), 0, online, CrossCalls.READ, TEST_VA);
+            long want = toB ? NEW_VALUE : OLD_VALUE;
+            for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
+                if (Memory.load64(SmpState.record(cpu) + SmpState.TEST_VALUE) != want) {
+                    stale++;
+                }
+            }
+            flips++;
+        }
+        Tap.begin(stale == 0, number);
+        Console.print("tlb shootdown: ");
+        Log.dec(flips);
+        Console.print(" remaps, every cpu read the new page after each (");
+        Log.dec(stale);
+        Console.print(" stale reads)");
+        Tap.end();
+        Samples.sort(samples, flips);
+        Tap.comment();
+        Console.print("tlb shootdown latency (1 page, ");
+        Log.dec(n);
+        Console.print(" cpus): median ");
+        Log.dec(Samples.quantile(samples, flips, 500));
+        Console.print(" tsc cycles, p99 ");
+        Log.dec(Samples.quantile(samples, flips, 990));
+        Tap.end();
+    }
+
+    private static long lockDeadline() {
+        return Atomic.loadVolatile64(stormState + LOCK_DEADLINE);
+    }
+
+    /**
+     * Runs one lock workload on every CPU, each doing its share of LOCK_OPERATIONS or stopping at
+     * the budget's deadline; returns the acquisitions all CPUs made (what the counter must show).
+     */
+    private static long contend(int job, int iterations) {
+        long online = SmpState.onlineMask();
+        for (int cpu = 0; cpu < cpuCount; cpu++) {
+            Memory.store64(perCpu + (long) cpu * PER_CPU_STRIDE + DONE, 0L);
+        }
+        Atomic.storeVolatile64(stormState + LOCK_DEADLINE, Cpu.rdtsc() + LOCK_BUDGET_MS * tscPerMs);
+        Gang.run(job, iterations);
+        long total = 0;
+        for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
+            total += Memory.load64(perCpu + (long) cpu * PER_CPU_STRIDE + DONE);
+        }
+        return total;
+    }
+
+    private static void handOff(long elapsed, long total, int n, long planned) {
+        Console.print(", ");
+        Log.dec(n);
+        Console.print(" cpus contending): ");
+        Log.dec(total > 0 ? elapsed / total : 0);
+        Console.print(" tsc cycles per acquisition");
+        if (total < planned) {
+            Console.print(" (");
+            Log.dec(total);
+            Console.print(" of ");
+            Log.dec(planned);
+            Console.print(" acquisitions within the ");
+            Log.dec(LOCK_BUDGET_MS);
+            Console.print(" ms budget)");
+        }
+        Tap.end();
+    }
+
+    private static void locks(int first) {
+        long online = SmpState.onlineMask();
+        int n = CpuMask.count(online);
+        int iterations = LOCK_OPERATIONS / n;
+        long planned = (long) iterations * n;
+        long lock = Contention.lock();
+
+        Contention.reset();
+        Contention.initTicket();
+        long start = Cpu.rdtsc();
+        long total = contend(JOB_TICKET, iterations);
+        long elapsed = Cpu.rdtsc() - start;
+        Tap.begin(total > 0 && Contention.counter() == total && Contention.violations() == 0
+                && LockStats.acquisitions(CountedTicketLock.stats(lock)) == total, first);
+        Console.print("ticket spinlock: ");
+        lockResult(total);
+        printStats(CountedTicketLock.stats(lock));
+        Tap.comment();
+        Console.print("lock hand-off (ticket");
+        handOff(elapsed, total, n, planned);
+
+        Contention.reset();
+        Contention.initMcs();
+        start = Cpu.rdtsc();
+        total = contend(JOB_MCS, iterations);
+        elapsed = Cpu.rdtsc() - start;
+        Tap.begin(total > 0 && Contention.counter() == total && Contention.violations() == 0
+                && LockStats.acquisitions(McsLock.stats(lock)) == total && !McsLock.isLocked(lock), first + 1);
+        Console.print("mcs lock (checked): ");
+        lockResult(total);
+        printStats(McsLock.stats(lock));
+        Tap.comment();
+        Console.print("lock hand-off (mcs");
+        handOff(elapsed, total, n, planned);
+
+        Contention.reset();
+        Contention.initRw();
+        total = contend(JOB_RW, iterations);
+        long writes = 0;
+        for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
+            writes += Contention.rwWrites((int) Memory.load64(perCpu + (long) cpu * PER_CPU_STRIDE + DONE), cpu);
+        }
+        Tap.begin(total > 0 && Contention.counter() == writes && Contention.second() == writes
+                && Contention.violations() == 0
+                && LockStats.acquisitions(RwLock.writeStats(lock)) == writes
+                && LockStats.acquisitions(RwLock.readStats(lock)) == total - writes && RwLock.state(lock) == 0,
+                first + 2);
+        Console.print("rwlock (checked, writer priority): ");
+        Log.dec(writes);
+        Console.print(" writes, ");
+        Log.dec(total - writes);
+        Console.print(" reads from all cpus, no lost update, no torn read");
+        Tap.end();
+        Tap.comment();
+        Console.print("rwlock reads: ");
+        printStatsInline(RwLock.readStats(lock));
+        Console.print("; writes: ");
+        printStatsInline(RwLock.writeStats(lock));
+        Tap.end();
+
+        Contention.reset();
+        Contention.initSemaphore();
+        total = contend(JOB_SEMAPHORE, iterations);
+        Tap.begin(total > 0 && Contention.counter() == total && Contention.violations() == 0
+                && LockStats.acquisitions(CountedSemaphore.stats(lock)) == total, first + 3);
+        Console.print("counting semaphore (1 unit) as a mutex: ");
+        lockResult(total);
+        printStats(CountedSemaphore.stats(lock));
+
+        Contention.reset();
+        Contention.initBarrier(n);
+        Gang.run(JOB_BARRIER, BARRIER_ROUNDS);
+        Tap.begin(Contention.violations() == 0 && Contention.second() == (long) n * BARRIER_ROUNDS, first + 4);
+        Console.print("sense barrier: ");
+        Log.dec(BARRIER_ROUNDS);
+        Console.print(" rounds of ");
+        Log.dec(n);
+        Console.print(" cpus, nobody left a round early");
+        Tap.end();
+    }
+
+    private static void lockResult(long total) {
+        Log.dec(Contention.counter());
+        Console.print(" of ");
+        Log.dec(total);
+        Console.print(" acquisitions counted by the plain increments of all cpus, ");
+        Log.dec(Contention.violations());
+        Console.print(" overlapping holders");
+        Tap.end();
+    }
+
+    private static void printStats(long stats) {
+        Tap.comment();
+        printStatsInline(stats);
+        Tap.end();
+    }
+
+    private static void printStatsInline(long stats) {
+        Log.dec(LockStats.acquisitions(stats));
+        Console.print(" acquisitions, ");
+        Log.dec(LockStats.contended(stats));
+        Console.print(" contended, ");
+        Log.dec(LockStats.spins(stats));
+        Console.print(" spin iterations");
+    }
+
+    /** One round: a call-function request to every other CPU at once, then the wait for all. */
+    private static void stormSender(int cpu, long online) {
+        long deadline = Atomic.loadVolatile64(stormState + STORM_DEADLINE);
+        long rounds = perCpu + (long) cpu * PER_CPU_STRIDE + ROUNDS;
+        long others = otherMasks + (long) cpu * CpuMask.SIZE;
+        CpuMask.copy(others, online);
+        CpuMask.clear(others, cpu);
+        int count = CpuMask.count(others);
+        while (Atomic.loadVolatile64(stormState + STORM_SENT) < STORM_IPIS && Cpu.rdtsc() < deadline) {
+            CallFunction.callMany(SmpState.calls(), cpu, others, STORM_HIT, 0);
+            Memory.store64(rounds, Memory.load64(rounds) + 1);
+            Atomic.fetchAdd64(stormState + STORM_SENT, count);
+        }
+    }
+
+    /**
+     * Every CPU calls every other, round after round, until STORM_IPIS calls were made or the
+     * budget is spent; each round posts one call-function request to every other CPU and waits
+     * for all of their completions. Every
+     * CPU must have received exactly one call per round of every other CPU.
+     */
+    private static void storm(int number) {
+        long online = SmpState.onlineMask();
+        int n = CpuMask.count(online);
+        for (int cpu = 0; cpu < cpuCount; cpu++) {
+            Memory.store64(perCpu + (long) cpu * PER_CPU_STRIDE + RECEIVED, 0L);
+            Memory.store64(perCpu + (long) cpu * PER_CPU_STRIDE + ROUNDS, 0L);
+        }
+        Memory.store64(stormState + STORM_SENT, 0L);
+        long start = Cpu.rdtsc();
+        Atomic.storeVolatile64(stormState + STORM_DEADLINE, start + stormBudgetMs * tscPerMs);
+        if (n > 1) {
+            Gang.run(JOB_STORM, 0);
+        }
+        long elapsed = Cpu.rdtsc() - start;
+        long sent = 0;
+        long received = 0;
+        int mismatches = 0;
+        long allRounds = 0;
+        for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
+            allRounds += Memory.load64(perCpu + (long) cpu * PER_CPU_STRIDE + ROUNDS);
+        }
+        for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
+            long own = Memory.load64(perCpu + (long) cpu * PER_CPU_STRIDE + ROUNDS);
+            long got = Memory.load64(perCpu + (long) cpu * PER_CPU_STRIDE + RECEIVED);
+            sent += own * (n - 1);
+            received += got;
+            if (got != allRounds - own) {
+                mismatches++;
+            }
+        }
+        boolean ok = sent == received && mismatches == 0 && sent == Memory.load64(stormState + STORM_SENT)
+                && Lapic.ipiErrors() == 0 && IpiSender.failures() == 0;
+        Tap.begin(ok, number);
+        Console.print("ipi storm: ");
+        Log.dec(sent);
+        Console.print(" ipis sent, ");
+        Log.dec(received);
+        Console.print(" received, every cpu to every other");
+        if (n < 2) {
+            Console.print(" # SKIP needs two cpus");
+        }
+        Tap.end();
+        Tap.comment();
+        Console.print("ipi storm: ");
+        Log.dec(sent);
+        Console.print(" of ");
+        Log.dec(STORM_IPIS);
+        Console.print(" ipis in ");
+        Log.dec(elapsed / tscPerMs);
+        Console.print(" ms");
+        if (n > 1 && sent < STORM_IPIS) {
+            Console.print(", scaled down: stopped at the ");
+            Log.dec(stormBudgetMs);
+            Console.print(" ms budget (ring 0 runs emulated on this host)");
+        }
+        Console.print("; apic ipi errors ");
+        Log.dec(Lapic.ipiErrors());
+        Tap.end();
+    }
+
+    /**
+     * The last AP takes itself offline (PARK never returns, so the parking call itself ends LATE);
+     * then a call to it must come back OFFLINE, and a call made with the old online mask, which
+     * still lists it, must come back TIMEOUT with the request withdrawn.
+     */
+    private static void remoteCalls(int first) {
+        long calls = SmpState.calls();
+        long online = SmpState.onlineMask();
+        long timeout = CALL_TIMEOUT_MS * tscPerMs;
+        int victim = -1;
+        for (int cpu = CpuMask.next(online, 1); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
+            victim = cpu;
+        }
+        if (victim < 0) {
+            int result = RemoteCall.call(calls, online, 0, 1, NOTHING, 0, timeout);
+            Tap.begin(result == RemoteCall.OFFLINE, first);
+            Console.print("remote call: a cpu that is not online is reported offline (result ");
+            Log.dec(result);
+            Console.print(")");
+            Tap.end();
+            Tap.begin(true, first + 1);
+            Console.print("remote call: a cpu that does not answer times out # SKIP needs two cpus");
+            Tap.end();
+            return;
+        }
+        long oldMask = BootAllocator.allocate(CpuMask.SIZE, 8);
+        CpuMask.copy(oldMask, online);
+        Memory.store32(stormState + PARKED, 0);
+        int parking = RemoteCall.call(calls, online, 0, victim, PARK, 0, timeout);
+        long deadline = Cpu.rdtsc() + timeout;
+        while (Atomic.loadVolatile32(stormState + PARKED) != victim + 1 && Cpu.rdtsc() < deadline) {
+            Cpu.pause();
+        }
+        int offline = RemoteCall.call(calls, online, 0, victim, NOTHING, 0, timeout);
+        int missing = RemoteCall.call(calls, online, 0, cpuCount, NOTHING, 0, timeout);
+        Tap.begin(parking == RemoteCall.LATE && offline == RemoteCall.OFFLINE && missing == RemoteCall.OFFLINE, first);
+        Console.print("remote call: cpu ");
+        Log.dec(victim);
+        Console.print(" took itself offline (parking call result ");
+        Log.dec(parking);
+        Console.print("), a call to it returns OFFLINE (result ");
+        Log.dec(offline);
+        Console.print(")");
+        Tap.end();
+        long start = Cpu.rdtsc();
+        int silent = RemoteCall.call(calls, oldMask, 0, victim, NOTHING, 0, timeout);
+        long waited = Cpu.rdtsc() - start;
+        Tap.begin(silent == RemoteCall.TIMEOUT && waited >= timeout && RemoteCall.remaining(calls, 0) == 0, first + 1);
+        Console.print("remote call: a halted cpu still listed online times out after ");
+        Log.dec(waited / tscPerMs);
+        Console.print(" ms (result ");
+        Log.dec(silent);
+        Console.print(", request withdrawn)");
+        Tap.end();
+    }
+}
