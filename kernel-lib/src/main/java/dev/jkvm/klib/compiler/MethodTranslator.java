@@ -77,6 +77,10 @@ final class MethodTranslator {
     private final Map<java.lang.classfile.Label, List<StackValue>> jumpStates = new HashMap<>();
     private final Map<Integer, Label> divideByZeroStubs = new HashMap<>();
     private final List<Runnable> stubs = new ArrayList<>();
+    /** Loop heads whose exit test can be repeated at the back edge (see LoopTest). */
+    private final Map<java.lang.classfile.Label, LoopTest> loopTests = new HashMap<>();
+    /** The loop head just entered with an empty stack, while only loads have followed it; else null. */
+    private java.lang.classfile.Label freshLoopHead;
     final List<StackValue> stack = new ArrayList<>();
     FrameLayout frame;
     private boolean reachable = true;
@@ -341,6 +345,14 @@ final class MethodTranslator {
         if (target == null) {
             return;
         }
+        freshLoopHead = null;
+        enterReachableLabel(label, target);
+        if (reachable && stack.isEmpty() && backwardTargets.contains(label)) {
+            freshLoopHead = label;
+        }
+    }
+
+    private void enterReachableLabel(java.lang.classfile.Label label, Label target) {
         if (reachable) {
             flush();
         } else {
@@ -628,6 +640,9 @@ final class MethodTranslator {
 
     private void instruction(Instruction ins) {
         resultHint = null;
+        if (!(ins instanceof LoadInstruction || ins instanceof ConstantInstruction || ins instanceof BranchInstruction)) {
+            freshLoopHead = null;
+        }
         int operands = hintableOperandCount(ins);
         if (operands >= 0) {
             chooseResultHint(operands);
@@ -1277,15 +1292,25 @@ final class MethodTranslator {
         Opcode op = b.opcode();
         if (op == Opcode.GOTO || op == Opcode.GOTO_W) {
             flush();
-            a.jmp(target(b.target()));
+            LoopTest test = loopTests.get(b.target());
+            if (test != null && stack.isEmpty()) {
+                // Loop rotation: repeat the head's exit test here, so an iteration takes one jump.
+                compareAndBranch(test.x(), test.y(), test.exitCondition().negate(), test.bits(), test.body());
+                a.jmp(test.exit());
+            } else {
+                a.jmp(target(b.target()));
+            }
             reachable = false;
             return;
         }
+        java.lang.classfile.Label head = freshLoopHead;
+        freshLoopHead = null;
         Cond zero = zeroCompare(op);
         if (zero != null) {
             StackValue x = pop();
             flush();
             conditionalBranch(x, StackValue.constant(0, false), zero, 32, b.target());
+            recordLoopTest(head);
             return;
         }
         Cond pair = pairCompare(op);
@@ -1294,6 +1319,7 @@ final class MethodTranslator {
             StackValue x = pop();
             flush();
             conditionalBranch(x, y, pair, 32, b.target());
+            recordLoopTest(head);
             return;
         }
         throw violation(Unsupported.describe(b));
@@ -1318,7 +1344,28 @@ final class MethodTranslator {
         compareAndBranch(x, y, cond, bits, target(taken));
     }
 
+    /** The last compareAndBranch, for recordLoopTest. */
+    private LoopTest lastTest;
+
+    /**
+     * If the conditional branch just translated is the whole exit test of a loop head (only
+     * reads of locals and constants since the head, stack empty), remembers it so the loop's
+     * back edge can repeat the test instead of jumping to the head.
+     */
+    private void recordLoopTest(java.lang.classfile.Label head) {
+        LoopTest test = lastTest;
+        lastTest = null;
+        if (head == null || test == null || !reachable || !stack.isEmpty() || loopTests.containsKey(head)) {
+            return;
+        }
+        Label body = new Label();
+        a.bind(body);
+        loopTests.put(head, new LoopTest(test.x(), test.y(), test.exitCondition(), test.bits(), test.exit(), body));
+    }
+
     private void compareAndBranch(StackValue x, StackValue y, Cond cond, int bits, Label to) {
+        lastTest = null;
+        Cond exitCondition = cond;
         if (x.isConstant() && y.isConstant()) {
             if (holds(cond, x.constant, y.constant)) {
                 a.jmp(to);
@@ -1345,6 +1392,14 @@ final class MethodTranslator {
             alu(Alu.CMP, xo, yo, bits);
         }
         a.jcc(cond, to);
+        if (isReadOnly(x) && isReadOnly(y)) {
+            lastTest = new LoopTest(x, y, exitCondition, bits, to, null);
+        }
+    }
+
+    /** A value that is a constant or an unread local: re-evaluating it later reads the local anew. */
+    private static boolean isReadOnly(StackValue v) {
+        return v.kind == StackValue.Kind.CONSTANT || v.kind == StackValue.Kind.LOCAL;
     }
 
     private void switchOn(List<SwitchCase> cases, java.lang.classfile.Label defaultTarget) {
