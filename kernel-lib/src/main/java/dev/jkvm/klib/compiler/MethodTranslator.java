@@ -922,6 +922,18 @@ final class MethodTranslator {
             x = b;
             b = t;
         }
+        if (op == Alu.ADD && wide && operand(x) instanceof Reg xr) {
+            Object bo = operand(b);
+            Mem address = bo instanceof Reg br ? Mem.at(xr.withBits(64)).index(br.withBits(64), 1)
+                    : bo instanceof Long imm && fitsInt(imm) ? Mem.at(xr.withBits(64), imm) : null;
+            int loadAt = following(index);
+            int loadBits = memoryLoadBits(instructionAt(loadAt));
+            if (address != null && loadBits > 0) {
+                skipTo(loadAt);
+                memoryLoad(address, loadBits);
+                return;
+            }
+        }
         Reg r = resultRegister(stack.size());
         Object xo = operand(x);
         Object bo = operand(b);
@@ -944,6 +956,83 @@ final class MethodTranslator {
             alu(op, r, bo, bits);
         }
         pushResult(r, wide);
+    }
+
+    /**
+     * Address arithmetic "base + index * scale" (an lmul by 1, 2, 4 or 8 followed by ladd) is one
+     * x86 addressing mode (Intel SDM Vol. 1 3.7.5): one lea, or no instruction at all when a
+     * Memory.load consumes the sum. False (nothing emitted) when the pattern does not apply.
+     */
+    private boolean fuseScaledAdd(StackValue indexValue, int scale) {
+        int addAt = following(index);
+        if (!(instructionAt(addAt) instanceof OperatorInstruction add) || add.opcode() != Opcode.LADD
+                || stack.isEmpty()) {
+            return false;
+        }
+        StackValue base = stack.getLast();
+        if (!(operand(base) instanceof Reg br) || !(operand(indexValue) instanceof Reg ir)) {
+            return false;
+        }
+        pop();
+        skipTo(addAt);
+        Mem address = Mem.at(br.withBits(64)).index(ir.withBits(64), scale);
+        int loadAt = following(index);
+        int loadBits = memoryLoadBits(instructionAt(loadAt));
+        if (loadBits > 0) {
+            skipTo(loadAt);
+            memoryLoad(address, loadBits);
+            return true;
+        }
+        Reg r = resultRegister(stack.size());
+        a.lea(r.withBits(64), address);
+        pushResult(r, true);
+        return true;
+    }
+
+    /** Makes element i the current one: the instructions between were consumed by a fused pattern. */
+    private void skipTo(int i) {
+        index = i;
+        bci = elements.get(i).bci;
+        resultHint = null;
+    }
+
+    /** The instruction at element i, or null when i is past the end or a label. */
+    private Instruction instructionAt(int i) {
+        return i < elements.size() && elements.get(i).element instanceof Instruction ins ? ins : null;
+    }
+
+    /** Width of a Memory.loadN call, or 0 when ins is not one. */
+    private static int memoryLoadBits(Instruction ins) {
+        if (ins instanceof InvokeInstruction inv && inv.opcode() == Opcode.INVOKESTATIC
+                && inv.owner().asInternalName().equals(INTRINSIC_PACKAGE + "Memory")) {
+            return switch (inv.name().stringValue()) {
+                case "load8" -> 8;
+                case "load16" -> 16;
+                case "load32" -> 32;
+                case "load64" -> 64;
+                default -> 0;
+            };
+        }
+        return 0;
+    }
+
+    /**
+     * Pushes the value of a Memory.loadN at address. "load8(p) & 0xFF" (or load16 and 0xFFFF)
+     * becomes one zero-extending load instead of a sign-extending load and an and.
+     */
+    void memoryLoad(Mem address, int bits) {
+        int maskAt = following(index);
+        int andAt = following(maskAt);
+        boolean unsigned = bits < 32
+                && instructionAt(maskAt) instanceof ConstantInstruction c
+                && c.constantValue() instanceof Integer mask && mask == (1 << bits) - 1
+                && instructionAt(andAt) instanceof OperatorInstruction and && and.opcode() == Opcode.IAND;
+        if (unsigned) {
+            skipTo(andAt);
+        }
+        Reg r = resultRegister(stack.size());
+        loadExtended(r, address, bits, !unsigned);
+        pushResult(r, bits == 64);
     }
 
     /** What lea can add for x op b: a register, or a 32-bit displacement; null when lea does not fit. */
@@ -970,6 +1059,10 @@ final class MethodTranslator {
             StackValue t = x;
             x = b;
             b = t;
+        }
+        if (wide && b.isConstant() && (b.constant == 1 || b.constant == 2 || b.constant == 4 || b.constant == 8)
+                && fuseScaledAdd(x, (int) b.constant)) {
+            return;
         }
         Reg r = resultRegister(stack.size()).withBits(bits);
         Object xo = operand(x);
