@@ -77,6 +77,9 @@ final class MethodTranslator {
     private final Map<java.lang.classfile.Label, List<StackValue>> jumpStates = new HashMap<>();
     private final Map<Integer, Label> divideByZeroStubs = new HashMap<>();
     private final List<Runnable> stubs = new ArrayList<>();
+    /** Pseudo-local slot of each constant array whose base may live in a register (see loopArrays). */
+    private final Map<FieldRef, Integer> arrayBaseSlots = new java.util.LinkedHashMap<>();
+    private final Map<FieldRef, Long> arrayWeights = new HashMap<>();
     /** Loop heads whose exit test can be repeated at the back edge (see LoopTest). */
     private final Map<java.lang.classfile.Label, LoopTest> loopTests = new HashMap<>();
     /** The loop head just entered with an empty stack, while only loads have followed it; else null. */
@@ -230,6 +233,51 @@ final class MethodTranslator {
         return weights;
     }
 
+    /**
+     * Constant arrays indexed inside a loop, with their use weights (as localWeights counts
+     * them) in arrayWeights: their base address is loop-invariant, so it may get a register
+     * (a pseudo-local after the real locals) instead of an lea at every access.
+     */
+    private List<FieldRef> loopArrays(long[] localWeights) {
+        List<int[]> loops = new ArrayList<>();
+        for (Element el : elements) {
+            if (el.element instanceof BranchInstruction b && code.labelToBci(b.target()) <= el.bci) {
+                loops.add(new int[] {code.labelToBci(b.target()), el.bci});
+            }
+        }
+        List<FieldRef> arrays = new ArrayList<>();
+        for (Element el : elements) {
+            if (!(el.element instanceof FieldInstruction f) || f.opcode() != Opcode.GETSTATIC
+                    || !f.type().stringValue().startsWith("[")) {
+                continue;
+            }
+            FieldRef ref = new FieldRef(f.owner().asInternalName(), f.name().stringValue(), f.type().stringValue());
+            long w = 1;
+            for (int[] loop : loops) {
+                if (el.bci >= loop[0] && el.bci <= loop[1] && w < (1L << 40)) {
+                    w *= 8;
+                }
+            }
+            if (w == 1 || !isConstantArray(ref)) {
+                continue;
+            }
+            if (!arrayWeights.containsKey(ref)) {
+                arrays.add(ref);
+            }
+            arrayWeights.merge(ref, w, Long::sum);
+        }
+        return arrays;
+    }
+
+    private boolean isConstantArray(FieldRef ref) {
+        try {
+            unit.constantArray(ref);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     private boolean hasCalls() {
         for (Element el : elements) {
             if (el.element instanceof InvokeInstruction inv && inv.opcode() == Opcode.INVOKESTATIC) {
@@ -266,8 +314,15 @@ final class MethodTranslator {
             throw violationAt(-1, -1, "returns " + type.returnType().displayName()
                     + ": only primitive integer results and void are allowed");
         }
-        frame = new FrameLayout(code.maxLocals(), stackEntries >= 0 ? stackEntries : code.maxStack(),
-                localWeights(), parameterSlots, hasCalls());
+        long[] localWeights = localWeights();
+        List<FieldRef> loopArrays = loopArrays(localWeights);
+        long[] weights = java.util.Arrays.copyOf(localWeights, code.maxLocals() + loopArrays.size());
+        for (FieldRef array : loopArrays) {
+            arrayBaseSlots.put(array, code.maxLocals() + arrayBaseSlots.size());
+            weights[arrayBaseSlots.get(array)] = arrayWeights.get(array);
+        }
+        frame = new FrameLayout(weights.length, stackEntries >= 0 ? stackEntries : code.maxStack(),
+                weights, parameterSlots, hasCalls(), code.maxLocals());
 
         a.bind(entry);
         prologue(parameterSlots, parameterWide);
@@ -326,6 +381,12 @@ final class MethodTranslator {
             }
         }
         ParallelMove.emit(a, moves);
+        // After the parameter moves, which may read registers the array bases take.
+        for (Map.Entry<FieldRef, Integer> array : arrayBaseSlots.entrySet()) {
+            if (frame.localHome(array.getValue()) instanceof Reg base) {
+                a.lea(base.withBits(64), Mem.rip(unit.constantArray(array.getKey()).label()));
+            }
+        }
     }
 
     private void epilogue() {
@@ -1670,8 +1731,14 @@ final class MethodTranslator {
             a.call(unit.external(SymbolNames.PANIC_ARRAY_INDEX));
             a.ud2();
         });
-        a.lea(Reg.RDX, Mem.rip(ca.label()));
-        loadExtended(r, Mem.at(Reg.RDX).index(Reg.RCX, scale), ca.elementBits(), ca.signed());
+        Integer baseSlot = arrayBaseSlots.get(array.array);
+        Reg base = Reg.RDX;
+        if (baseSlot != null && frame.localHome(baseSlot) instanceof Reg hoisted) {
+            base = hoisted.withBits(64);
+        } else {
+            a.lea(Reg.RDX, Mem.rip(ca.label()));
+        }
+        loadExtended(r, Mem.at(base).index(Reg.RCX, scale), ca.elementBits(), ca.signed());
         pushResult(r, wide);
     }
 
