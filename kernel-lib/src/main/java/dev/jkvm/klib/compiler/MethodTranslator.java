@@ -1450,7 +1450,12 @@ final class MethodTranslator {
             if (test != null && stack.isEmpty()) {
                 // Loop rotation: repeat the head's exit test here, so an iteration takes one jump.
                 compareAndBranch(test.x(), test.y(), test.exitCondition().negate(), test.bits(), test.body());
-                a.jmp(test.exit());
+                int next = following(index);
+                boolean exitFollows = next < elements.size() && elements.get(next).element instanceof LabelTarget lt
+                        && labels.get(lt.label()) == test.exit();
+                if (!exitFollows) {
+                    a.jmp(test.exit());
+                }
             } else {
                 a.jmp(target(b.target()));
             }
