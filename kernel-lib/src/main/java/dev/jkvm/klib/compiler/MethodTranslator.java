@@ -764,8 +764,11 @@ final class MethodTranslator {
             case ConvertInstruction c -> convert(c);
             case BranchInstruction b -> branch(b);
             case TableSwitchInstruction t -> {
-                List<SwitchCase> cases = new ArrayList<>(t.cases());
-                switchOn(cases, t.defaultTarget());
+                if (!(stack.getLast().isConstant()) && isDense(t)) {
+                    jumpTable(t);
+                } else {
+                    switchOn(new ArrayList<>(t.cases()), t.defaultTarget());
+                }
             }
             case LookupSwitchInstruction l -> switchOn(new ArrayList<>(l.cases()), l.defaultTarget());
             case ReturnInstruction r -> doReturn(r);
@@ -1579,6 +1582,46 @@ final class MethodTranslator {
         Reg k = inRegister(operand(key), 32, Reg.RAX).withBits(32);
         cases.sort(Comparator.comparingInt(SwitchCase::caseValue));
         search(k, cases, 0, cases.size(), otherwise);
+    }
+
+    /** Dense enough that a table indexed by key - low beats the binary search's compares. */
+    private static boolean isDense(TableSwitchInstruction t) {
+        long entries = (long) t.highValue() - t.lowValue() + 1;
+        return t.cases().size() >= 4 && entries <= 1024 && entries <= 4L * t.cases().size();
+    }
+
+    /**
+     * A dense tableswitch as one indirect jump through a table of absolute addresses in rodata:
+     * rax = key - low, unsigned-compared against the range so that keys below low wrap to
+     * large values and take the default too.
+     */
+    private void jumpTable(TableSwitchInstruction t) {
+        StackValue key = pop();
+        flush();
+        Label otherwise = target(t.defaultTarget());
+        Map<Integer, Label> byValue = new HashMap<>();
+        for (SwitchCase c : t.cases()) {
+            byValue.put(c.caseValue(), target(c.target()));
+        }
+        reachable = false;
+        move(Reg.RAX, operand(key), 32);
+        if (t.lowValue() != 0) {
+            a.sub(Reg.EAX, t.lowValue());
+        }
+        a.cmp(Reg.EAX, (long) t.highValue() - t.lowValue());
+        a.jcc(Cond.A, otherwise);
+        Label table = new Label();
+        // Writing eax zero-extended rax, so rax is the (unsigned, in-range) table index.
+        a.lea(Reg.RDX, Mem.rip(table));
+        a.jmp(Mem.at(Reg.RDX).index(Reg.RAX, 8).size(64));
+        var code = a.currentSection();
+        a.section("rodata", dev.jkvm.klib.asm.Section.Kind.RODATA);
+        a.align(8);
+        a.bind(table);
+        for (long v = t.lowValue(); v <= t.highValue(); v++) {
+            a.dq(byValue.getOrDefault((int) v, otherwise));
+        }
+        a.section(code.name());
     }
 
     /** Binary search over sorted cases [lo, hi): about log2(n) compares per dispatch. */
