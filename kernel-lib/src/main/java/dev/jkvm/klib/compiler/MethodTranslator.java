@@ -1265,6 +1265,9 @@ final class MethodTranslator {
             push(StackValue.constant(v, wide));
             return;
         }
+        if ((op == Opcode.ISHL || op == Opcode.LSHL) && count.isConstant() && fuseRotate(x, (int) count.constant, wide)) {
+            return;
+        }
         Reg r = resultRegister(stack.size()).withBits(bits);
         if (count.isConstant()) {
             int n = (int) count.constant & (bits - 1);
@@ -1287,6 +1290,39 @@ final class MethodTranslator {
             }
         }
         pushResult(r.withBits(64), wide);
+    }
+
+    /**
+     * "(x << n) | (x >>> (bits - n))" of one local x is a rotation: one rol instead of two
+     * shifts, a copy and an or. False (nothing emitted) when the pattern does not apply.
+     */
+    private boolean fuseRotate(StackValue x, int count, boolean wide) {
+        int bits = wide ? 64 : 32;
+        int n = count & (bits - 1);
+        if (x.kind != StackValue.Kind.LOCAL || n == 0) {
+            return false;
+        }
+        int loadAt = following(index);
+        int countAt = following(loadAt);
+        int shiftAt = following(countAt);
+        int orAt = following(shiftAt);
+        boolean matches = instructionAt(loadAt) instanceof LoadInstruction l && l.slot() == x.local
+                && l.typeKind() == (wide ? TypeKind.LONG : TypeKind.INT)
+                && instructionAt(countAt) instanceof ConstantInstruction c
+                && c.constantValue() instanceof Integer k && (k & (bits - 1)) == bits - n
+                && instructionAt(shiftAt) instanceof OperatorInstruction shr
+                && shr.opcode() == (wide ? Opcode.LUSHR : Opcode.IUSHR)
+                && instructionAt(orAt) instanceof OperatorInstruction or
+                && or.opcode() == (wide ? Opcode.LOR : Opcode.IOR);
+        if (!matches) {
+            return false;
+        }
+        skipTo(orAt);
+        Reg r = resultRegister(stack.size());
+        move(r, operand(x), bits);
+        a.rol(r.withBits(bits), n);
+        pushResult(r, wide);
+        return true;
     }
 
     private void longCompare() {

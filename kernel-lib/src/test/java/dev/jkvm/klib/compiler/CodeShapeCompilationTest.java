@@ -4,6 +4,7 @@ import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.compiler.bench.BenchRoutines;
+import dev.jkvm.klib.compiler.samples.Arithmetic;
 import dev.jkvm.klib.compiler.samples.Control;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,7 +31,7 @@ class CodeShapeCompilationTest {
     @BeforeAll
     static void compile() {
         unit = new JavaSubsetCompiler(CodeShapeCompilationTest.class.getClassLoader())
-                .addClass(Control.class).addClass(BenchRoutines.class).compile();
+                .addClass(Control.class).addClass(BenchRoutines.class).addClass(Arithmetic.class).compile();
         Assembler a = unit.assembler();
         a.section("stubs", Section.Kind.CODE);
         for (Label external : unit.externals().values()) {
@@ -68,6 +69,15 @@ class CodeShapeCompilationTest {
                 String.join("\n", checksum));
         assertFalse(checksum.stream().anyMatch(i -> i.startsWith("and") && i.contains("0xff")),
                 String.join("\n", checksum));
+    }
+
+    @Test
+    void shiftPairsOfOneLocalBecomeRotates() throws Exception {
+        List<String> rotations = disassemble(Arithmetic.class, "rotations", "(IJ)I");
+        // Three exact rotations (1 and 7 of an int, 13 of a long); the two near misses stay shifts.
+        assertEquals(3, rotations.stream().filter(i -> i.startsWith("rol")).count(), String.join("\n", rotations));
+        assertTrue(rotations.stream().anyMatch(i -> i.startsWith("rol") && i.matches("rol\\s+r\\w+,0xd")),
+                String.join("\n", rotations));
     }
 
     @Test
