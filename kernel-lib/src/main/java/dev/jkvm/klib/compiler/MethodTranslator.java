@@ -5,6 +5,7 @@ import dev.jkvm.klib.asm.Cond;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Reg;
+import dev.jkvm.klib.asm.Section;
 
 import java.lang.classfile.Attributes;
 import java.lang.classfile.CodeElement;
@@ -36,9 +37,11 @@ import java.lang.classfile.instruction.TableSwitchInstruction;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.reflect.AccessFlag;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -78,7 +81,7 @@ final class MethodTranslator {
     private final Map<Integer, Label> divideByZeroStubs = new HashMap<>();
     private final List<Runnable> stubs = new ArrayList<>();
     /** Pseudo-local slot of each constant array whose base may live in a register (see loopArrays). */
-    private final Map<FieldRef, Integer> arrayBaseSlots = new java.util.LinkedHashMap<>();
+    private final Map<FieldRef, Integer> arrayBaseSlots = new LinkedHashMap<>();
     private final Map<FieldRef, Long> arrayWeights = new HashMap<>();
     /** Loop heads whose exit test can be repeated at the back edge (see LoopTest). */
     private final Map<java.lang.classfile.Label, LoopTest> loopTests = new HashMap<>();
@@ -316,7 +319,7 @@ final class MethodTranslator {
         }
         long[] localWeights = localWeights();
         List<FieldRef> loopArrays = loopArrays(localWeights);
-        long[] weights = java.util.Arrays.copyOf(localWeights, code.maxLocals() + loopArrays.size());
+        long[] weights = Arrays.copyOf(localWeights, code.maxLocals() + loopArrays.size());
         for (FieldRef array : loopArrays) {
             arrayBaseSlots.put(array, code.maxLocals() + arrayBaseSlots.size());
             weights[arrayBaseSlots.get(array)] = arrayWeights.get(array);
@@ -1650,14 +1653,14 @@ final class MethodTranslator {
         // Writing eax zero-extended rax, so rax is the (unsigned, in-range) table index.
         a.lea(Reg.RDX, Mem.rip(table));
         a.jmp(Mem.at(Reg.RDX).index(Reg.RAX, 8).size(64));
-        var code = a.currentSection();
-        a.section("rodata", dev.jkvm.klib.asm.Section.Kind.RODATA);
+        Section textSection = a.currentSection();
+        a.section("rodata", Section.Kind.RODATA);
         a.align(8);
         a.bind(table);
         for (long v = t.lowValue(); v <= t.highValue(); v++) {
             a.dq(byValue.getOrDefault((int) v, otherwise));
         }
-        a.section(code.name());
+        a.section(textSection.name());
     }
 
     /** Binary search over sorted cases [lo, hi): about log2(n) compares per dispatch. */
