@@ -39,8 +39,11 @@ final class FrameLayout {
      * @param weights       per local slot use weight, 0 when unused
      * @param parameterSlots local slot of each parameter, in order
      * @param hasCalls      whether the method calls anything that clobbers caller-saved registers
+     * @param registerOnlyFrom slots from this one on get a register or nothing (no frame slot):
+     *                      values that can be recomputed, such as the address of a constant array
      */
-    FrameLayout(int maxLocals, int maxStack, long[] weights, int[] parameterSlots, boolean hasCalls) {
+    FrameLayout(int maxLocals, int maxStack, long[] weights, int[] parameterSlots, boolean hasCalls,
+            int registerOnlyFrom) {
         int stackRegisterCount = Math.min(maxStack, STACK_REGISTERS.size());
         Set<Reg> free = new LinkedHashSet<>();
         if (!hasCalls) {
@@ -76,7 +79,7 @@ final class FrameLayout {
                 Reg r = free.iterator().next();
                 free.remove(r);
                 localHomes[slot] = r;
-            } else {
+            } else if (slot < registerOnlyFrom) {
                 spilled.add(slot);
             }
         }

@@ -138,10 +138,7 @@ final class Intrinsics {
     }
 
     private static void load(MethodTranslator t, int bits) {
-        Mem m = address(t, t.pop(), Reg.RAX);
-        Reg r = t.resultRegister(t.stack.size());
-        t.loadExtended(r, m, bits, true);
-        t.pushResult(r, bits == 64);
+        t.memoryLoad(address(t, t.pop(), Reg.RAX), bits);
     }
 
     private static void store(MethodTranslator t, int bits) {

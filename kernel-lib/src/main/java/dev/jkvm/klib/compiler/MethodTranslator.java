@@ -5,6 +5,7 @@ import dev.jkvm.klib.asm.Cond;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Reg;
+import dev.jkvm.klib.asm.Section;
 
 import java.lang.classfile.Attributes;
 import java.lang.classfile.CodeElement;
@@ -36,9 +37,11 @@ import java.lang.classfile.instruction.TableSwitchInstruction;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.reflect.AccessFlag;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -77,6 +80,13 @@ final class MethodTranslator {
     private final Map<java.lang.classfile.Label, List<StackValue>> jumpStates = new HashMap<>();
     private final Map<Integer, Label> divideByZeroStubs = new HashMap<>();
     private final List<Runnable> stubs = new ArrayList<>();
+    /** Pseudo-local slot of each constant array whose base may live in a register (see loopArrays). */
+    private final Map<FieldRef, Integer> arrayBaseSlots = new LinkedHashMap<>();
+    private final Map<FieldRef, Long> arrayWeights = new HashMap<>();
+    /** Loop heads whose exit test can be repeated at the back edge (see LoopTest). */
+    private final Map<java.lang.classfile.Label, LoopTest> loopTests = new HashMap<>();
+    /** The loop head just entered with an empty stack, while only loads have followed it; else null. */
+    private java.lang.classfile.Label freshLoopHead;
     final List<StackValue> stack = new ArrayList<>();
     FrameLayout frame;
     private boolean reachable = true;
@@ -226,6 +236,51 @@ final class MethodTranslator {
         return weights;
     }
 
+    /**
+     * Constant arrays indexed inside a loop, with their use weights (as localWeights counts
+     * them) in arrayWeights: their base address is loop-invariant, so it may get a register
+     * (a pseudo-local after the real locals) instead of an lea at every access.
+     */
+    private List<FieldRef> loopArrays(long[] localWeights) {
+        List<int[]> loops = new ArrayList<>();
+        for (Element el : elements) {
+            if (el.element instanceof BranchInstruction b && code.labelToBci(b.target()) <= el.bci) {
+                loops.add(new int[] {code.labelToBci(b.target()), el.bci});
+            }
+        }
+        List<FieldRef> arrays = new ArrayList<>();
+        for (Element el : elements) {
+            if (!(el.element instanceof FieldInstruction f) || f.opcode() != Opcode.GETSTATIC
+                    || !f.type().stringValue().startsWith("[")) {
+                continue;
+            }
+            FieldRef ref = new FieldRef(f.owner().asInternalName(), f.name().stringValue(), f.type().stringValue());
+            long w = 1;
+            for (int[] loop : loops) {
+                if (el.bci >= loop[0] && el.bci <= loop[1] && w < (1L << 40)) {
+                    w *= 8;
+                }
+            }
+            if (w == 1 || !isConstantArray(ref)) {
+                continue;
+            }
+            if (!arrayWeights.containsKey(ref)) {
+                arrays.add(ref);
+            }
+            arrayWeights.merge(ref, w, Long::sum);
+        }
+        return arrays;
+    }
+
+    private boolean isConstantArray(FieldRef ref) {
+        try {
+            unit.constantArray(ref);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     private boolean hasCalls() {
         for (Element el : elements) {
             if (el.element instanceof InvokeInstruction inv && inv.opcode() == Opcode.INVOKESTATIC) {
@@ -262,8 +317,15 @@ final class MethodTranslator {
             throw violationAt(-1, -1, "returns " + type.returnType().displayName()
                     + ": only primitive integer results and void are allowed");
         }
-        frame = new FrameLayout(code.maxLocals(), stackEntries >= 0 ? stackEntries : code.maxStack(),
-                localWeights(), parameterSlots, hasCalls());
+        long[] localWeights = localWeights();
+        List<FieldRef> loopArrays = loopArrays(localWeights);
+        long[] weights = Arrays.copyOf(localWeights, code.maxLocals() + loopArrays.size());
+        for (FieldRef array : loopArrays) {
+            arrayBaseSlots.put(array, code.maxLocals() + arrayBaseSlots.size());
+            weights[arrayBaseSlots.get(array)] = arrayWeights.get(array);
+        }
+        frame = new FrameLayout(weights.length, stackEntries >= 0 ? stackEntries : code.maxStack(),
+                weights, parameterSlots, hasCalls(), code.maxLocals());
 
         a.bind(entry);
         prologue(parameterSlots, parameterWide);
@@ -322,6 +384,12 @@ final class MethodTranslator {
             }
         }
         ParallelMove.emit(a, moves);
+        // After the parameter moves, which may read registers the array bases take.
+        for (Map.Entry<FieldRef, Integer> array : arrayBaseSlots.entrySet()) {
+            if (frame.localHome(array.getValue()) instanceof Reg base) {
+                a.lea(base.withBits(64), Mem.rip(unit.constantArray(array.getKey()).label()));
+            }
+        }
     }
 
     private void epilogue() {
@@ -341,6 +409,14 @@ final class MethodTranslator {
         if (target == null) {
             return;
         }
+        freshLoopHead = null;
+        enterReachableLabel(label, target);
+        if (reachable && stack.isEmpty() && backwardTargets.contains(label)) {
+            freshLoopHead = label;
+        }
+    }
+
+    private void enterReachableLabel(java.lang.classfile.Label label, Label target) {
         if (reachable) {
             flush();
         } else {
@@ -628,6 +704,9 @@ final class MethodTranslator {
 
     private void instruction(Instruction ins) {
         resultHint = null;
+        if (!(ins instanceof LoadInstruction || ins instanceof ConstantInstruction || ins instanceof BranchInstruction)) {
+            freshLoopHead = null;
+        }
         int operands = hintableOperandCount(ins);
         if (operands >= 0) {
             chooseResultHint(operands);
@@ -688,8 +767,11 @@ final class MethodTranslator {
             case ConvertInstruction c -> convert(c);
             case BranchInstruction b -> branch(b);
             case TableSwitchInstruction t -> {
-                List<SwitchCase> cases = new ArrayList<>(t.cases());
-                switchOn(cases, t.defaultTarget());
+                if (!(stack.getLast().isConstant()) && isDense(t)) {
+                    jumpTable(t);
+                } else {
+                    switchOn(new ArrayList<>(t.cases()), t.defaultTarget());
+                }
             }
             case LookupSwitchInstruction l -> switchOn(new ArrayList<>(l.cases()), l.defaultTarget());
             case ReturnInstruction r -> doReturn(r);
@@ -907,6 +989,18 @@ final class MethodTranslator {
             x = b;
             b = t;
         }
+        if (op == Alu.ADD && wide && operand(x) instanceof Reg xr) {
+            Object bo = operand(b);
+            Mem address = bo instanceof Reg br ? Mem.at(xr.withBits(64)).index(br.withBits(64), 1)
+                    : bo instanceof Long imm && fitsInt(imm) ? Mem.at(xr.withBits(64), imm) : null;
+            int loadAt = following(index);
+            int loadBits = memoryLoadBits(instructionAt(loadAt));
+            if (address != null && loadBits > 0) {
+                skipTo(loadAt);
+                memoryLoad(address, loadBits);
+                return;
+            }
+        }
         Reg r = resultRegister(stack.size());
         Object xo = operand(x);
         Object bo = operand(b);
@@ -929,6 +1023,83 @@ final class MethodTranslator {
             alu(op, r, bo, bits);
         }
         pushResult(r, wide);
+    }
+
+    /**
+     * Address arithmetic "base + index * scale" (an lmul by 1, 2, 4 or 8 followed by ladd) is one
+     * x86 addressing mode (Intel SDM Vol. 1 3.7.5): one lea, or no instruction at all when a
+     * Memory.load consumes the sum. False (nothing emitted) when the pattern does not apply.
+     */
+    private boolean fuseScaledAdd(StackValue indexValue, int scale) {
+        int addAt = following(index);
+        if (!(instructionAt(addAt) instanceof OperatorInstruction add) || add.opcode() != Opcode.LADD
+                || stack.isEmpty()) {
+            return false;
+        }
+        StackValue base = stack.getLast();
+        if (!(operand(base) instanceof Reg br) || !(operand(indexValue) instanceof Reg ir)) {
+            return false;
+        }
+        pop();
+        skipTo(addAt);
+        Mem address = Mem.at(br.withBits(64)).index(ir.withBits(64), scale);
+        int loadAt = following(index);
+        int loadBits = memoryLoadBits(instructionAt(loadAt));
+        if (loadBits > 0) {
+            skipTo(loadAt);
+            memoryLoad(address, loadBits);
+            return true;
+        }
+        Reg r = resultRegister(stack.size());
+        a.lea(r.withBits(64), address);
+        pushResult(r, true);
+        return true;
+    }
+
+    /** Makes element i the current one: the instructions between were consumed by a fused pattern. */
+    private void skipTo(int i) {
+        index = i;
+        bci = elements.get(i).bci;
+        resultHint = null;
+    }
+
+    /** The instruction at element i, or null when i is past the end or a label. */
+    private Instruction instructionAt(int i) {
+        return i < elements.size() && elements.get(i).element instanceof Instruction ins ? ins : null;
+    }
+
+    /** Width of a Memory.loadN call, or 0 when ins is not one. */
+    private static int memoryLoadBits(Instruction ins) {
+        if (ins instanceof InvokeInstruction inv && inv.opcode() == Opcode.INVOKESTATIC
+                && inv.owner().asInternalName().equals(INTRINSIC_PACKAGE + "Memory")) {
+            return switch (inv.name().stringValue()) {
+                case "load8" -> 8;
+                case "load16" -> 16;
+                case "load32" -> 32;
+                case "load64" -> 64;
+                default -> 0;
+            };
+        }
+        return 0;
+    }
+
+    /**
+     * Pushes the value of a Memory.loadN at address. "load8(p) & 0xFF" (or load16 and 0xFFFF)
+     * becomes one zero-extending load instead of a sign-extending load and an and.
+     */
+    void memoryLoad(Mem address, int bits) {
+        int maskAt = following(index);
+        int andAt = following(maskAt);
+        boolean unsigned = bits < 32
+                && instructionAt(maskAt) instanceof ConstantInstruction c
+                && c.constantValue() instanceof Integer mask && mask == (1 << bits) - 1
+                && instructionAt(andAt) instanceof OperatorInstruction and && and.opcode() == Opcode.IAND;
+        if (unsigned) {
+            skipTo(andAt);
+        }
+        Reg r = resultRegister(stack.size());
+        loadExtended(r, address, bits, !unsigned);
+        pushResult(r, bits == 64);
     }
 
     /** What lea can add for x op b: a register, or a 32-bit displacement; null when lea does not fit. */
@@ -955,6 +1126,10 @@ final class MethodTranslator {
             StackValue t = x;
             x = b;
             b = t;
+        }
+        if (wide && b.isConstant() && (b.constant == 1 || b.constant == 2 || b.constant == 4 || b.constant == 8)
+                && fuseScaledAdd(x, (int) b.constant)) {
+            return;
         }
         Reg r = resultRegister(stack.size()).withBits(bits);
         Object xo = operand(x);
@@ -1093,6 +1268,9 @@ final class MethodTranslator {
             push(StackValue.constant(v, wide));
             return;
         }
+        if ((op == Opcode.ISHL || op == Opcode.LSHL) && count.isConstant() && fuseRotate(x, (int) count.constant, wide)) {
+            return;
+        }
         Reg r = resultRegister(stack.size()).withBits(bits);
         if (count.isConstant()) {
             int n = (int) count.constant & (bits - 1);
@@ -1115,6 +1293,39 @@ final class MethodTranslator {
             }
         }
         pushResult(r.withBits(64), wide);
+    }
+
+    /**
+     * "(x << n) | (x >>> (bits - n))" of one local x is a rotation: one rol instead of two
+     * shifts, a copy and an or. False (nothing emitted) when the pattern does not apply.
+     */
+    private boolean fuseRotate(StackValue x, int count, boolean wide) {
+        int bits = wide ? 64 : 32;
+        int n = count & (bits - 1);
+        if (x.kind != StackValue.Kind.LOCAL || n == 0) {
+            return false;
+        }
+        int loadAt = following(index);
+        int countAt = following(loadAt);
+        int shiftAt = following(countAt);
+        int orAt = following(shiftAt);
+        boolean matches = instructionAt(loadAt) instanceof LoadInstruction l && l.slot() == x.local
+                && l.typeKind() == (wide ? TypeKind.LONG : TypeKind.INT)
+                && instructionAt(countAt) instanceof ConstantInstruction c
+                && c.constantValue() instanceof Integer k && (k & (bits - 1)) == bits - n
+                && instructionAt(shiftAt) instanceof OperatorInstruction shr
+                && shr.opcode() == (wide ? Opcode.LUSHR : Opcode.IUSHR)
+                && instructionAt(orAt) instanceof OperatorInstruction or
+                && or.opcode() == (wide ? Opcode.LOR : Opcode.IOR);
+        if (!matches) {
+            return false;
+        }
+        skipTo(orAt);
+        Reg r = resultRegister(stack.size());
+        move(r, operand(x), bits);
+        a.rol(r.withBits(bits), n);
+        pushResult(r, wide);
+        return true;
     }
 
     private void longCompare() {
@@ -1277,15 +1488,30 @@ final class MethodTranslator {
         Opcode op = b.opcode();
         if (op == Opcode.GOTO || op == Opcode.GOTO_W) {
             flush();
-            a.jmp(target(b.target()));
+            LoopTest test = loopTests.get(b.target());
+            if (test != null && stack.isEmpty()) {
+                // Loop rotation: repeat the head's exit test here, so an iteration takes one jump.
+                compareAndBranch(test.x(), test.y(), test.exitCondition().negate(), test.bits(), test.body());
+                int next = following(index);
+                boolean exitFollows = next < elements.size() && elements.get(next).element instanceof LabelTarget lt
+                        && labels.get(lt.label()) == test.exit();
+                if (!exitFollows) {
+                    a.jmp(test.exit());
+                }
+            } else {
+                a.jmp(target(b.target()));
+            }
             reachable = false;
             return;
         }
+        java.lang.classfile.Label head = freshLoopHead;
+        freshLoopHead = null;
         Cond zero = zeroCompare(op);
         if (zero != null) {
             StackValue x = pop();
             flush();
             conditionalBranch(x, StackValue.constant(0, false), zero, 32, b.target());
+            recordLoopTest(head);
             return;
         }
         Cond pair = pairCompare(op);
@@ -1294,6 +1520,7 @@ final class MethodTranslator {
             StackValue x = pop();
             flush();
             conditionalBranch(x, y, pair, 32, b.target());
+            recordLoopTest(head);
             return;
         }
         throw violation(Unsupported.describe(b));
@@ -1318,7 +1545,28 @@ final class MethodTranslator {
         compareAndBranch(x, y, cond, bits, target(taken));
     }
 
+    /** The last compareAndBranch, for recordLoopTest. */
+    private LoopTest lastTest;
+
+    /**
+     * If the conditional branch just translated is the whole exit test of a loop head (only
+     * reads of locals and constants since the head, stack empty), remembers it so the loop's
+     * back edge can repeat the test instead of jumping to the head.
+     */
+    private void recordLoopTest(java.lang.classfile.Label head) {
+        LoopTest test = lastTest;
+        lastTest = null;
+        if (head == null || test == null || !reachable || !stack.isEmpty() || loopTests.containsKey(head)) {
+            return;
+        }
+        Label body = new Label();
+        a.bind(body);
+        loopTests.put(head, new LoopTest(test.x(), test.y(), test.exitCondition(), test.bits(), test.exit(), body));
+    }
+
     private void compareAndBranch(StackValue x, StackValue y, Cond cond, int bits, Label to) {
+        lastTest = null;
+        Cond exitCondition = cond;
         if (x.isConstant() && y.isConstant()) {
             if (holds(cond, x.constant, y.constant)) {
                 a.jmp(to);
@@ -1345,6 +1593,14 @@ final class MethodTranslator {
             alu(Alu.CMP, xo, yo, bits);
         }
         a.jcc(cond, to);
+        if (isReadOnly(x) && isReadOnly(y)) {
+            lastTest = new LoopTest(x, y, exitCondition, bits, to, null);
+        }
+    }
+
+    /** A value that is a constant or an unread local: re-evaluating it later reads the local anew. */
+    private static boolean isReadOnly(StackValue v) {
+        return v.kind == StackValue.Kind.CONSTANT || v.kind == StackValue.Kind.LOCAL;
     }
 
     private void switchOn(List<SwitchCase> cases, java.lang.classfile.Label defaultTarget) {
@@ -1365,6 +1621,46 @@ final class MethodTranslator {
         Reg k = inRegister(operand(key), 32, Reg.RAX).withBits(32);
         cases.sort(Comparator.comparingInt(SwitchCase::caseValue));
         search(k, cases, 0, cases.size(), otherwise);
+    }
+
+    /** Dense enough that a table indexed by key - low beats the binary search's compares. */
+    private static boolean isDense(TableSwitchInstruction t) {
+        long entries = (long) t.highValue() - t.lowValue() + 1;
+        return t.cases().size() >= 4 && entries <= 1024 && entries <= 4L * t.cases().size();
+    }
+
+    /**
+     * A dense tableswitch as one indirect jump through a table of absolute addresses in rodata:
+     * rax = key - low, unsigned-compared against the range so that keys below low wrap to
+     * large values and take the default too.
+     */
+    private void jumpTable(TableSwitchInstruction t) {
+        StackValue key = pop();
+        flush();
+        Label otherwise = target(t.defaultTarget());
+        Map<Integer, Label> byValue = new HashMap<>();
+        for (SwitchCase c : t.cases()) {
+            byValue.put(c.caseValue(), target(c.target()));
+        }
+        reachable = false;
+        move(Reg.RAX, operand(key), 32);
+        if (t.lowValue() != 0) {
+            a.sub(Reg.EAX, t.lowValue());
+        }
+        a.cmp(Reg.EAX, (long) t.highValue() - t.lowValue());
+        a.jcc(Cond.A, otherwise);
+        Label table = new Label();
+        // Writing eax zero-extended rax, so rax is the (unsigned, in-range) table index.
+        a.lea(Reg.RDX, Mem.rip(table));
+        a.jmp(Mem.at(Reg.RDX).index(Reg.RAX, 8).size(64));
+        Section textSection = a.currentSection();
+        a.section("rodata", Section.Kind.RODATA);
+        a.align(8);
+        a.bind(table);
+        for (long v = t.lowValue(); v <= t.highValue(); v++) {
+            a.dq(byValue.getOrDefault((int) v, otherwise));
+        }
+        a.section(textSection.name());
     }
 
     /** Binary search over sorted cases [lo, hi): about log2(n) compares per dispatch. */
@@ -1522,8 +1818,14 @@ final class MethodTranslator {
             a.call(unit.external(SymbolNames.PANIC_ARRAY_INDEX));
             a.ud2();
         });
-        a.lea(Reg.RDX, Mem.rip(ca.label()));
-        loadExtended(r, Mem.at(Reg.RDX).index(Reg.RCX, scale), ca.elementBits(), ca.signed());
+        Integer baseSlot = arrayBaseSlots.get(array.array);
+        Reg base = Reg.RDX;
+        if (baseSlot != null && frame.localHome(baseSlot) instanceof Reg hoisted) {
+            base = hoisted.withBits(64);
+        } else {
+            a.lea(Reg.RDX, Mem.rip(ca.label()));
+        }
+        loadExtended(r, Mem.at(base).index(Reg.RCX, scale), ca.elementBits(), ca.signed());
         pushResult(r, wide);
     }
 

@@ -172,4 +172,14 @@ public final class Arithmetic {
         b = t;
         return a * 3 - b;
     }
+
+    /** Rotations written with shifts (the compiler turns the exact pattern into rol) and near misses. */
+    public static int rotations(int a, long b) {
+        int r1 = (a << 1) | (a >>> 31);
+        int r7 = (a << 7) | (a >>> 25);
+        long r13 = (b << 13) | (b >>> 51);
+        int notRotate = (a << 3) | (a >>> 28);
+        int mixed = (a << 5) | (r1 >>> 27);
+        return r1 ^ r7 * 3 ^ (int) (r13 ^ (r13 >>> 32)) ^ notRotate * 5 ^ mixed * 7;
+    }
 }

@@ -42,7 +42,9 @@ class SyncSubsetCompileTest {
         assertTrue(code.method("TicketSpinLock.unlock").stream().anyMatch(t -> t.matches("mov %e\\w+,(0x4)?\\(%r\\w+\\)")),
                 () -> String.join("\n", code.method("TicketSpinLock.unlock")));
         assertFalse(code.method("TicketSpinLock.unlock").stream()
-                .anyMatch(t -> t.startsWith("lock") || t.startsWith("xchg") || t.startsWith("mfence")),
+                // "xchg %ax,%ax" is objdump's name for the 2-byte NOP (66 90) that pads the method to 16 bytes.
+                .anyMatch(t -> t.startsWith("lock") || (t.startsWith("xchg") && !t.equals("xchg %ax,%ax"))
+                        || t.startsWith("mfence")),
                 () -> String.join("\n", code.method("TicketSpinLock.unlock")));
     }
 
