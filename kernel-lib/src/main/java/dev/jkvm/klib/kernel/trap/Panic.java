@@ -61,6 +61,21 @@ public final class Panic {
 
     /** NMI handler while a panic is in progress: print this CPU's state and halt. */
     public static void stopThisCpu(long frame) {
+        // Stopped CPUs print one at a time, in CPU order: each waits until every online CPU below
+        // it (the panicking one aside) has printed and counted itself stopped. The console lock
+        // alone is not enough here: lockForCrash gives up after a bounded spin, and on a
+        // round-robin emulator (QEMU TCG) that let the lines of two CPUs interleave. A CPU below
+        // that never arrives only delays this one until the panicking CPU's deadline ends the VM.
+        int self = PerCpuArea.cpuIndex();
+        int rank = 0;
+        for (int cpu = 0; cpu < self; cpu++) {
+            if (cpu != panicCpu && SmpState.isOnline(cpu)) {
+                rank++;
+            }
+        }
+        while (SmpState.stoppedCount() < rank) {
+            Cpu.pause();
+        }
         boolean locked = Log.lockForCrash();
         Console.print("cpu ");
         Log.dec(PerCpuArea.cpuIndex());
