@@ -26,6 +26,9 @@ import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.smp.TlbShootdown;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.time.PitCalibration;
+import dev.jkvm.klib.kernel.task.KernelScheduler;
+import dev.jkvm.klib.kernel.task.KernelStacks;
+import dev.jkvm.klib.kernel.task.TaskBodies;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
 import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.kernel.trap.Traps;
@@ -117,6 +120,7 @@ public final class Kernel {
 
         long oldPage = BootAllocator.pages(1);
         long newPage = BootAllocator.pages(1);
+        KernelStacks.reserve(KernelScheduler.STACKS);
         long pool = BootAllocator.pages(PAGE_TABLE_POOL_PAGES);
         PageTables.usePool(pool, PAGE_TABLE_POOL_PAGES);
         long fineEnd = BootAllocator.alignUp(BootAllocator.next(), TWO_MIB);
@@ -233,8 +237,10 @@ public final class Kernel {
         }
         Console.print("\n");
         if (passed) {
-            Console.print("result: PASS\n");
-            ExitCodes.exit(ExitCodes.SUCCESS);
+            KernelScheduler.start(cpuCount, SmpState.onlineMask(), PitCalibration.lapicTicksPerMs(),
+                    PitCalibration.tscTicksPerMs());
+            KernelScheduler.spawn(TaskBodies.MAIN, test, KernelScheduler.NORMAL_PRIORITY);
+            KernelScheduler.idle();
         }
         Console.print("result: FAIL\n");
         ExitCodes.exit(ExitCodes.SELF_TEST_FAILED);

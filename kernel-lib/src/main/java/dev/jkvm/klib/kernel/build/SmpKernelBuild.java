@@ -23,6 +23,7 @@ import dev.jkvm.klib.kernel.smp.IpiSender;
 import dev.jkvm.klib.kernel.smp.TlbInstructions;
 import dev.jkvm.klib.kernel.smp.TlbInvalidate;
 import dev.jkvm.klib.kernel.sync.SyncPanic;
+import dev.jkvm.klib.kernel.task.TaskEntry;
 import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.kernel.trap.Traps;
 
@@ -61,7 +62,8 @@ public final class SmpKernelBuild {
                 .perCpuBaseOffset(PerCpuArea.RESERVED)
                 .addMethod(Kernel.class.getName(), "main")
                 .addMethod(ApStartup.class.getName(), "apMain")
-                .addMethod(Traps.class.getName(), "handle");
+                .addMethod(Traps.class.getName(), "handle")
+                .addMethod(TaskEntry.class.getName(), "begin");
         for (Alias alias : ALIASES) {
             compiler.addMethod(alias.owner.getName(), alias.method);
         }
@@ -81,6 +83,7 @@ public final class SmpKernelBuild {
         Label stubs = TrapStubs.emit(a, unit.method(Traps.class.getName(), "handle", "(J)V"));
         Label layout = new Label(KernelLayout.SYMBOL + "_table");
         LowLevelRoutines.emit(a, symbol, layout);
+        SchedRoutines.emit(a, symbol, unit.method(TaskEntry.class.getName(), "begin", "(JJJ)V"));
         for (Alias alias : ALIASES) {
             Label target = unit.method(alias.owner.getName(), alias.method, alias.descriptor);
             Label external = symbol.apply(alias.symbol);

@@ -3,6 +3,7 @@ package dev.jkvm.klib.kernel.trap;
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.smp.IpiHandlers;
+import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
 import dev.jkvm.klib.rt.PerCpu;
@@ -39,13 +40,18 @@ public final class Traps {
         if (vector == Vectors.MAILBOX) {
             IpiHandlers.mailbox();
         } else if (vector == Vectors.TIMER) {
-            IpiHandlers.timer();
+            if (!KernelScheduler.isRunning()) {
+                IpiHandlers.timer();
+            }
         } else {
             Console.print("unexpected interrupt vector ");
             Log.dec(vector);
             Console.print("\n");
         }
         Lapic.eoi();
+        if ((vector == Vectors.TIMER || vector == Vectors.MAILBOX) && KernelScheduler.isRunning()) {
+            KernelScheduler.afterInterrupt(vector == Vectors.TIMER);
+        }
     }
 
     public static long interruptCount() {
