@@ -30,6 +30,7 @@ import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.task.KernelStacks;
 import dev.jkvm.klib.kernel.task.TaskBodies;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
+import dev.jkvm.klib.kernel.user.UserSpace;
 import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.kernel.trap.Traps;
 import dev.jkvm.klib.kernel.trap.Vectors;
@@ -128,6 +129,7 @@ public final class Kernel {
         Features.enableNx(features);
         Cpu.writeCr3(PageTables.build(ramEnd, fineEnd, nx));
         int protections = Features.enableProtections(features);
+        UserSpace.init(KernelScheduler.STACKS);
         Console.print("paging: kernel page tables, 4 KiB pages below ");
         Log.hex(fineEnd);
         Console.print(", ");

@@ -2,6 +2,7 @@ package dev.jkvm.klib.kernel.task;
 
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
+import dev.jkvm.klib.kernel.mm.PageTables;
 import dev.jkvm.klib.kernel.sched.IdleLoop;
 import dev.jkvm.klib.kernel.sched.SchedArch;
 import dev.jkvm.klib.kernel.sched.Scheduler;
@@ -13,6 +14,7 @@ import dev.jkvm.klib.kernel.smp.IpiReason;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.sync.InterruptFlag;
 import dev.jkvm.klib.kernel.trap.Vectors;
+import dev.jkvm.klib.kernel.user.UserSpace;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
@@ -142,10 +144,23 @@ public final class KernelScheduler {
 
     /** As spawn, but only allowed on pinnedCpu (-1: every online CPU). */
     public static long spawnOn(int body, long argument, int priority, int pinnedCpu) {
-        long stack = KernelStacks.take();
-        if (stack == 0) {
+        return create(body, argument, priority, pinnedCpu, -1);
+    }
+
+    /**
+     * Creates and starts a ring-3 task running user program userProgram (user.UserPrograms),
+     * which reads argument through a system call; returns 0 when no stack or slot is free.
+     */
+    public static long spawnUser(int userProgram, long argument, int priority, int pinnedCpu) {
+        return create(0, argument, priority, pinnedCpu, userProgram);
+    }
+
+    private static long create(int body, long argument, int priority, int pinnedCpu, int userProgram) {
+        int stackIndex = KernelStacks.take();
+        if (stackIndex < 0) {
             return 0L;
         }
+        long stack = KernelStacks.base(stackIndex);
         boolean interrupts = InterruptFlag.enabled();
         Cpu.cli();
         long task = Scheduler.createTask(block, body, argument, priority, stack, KernelStacks.STACK_SIZE);
@@ -153,8 +168,12 @@ public final class KernelScheduler {
             if (interrupts) {
                 Cpu.sti();
             }
-            KernelStacks.give(stack);
+            KernelStacks.give(stackIndex);
             return 0L;
+        }
+        if (userProgram >= 0) {
+            Scheduler.makeUser(task, PageTables.root(), UserSpace.entry(userProgram), UserSpace.stackTop(stackIndex),
+                    UserSpace.fpuArea(stackIndex));
         }
         int cpu = SchedArch.currentCpu();
         if (pinnedCpu < 0) {
@@ -177,7 +196,7 @@ public final class KernelScheduler {
         long value = TaskExit.join(block, task);
         long stack = Memory.load64(task + Task.STACK_BASE);
         TaskExit.reap(block, task);
-        KernelStacks.give(stack);
+        KernelStacks.give(KernelStacks.indexOf(stack));
         return value;
     }
 

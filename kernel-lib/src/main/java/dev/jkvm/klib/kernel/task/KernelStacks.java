@@ -19,6 +19,7 @@ public final class KernelStacks {
     public static final long STACK_SIZE = 16 * 1024;
 
     private static long lock;
+    private static long bases;
     private static long free;
     private static int freeCount;
     private static int capacity;
@@ -27,31 +28,51 @@ public final class KernelStacks {
     public static void reserve(int count) {
         lock = BootAllocator.allocate(TicketSpinLock.SIZE, 64);
         TicketSpinLock.init(lock);
-        free = BootAllocator.allocate(count * 8L, 8);
+        bases = BootAllocator.allocate(count * 8L, 8);
+        free = BootAllocator.allocate(count * 4L, 8);
         for (int i = 0; i < count; i++) {
-            Memory.store64(free + i * 8L, BootAllocator.stack(STACK_SIZE) - STACK_SIZE);
+            Memory.store64(bases + i * 8L, BootAllocator.stack(STACK_SIZE) - STACK_SIZE);
+            Memory.store32(free + i * 4L, count - 1 - i);
         }
         freeCount = count;
         capacity = count;
     }
 
-    /** The lowest address of a free stack, or 0 when every stack is in use. */
-    public static long take() {
+    /**
+     * The index of a free stack, or -1 when every stack is in use. The index also names the
+     * user-mode resources that go with a stack (UserSpace: user stack, FXSAVE area).
+     */
+    public static int take() {
         TicketSpinLock.lock(lock);
-        long base = 0;
+        int index = -1;
         if (freeCount > 0) {
             freeCount--;
-            base = Memory.load64(free + freeCount * 8L);
+            index = Memory.load32(free + freeCount * 4L);
         }
         TicketSpinLock.unlock(lock);
-        return base;
+        return index;
     }
 
-    public static void give(long base) {
+    public static void give(int index) {
         TicketSpinLock.lock(lock);
-        Memory.store64(free + freeCount * 8L, base);
+        Memory.store32(free + freeCount * 4L, index);
         freeCount++;
         TicketSpinLock.unlock(lock);
+    }
+
+    /** The lowest address of the stack with this index. */
+    public static long base(int index) {
+        return Memory.load64(bases + index * 8L);
+    }
+
+    /** The index of the stack whose lowest address is base. */
+    public static int indexOf(long base) {
+        for (int i = 0; i < capacity; i++) {
+            if (Memory.load64(bases + i * 8L) == base) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     public static int capacity() {

@@ -15,6 +15,7 @@ public final class MainTask {
     public static long run(long test) {
         int cpuCount = Scheduler.cpuCount(KernelScheduler.sched());
         boolean passed = KernelTaskTest.run(cpuCount);
+        passed &= UserTaskTest.run(cpuCount);
         if (passed) {
             Console.print("result: PASS\n");
             ExitCodes.exit(ExitCodes.SUCCESS);
