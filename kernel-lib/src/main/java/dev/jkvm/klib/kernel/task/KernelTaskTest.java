@@ -94,7 +94,6 @@ public final class KernelTaskTest {
             }
         }
         long total = Atomic.loadVolatile64(counters);
-        SchedTable.print(start, Cpu.rdtsc(), idleBase);
         long expected = (long) tasks * ROUNDS;
         int cpusExpected = cpuCount < 64 ? cpuCount : 64;
         if (total != expected || exitSum != expected || bitCount(cpusSeen) != cpusExpected

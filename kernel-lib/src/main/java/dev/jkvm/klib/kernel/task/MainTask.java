@@ -16,6 +16,7 @@ public final class MainTask {
         int cpuCount = Scheduler.cpuCount(KernelScheduler.sched());
         boolean passed = KernelTaskTest.run(cpuCount);
         passed &= UserTaskTest.run(cpuCount);
+        passed &= WorkloadRun.run(cpuCount);
         if (passed) {
             Console.print("result: PASS\n");
             ExitCodes.exit(ExitCodes.SUCCESS);

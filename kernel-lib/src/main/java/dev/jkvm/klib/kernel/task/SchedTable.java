@@ -27,7 +27,7 @@ public final class SchedTable {
     public static void print(long startTsc, long endTsc, long idleBase) {
         long sched = KernelScheduler.sched();
         long elapsed = endTsc - startTsc;
-        Console.print("sched: cpu  tasks-run  switches  migrations  ipis-sent  ipis-received  ticks  idle%\n");
+        Console.print("sched: cpu  tasks-run  switches  migrations  ipis-sent  ipis-received  ticks  idle% (counts since the scheduler started, idle% over the run)\n");
         for (int cpu = 0; cpu < Scheduler.cpuCount(sched); cpu++) {
             long rq = Scheduler.runQueue(sched, cpu);
             Console.print("sched: ");

@@ -10,8 +10,8 @@ public final class Workload {
     private Workload() {
     }
 
-    public static final long LIMIT = 3_000_000;
-    public static final int CHUNKS = 60;
+    public static final long LIMIT = 2_000_000;
+    public static final int CHUNKS = 50;
     public static final long CHUNK = LIMIT / CHUNKS;
 
     /** Primes below LIMIT, computed at build time on the host. */
