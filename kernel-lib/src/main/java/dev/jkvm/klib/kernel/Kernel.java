@@ -28,6 +28,7 @@ import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.time.PitCalibration;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.task.KernelStacks;
+import dev.jkvm.klib.kernel.task.MainTask;
 import dev.jkvm.klib.kernel.task.TaskBodies;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
 import dev.jkvm.klib.kernel.user.UserSpace;
@@ -49,7 +50,8 @@ import dev.jkvm.klib.rt.Memory;
  * stack's guard page (an exception report), "test=panic" panics once every CPU is up,
  * "test=hang" keeps the first AP from getting ready (it is reported and left offline),
  * "test=overflow" overflows the boot stack (a double fault reported from its IST stack),
- * "test=write-text" and "test=xdata" check that text is read-only and data not executable.
+ * "test=write-text" and "test=xdata" check that text is read-only and data not executable,
+ * "test=sched-NAME" runs one in-guest scheduler test instead of the default workload (MainTask).
  */
 public final class Kernel {
     private Kernel() {
@@ -363,7 +365,7 @@ public final class Kernel {
         return recurse(depth + 1) + depth;
     }
 
-    /** "test=" followed by fault, panic, hang, overflow, write-text or xdata, anywhere on the multiboot command line (flags bit 2). */
+    /** "test=" followed by fault, panic, hang, overflow, write-text, xdata or sched-NAME, anywhere on the multiboot command line (flags bit 2). */
     private static int testRequested(long info) {
         if (info == 0 || (Memory.load32(info) & 4) == 0) {
             return TEST_NONE;
@@ -390,6 +392,10 @@ public final class Kernel {
                 }
                 if (c == 'x') {
                     return TEST_EXECUTE_DATA;
+                }
+                if (c == 's') {
+                    // "test=sched-NAME": the main task runs the scheduler test NAME names by its first letter.
+                    return MainTask.SCHED_TEST | Memory.load8(p + 11) << 8;
                 }
             }
         }

@@ -6,6 +6,7 @@ import dev.jkvm.klib.kernel.mm.PageTables;
 import dev.jkvm.klib.kernel.sched.IdleLoop;
 import dev.jkvm.klib.kernel.sched.SchedArch;
 import dev.jkvm.klib.kernel.sched.Scheduler;
+import dev.jkvm.klib.kernel.sched.Sleep;
 import dev.jkvm.klib.kernel.sched.Task;
 import dev.jkvm.klib.kernel.sched.TaskExit;
 import dev.jkvm.klib.kernel.smp.CpuMask;
@@ -193,11 +194,36 @@ public final class KernelScheduler {
 
     /** Waits for the task to exit, frees its slot and stack, and returns its exit value. */
     public static long join(long task) {
-        long value = TaskExit.join(block, task);
+        long value = waitForExit(task);
+        reap(task);
+        return value;
+    }
+
+    /** Waits for the task to exit (its record stays readable until reap); returns its exit value. */
+    public static long waitForExit(long task) {
+        return TaskExit.join(block, task);
+    }
+
+    /** Frees an exited task's slot and stack. */
+    public static void reap(long task) {
         long stack = Memory.load64(task + Task.STACK_BASE);
         TaskExit.reap(block, task);
         KernelStacks.give(KernelStacks.indexOf(stack));
-        return value;
+    }
+
+    /** Lets a task run on every online CPU from its next placement (balancing may pull it). */
+    public static void allowEverywhere(long task) {
+        boolean interrupts = InterruptFlag.enabled();
+        Cpu.cli();
+        Scheduler.setAffinity(block, SchedArch.currentCpu(), task, online);
+        if (interrupts) {
+            Cpu.sti();
+        }
+    }
+
+    /** The running task sleeps at least this long. */
+    public static void sleepMs(long milliseconds) {
+        Sleep.until(block, Cpu.rdtsc() + milliseconds * tscPerMs());
     }
 
     /** The running task gives up the CPU to an equal or higher priority task, if any. */
