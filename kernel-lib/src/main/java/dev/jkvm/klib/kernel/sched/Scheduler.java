@@ -163,11 +163,28 @@ public final class Scheduler {
         return task;
     }
 
+    /** FXSAVE area: x87 control word at +0, MXCSR at +24 (Intel SDM Vol. 1 10.5.1, Table 10-2). */
+    public static final int FXSAVE_FCW = 0;
+    public static final int FXSAVE_MXCSR = 24;
+    public static final int FXSAVE_SIZE = 512;
+    /** The x87 control word after FNINIT: all exceptions masked, 64-bit precision, round to nearest. */
+    public static final int INITIAL_FCW = 0x037F;
+    /** MXCSR at power-up: all SIMD exceptions masked, round to nearest (Intel SDM Vol. 1 10.2.3). */
+    public static final int INITIAL_MXCSR = 0x1F80;
+
     /**
      * Makes a created task a user task: the trampoline enters user mode at userEntry with
-     * userStack in address space cr3; fpuArea is its 512-byte, 16-aligned FXSAVE area.
+     * userStack in address space cr3; fpuArea is its 512-byte, 16-aligned FXSAVE area, which is
+     * set to the state of a freshly initialised FPU so that its first FXRSTOR loads valid values.
      */
     public static void makeUser(long task, long cr3, long userEntry, long userStack, long fpuArea) {
+        if (fpuArea != 0) {
+            for (int offset = 0; offset < FXSAVE_SIZE; offset += 8) {
+                Memory.store64(fpuArea + offset, 0L);
+            }
+            Memory.store16(fpuArea + FXSAVE_FCW, (short) INITIAL_FCW);
+            Memory.store32(fpuArea + FXSAVE_MXCSR, INITIAL_MXCSR);
+        }
         Memory.store32(task + Task.FLAGS, Memory.load32(task + Task.FLAGS) | Task.FLAG_USER);
         Memory.store64(task + Task.CR3, cr3);
         Memory.store64(task + Task.ENTRY, userEntry);

@@ -4,6 +4,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.jkvm.klib.rt.Memory;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -92,6 +94,22 @@ class TaskFrameTest {
                 pop %rbx
                 ret
 
+            # rdi = FXSAVE area to load, rsi = where the CPU's resulting state is saved; the
+            # caller's own FPU state is kept on the stack and put back.
+            .globl fx_round_trip
+            fx_round_trip:
+                push %rbp
+                mov %rsp, %rbp
+                sub $512, %rsp
+                and $-16, %rsp
+                fxsave64 (%rsp)
+                fxrstor64 (%rdi)
+                fxsave64 (%rsi)
+                fxrstor64 (%rsp)
+                mov %rbp, %rsp
+                pop %rbp
+                ret
+
             .globl observed_at
             observed_at:
                 lea observed(%rip), %rax
@@ -111,6 +129,7 @@ class TaskFrameTest {
     private static MethodHandle firstSwitch;
     private static MethodHandle trampolineAddress;
     private static MethodHandle observedAt;
+    private static MethodHandle fxRoundTrip;
 
     @BeforeAll
     static void buildReferenceSwitch() throws Exception {
@@ -131,6 +150,8 @@ class TaskFrameTest {
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
         trampolineAddress = linker.downcallHandle(lookup.find("trampoline_address").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG));
+        fxRoundTrip = linker.downcallHandle(lookup.find("fx_round_trip").orElseThrow(),
+                FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
         observedAt = linker.downcallHandle(lookup.find("observed_at").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
     }
@@ -165,5 +186,21 @@ class TaskFrameTest {
         assertEquals(8, trampolineRsp & 15, "rsp is 8 mod 16 at the trampoline, as after a call");
         assertEquals((stackTop & ~15L) - 8, trampolineRsp);
         assertEquals(0, (long) observedAt.invokeExact(4L), "rbp = 0 ends the frame chain");
+    }
+
+    @Test
+    void aUserTasksFirstFpuStateLoadsOnTheRealCpu() throws Throwable {
+        long task = arena.allocate(Task.SIZE, 64).address();
+        long area = arena.allocate(Scheduler.FXSAVE_SIZE, 16).address();
+        long saved = arena.allocate(Scheduler.FXSAVE_SIZE, 16).address();
+        for (int offset = 0; offset < Scheduler.FXSAVE_SIZE; offset += 8) {
+            Memory.store64(area + offset, -1L);
+        }
+        Scheduler.makeUser(task, 0x1000, 0x40_0000, 0x7FFF_F000L, area);
+        // FXRSTOR faults on reserved MXCSR bits (Intel SDM Vol. 2A FXRSTOR), so getting here is the check.
+        fxRoundTrip.invokeExact(area, saved);
+        assertEquals(Scheduler.INITIAL_FCW, Memory.load16(saved + Scheduler.FXSAVE_FCW) & 0xFFFF);
+        assertEquals(Scheduler.INITIAL_MXCSR, Memory.load32(saved + Scheduler.FXSAVE_MXCSR));
+        assertEquals(Task.FLAG_USER, Memory.load32(task + Task.FLAGS) & Task.FLAG_USER);
     }
 }
