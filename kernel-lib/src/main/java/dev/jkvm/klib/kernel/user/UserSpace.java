@@ -3,6 +3,7 @@ package dev.jkvm.klib.kernel.user;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.mm.PageTables;
+import dev.jkvm.klib.kernel.sched.Scheduler;
 import dev.jkvm.klib.kernel.sched.Semaphore;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
@@ -20,10 +21,7 @@ public final class UserSpace {
     public static final long USER_STACK_SIZE = 16 * 1024;
     public static final int SEMAPHORES = 16;
     private static final long TWO_MIB = 1L << 21;
-    /** FXSAVE image: FCW at byte 0, MXCSR at byte 24 (Intel SDM Vol. 1 10.5.1, Table 10-2). */
-    private static final long FPU_AREA_SIZE = 512;
-    private static final short DEFAULT_FCW = 0x037F;
-    private static final int DEFAULT_MXCSR = 0x1F80;
+    private static final long FPU_AREA_SIZE = Scheduler.FXSAVE_SIZE;
 
     private static long stackArena;
     private static long fpuAreas;
@@ -88,15 +86,9 @@ public final class UserSpace {
         return stackArena + (index + 1) * USER_STACK_SIZE;
     }
 
-    /** The FXSAVE area of kernel stack index i, reset to the default x87/SSE control state. */
+    /** The FXSAVE area of kernel stack index i (Scheduler.makeUser gives it the initial FPU state). */
     public static long fpuArea(int index) {
-        long area = fpuAreas + index * FPU_AREA_SIZE;
-        for (long offset = 0; offset < FPU_AREA_SIZE; offset += 8) {
-            Memory.store64(area + offset, 0L);
-        }
-        Memory.store16(area, DEFAULT_FCW);
-        Memory.store32(area + 24, DEFAULT_MXCSR);
-        return area;
+        return fpuAreas + index * FPU_AREA_SIZE;
     }
 
     /** Resets a shared semaphore (no task may be waiting on it). */
