@@ -6,7 +6,6 @@ import dev.jkvm.klib.kernel.sched.CpuStats;
 import dev.jkvm.klib.kernel.sched.Scheduler;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Console;
-import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
 
 /**
@@ -62,9 +61,6 @@ public final class KernelTaskTest {
         }
         long handles = BootAllocator.allocate(tasks * 8L, 8);
         long switchesBefore = contextSwitches(cpuCount);
-        long idleBase = BootAllocator.allocate(cpuCount * 8L, 8);
-        SchedTable.snapshotIdle(idleBase);
-        long start = Cpu.rdtsc();
         for (int i = 0; i < tasks; i++) {
             int pinned = i % 2 == 0 ? (i / 2) % cpuCount : -1;
             Memory.store64(handles + i * 8L,

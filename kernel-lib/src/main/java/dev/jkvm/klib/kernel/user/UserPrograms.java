@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.user;
 
+import dev.jkvm.klib.image.ImageBuilder;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
 
@@ -23,7 +24,7 @@ public final class UserPrograms {
     public static final int COUNT = 8;
 
     /** Where the kernel's text starts: a supervisor-only page a user task must not read. */
-    public static final long KERNEL_TEXT = 0x101000;
+    public static final long KERNEL_TEXT = ImageBuilder.DEFAULT_LOAD_ADDRESS + 4096;
     /** Items the producer passes to the consumer through the semaphores below. */
     public static final int ITEMS = 50;
     public static final int SEM_ITEMS = 0;
