@@ -59,6 +59,73 @@ final class SmpBootReport {
         assertEquals(cpus, new HashSet<>(reportIds).size(), "distinct APIC IDs");
     }
 
+    private static final Pattern WORKLOAD = Pattern.compile(
+            "^workload: primes below (\\d+) = (\\d+) \\(host at build time: (\\d+)\\), (\\d+) ring-3 tasks;"
+                    + " producer/consumer sum 1275, sleeper sleeps 6; \\d+ ms: PASS$", Pattern.MULTILINE);
+    private static final Pattern TABLE_ROW = Pattern.compile(
+            "^sched: (\\d+)  (\\d+)  (\\d+)  (\\d+)  (\\d+)  (\\d+)  (\\d+)  (\\d+)$", Pattern.MULTILINE);
+
+    /**
+     * The scheduler part of a default boot on n CPUs: kernel tasks on every CPU, the ring-3 task
+     * checks (a user read of kernel text killed by a page fault, a user divide by zero killed,
+     * semaphores, sleeps), the prime-count workload against a sieve computed here (an algorithm
+     * independent of the guest's trial division), and one table row per CPU.
+     */
+    void assertSchedulerWorkload(int cpus) {
+        assertTrue(Pattern.compile("^kernel tasks: \\d+ tasks x \\d+ increments, .* ran on " + cpus + " of " + cpus
+                + " cpus, pinned tasks off their cpu 0, \\d+ context switches: PASS$", Pattern.MULTILINE)
+                .matcher(serial).find(), () -> "no passing kernel task line in:\n" + serial);
+        line("user: hello from ring 3");
+        assertTrue(Pattern.compile("^user hello: exit value 10\\d\\d: PASS$", Pattern.MULTILINE).matcher(serial).find(),
+                () -> "no passing user hello line in:\n" + serial);
+        // #PF error code 0x5: a read (bit 1 clear) in user mode (bit 2) of a present page (bit 0), SDM Vol. 3A 4.7.
+        assertTrue(Pattern.compile("^user fault: task 0x[0-9a-f]+ killed on cpu \\d+: vector 14, rip 0x[0-9a-f]+,"
+                + " error code 0x5, cr2 0x101000$", Pattern.MULTILINE).matcher(serial).find(),
+                () -> "no page fault report of the user task reading kernel text in:\n" + serial);
+        line("user access to kernel memory: exit value -1014: PASS");
+        line("user fault isolation (divide by zero): exit value -1006: PASS");
+        line("user semaphores: producer sent 50: PASS");
+        line("user sleepers: sleeps done 9: PASS");
+
+        Matcher w = WORKLOAD.matcher(serial);
+        assertTrue(w.find(), () -> "no passing workload line in:\n" + serial);
+        int limit = Integer.parseInt(w.group(1));
+        long primes = sievePrimesBelow(limit);
+        assertEquals(primes, Long.parseLong(w.group(2)), "primes below " + limit + " counted by the guest");
+        assertEquals(primes, Long.parseLong(w.group(3)), "primes below " + limit + " the build computed");
+        int chunks = Integer.parseInt(w.group(4));
+
+        Matcher row = TABLE_ROW.matcher(serial.substring(w.end()));
+        long tasksRun = 0;
+        int rows = 0;
+        while (row.find()) {
+            assertEquals(rows, Integer.parseInt(row.group(1)), "table rows in CPU order");
+            long run = Long.parseLong(row.group(2));
+            assertTrue(cpus == 1 || run > 0, "cpu " + rows + " ran no task:\n" + serial);
+            assertTrue(Long.parseLong(row.group(3)) >= run, "switches >= tasks run on cpu " + rows);
+            assertTrue(Integer.parseInt(row.group(8)) <= 100, "idle percentage");
+            tasksRun += run;
+            rows++;
+        }
+        assertEquals(cpus, rows, () -> "per-cpu table rows in:\n" + serial);
+        assertTrue(tasksRun >= chunks + 4, "tasks run in all: " + tasksRun);
+    }
+
+    /** Sieve of Eratosthenes. */
+    static long sievePrimesBelow(int limit) {
+        boolean[] composite = new boolean[limit];
+        long count = 0;
+        for (int n = 2; n < limit; n++) {
+            if (!composite[n]) {
+                count++;
+                for (long m = (long) n * n; m < limit; m += n) {
+                    composite[(int) m] = true;
+                }
+            }
+        }
+        return count;
+    }
+
     /** The measured APIC timer rate in ticks per millisecond (divide by 16). */
     long lapicTicksPerMs() {
         Matcher m = LAPIC_RATE.matcher(serial);

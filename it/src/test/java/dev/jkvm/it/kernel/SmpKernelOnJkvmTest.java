@@ -43,12 +43,13 @@ class SmpKernelOnJkvmTest {
 
     @ParameterizedTest(name = "{0} vCPUs")
     @ValueSource(ints = {1, 2, 4, 8})
-    void everyCpuComesUpAndPassesTheIpiSelfTests(int cpus) throws Exception {
+    void everyCpuComesUpPassesTheIpiSelfTestsAndRunsTheWorkload(int cpus) throws Exception {
         Run run = boot(cpus, null);
         assertEquals(VmOutcome.Kind.GUEST_EXIT, run.outcome.kind(), () -> run.outcome + "\n" + run.serial);
         assertEquals(1, run.outcome.exitStatus(), run.serial);
         SmpBootReport report = new SmpBootReport(run.serial);
         report.assertAllCpusPassed(cpus);
+        report.assertSchedulerWorkload(cpus);
         report.line("lapic: x2apic mode (MSRs), boot cpu apic id 0, version 0x14, spurious vector 0xff");
         // The calibration is a measurement under emulation, so only a gross error fails this.
         long rate = report.lapicTicksPerMs();

@@ -61,12 +61,13 @@ class SmpKernelOnQemuTest {
     }
 
     @ParameterizedTest(name = "{0} vCPUs")
-    @ValueSource(ints = {1, 4, 8})
-    void everyCpuComesUpAndPassesTheIpiSelfTests(int cpus) throws Exception {
+    @ValueSource(ints = {1, 2, 4, 8})
+    void everyCpuComesUpPassesTheIpiSelfTestsAndRunsTheWorkload(int cpus) throws Exception {
         Result r = qemu(cpus, null);
         assertEquals(1, r.status(), () -> r.serial() + r.stderr());
         SmpBootReport report = new SmpBootReport(r.serial());
         report.assertAllCpusPassed(cpus);
+        report.assertSchedulerWorkload(cpus);
         assertTrue(r.serial().contains("lapic: xapic mode (MMIO 0xfee00000)"), r.serial());
     }
 

@@ -31,6 +31,7 @@ public final class JavaSubsetCompiler {
     private final ClassLoader loader;
     private final List<String[]> roots = new ArrayList<>();
     private int perCpuBase;
+    private String externalPrefix = "";
 
     /** Reads class files (and runs class initialisers for initial data) through this loader. */
     public JavaSubsetCompiler(ClassLoader loader) {
@@ -40,6 +41,16 @@ public final class JavaSubsetCompiler {
     /** Offset of the first @PerCpu field in the per-CPU area (room for kernel-reserved fields). */
     public JavaSubsetCompiler perCpuBaseOffset(int offset) {
         this.perCpuBase = offset;
+        return this;
+    }
+
+    /**
+     * Prefixes the names of the labels this unit's external symbols get (the externals map keeps
+     * the plain symbol as key), so that a second unit linked into the same image (for instance
+     * user-mode code bound to its own routines) does not define the same symbol names twice.
+     */
+    public JavaSubsetCompiler externalPrefix(String prefix) {
+        this.externalPrefix = prefix;
         return this;
     }
 
@@ -61,7 +72,7 @@ public final class JavaSubsetCompiler {
 
     /** Compiles the roots and everything they reach. */
     public CompiledUnit compile() {
-        UnitBuilder unit = new UnitBuilder(loader, perCpuBase);
+        UnitBuilder unit = new UnitBuilder(loader, perCpuBase, externalPrefix);
         for (String[] root : roots) {
             ClassModel model;
             try {

@@ -46,9 +46,11 @@ final class UnitBuilder {
     private final Map<String, Label> strings = new LinkedHashMap<>();
     final Map<String, Label> externals = new LinkedHashMap<>();
     private int perCpuEnd;
+    private final String externalPrefix;
 
-    UnitBuilder(ClassLoader loader, int perCpuBase) {
+    UnitBuilder(ClassLoader loader, int perCpuBase, String externalPrefix) {
         this.loader = loader;
+        this.externalPrefix = externalPrefix;
         this.perCpuBase = perCpuBase;
         this.perCpuEnd = perCpuBase;
     }
@@ -222,7 +224,7 @@ final class UnitBuilder {
     }
 
     Label external(String symbol) {
-        return externals.computeIfAbsent(symbol, Label::new);
+        return externals.computeIfAbsent(symbol, s -> new Label(externalPrefix + s));
     }
 
     /** Lays out rodata, data and the per-CPU template after all code is emitted. */

@@ -27,7 +27,12 @@ import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.smp.TlbShootdown;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.time.PitCalibration;
+import dev.jkvm.klib.kernel.task.KernelScheduler;
+import dev.jkvm.klib.kernel.task.KernelStacks;
+import dev.jkvm.klib.kernel.task.MainTask;
+import dev.jkvm.klib.kernel.task.TaskBodies;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
+import dev.jkvm.klib.kernel.user.UserSpace;
 import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.kernel.trap.Traps;
 import dev.jkvm.klib.kernel.trap.Vectors;
@@ -46,7 +51,8 @@ import dev.jkvm.klib.rt.Memory;
  * stack's guard page (an exception report), "test=panic" panics once every CPU is up,
  * "test=hang" keeps the first AP from getting ready (it is reported and left offline),
  * "test=overflow" overflows the boot stack (a double fault reported from its IST stack),
- * "test=write-text" and "test=xdata" check that text is read-only and data not executable.
+ * "test=write-text" and "test=xdata" check that text is read-only and data not executable,
+ * "test=sched-NAME" runs one in-guest scheduler test instead of the default workload (MainTask).
  */
 public final class Kernel {
     private Kernel() {
@@ -118,6 +124,7 @@ public final class Kernel {
 
         long oldPage = BootAllocator.pages(1);
         long newPage = BootAllocator.pages(1);
+        KernelStacks.reserve(KernelScheduler.STACKS);
         long pool = BootAllocator.pages(PAGE_TABLE_POOL_PAGES);
         PageTables.usePool(pool, PAGE_TABLE_POOL_PAGES);
         long fineEnd = BootAllocator.alignUp(BootAllocator.next(), TWO_MIB);
@@ -125,6 +132,7 @@ public final class Kernel {
         Features.enableNx(features);
         Cpu.writeCr3(PageTables.build(ramEnd, fineEnd, nx));
         int protections = Features.enableProtections(features);
+        UserSpace.init(KernelScheduler.STACKS);
         Console.print("paging: kernel page tables, 4 KiB pages below ");
         Log.hex(fineEnd);
         Console.print(", ");
@@ -237,8 +245,10 @@ public final class Kernel {
         }
         Console.print("\n");
         if (passed) {
-            Console.print("result: PASS\n");
-            ExitCodes.exit(ExitCodes.SUCCESS);
+            KernelScheduler.start(cpuCount, SmpState.onlineMask(), PitCalibration.lapicTicksPerMs(),
+                    PitCalibration.tscTicksPerMs());
+            KernelScheduler.spawn(TaskBodies.MAIN, test, KernelScheduler.NORMAL_PRIORITY);
+            KernelScheduler.idle();
         }
         Console.print("result: FAIL\n");
         ExitCodes.exit(ExitCodes.SELF_TEST_FAILED);
@@ -359,7 +369,7 @@ public final class Kernel {
         return recurse(depth + 1) + depth;
     }
 
-    /** "test=" followed by fault, panic, hang, overflow, write-text or xdata, anywhere on the multiboot command line (flags bit 2). */
+    /** "test=" followed by fault, panic, hang, overflow, write-text, xdata or sched-NAME, anywhere on the multiboot command line (flags bit 2). */
     private static int testRequested(long info) {
         if (info == 0 || (Memory.load32(info) & 4) == 0) {
             return TEST_NONE;
@@ -386,6 +396,10 @@ public final class Kernel {
                 }
                 if (c == 'x') {
                     return TEST_EXECUTE_DATA;
+                }
+                if (c == 's') {
+                    // "test=sched-NAME": the main task runs the scheduler test NAME names by its first letter.
+                    return MainTask.SCHED_TEST | Memory.load8(p + 11) << 8;
                 }
             }
         }

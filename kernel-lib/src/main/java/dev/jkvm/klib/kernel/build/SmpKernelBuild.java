@@ -23,6 +23,7 @@ import dev.jkvm.klib.kernel.smp.IpiSender;
 import dev.jkvm.klib.kernel.smp.TlbInstructions;
 import dev.jkvm.klib.kernel.smp.TlbInvalidate;
 import dev.jkvm.klib.kernel.sync.SyncPanic;
+import dev.jkvm.klib.kernel.task.TaskEntry;
 import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.kernel.trap.Traps;
 
@@ -61,7 +62,8 @@ public final class SmpKernelBuild {
                 .perCpuBaseOffset(PerCpuArea.RESERVED)
                 .addMethod(Kernel.class.getName(), "main")
                 .addMethod(ApStartup.class.getName(), "apMain")
-                .addMethod(Traps.class.getName(), "handle");
+                .addMethod(Traps.class.getName(), "handle")
+                .addMethod(TaskEntry.class.getName(), "begin");
         for (Alias alias : ALIASES) {
             compiler.addMethod(alias.owner.getName(), alias.method);
         }
@@ -81,6 +83,9 @@ public final class SmpKernelBuild {
         Label stubs = TrapStubs.emit(a, unit.method(Traps.class.getName(), "handle", "(J)V"));
         Label layout = new Label(KernelLayout.SYMBOL + "_table");
         LowLevelRoutines.emit(a, symbol, layout);
+        SchedRoutines.emit(a, symbol, unit.method(TaskEntry.class.getName(), "begin", "(JJJ)V"));
+        UserRoutines.emit(a, symbol, symbol.apply("kernel_put_byte"));
+        UserSpaceBuild.Labels user = UserSpaceBuild.build();
         for (Alias alias : ALIASES) {
             Label target = unit.method(alias.owner.getName(), alias.method, alias.descriptor);
             Label external = symbol.apply(alias.symbol);
@@ -106,6 +111,14 @@ public final class SmpKernelBuild {
         Label trampolineBytes = new Label("kernel_trampoline");
         a.align(16).bind(trampolineBytes).db(trampoline);
         Label symbols = symbolTable(a);
+        Label userEntries = new Label("kernel_user_entries");
+        a.align(8).bind(userEntries);
+        for (Label entry : user.entries()) {
+            a.dq(entry);
+        }
+        Label dataEnd = new Label("kernel_data_end");
+        a.section("data", Section.Kind.DATA);
+        a.bind(dataEnd);
 
         Label consoleLock = new Label("kernel_console_lock");
         Label imageEnd = new Label("kernel_image_end");
@@ -135,6 +148,12 @@ public final class SmpKernelBuild {
         entries[KernelLayout.SYMBOLS] = symbols;
         entries[KernelLayout.MULTIBOOT_INFO] = boot.multibootInfo();
         entries[KernelLayout.CONSOLE_LOCK] = consoleLock;
+        entries[KernelLayout.DATA_END] = dataEnd;
+        entries[KernelLayout.USER_TEXT_END] = user.textEnd();
+        entries[KernelLayout.USER_RODATA_END] = user.rodataEnd();
+        entries[KernelLayout.USER_DATA_END] = user.dataEnd();
+        entries[KernelLayout.USER_ENTRIES] = userEntries;
+        entries[KernelLayout.USER_SYSCALL_GATE] = user.gate();
         for (int i = 0; i < KernelLayout.ENTRIES; i++) {
             if (entries[i] != null) {
                 a.dq(entries[i]);
@@ -146,7 +165,7 @@ public final class SmpKernelBuild {
         a.section("bss", Section.Kind.BSS);
         a.bind(imageEnd);
 
-        KernelImage image = new ImageBuilder().add(a).entry(boot.entry()).build();
+        KernelImage image = new ImageBuilder().add(a).add(user.assembler()).entry(boot.entry()).build();
         PlacedSection first = image.sections().getFirst();
         if (first.kind() != Section.Kind.CODE || first.address() != textStart) {
             throw new IllegalStateException("text was placed at 0x" + Long.toHexString(first.address())

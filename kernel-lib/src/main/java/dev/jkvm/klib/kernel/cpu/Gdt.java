@@ -4,8 +4,10 @@ import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Memory;
 
 /**
- * The kernel's GDT: null, 64-bit code, data, then one 16-byte TSS descriptor per CPU (Intel SDM
- * Vol. 3A 3.4.5, 8.2.3). Every CPU loads the same table and its own TSS selector; a TSS
+ * The kernel's GDT: null, 64-bit code, data, user data, user 64-bit code, then one 16-byte TSS
+ * descriptor per CPU (Intel SDM Vol. 3A 3.4.5, 8.2.3). The user pair follows the kernel pair in
+ * the order SYSRET requires: it loads SS from STAR[63:48] + 8 and CS from STAR[63:48] + 16
+ * (Intel SDM Vol. 2B, SYSRET), so STAR[63:48] = DATA_SELECTOR gives 0x1B and 0x23. Every CPU loads the same table and its own TSS selector; a TSS
  * descriptor cannot be shared because LTR marks it busy.
  */
 public final class Gdt {
@@ -14,11 +16,16 @@ public final class Gdt {
 
     public static final int CODE64_SELECTOR = 0x08;
     public static final int DATA_SELECTOR = 0x10;
-    private static final int FIRST_TSS = 3;
+    public static final int USER_DATA_SELECTOR = 0x18 | 3;
+    public static final int USER_CODE64_SELECTOR = 0x20 | 3;
+    private static final int FIRST_TSS = 5;
     /** Present, ring 0, code, readable; L = 1 (64-bit), G = 1. */
     private static final long CODE64 = 0x00AF9A000000FFFFL;
     /** Present, ring 0, data, writable; D/B = 1, G = 1. */
     private static final long DATA = 0x00CF92000000FFFFL;
+    /** As DATA and CODE64 with DPL 3. */
+    private static final long USER_DATA = 0x00CFF2000000FFFFL;
+    private static final long USER_CODE64 = 0x00AFFA000000FFFFL;
     /** Present, DPL 0, type 9: available 64-bit TSS. */
     private static final long TSS_AVAILABLE = 0x89;
 
@@ -30,6 +37,8 @@ public final class Gdt {
         Memory.store64(gdt, 0);
         Memory.store64(gdt + 8, CODE64);
         Memory.store64(gdt + 16, DATA);
+        Memory.store64(gdt + 24, USER_DATA);
+        Memory.store64(gdt + 32, USER_CODE64);
     }
 
     public static void setTss(long gdt, int cpu, long tss, int limit) {

@@ -44,7 +44,17 @@ public final class KernelLayout {
     public static final int MULTIBOOT_INFO = 15;
     /** 64 bytes of bss for the console lock. */
     public static final int CONSOLE_LOCK = 16;
-    public static final int ENTRIES = 17;
+    /** End of kernel data: user data starts at the next page. */
+    public static final int DATA_END = 17;
+    /** Ends of the user-mode text, rodata and data (build.UserSpaceBuild), each page aligned. */
+    public static final int USER_TEXT_END = 18;
+    public static final int USER_RODATA_END = 19;
+    public static final int USER_DATA_END = 20;
+    /** Addresses of the user programs' entry stubs, indexed by user.UserPrograms numbers. */
+    public static final int USER_ENTRIES = 21;
+    /** The UD2 of the user-mode system call stub: a #UD from ring 3 here is a system call. */
+    public static final int USER_SYSCALL_GATE = 22;
+    public static final int ENTRIES = 23;
 
     public static long get(int index) {
         return Memory.load64(Asm.call(SYMBOL) + index * 8L);

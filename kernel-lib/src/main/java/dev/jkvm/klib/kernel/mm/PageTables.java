@@ -20,6 +20,7 @@ public final class PageTables {
 
     public static final long PRESENT = 1;
     public static final long WRITABLE = 1 << 1;
+    public static final long USER = 1 << 2;
     public static final long WRITE_THROUGH = 1 << 3;
     public static final long CACHE_DISABLE = 1 << 4;
     public static final long LARGE = 1 << 7;
@@ -143,6 +144,30 @@ public final class PageTables {
             table = value & ADDRESS_MASK;
         }
         return table + ((va >>> 12) & 511) * 8;
+    }
+
+    /**
+     * Opens the page mapping va (a 4 KiB page, or the 2 MiB page containing it) to user mode
+     * with the given rights, setting U/S on every table entry above it too: user access needs
+     * U/S at every level (Intel SDM Vol. 3A 4.6.1), so pages whose own entry keeps U/S clear stay
+     * supervisor-only. Unmapped addresses are left alone. The caller flushes TLBs.
+     */
+    public static void allowUser(long va, boolean writable, boolean executable) {
+        long table = rootTable;
+        for (int shift = 39; shift >= 12; shift -= 9) {
+            long entry = table + ((va >>> shift) & 511) * 8;
+            long value = Memory.load64(entry);
+            if ((value & PRESENT) == 0) {
+                return;
+            }
+            if (shift == 12 || (value & LARGE) != 0) {
+                long rights = PRESENT | USER | (writable ? WRITABLE : 0) | (executable ? 0 : nx);
+                Memory.store64(entry, (value & (ADDRESS_MASK | LARGE | CACHE_DISABLE | WRITE_THROUGH)) | rights);
+                return;
+            }
+            Memory.store64(entry, value | USER);
+            table = value & ADDRESS_MASK;
+        }
     }
 
     /** Maps (or remaps) one 4 KiB page, writable and not executable. The caller flushes TLBs. */

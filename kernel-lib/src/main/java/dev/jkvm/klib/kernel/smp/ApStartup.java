@@ -9,6 +9,7 @@ import dev.jkvm.klib.kernel.cpu.Idt;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.mm.PageTables;
+import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.rt.Asm;
@@ -175,8 +176,6 @@ public final class ApStartup {
             Cpu.pause();
         }
         SmpState.setStage(cpu, BootStage.IDLE);
-        while (true) {
-            Asm.call("kernel_wait_for_interrupt");
-        }
+        KernelScheduler.apIdle();
     }
 }

@@ -1,6 +1,7 @@
 package dev.jkvm.klib.kernel.smp;
 
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
+import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.rt.Asm;
 
@@ -20,6 +21,9 @@ public final class IpiHandlers {
         int cpu = PerCpuArea.cpuIndex();
         int reasons = IpiHandler.handle(SmpState.mailbox(), SmpState.calls(), SmpState.tlb(), cpu);
         if ((reasons & IpiReason.RESCHEDULE) != 0) {
+            if (KernelScheduler.isRunning()) {
+                KernelScheduler.onRescheduleIpi(cpu);
+            }
             SmpState.increment(cpu, SmpState.RESCHEDULES);
         }
         if ((reasons & IpiReason.TIMER) != 0) {

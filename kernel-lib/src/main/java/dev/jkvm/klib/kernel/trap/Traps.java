@@ -2,7 +2,11 @@ package dev.jkvm.klib.kernel.trap;
 
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.smp.IpiHandlers;
+import dev.jkvm.klib.kernel.task.KernelScheduler;
+import dev.jkvm.klib.kernel.user.Syscalls;
+import dev.jkvm.klib.kernel.user.UserFaults;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
 import dev.jkvm.klib.rt.PerCpu;
@@ -22,12 +26,26 @@ public final class Traps {
     @PerCpu
     static int spurious;
 
+    /** #UD (Intel SDM Vol. 3A 6.15): from the user system call gate it is a system call. */
+    private static final int INVALID_OPCODE = 6;
+
     public static void handle(long frame) {
         int vector = (int) Memory.load64(frame + TrapFrame.VECTOR) & 0xFF;
         interrupts++;
+        if (vector == INVALID_OPCODE && UserFaults.fromUser(frame)
+                && Memory.load64(frame + TrapFrame.RIP) == KernelLayout.get(KernelLayout.USER_SYSCALL_GATE)) {
+            Memory.store64(frame + TrapFrame.RIP, Memory.load64(frame + TrapFrame.RIP) + 2);
+            Memory.store64(frame + TrapFrame.RAX, Syscalls.dispatch(Memory.load64(frame + TrapFrame.RAX),
+                    Memory.load64(frame + TrapFrame.RDI), Memory.load64(frame + TrapFrame.RSI),
+                    Memory.load64(frame + TrapFrame.RDX)));
+            return;
+        }
         if (vector < 32) {
             if (vector == 2 && Panic.inProgress()) {
                 Panic.stopThisCpu(frame);
+            }
+            if (UserFaults.fromUser(frame) && KernelScheduler.isRunning()) {
+                UserFaults.kill(frame, vector);
             }
             CrashReport.exception(frame, vector);
             return;
@@ -39,13 +57,18 @@ public final class Traps {
         if (vector == Vectors.MAILBOX) {
             IpiHandlers.mailbox();
         } else if (vector == Vectors.TIMER) {
-            IpiHandlers.timer();
+            if (!KernelScheduler.isRunning()) {
+                IpiHandlers.timer();
+            }
         } else {
             Console.print("unexpected interrupt vector ");
             Log.dec(vector);
             Console.print("\n");
         }
         Lapic.eoi();
+        if ((vector == Vectors.TIMER || vector == Vectors.MAILBOX) && KernelScheduler.isRunning()) {
+            KernelScheduler.afterInterrupt(vector == Vectors.TIMER);
+        }
     }
 
     public static long interruptCount() {

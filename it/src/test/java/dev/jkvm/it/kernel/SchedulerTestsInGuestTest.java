@@ -1,0 +1,78 @@
+package dev.jkvm.it.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.vmm.api.RunningVm;
+import dev.jkvm.vmm.api.VirtualMachine;
+import dev.jkvm.vmm.api.VmOutcome;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The SMP kernel's in-guest scheduler tests ("test=sched-NAME"), on 2 vCPUs, on our VMM and
+ * under QEMU TCG: fairness of equal-priority tasks on one CPU (shares within 10 %), migration of
+ * work queued on one CPU to the others, preemption by a higher priority, semaphore waits with a
+ * deadline, and (under TCG only, where ring 0 runs at full speed) 2000 short tasks with none
+ * lost. Each test prints one PASS/FAIL line, then the kernel's result line.
+ */
+class SchedulerTestsInGuestTest {
+    private static String jkvm(String test) throws Exception {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        try (RunningVm vm = VirtualMachine.builder().cpus(2).memory(256L << 20).kernel(SmpKernelFile.bytes())
+                .console(serial).timeout(Duration.ofSeconds(60)).cmdline("test=sched-" + test).build().start()) {
+            VmOutcome outcome = vm.await();
+            String text = serial.toString(StandardCharsets.ISO_8859_1);
+            assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), () -> outcome + "\n" + text);
+            assertEquals(1, outcome.exitStatus(), text);
+            return text;
+        }
+    }
+
+    private static String qemuTcg(String test) throws Exception {
+        Path serial = Files.createTempFile("sched-serial", ".log");
+        try {
+            Process p = new ProcessBuilder(List.of("/usr/bin/qemu-system-x86_64", "-M", "microvm", "-accel", "tcg",
+                    "-smp", "2", "-m", "256M", "-kernel", SmpKernelFile.path().toString(), "-device",
+                    "isa-debug-exit,iobase=0xf4,iosize=4", "-serial", "file:" + serial, "-display", "none",
+                    "-nodefaults", "-no-reboot", "-append", "test=sched-" + test))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor();
+                throw new AssertionError("QEMU did not finish within 60 s; serial:\n" + Files.readString(serial));
+            }
+            String text = Files.readString(serial);
+            assertEquals(1, p.exitValue(), text);
+            return text;
+        } finally {
+            Files.deleteIfExists(serial);
+        }
+    }
+
+    private static void assertPassed(String test, String serial) {
+        assertTrue(Pattern.compile("^sched test " + test + ": .*: PASS$", Pattern.MULTILINE).matcher(serial).find(),
+                () -> "no passing \"sched test " + test + "\" line in:\n" + serial);
+        new SmpBootReport(serial).line("result: PASS");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"fairness", "migration", "priority", "timeouts"})
+    void onJkvm(String test) throws Exception {
+        assertPassed(test, jkvm(test));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"fairness", "migration", "priority", "timeouts", "stress"})
+    void underQemuTcg(String test) throws Exception {
+        assertPassed(test, qemuTcg(test));
+    }
+}

@@ -1,0 +1,68 @@
+package dev.jkvm.klib.kernel.build;
+
+import static dev.jkvm.klib.asm.Reg.*;
+
+import dev.jkvm.klib.asm.Assembler;
+import dev.jkvm.klib.asm.Cond;
+import dev.jkvm.klib.asm.CtrlReg;
+import dev.jkvm.klib.asm.Label;
+import dev.jkvm.klib.asm.Mem;
+import dev.jkvm.klib.kernel.cpu.Gdt;
+import dev.jkvm.klib.kernel.sched.SchedArch;
+
+import java.util.function.Function;
+
+/**
+ * The way into ring 3 for a new user task (ENTER_USER, an IRETQ) and the console write that
+ * reads user memory; the way back is the IDT (user.Syscalls). GS is never swapped: user code keeps the
+ * kernel's GSBASE, which points at the per-CPU area, a supervisor-only page user code cannot
+ * read, so the kernel needs no SWAPGS on any entry path (a deviation from SchedArch's note,
+ * chosen because an entry path that forgets SWAPGS is a classic kernel bug).
+ */
+final class UserRoutines {
+    private UserRoutines() {
+    }
+
+    /** RFLAGS for user mode: IF and the reserved bit 1. */
+    private static final int USER_RFLAGS = 0x202;
+    /** RFLAGS.AC, bit 18: with CR4.SMAP, supervisor data accesses to user pages need it set. */
+    private static final int RFLAGS_AC = 1 << 18;
+
+    /** Emits the routines; putByte is the serial output routine of LowLevelRoutines. */
+    static void emit(Assembler a, Function<String, Label> symbol, Label putByte) {
+        // ENTER_USER (rdi = user RIP, rsi = user RSP, rdx = CR3): IRETQ frame SS, RSP, RFLAGS, CS,
+        // RIP (Intel SDM Vol. 3A 6.14.2); registers cleared so no kernel value reaches user mode.
+        LowLevelRoutines.routine(a, symbol, SchedArch.ENTER_USER);
+        Label sameSpace = new Label();
+        a.mov(RAX, CtrlReg.CR3).cmp(RAX, RDX).jcc(Cond.E, sameSpace).mov(CtrlReg.CR3, RDX);
+        a.bind(sameSpace);
+        a.push(Gdt.USER_DATA_SELECTOR).push(RSI).push(USER_RFLAGS).push(Gdt.USER_CODE64_SELECTOR).push(RDI);
+        clearScratch(a);
+        a.xor(EBX, EBX).xor(EBP, EBP).xor(R12D, R12D).xor(R13D, R13D).xor(R14D, R14D).xor(R15D, R15D);
+        a.iretq();
+
+        // kernel_user_print(rdi = user address, rsi = length, rdx = 1 when SMAP is on): the
+        // range was checked; RFLAGS.AC opens user pages to this loop only (Intel SDM Vol. 3A 4.6).
+        LowLevelRoutines.routine(a, symbol, "kernel_user_print");
+        Label loop = new Label();
+        Label done = new Label();
+        Label noStac = new Label();
+        Label noClac = new Label();
+        // put_byte clobbers rdx and r8: the SMAP flag lives in r9. RFLAGS.AC is set with POPF
+        // rather than STAC, which this host's ring-0 instruction emulator does not implement.
+        a.mov(R9, RDX).test(R9, R9).jcc(Cond.E, noStac);
+        a.pushf().or(Mem.at(RSP).m64(), RFLAGS_AC).popf();
+        a.bind(noStac);
+        a.bind(loop).test(RSI, RSI).jcc(Cond.E, done);
+        a.movzx(EAX, Mem.at(RDI).m8()).call(putByte).inc(RDI).dec(RSI).jmp(loop);
+        a.bind(done);
+        a.test(R9, R9).jcc(Cond.E, noClac);
+        a.pushf().and(Mem.at(RSP).m64(), ~RFLAGS_AC).popf();
+        a.bind(noClac).ret();
+    }
+
+    private static void clearScratch(Assembler a) {
+        a.xor(EAX, EAX).xor(ECX, ECX).xor(EDX, EDX).xor(ESI, ESI).xor(EDI, EDI);
+        a.xor(R8D, R8D).xor(R9D, R9D).xor(R10D, R10D).xor(R11D, R11D);
+    }
+}

@@ -1,0 +1,99 @@
+package dev.jkvm.klib.kernel.build;
+
+import static dev.jkvm.klib.asm.Reg.*;
+
+import dev.jkvm.klib.asm.Assembler;
+import dev.jkvm.klib.asm.Label;
+import dev.jkvm.klib.asm.Section;
+import dev.jkvm.klib.compiler.CompiledUnit;
+import dev.jkvm.klib.compiler.JavaSubsetCompiler;
+import dev.jkvm.klib.compiler.SymbolNames;
+import dev.jkvm.klib.kernel.user.Sys;
+import dev.jkvm.klib.kernel.user.SyscallNumbers;
+import dev.jkvm.klib.kernel.user.UserPrograms;
+
+import java.util.Map;
+
+/**
+ * The user-mode part of the image: UserPrograms compiled as a unit of its own (its externals
+ * prefixed so they cannot clash with the kernel's symbols), the system call stub Sys calls
+ * (a UD2 gate, see user.Syscalls for why not SYSCALL or INT n), the
+ * routines the compiled code needs (console output becomes the WRITE call; a runtime check that
+ * fails executes UD2, so the task is killed with a report), and one entry stub per program that
+ * calls it and passes its result to EXIT. Every section ends page aligned and the image builder
+ * puts each right after the kernel's section of the same kind, so user pages hold nothing of the
+ * kernel's.
+ */
+final class UserSpaceBuild {
+    private UserSpaceBuild() {
+    }
+
+    static final int PAGE = 4096;
+
+    /** The program methods, in UserPrograms number order. */
+    private static final String[] PROGRAMS = {
+        "hello", "primes", "touchKernel", "divideByZero", "producer", "consumer", "sleeper", "spin",
+    };
+
+    record Labels(Assembler assembler, Label textEnd, Label rodataEnd, Label dataEnd, Label[] entries, Label gate) {
+    }
+
+    static Labels build() {
+        if (PROGRAMS.length != UserPrograms.COUNT) {
+            throw new IllegalStateException("UserSpaceBuild lists " + PROGRAMS.length + " programs, UserPrograms "
+                    + UserPrograms.COUNT);
+        }
+        JavaSubsetCompiler compiler = new JavaSubsetCompiler(UserSpaceBuild.class.getClassLoader())
+                .externalPrefix("user_");
+        for (String program : PROGRAMS) {
+            compiler.addMethod(UserPrograms.class.getName(), program);
+        }
+        CompiledUnit unit = compiler.compile();
+        Assembler a = unit.assembler();
+        a.section("text", Section.Kind.CODE);
+        Map<String, Label> externals = unit.externals();
+        // The gate: rdi = number, rsi, rdx, rcx = arguments -> rax, rdi, rsi, rdx (SyscallNumbers),
+        // then the UD2 the kernel recognises by its address (user.Syscalls).
+        Label sysCall = externals.containsKey(Sys.SYSCALL) ? externals.get(Sys.SYSCALL) : new Label();
+        Label gate = new Label("user_syscall_gate");
+        a.align(16).bind(sysCall);
+        a.mov(RAX, RDI).mov(RDI, RSI).mov(RSI, RDX).mov(RDX, RCX);
+        a.bind(gate).ud2().ret();
+        for (Map.Entry<String, Label> e : externals.entrySet()) {
+            String name = e.getKey();
+            if (name.equals(Sys.SYSCALL)) {
+                continue;
+            }
+            a.align(16).bind(e.getValue());
+            if (name.equals(SymbolNames.CONSOLE_PRINT)) {
+                a.mov(RDX, RSI).mov(RSI, RDI).mov(EDI, SyscallNumbers.WRITE).jmp(sysCall);
+            } else if (name.equals(SymbolNames.PANIC_DIVIDE_BY_ZERO) || name.equals(SymbolNames.PANIC_ARRAY_INDEX)) {
+                a.ud2();
+            } else {
+                throw new IllegalStateException("user code calls " + name + ", which user mode does not provide");
+            }
+        }
+        Label[] entries = new Label[PROGRAMS.length];
+        for (int i = 0; i < PROGRAMS.length; i++) {
+            entries[i] = new Label("user_entry_" + PROGRAMS[i]);
+            a.align(16).bind(entries[i]);
+            a.xor(EBP, EBP).call(unit.method(UserPrograms.class.getName(), PROGRAMS[i], "()J"));
+            a.mov(RSI, RAX).mov(EDI, SyscallNumbers.EXIT).call(sysCall).ud2();
+        }
+        Label textEnd = new Label("user_text_end");
+        Label rodataEnd = new Label("user_rodata_end");
+        Label dataEnd = new Label("user_data_end");
+        a.align(PAGE, 0xCC).bind(textEnd);
+        a.section("rodata", Section.Kind.RODATA);
+        a.db(0).align(PAGE).bind(rodataEnd);
+        a.section("data", Section.Kind.DATA);
+        a.db(0).align(PAGE).bind(dataEnd);
+        for (Section s : a.sections()) {
+            if (s.kind() == Section.Kind.BSS && s.size() > 0 || s.name().equals("percpu") && s.size() > 0) {
+                throw new IllegalStateException("user code has " + s.name() + " (" + s.size()
+                        + " bytes): user programs may only use static fields with initial values");
+            }
+        }
+        return new Labels(a, textEnd, rodataEnd, dataEnd, entries, gate);
+    }
+}

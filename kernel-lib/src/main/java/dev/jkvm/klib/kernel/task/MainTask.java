@@ -1,0 +1,70 @@
+package dev.jkvm.klib.kernel.task;
+
+import dev.jkvm.klib.kernel.sched.Scheduler;
+import dev.jkvm.klib.kernel.trap.ExitCodes;
+import dev.jkvm.klib.rt.Console;
+
+/**
+ * The kernel's first task, started once the scheduler runs on every CPU: runs the scheduler's
+ * in-guest tests, prints the result line and ends the VM through isa-debug-exit.
+ */
+public final class MainTask {
+    private MainTask() {
+    }
+
+    /** Low byte of the test word for "test=sched-NAME"; the next byte is NAME's first letter. */
+    public static final int SCHED_TEST = 7;
+
+    public static long run(long test) {
+        int cpuCount = Scheduler.cpuCount(KernelScheduler.sched());
+        boolean passed;
+        if ((test & 0xFF) == SCHED_TEST) {
+            passed = schedTest((int) (test >>> 8) & 0xFF, cpuCount);
+        } else {
+            passed = KernelTaskTest.run(cpuCount);
+            passed &= UserTaskTest.run(cpuCount);
+            passed &= WorkloadRun.run(cpuCount);
+        }
+        if (passed) {
+            Console.print("result: PASS\n");
+            ExitCodes.exit(ExitCodes.SUCCESS);
+        }
+        Console.print("result: FAIL\n");
+        ExitCodes.exit(ExitCodes.SELF_TEST_FAILED);
+        return 0;
+    }
+
+    /**
+     * fairness, migration, priority, timeouts, stress (SchedTests); bench (SchedBench); affinity and join
+     * (KernelTaskTest); isolation and kernel-memory (UserTaskTest).
+     */
+    private static boolean schedTest(int letter, int cpuCount) {
+        if (letter == 'f') {
+            return SchedTests.fairness();
+        }
+        if (letter == 'm') {
+            return SchedTests.migration(cpuCount);
+        }
+        if (letter == 'p') {
+            return SchedTests.priority();
+        }
+        if (letter == 't') {
+            return SchedTests.timeouts();
+        }
+        if (letter == 's') {
+            return SchedTests.stress();
+        }
+        if (letter == 'b') {
+            return SchedBench.run(cpuCount);
+        }
+        if (letter == 'a' || letter == 'j') {
+            return KernelTaskTest.run(cpuCount);
+        }
+        if (letter == 'i' || letter == 'k') {
+            return UserTaskTest.run(cpuCount);
+        }
+        Console.print("sched test: unknown name after test=sched- (use fairness, migration, priority, timeouts,"
+                + " stress, bench, affinity, join, isolation or kernel-memory)\n");
+        return false;
+    }
+}
