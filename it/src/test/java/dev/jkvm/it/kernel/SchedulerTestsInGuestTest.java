@@ -26,10 +26,17 @@ import org.junit.jupiter.params.provider.ValueSource;
  * lost. Each test prints one PASS/FAIL line, then the kernel's result line.
  */
 class SchedulerTestsInGuestTest {
+    /**
+     * Only a hang guard. Up to 8 vCPUs share 2 host cores here and ring 0 is emulated, so a lock
+     * holder descheduled on the host stalls every waiter: on a loaded host a boot that takes about
+     * a second when idle was once seen to need over a minute.
+     */
+    private static final Duration HANG_LIMIT = Duration.ofSeconds(180);
+
     private static String jkvm(String test) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
         try (RunningVm vm = VirtualMachine.builder().cpus(2).memory(256L << 20).kernel(SmpKernelFile.bytes())
-                .console(serial).timeout(Duration.ofSeconds(60)).cmdline("test=sched-" + test).build().start()) {
+                .console(serial).timeout(HANG_LIMIT).cmdline("test=sched-" + test).build().start()) {
             VmOutcome outcome = vm.await();
             String text = serial.toString(StandardCharsets.ISO_8859_1);
             assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), () -> outcome + "\n" + text);

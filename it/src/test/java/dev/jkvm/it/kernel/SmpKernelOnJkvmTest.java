@@ -23,6 +23,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * status, and the two failure paths the kernel's command line can request.
  */
 class SmpKernelOnJkvmTest {
+    /**
+     * Only a hang guard. Up to 8 vCPUs share 2 host cores here and ring 0 is emulated, so a lock
+     * holder descheduled on the host stalls every waiter: on a loaded host a boot that takes about
+     * a second when idle was once seen to need over a minute.
+     */
+    private static final Duration HANG_LIMIT = Duration.ofSeconds(180);
+
     /** KVM's local APIC timer counts at 1 GHz (one tick per ns); the kernel divides it by 16. */
     private static final long KVM_LAPIC_TICKS_PER_MS = 1_000_000 / 16;
 
@@ -31,7 +38,7 @@ class SmpKernelOnJkvmTest {
     private static Run boot(int cpus, String cmdline) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
         VirtualMachine.Builder builder = VirtualMachine.builder().cpus(cpus).memory(256L << 20)
-                .kernel(SmpKernelFile.bytes()).console(serial).timeout(Duration.ofSeconds(60));
+                .kernel(SmpKernelFile.bytes()).console(serial).timeout(HANG_LIMIT);
         if (cmdline != null) {
             builder.cmdline(cmdline);
         }
