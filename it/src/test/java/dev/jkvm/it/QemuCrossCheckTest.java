@@ -43,24 +43,16 @@ class QemuCrossCheckTest {
     /** images/hello: compiled Java printing over COM1, identical on our VMM, QEMU KVM and QEMU TCG. */
     @org.junit.jupiter.api.Test
     void helloImageFromKernelLibBootsIdenticallyEverywhere() throws Exception {
-        Path kernel = java.nio.file.Files.createTempFile("hello", ".elf");
-        try (var in = QemuCrossCheckTest.class.getResourceAsStream("/dev/jkvm/images/hello.elf")) {
-            assertTrue(in != null, "images module did not build hello.elf");
-            java.nio.file.Files.write(kernel, in.readAllBytes());
-        }
-        try {
-            Jkvm.Result ours = Jkvm.run(kernel, 1, 64L << 20, Duration.ofSeconds(60));
-            Qemu.Result kvm = Qemu.run(kernel, "kvm", 1, "64M", 120);
-            Qemu.Result tcg = Qemu.run(kernel, "tcg", 1, "64M", 120);
-            assertEquals(VmOutcome.Kind.GUEST_EXIT, ours.outcome().kind(), ours.outcome()::toString);
-            assertEquals(1, ours.outcome().exitStatus());
-            assertEquals(1, kvm.status(), kvm::stderr);
-            assertEquals(1, tcg.status(), tcg::stderr);
-            assertTrue(ours.serial().startsWith("Hello from jkvm\n"), ours.serial());
-            assertEquals(kvm.serial(), ours.serial());
-            assertEquals(tcg.serial(), ours.serial());
-        } finally {
-            java.nio.file.Files.deleteIfExists(kernel);
-        }
+        Path kernel = BuiltImage.HELLO.path();
+        Jkvm.Result ours = Jkvm.run(kernel, 1, 64L << 20, Duration.ofSeconds(60));
+        Qemu.Result kvm = Qemu.run(kernel, "kvm", 1, "64M", 120);
+        Qemu.Result tcg = Qemu.run(kernel, "tcg", 1, "64M", 120);
+        assertEquals(VmOutcome.Kind.GUEST_EXIT, ours.outcome().kind(), ours.outcome()::toString);
+        assertEquals(1, ours.outcome().exitStatus());
+        assertEquals(1, kvm.status(), kvm::stderr);
+        assertEquals(1, tcg.status(), tcg::stderr);
+        assertTrue(ours.serial().startsWith("Hello from jkvm\n"), ours.serial());
+        assertEquals(kvm.serial(), ours.serial());
+        assertEquals(tcg.serial(), ours.serial());
     }
 }

@@ -1,5 +1,6 @@
 package dev.jkvm.it.kernel;
 
+import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,7 +37,7 @@ class SchedulerTestsInGuestTest {
 
     private static String jkvm(String test) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        try (RunningVm vm = VirtualMachine.builder().cpus(2).memory(256L << 20).kernel(SmpKernelFile.bytes())
+        try (RunningVm vm = VirtualMachine.builder().cpus(2).memory(256L << 20).kernel(BuiltImage.SMP_KERNEL.bytes())
                 .console(serial).timeout(HANG_LIMIT).cmdline("test=sched-" + test).build().start()) {
             VmOutcome outcome = vm.await();
             String text = serial.toString(StandardCharsets.ISO_8859_1);
@@ -50,7 +51,7 @@ class SchedulerTestsInGuestTest {
         Path serial = Files.createTempFile("sched-serial", ".log");
         try {
             Process p = new ProcessBuilder(List.of("/usr/bin/qemu-system-x86_64", "-M", "microvm", "-accel", "tcg",
-                    "-smp", "2", "-m", "256M", "-kernel", SmpKernelFile.path().toString(), "-device",
+                    "-smp", "2", "-m", "256M", "-kernel", BuiltImage.SMP_KERNEL.path().toString(), "-device",
                     "isa-debug-exit,iobase=0xf4,iosize=4", "-serial", "file:" + serial, "-display", "none",
                     "-nodefaults", "-no-reboot", "-append", "test=sched-" + test))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();

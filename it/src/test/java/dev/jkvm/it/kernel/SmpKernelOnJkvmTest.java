@@ -1,5 +1,6 @@
 package dev.jkvm.it.kernel;
 
+import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,7 +40,7 @@ class SmpKernelOnJkvmTest {
     private static Run boot(int cpus, String cmdline) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
         VirtualMachine.Builder builder = VirtualMachine.builder().cpus(cpus).memory(256L << 20)
-                .kernel(SmpKernelFile.bytes()).console(serial).timeout(HANG_LIMIT);
+                .kernel(BuiltImage.SMP_KERNEL.bytes()).console(serial).timeout(HANG_LIMIT);
         if (cmdline != null) {
             builder.cmdline(cmdline);
         }

@@ -1,5 +1,6 @@
 package dev.jkvm.it.kernel;
 
+import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -40,7 +41,7 @@ class SmpKernelOnQemuTest {
         Path err = Files.createTempFile("smp-qemu", ".err");
         try {
             List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-M", machine, "-accel", accel,
-                    "-smp", Integer.toString(cpus), "-m", "256M", "-kernel", SmpKernelFile.path().toString(),
+                    "-smp", Integer.toString(cpus), "-m", "256M", "-kernel", BuiltImage.SMP_KERNEL.path().toString(),
                     "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-serial", "file:" + serial,
                     "-display", "none", "-nodefaults", "-no-reboot"));
             if (cmdline != null) {

@@ -1,5 +1,6 @@
 package dev.jkvm.it.kernel;
 
+import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,7 +27,7 @@ class SmpSelfTestOnJkvmTest {
 
     private static Run boot(VirtualMachine.Builder builder) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        VirtualMachine vmDefinition = builder.memory(256L << 20).kernel(SmpSelfTestFile.bytes()).console(serial)
+        VirtualMachine vmDefinition = builder.memory(256L << 20).kernel(BuiltImage.SMP_SELFTEST.bytes()).console(serial)
                 .cmdline(CMDLINE).timeout(Duration.ofSeconds(120)).build();
         try (RunningVm vm = vmDefinition.start()) {
             VmOutcome outcome = vm.await();

@@ -1,5 +1,6 @@
 package dev.jkvm.it.kernel;
 
+import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,7 +28,7 @@ class SmpSelfTestOnQemuTest {
         Path err = Files.createTempFile("selftest-qemu", ".err");
         try {
             List<String> cmd = List.of(binary.toString(), "-M", "microvm", "-accel", accel,
-                    "-smp", Integer.toString(cpus), "-m", "256M", "-kernel", SmpSelfTestFile.path().toString(),
+                    "-smp", Integer.toString(cpus), "-m", "256M", "-kernel", BuiltImage.SMP_SELFTEST.path().toString(),
                     "-append", SmpSelfTestOnJkvmTest.CMDLINE,
                     "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-serial", "file:" + serial,
                     "-display", "none", "-nodefaults", "-no-reboot");
