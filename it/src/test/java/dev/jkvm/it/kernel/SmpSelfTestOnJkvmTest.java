@@ -12,6 +12,8 @@ import dev.jkvm.vmm.api.VmOutcome;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -26,9 +28,13 @@ class SmpSelfTestOnJkvmTest {
     private record Run(VmOutcome outcome, String serial) {}
 
     private static Run boot(VirtualMachine.Builder builder) throws Exception {
+        return boot(builder, CMDLINE);
+    }
+
+    private static Run boot(VirtualMachine.Builder builder, String cmdline) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
         VirtualMachine vmDefinition = builder.memory(256L << 20).kernel(BuiltImage.SMP_SELFTEST.bytes()).console(serial)
-                .cmdline(CMDLINE).timeout(Duration.ofSeconds(120)).build();
+                .cmdline(cmdline).timeout(Duration.ofSeconds(180)).build();
         try (RunningVm vm = vmDefinition.start()) {
             VmOutcome outcome = vm.await();
             return new Run(outcome, serial.toString(StandardCharsets.ISO_8859_1));
@@ -53,6 +59,23 @@ class SmpSelfTestOnJkvmTest {
             assertTrue(tap.hasComment("ipi round trip: median "), output);
         }
         assertTrue(tap.hasComment("bring-up: all cpus online "), output);
+    }
+
+    /**
+     * The storm at its full size, with no budget from the command line: every CPU pings every
+     * other until 100 000 IPIs were sent, and every target must have counted exactly its share.
+     */
+    @Test
+    void theFullIpiStormDeliversOneHundredThousandIpisOnFourCpus() throws Exception {
+        Run run = boot(VirtualMachine.builder().cpus(4), "");
+        SmpSelfTestTap tap = new SmpSelfTestTap(run.serial);
+        tap.assertAllPassed();
+        String storm = tap.test(11).description();
+        Matcher counts = Pattern.compile("ipi storm: (\\d+) ipis sent, (\\d+) received").matcher(storm);
+        assertTrue(counts.find(), storm);
+        assertEquals(counts.group(1), counts.group(2), storm);
+        assertTrue(Long.parseLong(counts.group(1)) >= 100_000, storm);
+        assertFalse(run.serial.contains("scaled down"), run.serial);
     }
 
     /**

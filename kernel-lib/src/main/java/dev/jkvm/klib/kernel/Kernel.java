@@ -199,7 +199,7 @@ public final class Kernel {
         Log.dec(PitCalibration.uncertaintyMicros());
         Console.print(" us)\n");
 
-        IpiMailbox.init(SmpState.mailbox(), cpuCount, Vectors.MAILBOX);
+        IpiMailbox.init(SmpState.mailbox(), cpuCount, Vectors.MAILBOX_FIRST);
         CallFunction.init(SmpState.calls(), cpuCount, SmpState.mailbox(), SmpState.tlb());
         TlbShootdown.init(SmpState.tlb(), cpuCount, TlbShootdown.DEFAULT_FULL_FLUSH_THRESHOLD, SmpState.mailbox(),
                 SmpState.calls());

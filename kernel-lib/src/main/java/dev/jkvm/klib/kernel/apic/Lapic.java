@@ -7,7 +7,10 @@ import dev.jkvm.klib.rt.Msr;
  * The local APIC (Intel SDM Vol. 3A chapter 11) in xAPIC mode (registers in the 4 KiB MMIO page
  * at the APIC base) or x2APIC mode (register at offset r is MSR 0x800 + r / 16, 11.12.1), chosen
  * once from CPUID.1:ECX[21]. Every IPI is bracketed by ESR checks (11.5.3): the error register is
- * cleared before the ICR write and read after it, and errors are counted.
+ * cleared when the APIC is enabled and after every IPI, and latched and read after each ICR
+ * write, so the errors read after an IPI are those since the previous one. One latch per IPI,
+ * not a clear before and a read after, because each APIC register access is an emulated MSR or
+ * MMIO access here, the costliest step of an IPI (see SelfTestSuite's storm figures).
  */
 public final class Lapic {
     private Lapic() {
@@ -43,6 +46,8 @@ public final class Lapic {
     public static final int INIT = 5 << 8;
     public static final int STARTUP = 6 << 8;
     public static final int ASSERT = 1 << 14;
+    /** ICR destination shorthand 11b (11.6.1): every local APIC but the sender's. */
+    public static final int ALL_EXCLUDING_SELF = 3 << 18;
 
     private static boolean x2apic;
     private static long base = 0xFEE00000L;
@@ -108,7 +113,6 @@ public final class Lapic {
 
     /** Sends an IPI (ICR low bits: vector, delivery mode, level) to one APIC ID. */
     public static boolean sendIpi(int apicId, int command) {
-        clearErrors();
         if (x2apic) {
             Msr.write(X2APIC_ICR, ((long) apicId << 32) | (command & 0xFFFFFFFFL));
         } else {
@@ -125,6 +129,14 @@ public final class Lapic {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Sends one IPI to every other local APIC with the ICR's destination shorthand: a single ICR
+     * write however many CPUs there are. Only for when every other CPU is a wanted target.
+     */
+    public static boolean sendIpiToAllOthers(int command) {
+        return sendIpi(0, command | ALL_EXCLUDING_SELF);
     }
 
     public static int ipiErrors() {

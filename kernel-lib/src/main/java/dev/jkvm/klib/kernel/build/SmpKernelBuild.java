@@ -52,6 +52,7 @@ public final class SmpKernelBuild {
         new Alias(SyncPanic.SYMBOL, Panic.class, "syncCheckFailed", "()V"),
         new Alias(CallFunctionDispatch.SYMBOL, CrossCalls.class, "run", "(IJI)V"),
         new Alias(IpiSend.SYMBOL, IpiSender.class, "send", "(II)V"),
+        new Alias(IpiSend.ALL_OTHERS_SYMBOL, IpiSender.class, "sendToAllOthers", "(I)V"),
         new Alias(TlbInvalidate.PAGE_SYMBOL, TlbInstructions.class, "invalidatePage", "(J)V"),
         new Alias(TlbInvalidate.ADDRESS_SPACE_SYMBOL, TlbInstructions.class, "flushAddressSpace", "()V"),
         new Alias(TlbInvalidate.ALL_SYMBOL, TlbInstructions.class, "flushAll", "()V"),

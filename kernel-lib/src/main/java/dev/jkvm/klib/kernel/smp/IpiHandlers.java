@@ -6,9 +6,10 @@ import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.rt.Asm;
 
 /**
- * Interrupt-time work of the mailbox IPI and the local timer. The mailbox handler lets ksync's
+ * Interrupt-time work of the mailbox IPIs and the local timer. The mailbox handler lets
  * IpiHandler serve TLB shootdowns and function calls and acts on the rest: RESCHEDULE and TIMER
- * are counted (the kernel has no scheduler: the counts are what the self-test checks), PANIC
+ * are counted (the kernel has no scheduler: the counts are what the self-test checks), PING
+ * requests are added up, PANIC
  * stops the CPU. The boot CPU's timer tick forwards a TIMER reason to every other online CPU.
  */
 public final class IpiHandlers {
@@ -17,14 +18,19 @@ public final class IpiHandlers {
 
     private static int bspTickCount;
 
-    public static void mailbox() {
+    /** The handler of the mailbox vector that stands for reason (one IpiReason bit). */
+    public static void mailbox(int reason) {
         int cpu = PerCpuArea.cpuIndex();
-        int reasons = IpiHandler.handle(SmpState.mailbox(), SmpState.calls(), SmpState.tlb(), cpu);
+        int reasons = IpiHandler.handle(SmpState.mailbox(), SmpState.calls(), SmpState.tlb(), cpu, reason);
         if ((reasons & IpiReason.RESCHEDULE) != 0) {
             if (KernelScheduler.isRunning()) {
                 KernelScheduler.onRescheduleIpi(cpu);
             }
             SmpState.increment(cpu, SmpState.RESCHEDULES);
+        }
+        if ((reasons & IpiReason.PING) != 0) {
+            SmpState.add(cpu, SmpState.PINGS, IpiMailbox.takePings(SmpState.mailbox(), cpu));
+            SmpState.increment(cpu, SmpState.PING_INTERRUPTS);
         }
         if ((reasons & IpiReason.TIMER) != 0) {
             SmpState.increment(cpu, SmpState.TIMER_IPIS);

@@ -1,8 +1,9 @@
 package dev.jkvm.klib.kernel.smp;
 
 /**
- * Why a CPU was interrupted: one bit each in the target's pending word of IpiMailbox, so that
- * any number of requests of any reasons share one IPI vector and none is lost when IPIs coalesce.
+ * Why a CPU was interrupted: one bit each in the target's pending word of IpiMailbox and one
+ * IPI vector each (bit i on the mailbox's first vector + i), so that no request is lost when
+ * IPIs of a kind coalesce.
  */
 public final class IpiReason {
     private IpiReason() {
@@ -19,6 +20,15 @@ public final class IpiReason {
     /** A timer event forwarded from the CPU that owns the timer. */
     public static final int TIMER = 1 << 4;
 
+    /**
+     * A counted no-op request (IpiMailbox.ping): the target adds up how many it got. The IPI
+     * storm self-test uses it to check that no request is lost however IPIs coalesce.
+     */
+    public static final int PING = 1 << 5;
+
+    /** How many reasons (and vectors) there are. */
+    public static final int KINDS = 6;
+
     /** Every reason defined above. */
-    public static final int ALL = RESCHEDULE | TLB_SHOOTDOWN | CALL_FUNCTION | PANIC | TIMER;
+    public static final int ALL = RESCHEDULE | TLB_SHOOTDOWN | CALL_FUNCTION | PANIC | TIMER | PING;
 }

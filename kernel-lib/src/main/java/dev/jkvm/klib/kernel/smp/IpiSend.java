@@ -13,8 +13,14 @@ public final class IpiSend {
     }
 
     public static final String SYMBOL = "klib_ipi_send";
+    /** The broadcast sender (rdi = vector): one IPI to every CPU but the caller. */
+    public static final String ALL_OTHERS_SYMBOL = "klib_ipi_send_all_others";
 
     public static void send(int targetCpu, int vector) {
         Asm.call(SYMBOL, targetCpu, vector);
+    }
+
+    public static void sendToAllOthers(int vector) {
+        Asm.call(ALL_OTHERS_SYMBOL, vector);
     }
 }

@@ -2,7 +2,7 @@ package dev.jkvm.klib.kernel.smp;
 
 import dev.jkvm.klib.kernel.apic.Lapic;
 
-/** The kernel's IpiSend binding (klib_ipi_send): CPU index to APIC ID, fixed delivery. */
+/** The kernel's IpiSend bindings (klib_ipi_send, klib_ipi_send_all_others): CPU index to APIC ID, fixed delivery. */
 public final class IpiSender {
     private IpiSender() {
     }
@@ -11,6 +11,12 @@ public final class IpiSender {
 
     public static void send(int targetCpu, int vector) {
         if (!Lapic.sendIpi(SmpState.apicId(targetCpu), Lapic.FIXED | Lapic.ASSERT | (vector & 0xFF))) {
+            failedSends++;
+        }
+    }
+
+    public static void sendToAllOthers(int vector) {
+        if (!Lapic.sendIpiToAllOthers(Lapic.FIXED | Lapic.ASSERT | (vector & 0xFF))) {
             failedSends++;
         }
     }

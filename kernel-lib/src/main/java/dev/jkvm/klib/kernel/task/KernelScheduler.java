@@ -1,6 +1,7 @@
 package dev.jkvm.klib.kernel.task;
 
 import dev.jkvm.klib.kernel.apic.Lapic;
+import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.PageTables;
 import dev.jkvm.klib.kernel.sched.IdleLoop;
@@ -10,6 +11,7 @@ import dev.jkvm.klib.kernel.sched.Sleep;
 import dev.jkvm.klib.kernel.sched.Task;
 import dev.jkvm.klib.kernel.sched.TaskExit;
 import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.smp.IdleCall;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiReason;
 import dev.jkvm.klib.kernel.smp.SmpState;
@@ -93,8 +95,9 @@ public final class KernelScheduler {
 
     /** An AP, once released: waits for the scheduler, then becomes this CPU's idle task. */
     public static void apIdle() {
+        int cpu = PerCpuArea.cpuIndex();
         while (!isRunning()) {
-            dev.jkvm.klib.rt.Asm.call("kernel_wait_for_interrupt");
+            IdleCall.idleOnce(cpu);
         }
         Atomic.fetchAdd32(flags + 4, 1);
         startTimer();

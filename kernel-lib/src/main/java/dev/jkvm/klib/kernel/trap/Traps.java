@@ -4,6 +4,7 @@ import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.smp.IpiHandlers;
+import dev.jkvm.klib.kernel.smp.IpiReason;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.user.Syscalls;
 import dev.jkvm.klib.kernel.user.UserFaults;
@@ -54,8 +55,10 @@ public final class Traps {
             spurious++;
             return;
         }
-        if (vector == Vectors.MAILBOX) {
-            IpiHandlers.mailbox();
+        int ipiReason = vector >= Vectors.MAILBOX_FIRST && vector < Vectors.MAILBOX_FIRST + IpiReason.KINDS
+                ? 1 << (vector - Vectors.MAILBOX_FIRST) : 0;
+        if (ipiReason != 0) {
+            IpiHandlers.mailbox(ipiReason);
         } else if (vector == Vectors.TIMER) {
             if (!KernelScheduler.isRunning()) {
                 IpiHandlers.timer();
@@ -66,7 +69,7 @@ public final class Traps {
             Console.print("\n");
         }
         Lapic.eoi();
-        if ((vector == Vectors.TIMER || vector == Vectors.MAILBOX) && KernelScheduler.isRunning()) {
+        if ((vector == Vectors.TIMER || ipiReason != 0) && KernelScheduler.isRunning()) {
             KernelScheduler.afterInterrupt(vector == Vectors.TIMER);
         }
     }

@@ -7,8 +7,12 @@ public final class Vectors {
 
     /** The local APIC timer. */
     public static final int TIMER = 0xEF;
-    /** The one IPI vector of IpiMailbox; the reason bits say why (reschedule, TLB, call, timer). */
-    public static final int MAILBOX = 0xF0;
+    /**
+     * The first of IpiMailbox's vectors, one per IpiReason bit: 0xF0 reschedule, 0xF1 TLB
+     * shootdown, 0xF2 call-function, 0xF3 panic, 0xF4 forwarded timer, 0xF5 ping. All in the
+     * highest priority class (11.8.3), above the local timer, so an IPI waits for no device.
+     */
+    public static final int MAILBOX_FIRST = 0xF0;
     /**
      * Spurious interrupts: bits 3:0 all ones, as older APICs require (11.9); the handler sends no
      * EOI because a spurious interrupt sets no ISR bit.

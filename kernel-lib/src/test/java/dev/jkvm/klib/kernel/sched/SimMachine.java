@@ -83,7 +83,7 @@ final class SimMachine implements AutoCloseable {
         Asm.hostDefine(IpiSend.SYMBOL, args -> {
             int target = (int) args[0];
             ipis.add(new int[] {runningCpu(), target});
-            if (args[1] != VECTOR || target < 0 || target >= cpuCount) {
+            if (args[1] < VECTOR || args[1] >= VECTOR + IpiReason.KINDS || target < 0 || target >= cpuCount) {
                 violations.add("IPI to cpu " + target + " vector " + args[1]);
             } else {
                 irr[target].set(true);

@@ -7,7 +7,6 @@ import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
@@ -30,7 +29,7 @@ final class SimulatedSmp implements AutoCloseable {
     final long tlb;
     final AtomicLong ipisSent = new AtomicLong();
     final Queue<String> violations = new ConcurrentLinkedQueue<>();
-    private final AtomicBoolean[] irr;
+    private final AtomicInteger[] irr;
     private final Queue<String>[] tlbLog;
     private final AtomicInteger[] otherReasons;
 
@@ -43,24 +42,25 @@ final class SimulatedSmp implements AutoCloseable {
         IpiMailbox.init(mailbox, cpuCount, VECTOR);
         CallFunction.init(calls, cpuCount, mailbox, tlb);
         TlbShootdown.init(tlb, cpuCount, fullFlushThreshold, mailbox, calls);
-        irr = new AtomicBoolean[cpuCount];
+        irr = new AtomicInteger[cpuCount];
         tlbLog = new Queue[cpuCount];
         otherReasons = new AtomicInteger[cpuCount];
         for (int cpu = 0; cpu < cpuCount; cpu++) {
-            irr[cpu] = new AtomicBoolean();
+            irr[cpu] = new AtomicInteger();
             tlbLog[cpu] = new ConcurrentLinkedQueue<>();
             otherReasons[cpu] = new AtomicInteger();
         }
         Asm.hostDefine(IpiSend.SYMBOL, args -> {
             int target = (int) args[0];
-            if (args[1] != VECTOR) {
+            int kind = (int) args[1] - VECTOR;
+            if (kind < 0 || kind >= IpiReason.KINDS) {
                 violations.add("IPI with vector " + args[1]);
             }
             if (target < 0 || target >= cpuCount) {
                 violations.add("IPI to cpu " + target + " of " + cpuCount);
             }
             ipisSent.incrementAndGet();
-            irr[target].set(true);
+            irr[target].getAndUpdate(latched -> latched | 1 << kind);
             return 0;
         });
         Asm.hostDefine(TlbInvalidate.PAGE_SYMBOL, args -> log("invlpg " + Long.toHexString(args[0])));
@@ -97,10 +97,11 @@ final class SimulatedSmp implements AutoCloseable {
      * the reasons it left to the kernel (0 when no IPI was latched).
      */
     int poll(int cpu) {
-        if (!irr[cpu].getAndSet(false)) {
+        int latched = irr[cpu].getAndSet(0);
+        if (latched == 0) {
             return 0;
         }
-        int rest = IpiHandler.handle(mailbox, calls, tlb, cpu);
+        int rest = IpiHandler.handle(mailbox, calls, tlb, cpu, latched);
         otherReasons[cpu].getAndAccumulate(rest, (a, b) -> a | b);
         return rest;
     }
