@@ -1,5 +1,6 @@
 package dev.jkvm.klib.workload;
 
+import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.PerCpu;
 
@@ -24,6 +25,10 @@ final class OutsideSubsetWorkloads {
     static long perCpu(long index) {
         perCpuCounter += index;
         return perCpuCounter;
+    }
+
+    static long callsKernelCode(long index) {
+        return BootAllocator.alignUp(index, 4096);
     }
 
     static int wrongSignature(int index) {

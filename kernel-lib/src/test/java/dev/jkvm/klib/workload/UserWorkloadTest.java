@@ -52,6 +52,7 @@ class UserWorkloadTest {
         "floatingPoint | uses float or double arithmetic",
         "printsHex     | calls the kernel routine klib_console_print_hex",
         "perCpu        | not @PerCpu ones",
+        "callsKernelCode | calls the kernel's method dev.jkvm.klib.kernel.mm.BootAllocator.alignUp(JJ)J",
     })
     void codeRingThreeCannotRunFailsTheBuildWithOneLineNamingTheMethod(String method, String cause) {
         UserWorkload w = UserWorkload.of(OutsideSubsetWorkloads.class, method, 2);

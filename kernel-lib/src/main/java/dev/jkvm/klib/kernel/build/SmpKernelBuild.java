@@ -97,7 +97,7 @@ public final class SmpKernelBuild {
         LowLevelRoutines.emit(a, symbol, layout);
         SchedRoutines.emit(a, symbol, unit.method(TaskEntry.class.getName(), "begin", "(JJJ)V"));
         UserRoutines.emit(a, symbol, symbol.apply("kernel_put_byte"));
-        UserSpaceBuild.Labels user = UserSpaceBuild.build(workload);
+        UserSpaceBuild.Labels user = UserSpaceBuild.build(workload, unit);
         WorkloadDescriptorBuild.emit(a, symbol, workload, schedulerChecks);
         for (Alias alias : ALIASES) {
             Label target = unit.method(alias.owner.getName(), alias.method, alias.descriptor);

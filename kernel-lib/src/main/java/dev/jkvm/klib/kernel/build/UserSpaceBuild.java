@@ -7,7 +7,9 @@ import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.compiler.CompileException;
 import dev.jkvm.klib.compiler.CompiledUnit;
+import dev.jkvm.klib.compiler.FieldRef;
 import dev.jkvm.klib.compiler.JavaSubsetCompiler;
+import dev.jkvm.klib.compiler.MethodRef;
 import dev.jkvm.klib.compiler.SymbolNames;
 import dev.jkvm.klib.kernel.user.Sys;
 import dev.jkvm.klib.kernel.user.SyscallNumbers;
@@ -43,7 +45,8 @@ final class UserSpaceBuild {
     record Labels(Assembler assembler, Label textEnd, Label rodataEnd, Label dataEnd, Label[] entries, Label gate) {
     }
 
-    static Labels build(UserWorkload workload) {
+    /** kernel: the kernel's unit, whose methods and fields user code must not share (see below). */
+    static Labels build(UserWorkload workload, CompiledUnit kernel) {
         if (PROGRAMS.length != UserPrograms.COUNT || PROGRAMS[UserPrograms.WORKLOAD] != null) {
             throw new IllegalStateException("UserSpaceBuild lists " + PROGRAMS.length + " programs, UserPrograms "
                     + UserPrograms.COUNT);
@@ -62,9 +65,11 @@ final class UserSpaceBuild {
         CompiledUnit unit;
         try {
             unit = compiler.compile();
-        } catch (CompileException e) {
+        } catch (CompileException | IllegalArgumentException e) {
+            // IllegalArgumentException: a class the unit needs could not be read or initialised on the host.
             throw new WorkloadException(where + " cannot run in ring 3: " + e.getMessage(), e);
         }
+        refuseKernelCode(where, unit, kernel);
         Assembler a = unit.assembler();
         a.section("text", Section.Kind.CODE);
         Map<String, Label> externals = unit.externals();
@@ -120,5 +125,25 @@ final class UserSpaceBuild {
             }
         }
         return new Labels(a, textEnd, rodataEnd, dataEnd, entries, gate);
+    }
+
+    /**
+     * A method or static field the kernel compiled too would get a second copy in user memory under
+     * the same symbol: the two would clash in the image, and a field's copy would not be the
+     * kernel's variable anyway. Ring-3 code keeps to its own classes.
+     */
+    private static void refuseKernelCode(String where, CompiledUnit user, CompiledUnit kernel) {
+        for (MethodRef method : user.methods().keySet()) {
+            if (kernel.methods().containsKey(method)) {
+                throw new WorkloadException(where + " cannot run in ring 3: it calls the kernel's method " + method
+                        + "; ring-3 code may only call its own classes, so copy what it needs into them");
+            }
+        }
+        for (FieldRef field : user.staticFields().keySet()) {
+            if (kernel.staticFields().containsKey(field)) {
+                throw new WorkloadException(where + " cannot run in ring 3: it uses the kernel's static field " + field
+                        + ", which ring 3 cannot reach; keep the workload's state in its own classes");
+            }
+        }
     }
 }
