@@ -7,6 +7,7 @@ import dev.jkvm.images.WorkloadImage;
 import dev.jkvm.images.example.MonteCarloPi;
 import dev.jkvm.it.BuiltImage;
 import dev.jkvm.it.Jkvm;
+import dev.jkvm.it.Qemu;
 import dev.jkvm.klib.kernel.build.SmpKernelBuild;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.workload.UserWorkload;
@@ -25,10 +26,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Workloads of one's own (kernel-lib's UserWorkload) booted on jkvm with 2 vCPUs: the README's
- * example image as the images module built it, an image built here with more tasks than the
- * kernel has stacks, and a workload outside the Java subset refused by the image CLI in one line.
+ * example image as the images module built it (and under QEMU's TCG, an independent x86), an
+ * image built here with more tasks than the kernel has stacks, and a workload outside the Java
+ * subset refused by the image CLI in one line.
  */
-class UserWorkloadOnJkvmTest {
+class UserWorkloadImageTest {
     /** Only a hang guard: ring 0 is emulated here and the vCPUs share 2 loaded host cores. */
     private static final Duration HANG_LIMIT = Duration.ofSeconds(180);
     private static final int CPUS = 2;
@@ -42,18 +44,22 @@ class UserWorkloadOnJkvmTest {
     private static Report bootAndRead(Path kernel) throws Exception {
         Jkvm.Result run = Jkvm.run(kernel, CPUS, 256L << 20, HANG_LIMIT);
         assertEquals(VmOutcome.Kind.GUEST_EXIT, run.outcome().kind(), () -> run.outcome() + "\n" + run.serial());
-        assertEquals(1, run.outcome().exitStatus(), run.serial());
-        assertTrue(run.serial().contains("\nresult: PASS\n"), run.serial());
-        Matcher w = WORKLOAD.matcher(run.serial());
-        assertTrue(w.find(), () -> "no workload line in:\n" + run.serial());
-        assertEquals("PASS", w.group(5), run.serial());
-        Matcher row = TABLE_ROW.matcher(run.serial().substring(w.end()));
+        return read(run.outcome().exitStatus(), run.serial());
+    }
+
+    private static Report read(int exitStatus, String serial) {
+        assertEquals(1, exitStatus, serial);
+        assertTrue(serial.contains("\nresult: PASS\n"), serial);
+        Matcher w = WORKLOAD.matcher(serial);
+        assertTrue(w.find(), () -> "no workload line in:\n" + serial);
+        assertEquals("PASS", w.group(5), serial);
+        Matcher row = TABLE_ROW.matcher(serial.substring(w.end()));
         int rows = 0;
         while (row.find()) {
             assertEquals(rows++, Integer.parseInt(row.group(1)), "table rows in CPU order");
-            assertTrue(Long.parseLong(row.group(2)) > 0, () -> "a CPU ran no task:\n" + run.serial());
+            assertTrue(Long.parseLong(row.group(2)) > 0, () -> "a CPU ran no task:\n" + serial);
         }
-        assertEquals(CPUS, rows, () -> "per-cpu table rows in:\n" + run.serial());
+        assertEquals(CPUS, rows, () -> "per-cpu table rows in:\n" + serial);
         return new Report(w.group(1), Long.parseLong(w.group(2)), Long.parseLong(w.group(3)),
                 Integer.parseInt(w.group(4)));
     }
@@ -72,6 +78,13 @@ class UserWorkloadOnJkvmTest {
         // An oracle independent of both runs: the hit rate estimates pi / 4 (standard error ~0.0005 here).
         double pi = 4.0 * report.guest() / (report.tasks() * MonteCarloPi.POINTS);
         assertEquals(Math.PI, pi, 0.005, "pi estimated by the guest");
+    }
+
+    @Test
+    void theMonteCarloExampleGivesTheSameSumUnderQemuTcg() throws Exception {
+        Qemu.Result run = Qemu.run(BuiltImage.MONTE_CARLO_PI.path(), "tcg", CPUS, "256M", HANG_LIMIT.toSeconds());
+        Report report = read(run.status(), run.serial());
+        assertEquals(report.host(), report.guest(), "points inside the circle under TCG against the build");
     }
 
     @Test
