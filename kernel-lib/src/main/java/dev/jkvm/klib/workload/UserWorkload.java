@@ -42,16 +42,20 @@ public final class UserWorkload {
     public static UserWorkload of(Class<?> workloadClass, String methodName, int tasks) {
         String where = workloadClass.getName() + "." + methodName;
         Method found = null;
+        Method misfit = null;
         for (Method m : workloadClass.getDeclaredMethods()) {
             if (m.getName().equals(methodName) && !m.isSynthetic()) {
                 if (Modifier.isStatic(m.getModifiers()) && m.getReturnType() == long.class
                         && m.getParameterCount() == 1 && m.getParameterTypes()[0] == long.class) {
                     found = m;
-                } else if (found == null) {
-                    throw new WorkloadException("workload " + where + " has the wrong signature " + signature(m)
-                            + ": declare it static long " + methodName + "(long index)");
+                } else {
+                    misfit = m;
                 }
             }
+        }
+        if (found == null && misfit != null) {
+            throw new WorkloadException("workload " + where + " has the wrong signature " + signature(misfit)
+                    + ": declare it static long " + methodName + "(long index)");
         }
         if (found == null) {
             throw new WorkloadException("workload " + where + " does not exist: declare static long " + methodName
