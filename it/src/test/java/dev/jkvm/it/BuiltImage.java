@@ -10,6 +10,7 @@ public final class BuiltImage {
     public static final BuiltImage HELLO = new BuiltImage("hello");
     public static final BuiltImage SMP_KERNEL = new BuiltImage("smp");
     public static final BuiltImage SMP_SELFTEST = new BuiltImage("smp-selftest");
+    public static final BuiltImage MONTE_CARLO_PI = new BuiltImage("montecarlo-pi");
 
     private final String name;
     private byte[] bytes;

@@ -26,6 +26,7 @@ import dev.jkvm.klib.kernel.sync.SyncPanic;
 import dev.jkvm.klib.kernel.task.TaskEntry;
 import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.kernel.trap.Traps;
+import dev.jkvm.klib.workload.UserWorkload;
 
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -35,7 +36,8 @@ import java.util.Map;
  * Builds the SMP kernel image: compiles the kernel's Java-subset classes (Kernel.main, the AP
  * entry, the trap handler and the routines the runtime symbols stand for), adds the assembler
  * parts (multiboot entry, trap stubs, low-level routines, AP trampoline), binds every external
- * symbol the compiled code calls, and writes the layout and symbol tables the kernel reads.
+ * symbol the compiled code calls, and writes the layout and symbol tables the kernel reads. The
+ * user-mode part holds the image's workload (SmpKernelBuilder, workload.UserWorkload).
  */
 public final class SmpKernelBuild {
     private SmpKernelBuild() {
@@ -58,7 +60,17 @@ public final class SmpKernelBuild {
         new Alias(TlbInvalidate.ALL_SYMBOL, TlbInstructions.class, "flushAll", "()V"),
     };
 
+    /** The built-in image: the prime-count workload with the scheduler checks. */
     public static KernelImage build() {
+        return builder().schedulerChecks(true).build();
+    }
+
+    /** An image with a workload of one's own (SmpKernelBuilder). */
+    public static SmpKernelBuilder builder() {
+        return new SmpKernelBuilder();
+    }
+
+    static KernelImage build(UserWorkload workload, boolean schedulerChecks) {
         JavaSubsetCompiler compiler = new JavaSubsetCompiler(SmpKernelBuild.class.getClassLoader())
                 .perCpuBaseOffset(PerCpuArea.RESERVED)
                 .addMethod(Kernel.class.getName(), "main")
@@ -86,7 +98,8 @@ public final class SmpKernelBuild {
         LowLevelRoutines.emit(a, symbol, layout);
         SchedRoutines.emit(a, symbol, unit.method(TaskEntry.class.getName(), "begin", "(JJJ)V"));
         UserRoutines.emit(a, symbol, symbol.apply("kernel_put_byte"));
-        UserSpaceBuild.Labels user = UserSpaceBuild.build();
+        UserSpaceBuild.Labels user = UserSpaceBuild.build(workload, unit);
+        WorkloadDescriptorBuild.emit(a, symbol, workload, schedulerChecks);
         for (Alias alias : ALIASES) {
             Label target = unit.method(alias.owner.getName(), alias.method, alias.descriptor);
             Label external = symbol.apply(alias.symbol);

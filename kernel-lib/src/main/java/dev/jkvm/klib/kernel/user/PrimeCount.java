@@ -1,11 +1,21 @@
 package dev.jkvm.klib.kernel.user;
 
 /**
- * Counting primes by trial division: the default workload's CPU-bound kernel, run in ring 3
- * in the guest and on the host JVM at image build time for the expected answer (Workload).
+ * Counting primes by trial division: the default image's workload (workload.UserWorkload), the
+ * primes below LIMIT counted in CHUNKS ring-3 tasks, run in the guest and on the host JVM at
+ * image build time for the expected answer.
  */
 public final class PrimeCount {
     private PrimeCount() {
+    }
+
+    public static final long LIMIT = 2_000_000;
+    public static final int CHUNKS = 50;
+    public static final long CHUNK = LIMIT / CHUNKS;
+
+    /** The workload method: primes in chunk number index of [0, LIMIT). */
+    public static long chunk(long index) {
+        return inRange(index * CHUNK, (index + 1) * CHUNK);
     }
 
     public static long inRange(long from, long to) {

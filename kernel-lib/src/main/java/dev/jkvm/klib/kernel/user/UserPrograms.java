@@ -7,14 +7,15 @@ import dev.jkvm.klib.rt.Memory;
 /**
  * The programs user tasks run: static methods compiled into the user-mode part of the image
  * (build.UserSpaceBuild), entered in ring 3; each returns its task's exit value. Their numbers
- * index the entry table the build writes.
+ * index the entry table the build writes. WORKLOAD is the image's own workload method
+ * (workload.UserWorkload), called with the task's argument as its index.
  */
 public final class UserPrograms {
     private UserPrograms() {
     }
 
     public static final int HELLO = 0;
-    public static final int PRIMES = 1;
+    public static final int WORKLOAD = 1;
     public static final int TOUCH_KERNEL = 2;
     public static final int DIVIDE_BY_ZERO = 3;
     public static final int PRODUCER = 4;
@@ -36,12 +37,6 @@ public final class UserPrograms {
     public static long hello() {
         Console.print("user: hello from ring 3\n");
         return Sys.taskId() == 0 ? -1 : Sys.cpuId() + 1000;
-    }
-
-    /** Primes in chunk number argument of Workload's range. */
-    public static long primes() {
-        long chunk = Sys.argument();
-        return PrimeCount.inRange(chunk * Workload.CHUNK, (chunk + 1) * Workload.CHUNK);
     }
 
     public static long touchKernel() {

@@ -1,0 +1,58 @@
+package dev.jkvm.klib.kernel.build;
+
+import dev.jkvm.klib.image.KernelImage;
+import dev.jkvm.klib.kernel.user.PrimeCount;
+import dev.jkvm.klib.workload.UserWorkload;
+
+/**
+ * Chooses what an SMP kernel image runs once every CPU is up: by default the prime count of the
+ * built-in image (user.PrimeCount), or a user's workload. Get one from SmpKernelBuild.builder().
+ *
+ * <pre>{@code
+ * KernelImage image = SmpKernelBuild.builder()
+ *         .workload(UserWorkload.of(MyWork.class, "task", 64))
+ *         .build();
+ * }</pre>
+ *
+ * The image boots every CPU, runs the SMP self-tests, runs the workload's tasks in ring 3 on all
+ * CPUs, prints "workload: DESCRIPTION = SUM (host at build time: EXPECTED), N ring-3 tasks; T ms:
+ * PASS" (or FAIL) with the per-CPU scheduler table, then "result: PASS" and exits through
+ * isa-debug-exit with 0 (jkvm and QEMU report status 1), or with 0x11 on failure (status 35).
+ */
+public final class SmpKernelBuilder {
+    private UserWorkload workload = primeCount();
+    private boolean schedulerChecks;
+
+    SmpKernelBuilder() {
+    }
+
+    /** The built-in image's workload: the primes below PrimeCount.LIMIT in PrimeCount.CHUNKS tasks. */
+    public static UserWorkload primeCount() {
+        return UserWorkload.of(PrimeCount.class, "chunk", PrimeCount.CHUNKS).named("primes below " + PrimeCount.LIMIT);
+    }
+
+    /** What the image's ring-3 tasks run. */
+    public SmpKernelBuilder workload(UserWorkload workload) {
+        this.workload = workload;
+        return this;
+    }
+
+    /**
+     * Whether the kernel runs its scheduler checks too (the built-in image does): kernel and ring-3
+     * task tests before the workload, and blocking tasks alongside it. Off by default: ring 0 is
+     * slow where the kernel is emulated, and a user's image is about the user's workload.
+     */
+    public SmpKernelBuilder schedulerChecks(boolean on) {
+        this.schedulerChecks = on;
+        return this;
+    }
+
+    /**
+     * Compiles the kernel and the workload and links the image. Throws
+     * dev.jkvm.klib.workload.WorkloadException (one line naming the class, method, cause and fix)
+     * when the workload's code cannot run in ring 3.
+     */
+    public KernelImage build() {
+        return SmpKernelBuild.build(workload, schedulerChecks);
+    }
+}

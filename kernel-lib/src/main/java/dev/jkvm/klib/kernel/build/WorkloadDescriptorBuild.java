@@ -1,0 +1,45 @@
+package dev.jkvm.klib.kernel.build;
+
+import static dev.jkvm.klib.asm.Reg.*;
+
+import dev.jkvm.klib.asm.Assembler;
+import dev.jkvm.klib.asm.Label;
+import dev.jkvm.klib.asm.Mem;
+import dev.jkvm.klib.asm.Section;
+import dev.jkvm.klib.kernel.task.WorkloadDescriptor;
+import dev.jkvm.klib.workload.UserWorkload;
+
+import java.util.function.Function;
+
+/**
+ * Writes the image's task.WorkloadDescriptor into the kernel's rodata, with the routine that
+ * returns its address. The expected answer comes from running the workload method on this JVM,
+ * after the user unit was compiled: the compiler has by then taken the initial values of the
+ * workload's static fields, so a method that writes them cannot change what the guest starts with.
+ */
+final class WorkloadDescriptorBuild {
+    private WorkloadDescriptorBuild() {
+    }
+
+    static void emit(Assembler a, Function<String, Label> symbol, UserWorkload workload, boolean schedulerChecks) {
+        long[] words = new long[WorkloadDescriptor.ENTRIES];
+        words[WorkloadDescriptor.TASKS] = workload.tasks();
+        words[WorkloadDescriptor.EXPECTED] = workload.hostResult();
+        words[WorkloadDescriptor.FLAGS] = schedulerChecks ? WorkloadDescriptor.FLAG_SCHEDULER_CHECKS : 0;
+        Label table = new Label("kernel_workload_table");
+        Label description = new Label("kernel_workload_description");
+        a.section("rodata", Section.Kind.RODATA);
+        a.bind(description).asciz(workload.description());
+        a.align(8).bind(table);
+        for (int i = 0; i < words.length; i++) {
+            if (i == WorkloadDescriptor.DESCRIPTION) {
+                a.dq(description);
+            } else {
+                a.dq(words[i]);
+            }
+        }
+        a.section("text", Section.Kind.CODE);
+        LowLevelRoutines.routine(a, symbol, WorkloadDescriptor.SYMBOL);
+        a.lea(RAX, Mem.rip(table)).ret();
+    }
+}
