@@ -1,7 +1,8 @@
 // Boots one kernel image N times in a row through the embedding API (one JVM, so the figure is
 // about the VMM and the guest, not JVM start-up) and counts the boots that did not end the way
 // a passing run of that image ends. Prints one line per 100 boots and a summary; asserts nothing.
-// Usage: java --enable-native-access=ALL-UNNAMED -cp vmm-launcher.jar BootLoop.java IMAGE BOOTS CPUS PASS_TEXT
+// Usage: java --enable-native-access=ALL-UNNAMED -cp vmm-launcher.jar BootLoop.java IMAGE BOOTS CPUS PASS_TEXT [CMDLINE]
+// A passing run shows PASS_TEXT and ends by ACPI power-off or by isa-debug-exit value 0 (status 1).
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
@@ -15,14 +16,15 @@ import java.util.Arrays;
 
 public class BootLoop {
     public static void main(String[] args) throws Exception {
-        if (args.length != 4) {
-            System.err.println("usage: BootLoop IMAGE BOOTS CPUS PASS_TEXT");
+        if (args.length != 4 && args.length != 5) {
+            System.err.println("usage: BootLoop IMAGE BOOTS CPUS PASS_TEXT [CMDLINE]");
             System.exit(2);
         }
         byte[] image = Files.readAllBytes(Path.of(args[0]));
         int boots = Integer.parseInt(args[1]);
         int cpus = Integer.parseInt(args[2]);
         String passText = args[3];
+        String cmdline = args.length == 5 ? args[4] : "";
         long[] millis = new long[boots];
         int failures = 0;
         for (int i = 0; i < boots; i++) {
@@ -30,13 +32,13 @@ public class BootLoop {
             long start = System.nanoTime();
             VmOutcome outcome;
             try (RunningVm vm = VirtualMachine.builder().cpus(cpus).memory(256L << 20).kernel(image)
-                    .console(serial).timeout(Duration.ofSeconds(120)).build().start()) {
+                    .cmdline(cmdline).console(serial).timeout(Duration.ofSeconds(120)).build().start()) {
                 outcome = vm.await();
             }
             millis[i] = (System.nanoTime() - start) / 1_000_000;
             String out = serial.toString(StandardCharsets.ISO_8859_1);
-            boolean passed = outcome.kind() == VmOutcome.Kind.GUEST_EXIT && outcome.exitStatus() == 1
-                    && out.contains(passText);
+            boolean passed = (outcome.kind() == VmOutcome.Kind.POWER_OFF
+                    || outcome.kind() == VmOutcome.Kind.GUEST_EXIT && outcome.exitStatus() == 1) && out.contains(passText);
             if (!passed) {
                 failures++;
                 String tail = out.length() > 600 ? out.substring(out.length() - 600) : out;

@@ -52,7 +52,8 @@ import dev.jkvm.klib.rt.Memory;
  * "test=hang" keeps the first AP from getting ready (it is reported and left offline),
  * "test=overflow" overflows the boot stack (a double fault reported from its IST stack),
  * "test=write-text" and "test=xdata" check that text is read-only and data not executable,
- * "test=sched-NAME" runs one in-guest scheduler test instead of the default workload (MainTask).
+ * "test=sched-NAME" runs one in-guest scheduler test instead of the default workload (MainTask),
+ * "test=boot" ends the run as soon as the scheduler runs on every CPU (scripts/bench/boot-loop).
  */
 public final class Kernel {
     private Kernel() {
@@ -369,7 +370,7 @@ public final class Kernel {
         return recurse(depth + 1) + depth;
     }
 
-    /** "test=" followed by fault, panic, hang, overflow, write-text, xdata or sched-NAME, anywhere on the multiboot command line (flags bit 2). */
+    /** "test=" followed by fault, panic, hang, overflow, write-text, xdata, boot or sched-NAME, anywhere on the multiboot command line (flags bit 2). */
     private static int testRequested(long info) {
         if (info == 0 || (Memory.load32(info) & 4) == 0) {
             return TEST_NONE;
@@ -396,6 +397,9 @@ public final class Kernel {
                 }
                 if (c == 'x') {
                     return TEST_EXECUTE_DATA;
+                }
+                if (c == 'b') {
+                    return MainTask.BOOT_ONLY;
                 }
                 if (c == 's') {
                     // "test=sched-NAME": the main task runs the scheduler test NAME names by its first letter.

@@ -28,7 +28,7 @@ public final class SmpKernelBuilder {
 
     /** The built-in image's workload: the primes below PrimeCount.LIMIT in PrimeCount.CHUNKS tasks. */
     public static UserWorkload primeCount() {
-        return UserWorkload.of(PrimeCount.class, "chunk", PrimeCount.CHUNKS).named("primes below " + PrimeCount.LIMIT);
+        return UserWorkload.of(PrimeCount.class, "share", PrimeCount.CHUNKS).named("primes below " + PrimeCount.LIMIT);
     }
 
     /** What the image's ring-3 tasks run. */

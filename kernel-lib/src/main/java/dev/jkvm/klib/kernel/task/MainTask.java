@@ -15,11 +15,16 @@ public final class MainTask {
 
     /** Low byte of the test word for "test=sched-NAME"; the next byte is NAME's first letter. */
     public static final int SCHED_TEST = 7;
+    /** The test word for "test=boot": every CPU booted and scheduling is the whole run. */
+    public static final int BOOT_ONLY = 8;
 
     public static long run(long test) {
         int cpuCount = Scheduler.cpuCount(KernelScheduler.sched());
         boolean passed;
-        if ((test & 0xFF) == SCHED_TEST) {
+        if (test == BOOT_ONLY) {
+            Console.print("boot only: the scheduler runs on every cpu\n");
+            passed = true;
+        } else if ((test & 0xFF) == SCHED_TEST) {
             passed = schedTest((int) (test >>> 8) & 0xFF, cpuCount);
         } else if (WorkloadDescriptor.schedulerChecks()) {
             passed = KernelTaskTest.run(cpuCount);

@@ -11,11 +11,21 @@ public final class PrimeCount {
 
     public static final long LIMIT = 2_000_000;
     public static final int CHUNKS = 50;
-    public static final long CHUNK = LIMIT / CHUNKS;
+    /**
+     * [0, LIMIT) in BLOCKS blocks dealt out round-robin, so every task gets blocks from the whole
+     * range: trial division costs more for larger numbers, and contiguous chunks would leave the
+     * CPUs that ran the small ones idle while the last, largest chunks run.
+     */
+    public static final int BLOCKS = 1000;
+    public static final long BLOCK = LIMIT / BLOCKS;
 
-    /** The workload method: primes in chunk number index of [0, LIMIT). */
-    public static long chunk(long index) {
-        return inRange(index * CHUNK, (index + 1) * CHUNK);
+    /** The workload method: primes in blocks index, index + CHUNKS, index + 2 * CHUNKS, ... */
+    public static long share(long index) {
+        long count = 0;
+        for (long block = index; block < BLOCKS; block += CHUNKS) {
+            count += inRange(block * BLOCK, (block + 1) * BLOCK);
+        }
+        return count;
     }
 
     public static long inRange(long from, long to) {
