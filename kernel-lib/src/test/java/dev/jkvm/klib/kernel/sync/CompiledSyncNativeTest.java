@@ -11,6 +11,7 @@ import java.lang.invoke.MethodHandle;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The compiled x86-64 form of the primitives, run natively on the host's cores by several host
@@ -84,6 +85,10 @@ class CompiledSyncNativeTest {
         });
         assertEquals(0, violations.get(), "a CPU was out of step after a barrier");
         assertEquals(2 * rounds, SenseBarrier.rounds(barrier));
+        long stats = SenseBarrier.stats(barrier);
+        assertEquals(2L * rounds * CPUS, LockStats.acquisitions(stats), "arrivals counted by the compiled barrier");
+        assertTrue(LockStats.contended(stats) <= 2L * rounds * (CPUS - 1), "more waiters than non-last arrivals");
+        assertTrue(LockStats.spins(stats) >= LockStats.contended(stats));
     }
 
     @Test
