@@ -28,6 +28,7 @@ import dev.jkvm.klib.rt.Memory;
  * overlap, since the next round's last one has seen this round's flip. Only a waiter that
  * spun pays for locked adds, after it was released, so an arrival that finds everyone there
  * costs nothing extra.
+ *
  * Ordering (Intel SDM Vol. 3A 9.2.2): the last CPU's stores to remaining and rounds precede its
  * store to sense, and stores are seen in program order, so a CPU released by the flip already
  * sees the re-armed count. The locked decrement is a full barrier, so every CPU's work before
