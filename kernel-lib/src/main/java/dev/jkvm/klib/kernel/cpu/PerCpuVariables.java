@@ -69,6 +69,10 @@ public final class PerCpuVariables {
      * area's own alignment, PerCpuArea.ALIGNMENT); returns the variable's offset, or 0.
      */
     public static long register(long bytes, long alignment) {
+        if (state == 0) {
+            Console.print("percpu: variable registered before CpuResources.prepare made the areas (register later)\n");
+            return 0;
+        }
         if (bytes <= 0 || alignment <= 0 || alignment > PerCpuArea.ALIGNMENT || (alignment & (alignment - 1)) != 0) {
             Atomic.fetchAdd64(state + REFUSED, 1L);
             Console.print("percpu: refused a variable of ");
