@@ -10,6 +10,7 @@ import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Mode;
 import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.asm.SegReg;
+import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 
 /**
  * The boot CPU's path from the multiboot state (Multiboot 0.6.96 §3.2: 32-bit protected mode,
@@ -72,7 +73,8 @@ final class BootEntry {
         // The guard page stays unmapped once the kernel's own page tables are live.
         a.section("bss", Section.Kind.BSS);
         a.align(4096).bind(stackGuard).reserve(4096).reserve(STACK_BYTES).bind(stackTop);
-        a.align(64).bind(bspPerCpu).reserve(perCpuBytes);
+        // The template's copy, then the dynamic region (PerCpuVariables) that CpuResources zeroes.
+        a.align(64).bind(bspPerCpu).reserve(perCpuBytes + PerCpuArea.DYNAMIC_BYTES);
 
         a.section("text", Section.Kind.CODE);
         a.setMode(Mode.PROTECTED32);

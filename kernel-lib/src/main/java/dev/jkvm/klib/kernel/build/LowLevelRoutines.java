@@ -8,12 +8,13 @@ import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.asm.SegReg;
+import dev.jkvm.klib.kernel.cpu.PerCpuVariables;
 
 import java.util.function.Function;
 
 /**
  * The few routines compiled code cannot express: serial output, descriptor-table loads, RFLAGS,
- * GS-relative reads, string moves and halting. Each is a leaf under the compiler's calling
+ * GS-relative reads and writes (per-CPU data), string moves and halting. Each is a leaf under the compiler's calling
  * convention (CallingConvention: arguments in rdi, rsi, rdx; result in rax), named by symbol
  * for Asm.call.
  */
@@ -77,6 +78,13 @@ final class LowLevelRoutines {
         a.mov(RAX, Mem.abs(0).seg(SegReg.GS).m64()).ret();
         routine(a, symbol, "kernel_cpu_index");
         a.mov(EAX, Mem.abs(8).seg(SegReg.GS).m32()).ret();
+        routine(a, symbol, PerCpuVariables.READ_SYMBOL);
+        a.mov(RAX, Mem.at(RDI).seg(SegReg.GS).m64()).ret();
+        routine(a, symbol, PerCpuVariables.WRITE_SYMBOL);
+        a.mov(Mem.at(RDI).seg(SegReg.GS).m64(), RSI).ret();
+        // One instruction: an interrupt on this CPU lands before or after it, never inside.
+        routine(a, symbol, PerCpuVariables.ADD_SYMBOL);
+        a.add(Mem.at(RDI).seg(SegReg.GS).m64(), RSI).ret();
         // STI takes effect after the next instruction, so no interrupt slips in before HLT.
         routine(a, symbol, "kernel_wait_for_interrupt");
         a.sti().hlt().ret();

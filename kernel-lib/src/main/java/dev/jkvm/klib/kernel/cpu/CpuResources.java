@@ -8,8 +8,10 @@ import dev.jkvm.klib.rt.Memory;
 
 /**
  * Everything one CPU owns, allocated by the boot CPU before the page tables are built (so their
- * guard pages end up unmapped): the per-CPU area (a copy of the compiled template), a 64 KiB
- * kernel stack and three IST stacks, each above a guard page, and a TSS pointing at them.
+ * guard pages end up unmapped): the per-CPU area (a copy of the compiled template followed by
+ * the zeroed dynamic region of PerCpuVariables), a 64 KiB kernel stack and three IST stacks,
+ * each above a guard page, and a TSS pointing at them. The boot CPU comes first, and with it
+ * PerCpuVariables is set up, so kernel code may register variables from then on.
  */
 public final class CpuResources {
     private CpuResources() {
@@ -22,15 +24,20 @@ public final class CpuResources {
     public static long prepare(int cpu, int apicId, boolean bootCpu) {
         long area;
         long stackTop;
+        long staticBytes = KernelLayout.get(KernelLayout.PER_CPU_TEMPLATE_SIZE);
         if (bootCpu) {
+            // Its area is in bss, reserved with the dynamic region by build.BootEntry.
             area = KernelLayout.get(KernelLayout.BSP_PER_CPU);
             stackTop = KernelLayout.get(KernelLayout.BSP_STACK_TOP);
+            PerCpuVariables.init(BootAllocator.allocate(PerCpuVariables.STATE_SIZE, PerCpuArea.ALIGNMENT),
+                    staticBytes, PerCpuArea.DYNAMIC_BYTES);
         } else {
-            long size = KernelLayout.get(KernelLayout.PER_CPU_TEMPLATE_SIZE);
-            area = BootAllocator.allocate(BootAllocator.alignUp(size, PerCpuArea.ALIGNMENT), PerCpuArea.ALIGNMENT);
-            Asm.call("kernel_memcpy", area, KernelLayout.get(KernelLayout.PER_CPU_TEMPLATE), size);
+            area = BootAllocator.allocate(BootAllocator.alignUp(staticBytes + PerCpuArea.DYNAMIC_BYTES,
+                    PerCpuArea.ALIGNMENT), PerCpuArea.ALIGNMENT);
+            Asm.call("kernel_memcpy", area, KernelLayout.get(KernelLayout.PER_CPU_TEMPLATE), staticBytes);
             stackTop = BootAllocator.stack(KERNEL_STACK);
         }
+        Asm.call("kernel_memzero", area + staticBytes, PerCpuArea.DYNAMIC_BYTES);
         long doubleFault = BootAllocator.stack(IST_STACK);
         long nmi = BootAllocator.stack(IST_STACK);
         long machineCheck = BootAllocator.stack(IST_STACK);

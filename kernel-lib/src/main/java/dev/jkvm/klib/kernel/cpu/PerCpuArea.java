@@ -13,6 +13,10 @@ import dev.jkvm.klib.rt.Msr;
  *
  * Reserved line: +0 self (the area's own address: thisCpu() is one GS-relative load),
  * +8 CPU index, +12 APIC ID, +16 magic, +24 kernel stack top, +32 TSS address.
+ *
+ * Area: [reserved line][@PerCpu fields, copied from the compiled template, whole lines]
+ * [DYNAMIC_BYTES zeroed for PerCpuVariables]. The dynamic region comes last so that the
+ * compiler's static offsets are the same with or without it.
  */
 public final class PerCpuArea {
     private PerCpuArea() {
@@ -26,6 +30,8 @@ public final class PerCpuArea {
     public static final int TSS = 32;
     public static final int RESERVED = 64;
     public static final int ALIGNMENT = 64;
+    /** The dynamic region of every area (PerCpuVariables): 4 KiB, whole cache lines. */
+    public static final int DYNAMIC_BYTES = 4096;
     /** "JKVMPCPU": a corrupted or unset GS base shows up as a wrong magic. */
     public static final long MAGIC_VALUE = 0x4A4B564D50435055L;
     public static final int IA32_GS_BASE = 0xC0000101;

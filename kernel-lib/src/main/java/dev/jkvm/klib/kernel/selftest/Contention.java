@@ -3,11 +3,15 @@ package dev.jkvm.klib.kernel.selftest;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.sync.CheckedMcsLock;
 import dev.jkvm.klib.kernel.sync.CheckedRwLock;
+import dev.jkvm.klib.kernel.sync.CheckedSpinLock;
 import dev.jkvm.klib.kernel.sync.CountedTicketLock;
 import dev.jkvm.klib.kernel.sync.CountedSemaphore;
+import dev.jkvm.klib.kernel.sync.InterruptFlag;
+import dev.jkvm.klib.kernel.sync.IrqSpinLock;
 import dev.jkvm.klib.kernel.sync.McsLock;
 import dev.jkvm.klib.kernel.sync.RwLock;
 import dev.jkvm.klib.kernel.sync.SenseBarrier;
+import dev.jkvm.klib.kernel.sync.SeqLock;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
@@ -16,7 +20,7 @@ import dev.jkvm.klib.rt.Memory;
  * The lock workloads the suite runs on every CPU at once (through Gang): each protects a plain,
  * non-atomic read-modify-write of a shared counter, so a lock that let two CPUs in would lose
  * updates, and an occupancy word catches two holders directly. The debug (checked) forms of the
- * MCS lock and the rwlock are used, so a misuse would panic the run.
+ * MCS lock, the rwlock and one ticket-lock run are used, so a misuse would panic the run.
  */
 public final class Contention {
     private Contention() {
@@ -98,6 +102,70 @@ public final class Contention {
         return i;
     }
 
+    /**
+     * The interrupt-saving form: inside, interrupts must be off; after, the flag must be what it
+     * was before (APs run this in their call-function handler with interrupts off, the boot CPU
+     * with them on, so both paths of the restore are taken).
+     */
+    public static int irq(int iterations, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+            boolean before = InterruptFlag.enabled();
+            boolean saved = IrqSpinLock.lockIrqSave(lockMemory);
+            if (InterruptFlag.enabled() || saved != before) {
+                Atomic.fetchAdd32(data + VIOLATIONS, 1);
+            }
+            enter();
+            leave();
+            IrqSpinLock.unlockIrqRestore(lockMemory, saved);
+            if (InterruptFlag.enabled() != before) {
+                Atomic.fetchAdd32(data + VIOLATIONS, 1);
+            }
+        }
+        return i;
+    }
+
+    public static int checkedTicket(int iterations, int cpu, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+            CheckedSpinLock.lock(lockMemory, cpu);
+            enter();
+            leave();
+            CheckedSpinLock.unlock(lockMemory, cpu);
+        }
+        return i;
+    }
+
+    /**
+     * Seqlock: every fourth iteration writes both words (the writers' plain increments must not
+     * be lost); the rest read them without locking and must never accept a pair that differs.
+     */
+    public static int seq(int iterations, int cpu, long deadline) {
+        int i = 0;
+        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+            if ((i + cpu) % 4 == 0) {
+                SeqLock.writeLock(lockMemory);
+                enter();
+                Memory.store64(data + SECOND, Memory.load64(data + SECOND) + 1);
+                leave();
+                SeqLock.writeUnlock(lockMemory);
+            } else {
+                long first;
+                long second;
+                int start;
+                do {
+                    start = SeqLock.readBegin(lockMemory);
+                    first = Memory.load64(data + COUNTER);
+                    second = Memory.load64(data + SECOND);
+                } while (SeqLock.readRetry(lockMemory, start));
+                if (first != second) {
+                    Atomic.fetchAdd32(data + VIOLATIONS, 1);
+                }
+            }
+        }
+        return i;
+    }
+
     /** Every fourth iteration writes (both words, which must stay equal); the rest read. */
     public static int rw(int iterations, int cpu, long deadline) {
         int i = 0;
@@ -120,7 +188,7 @@ public final class Contention {
         return i;
     }
 
-    /** Writes among the first iterations of CPU cpu's rwlock workload. */
+    /** Writes among the first iterations of CPU cpu's rwlock or seqlock workload. */
     public static long rwWrites(int iterations, int cpu) {
         long writes = 0;
         for (int i = 0; i < iterations; i++) {
@@ -171,6 +239,18 @@ public final class Contention {
 
     public static void initSemaphore() {
         CountedSemaphore.init(lockMemory, 1);
+    }
+
+    public static void initIrq() {
+        IrqSpinLock.init(lockMemory);
+    }
+
+    public static void initCheckedTicket() {
+        CheckedSpinLock.init(lockMemory);
+    }
+
+    public static void initSeq() {
+        SeqLock.init(lockMemory);
     }
 
     public static void initBarrier(int parties) {

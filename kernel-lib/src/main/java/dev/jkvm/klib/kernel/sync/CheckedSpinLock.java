@@ -5,8 +5,8 @@ import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
 
 /**
- * The debugging form of TicketSpinLock: the same lock memory, plus the holder's CPU id in its
- * ownerCpu field. Taking a lock the same CPU already holds would spin forever (a ticket lock is
+ * The debugging form of the ticket spinlock, on a CountedTicketLock (SIZE bytes: the ticket
+ * lock, the holder's CPU id in its ownerCpu field, and LockStats). Taking a lock the same CPU already holds would spin forever (a ticket lock is
  * not recursive), and releasing a lock held by another CPU corrupts it; both are reported with a
  * panic message instead. Every user of one lock must use this class or none of them, so that
  * ownerCpu stays truthful.
@@ -15,11 +15,17 @@ public final class CheckedSpinLock {
     private CheckedSpinLock() {
     }
 
+    public static final int SIZE = CountedTicketLock.SIZE;
+
+    public static void init(long lock) {
+        CountedTicketLock.init(lock);
+    }
+
     public static void lock(long lock, int cpu) {
         if (Atomic.loadVolatile32(lock + TicketSpinLock.OWNER_CPU) == cpu) {
             reportRecursion(lock, cpu);
         }
-        TicketSpinLock.lock(lock);
+        CountedTicketLock.lock(lock);
         Memory.store32(lock + TicketSpinLock.OWNER_CPU, cpu);
     }
 
@@ -27,7 +33,7 @@ public final class CheckedSpinLock {
         if (Atomic.loadVolatile32(lock + TicketSpinLock.OWNER_CPU) == cpu) {
             reportRecursion(lock, cpu);
         }
-        if (!TicketSpinLock.tryLock(lock)) {
+        if (!CountedTicketLock.tryLock(lock)) {
             return false;
         }
         Memory.store32(lock + TicketSpinLock.OWNER_CPU, cpu);
@@ -54,6 +60,10 @@ public final class CheckedSpinLock {
     /** The holder's CPU id, or TicketSpinLock.NO_OWNER. */
     public static int owner(long lock) {
         return Atomic.loadVolatile32(lock + TicketSpinLock.OWNER_CPU);
+    }
+
+    public static long stats(long lock) {
+        return lock + CountedTicketLock.STATS;
     }
 
     private static void reportRecursion(long lock, int cpu) {

@@ -7,7 +7,8 @@ import dev.jkvm.klib.rt.Cpu;
  * A TicketSpinLock followed by LockStats: the same ticket protocol (TicketSpinLock.unlock,
  * tryLock and isLocked work on it), with every acquisition counted in the lock's memory. It is a
  * separate layout so that the plain 16-byte ticket locks embedded in other structures keep
- * their size.
+ * their size. IrqSpinLock, CheckedSpinLock and SeqLock's writer lock use this layout, so every
+ * ticket-lock flavour reports its contention the same way.
  *
  * Layout (SIZE bytes, 8-byte aligned): +0 TicketSpinLock, +STATS LockStats.
  */
@@ -31,6 +32,15 @@ public final class CountedTicketLock {
             spins++;
         }
         LockStats.recordExclusive(lock + STATS, spins);
+    }
+
+    /** Takes the lock only if it is free and nobody waits (TicketSpinLock.tryLock), counted as uncontended. */
+    public static boolean tryLock(long lock) {
+        if (!TicketSpinLock.tryLock(lock)) {
+            return false;
+        }
+        LockStats.recordExclusive(lock + STATS, 0);
+        return true;
     }
 
     public static void unlock(long lock) {

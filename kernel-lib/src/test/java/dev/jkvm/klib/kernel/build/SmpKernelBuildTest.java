@@ -4,12 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.klib.image.KernelImage;
+import dev.jkvm.klib.kernel.cpu.PerCpuVariables;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -56,6 +61,48 @@ class SmpKernelBuildTest {
             assertTrue(out.contains("dev_jkvm_klib_kernel_Kernel__main"), "compiled methods are in the symbol table");
         } finally {
             Files.deleteIfExists(elf);
+        }
+    }
+
+    /**
+     * The per-CPU accessor routines, disassembled by binutils' objdump: each is one GS-relative
+     * instruction and a return, so that an add cannot be split by an interrupt on the same CPU.
+     */
+    @Test
+    void perCpuAccessorsAreOneGsRelativeInstruction() throws Exception {
+        KernelImage image = SmpKernelBuild.build();
+        Map<String, String> expected = Map.of(
+                PerCpuVariables.READ_SYMBOL, "mov %gs:(%rdi),%rax",
+                PerCpuVariables.WRITE_SYMBOL, "mov %rsi,%gs:(%rdi)",
+                PerCpuVariables.ADD_SYMBOL, "add %rsi,%gs:(%rdi)");
+        for (Map.Entry<String, String> e : expected.entrySet()) {
+            long address = image.symbols().get(e.getKey());
+            byte[] code = Arrays.copyOfRange(image.bytes(), (int) (address - image.loadAddress()),
+                    (int) (address - image.loadAddress()) + 16);
+            List<String> instructions = objdump(code);
+            assertEquals(e.getValue(), instructions.get(0), e.getKey() + ": " + instructions);
+            assertEquals("ret", instructions.get(1), e.getKey() + ": " + instructions);
+        }
+    }
+
+    private static List<String> objdump(byte[] code) throws Exception {
+        Path raw = Files.createTempFile("percpu", ".bin");
+        try {
+            Files.write(raw, code);
+            Process p = new ProcessBuilder("objdump", "-D", "-b", "binary", "-m", "i386:x86-64", raw.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, out);
+            List<String> instructions = new ArrayList<>();
+            for (String line : out.split("\n")) {
+                String[] columns = line.split("\t");
+                if (columns.length == 3 && columns[0].trim().matches("[0-9a-f]+:")) {
+                    instructions.add(columns[2].trim().replaceAll("\\s+", " "));
+                }
+            }
+            return instructions;
+        } finally {
+            Files.deleteIfExists(raw);
         }
     }
 }

@@ -22,8 +22,8 @@ class CheckedSpinLockTest {
     @BeforeEach
     void allocate() {
         arena = HostCpus.sharedMemory();
-        lock = arena.allocate(TicketSpinLock.SIZE, 64).address();
-        TicketSpinLock.init(lock);
+        lock = arena.allocate(CheckedSpinLock.SIZE, 64).address();
+        CheckedSpinLock.init(lock);
         Asm.hostDefine(SyncPanic.SYMBOL, args -> {
             throw new Panicked();
         });
@@ -77,5 +77,31 @@ class CheckedSpinLockTest {
         });
         assertEquals(5_000L * HostCpus.CORES, counter[0]);
         assertEquals("", Console.hostOutput());
+        long stats = CheckedSpinLock.stats(lock);
+        assertEquals(5_000L * HostCpus.CORES, LockStats.acquisitions(stats));
+        assertTrue(LockStats.spins(stats) >= LockStats.contended(stats));
+    }
+
+    @Test
+    void countsTheWaitOfACpuQueuedBehindTheHolder() throws Exception {
+        CheckedSpinLock.lock(lock, 0);
+        Thread waiter = new Thread(() -> {
+            CheckedSpinLock.lock(lock, 1);
+            CheckedSpinLock.unlock(lock, 1);
+        });
+        waiter.setDaemon(true);
+        waiter.start();
+        while (TicketSpinLock.queueLength(lock) != 2) {
+            Thread.onSpinWait();
+        }
+        Thread.sleep(5);
+        CheckedSpinLock.unlock(lock, 0);
+        waiter.join();
+        assertTrue(CheckedSpinLock.tryLock(lock, 2));
+        CheckedSpinLock.unlock(lock, 2);
+        long stats = CheckedSpinLock.stats(lock);
+        assertEquals(3, LockStats.acquisitions(stats), "lock, the waiter's lock, tryLock");
+        assertEquals(1, LockStats.contended(stats));
+        assertTrue(LockStats.spins(stats) >= 1);
     }
 }

@@ -9,8 +9,10 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The compiled x86-64 form of the primitives, run natively on the host's cores by several host
@@ -29,11 +31,13 @@ class CompiledSyncNativeTest {
     private static MethodHandle barrierRounds;
     private static MethodHandle semaphoreInit;
     private static MethodHandle semaphoreCycles;
+    private static MethodHandle seqLockInit;
+    private static MethodHandle seqLockCycles;
 
     @BeforeAll
     static void compile() {
         code = new NativeKernelCode(NativeSyncWorkload.class, TicketSpinLock.class, SenseBarrier.class,
-                CountingSemaphore.class);
+                CountingSemaphore.class, SeqLock.class, CountedTicketLock.class, LockStats.class);
         lockInit = code.method(TicketSpinLock.class, "init", "(J)V", FunctionDescriptor.ofVoid(LONG));
         lockedIncrements = code.method(NativeSyncWorkload.class, "lockedIncrements", "(JJJI)I",
                 FunctionDescriptor.of(INT, LONG, LONG, LONG, INT));
@@ -43,6 +47,9 @@ class CompiledSyncNativeTest {
         semaphoreInit = code.method(CountingSemaphore.class, "init", "(JI)V", FunctionDescriptor.ofVoid(LONG, INT));
         semaphoreCycles = code.method(NativeSyncWorkload.class, "semaphoreCycles", "(JJII)I",
                 FunctionDescriptor.of(INT, LONG, LONG, INT, INT));
+        seqLockInit = code.method(SeqLock.class, "init", "(J)V", FunctionDescriptor.ofVoid(LONG));
+        seqLockCycles = code.method(NativeSyncWorkload.class, "seqLockCycles", "(JJII)J",
+                FunctionDescriptor.of(LONG, LONG, LONG, INT, INT));
     }
 
     @Test
@@ -84,6 +91,10 @@ class CompiledSyncNativeTest {
         });
         assertEquals(0, violations.get(), "a CPU was out of step after a barrier");
         assertEquals(2 * rounds, SenseBarrier.rounds(barrier));
+        long stats = SenseBarrier.stats(barrier);
+        assertEquals(2L * rounds * CPUS, LockStats.acquisitions(stats), "arrivals counted by the compiled barrier");
+        assertTrue(LockStats.contended(stats) <= 2L * rounds * (CPUS - 1), "more waiters than non-last arrivals");
+        assertTrue(LockStats.spins(stats) >= LockStats.contended(stats));
     }
 
     @Test
@@ -104,5 +115,28 @@ class CompiledSyncNativeTest {
         assertEquals(0, violations.get(), "more holders than units");
         assertEquals(units, CountingSemaphore.count(semaphore));
         assertEquals(0, Memory.load32(semaphore + CountingSemaphore.WAITERS));
+    }
+
+    /** The compiled seqlock counts exactly the retries its readers made, and every write. */
+    @Test
+    void compiledSeqLockCountsReaderRetriesAndWriterAcquisitions() throws Throwable {
+        int times = 50_000;
+        Arena arena = HostCpus.sharedMemory();
+        long seqLock = arena.allocate(SeqLock.SIZE, 64).address();
+        long data = arena.allocate(64, 64).fill((byte) 0).address();
+        seqLockInit.invokeExact(seqLock);
+        AtomicLong retries = new AtomicLong();
+        HostCpus.run(CPUS, cpu -> {
+            try {
+                retries.addAndGet((long) seqLockCycles.invokeExact(seqLock, data, cpu, times));
+            } catch (Throwable e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertEquals(0, Memory.load32(data + 16), "a reader accepted a torn pair");
+        assertEquals((long) times, Memory.load64(data));
+        assertEquals(retries.get(), SeqLock.readRetries(seqLock), "retries made vs counted");
+        assertEquals((long) times, LockStats.acquisitions(SeqLock.writerStats(seqLock)));
+        assertEquals(2 * times, Memory.load32(seqLock + SeqLock.SEQUENCE));
     }
 }

@@ -56,4 +56,34 @@ final class NativeSyncWorkload {
         }
         return violations;
     }
+
+    /**
+     * CPU 0 writes two words under the seqlock, the others read them until a read was not
+     * interfered with; torn pairs accepted go to data + 16. Returns the retries this CPU made.
+     */
+    static long seqLockCycles(long seqLock, long data, int cpu, int times) {
+        long retries = 0;
+        for (int i = 0; i < times; i++) {
+            if (cpu == 0) {
+                SeqLock.writeLock(seqLock);
+                Memory.store64(data, Memory.load64(data) + 1);
+                Memory.store64(data + 8, Memory.load64(data + 8) + 1);
+                SeqLock.writeUnlock(seqLock);
+            } else {
+                int start = SeqLock.readBegin(seqLock);
+                long first = Memory.load64(data);
+                long second = Memory.load64(data + 8);
+                while (SeqLock.readRetry(seqLock, start)) {
+                    retries++;
+                    start = SeqLock.readBegin(seqLock);
+                    first = Memory.load64(data);
+                    second = Memory.load64(data + 8);
+                }
+                if (first != second) {
+                    Atomic.fetchAdd32(data + 16, 1);
+                }
+            }
+        }
+        return retries;
+    }
 }

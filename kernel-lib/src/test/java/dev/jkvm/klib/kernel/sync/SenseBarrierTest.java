@@ -9,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SenseBarrierTest {
     private static final int CPUS = 4;
@@ -54,6 +55,31 @@ class SenseBarrierTest {
         assertEquals(CPUS, Memory.load32(barrier + SenseBarrier.REMAINING), "re-armed for the next round");
     }
 
+    /**
+     * CPU 0 arrives last on purpose (after seeing everyone else's decrement), so every other CPU
+     * must wait each round: their waits and spins show up in the statistics.
+     */
+    @Test
+    void waitersOfALateArrivalAreCounted() throws Exception {
+        int rounds = 50;
+        SenseBarrier.init(barrier, CPUS);
+        HostCpus.run(CPUS, cpu -> {
+            for (int round = 0; round < rounds; round++) {
+                if (cpu == 0) {
+                    while (Atomic.loadVolatile32(barrier + SenseBarrier.REMAINING) != 1) {
+                        Thread.onSpinWait();
+                    }
+                }
+                SenseBarrier.await(barrier);
+            }
+        });
+        long stats = SenseBarrier.stats(barrier);
+        assertEquals((long) rounds * CPUS, LockStats.acquisitions(stats), "arrivals");
+        assertTrue(LockStats.contended(stats) >= 1, "no waiter counted");
+        assertTrue(LockStats.contended(stats) <= (long) rounds * (CPUS - 1), "more waiters than non-last arrivals");
+        assertTrue(LockStats.spins(stats) >= LockStats.contended(stats));
+    }
+
     @Test
     void aSinglePartyNeverWaits() {
         SenseBarrier.init(barrier, 1);
@@ -61,5 +87,8 @@ class SenseBarrierTest {
             assertEquals(true, SenseBarrier.await(barrier));
         }
         assertEquals(3, SenseBarrier.rounds(barrier));
+        assertEquals(3, LockStats.acquisitions(SenseBarrier.stats(barrier)));
+        assertEquals(0, LockStats.contended(SenseBarrier.stats(barrier)));
+        assertEquals(0, LockStats.spins(SenseBarrier.stats(barrier)));
     }
 }

@@ -6,9 +6,11 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SeqLockTest {
@@ -34,6 +36,7 @@ class SeqLockTest {
         AtomicBoolean writing = new AtomicBoolean(true);
         AtomicLong acceptedReads = new AtomicLong();
         AtomicLong lastSeen = new AtomicLong();
+        AtomicLong retriesSeen = new AtomicLong();
         java.util.concurrent.atomic.AtomicInteger writersLeft = new java.util.concurrent.atomic.AtomicInteger(writers);
         HostCpus.run(writers + 2, cpu -> {
             if (cpu < writers) {
@@ -57,12 +60,15 @@ class SeqLockTest {
                 long b;
                 long c;
                 int start;
+                int attempts = 0;
                 do {
+                    attempts++;
                     start = SeqLock.readBegin(seqLock);
                     a = Memory.load64(data);
                     b = Memory.load64(data + 8);
                     c = Memory.load64(data + 16);
                 } while (SeqLock.readRetry(seqLock, start));
+                retriesSeen.addAndGet(attempts - 1);
                 assertEquals(a * 3, b, "torn read");
                 assertEquals(~a, c, "torn read");
                 assertTrue(a >= previous, "time went backwards");
@@ -74,5 +80,56 @@ class SeqLockTest {
         assertEquals((long) writers * writesEach, Memory.load64(data), "writers lost an update");
         assertTrue(acceptedReads.get() > 0);
         assertEquals(0, Memory.load32(seqLock + SeqLock.SEQUENCE) & 1, "left odd: a writer is still inside");
+        assertEquals(retriesSeen.get(), SeqLock.readRetries(seqLock), "retries the readers made vs counted");
+        long writerStats = SeqLock.writerStats(seqLock);
+        assertEquals((long) writers * writesEach, LockStats.acquisitions(writerStats));
+        assertTrue(LockStats.spins(writerStats) >= LockStats.contended(writerStats));
+    }
+
+    /** A reader that overlaps a writer retries once; one that starts inside a write waits it out. */
+    @Test
+    void readerRetriesAndWaitsAreCounted() throws Exception {
+        int start = SeqLock.readBegin(seqLock);
+        SeqLock.writeLock(seqLock);
+        SeqLock.writeUnlock(seqLock);
+        assertTrue(SeqLock.readRetry(seqLock, start));
+        assertFalse(SeqLock.readRetry(seqLock, SeqLock.readBegin(seqLock)));
+        assertEquals(1, SeqLock.readRetries(seqLock));
+        assertEquals(0, SeqLock.readSpins(seqLock));
+
+        SeqLock.writeLock(seqLock);
+        AtomicInteger seen = new AtomicInteger(-1);
+        Thread reader = new Thread(() -> seen.set(SeqLock.readBegin(seqLock)));
+        reader.setDaemon(true);
+        reader.start();
+        // The reader cannot return while the sequence is odd: give it time to spin.
+        Thread.sleep(20);
+        assertEquals(-1, seen.get(), "a reader got past a writer in progress");
+        SeqLock.writeUnlock(seqLock);
+        reader.join();
+        assertEquals(Memory.load32(seqLock + SeqLock.SEQUENCE), seen.get());
+        assertTrue(SeqLock.readSpins(seqLock) >= 1, "spins " + SeqLock.readSpins(seqLock));
+    }
+
+    @Test
+    void aWriterQueuedBehindAnotherIsCountedAsContended() throws Exception {
+        SeqLock.writeLock(seqLock);
+        Thread writer = new Thread(() -> {
+            SeqLock.writeLock(seqLock);
+            SeqLock.writeUnlock(seqLock);
+        });
+        writer.setDaemon(true);
+        writer.start();
+        while (TicketSpinLock.queueLength(seqLock + SeqLock.WRITER_LOCK) != 2) {
+            Thread.onSpinWait();
+        }
+        Thread.sleep(5);
+        SeqLock.writeUnlock(seqLock);
+        writer.join();
+        long stats = SeqLock.writerStats(seqLock);
+        assertEquals(2, LockStats.acquisitions(stats));
+        assertEquals(1, LockStats.contended(stats));
+        assertTrue(LockStats.spins(stats) >= 1);
+        assertEquals(4, Memory.load32(seqLock + SeqLock.SEQUENCE));
     }
 }
