@@ -2,6 +2,7 @@ package dev.jkvm.it.kernel;
 
 import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -70,6 +71,10 @@ class SmpKernelOnQemuTest {
         report.assertAllCpusPassed(cpus);
         report.assertSchedulerWorkload(cpus);
         assertTrue(r.serial().contains("lapic: xapic mode (MMIO 0xfee00000)"), r.serial());
+        // TCG switches to CPL 0 on SYSCALL as the SDM says: the user tasks' system calls must
+        // have come through the real entry, not the page-fault path this host's KVM needs.
+        assertFalse(r.serial().contains("SYSCALL reached its entry at CPL 3"), r.serial());
+        assertTrue(r.serial().contains("user semaphores: producer sent 50: PASS"), r.serial());
     }
 
     @Test

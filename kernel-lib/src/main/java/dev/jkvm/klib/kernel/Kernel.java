@@ -10,6 +10,7 @@ import dev.jkvm.klib.kernel.cpu.Features;
 import dev.jkvm.klib.kernel.cpu.Gdt;
 import dev.jkvm.klib.kernel.cpu.Idt;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
+import dev.jkvm.klib.kernel.cpu.SystemCallMsrs;
 import dev.jkvm.klib.kernel.cpu.Tss;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
@@ -133,6 +134,7 @@ public final class Kernel {
         Features.enableNx(features);
         Cpu.writeCr3(PageTables.build(ramEnd, fineEnd, nx));
         int protections = Features.enableProtections(features);
+        SystemCallMsrs.enable(KernelLayout.get(KernelLayout.SYSCALL_ENTRY));
         UserSpace.init(KernelScheduler.STACKS);
         Console.print("paging: kernel page tables, 4 KiB pages below ");
         Log.hex(fineEnd);

@@ -93,11 +93,12 @@ public final class SmpKernelBuild {
 
         BootEntry.Labels boot = BootEntry.emit(a, unit.method(Kernel.class.getName(), "main", "(J)V"),
                 perCpuTemplate, perCpuBytes);
-        Label stubs = TrapStubs.emit(a, unit.method(Traps.class.getName(), "handle", "(J)V"));
+        Label stubs = TrapStubs.emit(a, unit.method(Traps.class.getName(), "handle", "(J)V"),
+                symbol.apply(TrapStubs.COMMON_ENTRY));
         Label layout = new Label(KernelLayout.SYMBOL + "_table");
         LowLevelRoutines.emit(a, symbol, layout);
         SchedRoutines.emit(a, symbol, unit.method(TaskEntry.class.getName(), "begin", "(JJJ)V"));
-        UserRoutines.emit(a, symbol, symbol.apply("kernel_put_byte"));
+        Label syscallEntry = UserRoutines.emit(a, symbol, symbol.apply("kernel_put_byte"));
         UserSpaceBuild.Labels user = UserSpaceBuild.build(workload, unit);
         WorkloadDescriptorBuild.emit(a, symbol, workload, schedulerChecks);
         for (Alias alias : ALIASES) {
@@ -167,7 +168,7 @@ public final class SmpKernelBuild {
         entries[KernelLayout.USER_RODATA_END] = user.rodataEnd();
         entries[KernelLayout.USER_DATA_END] = user.dataEnd();
         entries[KernelLayout.USER_ENTRIES] = userEntries;
-        entries[KernelLayout.USER_SYSCALL_GATE] = user.gate();
+        entries[KernelLayout.SYSCALL_ENTRY] = syscallEntry;
         for (int i = 0; i < KernelLayout.ENTRIES; i++) {
             if (entries[i] != null) {
                 a.dq(entries[i]);

@@ -27,9 +27,14 @@ final class TrapStubs {
 
     private static final dev.jkvm.klib.asm.Reg[] SAVED = {RAX, RCX, RDX, RBX, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15};
 
-    /** Emits the stubs into text and their address table into rodata; returns the table label. */
-    static Label emit(Assembler a, Label handler) {
-        Label common = new Label("trap_common");
+    /** The common entry's symbol: the SYSCALL entry joins it with a frame of the same layout. */
+    static final String COMMON_ENTRY = "trap_common";
+
+    /**
+     * Emits the stubs into text and their address table into rodata; returns the table label.
+     * common is bound here to the common entry (symbol COMMON_ENTRY).
+     */
+    static Label emit(Assembler a, Label handler, Label common) {
         Label[] stubs = new Label[256];
         a.section("text", Section.Kind.CODE);
         for (int v = 0; v < 256; v++) {

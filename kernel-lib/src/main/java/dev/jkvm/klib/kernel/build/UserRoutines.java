@@ -7,17 +7,22 @@ import dev.jkvm.klib.asm.Cond;
 import dev.jkvm.klib.asm.CtrlReg;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
+import dev.jkvm.klib.asm.SegReg;
 import dev.jkvm.klib.kernel.cpu.Gdt;
+import dev.jkvm.klib.kernel.cpu.PerCpuArea;
+import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.kernel.sched.SchedArch;
 
 import java.util.function.Function;
 
 /**
- * The way into ring 3 for a new user task (ENTER_USER, an IRETQ) and the console write that
- * reads user memory; the way back is the IDT (user.Syscalls). GS is never swapped: user code keeps the
- * kernel's GSBASE, which points at the per-CPU area, a supervisor-only page user code cannot
- * read, so the kernel needs no SWAPGS on any entry path (a deviation from SchedArch's note,
- * chosen because an entry path that forgets SWAPGS is a classic kernel bug).
+ * The way into ring 3 for a new user task (ENTER_USER, an IRETQ), the SYSCALL entry (the way
+ * back for system calls; faults and interrupts come through the IDT) and the console write that
+ * reads user memory. GS is never swapped: user code keeps the kernel's GSBASE, which points at
+ * the per-CPU area, a supervisor-only page user code cannot read, and CR4.FSGSBASE stays off so
+ * user code cannot change it (WRGSBASE raises #UD); the compiled user code never loads a
+ * segment register. So the kernel needs no SWAPGS on any entry path (a deviation from
+ * SchedArch's note, chosen because an entry path that forgets SWAPGS is a classic kernel bug).
  */
 final class UserRoutines {
     private UserRoutines() {
@@ -28,8 +33,11 @@ final class UserRoutines {
     /** RFLAGS.AC, bit 18: with CR4.SMAP, supervisor data accesses to user pages need it set. */
     private static final int RFLAGS_AC = 1 << 18;
 
-    /** Emits the routines; putByte is the serial output routine of LowLevelRoutines. */
-    static void emit(Assembler a, Function<String, Label> symbol, Label putByte) {
+    /**
+     * Emits the routines; putByte is the serial output routine of LowLevelRoutines. Returns the
+     * SYSCALL entry, for IA32_LSTAR.
+     */
+    static Label emit(Assembler a, Function<String, Label> symbol, Label putByte) {
         // ENTER_USER (rdi = user RIP, rsi = user RSP, rdx = CR3): IRETQ frame SS, RSP, RFLAGS, CS,
         // RIP (Intel SDM Vol. 3A 6.14.2); registers cleared so no kernel value reaches user mode.
         LowLevelRoutines.routine(a, symbol, SchedArch.ENTER_USER);
@@ -59,7 +67,26 @@ final class UserRoutines {
         a.test(R9, R9).jcc(Cond.E, noClac);
         a.pushf().and(Mem.at(RSP).m64(), ~RFLAGS_AC).popf();
         a.bind(noClac).ret();
+
+        // SYSCALL entry (Intel SDM Vol. 2B, SYSCALL): CPL 0, interrupts off (FMASK), RSP still the
+        // user's, RCX = user RIP, R11 = user RFLAGS. Parks the user RSP in the per-CPU area, takes
+        // the task's kernel stack from this CPU's TSS.RSP0 (offset 4, Vol. 3A 8.7), builds the
+        // frame an interrupt from ring 3 would have left (SS, RSP, RFLAGS, CS, RIP), adds error
+        // code 0 and the SYSTEM_CALL marker, and joins the trap stubs' common entry, which saves
+        // the registers, calls Traps.handle and returns to ring 3 with IRETQ.
+        Label entry = LowLevelRoutines.routine(a, symbol, "kernel_syscall_entry");
+        a.mov(Mem.abs(PerCpuArea.SYSCALL_USER_RSP).seg(SegReg.GS).m64(), RSP);
+        a.mov(RSP, Mem.abs(PerCpuArea.TSS).seg(SegReg.GS).m64());
+        a.mov(RSP, Mem.at(RSP, TSS_RSP0).m64());
+        a.push(Gdt.USER_DATA_SELECTOR).push(Mem.abs(PerCpuArea.SYSCALL_USER_RSP).seg(SegReg.GS).m64());
+        a.push(R11).push(Gdt.USER_CODE64_SELECTOR).push(RCX);
+        a.push(0).push(Vectors.SYSTEM_CALL);
+        a.jmp(symbol.apply(TrapStubs.COMMON_ENTRY));
+        return entry;
     }
+
+    /** TSS.RSP0 in the 64-bit TSS (Intel SDM Vol. 3A 8.7, Figure 8-11). */
+    private static final int TSS_RSP0 = 4;
 
     private static void clearScratch(Assembler a) {
         a.xor(EAX, EAX).xor(ECX, ECX).xor(EDX, EDX).xor(ESI, ESI).xor(EDI, EDI);

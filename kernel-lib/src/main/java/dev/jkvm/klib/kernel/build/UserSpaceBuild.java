@@ -23,7 +23,7 @@ import java.util.Map;
  * The user-mode part of the image: UserPrograms and the image's workload method
  * (workload.UserWorkload) compiled as a unit of its own (its externals
  * prefixed so they cannot clash with the kernel's symbols), the system call stub Sys calls
- * (a UD2 gate, see user.Syscalls for why not SYSCALL or INT n), the
+ * (SYSCALL, user.Syscalls), the
  * routines the compiled code needs (console output becomes the WRITE call; a runtime check that
  * fails executes UD2, so the task is killed with a report), and one entry stub per program that
  * calls it and passes its result to EXIT. A problem with the workload's code is a
@@ -74,12 +74,12 @@ final class UserSpaceBuild {
         a.section("text", Section.Kind.CODE);
         Map<String, Label> externals = unit.externals();
         // The gate: rdi = number, rsi, rdx, rcx = arguments -> rax, rdi, rsi, rdx (SyscallNumbers),
-        // then the UD2 the kernel recognises by its address (user.Syscalls).
+        // then SYSCALL, which overwrites rcx and r11 (the psABI lets a call clobber both).
         Label sysCall = externals.containsKey(Sys.SYSCALL) ? externals.get(Sys.SYSCALL) : new Label();
         Label gate = new Label("user_syscall_gate");
         a.align(16).bind(sysCall);
         a.mov(RAX, RDI).mov(RDI, RSI).mov(RSI, RDX).mov(RDX, RCX);
-        a.bind(gate).ud2().ret();
+        a.bind(gate).syscall().ret();
         for (Map.Entry<String, Label> e : externals.entrySet()) {
             String name = e.getKey();
             if (name.equals(Sys.SYSCALL)) {

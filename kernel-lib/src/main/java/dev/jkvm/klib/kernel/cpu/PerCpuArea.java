@@ -12,7 +12,8 @@ import dev.jkvm.klib.rt.Msr;
  * and areas are cache-line aligned so no two CPUs share a line either.
  *
  * Reserved line: +0 self (the area's own address: thisCpu() is one GS-relative load),
- * +8 CPU index, +12 APIC ID, +16 magic, +24 kernel stack top, +32 TSS address.
+ * +8 CPU index, +12 APIC ID, +16 magic, +24 kernel stack top, +32 TSS address, +40 user RSP
+ * during SYSCALL entry.
  *
  * Area: [reserved line][@PerCpu fields, copied from the compiled template, whole lines]
  * [DYNAMIC_BYTES zeroed for PerCpuVariables]. The dynamic region comes last so that the
@@ -28,6 +29,8 @@ public final class PerCpuArea {
     public static final int MAGIC = 16;
     public static final int STACK_TOP = 24;
     public static final int TSS = 32;
+    /** Where the SYSCALL entry parks the user RSP while it switches to the kernel stack. */
+    public static final int SYSCALL_USER_RSP = 40;
     public static final int RESERVED = 64;
     public static final int ALIGNMENT = 64;
     /** The dynamic region of every area (PerCpuVariables): 4 KiB, whole cache lines. */

@@ -52,8 +52,8 @@ public final class KernelLayout {
     public static final int USER_DATA_END = 20;
     /** Addresses of the user programs' entry stubs, indexed by user.UserPrograms numbers. */
     public static final int USER_ENTRIES = 21;
-    /** The UD2 of the user-mode system call stub: a #UD from ring 3 here is a system call. */
-    public static final int USER_SYSCALL_GATE = 22;
+    /** The SYSCALL entry (IA32_LSTAR): a user-mode page fault on it is a system call too (trap.Traps). */
+    public static final int SYSCALL_ENTRY = 22;
     public static final int ENTRIES = 23;
 
     public static long get(int index) {

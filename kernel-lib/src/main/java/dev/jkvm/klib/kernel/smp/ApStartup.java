@@ -7,6 +7,7 @@ import dev.jkvm.klib.kernel.cpu.Features;
 import dev.jkvm.klib.kernel.cpu.Gdt;
 import dev.jkvm.klib.kernel.cpu.Idt;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
+import dev.jkvm.klib.kernel.cpu.SystemCallMsrs;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.mm.PageTables;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
@@ -166,6 +167,7 @@ public final class ApStartup {
         int features = Features.detect();
         Memory.store32(record + SmpState.FEATURES, features);
         Memory.store32(record + SmpState.PROTECTIONS, Features.enableProtections(features & bspFeatures));
+        SystemCallMsrs.enable(KernelLayout.get(KernelLayout.SYSCALL_ENTRY));
         SmpState.setStage(cpu, BootStage.PER_CPU);
         Lapic.enable(Vectors.SPURIOUS);
         Memory.store32(record + SmpState.PER_CPU_CHECK, PerCpuArea.check(Lapic.id()));

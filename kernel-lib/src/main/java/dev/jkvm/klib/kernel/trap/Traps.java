@@ -27,18 +27,39 @@ public final class Traps {
     @PerCpu
     static int spurious;
 
-    /** #UD (Intel SDM Vol. 3A 6.15): from the user system call gate it is a system call. */
-    private static final int INVALID_OPCODE = 6;
+    /** #PF (Intel SDM Vol. 3A 6.15). */
+    private static final int PAGE_FAULT = 14;
+    /** RFLAGS bits a user task keeps across a system call: CF, PF, AF, ZF, SF, DF, OF. */
+    private static final long USER_RFLAGS_KEPT = 0xCD5;
+    private static final long RFLAGS_IF = 1L << 9;
+    private static final long RFLAGS_FIXED = 1L << 1;
+
+    /** System calls that arrived as a user-mode page fault on the SYSCALL entry, on this CPU. */
+    @PerCpu
+    static long systemCallsByFault;
+    private static boolean faultPathReported;
 
     public static void handle(long frame) {
-        int vector = (int) Memory.load64(frame + TrapFrame.VECTOR) & 0xFF;
+        long marker = Memory.load64(frame + TrapFrame.VECTOR);
+        if (marker == Vectors.SYSTEM_CALL) {
+            systemCall(frame);
+            return;
+        }
+        int vector = (int) marker & 0xFF;
         interrupts++;
-        if (vector == INVALID_OPCODE && UserFaults.fromUser(frame)
-                && Memory.load64(frame + TrapFrame.RIP) == KernelLayout.get(KernelLayout.USER_SYSCALL_GATE)) {
-            Memory.store64(frame + TrapFrame.RIP, Memory.load64(frame + TrapFrame.RIP) + 2);
-            Memory.store64(frame + TrapFrame.RAX, Syscalls.dispatch(Memory.load64(frame + TrapFrame.RAX),
-                    Memory.load64(frame + TrapFrame.RDI), Memory.load64(frame + TrapFrame.RSI),
-                    Memory.load64(frame + TrapFrame.RDX)));
+        if (vector == PAGE_FAULT && UserFaults.fromUser(frame)
+                && Memory.load64(frame + TrapFrame.RIP) == KernelLayout.get(KernelLayout.SYSCALL_ENTRY)) {
+            // SYSCALL that reached IA32_LSTAR still at CPL 3 (this nested KVM's behaviour, see
+            // user.Syscalls): the fetch of the supervisor-only entry faulted. SYSCALL had already
+            // saved the return RIP in RCX and RFLAGS in R11, so the call is served all the same.
+            Memory.store64(frame + TrapFrame.RIP, Memory.load64(frame + TrapFrame.RCX));
+            Memory.store64(frame + TrapFrame.RFLAGS, Memory.load64(frame + TrapFrame.R11));
+            systemCallsByFault++;
+            if (!faultPathReported) {
+                faultPathReported = true;
+                Console.print("syscall: SYSCALL reached its entry at CPL 3 on this host; served from the page fault\n");
+            }
+            systemCall(frame);
             return;
         }
         if (vector < 32) {
@@ -72,6 +93,19 @@ public final class Traps {
         if ((vector == Vectors.TIMER || ipiReason != 0) && KernelScheduler.isRunning()) {
             KernelScheduler.afterInterrupt(vector == Vectors.TIMER);
         }
+    }
+
+    /**
+     * A system call: rax = number, rdi, rsi, rdx = arguments (user.SyscallNumbers), result in
+     * rax. The user RFLAGS come back with IF set and IOPL 0 whatever R11 held, so a forged value
+     * cannot give user code port access or stop its interrupts.
+     */
+    private static void systemCall(long frame) {
+        long rflags = Memory.load64(frame + TrapFrame.RFLAGS);
+        Memory.store64(frame + TrapFrame.RFLAGS, (rflags & USER_RFLAGS_KEPT) | RFLAGS_IF | RFLAGS_FIXED);
+        Memory.store64(frame + TrapFrame.RAX, Syscalls.dispatch(Memory.load64(frame + TrapFrame.RAX),
+                Memory.load64(frame + TrapFrame.RDI), Memory.load64(frame + TrapFrame.RSI),
+                Memory.load64(frame + TrapFrame.RDX)));
     }
 
     public static long interruptCount() {

@@ -14,6 +14,12 @@ public final class Vectors {
      */
     public static final int MAILBOX_FIRST = 0xF0;
     /**
+     * Not an IDT vector: the marker the SYSCALL entry puts in TrapFrame.VECTOR, above 255 so no
+     * interrupt or exception can be taken for a system call.
+     */
+    public static final int SYSTEM_CALL = 0x100;
+
+    /**
      * Spurious interrupts: bits 3:0 all ones, as older APICs require (11.9); the handler sends no
      * EOI because a spurious interrupt sets no ISR bit.
      */

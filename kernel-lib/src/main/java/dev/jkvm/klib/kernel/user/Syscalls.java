@@ -10,19 +10,20 @@ import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
 
 /**
- * The kernel side of system calls. User code enters the kernel through a gate: the UD2 in the
- * user-mode stub (build.UserSpaceBuild) with rax = number and rdi, rsi, rdx = arguments. The
- * #UD arrives through the IDT on the task's kernel stack (TSS.RSP0) with interrupts off;
- * trap.Traps recognises the gate by its address (KernelLayout.USER_SYSCALL_GATE), steps RIP
- * over it, calls dispatch and returns the result in rax. Any other #UD from user mode kills
- * the task. One case per SyscallNumbers value.
+ * The kernel side of system calls. User code enters the kernel with SYSCALL from the user-mode
+ * stub (build.UserSpaceBuild), rax = number and rdi, rsi, rdx = arguments. IA32_LSTAR points at
+ * the kernel's entry (build.UserRoutines, MSRs in cpu.SystemCallMsrs), which switches to the
+ * task's kernel stack (TSS.RSP0) and joins the interrupt path with a frame marked
+ * trap.Vectors.SYSTEM_CALL; trap.Traps calls dispatch and returns the result in rax; the way
+ * back to ring 3 is the interrupt path's IRETQ. One case per SyscallNumbers value.
  *
- * Why a UD2 gate rather than SYSCALL or INT n: on this host's nested paravirtual KVM (kvm_pvm),
- * SYSCALL from ring 3, with STAR, LSTAR, FMASK and EFER.SCE set as Intel SDM Vol. 3A 5.8.8
- * prescribes, arrived at LSTAR still at CPL 3 (a user-mode instruction-fetch page fault, error
- * code 0x15, on the entry routine), and INT 0x80 or INT 0x81 through a DPL-3 gate arrived as
- * #UD on the INT instruction; QEMU TCG ran both correctly. Exceptions from ring 3 are
- * delivered correctly on both, so an exception is the portable way in.
+ * On this host's nested paravirtual KVM (kvm_pvm) SYSCALL from ring 3 loads RIP from LSTAR and
+ * saves RCX and R11 but leaves the CPU at CPL 3, so fetching the supervisor-only entry raises a
+ * user-mode page fault (error code 0x15) with RIP = LSTAR; QEMU TCG and KVM on hardware switch to
+ * CPL 0 as the SDM requires. trap.Traps recognises that fault by its address
+ * (KernelLayout.SYSCALL_ENTRY) and serves the system call from it, returning to RCX, so the same
+ * image makes real SYSCALLs where the platform supports them and still works here. (INT n
+ * through a DPL-3 gate is no alternative: it raised #UD here.)
  */
 public final class Syscalls {
     private Syscalls() {
