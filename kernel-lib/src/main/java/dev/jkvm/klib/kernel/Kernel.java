@@ -21,6 +21,7 @@ import dev.jkvm.klib.kernel.smp.ApStartup;
 import dev.jkvm.klib.kernel.smp.BootStage;
 import dev.jkvm.klib.kernel.smp.CallFunction;
 import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiSender;
 import dev.jkvm.klib.kernel.smp.SmpSelfTest;
@@ -123,6 +124,7 @@ public final class Kernel {
             }
         }
         Gdt.load(gdt, cpuCount, 0);
+        IpiHandlers.registerCounters();
 
         long oldPage = BootAllocator.pages(1);
         long newPage = BootAllocator.pages(1);

@@ -12,6 +12,7 @@ import dev.jkvm.klib.kernel.smp.CallFunction;
 import dev.jkvm.klib.kernel.smp.CpuMask;
 import dev.jkvm.klib.kernel.smp.CrossCalls;
 import dev.jkvm.klib.kernel.smp.IdleCall;
+import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiSender;
 import dev.jkvm.klib.kernel.smp.RemoteCall;
@@ -733,7 +734,7 @@ public final class SelfTestSuite {
     private static long pingsReceived(long online) {
         long sum = 0;
         for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
-            sum += SmpState.counter(cpu, SmpState.PINGS);
+            sum += IpiHandlers.pingsTaken(cpu);
         }
         return sum;
     }
@@ -773,8 +774,7 @@ public final class SelfTestSuite {
         int n = CpuMask.count(online);
         for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
             Memory.store64(PerCpuVariables.of(cpu, rounds), 0L);
-            SmpState.resetCounter(cpu, SmpState.PINGS);
-            SmpState.resetCounter(cpu, SmpState.PING_INTERRUPTS);
+            IpiHandlers.resetPingCounters(cpu);
         }
         Memory.store64(stormState + STORM_SENT, 0L);
         long start = Cpu.rdtsc();
@@ -799,8 +799,8 @@ public final class SelfTestSuite {
         long handlerRuns = 0;
         for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
             long own = Memory.load64(PerCpuVariables.of(cpu, rounds));
-            long got = SmpState.counter(cpu, SmpState.PINGS);
-            handlerRuns += SmpState.counter(cpu, SmpState.PING_INTERRUPTS);
+            long got = IpiHandlers.pingsTaken(cpu);
+            handlerRuns += IpiHandlers.pingInterrupts(cpu);
             receivedTotal += got;
             sent += own * (n - 1);
             if (got != allRounds - own) {

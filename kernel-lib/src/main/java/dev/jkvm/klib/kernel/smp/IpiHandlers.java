@@ -1,9 +1,11 @@
 package dev.jkvm.klib.kernel.smp;
 
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
+import dev.jkvm.klib.kernel.cpu.PerCpuVariables;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.Memory;
 
 /**
  * Interrupt-time work of the mailbox IPIs and the local timer. The mailbox handler lets
@@ -17,6 +19,33 @@ public final class IpiHandlers {
     }
 
     private static int bspTickCount;
+    /**
+     * Dynamic per-CPU variables (PerCpuVariables) registered at boot: PING requests this CPU
+     * took, and the interrupts that brought them. Only the owning CPU adds to them, with one
+     * GS-relative add each, so they need no locked instruction.
+     */
+    private static long pingsTaken;
+    private static long pingInterrupts;
+
+    /** At boot, once the per-CPU areas exist and before the APs start. */
+    public static void registerCounters() {
+        pingsTaken = PerCpuVariables.register(8, 8);
+        pingInterrupts = PerCpuVariables.register(8, 8);
+    }
+
+    public static long pingsTaken(int cpu) {
+        return Memory.load64(PerCpuVariables.of(cpu, pingsTaken));
+    }
+
+    public static long pingInterrupts(int cpu) {
+        return Memory.load64(PerCpuVariables.of(cpu, pingInterrupts));
+    }
+
+    /** Zeroes the CPU's ping counters (while nobody pings it). */
+    public static void resetPingCounters(int cpu) {
+        Memory.store64(PerCpuVariables.of(cpu, pingsTaken), 0L);
+        Memory.store64(PerCpuVariables.of(cpu, pingInterrupts), 0L);
+    }
 
     /** The handler of the mailbox vector that stands for reason (one IpiReason bit). */
     public static void mailbox(int reason) {
@@ -29,8 +58,8 @@ public final class IpiHandlers {
             SmpState.increment(cpu, SmpState.RESCHEDULES);
         }
         if ((reasons & IpiReason.PING) != 0) {
-            SmpState.add(cpu, SmpState.PINGS, IpiMailbox.takePings(SmpState.mailbox(), cpu));
-            SmpState.increment(cpu, SmpState.PING_INTERRUPTS);
+            PerCpuVariables.add(pingsTaken, IpiMailbox.takePings(SmpState.mailbox(), cpu));
+            PerCpuVariables.add(pingInterrupts, 1);
         }
         if ((reasons & IpiReason.TIMER) != 0) {
             SmpState.increment(cpu, SmpState.TIMER_IPIS);

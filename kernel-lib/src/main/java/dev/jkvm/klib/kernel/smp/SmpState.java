@@ -14,8 +14,7 @@ import dev.jkvm.klib.rt.Memory;
  * Record: +0 apicId, +4 stage (BootStage), +8 features, +12 perCpuCheck, +16 per-CPU area,
  * +24 stack top, +32 call result, +40 APIC ID seen by a call, +44 reschedule IPIs, +48 timer IPIs,
  * +56 test-page value seen, +64 interrupts handled, +72 protections enabled, +76 set when the
- * AP did not leave the trampoline in time, +80 PING requests received, +84 mailbox interrupts
- * that carried PING.
+ * AP did not leave the trampoline in time.
  */
 public final class SmpState {
     private SmpState() {
@@ -36,8 +35,6 @@ public final class SmpState {
     public static final int INTERRUPTS = 64;
     public static final int PROTECTIONS = 72;
     public static final int TRAMPOLINE_TIMED_OUT = 76;
-    public static final int PINGS = 80;
-    public static final int PING_INTERRUPTS = 84;
 
     private static final int READY_COUNT = 0;
     private static final int RELEASED = 4;
@@ -102,14 +99,6 @@ public final class SmpState {
 
     public static void increment(int cpu, int offset) {
         Atomic.fetchAdd32(record(cpu) + offset, 1);
-    }
-
-    public static void add(int cpu, int offset, int delta) {
-        Atomic.fetchAdd32(record(cpu) + offset, delta);
-    }
-
-    public static void resetCounter(int cpu, int offset) {
-        Atomic.storeVolatile32(record(cpu) + offset, 0);
     }
 
     public static long onlineMask() {
