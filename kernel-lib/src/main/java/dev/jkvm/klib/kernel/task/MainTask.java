@@ -1,12 +1,14 @@
 package dev.jkvm.klib.kernel.task;
 
+import dev.jkvm.klib.kernel.acpi.SoftOff;
 import dev.jkvm.klib.kernel.sched.Scheduler;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
 import dev.jkvm.klib.rt.Console;
 
 /**
  * The kernel's first task, started once the scheduler runs on every CPU: runs the scheduler's
- * in-guest tests, prints the result line and ends the VM through isa-debug-exit.
+ * in-guest tests, prints the result line and ends the VM: ACPI S5 soft-off on success (SoftOff,
+ * isa-debug-exit 0 where that is unavailable), isa-debug-exit SELF_TEST_FAILED otherwise.
  */
 public final class MainTask {
     private MainTask() {
@@ -27,6 +29,7 @@ public final class MainTask {
         }
         if (passed) {
             Console.print("result: PASS\n");
+            SoftOff.powerOff();
             ExitCodes.exit(ExitCodes.SUCCESS);
         }
         Console.print("result: FAIL\n");

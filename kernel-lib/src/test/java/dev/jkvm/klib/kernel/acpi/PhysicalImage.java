@@ -131,10 +131,17 @@ final class PhysicalImage implements AutoCloseable {
         return new String(read(table, 4), java.nio.charset.StandardCharsets.US_ASCII);
     }
 
-    /** Every table the RSDT lists. */
+    /** Every table the RSDT lists, or the XSDT where there is no RSDT (QEMU's microvm). */
     List<Long> rsdtEntries() {
         long rsdt = rsdt();
         List<Long> entries = new ArrayList<>();
+        if (rsdt == 0) {
+            long xsdt = xsdt();
+            for (long at = xsdt + 36; at < xsdt + length(xsdt); at += 8) {
+                entries.add(u64(at));
+            }
+            return entries;
+        }
         for (long at = rsdt + 36; at < rsdt + length(rsdt); at += 4) {
             entries.add(u32(at));
         }
@@ -180,12 +187,14 @@ final class PhysicalImage implements AutoCloseable {
         write(at, table);
         scratchNext = (at + table.length + 15) & ~15L;
         long rsdt = rsdt();
-        for (long e = rsdt + 36; e < rsdt + length(rsdt); e += 4) {
-            if (u32(e) == old) {
-                put32(e, at);
+        if (rsdt != 0) {
+            for (long e = rsdt + 36; e < rsdt + length(rsdt); e += 4) {
+                if (u32(e) == old) {
+                    put32(e, at);
+                }
             }
+            fixChecksum(rsdt);
         }
-        fixChecksum(rsdt);
         long xsdt = xsdt();
         if (xsdt != 0) {
             for (long e = xsdt + 36; e < xsdt + length(xsdt); e += 8) {
