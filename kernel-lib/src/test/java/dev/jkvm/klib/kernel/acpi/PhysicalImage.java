@@ -176,6 +176,14 @@ final class PhysicalImage implements AutoCloseable {
         put8(start + checksumOffset, -sum);
     }
 
+    /** Copies the bytes into free memory; returns their address. */
+    long place(byte[] bytes) {
+        long at = scratchNext;
+        write(at, bytes);
+        scratchNext = (at + bytes.length + 15) & ~15L;
+        return at;
+    }
+
     /**
      * Puts a new version of the table (whose header length is taken from the bytes as given)
      * into free memory, points the RSDT and XSDT entries for it there, and repairs their checksums.
@@ -183,9 +191,7 @@ final class PhysicalImage implements AutoCloseable {
      */
     long replace(String signature, byte[] table) {
         long old = table(signature);
-        long at = scratchNext;
-        write(at, table);
-        scratchNext = (at + table.length + 15) & ~15L;
+        long at = place(table);
         long rsdt = rsdt();
         if (rsdt != 0) {
             for (long e = rsdt + 36; e < rsdt + length(rsdt); e += 4) {

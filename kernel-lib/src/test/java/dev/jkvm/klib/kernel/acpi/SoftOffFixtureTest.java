@@ -12,6 +12,7 @@ import dev.jkvm.klib.rt.Port;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -144,6 +145,43 @@ class SoftOffFixtureTest {
             SoftOff.request();
             assertEquals(oracle.acpiEnable(), Port.hostPorts().get((int) oracle.smiCommand()), "ACPI_ENABLE written to SMI_CMD");
             assertEquals(1 << 13, Port.hostPorts().get(port) & ~(7 << 10), "SLP_EN written, other bits kept clear");
+        }
+    }
+
+    /**
+     * powerOff prints the path and writes the request; on the host nothing stops, so it waits,
+     * says so and returns, as it would on a machine that ignored the write.
+     */
+    @Test
+    void powerOffNamesThePathAndReturnsWhenTheMachineKeepsRunning() throws Exception {
+        assumeTrue(IaslSoftOff.available(), "iasl (Debian package acpica-tools) is not installed");
+        try (PhysicalImage image = PhysicalImage.fixture("jkvm-smp8", 4194304)) {
+            discover(image);
+            IaslSoftOff.FadtFields oracle = IaslSoftOff.fadt(image.tableBytes("FACP"));
+            long s5 = IaslSoftOff.sleepPackages(image.read(oracle.dsdt(), (int) image.length(oracle.dsdt()))).get("_S5").get(0);
+            assertEquals(SoftOff.PM1_CONTROL, SoftOff.prepare());
+            Port.hostPorts().put((int) oracle.pm1aControl().address(), 1);
+            Console.hostClear();
+            SoftOff.powerOff();
+            assertEquals(List.of(String.format("power: ACPI S5 soft-off through PM1a_CNT at I/O port 0x%016x, SLP_TYP %d",
+                            oracle.pm1aControl().address(), s5),
+                    "power: the machine still runs 1 s after the S5 request; falling back to isa-debug-exit"),
+                    Console.hostOutput().lines().toList());
+        }
+    }
+
+    /** Without an RSDP (QEMU microvm with acpi=off) there is no path: one line, nothing written. */
+    @Test
+    void powerOffWithoutAcpiSaysSoAndReturnsAtOnce() {
+        try (PhysicalImage image = PhysicalImage.fixture("jkvm-smp8", 4194304)) {
+            image.write(image.rsdp(), "NOT PTR ".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            DiscoveredTopology.discover(image, 0);
+            assertEquals(SoftOff.UNAVAILABLE, SoftOff.prepare());
+            Console.hostClear();
+            SoftOff.powerOff();
+            assertEquals(List.of("power: no ACPI S5 soft-off (no valid FADT); exiting through isa-debug-exit"),
+                    Console.hostOutput().lines().toList());
+            assertEquals(Map.of(), Port.hostPorts());
         }
     }
 }
