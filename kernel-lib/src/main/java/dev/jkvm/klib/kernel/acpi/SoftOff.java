@@ -15,6 +15,8 @@ import dev.jkvm.klib.rt.Port;
  * prepare() reads the tables while the boot identity map still covers them (run it after
  * Acpi.discover); powerOff() only writes registers. Either way the caller keeps a fallback:
  * when no path exists, or the machine still runs after the request, powerOff returns.
+ * The self-test image (selftest.SelfTestSuite) does not power off: its isa-debug-exit value is
+ * its result, which a status of 0 could not carry.
  */
 public final class SoftOff {
     private SoftOff() {
