@@ -41,6 +41,9 @@ public final class Fadt {
     private static long pm1bAddress;
     private static int sleepControlSpace = GenericAddress.SPACE_NONE;
     private static long sleepControlAddress;
+    /** chooseControlBlock's result (compiled kernel code has no objects to return a pair in). */
+    private static int chosenSpace;
+    private static long chosenAddress;
 
     /**
      * Reads the FADT at physical address {@code fadt}; false, with nothing recorded, when it is
@@ -64,32 +67,40 @@ public final class Fadt {
             dsdt = PhysicalWindow.u32Unsigned(fadt + OFFSET_DSDT);
         }
 
-        long gas = fadt + OFFSET_X_PM1A_CNT_BLK;
-        if (covers(length, OFFSET_X_PM1A_CNT_BLK, GenericAddress.SIZE) && GenericAddress.usableSpace(gas) != GenericAddress.SPACE_NONE) {
-            pm1aSpace = GenericAddress.usableSpace(gas);
-            pm1aAddress = GenericAddress.address(gas);
-        } else if (PhysicalWindow.u32(fadt + OFFSET_PM1A_CNT_BLK) != 0
-                && PhysicalWindow.u32Unsigned(fadt + OFFSET_PM1A_CNT_BLK) <= GenericAddress.IO_PORT_LIMIT) {
-            pm1aSpace = GenericAddress.SPACE_IO;
-            pm1aAddress = PhysicalWindow.u32Unsigned(fadt + OFFSET_PM1A_CNT_BLK);
-        }
+        chooseControlBlock(fadt, length, OFFSET_X_PM1A_CNT_BLK, OFFSET_PM1A_CNT_BLK);
+        pm1aSpace = chosenSpace;
+        pm1aAddress = chosenAddress;
+        chooseControlBlock(fadt, length, OFFSET_X_PM1B_CNT_BLK, OFFSET_PM1B_CNT_BLK);
+        pm1bSpace = chosenSpace;
+        pm1bAddress = chosenAddress;
 
-        gas = fadt + OFFSET_X_PM1B_CNT_BLK;
-        if (covers(length, OFFSET_X_PM1B_CNT_BLK, GenericAddress.SIZE) && GenericAddress.usableSpace(gas) != GenericAddress.SPACE_NONE) {
-            pm1bSpace = GenericAddress.usableSpace(gas);
-            pm1bAddress = GenericAddress.address(gas);
-        } else if (PhysicalWindow.u32(fadt + OFFSET_PM1B_CNT_BLK) != 0
-                && PhysicalWindow.u32Unsigned(fadt + OFFSET_PM1B_CNT_BLK) <= GenericAddress.IO_PORT_LIMIT) {
-            pm1bSpace = GenericAddress.SPACE_IO;
-            pm1bAddress = PhysicalWindow.u32Unsigned(fadt + OFFSET_PM1B_CNT_BLK);
-        }
-
-        gas = fadt + OFFSET_SLEEP_CONTROL_REG;
+        long gas = fadt + OFFSET_SLEEP_CONTROL_REG;
         if (covers(length, OFFSET_SLEEP_CONTROL_REG, GenericAddress.SIZE)) {
             sleepControlSpace = GenericAddress.usableSpace(gas);
             sleepControlAddress = GenericAddress.address(gas);
         }
         return true;
+    }
+
+    /**
+     * Sets chosenSpace/chosenAddress to a PM1 control block: the extended GAS at {@code extended}
+     * when the table has it and it is usable, else the 32-bit I/O port at {@code legacy}, else none.
+     */
+    private static void chooseControlBlock(long fadt, long length, int extended, int legacy) {
+        long gas = fadt + extended;
+        if (covers(length, extended, GenericAddress.SIZE) && GenericAddress.usableSpace(gas) != GenericAddress.SPACE_NONE) {
+            chosenSpace = GenericAddress.usableSpace(gas);
+            chosenAddress = GenericAddress.address(gas);
+            return;
+        }
+        long port = PhysicalWindow.u32Unsigned(fadt + legacy);
+        if (port != 0 && port <= GenericAddress.IO_PORT_LIMIT) {
+            chosenSpace = GenericAddress.SPACE_IO;
+            chosenAddress = port;
+            return;
+        }
+        chosenSpace = GenericAddress.SPACE_NONE;
+        chosenAddress = 0;
     }
 
     private static boolean covers(long length, int offset, int size) {

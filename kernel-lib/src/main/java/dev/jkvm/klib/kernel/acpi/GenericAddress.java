@@ -50,13 +50,14 @@ public final class GenericAddress {
     public static int usableSpace(long gas) {
         int space = spaceId(gas);
         long address = address(gas);
-        if (address == 0 || bitOffset(gas) != 0) {
+        // Compared as signed: an address with bit 63 set is no x86 address and fails "> 0".
+        if (address <= 0 || bitOffset(gas) != 0) {
             return SPACE_NONE;
         }
         if (space == SPACE_IO && address <= IO_PORT_LIMIT) {
             return SPACE_IO;
         }
-        if (space == SPACE_MEMORY && address > 0 && address <= MEMORY_LIMIT) {
+        if (space == SPACE_MEMORY && address <= MEMORY_LIMIT) {
             return SPACE_MEMORY;
         }
         return SPACE_NONE;
