@@ -8,7 +8,8 @@ import java.nio.file.Path;
 
 /**
  * The SMP kernel (kernel-lib's dev.jkvm.klib.kernel): boots every CPU, runs the IPI and TLB
- * shootdown self-tests, prints a report and exits through isa-debug-exit (status 1 on success).
+ * shootdown self-tests, runs the scheduler workload, prints a report and powers off through ACPI
+ * S5 on success (status 0; isa-debug-exit where the machine has no S5, status 35 on failure).
  * {@code main} writes it to the path given.
  */
 public final class SmpKernel {

@@ -2,6 +2,7 @@ package dev.jkvm.klib.kernel;
 
 import dev.jkvm.klib.kernel.acpi.Acpi;
 import dev.jkvm.klib.kernel.acpi.Outcome;
+import dev.jkvm.klib.kernel.acpi.SoftOff;
 import dev.jkvm.klib.kernel.acpi.Topology;
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.console.Log;
@@ -47,7 +48,8 @@ import dev.jkvm.klib.rt.Memory;
  * The SMP kernel's boot CPU path, entered in long mode from the multiboot entry with GS already
  * on the boot CPU's per-CPU area: memory, IDT, ACPI topology, per-CPU resources and GDT/TSS, the
  * kernel's own page tables, the local APIC and its timer, the application processors, the IPI
- * self-tests, then a report and an exit through isa-debug-exit (0 when everything passed).
+ * self-tests, then a report and the scheduler's main task, which ends the run: ACPI S5 soft-off
+ * when everything passed (isa-debug-exit 0 where the machine has no S5), isa-debug-exit otherwise.
  *
  * The multiboot command line may ask for a failure path instead: "test=fault" touches the boot
  * stack's guard page (an exception report), "test=panic" panics once every CPU is up,
@@ -107,8 +109,11 @@ public final class Kernel {
         int bspApicId = initialApicId(features);
         long topology = BootAllocator.allocate(Topology.bytesNeeded(TOPOLOGY_CPUS, 16, 48, 16), 8);
         Topology.format(topology, TOPOLOGY_CPUS, 16, 48, 16);
-        int outcome = Acpi.discover(0, ramEnd < BOOT_MAP_END ? ramEnd : BOOT_MAP_END, bspApicId, topology);
+        // The whole boot-mapped GiB, not just usable RAM: firmware puts its tables in ranges the
+        // memory map marks reserved or ACPI (SeaBIOS: the top 128 KiB below the end of RAM).
+        int outcome = Acpi.discover(0, BOOT_MAP_END, bspApicId, topology);
         printTopology(topology, outcome);
+        SoftOff.prepare();
 
         int cpuCount = Topology.cpuCount(topology);
         long enabled = BootAllocator.allocate(CpuMask.SIZE, 8);

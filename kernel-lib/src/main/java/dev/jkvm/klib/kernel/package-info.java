@@ -16,7 +16,8 @@
  * switch in build.SchedRoutines) starts the main task (task.MainTask): kernel-task and ring-3
  * task tests and the default workload of ring-3 tasks (package user: user programs on their
  * own user-accessible pages, a UD2 system call gate, user faults that kill only the task),
- * a per-CPU table, and isa-debug-exit (trap.ExitCodes).
+ * a per-CPU table, and ACPI S5 soft-off (acpi.SoftOff; isa-debug-exit through trap.ExitCodes where
+ * the machine has no S5, and for every failure).
  *
  * <p>Physical memory: the trampoline page at 0x8000 while APs start; the image at 1 MiB (text,
  * rodata, data, bss: boot stack with its guard page, boot CPU's per-CPU area); then, from the

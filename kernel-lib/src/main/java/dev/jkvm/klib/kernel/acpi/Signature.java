@@ -18,6 +18,8 @@ public final class Signature {
     public static final int XSDT = ('X') | ('S' << 8) | ('D' << 16) | ('T' << 24);
     /** §5.2.9 Fixed ACPI Description Table. */
     public static final int FADT = ('F') | ('A' << 8) | ('C' << 16) | ('P' << 24);
+    /** §5.2.11.1 Differentiated System Description Table (AML definition block). */
+    public static final int DSDT = ('D') | ('S' << 8) | ('D' << 16) | ('T' << 24);
     /** §5.2.16 System Resource Affinity Table. */
     public static final int SRAT = ('S') | ('R' << 8) | ('A' << 16) | ('T' << 24);
     /** IA-PC HPET specification, table "HPET". */

@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.task;
 
+import dev.jkvm.klib.kernel.acpi.SoftOff;
 import dev.jkvm.klib.kernel.sched.Scheduler;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
 import dev.jkvm.klib.rt.Console;
@@ -7,7 +8,8 @@ import dev.jkvm.klib.rt.Console;
 /**
  * The kernel's first task, started once the scheduler runs on every CPU: runs the image's
  * workload (after the scheduler's in-guest tests when the image asks for them, as the default
- * image does), prints the result line and ends the VM through isa-debug-exit.
+ * image does), prints the result line and ends the VM: ACPI S5 soft-off on success (SoftOff,
+ * isa-debug-exit 0 where that is unavailable), isa-debug-exit SELF_TEST_FAILED otherwise.
  */
 public final class MainTask {
     private MainTask() {
@@ -35,6 +37,7 @@ public final class MainTask {
         }
         if (passed) {
             Console.print("result: PASS\n");
+            SoftOff.powerOff();
             ExitCodes.exit(ExitCodes.SUCCESS);
         }
         Console.print("result: FAIL\n");

@@ -12,7 +12,10 @@ public final class ExitCodes {
     }
 
     public static final int PORT = 0xF4;
-    /** Every boot step and self-test passed: status 1. */
+    /**
+     * Every boot step and self-test passed: status 1. The default kernel powers off through ACPI S5
+     * instead (status 0) and writes this only where S5 is unavailable; the self-test image always writes it.
+     */
     public static final int SUCCESS = 0;
     /** A self-test failed: status 35. */
     public static final int SELF_TEST_FAILED = 0x11;

@@ -20,9 +20,15 @@ final class NativeDiscovery implements AutoCloseable {
     private final Method consoleOutput;
     private final Method close;
     private final Label discover;
+    private final CompiledUnit unit;
 
-    NativeDiscovery() throws ReflectiveOperationException {
-        CompiledUnit unit = new JavaSubsetCompiler(getClass().getClassLoader()).addClass(Acpi.class).compile();
+    /** Compiles Acpi and, as further roots, the classes given (their other entry points become callable). */
+    NativeDiscovery(Class<?>... moreRoots) throws ReflectiveOperationException {
+        JavaSubsetCompiler compiler = new JavaSubsetCompiler(getClass().getClassLoader()).addClass(Acpi.class);
+        for (Class<?> root : moreRoots) {
+            compiler.addClass(root);
+        }
+        unit = compiler.compile();
         discover = unit.method(Acpi.class.getName(), "discover", "(JJIJ)I");
         Class<?> cls = Class.forName("dev.jkvm.klib.compiler.HostNativeRuntime");
         Constructor<?> constructor = cls.getDeclaredConstructor(CompiledUnit.class, Map.class);
@@ -47,6 +53,22 @@ final class NativeDiscovery implements AutoCloseable {
         panicked.setAccessible(true);
         if ((boolean) panicked.invoke(outcome)) {
             throw new AssertionError("compiled discovery panicked: " + outcome);
+        }
+        Method value = outcome.getClass().getDeclaredMethod("value");
+        value.setAccessible(true);
+        String log = ((String) consoleOutput.invoke(runtime)).substring(before);
+        return new Run((int) (long) value.invoke(outcome), log);
+    }
+
+    /** Runs a compiled static method without arguments that returns an int; the log is what it printed. */
+    Run callInt(Class<?> owner, String name) throws ReflectiveOperationException {
+        Label method = unit.method(owner.getName(), name, "()I");
+        int before = ((String) consoleOutput.invoke(runtime)).length();
+        Object outcome = call.invoke(runtime, method, int.class, new Class<?>[0], new Object[0]);
+        Method panicked = outcome.getClass().getDeclaredMethod("panicked");
+        panicked.setAccessible(true);
+        if ((boolean) panicked.invoke(outcome)) {
+            throw new AssertionError("compiled " + owner.getSimpleName() + "." + name + " panicked: " + outcome);
         }
         Method value = outcome.getClass().getDeclaredMethod("value");
         value.setAccessible(true);

@@ -131,10 +131,17 @@ final class PhysicalImage implements AutoCloseable {
         return new String(read(table, 4), java.nio.charset.StandardCharsets.US_ASCII);
     }
 
-    /** Every table the RSDT lists. */
+    /** Every table the RSDT lists, or the XSDT where there is no RSDT (QEMU's microvm). */
     List<Long> rsdtEntries() {
         long rsdt = rsdt();
         List<Long> entries = new ArrayList<>();
+        if (rsdt == 0) {
+            long xsdt = xsdt();
+            for (long at = xsdt + 36; at < xsdt + length(xsdt); at += 8) {
+                entries.add(u64(at));
+            }
+            return entries;
+        }
         for (long at = rsdt + 36; at < rsdt + length(rsdt); at += 4) {
             entries.add(u32(at));
         }
@@ -169,6 +176,14 @@ final class PhysicalImage implements AutoCloseable {
         put8(start + checksumOffset, -sum);
     }
 
+    /** Copies the bytes into free memory; returns their address. */
+    long place(byte[] bytes) {
+        long at = scratchNext;
+        write(at, bytes);
+        scratchNext = (at + bytes.length + 15) & ~15L;
+        return at;
+    }
+
     /**
      * Puts a new version of the table (whose header length is taken from the bytes as given)
      * into free memory, points the RSDT and XSDT entries for it there, and repairs their checksums.
@@ -176,16 +191,16 @@ final class PhysicalImage implements AutoCloseable {
      */
     long replace(String signature, byte[] table) {
         long old = table(signature);
-        long at = scratchNext;
-        write(at, table);
-        scratchNext = (at + table.length + 15) & ~15L;
+        long at = place(table);
         long rsdt = rsdt();
-        for (long e = rsdt + 36; e < rsdt + length(rsdt); e += 4) {
-            if (u32(e) == old) {
-                put32(e, at);
+        if (rsdt != 0) {
+            for (long e = rsdt + 36; e < rsdt + length(rsdt); e += 4) {
+                if (u32(e) == old) {
+                    put32(e, at);
+                }
             }
+            fixChecksum(rsdt);
         }
-        fixChecksum(rsdt);
         long xsdt = xsdt();
         if (xsdt != 0) {
             for (long e = xsdt + 36; e < xsdt + length(xsdt); e += 8) {

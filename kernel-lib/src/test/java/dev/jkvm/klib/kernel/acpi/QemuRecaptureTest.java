@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -14,6 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Captures the tables afresh from the installed QEMU with the same script the committed fixtures
  * came from, and checks that discovery reads the same topology from both: the fixtures still
  * describe what QEMU builds, and the parser does not depend on byte-for-byte identical tables.
+ * Soft-off's choices (register, \_S5 values) must match too.
  */
 class QemuRecaptureTest {
     private static final Path QEMU = Path.of("/usr/bin/qemu-system-x86_64");
@@ -33,13 +35,22 @@ class QemuRecaptureTest {
         assertEquals(0, p.exitValue(), () -> readQuietly(out.resolve("capture.log")));
 
         DiscoveredTopology committed;
+        List<Long> committedSoftOff;
         try (PhysicalImage image = PhysicalImage.fixture("qemu-" + machine + "-smp4", RAM)) {
             committed = DiscoveredTopology.discover(image, 0);
+            committedSoftOff = softOff();
         }
         try (PhysicalImage image = PhysicalImage.load(out, RAM)) {
             DiscoveredTopology fresh = DiscoveredTopology.discover(image, 0);
             assertEquals(committed.withoutLog(), fresh.withoutLog(), fresh.log());
+            assertEquals(committedSoftOff, softOff(), "soft-off path, PM1a_CNT register and \\_S5 values");
         }
+    }
+
+    /** What soft-off takes from the tables discovery just selected. */
+    private static List<Long> softOff() {
+        return List.of((long) SoftOff.prepare(), (long) SoftOff.reason(), (long) Fadt.pm1aControlSpace(),
+                Fadt.pm1aControlAddress(), (long) SleepPackage.typeA(), (long) SleepPackage.typeB());
     }
 
     private static String readQuietly(Path file) {
