@@ -43,8 +43,8 @@ public final class UserTaskTest {
 
         UserSpace.resetSemaphore(UserPrograms.SEM_ITEMS, 0);
         UserSpace.resetSemaphore(UserPrograms.SEM_SLOTS, 1);
-        long consumer = KernelScheduler.spawnUser(UserPrograms.CONSUMER, 0, prio, -1);
-        long producer = KernelScheduler.spawnUser(UserPrograms.PRODUCER, 0, prio, cpuCount > 1 ? 1 : 0);
+        long consumer = KernelScheduler.spawnUser(UserPrograms.CONSUMER, UserPrograms.ITEMS, prio, -1);
+        long producer = KernelScheduler.spawnUser(UserPrograms.PRODUCER, UserPrograms.ITEMS, prio, cpuCount > 1 ? 1 : 0);
         long received = KernelScheduler.join(consumer);
         long produced = KernelScheduler.join(producer);
         long expectedSum = (long) UserPrograms.ITEMS * (UserPrograms.ITEMS + 1) / 2;

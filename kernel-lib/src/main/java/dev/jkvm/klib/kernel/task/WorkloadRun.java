@@ -40,8 +40,8 @@ public final class WorkloadRun {
         if (checks) {
             UserSpace.resetSemaphore(UserPrograms.SEM_ITEMS, 0);
             UserSpace.resetSemaphore(UserPrograms.SEM_SLOTS, 1);
-            consumer = KernelScheduler.spawnUser(UserPrograms.CONSUMER, 0, prio, -1);
-            producer = KernelScheduler.spawnUser(UserPrograms.PRODUCER, 0, prio, -1);
+            consumer = KernelScheduler.spawnUser(UserPrograms.CONSUMER, UserPrograms.WORKLOAD_ITEMS, prio, -1);
+            producer = KernelScheduler.spawnUser(UserPrograms.PRODUCER, UserPrograms.WORKLOAD_ITEMS, prio, -1);
             sleeper0 = KernelScheduler.spawnUser(UserPrograms.SLEEPER, SLEEP_MS, prio, -1);
             sleeper1 = KernelScheduler.spawnUser(UserPrograms.SLEEPER, SLEEP_MS, prio, -1);
         }
@@ -72,8 +72,8 @@ public final class WorkloadRun {
         long end = Cpu.rdtsc();
         passed &= spawned == tasks && sum == expected;
         if (checks) {
-            long expectedSum = (long) UserPrograms.ITEMS * (UserPrograms.ITEMS + 1) / 2;
-            passed &= received == expectedSum && produced == UserPrograms.ITEMS && sleeps == SLEEPERS * 3;
+            long expectedSum = (long) UserPrograms.WORKLOAD_ITEMS * (UserPrograms.WORKLOAD_ITEMS + 1) / 2;
+            passed &= received == expectedSum && produced == UserPrograms.WORKLOAD_ITEMS && sleeps == SLEEPERS * 3;
         }
         Console.print("workload: ");
         Log.puts(WorkloadDescriptor.get(WorkloadDescriptor.DESCRIPTION));

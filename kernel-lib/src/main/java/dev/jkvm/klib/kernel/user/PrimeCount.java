@@ -9,7 +9,7 @@ public final class PrimeCount {
     private PrimeCount() {
     }
 
-    public static final long LIMIT = 2_000_000;
+    public static final long LIMIT = 4_000_000;
     public static final int CHUNKS = 50;
     /**
      * [0, LIMIT) in BLOCKS blocks dealt out round-robin, so every task gets blocks from the whole

@@ -26,8 +26,13 @@ public final class UserPrograms {
 
     /** Where the kernel's text starts: a supervisor-only page a user task must not read. */
     public static final long KERNEL_TEXT = ImageBuilder.DEFAULT_LOAD_ADDRESS + 4096;
-    /** Items the producer passes to the consumer through the semaphores below. */
+    /** Items the producer passes to the consumer in the ring-3 task checks. */
     public static final int ITEMS = 50;
+    /**
+     * Items in the default workload's pair: each hand-off is a block, a wake-up and a switch in
+     * emulated ring 0 here (milliseconds), serial work that would blur the scaling figure.
+     */
+    public static final int WORKLOAD_ITEMS = 10;
     public static final int SEM_ITEMS = 0;
     public static final int SEM_SLOTS = 1;
 
@@ -48,20 +53,22 @@ public final class UserPrograms {
         return 100 / zero;
     }
 
-    /** Passes ITEMS values through a ring buffer guarded by two counting semaphores. */
+    /** Passes 1 .. argument through a one-item buffer guarded by two counting semaphores. */
     public static long producer() {
-        for (int i = 1; i <= ITEMS; i++) {
+        long items = Sys.argument();
+        for (int i = 1; i <= items; i++) {
             Sys.semWait(SEM_SLOTS);
             slot = i;
             Sys.semPost(SEM_ITEMS);
         }
-        return ITEMS;
+        return items;
     }
 
-    /** Returns the sum of what it received. */
+    /** Takes argument items from the producer; returns the sum of what it received. */
     public static long consumer() {
+        long items = Sys.argument();
         long sum = 0;
-        for (int i = 1; i <= ITEMS; i++) {
+        for (int i = 1; i <= items; i++) {
             Sys.semWait(SEM_ITEMS);
             sum += slot;
             Sys.semPost(SEM_SLOTS);
