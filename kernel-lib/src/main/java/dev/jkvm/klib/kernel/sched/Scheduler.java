@@ -179,8 +179,12 @@ public final class Scheduler {
      */
     public static void makeUser(long task, long cr3, long userEntry, long userStack, long fpuArea) {
         if (fpuArea != 0) {
-            for (int offset = 0; offset < FXSAVE_SIZE; offset += 8) {
+            // Four stores an iteration: a quarter of the loop overhead (FXSAVE_SIZE is a multiple of 32).
+            for (int offset = 0; offset < FXSAVE_SIZE; offset += 32) {
                 Memory.store64(fpuArea + offset, 0L);
+                Memory.store64(fpuArea + offset + 8, 0L);
+                Memory.store64(fpuArea + offset + 16, 0L);
+                Memory.store64(fpuArea + offset + 24, 0L);
             }
             Memory.store16(fpuArea + FXSAVE_FCW, (short) INITIAL_FCW);
             Memory.store32(fpuArea + FXSAVE_MXCSR, INITIAL_MXCSR);

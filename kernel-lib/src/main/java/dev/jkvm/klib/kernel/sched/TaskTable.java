@@ -1,6 +1,5 @@
 package dev.jkvm.klib.kernel.sched;
 
-import dev.jkvm.klib.kernel.smp.CpuMask;
 import dev.jkvm.klib.kernel.sync.TicketSpinLock;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Cpu;
@@ -84,8 +83,12 @@ public final class TaskTable {
         }
         int generation = Memory.load32(task + Task.GENERATION) + 1;
         int slot = Memory.load32(task + Task.SLOT);
-        for (int offset = 0; offset < Task.SIZE; offset += 8) {
+        // Four stores an iteration: a quarter of the loop overhead (Task.SIZE is a multiple of 32).
+        for (int offset = 0; offset < Task.SIZE; offset += 32) {
             Memory.store64(task + offset, 0L);
+            Memory.store64(task + offset + 8, 0L);
+            Memory.store64(task + offset + 16, 0L);
+            Memory.store64(task + offset + 24, 0L);
         }
         Memory.store32(task + Task.GENERATION, generation);
         Memory.store32(task + Task.SLOT, slot);
@@ -93,7 +96,6 @@ public final class TaskTable {
         Memory.store32(task + Task.LAST_CPU, -1);
         Memory.store64(task + Task.SAVED_RSP, NO_FRAME);
         WaitQueue.init(task + Task.JOINERS);
-        CpuMask.clearAll(task + Task.AFFINITY);
         Atomic.storeVolatile64(task + Task.STATE, TaskState.word(0, TaskState.CREATED));
         return task;
     }

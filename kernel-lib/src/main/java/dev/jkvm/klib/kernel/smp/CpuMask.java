@@ -23,19 +23,19 @@ public final class CpuMask {
         }
     }
 
-    /** Sets the CPUs 0..count-1 and clears the rest. */
+    /** Sets the CPUs 0..count-1 and clears the rest (straight-line loops: no test per word). */
     public static void setFirst(long mask, int count) {
-        for (int w = 0; w < WORDS; w++) {
-            int low = w * 64;
-            long bits;
-            if (count >= low + 64) {
-                bits = -1L;
-            } else if (count <= low) {
-                bits = 0L;
-            } else {
-                bits = (1L << (count - low)) - 1;
-            }
-            Memory.store64(mask + w * 8L, bits);
+        int full = count <= 0 ? 0 : count >= MAX_CPUS ? WORDS : count >>> 6;
+        int w = 0;
+        for (; w < full; w++) {
+            Memory.store64(mask + w * 8L, -1L);
+        }
+        if (w < WORDS && count > 0 && (count & 63) != 0) {
+            Memory.store64(mask + w * 8L, (1L << (count & 63)) - 1);
+            w++;
+        }
+        for (; w < WORDS; w++) {
+            Memory.store64(mask + w * 8L, 0L);
         }
     }
 

@@ -65,8 +65,23 @@ public final class KernelStacks {
         return Memory.load64(bases + index * 8L);
     }
 
-    /** The index of the stack whose lowest address is base. */
+    /**
+     * The index of the stack whose lowest address is base. The boot allocator hands the stacks
+     * out at a regular stride, so the index is computed and checked first; the search only
+     * runs if that guess fails (every emulated ring-0 instruction counts on hosts like ours).
+     */
     public static int indexOf(long base) {
+        if (capacity > 1) {
+            long first = Memory.load64(bases);
+            long stride = Memory.load64(bases + 8) - first;
+            long distance = base - first;
+            if (stride != 0 && distance % stride == 0) {
+                long guess = distance / stride;
+                if (guess >= 0 && guess < capacity && Memory.load64(bases + guess * 8L) == base) {
+                    return (int) guess;
+                }
+            }
+        }
         for (int i = 0; i < capacity; i++) {
             if (Memory.load64(bases + i * 8L) == base) {
                 return i;
