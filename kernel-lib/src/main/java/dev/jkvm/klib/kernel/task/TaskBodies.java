@@ -26,6 +26,8 @@ public final class TaskBodies {
     public static final int YIELDER = 6;
     /** SchedBench.wakeWaiter. */
     public static final int WAKE_WAITER = 7;
+    /** SchedTests.postedWait on the semaphore at argument. */
+    public static final int POSTED_WAIT = 8;
 
     public static long run(int body, long argument) {
         if (body == MAIN) {
@@ -42,6 +44,9 @@ public final class TaskBodies {
         }
         if (body == TIMED_WAIT) {
             return SchedTests.timedWait(argument);
+        }
+        if (body == POSTED_WAIT) {
+            return SchedTests.postedWait(argument);
         }
         if (body == YIELDER) {
             return SchedBench.yielder();
