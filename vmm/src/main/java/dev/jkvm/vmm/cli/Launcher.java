@@ -91,6 +91,7 @@ public final class Launcher implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        NativeWarmUp.start();
         System.exit(run(args, System.err));
     }
 

@@ -1,0 +1,27 @@
+package dev.jkvm.vmm.cli;
+
+/**
+ * Links the FFM downcalls (Libc's static handles, about a dozen method-handle chains the JVM
+ * generates on first use) on a helper thread while the main thread parses the command line:
+ * both are start-up work of roughly 100 ms each, and the machines we target have a core to
+ * spare. Whatever goes wrong here is left to the main thread, which meets the same error,
+ * with its usual one-line report, when it first uses the class.
+ */
+final class NativeWarmUp {
+    private NativeWarmUp() {
+    }
+
+    private static final String[] CLASSES = {"dev.jkvm.vmm.kvm.Libc", "dev.jkvm.vmm.kvm.KvmAbi"};
+
+    static void start() {
+        Thread.ofPlatform().daemon().name("jkvm-warm-up").start(() -> {
+            for (String name : CLASSES) {
+                try {
+                    Class.forName(name, true, NativeWarmUp.class.getClassLoader());
+                } catch (Throwable ignored) {
+                    // Reported by the main thread when it needs the class (see the class comment).
+                }
+            }
+        });
+    }
+}
