@@ -65,6 +65,9 @@ public final class LoadBalance {
         if (RunQueue.load(victim) - ownLoad < minimumGap) {
             return false;
         }
+        if (!RunQueue.mayHaveMovable(victim, cpu, keepHead)) {
+            return false;
+        }
         RunQueue.lock(victim);
         long task = RunQueue.firstMovable(victim, cpu, keepHead);
         if (task != 0) {

@@ -195,6 +195,32 @@ public final class RunQueue {
         return 0L;
     }
 
+    /**
+     * An unlocked look for firstMovable's answer, so that a CPU looking for work does not take
+     * another CPU's run queue lock only to find its tasks pinned there: with more vCPUs than
+     * host cores, idle CPUs doing that every tick queue up on the busy CPU's ticket lock behind
+     * vCPUs the host is not running, and the busy CPU's own tick waits with them. Only a hint:
+     * the list may change under it (task records live in the task table for good, so every read
+     * is of valid memory, and the walk stops after count steps); firstMovable under the lock
+     * decides.
+     */
+    public static boolean mayHaveMovable(long rq, int thiefCpu, boolean keepHead) {
+        int budget = count(rq);
+        boolean skip = keepHead;
+        for (int level = LEVELS - 1; level >= 0 && budget > 0; level--) {
+            for (long task = Atomic.loadVolatile64(rq + HEADS + level * 8L); task != 0 && budget > 0;
+                    task = Atomic.loadVolatile64(task + Task.QUEUE_NEXT)) {
+                budget--;
+                if (skip) {
+                    skip = false;
+                } else if (Task.allows(task, thiefCpu)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     public static boolean needResched(long rq) {
         return Atomic.loadVolatile32(rq + NEED_RESCHED) != 0;
     }
