@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.sched;
 
+import dev.jkvm.klib.kernel.mm.MemoryBlock;
 import dev.jkvm.klib.kernel.smp.CpuMask;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiReason;
@@ -179,13 +180,7 @@ public final class Scheduler {
      */
     public static void makeUser(long task, long cr3, long userEntry, long userStack, long fpuArea) {
         if (fpuArea != 0) {
-            // Four stores an iteration: a quarter of the loop overhead (FXSAVE_SIZE is a multiple of 32).
-            for (int offset = 0; offset < FXSAVE_SIZE; offset += 32) {
-                Memory.store64(fpuArea + offset, 0L);
-                Memory.store64(fpuArea + offset + 8, 0L);
-                Memory.store64(fpuArea + offset + 16, 0L);
-                Memory.store64(fpuArea + offset + 24, 0L);
-            }
+            MemoryBlock.zero(fpuArea, FXSAVE_SIZE);
             Memory.store16(fpuArea + FXSAVE_FCW, (short) INITIAL_FCW);
             Memory.store32(fpuArea + FXSAVE_MXCSR, INITIAL_MXCSR);
         }

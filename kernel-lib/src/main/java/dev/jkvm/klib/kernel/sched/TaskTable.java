@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.sched;
 
+import dev.jkvm.klib.kernel.mm.MemoryBlock;
 import dev.jkvm.klib.kernel.sync.TicketSpinLock;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Cpu;
@@ -83,13 +84,7 @@ public final class TaskTable {
         }
         int generation = Memory.load32(task + Task.GENERATION) + 1;
         int slot = Memory.load32(task + Task.SLOT);
-        // Four stores an iteration: a quarter of the loop overhead (Task.SIZE is a multiple of 32).
-        for (int offset = 0; offset < Task.SIZE; offset += 32) {
-            Memory.store64(task + offset, 0L);
-            Memory.store64(task + offset + 8, 0L);
-            Memory.store64(task + offset + 16, 0L);
-            Memory.store64(task + offset + 24, 0L);
-        }
+        MemoryBlock.zero(task, Task.SIZE);
         Memory.store32(task + Task.GENERATION, generation);
         Memory.store32(task + Task.SLOT, slot);
         Memory.store64(task + Task.ID, ((long) generation << 32) | slot);

@@ -2,6 +2,7 @@ package dev.jkvm.klib.kernel.task;
 
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
+import dev.jkvm.klib.kernel.mm.MemoryBlock;
 import dev.jkvm.klib.kernel.sched.CpuStats;
 import dev.jkvm.klib.kernel.sched.Scheduler;
 import dev.jkvm.klib.rt.Atomic;
@@ -56,9 +57,7 @@ public final class KernelTaskTest {
             tasks = KernelScheduler.STACKS - 8;
         }
         counters = BootAllocator.allocate(64 + tasks * (long) RECORD, 64);
-        for (long offset = 0; offset < 64 + tasks * (long) RECORD; offset += 8) {
-            Memory.store64(counters + offset, 0L);
-        }
+        MemoryBlock.zero(counters, 64 + tasks * (long) RECORD);
         long handles = BootAllocator.allocate(tasks * 8L, 8);
         long switchesBefore = contextSwitches(cpuCount);
         for (int i = 0; i < tasks; i++) {
