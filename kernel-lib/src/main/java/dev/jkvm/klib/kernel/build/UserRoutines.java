@@ -10,6 +10,7 @@ import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.SegReg;
 import dev.jkvm.klib.kernel.cpu.Gdt;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
+import dev.jkvm.klib.kernel.cpu.Rflags;
 import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.kernel.sched.SchedArch;
 
@@ -29,9 +30,9 @@ final class UserRoutines {
     }
 
     /** RFLAGS for user mode: IF and the reserved bit 1. */
-    private static final int USER_RFLAGS = 0x202;
-    /** RFLAGS.AC, bit 18: with CR4.SMAP, supervisor data accesses to user pages need it set. */
-    private static final int RFLAGS_AC = 1 << 18;
+    private static final int USER_RFLAGS = (int) (Rflags.IF | Rflags.RESERVED_ONE);
+    /** With CR4.SMAP, supervisor data accesses to user pages need RFLAGS.AC set. */
+    private static final int RFLAGS_AC = (int) Rflags.AC;
 
     /**
      * Emits the routines; putByte is the serial output routine of LowLevelRoutines. Returns the

@@ -18,15 +18,11 @@ public final class SystemCallMsrs {
     public static final int IA32_LSTAR = 0xC0000082;
     public static final int IA32_FMASK = 0xC0000084;
     public static final long EFER_SCE = 1L;
-    private static final long RFLAGS_TF = 1L << 8;
-    private static final long RFLAGS_IF = 1L << 9;
-    private static final long RFLAGS_DF = 1L << 10;
-    private static final long RFLAGS_AC = 1L << 18;
 
     public static void enable(long entry) {
         Msr.write(IA32_STAR, ((long) Gdt.DATA_SELECTOR << 48) | ((long) Gdt.CODE64_SELECTOR << 32));
         Msr.write(IA32_LSTAR, entry);
-        Msr.write(IA32_FMASK, RFLAGS_TF | RFLAGS_IF | RFLAGS_DF | RFLAGS_AC);
+        Msr.write(IA32_FMASK, Rflags.TF | Rflags.IF | Rflags.DF | Rflags.AC);
         Msr.write(Features.IA32_EFER, Msr.read(Features.IA32_EFER) | EFER_SCE);
     }
 }

@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.sync;
 
+import dev.jkvm.klib.kernel.cpu.Rflags;
 import dev.jkvm.klib.rt.Asm;
 
 /**
@@ -13,7 +14,7 @@ public final class InterruptFlag {
     }
 
     public static final String READ_RFLAGS_SYMBOL = "klib_read_rflags";
-    public static final long RFLAGS_IF = 1L << 9;
+    public static final long RFLAGS_IF = Rflags.IF;
 
     public static boolean enabled() {
         return (Asm.call(READ_RFLAGS_SYMBOL) & RFLAGS_IF) != 0;

@@ -1,6 +1,7 @@
 package dev.jkvm.klib.kernel.task;
 
 import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.kernel.user.UserFaults;
 import dev.jkvm.klib.kernel.user.UserPrograms;
 import dev.jkvm.klib.kernel.user.UserSpace;
@@ -18,7 +19,6 @@ public final class UserTaskTest {
 
     public static final long SLEEP_MS = 20;
     private static final int SLEEPERS = 3;
-    private static final int PAGE_FAULT = 14;
     private static final int INVALID_OPCODE = 6;
 
     public static boolean run(int cpuCount) {
@@ -33,7 +33,7 @@ public final class UserTaskTest {
         long intruderExit = KernelScheduler.join(intruder);
         Console.print("user access to kernel memory: exit value ");
         passed &= check(intruderExit,
-                intruderExit == UserFaults.KILLED_BASE - PAGE_FAULT);
+                intruderExit == UserFaults.KILLED_BASE - Vectors.PAGE_FAULT);
 
         long divider = KernelScheduler.spawnUser(UserPrograms.DIVIDE_BY_ZERO, 0, prio, -1);
         long dividerExit = KernelScheduler.join(divider);

@@ -2,6 +2,7 @@ package dev.jkvm.klib.kernel.trap;
 
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.cpu.Rflags;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiReason;
@@ -27,12 +28,6 @@ public final class Traps {
     @PerCpu
     static int spurious;
 
-    /** #PF (Intel SDM Vol. 3A 6.15). */
-    private static final int PAGE_FAULT = 14;
-    /** RFLAGS bits a user task keeps across a system call: CF, PF, AF, ZF, SF, DF, OF. */
-    private static final long USER_RFLAGS_KEPT = 0xCD5;
-    private static final long RFLAGS_IF = 1L << 9;
-    private static final long RFLAGS_FIXED = 1L << 1;
 
     /** System calls that arrived as a user-mode page fault on the SYSCALL entry, on this CPU. */
     @PerCpu
@@ -47,7 +42,7 @@ public final class Traps {
         }
         int vector = (int) marker & 0xFF;
         interrupts++;
-        if (vector == PAGE_FAULT && UserFaults.fromUser(frame)
+        if (vector == Vectors.PAGE_FAULT && UserFaults.fromUser(frame)
                 && Memory.load64(frame + TrapFrame.RIP) == KernelLayout.get(KernelLayout.SYSCALL_ENTRY)) {
             // SYSCALL that reached IA32_LSTAR still at CPL 3 (this nested KVM's behaviour, see
             // user.Syscalls): the fetch of the supervisor-only entry faulted. SYSCALL had already
@@ -63,7 +58,7 @@ public final class Traps {
             return;
         }
         if (vector < 32) {
-            if (vector == 2 && Panic.inProgress()) {
+            if (vector == Vectors.NMI && Panic.inProgress()) {
                 Panic.stopThisCpu(frame);
             }
             if (UserFaults.fromUser(frame) && KernelScheduler.isRunning()) {
@@ -102,7 +97,7 @@ public final class Traps {
      */
     private static void systemCall(long frame) {
         long rflags = Memory.load64(frame + TrapFrame.RFLAGS);
-        Memory.store64(frame + TrapFrame.RFLAGS, (rflags & USER_RFLAGS_KEPT) | RFLAGS_IF | RFLAGS_FIXED);
+        Memory.store64(frame + TrapFrame.RFLAGS, (rflags & Rflags.USER_OWNED) | Rflags.IF | Rflags.RESERVED_ONE);
         Memory.store64(frame + TrapFrame.RAX, Syscalls.dispatch(Memory.load64(frame + TrapFrame.RAX),
                 Memory.load64(frame + TrapFrame.RDI), Memory.load64(frame + TrapFrame.RSI),
                 Memory.load64(frame + TrapFrame.RDX)));

@@ -5,6 +5,10 @@ public final class Vectors {
     private Vectors() {
     }
 
+    /** Exceptions the kernel treats specially (Intel SDM Vol. 3A 6.3.1, Table 6-1). */
+    public static final int NMI = 2;
+    public static final int PAGE_FAULT = 14;
+
     /** The local APIC timer. */
     public static final int TIMER = 0xEF;
     /**

@@ -5,6 +5,7 @@ import dev.jkvm.klib.kernel.sched.Task;
 import dev.jkvm.klib.kernel.sched.TaskExit;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.trap.TrapFrame;
+import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
@@ -37,7 +38,7 @@ public final class UserFaults {
         Log.hex(Memory.load64(frame + TrapFrame.RIP));
         Console.print(", error code ");
         Log.hex(Memory.load64(frame + TrapFrame.ERROR_CODE));
-        if (vector == 14) {
+        if (vector == Vectors.PAGE_FAULT) {
             Console.print(", cr2 ");
             Log.hex(Cpu.readCr2());
         }
