@@ -4,6 +4,7 @@ import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.sched.CpuStats;
 import dev.jkvm.klib.kernel.sched.Scheduler;
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.Memory;
 
 /**
  * The per-CPU scheduler table a run ends with, in decimal: tasks run, context switches,
@@ -16,16 +17,14 @@ public final class SchedTable {
     }
 
     /** Snapshots each CPU's idle TSC, the base the idle share is computed from. */
-    public static void snapshotIdle(long base) {
-        long sched = KernelScheduler.sched();
+    public static void snapshotIdle(long sched, long base) {
         for (int cpu = 0; cpu < Scheduler.cpuCount(sched); cpu++) {
-            dev.jkvm.klib.rt.Memory.store64(base + cpu * 8L,
+            Memory.store64(base + cpu * 8L,
                     CpuStats.get(Scheduler.runQueue(sched, cpu), CpuStats.IDLE_TSC));
         }
     }
 
-    public static void print(long startTsc, long endTsc, long idleBase) {
-        long sched = KernelScheduler.sched();
+    public static void print(long sched, long startTsc, long endTsc, long idleBase) {
         long elapsed = endTsc - startTsc;
         Console.print("sched: cpu  tasks-run  switches  migrations  ipis-sent  ipis-received  ticks  idle% (counts since the scheduler started, idle% over the run)\n");
         for (int cpu = 0; cpu < Scheduler.cpuCount(sched); cpu++) {
@@ -45,7 +44,7 @@ public final class SchedTable {
             Console.print("  ");
             Log.dec(CpuStats.get(rq, CpuStats.TICKS));
             Console.print("  ");
-            long idle = CpuStats.get(rq, CpuStats.IDLE_TSC) - dev.jkvm.klib.rt.Memory.load64(idleBase + cpu * 8L);
+            long idle = CpuStats.get(rq, CpuStats.IDLE_TSC) - Memory.load64(idleBase + cpu * 8L);
             long percent = elapsed <= 0 ? 0 : idle * 100 / elapsed;
             Log.dec(percent < 0 ? 0 : percent > 100 ? 100 : percent);
             Console.print("\n");

@@ -31,7 +31,7 @@ public final class WorkloadRun {
         boolean checks = WorkloadDescriptor.schedulerChecks();
         long idleBase = BootAllocator.allocate(cpuCount * 8L, 8);
         long handles = BootAllocator.allocate(tasks * 8L, 8);
-        SchedTable.snapshotIdle(idleBase);
+        SchedTable.snapshotIdle(KernelScheduler.sched(), idleBase);
         long consumer = 0;
         long producer = 0;
         long sleeper0 = 0;
@@ -98,7 +98,7 @@ public final class WorkloadRun {
         } else {
             Console.print("FAIL\n");
         }
-        SchedTable.print(start, end, idleBase);
+        SchedTable.print(KernelScheduler.sched(), start, end, idleBase);
         return passed;
     }
 }

@@ -1,11 +1,14 @@
 package dev.jkvm.klib.kernel.sched;
 
+import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.task.SchedTable;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -61,17 +64,24 @@ class SchedStatisticsTest {
     }
 
     @Test
-    void theReportPrintsOneLineOfCountersPerCpu() {
+    void theTablePrintsOneRowOfCountersPerCpu() {
         machine = new SimMachine(3, 8, false);
         pinned(2, (m, cpu, t) -> { });
         machine.rounds(5);
+        Asm.hostDefine(Log.PUTC, args -> {
+            Console.print(String.valueOf((char) args[0]));
+            return 0;
+        });
         Console.hostClear();
-        SchedReport.print(machine.sched);
+        try (Arena arena = Arena.ofConfined()) {
+            long idleBase = arena.allocate(3 * 8L, 8).address();
+            SchedTable.snapshotIdle(machine.sched, idleBase);
+            SchedTable.print(machine.sched, machine.now(), machine.now(), idleBase);
+        }
         String[] lines = Console.hostOutput().split("\n");
-        assertEquals(3, lines.length);
-        assertTrue(lines[2].startsWith("sched cpu 0x0000000000000002 tasks-run 0x0000000000000001 switches 0x0000000000000001"),
-                lines[2]);
-        assertTrue(lines[0].contains(" ticks 0x0000000000000005"), lines[0]);
+        assertEquals(4, lines.length, "a header and one row per CPU");
+        assertTrue(lines[3].startsWith("sched: 2  1  1  "), lines[3]);
+        assertEquals("5", lines[1].split("  ")[6], "cpu 0's ticks: " + lines[1]);
     }
 
     @Test

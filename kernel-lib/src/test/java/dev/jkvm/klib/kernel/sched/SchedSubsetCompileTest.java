@@ -23,7 +23,7 @@ class SchedSubsetCompileTest {
         code = KernelCodeDisassembly.compile(CpuSelect.class, CpuStats.class, LoadBalance.class, RunQueue.class,
                 SchedArch.class, SchedPanic.class, Scheduler.class, Semaphore.class, Sleep.class, SleepTimers.class,
                 Task.class, TaskExit.class, TaskFrame.class, TaskState.class, TaskTable.class, WaitOutcome.class,
-                WaitQueue.class, SchedReport.class, TimerArming.class, IdleLoop.class);
+                WaitQueue.class, TimerArming.class, IdleLoop.class);
     }
 
     @Test
