@@ -42,7 +42,7 @@ final class UserSpaceBuild {
         "hello", null, "touchKernel", "divideByZero", "producer", "consumer", "sleeper", "spin",
     };
 
-    record Labels(Assembler assembler, Label textEnd, Label rodataEnd, Label dataEnd, Label[] entries, Label gate) {
+    record Labels(Assembler assembler, Label textEnd, Label rodataEnd, Label dataEnd, Label[] entries) {
     }
 
     /** kernel: the kernel's unit, whose methods and fields user code must not share (see below). */
@@ -76,10 +76,9 @@ final class UserSpaceBuild {
         // The gate: rdi = number, rsi, rdx, rcx = arguments -> rax, rdi, rsi, rdx (SyscallNumbers),
         // then SYSCALL, which overwrites rcx and r11 (the psABI lets a call clobber both).
         Label sysCall = externals.containsKey(Sys.SYSCALL) ? externals.get(Sys.SYSCALL) : new Label();
-        Label gate = new Label("user_syscall_gate");
         a.align(16).bind(sysCall);
         a.mov(RAX, RDI).mov(RDI, RSI).mov(RSI, RDX).mov(RDX, RCX);
-        a.bind(gate).syscall().ret();
+        a.syscall().ret();
         for (Map.Entry<String, Label> e : externals.entrySet()) {
             String name = e.getKey();
             if (name.equals(Sys.SYSCALL)) {
@@ -124,7 +123,7 @@ final class UserSpaceBuild {
                         + s.size() + " bytes); ring-3 code may only use plain static fields, not @PerCpu ones");
             }
         }
-        return new Labels(a, textEnd, rodataEnd, dataEnd, entries, gate);
+        return new Labels(a, textEnd, rodataEnd, dataEnd, entries);
     }
 
     /**

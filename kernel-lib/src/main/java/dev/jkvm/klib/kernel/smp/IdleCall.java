@@ -50,12 +50,8 @@ public final class IdleCall {
         for (int cpu = CpuMask.next(cpuMask, 0); cpu >= 0; cpu = CpuMask.next(cpuMask, cpu + 1)) {
             if (cpu != selfCpu) {
                 CpuMask.set(state + REQUESTED, cpu);
-                asked++;
-            }
-        }
-        for (int cpu = CpuMask.next(cpuMask, 0); cpu >= 0; cpu = CpuMask.next(cpuMask, cpu + 1)) {
-            if (cpu != selfCpu) {
                 IpiMailbox.post(SmpState.mailbox(), cpu, IpiReason.RESCHEDULE);
+                asked++;
             }
         }
         return asked;
