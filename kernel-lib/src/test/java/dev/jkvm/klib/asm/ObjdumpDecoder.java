@@ -10,10 +10,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** binutils objdump as an independent decoder of raw machine code. */
-final class ObjdumpDecoder {
+public final class ObjdumpDecoder {
 
     /** One decoded instruction: offset, length in bytes and disassembly text (AT&T). */
-    record Instruction(int offset, int length, String text) {
+    public record Instruction(int offset, int length, String text) {
     }
 
     private static final Pattern LINE = Pattern.compile("^\\s*([0-9a-f]+):\\t((?:[0-9a-f]{2} )+)\\s*\\t(.*)$");
@@ -21,7 +21,7 @@ final class ObjdumpDecoder {
     private ObjdumpDecoder() {
     }
 
-    static List<Instruction> decode(byte[] code, Mode mode) throws Exception {
+    public static List<Instruction> decode(byte[] code, Mode mode) throws Exception {
         Path file = Files.createTempFile("objdump-input", ".bin");
         try {
             Files.write(file, code);

@@ -1,14 +1,13 @@
 package dev.jkvm.klib.kernel.sync;
 
 import dev.jkvm.klib.asm.Label;
+import dev.jkvm.klib.asm.Mode;
+import dev.jkvm.klib.asm.ObjdumpDecoder;
 import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.compiler.CompiledUnit;
 import dev.jkvm.klib.compiler.JavaSubsetCompiler;
 import dev.jkvm.klib.compiler.MethodRef;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -16,9 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Compiles kernel classes with JavaSubsetCompiler, binds every external symbol to a RET stub so
@@ -26,7 +22,6 @@ import java.util.regex.Pattern;
  * an independent decoder, so tests can check which instructions a method really contains.
  */
 public final class KernelCodeDisassembly {
-    private static final Pattern LINE = Pattern.compile("^\\s*([0-9a-f]+):\\t(?:[0-9a-f]{2} )+\\s*\\t(.*)$");
 
     private final Set<String> externals;
     private final Map<String, List<String>> methods;
@@ -97,25 +92,10 @@ public final class KernelCodeDisassembly {
     }
 
     private static List<Instruction> objdump(byte[] code) throws Exception {
-        Path file = Files.createTempFile("kernel-code", ".bin");
-        try {
-            Files.write(file, code);
-            Process p = new ProcessBuilder("objdump", "-D", "-b", "binary", "-m", "i386:x86-64",
-                    "--insn-width=16", file.toString()).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new AssertionError("objdump failed:\n" + out);
-            }
-            List<Instruction> result = new ArrayList<>();
-            for (String line : out.split("\n")) {
-                Matcher m = LINE.matcher(line);
-                if (m.matches()) {
-                    result.add(new Instruction(Long.parseLong(m.group(1), 16), m.group(2).trim().replaceAll("\\s+", " ")));
-                }
-            }
-            return result;
-        } finally {
-            Files.deleteIfExists(file);
+        List<Instruction> result = new ArrayList<>();
+        for (ObjdumpDecoder.Instruction decoded : ObjdumpDecoder.decode(code, Mode.LONG64)) {
+            result.add(new Instruction(decoded.offset(), decoded.text().replaceAll("\\s+", " ")));
         }
+        return result;
     }
 }
