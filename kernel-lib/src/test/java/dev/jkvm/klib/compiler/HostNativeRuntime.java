@@ -29,8 +29,6 @@ import java.util.Map;
  */
 final class HostNativeRuntime implements AutoCloseable {
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final int PROT_RWX = 7;
-    private static final int MAP_PRIVATE_ANONYMOUS = 0x22;
 
     /** What the last call did: returned normally, or panicked with a kind, site and index. */
     record Outcome(long value, String panic, String site, int index) {
@@ -114,7 +112,7 @@ final class HostNativeRuntime implements AutoCloseable {
             size += s.size();
         }
         regionSize = Math.max(4096, align(size, 4096));
-        region = mmap(regionSize);
+        region = ExecutableMemory.map(regionSize);
         long base = region.address();
         for (Section s : a.sections()) {
             long sectionBase = base + bases.get(s);
@@ -154,22 +152,6 @@ final class HostNativeRuntime implements AutoCloseable {
 
     private static long align(long v, long a) {
         return (v + a - 1) / a * a;
-    }
-
-    private static MemorySegment mmap(long size) {
-        try {
-            MethodHandle mmap = LINKER.downcallHandle(LINKER.defaultLookup().find("mmap").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-            MemorySegment m = (MemorySegment) mmap.invokeExact(MemorySegment.NULL, size, PROT_RWX,
-                    MAP_PRIVATE_ANONYMOUS, -1, 0L);
-            if (m.address() == -1L) {
-                throw new IllegalStateException("mmap of an executable region failed");
-            }
-            return m.reinterpret(size);
-        } catch (Throwable t) {
-            throw new IllegalStateException("mmap failed", t);
-        }
     }
 
     long addressOf(Label label) {
@@ -260,16 +242,7 @@ final class HostNativeRuntime implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            MethodHandle munmap = LINKER.downcallHandle(LINKER.defaultLookup().find("munmap").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-            int rc = (int) munmap.invokeExact(region, regionSize);
-            if (rc != 0) {
-                throw new IllegalStateException("munmap failed");
-            }
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        ExecutableMemory.unmap(region, regionSize);
         arena.close();
     }
 }

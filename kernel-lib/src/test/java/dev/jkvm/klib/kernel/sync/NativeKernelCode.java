@@ -6,6 +6,7 @@ import dev.jkvm.klib.asm.Reg;
 import dev.jkvm.klib.asm.Relocation;
 import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.compiler.CompiledUnit;
+import dev.jkvm.klib.compiler.ExecutableMemory;
 import dev.jkvm.klib.compiler.JavaSubsetCompiler;
 
 import java.lang.foreign.Arena;
@@ -30,8 +31,6 @@ import java.util.Map;
  */
 public final class NativeKernelCode {
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final int PROT_READ_WRITE_EXEC = 7;
-    private static final int MAP_PRIVATE_ANONYMOUS = 0x22;
 
     private final CompiledUnit unit;
     private final MemorySegment region;
@@ -73,7 +72,7 @@ public final class NativeKernelCode {
             size += s.size();
         }
         long mapped = Math.max(4096, (size + 4095) / 4096 * 4096);
-        region = mmap(mapped);
+        region = ExecutableMemory.map(mapped);
         for (Section s : a.sections()) {
             byte[] bytes = s.bytes();
             long sectionBase = region.address() + bases.get(s);
@@ -100,22 +99,6 @@ public final class NativeKernelCode {
                     ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), Arena.global()).address();
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    private static MemorySegment mmap(long size) {
-        try {
-            MethodHandle mmap = LINKER.downcallHandle(LINKER.defaultLookup().find("mmap").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-            MemorySegment m = (MemorySegment) mmap.invokeExact(MemorySegment.NULL, size, PROT_READ_WRITE_EXEC,
-                    MAP_PRIVATE_ANONYMOUS, -1, 0L);
-            if (m.address() == -1L) {
-                throw new IllegalStateException("mmap of an executable region failed");
-            }
-            return m.reinterpret(size);
-        } catch (Throwable t) {
-            throw new IllegalStateException("mmap failed", t);
         }
     }
 }
