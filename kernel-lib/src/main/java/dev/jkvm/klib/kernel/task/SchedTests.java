@@ -224,8 +224,7 @@ public final class SchedTests {
 
     /** Body of TIMED_WAIT: 1 when the semaphore was taken before the deadline, 0 on timeout. */
     public static long timedWait(long semaphore) {
-        long deadline = Cpu.rdtsc() + TIMEOUT_MS * KernelScheduler.tscPerMs();
-        return Semaphore.downUntil(KernelScheduler.sched(), semaphore, deadline) ? 1 : 0;
+        return waitAtMost(semaphore, TIMEOUT_MS);
     }
 
     /**
@@ -234,7 +233,11 @@ public final class SchedTests {
      * with a 30 ms deadline on a heavily loaded 2-core host).
      */
     public static long postedWait(long semaphore) {
-        long deadline = Cpu.rdtsc() + POSTED_TIMEOUT_MS * KernelScheduler.tscPerMs();
+        return waitAtMost(semaphore, POSTED_TIMEOUT_MS);
+    }
+
+    private static long waitAtMost(long semaphore, long ms) {
+        long deadline = Cpu.rdtsc() + ms * KernelScheduler.tscPerMs();
         return Semaphore.downUntil(KernelScheduler.sched(), semaphore, deadline) ? 1 : 0;
     }
 
