@@ -57,12 +57,6 @@ public final class IpiMailbox {
         return Memory.load32(mailbox + FIRST_VECTOR) + CpuMask.lowestBit(reason & 0xFFFFFFFFL);
     }
 
-    /** The reason bit whose IPIs arrive on the vector (0 for any other vector). */
-    public static int reasonOf(long mailbox, int vector) {
-        int index = vector - Memory.load32(mailbox + FIRST_VECTOR);
-        return index >= 0 && index < IpiReason.KINDS ? 1 << index : 0;
-    }
-
     /**
      * Marks the reasons pending on the target and sends the IPI of each one that was not already
      * pending; returns the reasons that were pending before.
@@ -140,11 +134,6 @@ public final class IpiMailbox {
             old = Atomic.loadVolatile32(word);
         }
         return old & reasons;
-    }
-
-    /** Takes and clears every reason pending on this CPU. */
-    public static int take(long mailbox, int cpu) {
-        return Atomic.exchange32Acquire(pendingWord(mailbox, cpu), 0);
     }
 
     /** Reasons pending on the CPU (a snapshot). */

@@ -181,7 +181,7 @@ final class SimMachine implements AutoCloseable {
         RUNNING_CPU.set(cpu);
         try {
             if (irr[cpu].getAndSet(false)) {
-                int reasons = IpiMailbox.take(mailbox, cpu);
+                int reasons = IpiMailbox.takeReasons(mailbox, cpu, IpiReason.ALL);
                 if ((reasons & IpiReason.RESCHEDULE) != 0) {
                     Scheduler.onRescheduleIpi(sched, cpu);
                 }

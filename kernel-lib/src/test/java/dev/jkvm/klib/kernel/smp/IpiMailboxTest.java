@@ -30,9 +30,9 @@ class IpiMailboxTest {
             IpiMailbox.post(mailbox, 2, IpiReason.RESCHEDULE);
             IpiMailbox.post(mailbox, 1, IpiReason.RESCHEDULE);
             assertEquals(List.of("2@f3", "2@f7", "1@f3"), sent);
-            assertEquals(IpiReason.RESCHEDULE | IpiReason.TIMER, IpiMailbox.take(mailbox, 2));
+            assertEquals(IpiReason.RESCHEDULE | IpiReason.TIMER, IpiMailbox.takeReasons(mailbox, 2, IpiReason.ALL));
             assertEquals(0, IpiMailbox.pending(mailbox, 2));
-            assertEquals(0, IpiMailbox.take(mailbox, 3));
+            assertEquals(0, IpiMailbox.takeReasons(mailbox, 3, IpiReason.ALL));
             IpiMailbox.post(mailbox, 2, IpiReason.PANIC);
             assertEquals(List.of("2@f3", "2@f7", "1@f3", "2@f6"), sent);
             assertEquals(IpiReason.RESCHEDULE, IpiMailbox.pending(mailbox, 1));

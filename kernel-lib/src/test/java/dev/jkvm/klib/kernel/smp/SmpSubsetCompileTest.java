@@ -35,8 +35,9 @@ class SmpSubsetCompileTest {
     }
 
     @Test
-    void handlerTakesThePendingWordWithOneExchange() {
-        assertTrue(code.contains("IpiMailbox.take", "xchg"));
+    void handlersTakeTheirBitWithCasAndThePingCountWithOneExchange() {
+        assertTrue(code.contains("IpiMailbox.takePings", "xchg"));
+        assertTrue(code.contains("IpiMailbox.takeReasons", "lock cmpxchg"));
         assertTrue(code.contains("IpiMailbox.post", "lock cmpxchg"));
     }
 }
