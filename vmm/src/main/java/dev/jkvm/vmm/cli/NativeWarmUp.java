@@ -1,5 +1,8 @@
 package dev.jkvm.vmm.cli;
 
+import dev.jkvm.vmm.kvm.KvmAbi;
+import dev.jkvm.vmm.kvm.Libc;
+
 /**
  * Links the FFM downcalls (Libc's static handles, about a dozen method-handle chains the JVM
  * generates on first use) on a helper thread while the main thread parses the command line:
@@ -11,13 +14,13 @@ final class NativeWarmUp {
     private NativeWarmUp() {
     }
 
-    private static final String[] CLASSES = {"dev.jkvm.vmm.kvm.Libc", "dev.jkvm.vmm.kvm.KvmAbi"};
+    private static final Class<?>[] CLASSES = {Libc.class, KvmAbi.class};
 
     static void start() {
         Thread.ofPlatform().daemon().name("jkvm-warm-up").start(() -> {
-            for (String name : CLASSES) {
+            for (Class<?> type : CLASSES) {
                 try {
-                    Class.forName(name, true, NativeWarmUp.class.getClassLoader());
+                    Class.forName(type.getName(), true, type.getClassLoader());
                 } catch (Throwable ignored) {
                     // Reported by the main thread when it needs the class (see the class comment).
                 }
