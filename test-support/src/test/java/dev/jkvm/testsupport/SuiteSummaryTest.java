@@ -107,4 +107,17 @@ class SuiteSummaryTest {
         assertTrue(present.failed(), String.join("\n", present.lines()));
         assertEquals(2, present.lines().stream().filter(l -> l.startsWith("FAIL: ")).count(), String.join("\n", present.lines()));
     }
+
+    @Test
+    void aContainerBootDisabledForWantOfKvmIsNoFailureOfTheDockerGuard() throws IOException {
+        report("it", "c.ContainerBootIT", skipped("c.ContainerBootIT", "boots", "KVM only: /dev/kvm absent on this host"));
+        tags("it", "kvm\tskipped\tc.ContainerBootIT\tboots\tKVM only: /dev/kvm absent on this host",
+                "docker\tskipped\tc.ContainerBootIT\tboots\tKVM only: /dev/kvm absent on this host",
+                "docker\tran\tc.ContainerFailureIT\tnoKvmDevice\t");
+        SuiteSummary.Outcome outcome = SuiteSummary.summarize(root, NO_KVM, DOCKER);
+        String text = String.join("\n", outcome.lines());
+        assertFalse(outcome.failed(), text);
+        assertTrue(text.contains("docker: a Docker engine is running: 1 tests tagged \"docker\" ran, none skipped"), text);
+        assertTrue(SuiteSummary.summarize(root, KVM, DOCKER).failed(), "with KVM present the same skip fails the run");
+    }
 }
