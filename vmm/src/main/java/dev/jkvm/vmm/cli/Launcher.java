@@ -142,7 +142,7 @@ public final class Launcher implements Callable<Integer> {
         // Refuse a non-multiboot file before any KVM resource exists.
         MultibootLoader.checkHeader(kernel != null ? kernel.toString() : "the built-in image", image);
         MultibootInfo.checkCommandLine(cmdline);
-        HostChecks.kvmAccessible(Path.of("/dev/kvm"));
+        HostChecks.kvmAccessible(Path.of("/dev/kvm"), new QemuTcgCommand(kernel, image, cpus, memory, cmdline));
 
         OutputStream console = serial.isStdio() ? System.out : openSerialFile(serial.file());
         try {

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.cpu;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.Vm;
 import dev.jkvm.vmm.kvm.KvmVcpu;
 import dev.jkvm.vmm.kvm.Regs;
@@ -11,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** KVM accepts the multiboot state and reports it back as Multiboot 0.6.96 §3.2 describes it. */
+@KvmTest
 class BootCpuStateTest {
     @Test
     void kvmHoldsTheMultibootMachineState() {
