@@ -4,6 +4,7 @@ import dev.jkvm.vmm.api.ExitStatus;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
+import dev.jkvm.vmm.boot.KernelFile;
 import dev.jkvm.vmm.boot.MultibootException;
 import dev.jkvm.vmm.boot.MultibootInfo;
 import dev.jkvm.vmm.boot.MultibootLoader;
@@ -138,9 +139,10 @@ public final class Launcher implements Callable<Integer> {
             throw new UserError("--memory " + (memory >> 20) + "M is more than this host's " + (hostMemory >> 20)
                     + "M of RAM; give less");
         }
-        byte[] image = kernel != null ? HostChecks.readKernel(kernel) : DefaultImage.bytes();
-        // Refuse a non-multiboot file before any KVM resource exists.
-        MultibootLoader.checkHeader(kernel != null ? kernel.toString() : "the built-in image", image);
+        // The whole verdict on the kernel (file type and size, ELF tables, placement in this much
+        // RAM) comes before any accelerator is touched, so it is the same on every host.
+        byte[] image = kernel != null ? KernelFile.read(kernel, memory) : DefaultImage.bytes();
+        MultibootLoader.check(kernel != null ? kernel.toString() : "the built-in image", image, memory);
         MultibootInfo.checkCommandLine(cmdline);
         HostChecks.kvmAccessible(Path.of("/dev/kvm"));
 
