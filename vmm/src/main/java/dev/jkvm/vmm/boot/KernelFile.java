@@ -66,6 +66,13 @@ public final class KernelFile {
             if (Files.isSymbolicLink(path)) {
                 throw new MultibootException("kernel " + path + " is a symbolic link to a file that does not exist; fix the link");
             }
+            // Java reports ENOTDIR (a file used as a directory on the path) as a missing file too.
+            for (Path p = path.toAbsolutePath().getParent(); p != null; p = p.getParent()) {
+                if (Files.exists(p) && !Files.isDirectory(p)) {
+                    throw new MultibootException("kernel file " + path + " cannot exist: " + p + " on its path is a file,"
+                            + " not a directory; check the path");
+                }
+            }
             throw new MultibootException("kernel file " + path + " does not exist; pass --kernel with a multiboot kernel,"
                     + " or omit it to boot the built-in image");
         } catch (AccessDeniedException e) {
