@@ -54,7 +54,21 @@ public final class MultibootLoader {
     private static Prepared prepare(String name, byte[] image) {
         LoadPlan plan = LoadPlan.of(name, image, MultibootHeader.find(name, image));
         SymbolTable symbols = plan.elf() != null ? SymbolTable.of(plan.elf()) : SymbolTable.of(image);
+        // The tables load() copies for the kernel are checked here, so check() refuses them too.
+        if (plan.elf() != null) symbolData(plan.elf());
         return new Prepared(plan, symbols);
+    }
+
+    /** §3.3 flags bit 5: the symbol and string tables a kernel gets a copy of, each checked to lie in the file. */
+    private static List<ElfSection> symbolData(ElfFile elf) {
+        List<ElfSection> list = new ArrayList<>();
+        for (ElfSection s : elf.sections()) {
+            boolean symbolData = s.type() == ElfSection.SHT_SYMTAB || s.type() == ElfSection.SHT_STRTAB;
+            if (!symbolData || s.isAllocated() || !s.hasFileBytes()) continue;
+            elf.requireInFile(s, "an ELF symbol or string table");
+            list.add(s);
+        }
+        return list;
     }
 
     public static BootInfo load(byte[] image, GuestMemory mem, String cmdline) {
@@ -117,10 +131,7 @@ public final class MultibootLoader {
         long tableBytes = (long) sections.size() * elf.sectionHeaderSize();
         long next = base + tableBytes;
         List<Placement> placements = new ArrayList<>();
-        for (ElfSection s : sections) {
-            boolean symbolData = s.type() == ElfSection.SHT_SYMTAB || s.type() == ElfSection.SHT_STRTAB;
-            if (!symbolData || s.isAllocated() || !s.hasFileBytes()) continue;
-            elf.requireInFile(s, "an ELF symbol or string table");
+        for (ElfSection s : symbolData(elf)) {
             next = (next + 7) & -8L;
             placements.add(new Placement(s, next));
             next += s.size();

@@ -100,17 +100,36 @@ public final class Launcher implements Callable<Integer> {
     public static int run(String[] args, PrintStream err) {
         CommandLine cli = new CommandLine(new Launcher(err));
         cli.setParameterExceptionHandler((ex, a) -> {
-            err.println("error: " + ex.getMessage() + " (see vmm --help)");
+            err.println("error: " + oneLine(ex.getMessage()) + " (see vmm --help)");
             return ExitStatus.USAGE;
         });
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            err.println("error: " + oneLine(ex));
+            err.println("error: " + oneLine(describe(ex)));
             return ex instanceof UserError || ex instanceof MultibootException ? ExitStatus.USAGE : ExitStatus.VMM_ERROR;
         });
         return cli.execute(args);
     }
 
-    private static String oneLine(Throwable e) {
+    /**
+     * The message with control characters written as escapes: messages quote what the user
+     * typed (option values, file names), and a newline in those must not split the one line.
+     */
+    static String oneLine(String message) {
+        if (message == null) return "(no message)";
+        StringBuilder b = new StringBuilder(message.length());
+        for (int i = 0; i < message.length(); i++) {
+            char c = message.charAt(i);
+            if (c == '\n') b.append("\\n");
+            else if (c == '\r') b.append("\\r");
+            else if (c == '\t') b.append("\\t");
+            else if (c < 0x20 || (c >= 0x7F && c <= 0x9F) || Character.getType(c) == Character.LINE_SEPARATOR
+                    || Character.getType(c) == Character.PARAGRAPH_SEPARATOR) b.append(String.format("\\u%04x", (int) c));
+            else b.append(c);
+        }
+        return b.toString();
+    }
+
+    private static String describe(Throwable e) {
         if (e instanceof UserError || e instanceof MultibootException || e instanceof KvmException) return e.getMessage();
         return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
