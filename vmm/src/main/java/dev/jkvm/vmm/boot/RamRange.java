@@ -9,6 +9,7 @@ import java.util.List;
 /** One guest-physical RAM range {@code [base, end)}, as the placement check sees guest memory. */
 record RamRange(long base, long end) {
     private static final long PAGE = 4096;
+    private static final long MAX_RAM = 1L << 51;
 
     /**
      * The RAM a VM of {@code memorySize} bytes has, computed the way
@@ -16,11 +17,13 @@ record RamRange(long base, long end) {
      * above 4 GiB), so a kernel gets its verdict before any VM exists.
      */
     static List<RamRange> of(long memorySize) {
-        long size = Math.addExact(memorySize, PAGE - 1) & -PAGE;
+        // No VM has more than the 52-bit physical address space (Intel SDM Vol. 3A §4.1.4); a
+        // larger request fails when the RAM is mapped, the placement answer is the same.
+        long size = (Math.min(Math.max(memorySize, 0), MAX_RAM) + PAGE - 1) & -PAGE;
         long low = Math.min(size, GuestLayout.MMIO_HOLE_START);
         List<RamRange> list = new ArrayList<>();
         list.add(new RamRange(0, low));
-        if (size > low) list.add(new RamRange(GuestLayout.MMIO_HOLE_END, Math.addExact(GuestLayout.MMIO_HOLE_END, size - low)));
+        if (size > low) list.add(new RamRange(GuestLayout.MMIO_HOLE_END, GuestLayout.MMIO_HOLE_END + (size - low)));
         return List.copyOf(list);
     }
 

@@ -172,6 +172,14 @@ class HostileKernelTest {
     }
 
     @Test
+    void absurdMemorySizesGiveAVerdictNotAnArithmeticError() {
+        byte[] image = GnuToolchain.bytes(TestKernels.elf32());
+        MultibootLoader.check("kernel.elf", image, Long.MAX_VALUE);
+        String msg = refusal(() -> MultibootLoader.check("kernel.elf", image, 0));
+        assertContains(msg, "lies outside guest RAM (0 MiB)");
+    }
+
+    @Test
     void placementVerdictUsesTheRamLayoutTheVmAllocates() {
         for (long size : new long[] {2 * MIB, 64 * MIB + 1, 3L << 30, (3L << 30) + 4096, 5L << 30}) {
             try (dev.jkvm.vmm.memory.GuestRam ram = dev.jkvm.vmm.memory.GuestRam.allocate(size)) {
