@@ -1,6 +1,5 @@
 package dev.jkvm.vmm.boot;
 
-
 import dev.jkvm.vmm.memory.GuestMemory;
 
 import java.util.ArrayList;

@@ -46,6 +46,12 @@ class KernelLoaderFuzzTest {
     @FuzzTest
     @Timeout(value = 10, unit = TimeUnit.SECONDS)
     void loader(byte[] image) {
+        // The pre-VM verdict for a VM with RAM above 4 GiB too (no load: that much RAM is not allocated).
+        try {
+            MultibootLoader.check("fuzz.elf", image, 5L << 30);
+        } catch (MultibootException refused) {
+            assertOneLine(refused);
+        }
         String early;
         try {
             MultibootLoader.check("fuzz.elf", image, RAM);
