@@ -92,7 +92,6 @@ public final class SelfTestSuite {
     private static final long NEW_VALUE = 0x7EDC_BA98_7654_3210L;
 
     private static int builtIn;
-    private static long commandLineInfo;
     private static long matrix;
     private static long samples;
     private static long stormState;
@@ -123,55 +122,19 @@ public final class SelfTestSuite {
         builtIn = enabled ? 1 : 0;
     }
 
-    /** Whether the image has the suite switched on, or the command line asks for "selftest". */
-    public static boolean enabled(long multibootInfo) {
-        commandLineInfo = multibootInfo;
-        if (builtIn != 0) {
-            return true;
-        }
-        if (multibootInfo == 0 || (Memory.load32(multibootInfo) & 4) == 0) {
-            return false;
-        }
-        long p = Memory.load32(multibootInfo + 16) & 0xFFFFFFFFL;
-        for (int i = 0; i < 4096 && Memory.load8(p) != 0; i++, p++) {
-            if (Memory.load8(p) == 's' && Memory.load8(p + 1) == 'e' && Memory.load8(p + 2) == 'l'
-                    && Memory.load8(p + 3) == 'f' && Memory.load8(p + 4) == 't' && Memory.load8(p + 5) == 'e'
-                    && Memory.load8(p + 6) == 's' && Memory.load8(p + 7) == 't') {
-                return true;
-            }
-        }
-        return false;
+    /** Whether the image has the suite switched on, or the command line asks for it ("selftest"). */
+    public static boolean enabled(boolean commandLineAsks) {
+        return builtIn != 0 || commandLineAsks;
     }
 
-    /** The number after "storm-ms=" on the multiboot command line, or 0. */
-    private static long stormBudgetFromCommandLine() {
-        long info = commandLineInfo;
-        if (info == 0 || (Memory.load32(info) & 4) == 0) {
-            return 0;
-        }
-        long p = Memory.load32(info + 16) & 0xFFFFFFFFL;
-        for (int i = 0; i < 4096 && Memory.load8(p) != 0; i++, p++) {
-            if (Memory.load8(p) == 's' && Memory.load8(p + 1) == 't' && Memory.load8(p + 2) == 'o'
-                    && Memory.load8(p + 3) == 'r' && Memory.load8(p + 4) == 'm' && Memory.load8(p + 5) == '-'
-                    && Memory.load8(p + 6) == 'm' && Memory.load8(p + 7) == 's' && Memory.load8(p + 8) == '=') {
-                long value = 0;
-                long q = p + 9;
-                while (Memory.load8(q) >= '0' && Memory.load8(q) <= '9') {
-                    value = value * 10 + (Memory.load8(q) - '0');
-                    q++;
-                }
-                return value;
-            }
-        }
-        return 0;
-    }
-
-    /** Runs every test on the boot CPU and exits the machine; enabledMask: the CPUs ACPI enabled. */
-    public static void run(long enabledMask, long bringUpMicros) {
+    /**
+     * Runs every test on the boot CPU and exits the machine; enabledMask: the CPUs ACPI enabled;
+     * requestedStormMs: the command line's storm-ms= (0: the default budget).
+     */
+    public static void run(long enabledMask, long bringUpMicros, long requestedStormMs) {
         stormBudgetMs = STORM_BUDGET_MS;
-        long requested = stormBudgetFromCommandLine();
-        if (requested > 0 && requested < STORM_BUDGET_MS) {
-            stormBudgetMs = requested;
+        if (requestedStormMs > 0 && requestedStormMs < STORM_BUDGET_MS) {
+            stormBudgetMs = requestedStormMs;
         }
         long suiteStart = Cpu.rdtsc();
         cpuCount = SmpState.cpuCount();
