@@ -6,11 +6,13 @@ import dev.jkvm.klib.kernel.acpi.PhysicalWindow;
 import dev.jkvm.klib.kernel.acpi.SoftOff;
 import dev.jkvm.klib.kernel.acpi.Topology;
 import dev.jkvm.klib.kernel.apic.Lapic;
+import dev.jkvm.klib.kernel.apic.LegacyPic;
 import dev.jkvm.klib.kernel.boot.FwCfg;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.cpu.CpuResources;
 import dev.jkvm.klib.kernel.cpu.Features;
 import dev.jkvm.klib.kernel.cpu.Gdt;
+import dev.jkvm.klib.kernel.cpu.HardwareCheck;
 import dev.jkvm.klib.kernel.cpu.Idt;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 import dev.jkvm.klib.kernel.cpu.SystemCallMsrs;
@@ -96,6 +98,10 @@ public final class Kernel {
         long idt = BootAllocator.pages(1);
         Idt.build(idt, KernelLayout.get(KernelLayout.TRAP_STUBS));
         Idt.load(idt);
+        // Before anything can enable interrupts (the PIT calibration programs channel 0 on
+        // machines without port 0x61): a PIC still at the BIOS's vector 8 would turn IRQ0 into
+        // what looks like a double fault.
+        LegacyPic.remapAndMask();
         Console.print("memory: ");
         Log.dec(MemoryMap.availableBytes() >>> 20);
         Console.print(" MiB of RAM");
@@ -116,6 +122,9 @@ public final class Kernel {
         Console.print("cpu features:");
         Features.print(features);
         Console.print("\n");
+        if (!HardwareCheck.requiredPresent(features, test == TEST_EXECUTE_DATA)) {
+            fail();
+        }
 
         int bspApicId = initialApicId(features);
         long topology = BootAllocator.allocate(Topology.bytesNeeded(TOPOLOGY_CPUS, 16, 48, 16), 8);
@@ -212,6 +221,9 @@ public final class Kernel {
         Log.hex(Vectors.SPURIOUS);
         Console.print("\n");
         PitCalibration.run(Vectors.TIMER);
+        if (!PitCalibration.plausible()) {
+            fail();
+        }
         Delay.calibrated(PitCalibration.tscTicksPerMs());
         Console.print("timer: lapic ");
         Log.dec(PitCalibration.lapicTicksPerMs());
