@@ -84,6 +84,11 @@ public final class SelfTestSuite {
     private static final int SHOOTDOWNS = 20;
     /** Lock acquisitions per test over all CPUs (each CPU does its share). */
     private static final int LOCK_OPERATIONS = 240;
+    /**
+     * Each CPU's share is at least this many, so that with many CPUs (240 / n is 0 above 240
+     * CPUs, 1 at 128) every CPU still takes the lock often enough to contend with the others.
+     */
+    private static final int MIN_LOCK_OPERATIONS_PER_CPU = 8;
     private static final int BARRIER_ROUNDS = 8;
     private static final long CALL_TIMEOUT_MS = 100;
     /** A virtual address outside the identity map, next to the one SmpSelfTest uses. */
@@ -463,7 +468,8 @@ public final class SelfTestSuite {
     private static void locks(int first) {
         long online = SmpState.onlineMask();
         int n = CpuMask.count(online);
-        int iterations = LOCK_OPERATIONS / n;
+        int iterations = LOCK_OPERATIONS / n < MIN_LOCK_OPERATIONS_PER_CPU ? MIN_LOCK_OPERATIONS_PER_CPU
+                : LOCK_OPERATIONS / n;
         long planned = (long) iterations * n;
         long lock = Contention.lock();
 

@@ -20,9 +20,16 @@ import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
 
 /**
- * Brings the application processors up, one at a time, with the INIT-SIPI-SIPI sequence of the
- * Intel MP initialisation protocol (Intel SDM Vol. 3A 9.4.4.1: INIT, 10 ms, SIPI, 200 µs, SIPI),
- * then waits for all of them to report READY, and finally releases them into their idle loop.
+ * Brings the application processors up with the INIT-SIPI-SIPI sequence of the Intel MP
+ * initialisation protocol (Intel SDM Vol. 3A 9.4.4.1: INIT, 10 ms, SIPI, 200 µs, SIPI), batched
+ * as Linux does since 6.5: INIT goes to every AP at once and the 10 ms wait is paid once, not once
+ * per AP; then each AP in turn gets its SIPI and the BSP waits only until it has left the shared
+ * trampoline (it takes its stack and index from the one parameter block), while the APs already
+ * out of it go on with their own set-up in parallel. Then the BSP waits for all of them to report
+ * READY, and finally releases them into their idle loop. Waiting APs sit in HLT, not in a pause
+ * loop: under a software CPU (QEMU TCG) or on a host with fewer cores than vCPUs, spinning APs take
+ * the host CPU time the BSP needs to start the others, which made bring-up time grow with the
+ * square of the CPU count. The release wakes them with one broadcast IPI (Vectors.WAKE).
  * An AP that does not leave the trampoline, or not reach READY, in time is reported with its last
  * BootStage, parked again with INIT and left offline; the boot goes on without it.
  */
@@ -70,6 +77,12 @@ public final class ApStartup {
         Memory.store64(trampoline + TrampolineParameters.ENTRY, KernelLayout.get(KernelLayout.AP_ENTRY));
         for (int cpu = 1; cpu < cpuCount; cpu++) {
             if (CpuMask.contains(enabledMask, cpu)) {
+                Lapic.sendIpi(SmpState.apicId(cpu), Lapic.INIT | Lapic.ASSERT);
+            }
+        }
+        Delay.micros(INIT_DELAY_US);
+        for (int cpu = 1; cpu < cpuCount; cpu++) {
+            if (CpuMask.contains(enabledMask, cpu)) {
                 startOne(cpu);
             }
         }
@@ -94,6 +107,8 @@ public final class ApStartup {
         // Every AP that got this far runs on the kernel's GDT and stack: the trampoline may go.
         Asm.call("kernel_memzero", trampoline, 4096);
         SmpState.release();
+        // One ICR write ends every waiting AP's HLT; APs that are offline (INIT again) ignore it.
+        Lapic.sendIpiToAllOthers(Lapic.FIXED | Lapic.ASSERT | Vectors.WAKE);
         return online;
     }
 
@@ -109,8 +124,6 @@ public final class ApStartup {
                 Memory.load64(SmpState.record(cpu) + SmpState.STACK_TOP));
         Memory.store32(trampoline + TrampolineParameters.CPU_INDEX, cpu);
         Atomic.storeVolatile32(trampoline + TrampolineParameters.STAGE, BootStage.NONE);
-        Lapic.sendIpi(apicId, Lapic.INIT | Lapic.ASSERT);
-        Delay.micros(INIT_DELAY_US);
         Lapic.sendIpi(apicId, Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
         Delay.micros(SIPI_DELAY_US);
         if (Atomic.loadVolatile32(trampoline + TrampolineParameters.STAGE) == BootStage.NONE) {
@@ -161,8 +174,9 @@ public final class ApStartup {
         Gdt.load(gdt, SmpState.cpuCount(), cpu);
         Idt.load(idt);
         SmpState.setStage(cpu, BootStage.GDT_IDT);
+        // Interrupts are still off (the trampoline's CLI): HLT holds the AP until the BSP's INIT.
         while (hangFirstAp && cpu == 1) {
-            Cpu.pause();
+            Cpu.hlt();
         }
         int features = Features.detect();
         Memory.store32(record + SmpState.FEATURES, features);
@@ -174,8 +188,12 @@ public final class ApStartup {
         SmpState.setStage(cpu, BootStage.LAPIC);
         SmpState.setStage(cpu, BootStage.READY);
         SmpState.noteReady();
+        // Interrupts are off from the check to the HLT (STI's one-instruction shadow covers the
+        // HLT), so the WAKE sent right after the release cannot be slept through.
+        Cpu.cli();
         while (!SmpState.released()) {
-            Cpu.pause();
+            Asm.call("kernel_wait_for_interrupt");
+            Cpu.cli();
         }
         SmpState.setStage(cpu, BootStage.IDLE);
         KernelScheduler.apIdle();
