@@ -62,6 +62,8 @@ import dev.jkvm.klib.rt.Memory;
  * "test=write-text" and "test=xdata" check that text is read-only and data not executable,
  * "test=sched-NAME" runs one in-guest scheduler test instead of the default workload (MainTask),
  * "test=boot" ends the run as soon as the scheduler runs on every CPU (scripts/bench/boot-loop).
+ * The command line is parsed strictly (CommandLine): anything else fails the run with one line,
+ * and "expect-cpus=N" fails it unless N CPUs come online.
  */
 public final class Kernel {
     private Kernel() {
