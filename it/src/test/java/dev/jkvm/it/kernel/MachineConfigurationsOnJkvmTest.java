@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.it.BuiltImage;
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
@@ -11,7 +12,6 @@ import dev.jkvm.vmm.api.VmOutcome;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The kernel's machine checks on our VMM (KVM): RAM sizes that move RAM above 4 GiB, the fw_cfg
  * CPU count agreeing with the MADT, expect-cpus=, and a command-line error failing the run.
  */
-@Tag("kvm")
+@KvmTest
 class MachineConfigurationsOnJkvmTest {
     /** Only a hang guard: ring 0 is emulated on this host's KVM. */
     private static final Duration HANG_LIMIT = Duration.ofSeconds(180);
