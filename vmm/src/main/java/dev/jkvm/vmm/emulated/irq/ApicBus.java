@@ -108,13 +108,13 @@ public final class ApicBus {
     /**
      * An interrupt message from the I/O APIC (or an MSI): 8-bit destination, physical or logical,
      * delivery mode as in {@link ApicMessage}, trigger mode recorded in the target's TMR so its EOI
-     * comes back through {@link #onEoi}.
+     * comes back through {@link #onEoi}. Returns whether some LAPIC accepted it.
      */
-    public void deliver(int dest, boolean logical, int mode, int vector, boolean levelTriggered) {
-        route(dest, logical, mode, vector, levelTriggered, false);
+    public boolean deliver(int dest, boolean logical, int mode, int vector, boolean levelTriggered) {
+        return route(dest, logical, mode, vector, levelTriggered, false);
     }
 
-    private void broadcast(LocalApic except, int mode, int vector, boolean level) {
+    private boolean broadcast(LocalApic except, int mode, int vector, boolean level) {
         LocalApic[] all = apics;
         if (mode == ApicMessage.LOWEST_PRIORITY) {
             LocalApic best = null;
@@ -127,24 +127,25 @@ public final class ApicBus {
                     bestPriority = p;
                 }
             }
-            if (best != null) deliverTo(best, mode, vector, level);
-            return;
+            return best != null && deliverTo(best, mode, vector, level);
         }
+        boolean any = false;
         for (LocalApic a : all) {
-            if (a != except) deliverTo(a, mode, vector, level);
+            if (a != except) any |= deliverTo(a, mode, vector, level);
         }
+        return any;
     }
 
-    private void route(int dest, boolean logical, int mode, int vector, boolean level, boolean x2Sender) {
+    private boolean route(int dest, boolean logical, int mode, int vector, boolean level, boolean x2Sender) {
         boolean broadcastDest = x2Sender ? dest == ApicMessage.X2APIC_BROADCAST : (dest & 0xFF) == ApicMessage.XAPIC_BROADCAST;
         if (!logical && !broadcastDest && !idsRewritten) {
             LocalApic target = apic(dest);
-            if (target != null && target.matchesPhysical(dest, x2Sender)) deliverTo(target, mode, vector, level);
-            return;
+            return target != null && target.matchesPhysical(dest, x2Sender) && deliverTo(target, mode, vector, level);
         }
         LocalApic[] all = apics;
         LocalApic best = null;
         int bestPriority = Integer.MAX_VALUE;
+        boolean any = false;
         for (LocalApic a : all) {
             if (!a.hardwareEnabled()) continue;
             boolean match = logical ? a.matchesLogical(dest, x2Sender) : a.matchesPhysical(dest, x2Sender);
@@ -156,19 +157,20 @@ public final class ApicBus {
                     bestPriority = p;
                 }
             } else {
-                deliverTo(a, mode, vector, level);
+                any |= deliverTo(a, mode, vector, level);
             }
         }
-        if (best != null) deliverTo(best, mode, vector, level);
+        if (best != null) any |= deliverTo(best, mode, vector, level);
+        return any;
     }
 
-    private static void deliverTo(LocalApic target, int mode, int vector, boolean level) {
-        switch (mode) {
+    private static boolean deliverTo(LocalApic target, int mode, int vector, boolean level) {
+        return switch (mode) {
             case ApicMessage.FIXED, ApicMessage.LOWEST_PRIORITY -> target.acceptFixed(vector, level);
             case ApicMessage.NMI -> target.acceptNmi();
             case ApicMessage.INIT -> target.acceptInit();
             case ApicMessage.STARTUP -> target.acceptStartup(vector);
-            default -> { }  // SMI (no SMM here), ExtINT over the bus, reserved modes: dropped
-        }
+            default -> false;  // SMI (no SMM here), ExtINT over the bus, reserved modes: dropped
+        };
     }
 }

@@ -228,13 +228,16 @@ public final class LocalApic implements InterruptController, TimerSource {
 
     // ---------------------------------------------------------------- accepting messages (bus, any thread)
 
-    /** A fixed or lowest-priority message was chosen for this LAPIC: IRR (and TMR) set, CPU told. */
-    void acceptFixed(int vector, boolean levelTriggered) {
+    /**
+     * A fixed or lowest-priority message was chosen for this LAPIC: IRR (and TMR) set, CPU told.
+     * Returns whether the LAPIC took it (the I/O APIC sets remote IRR only then, as KVM does).
+     */
+    boolean acceptFixed(int vector, boolean levelTriggered) {
         boolean wake;
         synchronized (this) {
             // KVM drops fixed interrupts to a software-disabled APIC (SDM §10.4.7.2 leaves them
             // pending or lost; nothing the kernels we run rely on).
-            if (!hardwareEnabled() || !softwareEnabled()) return;
+            if (!hardwareEnabled() || !softwareEnabled()) return false;
             if (vector < 16) {
                 wake = error(ESR_RECEIVE_ILLEGAL_VECTOR);
             } else {
@@ -244,21 +247,27 @@ public final class LocalApic implements InterruptController, TimerSource {
             }
         }
         post(wake);
+        return vector >= 16;
     }
 
-    void acceptNmi() {
-        if (hardwareEnabled()) events.post(CpuEvents.NMI);
+    boolean acceptNmi() {
+        if (!hardwareEnabled()) return false;
+        events.post(CpuEvents.NMI);
+        return true;
     }
 
-    void acceptInit() {
-        if (hardwareEnabled()) events.post(CpuEvents.INIT);
+    boolean acceptInit() {
+        if (!hardwareEnabled()) return false;
+        events.post(CpuEvents.INIT);
+        return true;
     }
 
-    void acceptStartup(int vector) {
-        if (!hardwareEnabled()) return;
+    boolean acceptStartup(int vector) {
+        if (!hardwareEnabled()) return false;
         // The vector first: the CPU reads it after seeing the SIPI bit (post is a CAS: ordered).
         events.sipiVector = vector;
         events.post(CpuEvents.SIPI);
+        return true;
     }
 
     /** The priority used to arbitrate lowest-priority delivery (SDM §10.6.2.4): PPR here, as KVM uses. */
