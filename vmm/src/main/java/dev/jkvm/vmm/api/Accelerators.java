@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.vmm.emulated.EmulatedMachine;
 import dev.jkvm.vmm.kvm.KvmMachine;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.vcpu.MachineBackend;
@@ -25,8 +26,7 @@ public final class Accelerators {
     static MachineBackend create(Accelerator accelerator, int cpus) {
         return switch (accelerator) {
             case KVM -> KvmMachine.create(cpus);
-            case EMULATED -> throw new AcceleratorUnavailableException(
-                    "the emulated CPU is not part of this build yet; run on a host with /dev/kvm and use --accel kvm");
+            case EMULATED -> EmulatedMachine.create();
             case AUTO -> throw new IllegalArgumentException("AUTO must be resolved first");
         };
     }

@@ -225,7 +225,7 @@ public final class Vm implements AutoCloseable {
         Duration toSerial = firstSerialByteNanos < 0 || start == 0 ? null : Duration.ofNanos(firstSerialByteNanos - start);
         Duration toExit = end == 0 || start == 0 ? null : Duration.ofNanos(end - start);
         return new VmStats(perVcpu, toSerial, toExit, pio.unknownReads(), pio.unknownWrites(),
-                mmio.unknownReads(), mmio.unknownWrites(), machine.name());
+                mmio.unknownReads(), mmio.unknownWrites(), machine.name(), machine.notes());
     }
 
     /** Stops the run (if still going), joins every vCPU thread, closes every fd and unmaps RAM. */

@@ -15,10 +15,11 @@ import java.util.Map;
  * @param unknownMmioReads     MMIO reads outside every device and RAM
  * @param unknownMmioWrites    MMIO writes outside every device and RAM
  * @param accelerator          what ran the guest: "kvm" or "emulated"
+ * @param acceleratorNotes     the accelerator's remarks on the run (e.g. unimplemented opcodes), one line each
  */
 public record VmStats(List<Map<String, Long>> exitsPerVcpu, Duration timeToFirstSerialByte, Duration timeToExit,
                       long unknownPortReads, long unknownPortWrites, long unknownMmioReads, long unknownMmioWrites,
-                      String accelerator) {
+                      String accelerator, List<String> acceleratorNotes) {
 
     /** Total exits of one kind (e.g. "io") over all vCPUs. */
     public long totalExits(String reason) {

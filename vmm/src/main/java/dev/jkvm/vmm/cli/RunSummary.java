@@ -32,6 +32,7 @@ record RunSummary(int cpus, long memory, VmOutcome outcome, VmStats stats) {
                 totals.append(r).append(' ').append(stats.totalExits(r));
             }
             s.append(String.format("  %-26s %s%n", "exits", totals));
+            for (String note : stats.acceleratorNotes()) s.append("  ").append(note).append('\n');
             s.append("  exits by reason per vCPU:\n");
             s.append(String.format("    %-6s", "vCPU"));
             for (String r : reasons) s.append(String.format(" %12s", r));
@@ -53,6 +54,9 @@ record RunSummary(int cpus, long memory, VmOutcome outcome, VmStats stats) {
         j.append("  \"cpus\": ").append(cpus).append(",\n");
         j.append("  \"memoryBytes\": ").append(memory).append(",\n");
         j.append("  \"accelerator\": ").append(quote(stats.accelerator())).append(",\n");
+        j.append("  \"acceleratorNotes\": [");
+        for (int i = 0; i < stats.acceleratorNotes().size(); i++) j.append(i == 0 ? "" : ", ").append(quote(stats.acceleratorNotes().get(i)));
+        j.append("],\n");
         j.append("  \"timeToFirstSerialByteMs\": ").append(jsonMillis(stats.timeToFirstSerialByte())).append(",\n");
         j.append("  \"timeToExitMs\": ").append(jsonMillis(stats.timeToExit())).append(",\n");
         j.append("  \"unknownPortReads\": ").append(stats.unknownPortReads()).append(",\n");

@@ -32,6 +32,12 @@ public interface MachineBackend extends AutoCloseable {
     /** The GSIs of the machine's interrupt controllers (I/O APIC and, below 16, the PIC pair). */
     InterruptLines interruptLines();
 
+    /**
+     * Lines the run summary prints about this accelerator's run, e.g. the opcodes an emulated CPU
+     * did not implement; empty when there is nothing to say.
+     */
+    default List<String> notes() { return List.of(); }
+
     /** Releases the machine; vCPUs are closed by their owner before. */
     @Override
     void close();

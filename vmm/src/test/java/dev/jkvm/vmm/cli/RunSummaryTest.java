@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RunSummaryTest {
     private static final VmStats STATS = new VmStats(
             List.of(Map.of("io", 120L, "mmio", 4L), Map.of("io", 3L, "interrupted", 1L)),
-            Duration.ofMillis(12), Duration.ofMillis(40), 0, 0, 0, 0, "emulated");
+            Duration.ofMillis(12), Duration.ofMillis(40), 0, 0, 0, 0, "emulated",
+            List.of("emulated cpu: unimplemented opcode 0f 01 d0 at RIP 0x100000 (2 times)"));
 
     @Test
     void textNamesTheAcceleratorAndTotalsExits() {
