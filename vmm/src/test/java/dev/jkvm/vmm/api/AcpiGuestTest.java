@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.acpi.AcpiPmPorts;
 import org.junit.jupiter.api.Test;
 
@@ -8,6 +9,7 @@ import java.time.Duration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The ACPI platform as a guest meets it: the RSDP where §5.2.5.1 says, and S5 power-off. */
+@KvmTest
 class AcpiGuestTest {
     @Test
     void guestFindsTheRsdpAndPowersOffThroughPm1aControl() throws Exception {

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.boot.MultibootException;
 import org.junit.jupiter.api.Test;
 
@@ -26,6 +27,7 @@ class BuilderValidationTest {
         assertThrows(IllegalArgumentException.class, () -> VirtualMachine.builder().cpus(0));
     }
 
+    @KvmTest
     @Test
     void moreVcpusThanKvmAllowsIsRefusedAtStartWithoutLeaking() throws Exception {
         VirtualMachine vm = VirtualMachine.builder().cpus(100_000).memory(8 << 20)

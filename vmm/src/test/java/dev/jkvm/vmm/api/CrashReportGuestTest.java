@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.KvmTest;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -10,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Guests that die: the outcome kind, exit status and crash report contents. */
+@KvmTest
 class CrashReportGuestTest {
     /** Long mode, an IDT of not-present gates, then ud2 two calls deep: #UD → #NP → #DF → triple fault. */
     static final String TRIPLE_FAULT = "_start:\n" + GuestSnippets.ENTER_LONG_MODE + """

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.devices.MmioDevice;
 import dev.jkvm.vmm.devices.PioDevice;
 import org.junit.jupiter.api.Test;
@@ -16,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and data — including string I/O, which KVM reports as one exit with a count — and accesses no
  * device decodes read as all ones and are counted instead of ending the VM.
  */
+@KvmTest
 class DeviceDispatchGuestTest {
     static final int PORT = 0x500;
     static final long MMIO = 0xD000_0000L;

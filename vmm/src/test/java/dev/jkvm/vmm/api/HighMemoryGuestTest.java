@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.memory.GuestLayout;
 import dev.jkvm.vmm.memory.GuestMemory;
 import org.junit.jupiter.api.Test;
@@ -14,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * 4 GiB. The guest writes through its own page tables to the last RAM word below the hole and
  * to the first word above 4 GiB; the host reads both back.
  */
+@KvmTest
 class HighMemoryGuestTest {
     static final long HIGH_RAM = 4L << 20;
 

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.KvmTest;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -11,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * the in-kernel IOAPIC routes it (redirection entry 4, 82093AA datasheet §3.2.4) to the BSP's
  * LAPIC, and the guest's IDT handler runs out of HLT.
  */
+@KvmTest
 class InterruptGuestTest {
     /** LAPIC and IOAPIC are programmed in 32-bit mode, where their MMIO is reachable unpaged. */
     static final String GUEST = """

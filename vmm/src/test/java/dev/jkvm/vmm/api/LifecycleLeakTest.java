@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.KvmTest;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -16,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 100 create/boot/destroy cycles in one process leave no thread, fd or mapping behind: every
  * cycle opens /dev/kvm, a VM fd, vCPU fds, kvm_run mappings, guest RAM and vCPU threads.
  */
+@KvmTest
 class LifecycleLeakTest {
     static final int WARMUP = 5;
     static final int CYCLES = 100;

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.KvmTest;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -9,6 +10,7 @@ import java.time.Duration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** A guest that switches itself to long mode and handles #UD through its own IDT. */
+@KvmTest
 class LongModeGuestTest {
     static final String GUEST = "_start:\n" + GuestSnippets.ENTER_LONG_MODE + """
             long_mode:

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.KvmTest;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -12,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * Each AP reads its APIC ID from CPUID (leaf 1 EBX[31:24], or leaf 0xB EDX, the x2APIC ID) and
  * sets that bit in a bitmap, so the test also checks the per-vCPU CPUID the VMM programs.
  */
+@KvmTest
 class SmpGuestTest {
     /**
      * @param icrDestination value for ICR high (destination APIC ID in bits 31:24)

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.KvmTest;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -13,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
  * A vCPU stuck in the guest — spinning, or halted with interrupts off — is kicked out of
  * KVM_RUN (immediate_exit + signal) by the wall-clock limit and by stop().
  */
+@KvmTest
 class StopAndTimeoutTest {
     static final String SPIN = """
             _start:
