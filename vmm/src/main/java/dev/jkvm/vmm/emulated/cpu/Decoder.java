@@ -509,7 +509,9 @@ public final class Decoder {
     private void decode0F(int b) {
         Insn in = this.in;
         switch (b) {
-            case 0x00, 0x01, 0x02, 0x03 -> { modrm(); system(); }
+            case 0x00 -> { modrm(); if ((in.reg & 7) >= 6) ud(); else system(); } // group 6 /6 /7 are invalid
+            case 0x01 -> { modrm(); if ((in.reg & 7) == 5 && in.mod != 3 && mandatory != 2) ud(); else system(); }
+            case 0x02, 0x03 -> { modrm(); system(); }
             case 0x05, 0x06, 0x07, 0x08, 0x09, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0xA2 -> system();
             case 0x0B -> ud();
             case 0x0D -> { modrm(); if (in.mod == 3) ud(); else handler(Handler.NOP); }
