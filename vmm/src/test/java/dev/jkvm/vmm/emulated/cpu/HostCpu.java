@@ -31,8 +31,8 @@ final class HostCpu implements AutoCloseable {
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment state = arena.allocate(256, 16);
     private final MethodHandle call;
-    private final byte[] prologue = TestMachine.hex(PROLOGUE);
-    private final byte[] epilogue = TestMachine.hex(EPILOGUE);
+    private final byte[] prologue = IsaMachine.hex(PROLOGUE);
+    private final byte[] epilogue = IsaMachine.hex(EPILOGUE);
 
     HostCpu() {
         Linker linker = Linker.nativeLinker();

@@ -181,7 +181,7 @@ class HostOracleTest {
     void registerFormsAgreeWithTheHostProcessor() {
         assumeTrue(System.getProperty("os.arch").equals("amd64"), "needs an x86-64 host");
         Random rnd = new Random(11);
-        TestMachine m = new TestMachine(Decoder.MODE64);
+        IsaMachine m = new IsaMachine(Decoder.MODE64);
         List<String> failures = new ArrayList<>();
         int run = 0;
         HexFormat hex = HexFormat.of();
@@ -239,7 +239,7 @@ class HostOracleTest {
                     long hostFlags = host.run(insn, hostRegs, flagsIn);
 
                     for (int r = 0; r < 16; r++) m.s.gpr[r] = regs[r];
-                    m.s.gpr[CpuState.RSP] = TestMachine.STACK;
+                    m.s.gpr[CpuState.RSP] = IsaMachine.STACK;
                     Flags.set(m.s, flagsIn);
                     String problem;
                     try {
@@ -267,7 +267,7 @@ class HostOracleTest {
         return ANY[rnd.nextInt(ANY.length)];
     }
 
-    private static String compare(long[] hostRegs, long hostFlags, TestMachine m, long undefined) {
+    private static String compare(long[] hostRegs, long hostFlags, IsaMachine m, long undefined) {
         StringBuilder b = new StringBuilder();
         for (int r : HostCpu.REGISTERS) {
             if (hostRegs[r] != m.s.gpr[r]) {

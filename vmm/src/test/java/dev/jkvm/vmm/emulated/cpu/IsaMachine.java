@@ -6,7 +6,7 @@ import java.util.HexFormat;
  * A flat test machine around one emulated CPU: 1 MiB of RAM, no paging, code loaded at
  * {@link #CODE}, stack below {@link #STACK}; {@link #run} executes until HLT.
  */
-final class TestMachine {
+final class IsaMachine {
     static final long CODE = 0x1000, STACK = 0x80000, DATA = 0x20000;
 
     final FlatMemory memory;
@@ -16,7 +16,7 @@ final class TestMachine {
     final CpuState s;
     final Executor executor;
 
-    TestMachine(int mode) {
+    IsaMachine(int mode) {
         memory = new FlatMemory(1 << 20);
         mmu = new FlatMmu(memory);
         cpu = new X86Cpu(mmu, system);
@@ -68,7 +68,7 @@ final class TestMachine {
     }
 
     /** Loads {@code hexCode} + HLT at CODE and runs it until HLT. */
-    TestMachine run(String hexCode) {
+    IsaMachine run(String hexCode) {
         byte[] code = hex(hexCode);
         load(CODE, code);
         load(CODE + code.length, new byte[] {(byte) 0xF4});
@@ -76,7 +76,7 @@ final class TestMachine {
         return resume();
     }
 
-    TestMachine resume() {
+    IsaMachine resume() {
         s.activity = CpuState.Activity.RUNNING;
         for (int i = 0; i < 1_000_000 && s.activity == CpuState.Activity.RUNNING; i++) executor.run(10_000);
         if (s.activity != CpuState.Activity.HALTED) throw new AssertionError("did not reach HLT, RIP 0x" + Long.toHexString(s.rip));
