@@ -28,8 +28,8 @@ public final class Executor {
     private final Sse sse;
     private final Decoder.CodeSource code;
 
-    /** Events of this vCPU; checked between blocks ({@code null}: never checked). Set by the run loop's owner. */
-    public CpuEvents events;
+    /** Events of this vCPU: checked between blocks (one volatile read). */
+    private final CpuEvents events;
 
     /** Instructions retired since creation. */
     public long retired;
@@ -45,6 +45,7 @@ public final class Executor {
         this.cpu = cpu;
         this.s = cpu.s;
         this.sse = new Sse(this);
+        this.events = cpu.events;
         Mmu mmu = cpu.mmu;
         this.code = mmu::fetchByte;
     }
