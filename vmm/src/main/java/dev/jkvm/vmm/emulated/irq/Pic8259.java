@@ -1,0 +1,276 @@
+package dev.jkvm.vmm.emulated.irq;
+
+import dev.jkvm.vmm.devices.PioDevice;
+
+/**
+ * The PC's cascaded 8259A pair (Intel 8259A datasheet): master at ports 0x20/0x21, slave at
+ * 0xA0/0xA1 on the master's IRQ 2, and the edge/level control registers (ELCR) at 0x4D0/0x4D1
+ * that KVM's model also decodes. ICW1-ICW4, OCW1 (mask), OCW2 (non-specific, specific and
+ * rotating EOI, set priority), OCW3 (read IRR/ISR, poll, special mask), auto-EOI and
+ * special fully nested mode; edge inputs unless ELCR says level.
+ *
+ * <p>API: {@link #setIrq} drives ISA IRQ 0..15; the INTR output goes to the BSP's LINT0 through
+ * {@link ExtIntSource} (the LAPIC calls {@link #acknowledge} in the CPU's interrupt-acknowledge
+ * path, which returns the vector); {@link #onOutputChange} tells the LAPIC that INTR may have
+ * risen. Register it for ports {@link #MASTER_COMMAND}+2, {@link #SLAVE_COMMAND}+2 and
+ * {@link #ELCR}+2. Thread-safe; the output callback runs without the lock.
+ *
+ * <p>Not modelled: the 8080/8085 mode (ICW1 bit 2 and the call-address bytes), buffered mode,
+ * and ICW1's level-triggered bit (edge/level comes from ELCR, as on PCs since the PIIX).
+ */
+public final class Pic8259 implements PioDevice, ExtIntSource {
+    public static final int MASTER_COMMAND = 0x20, MASTER_DATA = 0x21, SLAVE_COMMAND = 0xA0, SLAVE_DATA = 0xA1;
+    public static final int ELCR = 0x4D0;
+    /** The slave's INT output is master input 2. */
+    private static final int CASCADE_IRQ = 2;
+
+    /** One 8259A. */
+    private static final class Chip {
+        final int elcrMask;
+        int lastIrr;   // input levels seen, for edge detection
+        int irr, isr, imr;
+        int priorityAdd;  // lowest-priority rotation: IRQ (priorityAdd) has the highest priority
+        int irqBase;
+        boolean readIsr, poll, specialMask, autoEoi, rotateOnAutoEoi, specialFullyNested, init4, single;
+        int initState;   // 0 ready, 1 expects ICW2, 2 ICW3, 3 ICW4
+        int elcr;
+
+        Chip(int elcrMask) { this.elcrMask = elcrMask; }
+
+        void initReset() {
+            lastIrr = 0;
+            irr &= elcr;
+            imr = 0;
+            isr = 0;
+            priorityAdd = 0;
+            irqBase = 0;
+            readIsr = false;
+            poll = false;
+            specialMask = false;
+            initState = 0;
+            autoEoi = false;
+            rotateOnAutoEoi = false;
+            specialFullyNested = false;
+            init4 = false;
+            single = false;
+        }
+
+        void setInput(int irq, boolean level) {
+            int bit = 1 << irq;
+            if ((elcr & bit) != 0) {
+                if (level) {
+                    irr |= bit;
+                    lastIrr |= bit;
+                } else {
+                    irr &= ~bit;
+                    lastIrr &= ~bit;
+                }
+            } else if (level) {
+                if ((lastIrr & bit) == 0) irr |= bit;  // a rising edge
+                lastIrr |= bit;
+            } else {
+                lastIrr &= ~bit;
+            }
+        }
+
+        /** Priority rank (0 highest) of the highest set bit of {@code mask} under rotation, 8 when none. */
+        int priority(int mask) {
+            if ((mask & 0xFF) == 0) return 8;
+            int p = 0;
+            while ((mask & (1 << ((p + priorityAdd) & 7))) == 0) p++;
+            return p;
+        }
+
+        /** The IRQ this chip would signal now (request above everything in service), or -1. */
+        int pendingIrq(boolean master) {
+            int p = priority(irr & ~imr);
+            if (p == 8) return -1;
+            int inService = isr;
+            if (specialMask) inService &= ~imr;
+            // Special fully nested mode: the slave may interrupt its own in-service cascade.
+            if (specialFullyNested && master) inService &= ~(1 << CASCADE_IRQ);
+            return p < priority(inService) ? (p + priorityAdd) & 7 : -1;
+        }
+
+        void acknowledge(int irq) {
+            int bit = 1 << irq;
+            if (autoEoi) {
+                if (rotateOnAutoEoi) priorityAdd = (irq + 1) & 7;
+            } else {
+                isr |= bit;
+            }
+            if ((elcr & bit) == 0) irr &= ~bit;  // a level request stays until the input falls
+        }
+
+        void nonSpecificEoi(boolean rotate) {
+            int p = priority(isr);
+            if (p == 8) return;
+            int irq = (p + priorityAdd) & 7;
+            isr &= ~(1 << irq);
+            if (rotate) priorityAdd = (irq + 1) & 7;
+        }
+
+        void writeCommand(int v) {
+            if ((v & 0x10) != 0) {            // ICW1
+                initReset();
+                initState = 1;
+                init4 = (v & 1) != 0;
+                single = (v & 2) != 0;
+            } else if ((v & 0x08) != 0) {     // OCW3
+                if ((v & 0x04) != 0) poll = true;
+                if ((v & 0x02) != 0) readIsr = (v & 1) != 0;
+                if ((v & 0x40) != 0) specialMask = (v & 0x20) != 0;
+            } else {                           // OCW2
+                int irq = v & 7;
+                switch (v >>> 5) {
+                    case 0, 4 -> rotateOnAutoEoi = (v >>> 5) == 4;
+                    case 1 -> nonSpecificEoi(false);
+                    case 5 -> nonSpecificEoi(true);
+                    case 3 -> isr &= ~(1 << irq);
+                    case 6 -> priorityAdd = (irq + 1) & 7;
+                    case 7 -> {
+                        isr &= ~(1 << irq);
+                        priorityAdd = (irq + 1) & 7;
+                    }
+                    default -> { }  // 2: no operation
+                }
+            }
+        }
+
+        void writeData(int v) {
+            switch (initState) {
+                case 0 -> imr = v;                                           // OCW1
+                case 1 -> {                                                  // ICW2
+                    irqBase = v & 0xF8;
+                    initState = single ? (init4 ? 3 : 0) : 2;
+                }
+                case 2 -> initState = init4 ? 3 : 0;                         // ICW3: wiring is fixed
+                default -> {                                                 // ICW4
+                    specialFullyNested = (v & 0x10) != 0;
+                    autoEoi = (v & 0x02) != 0;
+                    initState = 0;
+                }
+            }
+        }
+    }
+
+    private final Chip master = new Chip(0xF8);  // IRQ 0, 1, 2 cannot be level (ELCR)
+    private final Chip slave = new Chip(0xDE);   // IRQ 8 and 13 cannot be level
+    private volatile Runnable outputListener = () -> { };
+    private boolean output;
+
+    /** Called (without the PIC's lock) whenever INTR may have risen; the BSP's LAPIC wakes its CPU. */
+    public void onOutputChange(Runnable listener) { this.outputListener = listener; }
+
+    /** Drives ISA IRQ {@code irq} (0..15); IRQ 2 is the cascade and not an input of its own. */
+    public void setIrq(int irq, boolean level) {
+        if (irq < 0 || irq > 15 || irq == CASCADE_IRQ) return;
+        boolean raised;
+        synchronized (this) {
+            if (irq < 8) master.setInput(irq, level); else slave.setInput(irq - 8, level);
+            raised = update();
+        }
+        if (raised) outputListener.run();
+    }
+
+    /** Recomputes the cascade and INTR; returns whether INTR is now high (the LAPIC should look). */
+    private boolean update() {
+        master.setInput(CASCADE_IRQ, slave.pendingIrq(false) >= 0);
+        output = master.pendingIrq(true) >= 0;
+        return output;
+    }
+
+    @Override
+    public synchronized boolean hasInterrupt() { return output; }
+
+    @Override
+    public synchronized int peekVector() {
+        int irq = master.pendingIrq(true);
+        if (irq < 0) return -1;
+        if (irq != CASCADE_IRQ) return master.irqBase + irq;
+        int irq2 = slave.pendingIrq(false);
+        return irq2 >= 0 ? slave.irqBase + irq2 : slave.irqBase + 7;
+    }
+
+    @Override
+    public int acknowledge() {
+        int vector;
+        boolean raised;
+        synchronized (this) {
+            vector = acknowledgeLocked();
+            raised = update();
+        }
+        if (raised) outputListener.run();
+        return vector;
+    }
+
+    /** The INTA sequence: with no request left the 8259 answers the spurious IRQ 7 of the chip asked. */
+    private int acknowledgeLocked() {
+        int irq = master.pendingIrq(true);
+        if (irq < 0) return master.irqBase + 7;
+        master.acknowledge(irq);
+        if (irq != CASCADE_IRQ) return master.irqBase + irq;
+        int irq2 = slave.pendingIrq(false);
+        if (irq2 < 0) return slave.irqBase + 7;
+        slave.acknowledge(irq2);
+        return slave.irqBase + irq2;
+    }
+
+    @Override
+    public int read(int port, int size) {
+        int value;
+        boolean raised = false;
+        synchronized (this) {
+            value = switch (port) {
+                case MASTER_COMMAND -> readCommand(master, true);
+                case SLAVE_COMMAND -> readCommand(slave, false);
+                case MASTER_DATA -> master.imr;
+                case SLAVE_DATA -> slave.imr;
+                case ELCR -> master.elcr;
+                case ELCR + 1 -> slave.elcr;
+                default -> 0xFF;
+            };
+            if (port == MASTER_COMMAND || port == SLAVE_COMMAND) raised = update();
+        }
+        if (raised) outputListener.run();
+        return value & 0xFF;
+    }
+
+    /** OCW3 selects IRR or ISR; a poll command makes this read an acknowledge (datasheet "Poll command"). */
+    private int readCommand(Chip chip, boolean isMaster) {
+        if (chip.poll) {
+            chip.poll = false;
+            int irq = chip.pendingIrq(isMaster);
+            if (irq < 0) return 0;
+            chip.acknowledge(irq);
+            return 0x80 | irq;
+        }
+        return chip.readIsr ? chip.isr : chip.irr;
+    }
+
+    @Override
+    public void write(int port, int size, int value) {
+        int v = value & 0xFF;
+        boolean raised;
+        synchronized (this) {
+            switch (port) {
+                case MASTER_COMMAND -> master.writeCommand(v);
+                case SLAVE_COMMAND -> slave.writeCommand(v);
+                case MASTER_DATA -> master.writeData(v);
+                case SLAVE_DATA -> slave.writeData(v);
+                case ELCR -> master.elcr = v & master.elcrMask;
+                case ELCR + 1 -> slave.elcr = v & slave.elcrMask;
+                default -> { }
+            }
+            raised = update();
+        }
+        if (raised) outputListener.run();
+    }
+
+    /** Inspection and tests: the registers of the master (chip 0) or slave (chip 1). */
+    public synchronized int irr(int chip) { return chip == 0 ? master.irr : slave.irr; }
+
+    public synchronized int isr(int chip) { return chip == 0 ? master.isr : slave.isr; }
+
+    public synchronized int imr(int chip) { return chip == 0 ? master.imr : slave.imr; }
+}
