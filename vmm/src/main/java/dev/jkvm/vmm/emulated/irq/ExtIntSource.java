@@ -6,7 +6,7 @@ package dev.jkvm.vmm.emulated.irq;
  * Implementations synchronize themselves: the BSP's thread calls these, devices change the inputs.
  */
 public interface ExtIntSource {
-    /** Whether the INTR output is asserted now. */
+    /** Whether the INTR output is asserted now. Must not block (a volatile read): the CPU polls it between blocks. */
     boolean hasInterrupt();
 
     /** The vector the next acknowledge would return, without changing state; -1 when none. */

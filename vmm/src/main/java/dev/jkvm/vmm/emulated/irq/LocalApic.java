@@ -56,10 +56,13 @@ public final class LocalApic implements InterruptController, TimerSource {
     public static final int MSR_X2APIC_LAST = 0x8FF;
     private static final int MSR_ICR = 0x830;
 
-    /** ESR bits (SDM §10.5.3). */
+    /**
+     * ESR bits (SDM §10.5.3) this model reports: an IPI with a vector below 16 (sent or received).
+     * KVM reports none at all (its ESR always reads 0); the SDM's errors are kept here because
+     * the kernel reads ESR after each IPI and only an actual illegal vector sets them.
+     */
     public static final int ESR_SEND_ILLEGAL_VECTOR = 1 << 5;
     public static final int ESR_RECEIVE_ILLEGAL_VECTOR = 1 << 6;
-    public static final int ESR_ILLEGAL_REGISTER = 1 << 7;
 
     public static final int LVT_MASKED = 1 << 16;
     private static final int LVT_TIMER_MODE_SHIFT = 17;
@@ -103,8 +106,14 @@ public final class LocalApic implements InterruptController, TimerSource {
     private int timerDivideRegister;
     private long timerStart;       // GuestClock nanos when the current count equalled timerInitial
     private long tscDeadline;      // IA32_TSC_DEADLINE as last written, 0 once fired
-    private boolean extIntPending; // pendingInterrupt last answered with the PIC's vector
-    private ExtIntSource extInt;
+    private boolean extIntPending; // pendingInterrupt last answered with the PIC's vector ...
+    private int extIntVector;      // ... this one
+    private volatile ExtIntSource extInt;
+    /**
+     * Whether any IRR bit is set: lets {@link #pendingInterrupt}, which the CPU calls between
+     * blocks whenever IF is set, answer "none" with two volatile reads and no lock.
+     */
+    private volatile boolean irrNonEmpty;
 
     LocalApic(ApicBus bus, int apicId, boolean bsp, CpuEvents events, GuestClock clock) {
         this.bus = bus;
@@ -126,9 +135,7 @@ public final class LocalApic implements InterruptController, TimerSource {
 
     /** The 8259 pair behind LINT0 (BSP only in our machine, as in KVM). */
     public void connectExtInt(ExtIntSource source) {
-        synchronized (this) {
-            this.extInt = source;
-        }
+        this.extInt = source;
     }
 
     /** The PIC's output may have changed: wake the CPU if LINT0 passes it through. */
@@ -146,6 +153,7 @@ public final class LocalApic implements InterruptController, TimerSource {
     private void resetRegisters() {
         tpr = 0;
         java.util.Arrays.fill(irr, 0);
+        irrNonEmpty = false;
         java.util.Arrays.fill(isr, 0);
         java.util.Arrays.fill(tmr, 0);
         esr = 0;
@@ -186,6 +194,11 @@ public final class LocalApic implements InterruptController, TimerSource {
         return -1;
     }
 
+    private void setIrr(int vector) {
+        set(irr, vector);
+        irrNonEmpty = true;
+    }
+
     private static boolean test(int[] bits, int v) { return (bits[v >>> 5] & (1 << (v & 31))) != 0; }
 
     private static void set(int[] bits, int v) { bits[v >>> 5] |= 1 << (v & 31); }
@@ -217,7 +230,7 @@ public final class LocalApic implements InterruptController, TimerSource {
         esrPending |= bits;
         int e = lvt[LVT_ERROR];
         if ((e & LVT_MASKED) != 0 || (e & 0xFF) < 16) return false;
-        set(irr, e & 0xFF);
+        setIrr(e & 0xFF);
         clear(tmr, e & 0xFF);
         return deliverableVector() >= 0;
     }
@@ -241,7 +254,7 @@ public final class LocalApic implements InterruptController, TimerSource {
             if (vector < 16) {
                 wake = error(ESR_RECEIVE_ILLEGAL_VECTOR);
             } else {
-                set(irr, vector);
+                setIrr(vector);
                 if (levelTriggered) set(tmr, vector); else clear(tmr, vector);
                 wake = deliverableVector() >= 0;
             }
@@ -310,21 +323,23 @@ public final class LocalApic implements InterruptController, TimerSource {
 
     @Override
     public int pendingInterrupt() {
-        ExtIntSource source;
-        synchronized (this) {
-            extIntPending = false;
-            source = acceptsExtInt() ? extInt : null;
-        }
         // KVM checks the 8259 before the LAPIC (kvm_cpu_get_interrupt).
+        ExtIntSource source = extInt;
         if (source != null && source.hasInterrupt()) {
-            int v = source.peekVector();
+            boolean accepts;
+            synchronized (this) {
+                accepts = acceptsExtInt();
+            }
+            int v = accepts ? source.peekVector() : -1;
             if (v >= 0) {
                 synchronized (this) {
                     extIntPending = true;
+                    extIntVector = v;
                 }
                 return v;
             }
         }
+        if (!irrNonEmpty) return -1;
         synchronized (this) {
             if (!hardwareEnabled()) return -1;
             return deliverableVector();
@@ -335,12 +350,14 @@ public final class LocalApic implements InterruptController, TimerSource {
     public void acknowledge(int vector) {
         ExtIntSource source = null;
         synchronized (this) {
-            if (extIntPending) {
+            if (extIntPending && vector == extIntVector) {
                 extIntPending = false;
                 source = extInt;
             } else {
+                extIntPending = false;
                 if (vector < 0 || vector > 255 || !test(irr, vector)) return;
                 clear(irr, vector);
+                irrNonEmpty = highestBit(irr) >= 0;
                 set(isr, vector);
             }
         }
@@ -371,7 +388,7 @@ public final class LocalApic implements InterruptController, TimerSource {
                 if (mode == TIMER_TSC_DEADLINE) tscDeadline = 0;
             }
             if ((entry & LVT_MASKED) == 0 && (entry & 0xFF) >= 16) {
-                set(irr, entry & 0xFF);
+                setIrr(entry & 0xFF);
                 clear(tmr, entry & 0xFF);
                 wake = deliverableVector() >= 0;
             }
@@ -700,10 +717,9 @@ public final class LocalApic implements InterruptController, TimerSource {
                         sendIpi = true;
                     }
                 }
-                case REG_VERSION, REG_APR, REG_PPR, REG_RRD, REG_TIMER_CURRENT -> { }  // read-only
-                default -> {
-                    if (!(reg >= REG_ISR && reg < REG_ESR)) wake = error(ESR_ILLEGAL_REGISTER);
-                }
+                // Read-only and reserved registers: the write is dropped, as KVM does (no ESR
+                // "illegal register address" error: KVM never reports one either).
+                default -> { }
             }
         }
         post(wake);

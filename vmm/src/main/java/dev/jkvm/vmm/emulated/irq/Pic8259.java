@@ -157,7 +157,8 @@ public final class Pic8259 implements PioDevice, ExtIntSource {
     private final Chip master = new Chip(0xF8);  // IRQ 0, 1, 2 cannot be level (ELCR)
     private final Chip slave = new Chip(0xDE);   // IRQ 8 and 13 cannot be level
     private volatile Runnable outputListener = () -> { };
-    private boolean output;
+    /** INTR, volatile so the BSP's LAPIC can poll it without the lock between blocks. */
+    private volatile boolean output;
 
     /** Called (without the PIC's lock) whenever INTR may have risen; the BSP's LAPIC wakes its CPU. */
     public void onOutputChange(Runnable listener) { this.outputListener = listener; }
@@ -181,7 +182,7 @@ public final class Pic8259 implements PioDevice, ExtIntSource {
     }
 
     @Override
-    public synchronized boolean hasInterrupt() { return output; }
+    public boolean hasInterrupt() { return output; }
 
     @Override
     public synchronized int peekVector() {

@@ -258,7 +258,7 @@ public final class Pit8254 implements PioDevice, TimerSource {
                 return (c2.gate ? 1 : 0) | (speakerDataOn ? 2 : 0) | (refresh << 4) | (c2.out(now) ? 0x20 : 0);
             }
             int i = port - BASE;
-            if (i < 0 || i > 2) return 0xFF;   // the control word register cannot be read
+            if (i < 0 || i > 2) return 0;   // the control word register is write-only; KVM and QEMU read 0
             return channels[i].read(now);
         }
     }
