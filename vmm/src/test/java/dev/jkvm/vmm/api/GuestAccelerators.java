@@ -1,6 +1,6 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.vmm.kvm.KvmMachine;
+import dev.jkvm.testsupport.KvmProbe;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.params.provider.Arguments;
 
@@ -18,8 +18,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 public final class GuestAccelerators {
     private GuestAccelerators() {}
 
-    /** Why KVM is not usable here, or null (probed once: /dev/kvm opens and creates a VM). */
-    private static final String KVM_PROBLEM = KvmMachine.unavailableReason();
+    /** Why KVM is not usable here, or null (probed once, as {@code @KvmTest} does: /dev/kvm opens and creates a VM). */
+    private static final String KVM_PROBLEM = KvmProbe.problemOfDevKvm().orElse(null);
 
     public static Stream<Accelerator> all() {
         return Stream.of(Accelerator.KVM, Accelerator.EMULATED);
