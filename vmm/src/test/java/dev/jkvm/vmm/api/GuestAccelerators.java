@@ -1,6 +1,8 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.Forced;
 import dev.jkvm.testsupport.KvmProbe;
+import dev.jkvm.testsupport.SkipReasons;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.params.provider.Arguments;
 
@@ -18,8 +20,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 public final class GuestAccelerators {
     private GuestAccelerators() {}
 
-    /** Why KVM is not usable here, or null (probed once, as {@code @KvmTest} does: /dev/kvm opens and creates a VM). */
-    private static final String KVM_PROBLEM = KvmProbe.problemOfDevKvm().orElse(null);
+    /**
+     * Why KVM is not usable here, or null: as {@code @KvmTest}'s condition decides it (JKVM_KVM=absent,
+     * else the probe that opens /dev/kvm and creates a VM).
+     */
+    private static final String KVM_PROBLEM = Forced.of("JKVM_KVM") == Forced.ABSENT
+            ? "KVM treated as absent (JKVM_KVM=absent)" : KvmProbe.problemOfDevKvm().orElse(null);
 
     public static Stream<Accelerator> all() {
         return Stream.of(Accelerator.KVM, Accelerator.EMULATED);
@@ -32,7 +38,7 @@ public final class GuestAccelerators {
 
     /** Skips (aborts) the invocation when {@code a} cannot run on this host. */
     public static void assumeUsable(Accelerator a) {
-        if (a == Accelerator.KVM) assumeTrue(KVM_PROBLEM == null, () -> "KVM is not usable on this host: " + KVM_PROBLEM);
+        if (a == Accelerator.KVM) assumeTrue(KVM_PROBLEM == null, () -> SkipReasons.KVM + KVM_PROBLEM);
     }
 
     /** A builder on {@code a}, after {@link #assumeUsable}. */
