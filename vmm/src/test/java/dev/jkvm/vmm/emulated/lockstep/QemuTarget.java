@@ -44,6 +44,11 @@ final class QemuTarget implements AutoCloseable {
      * -kernel kernel} with COM1 to a file and isa-debug-exit on port 0xF4, and connects.
      */
     static QemuTarget start(Path kernel, String machine, String memory) throws IOException, InterruptedException {
+        return start(kernel, machine, memory, "qemu64");
+    }
+
+    /** As {@link #start(Path, String, String)} with {@code -cpu model} ({@code max} enables TZCNT/LZCNT/POPCNT, BMI...). */
+    static QemuTarget start(Path kernel, String machine, String memory, String cpuModel) throws IOException, InterruptedException {
         Path work = Files.createTempDirectory("lockstep-qemu");
         for (int attempt = 0; ; attempt++) {
             int port;
@@ -51,7 +56,7 @@ final class QemuTarget implements AutoCloseable {
                 port = probe.getLocalPort();
             }
             List<String> cmd = new ArrayList<>(List.of(BINARY, "-accel", "tcg", "-M", machine, "-m", memory,
-                    "-smp", "1", "-display", "none", "-nodefaults", "-no-reboot", "-monitor", "none",
+                    "-cpu", cpuModel, "-smp", "1", "-display", "none", "-nodefaults", "-no-reboot", "-monitor", "none",
                     "-serial", "file:" + work.resolve("serial.txt"),
                     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                     "-S", "-gdb", "tcp:127.0.0.1:" + port, "-kernel", kernel.toAbsolutePath().toString()));
