@@ -25,6 +25,31 @@ interface CpuUnderTest extends AutoCloseable {
 
     X86State registers() throws Exception;
 
+    /**
+     * Runs until RIP is {@code rip} or {@code maxInstructions} ran, with no devices; returns the
+     * instructions executed. The default steps one at a time.
+     */
+    default long runTo(long rip, long maxInstructions) throws Exception {
+        DeviceAnswers none = new DeviceAnswers() {
+            @Override
+            public long portIn(int port, int size) {
+                return -1;
+            }
+
+            @Override
+            public long mmioRead(long physical, int size) {
+                return -1;
+            }
+        };
+        long n = 0;
+        while (n < maxInstructions && registers().rip != rip) {
+            StepEvent e = step(none);
+            n++;
+            if (e == StepEvent.FAILED || e == StepEvent.SHUTDOWN || e == StepEvent.HALTED) break;
+        }
+        return n;
+    }
+
     SegmentState segments() throws Exception;
 
     /** True when this CPU reached the oracle's state by booting the same kernel itself (no memory image needed). */

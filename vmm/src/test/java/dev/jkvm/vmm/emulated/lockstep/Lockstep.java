@@ -76,6 +76,14 @@ final class Lockstep {
         GdbRemote.StopReply r = oracle.step();
         if (!r.stopped()) throw new GdbRemote.TargetGoneException("QEMU ended: " + r.raw());
         X86State after = oracle.state();
+        // QEMU sometimes answers a single step without having executed anything (seen after device
+        // MMIO, when TCG retranslates the block for I/O): RIP and every register unchanged. Step
+        // again; an instruction that really changes nothing (jmp $) only gets stepped a few times.
+        for (int i = 0; i < 4 && after.rip == before.rip && after.differences(before, 0).isEmpty(); i++) {
+            r = oracle.step();
+            if (!r.stopped()) throw new GdbRemote.TargetGoneException("QEMU ended: " + r.raw());
+            after = oracle.state();
+        }
         for (int i = 0; special == SpecialInstruction.REP_STRING && after.rip == before.rip && i < 1 << 20; i++) {
             r = oracle.step();
             if (!r.stopped()) throw new GdbRemote.TargetGoneException("QEMU ended: " + r.raw());

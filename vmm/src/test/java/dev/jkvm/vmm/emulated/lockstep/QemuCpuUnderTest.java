@@ -8,18 +8,17 @@ package dev.jkvm.vmm.emulated.lockstep;
  */
 final class QemuCpuUnderTest implements CpuUnderTest {
     private final QemuTarget q;
-    private long steps;
     private long corruptAt = -1;
-    private int corruptRegister;
+    private java.util.function.Consumer<X86State> corruption;
 
     QemuCpuUnderTest(QemuTarget q) {
         this.q = q;
     }
 
-    /** After the {@code step}-th step, flips bit 0 of general register {@code gpr}: a fake CPU bug. */
-    QemuCpuUnderTest corruptAfter(long step, int gpr) {
-        corruptAt = step;
-        corruptRegister = gpr;
+    /** After every execution of the instruction at {@code rip}, applies {@code corruption} to the registers: a fake CPU bug. */
+    QemuCpuUnderTest corruptAfter(long rip, java.util.function.Consumer<X86State> corruption) {
+        corruptAt = rip;
+        this.corruption = corruption;
         return this;
     }
 
@@ -47,14 +46,40 @@ final class QemuCpuUnderTest implements CpuUnderTest {
 
     @Override
     public StepEvent step(DeviceAnswers devices) throws Exception {
+        X86State before = q.state();
+        byte[] code = q.read(before.rip, 16);
+        int bits = (before.efer & 0x400) != 0 ? 64 : 32;
+        boolean in = SpecialInstruction.of(code, bits) == SpecialInstruction.IN;
         GdbRemote.StopReply r = q.step();
         if (!r.stopped()) return StepEvent.SHUTDOWN;
-        if (++steps == corruptAt) {
+        for (int i = 0; i < 4 && q.state().differences(before, 0).isEmpty(); i++) {
+            // as in Lockstep.step: a step that executed nothing
+            r = q.step();
+            if (!r.stopped()) return StepEvent.SHUTDOWN;
+        }
+        if (in) {
+            // This QEMU's own devices answered (a timer, say, reads differently here); take the oracle's answer.
+            int op = code[code.length > 0 && (code[0] & 0xFF) == 0x66 ? 1 : 0] & 0xFF;
+            int size = (op & 1) == 0 ? 1 : (code[0] & 0xFF) == 0x66 ? 2 : 4;
             X86State s = q.state();
-            s.gpr[corruptRegister] ^= 1;
+            long mask = size == 4 ? 0xFFFF_FFFFL : (1L << (8 * size)) - 1;
+            long value = devices.portIn((int) before.gpr[2] & 0xFFFF, size) & mask;
+            s.gpr[0] = size == 4 ? value : (s.gpr[0] & ~mask) | value;
+            q.setState(s);
+        }
+        if (before.rip == corruptAt) {
+            X86State s = q.state();
+            corruption.accept(s);
             q.setState(s);
         }
         return StepEvent.EXECUTED;
+    }
+
+    @Override
+    public long runTo(long rip, long maxInstructions) throws Exception {
+        if (corruptAt > 0) return CpuUnderTest.super.runTo(rip, maxInstructions);
+        q.runTo(rip);
+        return 0;
     }
 
     @Override

@@ -40,10 +40,22 @@ final class RandomProgram {
 
     /** A program of about {@code length} instructions, linked at {@code address}. */
     static byte[] generate(Random rnd, int length, long address) {
+        return generate(rnd, length, address, false);
+    }
+
+    /**
+     * With {@code observeFlags} a PUSHF follows every generated instruction group, so the flags
+     * each one produced end up on the stack, where a comparison of the final state sees them even
+     * when a later instruction overwrote RFLAGS.
+     */
+    static byte[] generate(Random rnd, int length, long address, boolean observeFlags) {
         RandomProgram p = new RandomProgram(rnd);
+        p.observeFlags = observeFlags;
         while (p.count < length) p.one(true);
         return p.a.currentSection().linkAt(address);
     }
+
+    private boolean observeFlags;
 
     private void one(boolean allowJump) {
         try {
@@ -65,6 +77,7 @@ final class RandomProgram {
             // A combination the assembler refuses (documented restrictions): draw another.
             return;
         }
+        if (observeFlags) a.pushf();
         count++;
     }
 
