@@ -4,8 +4,8 @@ package dev.jkvm.vmm.emulated.cpu;
  * RFLAGS bits (SDM Vol. 1 §3.4.3, Figure 3-8) and the whole-register view the system side uses
  * (PUSHF/POPF, interrupt frames, IRET, SYSCALL/SYSRET).
  *
- * <p>The six arithmetic flags live in the lazy record owned by the ISA side; until its
- * {@code Flags} is merged this reads them from {@link LazyFlags#materialized} only.
+ * <p>The six arithmetic flags live in the lazy record owned by the ISA side; {@link Flags}
+ * materializes them.
  */
 public final class Rflags {
     private Rflags() {}
@@ -18,12 +18,11 @@ public final class Rflags {
     public static final long DEFINED = ARITH | TF | IF | DF | IOPL | NT | RF | VM | AC | VIF | VIP | ID;
 
     public static long get(CpuState s) {
-        return (s.rflagsRest & ~ARITH) | (s.flags.materialized & ARITH) | 2;
+        return Flags.get(s) | 2;
     }
 
     public static void set(CpuState s, long value) {
-        s.rflagsRest = (value & DEFINED & ~ARITH) | 2;
-        s.flags.materialized = value & ARITH;
+        Flags.set(s, value & DEFINED);
     }
 
     public static int iopl(CpuState s) { return (int) (s.rflagsRest >>> 12) & 3; }

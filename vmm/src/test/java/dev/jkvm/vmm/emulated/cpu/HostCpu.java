@@ -1,0 +1,83 @@
+package dev.jkvm.vmm.emulated.cpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The host processor as an oracle: runs one user-mode x86-64 instruction natively between a
+ * load and a store of ten general registers and RFLAGS (a thunk in an RWX mapping, called
+ * through FFM). The instruction may use RAX, RCX, RDX, RBX, RSI, RDI, R8..R11 only (R15 holds
+ * the state pointer; RSP/RBP and R12..R14 are not loaded), and must not fault.
+ */
+final class HostCpu implements AutoCloseable {
+    /** Register numbers the thunk loads and stores. */
+    static final int[] REGISTERS = {0, 1, 2, 3, 6, 7, 8, 9, 10, 11};
+    static final int FLAGS_SLOT = 16;
+
+    // push rbx..r15; mov r15, rdi; load registers from [r15 + 8*n]; push [r15+128]; popfq
+    private static final String PROLOGUE = "535541544155415641574989ff498b07498b4f08498b5710498b5f18498b7730498b7f38"
+            + "4d8b47404d8b4f484d8b57504d8b5f5841ffb7800000009d";
+    // pushfq; pop [r15+128]; store registers; pop r15..rbx; ret
+    private static final String EPILOGUE = "9c418f878000000049890749894f084989571049895f184989773049897f38"
+            + "4d8947404d894f484d8957504d895f58415f415e415d415c5d5bc3";
+
+    private static final long CODE_SIZE = 4096;
+
+    private final MemorySegment code;
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment state = arena.allocate(256, 16);
+    private final MethodHandle call;
+    private final byte[] prologue = IsaMachine.hex(PROLOGUE);
+    private final byte[] epilogue = IsaMachine.hex(EPILOGUE);
+
+    HostCpu() {
+        Linker linker = Linker.nativeLinker();
+        try {
+            MethodHandle mmap = linker.downcallHandle(linker.defaultLookup().find("mmap").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+            // PROT_READ|PROT_WRITE|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS (mmap(2)).
+            MemorySegment m = (MemorySegment) mmap.invokeExact(MemorySegment.NULL, CODE_SIZE, 7, 0x22, -1, 0L);
+            if (m.address() == -1L) throw new IllegalStateException("mmap of an executable page failed");
+            code = m.reinterpret(CODE_SIZE);
+        } catch (Throwable t) {
+            throw new IllegalStateException("mmap failed", t);
+        }
+        call = linker.downcallHandle(code, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+    }
+
+    /** Runs {@code insn} with {@code regs} (indexed by register number) and {@code flags}; updates both in place. */
+    long run(byte[] insn, long[] regs, long flags) {
+        int p = 0;
+        for (byte b : prologue) code.set(ValueLayout.JAVA_BYTE, p++, b);
+        for (byte b : insn) code.set(ValueLayout.JAVA_BYTE, p++, b);
+        for (byte b : epilogue) code.set(ValueLayout.JAVA_BYTE, p++, b);
+        for (int r : REGISTERS) state.setAtIndex(ValueLayout.JAVA_LONG, r, regs[r]);
+        state.setAtIndex(ValueLayout.JAVA_LONG, FLAGS_SLOT, flags);
+        try {
+            call.invokeExact(state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        for (int r : REGISTERS) regs[r] = state.getAtIndex(ValueLayout.JAVA_LONG, r);
+        return state.getAtIndex(ValueLayout.JAVA_LONG, FLAGS_SLOT);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+        Linker linker = Linker.nativeLinker();
+        try {
+            MethodHandle munmap = linker.downcallHandle(linker.defaultLookup().find("munmap").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+            int rc = (int) munmap.invokeExact(code, CODE_SIZE);
+            if (rc != 0) throw new IllegalStateException("munmap failed");
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+}
