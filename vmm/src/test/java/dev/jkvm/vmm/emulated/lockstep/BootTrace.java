@@ -26,7 +26,8 @@ final class BootTrace {
         CpuUnderTest create(Path kernel, long entry) throws Exception;
     }
 
-    record Result(String image, long steps, String end, List<Lockstep.Mismatch> mismatches, List<String> otherDifferences) {
+    record Result(String image, long steps, String end, List<Lockstep.Mismatch> mismatches, List<String> otherDifferences,
+                  java.util.Map<String, Integer> undefinedFlagDifferences) {
         boolean agreed() {
             return mismatches.isEmpty() && otherDifferences.isEmpty();
         }
@@ -39,6 +40,9 @@ final class BootTrace {
                 if (kinds.add(m.kind())) sb.append("--- class '").append(m.kind()).append("'\n").append(m.report());
             }
             for (String d : otherDifferences) sb.append(d).append('\n');
+            if (!undefinedFlagDifferences.isEmpty()) {
+                sb.append("undefined flags set differently from QEMU (ignored, SDM-undefined): ").append(undefinedFlagDifferences).append('\n');
+            }
             return sb.toString();
         }
     }
@@ -53,6 +57,7 @@ final class BootTrace {
         List<String> other = new ArrayList<>();
         String end = "step limit " + maxSteps;
         long steps = 0;
+        java.util.Map<String, Integer> undefined = new java.util.TreeMap<>();
         try (QemuTarget q = QemuTarget.start(kernel, "pc", MEMORY); CpuUnderTest cpu = factory.create(kernel, entry)) {
             q.runTo(entry);
             Lockstep lock = new Lockstep(q, cpu, objdump);
@@ -98,15 +103,16 @@ final class BootTrace {
                     List<String> d = lock.compareSegments();
                     if (!d.isEmpty()) other.add("hidden state differs at the end: " + d);
                     if (!cpu.bootsItself()) {
-                        String mem = lock.compareMemory(0, (int) Math.min(Integer.MAX_VALUE - 8, MEMORY_BYTES));
+                        String mem = lock.compareMemory(0, (int) Math.min(Integer.MAX_VALUE - 8, MEMORY_BYTES), true);
                         if (mem != null) other.add("RAM at the end: " + mem);
                     }
                 } catch (GdbRemote.TargetGoneException gone) {
                     // the guest exited during the last step
                 }
             }
+            undefined.putAll(lock.undefinedFlagDifferences);
         }
-        return new Result(imageName, steps, end, mismatches, other);
+        return new Result(imageName, steps, end, mismatches, other, undefined);
     }
 
     /** The code segment's default operand size: CS.L → 64, CS.D → 32, else 16 (SDM Vol. 3A §3.4.5). */

@@ -42,10 +42,14 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
     /** Throws UnsupportedOperationException (or another error) when the executor is still the contract stub. */
     static boolean available() {
         try (EmulatedCpuUnderTest t = new EmulatedCpuUnderTest(1 << 20)) {
+            // Real mode after RESET; CS base moved to 0 where a NOP sits.
+            t.cpu.s.segBase[CpuState.CS] = 0;
+            t.cpu.s.segSelector[CpuState.CS] = 0;
             t.cpu.s.rip = 0;
             t.ram.write(0, new byte[] {(byte) 0x90, (byte) 0xF4});
+            t.cpu.stateChanged();
             CpuExit e = t.cpu.step();
-            return e == null && t.cpu.s.rip != 0;
+            return e == null && t.cpu.s.rip == 1;
         } catch (RuntimeException | LinkageError e) {
             return false;
         }

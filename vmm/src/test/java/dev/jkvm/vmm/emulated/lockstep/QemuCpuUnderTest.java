@@ -2,24 +2,14 @@ package dev.jkvm.vmm.emulated.lockstep;
 
 /**
  * A second QEMU as the CPU under test: QEMU against itself must agree on every step, which checks
- * the harness (state copy, stepping, comparison, masks) before the emulated CPU exists, and with a
- * deliberate fault injected ({@link #corruptAfter}) shows that the comparison can fail. Memory
+ * the harness (state copy, stepping, comparison, masks) before the emulated CPU exists. Memory
  * addresses are used as virtual addresses: the harness's kernels identity-map RAM.
  */
 final class QemuCpuUnderTest implements CpuUnderTest {
     private final QemuTarget q;
-    private long corruptAt = -1;
-    private java.util.function.Consumer<X86State> corruption;
 
     QemuCpuUnderTest(QemuTarget q) {
         this.q = q;
-    }
-
-    /** After every execution of the instruction at {@code rip}, applies {@code corruption} to the registers: a fake CPU bug. */
-    QemuCpuUnderTest corruptAfter(long rip, java.util.function.Consumer<X86State> corruption) {
-        corruptAt = rip;
-        this.corruption = corruption;
-        return this;
     }
 
     @Override
@@ -67,17 +57,11 @@ final class QemuCpuUnderTest implements CpuUnderTest {
             s.gpr[0] = size == 4 ? value : (s.gpr[0] & ~mask) | value;
             q.setState(s);
         }
-        if (before.rip == corruptAt) {
-            X86State s = q.state();
-            corruption.accept(s);
-            q.setState(s);
-        }
         return StepEvent.EXECUTED;
     }
 
     @Override
     public long runTo(long rip, long maxInstructions) throws Exception {
-        if (corruptAt > 0) return CpuUnderTest.super.runTo(rip, maxInstructions);
         q.runTo(rip);
         return 0;
     }

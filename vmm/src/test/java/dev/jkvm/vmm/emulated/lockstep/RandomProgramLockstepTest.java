@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.emulated.lockstep;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -36,6 +37,24 @@ class RandomProgramLockstepTest {
         String summary = "seed " + seed + " (fast path): " + r.summary(new Objdump());
         System.out.printf("%s%n(%.1f s)%n", summary, (System.nanoTime() - t0) / 1e9);
         assertTrue(r.failures().isEmpty(), summary);
+    }
+
+    @Test
+    void aWrongResultOfTheEmulatedCpuIsCaught() throws Exception {
+        // The comparison can fail: the emulated CPU with RDX bit 40 flipped after each program's
+        // first instruction, on the fast path (the replay pins it to step 1) and stepwise.
+        RandomProgramRun.CpuFactory faulty = (kernel, model) -> new FaultInjectingCpu(
+                new EmulatedCpuUnderTest(RandomProgramRun.MEMORY_BYTES), kernel.program, s -> s.gpr[2] ^= 1L << 40);
+        for (boolean stepwise : new boolean[] {false, true}) {
+            RandomProgramRun.Result r = RandomProgramRun.run(faulty, 5, 3, 24, "max", stepwise);
+            String summary = r.summary(new Objdump());
+            // Stepwise sees every wrong RDX; the fast path only those that survive to the program's
+            // end or reach memory (a later write to RDX hides the rest).
+            if (stepwise) assertEquals(3, r.failures().size(), summary); else assertTrue(r.failures().size() >= 1, summary);
+            for (RandomProgramRun.Failure f : r.failures()) {
+                assertTrue(f.report().contains("mismatch at step 1,") && f.report().contains("rdx: expected"), f.report());
+            }
+        }
     }
 
     @Test

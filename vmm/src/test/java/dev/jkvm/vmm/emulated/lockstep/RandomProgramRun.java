@@ -29,12 +29,16 @@ final class RandomProgramRun {
     /** A program whose run disagreed, with its first mismatch (or memory difference). */
     record Failure(int index, byte[] code, long address, String kind, String report) {}
 
-    record Result(int programs, long steps, int replayed, List<Failure> failures, Map<String, Failure> classes) {
+    record Result(int programs, long steps, int replayed, List<Failure> failures, Map<String, Failure> classes,
+                  Map<String, Integer> undefinedFlagDifferences) {
         String summary(Objdump objdump) {
             StringBuilder sb = new StringBuilder();
             sb.append(programs).append(" programs, ").append(steps).append(" instructions compared, ")
                     .append(replayed).append(" replayed stepwise, ")
                     .append(failures.size()).append(" programs disagreed in ").append(classes.size()).append(" classes\n");
+            if (!undefinedFlagDifferences.isEmpty()) {
+                sb.append("undefined flags set differently from QEMU (ignored, SDM-undefined): ").append(undefinedFlagDifferences).append('\n');
+            }
             for (Map.Entry<String, Failure> e : classes.entrySet()) {
                 long n = failures.stream().filter(f -> f.kind.equals(e.getKey())).count();
                 Failure f = e.getValue();
@@ -61,6 +65,7 @@ final class RandomProgramRun {
         Map<String, Failure> classes = new LinkedHashMap<>();
         long steps = 0;
         int replayed = 0;
+        Map<String, Integer> undefined = new java.util.TreeMap<>();
         try (QemuTarget q = QemuTarget.start(kernel.file, "pc", MEMORY, qemuCpuModel);
              CpuUnderTest cpu = factory.create(kernel, qemuCpuModel)) {
             q.runTo(kernel.program);
@@ -159,8 +164,9 @@ final class RandomProgramRun {
                     if (prev == null || prev.code.length > program.length) classes.put(kind, f);
                 }
             }
+            undefined.putAll(lock.undefinedFlagDifferences);
         }
-        return new Result(count, steps, replayed, failures, classes);
+        return new Result(count, steps, replayed, failures, classes, undefined);
     }
 
     /** A second QEMU booted to the same point, optionally with a fake bug in each program's first instruction: for the harness's own tests. */
@@ -174,7 +180,7 @@ final class RandomProgramRun {
                 throw e;
             }
             QemuCpuUnderTest c = new QemuCpuUnderTest(twin);
-            return corruptionAtProgramStart != null ? c.corruptAfter(kernel.program, corruptionAtProgramStart) : c;
+            return corruptionAtProgramStart != null ? new FaultInjectingCpu(c, kernel.program, corruptionAtProgramStart) : c;
         };
     }
 }
