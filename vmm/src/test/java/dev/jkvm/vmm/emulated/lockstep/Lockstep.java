@@ -64,6 +64,11 @@ final class Lockstep {
         return steps;
     }
 
+    /** Steps in mismatch reports count from here (each random program starts at step 1). */
+    void restartStepCount() {
+        steps = 0;
+    }
+
     /**
      * Steps both CPUs over the instruction whose bytes are {@code code} (at least 15 bytes from
      * QEMU's RIP) in a {@code bits}-bit code segment. Returns null when they agree, else the mismatch;

@@ -108,6 +108,7 @@ final class RandomProgramRun {
 
                 String failure = null;
                 String kind = null;
+                lock.restartStepCount();
                 if (!stepwise) {
                     // Fast path: both run to the end; only a difference in the final state (registers,
                     // buffer, and the stack with every instruction's flags pushed, so undefined flags
@@ -129,6 +130,7 @@ final class RandomProgramRun {
                     cpu.writeMemory(stackLow, stack);
                     q.setState(start);
                     lock.copyRegisters(false);
+                    lock.restartStepCount();
                 }
                 int bound = 20 * length + 64;
                 for (int n = 0; n < bound && lock.oracleState().rip != end; n++) {
