@@ -27,14 +27,16 @@ final class BootTrace {
     }
 
     record Result(String image, long steps, String end, List<Lockstep.Mismatch> mismatches, List<String> otherDifferences,
-                  java.util.Map<String, Integer> undefinedFlagDifferences) {
+                  java.util.Map<String, Integer> undefinedFlagDifferences, int distinctAddresses,
+                  java.util.Map<String, Integer> takenFromOracle) {
         boolean agreed() {
             return mismatches.isEmpty() && otherDifferences.isEmpty();
         }
 
         String summary() {
-            StringBuilder sb = new StringBuilder(String.format("%s: %d instructions compared, ended: %s, %d register mismatches, %d other differences%n",
-                    image, steps, end, mismatches.size(), otherDifferences.size()));
+            StringBuilder sb = new StringBuilder(String.format("%s: %d instructions compared (%d distinct addresses), ended: %s, "
+                    + "%d register mismatches, %d other differences%nresults taken from QEMU: %s%n",
+                    image, steps, distinctAddresses, end, mismatches.size(), otherDifferences.size(), takenFromOracle));
             java.util.Set<String> kinds = new java.util.HashSet<>();
             for (Lockstep.Mismatch m : mismatches) {
                 if (kinds.add(m.kind())) sb.append("--- class '").append(m.kind()).append("'\n").append(m.report());
@@ -58,6 +60,8 @@ final class BootTrace {
         String end = "step limit " + maxSteps;
         long steps = 0;
         java.util.Map<String, Integer> undefined = new java.util.TreeMap<>();
+        java.util.Map<String, Integer> fromOracle = new java.util.TreeMap<>();
+        int distinct = 0;
         try (QemuTarget q = QemuTarget.start(kernel, "pc", MEMORY); CpuUnderTest cpu = factory.create(kernel, entry)) {
             q.runTo(entry);
             Lockstep lock = new Lockstep(q, cpu, objdump);
@@ -111,8 +115,10 @@ final class BootTrace {
                 }
             }
             undefined.putAll(lock.undefinedFlagDifferences);
+            fromOracle.putAll(lock.takenFromOracle);
+            distinct = lock.addresses.size();
         }
-        return new Result(imageName, steps, end, mismatches, other, undefined);
+        return new Result(imageName, steps, end, mismatches, other, undefined, distinct, fromOracle);
     }
 
     /** The code segment's default operand size: CS.L → 64, CS.D → 32, else 16 (SDM Vol. 3A §3.4.5). */

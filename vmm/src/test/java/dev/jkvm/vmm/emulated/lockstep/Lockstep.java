@@ -23,6 +23,10 @@ final class Lockstep {
     private long steps;
     /** How often the CPU under test's undefined flags differed from QEMU's, by mnemonic (informational). */
     final java.util.Map<String, Integer> undefinedFlagDifferences = new java.util.TreeMap<>();
+    /** Instructions whose result came from QEMU (special instructions, device reads), by kind. */
+    final java.util.Map<String, Integer> takenFromOracle = new java.util.TreeMap<>();
+    /** Distinct instruction addresses stepped. */
+    final java.util.Set<Long> addresses = new java.util.HashSet<>();
 
     Lockstep(QemuTarget oracle, CpuUnderTest cpu, Objdump objdump) throws Exception {
         this.oracle = oracle;
@@ -79,6 +83,8 @@ final class Lockstep {
         long undefined = UndefinedFlags.of(code, bits, before.gpr[1]);
         SpecialInstruction special = SpecialInstruction.of(code, bits);
         steps++;
+        if (addresses.size() < 1_000_000) addresses.add(before.rip);
+        if (special != SpecialInstruction.NONE && special != SpecialInstruction.REP_STRING) takenFromOracle.merge(special.name(), 1, Integer::sum);
 
         GdbRemote.StopReply r = oracle.step();
         if (!r.stopped()) throw new GdbRemote.TargetGoneException("QEMU ended: " + r.raw());
@@ -127,6 +133,7 @@ final class Lockstep {
             }
         }
         if (event == CpuUnderTest.StepEvent.MMIO_READ) {
+            takenFromOracle.merge("MMIO read", 1, Integer::sum);
             // A device register was loaded (or compared): take QEMU's general registers and flags.
             System.arraycopy(after.gpr, 0, ours.gpr, 0, 16);
             ours.rflags = after.rflags;
