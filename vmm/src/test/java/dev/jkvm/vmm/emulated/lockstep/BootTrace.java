@@ -52,8 +52,22 @@ final class BootTrace {
     private BootTrace() {}
 
     static Result run(String imageName, long maxSteps, CpuFactory factory, int maxMismatches) throws Exception {
+        return run(imageName, null, maxSteps, factory, maxMismatches);
+    }
+
+    /**
+     * As {@link #run(String, long, CpuFactory, int)}, starting at symbol (or hex address)
+     * {@code from} instead of the entry: QEMU runs there freely (interrupts and all), then its
+     * state is copied and the lockstep begins.
+     */
+    static Result run(String imageName, String from, long maxSteps, CpuFactory factory, int maxMismatches) throws Exception {
         Path kernel = Images.file(imageName);
-        long entry = Images.entry(kernel);
+        long entry;
+        try {
+            entry = from == null ? Images.entry(kernel) : Images.symbol(kernel, from);
+        } catch (IllegalArgumentException e) {
+            throw new NotReached(e.getMessage());
+        }
         Objdump objdump = new Objdump();
         List<Lockstep.Mismatch> mismatches = new ArrayList<>();
         List<String> other = new ArrayList<>();
@@ -63,7 +77,12 @@ final class BootTrace {
         java.util.Map<String, Integer> fromOracle = new java.util.TreeMap<>();
         int distinct = 0;
         try (QemuTarget q = QemuTarget.start(kernel, "pc", MEMORY); CpuUnderTest cpu = factory.create(kernel, entry)) {
-            q.runTo(entry);
+            try {
+                q.runTo(entry);
+            } catch (GdbRemote.TargetGoneException gone) {
+                throw new NotReached(imageName + " exited before reaching 0x" + Long.toHexString(entry)
+                        + (from == null ? "" : " (" + from + ")"));
+            }
             Lockstep lock = new Lockstep(q, cpu, objdump);
             if (!cpu.bootsItself()) lock.copyEverything(MEMORY_BYTES);
             int bits = bits(q.segments());
@@ -118,7 +137,14 @@ final class BootTrace {
             fromOracle.putAll(lock.takenFromOracle);
             distinct = lock.addresses.size();
         }
-        return new Result(imageName, steps, end, mismatches, other, undefined, distinct, fromOracle);
+        return new Result(imageName + (from == null ? "" : " from " + from), steps, end, mismatches, other, undefined, distinct, fromOracle);
+    }
+
+    /** The start address is not reached (the guest exits first) or not in the image. */
+    static final class NotReached extends RuntimeException {
+        NotReached(String message) {
+            super(message);
+        }
     }
 
     /** The code segment's default operand size: CS.L → 64, CS.D → 32, else 16 (SDM Vol. 3A §3.4.5). */

@@ -9,12 +9,21 @@ interface CpuUnderTest extends AutoCloseable {
     /** Replaces the whole architectural state: registers, hidden segment caches, descriptor tables, CPL. */
     void load(X86State registers, SegmentState segments) throws Exception;
 
+    /** Sets the MSRs the gdbstub cannot show (read from QEMU by executing RDMSR there). */
+    default void loadMsrs(OracleMsrs msrs) throws Exception {
+    }
+
     /** Sets general registers, RIP, RFLAGS and XMM only (the harness's resynchronisation after masked values). */
     void setRegisters(X86State registers) throws Exception;
 
     void writeMemory(long physical, byte[] data) throws Exception;
 
     byte[] readMemory(long physical, int length) throws Exception;
+
+    /** Writes at a linear address through the CPU's own paging (supervisor access). */
+    default void writeVirtual(long linear, byte[] data) throws Exception {
+        writeMemory(linear, data);
+    }
 
     /**
      * Executes one instruction (one iteration of a REP string instruction is allowed too: the

@@ -84,6 +84,20 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
     }
 
     @Override
+    public void loadMsrs(OracleMsrs m) {
+        CpuState s = cpu.s;
+        s.star = m.star();
+        s.lstar = m.lstar();
+        s.cstar = m.cstar();
+        s.fmask = m.fmask();
+        s.pat = m.pat();
+        s.sysenterCs = m.sysenterCs();
+        s.sysenterEsp = m.sysenterEsp();
+        s.sysenterEip = m.sysenterEip();
+        s.tscAux = m.tscAux();
+    }
+
+    @Override
     public void setRegisters(X86State r) {
         CpuState s = cpu.s;
         System.arraycopy(r.gpr, 0, s.gpr, 0, 16);
@@ -98,6 +112,11 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
         ram.write(physical, data);
         // Stale decoded blocks of rewritten code must go, as after a guest store.
         for (long page = physical & ~0xFFFL; page < physical + data.length; page += 4096) memory.codePages().written(page);
+    }
+
+    @Override
+    public void writeVirtual(long linear, byte[] data) {
+        for (int i = 0; i < data.length; i++) cpu.mmu.writeLinear(linear + i, 1, data[i] & 0xFF, true);
     }
 
     @Override

@@ -52,6 +52,11 @@ final class FaultInjectingCpu implements CpuUnderTest {
     }
 
     @Override
+    public void writeVirtual(long linear, byte[] data) throws Exception {
+        inner.writeVirtual(linear, data);
+    }
+
+    @Override
     public byte[] readMemory(long physical, int length) throws Exception {
         return inner.readMemory(physical, length);
     }

@@ -22,6 +22,18 @@ final class Images {
         }
     }
 
+    /** A symbol's address from the ELF symbol table ({@code nm}), or {@code text} itself when it is a hex address. */
+    static long symbol(Path elf, String text) throws IOException {
+        if (text.startsWith("0x")) return Long.parseLong(text.substring(2), 16);
+        Process p = new ProcessBuilder("nm", elf.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        for (String line : out.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 3 && f[2].equals(text)) return Long.parseLong(f[0], 16);
+        }
+        throw new IllegalArgumentException("no symbol " + text + " in " + elf + ": give a name nm prints or a hex address");
+    }
+
     /** The ELF entry point (e_entry of an ELF32 multiboot image, little endian at offset 24). */
     static long entry(Path elf) throws IOException {
         byte[] b = Files.readAllBytes(elf);
