@@ -153,7 +153,7 @@ public final class Launcher implements Callable<Integer> {
         // Refuse a non-multiboot file before any KVM resource exists.
         MultibootLoader.checkHeader(kernel != null ? kernel.toString() : "the built-in image", image);
         MultibootInfo.checkCommandLine(cmdline);
-        Accelerator accelerator = chooseAccelerator();
+        Accelerator accelerator = chooseAccelerator(image);
 
         OutputStream console = serial.isStdio() ? System.out : openSerialFile(serial.file());
         try {
@@ -191,9 +191,9 @@ public final class Launcher implements Callable<Integer> {
      * Resolves --accel: kvm needs /dev/kvm (today's one-line error when it is missing); auto takes
      * KVM when /dev/kvm opens and creates a VM, otherwise the emulated CPU, saying so on one line.
      */
-    private Accelerator chooseAccelerator() {
+    private Accelerator chooseAccelerator(byte[] image) {
         if (accel == Accelerator.KVM) {
-            HostChecks.kvmAccessible(Path.of("/dev/kvm"));
+            HostChecks.kvmAccessible(Path.of("/dev/kvm"), new QemuTcgCommand(kernel, image, cpus, memory, cmdline));
             return Accelerator.KVM;
         }
         Accelerators.Choice choice = Accelerators.resolve(accel);

@@ -88,7 +88,7 @@ public final class EmulatedMachine implements MachineBackend {
     /** Lines for the run summary: each opcode the CPU did not implement, with where and how often. */
     @Override
     public List<String> notes() {
-        return UnimplementedOpcodes.summary(vcpus);
+        return OpcodeReport.summary(vcpus);
     }
 
     @Override

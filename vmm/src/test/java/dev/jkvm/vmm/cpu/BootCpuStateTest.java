@@ -1,9 +1,10 @@
 package dev.jkvm.vmm.cpu;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.Vm;
-import dev.jkvm.vmm.vcpu.Vcpu;
 import dev.jkvm.vmm.vcpu.Regs;
 import dev.jkvm.vmm.vcpu.Sregs;
+import dev.jkvm.vmm.vcpu.Vcpu;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** KVM accepts the multiboot state and reports it back as Multiboot 0.6.96 §3.2 describes it. */
+@KvmTest
 class BootCpuStateTest {
     @Test
     void kvmHoldsTheMultibootMachineState() {

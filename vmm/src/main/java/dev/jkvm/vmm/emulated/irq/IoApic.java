@@ -86,13 +86,17 @@ public final class IoApic implements MmioDevice {
             e = redirection[pin];
             if ((irr & (1 << pin)) == 0) return;
             if ((e & MASKED) != 0 || ((e & LEVEL) != 0 && (e & REMOTE_IRR) != 0)) return;
+            // Remote IRR goes up before the message leaves: the target may take the interrupt
+            // and EOI it on its own thread before deliver returns, and that EOI must find it set.
+            if ((e & LEVEL) != 0) redirection[pin] = e | REMOTE_IRR;
         }
         boolean level = (e & LEVEL) != 0;
         int dest = (int) (e >>> 56);
         boolean accepted = bus.deliver(dest, (e & LOGICAL) != 0, (int) (e >>> 8) & 7, (int) (e & VECTOR), level);
-        if (level && accepted) {
+        if (level && !accepted) {
+            // No LAPIC took it, so no EOI will come: KVM leaves remote IRR clear in that case.
             synchronized (this) {
-                if (redirection[pin] == e) redirection[pin] |= REMOTE_IRR;
+                redirection[pin] &= ~REMOTE_IRR;
             }
         }
     }
