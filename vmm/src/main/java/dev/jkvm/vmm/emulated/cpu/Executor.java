@@ -909,7 +909,9 @@ public final class Executor {
             tmp = count == 1 ? dst : ((dst << (count - 1)) | (src >>> (bits - count + 1))) & m;
         } else {
             r = ((dst >>> count) | (src << (bits - count))) & m;
-            tmp = count == 1 ? dst : ((dst >>> (count - 1)) | (src << (bits - count + 1))) & m;
+            // OF for counts above 1 is undefined; QEMU TCG derives it from dst alone for 64-bit operands.
+            if (size == 8) tmp = dst >>> (count - 1);
+            else tmp = count == 1 ? dst : ((dst >>> (count - 1)) | (src << (bits - count + 1))) & m;
         }
         Flags.record(s.flags, left ? Flags.SHL : Flags.SHR, dst, tmp, r, size);
         if (in.mod == 3) Operands.writeReg(cpu, in, in.rm, size, r);

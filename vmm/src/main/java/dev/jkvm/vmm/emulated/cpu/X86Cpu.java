@@ -222,7 +222,10 @@ public final class X86Cpu {
     }
 
     private void exception(CpuException e) {
-        if (e.vector == CpuException.VMM_EXIT) return;
+        if (e.vector == CpuException.VMM_EXIT) {
+            interrupts.forgetSoftwareInterrupt();
+            return;
+        }
         interrupts.deliverException(e.vector, e.errorCode, e.faultAddress);
     }
 

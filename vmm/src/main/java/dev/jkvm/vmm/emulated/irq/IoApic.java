@@ -26,7 +26,8 @@ public final class IoApic implements MmioDevice {
     /** 82093AA version register: version 0x11, maximum redirection entry (PINS - 1) in bits 23:16. */
     public static final int VERSION = ((PINS - 1) << 16) | 0x11;
 
-    static final int IOREGSEL = 0x00, IOWIN = 0x10, EOI_REGISTER = 0x40;
+    /** The two registers of the window; version 0x11 has no EOI register (0x40 is ignored, as in KVM). */
+    static final int IOREGSEL = 0x00, IOWIN = 0x10;
     static final int REG_ID = 0x00, REG_VERSION = 0x01, REG_ARBITRATION = 0x02, REG_REDIRECTION = 0x10;
 
     private static final long VECTOR = 0xFF, DELIVERY_STATUS = 1L << 12, REMOTE_IRR = 1L << 14,
@@ -149,17 +150,14 @@ public final class IoApic implements MmioDevice {
         int offset = (int) (address - base) & 0xFF;
         int v = (int) value;
         int serviceLevel = -1;
-        int eoiVector = -1;
         synchronized (this) {
             switch (offset) {
                 case IOREGSEL -> selected = v & 0xFF;
                 case IOWIN -> serviceLevel = writeIndirect(v);
-                case EOI_REGISTER -> eoiVector = v & 0xFF;
                 default -> { }
             }
         }
         if (serviceLevel >= 0) service(serviceLevel);
-        if (eoiVector >= 0) eoi(eoiVector);
     }
 
     /** Returns a pin to service now (an unmasked level entry whose input is high), else -1. */

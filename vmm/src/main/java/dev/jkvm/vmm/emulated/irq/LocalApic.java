@@ -67,10 +67,18 @@ public final class LocalApic implements InterruptController, TimerSource {
     public static final int LVT_MASKED = 1 << 16;
     private static final int LVT_TIMER_MODE_SHIFT = 17;
     public static final int TIMER_ONE_SHOT = 0, TIMER_PERIODIC = 1, TIMER_TSC_DEADLINE = 2;
+    /** LVT timer mode 3 is reserved; KVM stores it and runs no timer in it. */
+    private static final int TIMER_RESERVED = 3;
     /** LVT indexes, in register order from 0x320. */
     private static final int LVT_TIMER = 0, LVT_THERMAL = 1, LVT_PERF = 2, LVT_LINT0 = 3, LVT_LINT1 = 4, LVT_ERROR = 5;
-    /** Writable bits per LVT (SDM Figure 10-8): vector, delivery mode, polarity, trigger, mask, timer mode. */
-    private static final int[] LVT_WRITABLE = {0x700FF, 0x107FF, 0x107FF, 0x1A7FF, 0x1A7FF, 0x100FF};
+    /**
+     * Writable bits per LVT, KVM's apic_lvt_mask (SDM Figure 10-8 plus what KVM also lets through):
+     * vector, mask and bit 12 in every LVT; the timer's mode (bits 17-18, mode 3 stored as written
+     * and running no timer); delivery mode in thermal and perf; for LINT0/LINT1 delivery mode,
+     * polarity, bit 14 and trigger. Bits 12 and 14 are read-only status on hardware; KVM stores
+     * them, and the guest should see the same register on both accelerators.
+     */
+    private static final int[] LVT_WRITABLE = {0x710FF, 0x117FF, 0x117FF, 0x1F7FF, 0x1F7FF, 0x110FF};
     /** SVR: vector, APIC software enable (bit 8), focus check (bit 9); no EOI-broadcast suppression since VERSION does not offer it. */
     private static final int SVR_WRITABLE = 0x3FF;
     private static final int SVR_ENABLE = 1 << 8;
@@ -550,7 +558,7 @@ public final class LocalApic implements InterruptController, TimerSource {
     private int currentCount(long now) {
         long initial = timerInitial & 0xFFFF_FFFFL;
         int mode = timerMode();
-        if (initial == 0 || mode == TIMER_TSC_DEADLINE) return 0;
+        if (initial == 0 || mode == TIMER_TSC_DEADLINE || mode == TIMER_RESERVED) return 0;
         long elapsed = (now - timerStart) / divisor();
         if (mode == TIMER_PERIODIC) return (int) (initial - elapsed % initial);
         if (deadline == Long.MAX_VALUE && elapsed >= initial) return 0;
@@ -560,7 +568,7 @@ public final class LocalApic implements InterruptController, TimerSource {
     /** Called holding the monitor; returns the deadline to hand to the platform timer. */
     private long armCountdown(long now) {
         long initial = timerInitial & 0xFFFF_FFFFL;
-        if (initial == 0 || timerMode() == TIMER_TSC_DEADLINE) {
+        if (initial == 0 || timerMode() == TIMER_TSC_DEADLINE || timerMode() == TIMER_RESERVED) {
             deadline = Long.MAX_VALUE;
             return Long.MAX_VALUE;
         }
@@ -667,7 +675,6 @@ public final class LocalApic implements InterruptController, TimerSource {
                 case REG_LVT_TIMER -> {
                     int old = lvt[LVT_TIMER];
                     int next = v & LVT_WRITABLE[LVT_TIMER];
-                    if (((next >>> LVT_TIMER_MODE_SHIFT) & 3) == 3) next &= ~(3 << LVT_TIMER_MODE_SHIFT); // reserved mode
                     if (!softwareEnabled()) next |= LVT_MASKED;
                     lvt[LVT_TIMER] = next;
                     int oldMode = (old >>> LVT_TIMER_MODE_SHIFT) & 3, newMode = timerMode();

@@ -3,11 +3,20 @@ package dev.jkvm.vmm.emulated.irq;
 import dev.jkvm.vmm.devices.PioDevice;
 
 /**
- * The PC's cascaded 8259A pair (Intel 8259A datasheet): master at ports 0x20/0x21, slave at
- * 0xA0/0xA1 on the master's IRQ 2, and the edge/level control registers (ELCR) at 0x4D0/0x4D1
- * that KVM's model also decodes. ICW1-ICW4, OCW1 (mask), OCW2 (non-specific, specific and
- * rotating EOI, set priority), OCW3 (read IRR/ISR, poll, special mask), auto-EOI and
- * special fully nested mode; edge inputs unless ELCR says level.
+ * The PC's cascaded 8259A pair (Intel 8259A datasheet) as KVM's in-kernel model (i8259.c)
+ * presents it: master at ports 0x20/0x21, slave at 0xA0/0xA1 on the master's IRQ 2, and the
+ * edge/level control registers (ELCR) at 0x4D0/0x4D1. ICW1-ICW4, OCW1 (mask), OCW2
+ * (non-specific, specific and rotating EOI, set priority), OCW3 (read IRR/ISR, poll, special
+ * mask), auto-EOI and special fully nested mode; edge inputs unless ELCR says level.
+ *
+ * <p>Where KVM departs from the datasheet, this follows KVM (IrqChipKvmOracleTest compares the
+ * two), so a guest sees the same 8259 on both accelerators: ICW1 keeps ISR (only the in-service
+ * bits of pending edge requests are cleared), keeps the vector base, and keeps auto-EOI and
+ * special fully nested mode when ICW4 follows; single mode is not supported (ICW3 is always
+ * expected); a poll read acknowledges without setting ISR (returns 0x80 | IRQ, or 0x07 when
+ * nothing is pending); the slave's request reaches the master as a fresh edge on IRQ 2 at every
+ * update, so a second slave request is not lost behind the first. QEMU differs in these
+ * (IrqChipQemuOracleTest compares only what the two share).
  *
  * <p>API: {@link #setIrq} drives ISA IRQ 0..15; the INTR output goes to the BSP's LINT0 through
  * {@link ExtIntSource} (the LAPIC calls {@link #acknowledge} in the CPU's interrupt-acknowledge
@@ -31,28 +40,28 @@ public final class Pic8259 implements PioDevice, ExtIntSource {
         int irr, isr, imr;
         int priorityAdd;  // lowest-priority rotation: IRQ (priorityAdd) has the highest priority
         int irqBase;
-        boolean readIsr, poll, specialMask, autoEoi, rotateOnAutoEoi, specialFullyNested, init4, single;
+        boolean readIsr, poll, specialMask, autoEoi, rotateOnAutoEoi, specialFullyNested, init4;
         int initState;   // 0 ready, 1 expects ICW2, 2 ICW3, 3 ICW4
         int elcr;
 
         Chip(int elcrMask) { this.elcrMask = elcrMask; }
 
-        void initReset() {
+        /** ICW1, as KVM's kvm_pic_reset: see the class comment for what survives it. */
+        void icw1(int v) {
+            init4 = (v & 1) != 0;
+            int edgeRequests = irr & ~elcr;
             lastIrr = 0;
             irr &= elcr;
             imr = 0;
-            isr = 0;
             priorityAdd = 0;
-            irqBase = 0;
-            readIsr = false;
-            poll = false;
             specialMask = false;
-            initState = 0;
-            autoEoi = false;
-            rotateOnAutoEoi = false;
-            specialFullyNested = false;
-            init4 = false;
-            single = false;
+            readIsr = false;
+            if (!init4) {
+                specialFullyNested = false;
+                autoEoi = false;
+            }
+            initState = 1;
+            isr &= ~edgeRequests;
         }
 
         void setInput(int irq, boolean level) {
@@ -102,47 +111,56 @@ public final class Pic8259 implements PioDevice, ExtIntSource {
             if ((elcr & bit) == 0) irr &= ~bit;  // a level request stays until the input falls
         }
 
-        void nonSpecificEoi(boolean rotate) {
+        boolean nonSpecificEoi(boolean rotate) {
             int p = priority(isr);
-            if (p == 8) return;
+            if (p == 8) return false;
             int irq = (p + priorityAdd) & 7;
             isr &= ~(1 << irq);
             if (rotate) priorityAdd = (irq + 1) & 7;
+            return true;
         }
 
-        void writeCommand(int v) {
+        /** Command port write; returns whether the outputs must be recomputed (where KVM calls pic_update_irq). */
+        boolean writeCommand(int v) {
             if ((v & 0x10) != 0) {            // ICW1
-                initReset();
-                initState = 1;
-                init4 = (v & 1) != 0;
-                single = (v & 2) != 0;
-            } else if ((v & 0x08) != 0) {     // OCW3
+                icw1(v);
+                return false;
+            }
+            if ((v & 0x08) != 0) {            // OCW3
                 if ((v & 0x04) != 0) poll = true;
                 if ((v & 0x02) != 0) readIsr = (v & 1) != 0;
                 if ((v & 0x40) != 0) specialMask = (v & 0x20) != 0;
-            } else {                           // OCW2
-                int irq = v & 7;
-                switch (v >>> 5) {
-                    case 0, 4 -> rotateOnAutoEoi = (v >>> 5) == 4;
-                    case 1 -> nonSpecificEoi(false);
-                    case 5 -> nonSpecificEoi(true);
-                    case 3 -> isr &= ~(1 << irq);
-                    case 6 -> priorityAdd = (irq + 1) & 7;
-                    case 7 -> {
-                        isr &= ~(1 << irq);
-                        priorityAdd = (irq + 1) & 7;
-                    }
-                    default -> { }  // 2: no operation
-                }
+                return false;
             }
+            int irq = v & 7;                  // OCW2
+            switch (v >>> 5) {
+                case 0, 4 -> {
+                    rotateOnAutoEoi = (v >>> 5) == 4;
+                    return false;
+                }
+                case 1 -> { return nonSpecificEoi(false); }
+                case 5 -> { return nonSpecificEoi(true); }
+                case 3 -> isr &= ~(1 << irq);
+                case 6 -> priorityAdd = (irq + 1) & 7;
+                case 7 -> {
+                    isr &= ~(1 << irq);
+                    priorityAdd = (irq + 1) & 7;
+                }
+                default -> { return false; }  // 2: no operation
+            }
+            return true;
         }
 
-        void writeData(int v) {
+        /** Data port write; returns whether the outputs must be recomputed. */
+        boolean writeData(int v) {
             switch (initState) {
-                case 0 -> imr = v;                                           // OCW1
+                case 0 -> {                                                  // OCW1
+                    imr = v;
+                    return true;
+                }
                 case 1 -> {                                                  // ICW2
                     irqBase = v & 0xF8;
-                    initState = single ? (init4 ? 3 : 0) : 2;
+                    initState = 2;
                 }
                 case 2 -> initState = init4 ? 3 : 0;                         // ICW3: wiring is fixed
                 default -> {                                                 // ICW4
@@ -151,6 +169,7 @@ public final class Pic8259 implements PioDevice, ExtIntSource {
                     initState = 0;
                 }
             }
+            return false;
         }
     }
 
@@ -174,9 +193,15 @@ public final class Pic8259 implements PioDevice, ExtIntSource {
         if (raised) outputListener.run();
     }
 
-    /** Recomputes the cascade and INTR; returns whether INTR is now high (the LAPIC should look). */
+    /**
+     * Recomputes the cascade and INTR (KVM's pic_update_irq); returns whether INTR is now high
+     * (the LAPIC should look). A pending slave request is a new edge on master IRQ 2 each time.
+     */
     private boolean update() {
-        master.setInput(CASCADE_IRQ, slave.pendingIrq(false) >= 0);
+        if (slave.pendingIrq(false) >= 0) {
+            master.setInput(CASCADE_IRQ, true);
+            master.setInput(CASCADE_IRQ, false);
+        }
         output = master.pendingIrq(true) >= 0;
         return output;
     }
@@ -231,22 +256,35 @@ public final class Pic8259 implements PioDevice, ExtIntSource {
                 case ELCR + 1 -> slave.elcr;
                 default -> 0xFF;
             };
-            if (port == MASTER_COMMAND || port == SLAVE_COMMAND) raised = update();
+            if ((port == MASTER_COMMAND || port == SLAVE_COMMAND) && polled) {
+                polled = false;
+                raised = update();
+            }
         }
         if (raised) outputListener.run();
         return value & 0xFF;
     }
 
-    /** OCW3 selects IRR or ISR; a poll command makes this read an acknowledge (datasheet "Poll command"). */
+    private boolean polled;
+
+    /**
+     * OCW3 selects IRR or ISR; after a poll command the read takes the request (KVM's
+     * pic_poll_read: IRR cleared, ISR not set, a poll of the slave also clears the master's
+     * cascade bits) and answers 0x80 | IRQ, or 0x07 with nothing pending.
+     */
     private int readCommand(Chip chip, boolean isMaster) {
-        if (chip.poll) {
-            chip.poll = false;
-            int irq = chip.pendingIrq(isMaster);
-            if (irq < 0) return 0;
-            chip.acknowledge(irq);
-            return 0x80 | irq;
+        if (!chip.poll) return chip.readIsr ? chip.isr : chip.irr;
+        chip.poll = false;
+        polled = true;
+        int irq = chip.pendingIrq(isMaster);
+        if (irq < 0) return 0x07;
+        if (!isMaster) {
+            master.isr &= ~(1 << CASCADE_IRQ);
+            master.irr &= ~(1 << CASCADE_IRQ);
         }
-        return chip.readIsr ? chip.isr : chip.irr;
+        chip.irr &= ~(1 << irq);
+        chip.isr &= ~(1 << irq);
+        return 0x80 | irq;
     }
 
     @Override
@@ -254,16 +292,22 @@ public final class Pic8259 implements PioDevice, ExtIntSource {
         int v = value & 0xFF;
         boolean raised;
         synchronized (this) {
-            switch (port) {
+            boolean changed = switch (port) {
                 case MASTER_COMMAND -> master.writeCommand(v);
                 case SLAVE_COMMAND -> slave.writeCommand(v);
                 case MASTER_DATA -> master.writeData(v);
                 case SLAVE_DATA -> slave.writeData(v);
-                case ELCR -> master.elcr = v & master.elcrMask;
-                case ELCR + 1 -> slave.elcr = v & slave.elcrMask;
-                default -> { }
-            }
-            raised = update();
+                case ELCR -> {
+                    master.elcr = v & master.elcrMask;
+                    yield false;
+                }
+                case ELCR + 1 -> {
+                    slave.elcr = v & slave.elcrMask;
+                    yield false;
+                }
+                default -> false;
+            };
+            raised = changed && update();
         }
         if (raised) outputListener.run();
     }

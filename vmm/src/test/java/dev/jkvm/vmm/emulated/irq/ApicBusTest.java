@@ -175,6 +175,30 @@ class ApicBusTest {
     }
 
     @Test
+    void ioapicBroadcastReachesX2apicModeApicsAsInKvm() {
+        for (int i = 0; i < CPUS; i++) x2apic(apics[i]);
+        // An 8-bit 0xFF from the I/O APIC is a broadcast even to x2APIC-mode LAPICs (KVM's
+        // x2APIC broadcast quirk); from an x2APIC ICR, 0xFF is just APIC ID 255.
+        assertTrue(bus.deliver(0xFF, false, ApicMessage.FIXED, 0x58, false));
+        assertEquals(0xFF, receivers(0x58));
+        assertTrue(apics[0].writeMsr(0x830, (0xFFL << 32) | 0x59));
+        assertEquals(0, receivers(0x59));
+    }
+
+    @Test
+    void clusterModeBroadcastAndLowestPriorityWithinACluster() {
+        for (int i = 0; i < CPUS; i++) {
+            apics[i].mmioWrite(REG_DFR, 4, 0x0FFF_FFFFL);
+            apics[i].mmioWrite(REG_LDR, 4, (long) (((i / 4) << 4) | (1 << (i % 4))) << 24);
+            apics[i].mmioWrite(REG_TPR, 4, 0x20 + i * 0x10);
+        }
+        icr(0, 0xFF, LOGICAL | 0x5A);
+        assertEquals(0xFF, receivers(0x5A), "0xFF broadcasts in the cluster model too");
+        icr(0, 0x1F, LOGICAL | (ApicMessage.LOWEST_PRIORITY << 8) | 0xA0);
+        assertEquals(1 << 4, receivers(0xA0), "CPU 4 has the lowest TPR of cluster 1");
+    }
+
+    @Test
     void duplicateApicIdIsRejected() {
         assertThrows(IllegalArgumentException.class, () -> bus.add(3, false, new CpuEvents()));
     }

@@ -101,12 +101,30 @@ class Pic8259Test {
     }
 
     @Test
-    void pollCommandAcknowledges() {
+    void pollCommandTakesTheRequestWithoutPuttingItInServiceAsKvm() {
         init(0x01);
         pulse(6);
         pic.write(0x20, 1, 0x0C);  // OCW3 poll
         assertEquals(0x86, pic.read(0x20, 1));
-        assertEquals(1 << 6, pic.isr(0));
+        assertEquals(0, pic.irr(0));
+        assertEquals(0, pic.isr(0), "KVM's poll read leaves ISR clear (the datasheet would set it)");
+        pic.write(0x20, 1, 0x0C);
+        assertEquals(0x07, pic.read(0x20, 1), "nothing pending");
+    }
+
+    @Test
+    void icw1KeepsWhatKvmKeeps() {
+        init(0x03);                  // auto-EOI
+        pic.write(0x20, 1, 0x11);    // ICW1 with ICW4 to follow: auto-EOI survives until ICW4
+        pic.write(0x21, 1, 0x30);
+        pic.write(0x21, 1, 0x04);
+        pic.write(0x21, 1, 0x01);    // ICW4 without auto-EOI
+        pulse(1);
+        assertEquals(0x31, pic.acknowledge());
+        assertEquals(1 << 1, pic.isr(0));
+        pic.write(0x20, 1, 0x11);    // ICW1 again: ISR kept (the request was acknowledged, not pending)
+        assertEquals(1 << 1, pic.isr(0));
+        assertEquals(0, pic.imr(0), "IMR cleared");
     }
 
     @Test
