@@ -129,6 +129,27 @@ class RunLoopTest {
     }
 
     @Test
+    void nmiIsBlockedUntilIret() {
+        // IVT[2] = 0000:7000: out 0x81, al; iret
+        m.mem.write(2 * 4, 4, 0x7000);
+        code(0x7000, 0xE6, 0x81, 0xCF);
+        code(0x8000, 0xFA, 0xE6, 0x80, 0xF4); // cli; out 0x80, al; hlt
+        sipi(0x08);
+        ap.s.gpr[CpuState.RSP] = 0x6000;
+        events.post(CpuEvents.NMI);
+        CpuExit e = ap.run();
+        assertEquals(0x81, e.port, "NMI taken although IF = 0");
+        assertEquals(0x6000 - 6, ap.s.gpr[CpuState.RSP]);
+        events.post(CpuEvents.NMI); // arrives inside the handler: held until its IRET
+        e = ap.run();
+        assertEquals(0x81, e.port);
+        assertEquals(0x6000 - 6, ap.s.gpr[CpuState.RSP], "delivered after the IRET, not nested");
+        e = ap.run();
+        assertEquals(0x80, e.port);
+        assertEquals(0x6000, ap.s.gpr[CpuState.RSP]);
+    }
+
+    @Test
     void kickReturnsAndTripleFaultIsShutdown() {
         events.post(CpuEvents.KICK);
         assertEquals(CpuExit.Kind.KICKED, ap.run().kind);
