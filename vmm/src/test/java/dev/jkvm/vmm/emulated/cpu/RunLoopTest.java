@@ -129,6 +129,35 @@ class RunLoopTest {
     }
 
     @Test
+    void stringIoIsOneElementPerExit() {
+        m.mem.write(0x600, 4, 0x44434241L); // "ABCD"
+        // mov si, 0x600; mov di, 0x700; mov cx, 3; mov dx, 0x3f8; rep outsb; mov cx, 2; rep insb; out 0x80, al
+        code(0x8000, 0xBE, 0x00, 0x06, 0xBF, 0x00, 0x07, 0xB9, 0x03, 0x00, 0xBA, 0xF8, 0x03, 0xF3, 0x6E,
+                0xB9, 0x02, 0x00, 0xF3, 0x6C, 0xE6, 0x80);
+        sipi(0x08);
+        StringBuilder out = new StringBuilder();
+        CpuExit e;
+        while ((e = ap.run()).kind == CpuExit.Kind.PORT_OUT && e.port == 0x3F8) {
+            out.append((char) e.value);
+        }
+        assertEquals("ABC", out.toString());
+        assertEquals(0x603, ap.s.gpr[CpuState.RSI] & 0xFFFF);
+        assertEquals(CpuExit.Kind.PORT_IN, e.kind, e::toString);
+        assertEquals(0x3F8, e.port);
+        ap.completeIn('x');
+        e = ap.run();
+        assertEquals(CpuExit.Kind.PORT_IN, e.kind, e::toString);
+        assertEquals(1, ap.s.gpr[CpuState.RCX] & 0xFFFF, "one element done");
+        ap.completeIn('y');
+        e = ap.run();
+        assertEquals(CpuExit.Kind.PORT_OUT, e.kind, e::toString);
+        assertEquals(0x80, e.port);
+        assertEquals(0x7978, m.mem.read(0x700, 2), "both elements stored in order");
+        assertEquals(0x702, ap.s.gpr[CpuState.RDI] & 0xFFFF);
+        assertEquals(0, ap.s.gpr[CpuState.RCX] & 0xFFFF);
+    }
+
+    @Test
     void nmiIsBlockedUntilIret() {
         // IVT[2] = 0000:7000: out 0x81, al; iret
         m.mem.write(2 * 4, 4, 0x7000);
