@@ -158,6 +158,25 @@ class RunLoopTest {
     }
 
     @Test
+    void trapFlagSingleStepsThroughDebugTrap() {
+        // IVT[1] = 0000:7000: out 0x81, al; iret. Code: pushf; pop ax; or ah, 1; push ax; popf; nop; inc bx; out 0x80, al
+        m.mem.write(1 * 4, 4, 0x7000);
+        code(0x7000, 0xE6, 0x81, 0xCF);
+        code(0x8000, 0x9C, 0x58, 0x80, 0xCC, 0x01, 0x50, 0x9D, 0x90, 0x43, 0xE6, 0x80);
+        sipi(0x08);
+        ap.s.gpr[CpuState.RSP] = 0x6000;
+        CpuExit e = ap.run();
+        assertEquals(0x81, e.port, "the instruction after the POPF that set TF traps");
+        assertEquals(0x5FFA, ap.s.gpr[CpuState.RSP] & 0xFFFF);
+        assertEquals(8, m.mem.read(0x5FFA, 2), "return IP after the NOP (a trap)");
+        assertEquals(1L << 14, ap.s.dr[6] & (1L << 14), "DR6.BS");
+        assertEquals(0, ap.rflags() & Rflags.TF, "the handler runs with TF clear");
+        e = ap.run();
+        assertEquals(0x81, e.port, "after IRET the INC BX traps too");
+        assertEquals(1, ap.s.gpr[CpuState.RBX] & 0xFFFF);
+    }
+
+    @Test
     void nmiIsBlockedUntilIret() {
         // IVT[2] = 0000:7000: out 0x81, al; iret
         m.mem.write(2 * 4, 4, 0x7000);
