@@ -115,12 +115,15 @@ public final class Executor {
         insnStart = rip;
         Mmu mmu = cpu.mmu;
         long physical = mmu.translateFetch(linear);
-        CodePages pages = mmu.physical().codePages();
-        DecodedBlock block = cache.lookup(physical, mode, pages);
+        PhysicalMemory memory = mmu.physical();
+        CodePages pages = memory.codePages();
+        DecodedBlock block = null;
+        boolean ram = memory.isRam(physical, 1);
+        if (ram) block = cache.lookup(physical, mode, pages);
         if (block == null) {
-            block = cache.build(code, linear, physical, mode, pages);
+            if (ram) block = cache.build(code, linear, physical, mode, pages);
             if (block == null) {
-                // An instruction crossing a page end: decoded every time, not cached.
+                // An instruction crossing a page end, or code outside RAM: decoded every time, not cached.
                 Insn in = crossing;
                 decoder.decode(code, linear, mode, in);
                 endBlock = false;

@@ -213,7 +213,7 @@ final class Sse {
             }
             case SseOp.PSRLW, SseOp.PSRLD, SseOp.PSRLQ, SseOp.PSRAW, SseOp.PSRAD, SseOp.PSLLW, SseOp.PSLLD, SseOp.PSLLQ -> {
                 // Count from the low quadword of the source, unsigned (SDM Vol. 2B PSLLW/PSRLW...).
-                shift(x, d, op, bHi != 0 ? Long.MAX_VALUE : bLo);
+                shift(x, d, op, bLo); // COUNT = SRC[63:0]; the high quadword is ignored
                 return;
             }
             case SseOp.PMULUDQ -> {
