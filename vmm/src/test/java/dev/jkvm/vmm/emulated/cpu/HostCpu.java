@@ -35,7 +35,9 @@ final class HostCpu implements AutoCloseable {
 
     private final MemorySegment code;
     private final Arena arena = Arena.ofConfined();
-    private final MemorySegment state = arena.allocate(512, 16);
+    private final MemorySegment state = arena.allocate(1024, 64);
+    /** Offset in the state block of a 64-byte data window memory-operand forms address (through RDI). */
+    static final int DATA_OFFSET = 512, DATA_SIZE = 64;
     private final MethodHandle call;
     private final byte[] prologue = IsaMachine.hex(PROLOGUE);
     private final byte[] epilogue = IsaMachine.hex(EPILOGUE);
@@ -78,6 +80,21 @@ final class HostCpu implements AutoCloseable {
         for (int r : REGISTERS) regs[r] = state.getAtIndex(ValueLayout.JAVA_LONG, r);
         for (int i = 0; i < 16; i++) xmm[i] = state.getAtIndex(ValueLayout.JAVA_LONG, 32 + i);
         return state.getAtIndex(ValueLayout.JAVA_LONG, FLAGS_SLOT);
+    }
+
+    /** Native address of the data window. */
+    long dataAddress() {
+        return state.address() + DATA_OFFSET;
+    }
+
+    void setData(byte[] data) {
+        for (int i = 0; i < DATA_SIZE; i++) state.set(ValueLayout.JAVA_BYTE, DATA_OFFSET + i, data[i]);
+    }
+
+    byte[] data() {
+        byte[] d = new byte[DATA_SIZE];
+        for (int i = 0; i < DATA_SIZE; i++) d[i] = state.get(ValueLayout.JAVA_BYTE, DATA_OFFSET + i);
+        return d;
     }
 
     @Override
