@@ -212,8 +212,9 @@ final class Sse {
                 rHi = (imm & 2) == 0 ? bLo : bHi;
             }
             case SseOp.PSRLW, SseOp.PSRLD, SseOp.PSRLQ, SseOp.PSRAW, SseOp.PSRAD, SseOp.PSLLW, SseOp.PSLLD, SseOp.PSLLQ -> {
-                // Count from the low quadword of the source, unsigned (SDM Vol. 2B PSLLW/PSRLW...).
-                shift(x, d, op, bLo); // COUNT = SRC[63:0]; the high quadword is ignored
+                // Count from the low quadword of the source only, unsigned (SDM Vol. 2B PSLLW/PSRLW...:
+                // COUNT <- SRC[63:0]); the high quadword is ignored.
+                shift(x, d, op, bLo);
                 return;
             }
             case SseOp.PMULUDQ -> {

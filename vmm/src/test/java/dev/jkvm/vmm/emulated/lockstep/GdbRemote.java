@@ -55,8 +55,13 @@ final class GdbRemote implements Closeable {
 
     /** Sends {@code packet} and returns the reply's payload (decoded run lengths, no framing). */
     synchronized String command(String packet) throws IOException {
-        send(packet);
-        return receive();
+        try {
+            send(packet);
+            return receive();
+        } catch (java.net.SocketException e) {
+            // Broken pipe / reset: QEMU closed the connection (the guest exited or QEMU died).
+            throw new TargetGoneException("gdbstub connection lost at " + describe() + ": " + e.getMessage());
+        }
     }
 
     /** Sends one packet; in ack mode waits for the '+' (a '-' asks for a resend). */

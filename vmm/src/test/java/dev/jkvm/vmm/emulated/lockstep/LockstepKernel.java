@@ -2,6 +2,8 @@ package dev.jkvm.vmm.emulated.lockstep;
 
 import dev.jkvm.images.LongModeBoot;
 import dev.jkvm.klib.asm.Assembler;
+import dev.jkvm.klib.asm.CtrlReg;
+import dev.jkvm.klib.asm.Reg;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mode;
 import dev.jkvm.klib.asm.Section;
@@ -15,7 +17,7 @@ import java.util.Arrays;
 /**
  * The random programs' host: a multiboot kernel built with the project's assembler and image
  * builder that enters 64-bit long mode through {@link LongModeBoot} (identity-mapped first GiB,
- * flat segments, CPL 0, interrupts off) and jumps to a program area filled with HLT. The harness
+ * flat segments, CPL 0, interrupts off), turns SSE on and jumps to a program area filled with HLT. The harness
  * stops QEMU at the program area, then writes each program and its data buffer there.
  */
 final class LockstepKernel {
@@ -37,8 +39,11 @@ final class LockstepKernel {
     static LockstepKernel build() throws IOException {
         Assembler a = new Assembler(Mode.PROTECTED32);
         Label program = new Label("lockstep_program");
-        Label entry = LongModeBoot.emit(a, program);
+        Label setup = new Label("lockstep_setup");
+        Label entry = LongModeBoot.emit(a, setup);
         a.section("text", Section.Kind.CODE);
+        // SSE on: CR4.OSFXSR | OSXMMEXCPT (SDM Vol. 3A §13.1.3); CR0.EM is already clear.
+        a.bind(setup).mov(Reg.RAX, CtrlReg.CR4).or(Reg.RAX, 0x600).mov(CtrlReg.CR4, Reg.RAX).jmp(program);
         a.align(4096);
         a.bind(program);
         byte[] halts = new byte[PROGRAM_BYTES];

@@ -71,8 +71,9 @@ final class RandomProgram {
             else if (kind < 82) move();
             else if (kind < 87) exchange();
             else if (kind < 91) stack();
-            else if (kind < 95) flagWriter();
-            else legacyHighBytes();
+            else if (kind < 94) flagWriter();
+            else if (kind < 96) legacyHighBytes();
+            else sse();
         } catch (AsmException e) {
             // A combination the assembler refuses (documented restrictions): draw another.
             return;
@@ -518,6 +519,106 @@ final class RandomProgram {
             case 2 -> a.xchg(d, s);
             default -> a.sub(d, (long) (rnd.nextInt(256) - 128));
         }
+    }
+
+    // ------------------------------------------------------------------ SSE/SSE2 (raw bytes)
+
+    /** {prefix, opcode}: XMM ← XMM/m128 operations (SDM Vol. 2 opcode map, 0F two-byte table). */
+    private static final int[][] SSE_X_XM = {
+            {0x66, 0x6F}, {0xF3, 0x6F}, {0, 0x28}, {0, 0x10}, {0x66, 0xEF}, {0x66, 0xDB}, {0x66, 0xDF}, {0x66, 0xEB},
+            {0x66, 0xFC}, {0x66, 0xFD}, {0x66, 0xFE}, {0x66, 0xD4}, {0x66, 0xF8}, {0x66, 0xF9}, {0x66, 0xFA}, {0x66, 0xFB},
+            {0x66, 0x74}, {0x66, 0x75}, {0x66, 0x76}, {0x66, 0x64}, {0x66, 0x65}, {0x66, 0x66},
+            {0x66, 0x60}, {0x66, 0x61}, {0x66, 0x62}, {0x66, 0x6C}, {0x66, 0x68}, {0x66, 0x69}, {0x66, 0x6A}, {0x66, 0x6D},
+            {0x66, 0x63}, {0x66, 0x67}, {0x66, 0x6B}, {0x66, 0xDA}, {0x66, 0xDE}, {0x66, 0xEA}, {0x66, 0xEE},
+            {0x66, 0xE0}, {0x66, 0xE3}, {0x66, 0xF6}, {0x66, 0xD5}, {0x66, 0xE5}, {0x66, 0xE4}, {0x66, 0xF4}, {0x66, 0xF5},
+            {0x66, 0xEC}, {0x66, 0xED}, {0x66, 0xDC}, {0x66, 0xDD}, {0x66, 0xE8}, {0x66, 0xE9}, {0x66, 0xD8}, {0x66, 0xD9},
+            {0, 0x57}, {0, 0x54}, {0, 0x55}, {0, 0x56}, {0, 0x14}, {0, 0x15}, {0x66, 0x14}, {0x66, 0x15}, {0xF3, 0x7E},
+            {0x66, 0xD1}, {0x66, 0xD2}, {0x66, 0xD3}, {0x66, 0xE1}, {0x66, 0xE2}, {0x66, 0xF1}, {0x66, 0xF2}, {0x66, 0xF3}};
+    /**
+     * Legacy-encoded SSE operations with an m128 operand need it 16-byte aligned (#GP otherwise,
+     * SDM Vol. 1 §11.4.1 / Vol. 2 "Exceptions"); MOVDQU, MOVUPS and the 64-bit MOVQ do not.
+     */
+    private static boolean alignedLoad(int[] f) {
+        return !((f[0] == 0xF3 && f[1] == 0x6F) || (f[0] == 0 && f[1] == 0x10) || (f[0] == 0xF3 && f[1] == 0x7E));
+    }
+
+    /**
+     * SSE/SSE2 moves and integer operations of the kind gcc -O2 emits, with XMM0-15 and
+     * [R15+disp32] memory operands (16-byte aligned where the instruction demands it).
+     */
+    private void sse() {
+        int x = rnd.nextInt(16), y = rnd.nextInt(16);
+        boolean memory = rnd.nextInt(3) == 0;
+        switch (rnd.nextInt(6)) {
+            case 0, 1 -> {
+                int[] f = SSE_X_XM[rnd.nextInt(SSE_X_XM.length)];
+                if (memory) sseMem(f[0], false, new int[] {f[1]}, x, disp(alignedLoad(f) ? 16 : 1));
+                else sseReg(f[0], false, new int[] {f[1]}, x, y);
+            }
+            case 2 -> {
+                // PSHUFD/PSHUFHW/PSHUFLW/SHUFPS/SHUFPD with an immediate.
+                int[][] forms = {{0x66, 0x70}, {0xF3, 0x70}, {0xF2, 0x70}, {0, 0xC6}, {0x66, 0xC6}};
+                int[] f = forms[rnd.nextInt(forms.length)];
+                if (memory) sseMem(f[0], false, new int[] {f[1]}, x, disp(16), rnd.nextInt(256));
+                else sseReg(f[0], false, new int[] {f[1]}, x, y, rnd.nextInt(256));
+            }
+            case 3 -> {
+                // Stores: MOVDQA/MOVDQU/MOVAPS/MOVUPS/MOVQ m64/MOVNTDQ.
+                int[][] forms = {{0x66, 0x7F, 16}, {0xF3, 0x7F, 1}, {0, 0x29, 16}, {0, 0x11, 1}, {0x66, 0xD6, 1}, {0x66, 0xE7, 16}};
+                int[] f = forms[rnd.nextInt(forms.length)];
+                if (memory || f[1] == 0xE7) sseMem(f[0], false, new int[] {f[1]}, x, disp(f[2]));
+                else sseReg(f[0], false, new int[] {f[1]}, y, x);
+            }
+            case 4 -> {
+                // Between XMM and general registers: MOVD/MOVQ both ways, PMOVMSKB, MOVMSKPS, PEXTRW, PINSRW.
+                Reg g = POOL[rnd.nextInt(POOL.length)];
+                boolean w = rnd.nextBoolean();
+                switch (rnd.nextInt(6)) {
+                    case 0 -> sseReg(0x66, w, new int[] {0x6E}, x, g.code());
+                    case 1 -> sseReg(0x66, w, new int[] {0x7E}, x, g.code());
+                    case 2 -> sseReg(0x66, false, new int[] {0xD7}, g.code(), x);
+                    case 3 -> sseReg(0, false, new int[] {0x50}, g.code(), x);
+                    case 4 -> sseReg(0x66, false, new int[] {0xC5}, g.code(), x, rnd.nextInt(256));
+                    default -> sseReg(0x66, false, new int[] {0xC4}, x, g.code(), rnd.nextInt(256));
+                }
+            }
+            default -> {
+                // Shifts by an immediate: 66 0F 71/72/73 with the operation in ModRM.reg.
+                int[][] forms = {{0x71, 2}, {0x71, 4}, {0x71, 6}, {0x72, 2}, {0x72, 4}, {0x72, 6}, {0x73, 2}, {0x73, 3}, {0x73, 6}, {0x73, 7}};
+                int[] f = forms[rnd.nextInt(forms.length)];
+                sseReg(0x66, false, new int[] {f[0]}, f[1], x, rnd.nextInt(4) == 0 ? rnd.nextInt(256) : rnd.nextInt(20));
+            }
+        }
+    }
+
+    private int disp(int alignment) {
+        return (rnd.nextInt(SPAN - 32) / alignment) * alignment;
+    }
+
+    /** [prefix] [REX] 0F op ModRM(11, reg, rm) [imm8]. */
+    private void sseReg(int prefix, boolean w, int[] op, int reg, int rm, int... imm) {
+        java.util.List<Integer> b = new java.util.ArrayList<>();
+        if (prefix != 0) b.add(prefix);
+        int rex = (w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (rm >= 8 ? 1 : 0);
+        if (rex != 0) b.add(0x40 | rex);
+        b.add(0x0F);
+        for (int o : op) b.add(o);
+        b.add(0xC0 | (reg & 7) << 3 | (rm & 7));
+        for (int i : imm) b.add(i & 0xFF);
+        a.db(b.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /** [prefix] REX.B(+R) 0F op ModRM(10, reg, 111) disp32 [imm8]: the operand is [R15 + disp]. */
+    private void sseMem(int prefix, boolean w, int[] op, int reg, int disp, int... imm) {
+        java.util.List<Integer> b = new java.util.ArrayList<>();
+        if (prefix != 0) b.add(prefix);
+        b.add(0x40 | (w ? 8 : 0) | (reg >= 8 ? 4 : 0) | 1);
+        b.add(0x0F);
+        for (int o : op) b.add(o);
+        b.add(0x80 | (reg & 7) << 3 | 7);
+        for (int i = 0; i < 4; i++) b.add((disp >>> (8 * i)) & 0xFF);
+        for (int i : imm) b.add(i & 0xFF);
+        a.db(b.stream().mapToInt(Integer::intValue).toArray());
     }
 
     /**

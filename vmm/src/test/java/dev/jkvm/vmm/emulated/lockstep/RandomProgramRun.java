@@ -97,6 +97,7 @@ final class RandomProgramRun {
                 start.gpr[15] = kernel.buffer;
                 start.rip = kernel.program;
                 start.rflags = 0x2 | (rnd.nextLong() & X86State.ARITHMETIC) | (rnd.nextInt(4) == 0 ? X86State.DF : 0);
+                for (int x = 0; x < 32; x++) start.xmm[x] = rnd.nextInt(4) == 0 ? 0 : rnd.nextLong();
                 q.write(kernel.program, code);
                 q.write(kernel.buffer, data);
                 q.write(stackLow, stack);
@@ -106,6 +107,37 @@ final class RandomProgramRun {
                 q.setState(start);
                 lock.copyRegisters(false);
 
+                Counts counts;
+                try {
+                    counts = runOne(q, cpu, lock, kernel, i, seed, length, stepwise, program, code, data, stack, stackLow, start, end,
+                            failures, classes);
+                } catch (GdbRemote.TargetGoneException gone) {
+                    // QEMU shut down: the program faulted there (no IDT in the host kernel: a triple
+                    // fault). A generator bug, reported with the program; the run cannot go on.
+                    Failure f = new Failure(i, program, kernel.program, "harness: QEMU shut down",
+                            "seed " + seed + " program " + i + ": QEMU ended during the program (" + gone.getMessage() + ")\n");
+                    failures.add(f);
+                    classes.putIfAbsent(f.kind(), f);
+                    break;
+                }
+                if (!failures.isEmpty() && failures.getLast().index() == i) reload = true;
+                steps += counts.steps();
+                replayed += counts.replayed();
+            }
+            undefined.putAll(lock.undefinedFlagDifferences);
+        }
+        return new Result(count, steps, replayed, failures, classes, undefined);
+    }
+
+    /** Instructions compared and stepwise replays of one program. */
+    private record Counts(long steps, int replayed) {}
+
+    private static Counts runOne(QemuTarget q, CpuUnderTest cpu, Lockstep lock, LockstepKernel kernel, int i, long seed,
+                               int length, boolean stepwise, byte[] program, byte[] code, byte[] data, byte[] stack,
+                               long stackLow, X86State start, long end, List<Failure> failures,
+                               Map<String, Failure> classes) throws Exception {
+                long steps = 0;
+                int replayed = 0;
                 String failure = null;
                 String kind = null;
                 lock.restartStepCount();
@@ -120,8 +152,7 @@ final class RandomProgramRun {
                     if (ours.differences(qEnd, 0).isEmpty()
                             && lock.compareMemory(kernel.buffer, LockstepKernel.BUFFER_BYTES) == null
                             && lock.compareMemory(stackLow, stack.length) == null) {
-                        steps += executed;
-                        continue;
+                        return new Counts(executed, 0);
                     }
                     replayed++;
                     q.write(kernel.buffer, data);
@@ -159,16 +190,12 @@ final class RandomProgramRun {
                     }
                 }
                 if (failure != null) {
-                    reload = true;
                     Failure f = new Failure(i, program, kernel.program, kind, "seed " + seed + " program " + i + ": " + failure);
                     failures.add(f);
                     Failure prev = classes.get(kind);
                     if (prev == null || prev.code.length > program.length) classes.put(kind, f);
                 }
-            }
-            undefined.putAll(lock.undefinedFlagDifferences);
-        }
-        return new Result(count, steps, replayed, failures, classes, undefined);
+                return new Counts(steps, replayed);
     }
 
     /** A second QEMU booted to the same point, optionally with a fake bug in each program's first instruction: for the harness's own tests. */
