@@ -770,6 +770,14 @@ public final class Executor {
             }
             default -> {
                 long hi = g[2], lo = g[0];
+                if (hi == lo >> 63) {
+                    // The dividend fits 64 bits (CQO before IDIV, the common case): Java's division, whose
+                    // only overflow is MIN_VALUE / -1.
+                    if (lo == Long.MIN_VALUE && d == -1) throw divideError();
+                    g[0] = lo / d;
+                    g[2] = lo % d;
+                    return;
+                }
                 boolean negN = hi < 0;
                 if (negN) { // two's complement negate the 128-bit dividend
                     lo = -lo;
