@@ -46,6 +46,13 @@ class IrqChipKvmOracleTest {
 
     private record PortRead(int port, int mask) implements Op {}
 
+    private record MsrWrite(int msr, long value) implements Op {}
+
+    /** Stores all 64 bits (two values). */
+    private record MsrRead(int msr) implements Op {}
+
+    private static final int IA32_APIC_BASE = 0x1B;
+
     private final List<Op> script = new ArrayList<>();
 
     private void lw(int reg, int value) { script.add(new MmioWrite(LAPIC + reg, value)); }
@@ -230,7 +237,9 @@ class IrqChipKvmOracleTest {
         picRegisters();
 
         // The 8254: status and access modes of channels 0 and 2, port 0x61.
-        in(0x61, 0xEF);
+        // Port 0x61 bit 5 is OUT2; until channel 2 is programmed it runs KVM's reset square wave
+        // (65536 clocks) from VM creation: time-dependent, so masked with the refresh bit.
+        in(0x61, 0xCF);
         for (int channel : new int[] {0, 2}) {
             for (int mode = 0; mode <= 5; mode++) {
                 for (int rw = 1; rw <= 3; rw++) {
@@ -243,13 +252,62 @@ class IrqChipKvmOracleTest {
                     // (count 0x1200 or 0x1234, not 0x34): KVM's PIT counts in real time.
                     boolean outStable = (mode == 0 || mode == 1 || mode == 3) && rw != 1;
                     in(0x40 + channel, outStable ? 0xFF : 0x7F);
-                    in(0x61, outStable ? 0xEF : 0xCF);
+                    in(0x61, outStable && channel == 2 ? 0xEF : 0xCF);
                 }
             }
         }
         out(0x43, 0x30);  // channel 0 back to a one-shot that never fires within the test
         out(0x40, 0xFF);
         out(0x40, 0xFF);
+    }
+
+    private void mw(int msr, long value) { script.add(new MsrWrite(msr, value)); }
+
+    private void mr(int msr) { script.add(new MsrRead(msr)); }
+
+    /** The x2APIC MSR interface (SDM §10.12) after the switch through IA32_APIC_BASE, and the TSC-deadline MSR. */
+    private void buildX2apicScript() {
+        mr(IA32_APIC_BASE);
+        mr(0x6E0);
+        mw(0x6E0, 12345);   // ignored outside TSC-deadline mode
+        mr(0x6E0);
+        mw(IA32_APIC_BASE, 0xFEE0_0000L | LocalApic.BASE_EN | LocalApic.BASE_EXTD | LocalApic.BASE_BSP);
+        mr(IA32_APIC_BASE);
+        int[] readable = {0x802, 0x803, 0x808, 0x80A, 0x80D, 0x80F, 0x828, 0x830, 0x832, 0x833, 0x834,
+            0x835, 0x836, 0x837, 0x838, 0x83E};
+        for (int msr : readable) mr(msr);
+        for (int msr = 0x810; msr <= 0x827; msr++) mr(msr);
+        mw(0x80F, 0x1FF);
+        mr(0x80F);
+        mw(0x808, 0x20);
+        mr(0x808);
+        mr(0x80A);
+        mw(0x83F, 0x45);                              // SELF IPI
+        mw(0x830, 0x56);                              // fixed, physical, to x2APIC ID 0 (this CPU)
+        mw(0x830, (1 << 18) | (1 << 15) | (1 << 14) | 0x66);  // level self-IPI
+        mr(0x830);
+        for (int msr = 0x810; msr <= 0x827; msr++) mr(msr);
+        mr(0x80A);
+        mw(0x828, 0);
+        mr(0x828);
+        for (int msr = 0x832; msr <= 0x837; msr++) {
+            mw(msr, 0xFFFF_FFFFL);
+            mr(msr);
+            mw(msr, 0x10000);
+        }
+        mw(0x83E, 0xFFFF_FFFFL);
+        mr(0x83E);
+        mw(0x83E, 0);
+        mw(0x838, 0x12345);                           // masked one-shot: initial count reads back
+        mr(0x838);
+        mw(0x838, 0);
+        mw(0x832, 0x40000 | 0x10000 | 0xEF);          // TSC-deadline mode, masked
+        mr(0x6E0);
+        mw(0x6E0, 0x7FFF_FFFF_FFFF_FFFFL);            // far in the future
+        mr(0x6E0);
+        mr(0x838);
+        mw(0x832, 0x10000);                           // leaving TSC-deadline mode disarms
+        mr(0x6E0);
     }
 
     /** The script as a guest: values read are stored at BUFFER, then sent over COM1 with the IRQ off. */
@@ -266,6 +324,9 @@ class IrqChipKvmOracleTest {
                 case PortWrite w -> s.append("    mov $0x%x, %%dx\n    mov $0x%x, %%al\n    out %%al, %%dx\n".formatted(w.port(), w.value()));
                 case PortRead r -> s.append("    mov $0x%x, %%dx\n    in %%dx, %%al\n    movzbl %%al, %%eax\n    and $0x%x, %%eax\n    stosl\n"
                         .formatted(r.port(), r.mask()));
+                case MsrWrite w -> s.append("    mov $0x%x, %%ecx\n    mov $0x%x, %%eax\n    mov $0x%x, %%edx\n    wrmsr\n"
+                        .formatted(w.msr(), (int) w.value(), (int) (w.value() >>> 32)));
+                case MsrRead r -> s.append("    mov $0x%x, %%ecx\n    rdmsr\n    stosl\n    mov %%edx, %%eax\n    stosl\n".formatted(r.msr()));
             }
         }
         s.append("""
@@ -306,6 +367,16 @@ class IrqChipKvmOracleTest {
                         : chip.ioapic().read(r.address(), 4) & 0xFFFF_FFFFL);
                 case PortWrite w -> ports.write(w.port(), 1, w.value());
                 case PortRead r -> values.add((long) (ports.read(r.port(), 1) & r.mask()));
+                case MsrWrite w -> {
+                    boolean ok = w.msr() == IA32_APIC_BASE ? bsp.setApicBase(w.value()) : bsp.writeMsr(w.msr(), w.value());
+                    if (!ok) throw new AssertionError("our LAPIC refuses WRMSR 0x" + Integer.toHexString(w.msr()) + " (#GP); KVM took it");
+                }
+                case MsrRead r -> {
+                    Long v = r.msr() == IA32_APIC_BASE ? Long.valueOf(bsp.apicBase()) : bsp.readMsr(r.msr());
+                    if (v == null) throw new AssertionError("our LAPIC refuses RDMSR 0x" + Integer.toHexString(r.msr()) + " (#GP); KVM took it");
+                    values.add(v & 0xFFFF_FFFFL);
+                    values.add(v >>> 32);
+                }
             }
         }
         return values;
@@ -322,6 +393,16 @@ class IrqChipKvmOracleTest {
         List<Long> values = new ArrayList<>();
         while (bytes.remaining() >= 4) values.add(bytes.getInt() & 0xFFFF_FFFFL);
         return values;
+    }
+
+    @Test
+    void x2apicMsrsAgreeWithKvm() throws Exception {
+        File kvm = new File("/dev/kvm");
+        assumeTrue(kvm.canRead() && kvm.canWrite(), "no usable /dev/kvm");
+        buildX2apicScript();
+        List<Long> expected = kvm();
+        List<Long> actual = ours();
+        assertEquals(String.join("\n", describe(expected)), String.join("\n", describe(actual)));
     }
 
     @Test
@@ -347,11 +428,16 @@ class IrqChipKvmOracleTest {
                 case MmioRead r when r.address() == IOAPIC -> "ioapic IOREGSEL";
                 case MmioRead r -> "ioapic register " + Long.toHexString(ioregsel);
                 case PortRead r -> "port " + Integer.toHexString(r.port());
+                case MsrRead r -> "msr " + Integer.toHexString(r.msr());
                 default -> null;
             };
             if (what == null) continue;
-            lines.add("#" + i + " " + what + " = " + (i < values.size() ? Long.toHexString(values.get(i)) : "missing"));
-            i++;
+            int n = op instanceof MsrRead ? 2 : 1;
+            for (int k = 0; k < n; k++) {
+                lines.add("#" + i + " " + what + (n == 2 ? (k == 0 ? " low" : " high") : "") + " = "
+                        + (i < values.size() ? Long.toHexString(values.get(i)) : "missing"));
+                i++;
+            }
         }
         return lines;
     }
