@@ -411,8 +411,15 @@ public final class Kernel {
                     return MainTask.BOOT_ONLY;
                 }
                 if (c == 's') {
-                    // "test=sched-NAME": the main task runs the scheduler test NAME names by its first letter.
-                    return MainTask.SCHED_TEST | Memory.load8(p + 11) << 8;
+                    // "test=sched-NAME": the main task runs the scheduler test NAME names by its first letter,
+                    // read only when the command line reaches it: a line ending in "test=s" must not make
+                    // the kernel read past its NUL (found by KernelCommandLineFuzzTest).
+                    int letter = 0;
+                    if (Memory.load8(p + 6) != 0 && Memory.load8(p + 7) != 0 && Memory.load8(p + 8) != 0
+                            && Memory.load8(p + 9) != 0 && Memory.load8(p + 10) != 0) {
+                        letter = Memory.load8(p + 11);
+                    }
+                    return MainTask.SCHED_TEST | letter << 8;
                 }
             }
         }

@@ -6,6 +6,7 @@ import dev.jkvm.vmm.acpi.AcpiPmPorts;
 import dev.jkvm.vmm.acpi.AcpiTables;
 import dev.jkvm.vmm.acpi.NumaLayout;
 import dev.jkvm.vmm.boot.BootInfo;
+import dev.jkvm.vmm.boot.KernelFile;
 import dev.jkvm.vmm.boot.MultibootLoader;
 import dev.jkvm.vmm.cpu.Symbolizer;
 import dev.jkvm.vmm.devices.LegacyDevices;
@@ -13,10 +14,7 @@ import dev.jkvm.vmm.devices.MmioDevice;
 import dev.jkvm.vmm.devices.PioDevice;
 import dev.jkvm.vmm.vcpu.Accelerator;
 
-import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -171,13 +169,13 @@ public final class VirtualMachine {
             return this;
         }
 
-        /** A multiboot kernel image file. */
+        /**
+         * A multiboot kernel image file; only a regular file is read (see {@link KernelFile}).
+         *
+         * @throws dev.jkvm.vmm.boot.MultibootException when it is not a readable regular file
+         */
         public Builder kernel(Path image) {
-            try {
-                return kernel(Files.readAllBytes(image));
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read kernel image " + image + ": " + e.getMessage(), e);
-            }
+            return kernel(KernelFile.read(image, KernelFile.MAX_BYTES));
         }
 
         /** A multiboot kernel image. */
@@ -252,8 +250,9 @@ public final class VirtualMachine {
 
         public VirtualMachine build() {
             if (kernel == null) throw new IllegalArgumentException("no kernel given; call kernel(path)");
-            // Reject an unbootable image now, with the loader's one-line reason, not at start().
-            MultibootLoader.checkHeader(kernel);
+            // Reject an unbootable image now, with the loader's one-line reason, not at start():
+            // the same verdict, from the same pure check, as the launcher's.
+            MultibootLoader.check("kernel image", kernel, memory);
             return new VirtualMachine(this);
         }
     }

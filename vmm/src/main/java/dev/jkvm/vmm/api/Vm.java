@@ -139,12 +139,8 @@ public final class Vm implements AutoCloseable {
      */
     public void pause() throws InterruptedException {
         pauseGate.requestPause();
-        int running = 0;
-        for (VmVcpuLoop l : loops) {
-            if (l.running()) running++;
-            l.kick();
-        }
-        pauseGate.awaitParked(running, this::stopping);
+        for (VmVcpuLoop l : loops) l.kick();
+        pauseGate.awaitParked(this::stopping);
     }
 
     public void resume() {

@@ -22,10 +22,6 @@ final class VmVcpuLoop implements Runnable {
     /** Exit counts by {@link VcpuExit#kind()}, in first-seen order. */
     private final Map<String, LongAdder> exits = new ConcurrentHashMap<>();
 
-    private final Object stateLock = new Object();
-    private boolean started;
-    private boolean exited;
-
     VmVcpuLoop(Vm vm, Vcpu vcpu) {
         this.vm = vm;
         this.vcpu = vcpu;
@@ -43,13 +39,6 @@ final class VmVcpuLoop implements Runnable {
         return m;
     }
 
-    /** Whether this vCPU's thread is inside its run loop (started and not yet exited). */
-    boolean running() {
-        synchronized (stateLock) {
-            return started && !exited;
-        }
-    }
-
     /** Makes the vCPU leave guest execution; callers set the VM's flags first, so the loop sees them. */
     void kick() {
         vcpu.kick();
@@ -57,11 +46,9 @@ final class VmVcpuLoop implements Runnable {
 
     @Override
     public void run() {
+        vm.pauseGate().enter();
         try {
             vcpu.bindToCurrentThread();
-            synchronized (stateLock) {
-                started = true;
-            }
             while (!vm.stopping()) {
                 VcpuExit exit = vcpu.run();
                 exits.computeIfAbsent(exit.kind(), k -> new LongAdder()).increment();
@@ -70,9 +57,7 @@ final class VmVcpuLoop implements Runnable {
         } catch (RuntimeException | Error e) {
             vm.finish(VmOutcome.vmmError("vCPU " + vcpu.index() + ": " + e));
         } finally {
-            synchronized (stateLock) {
-                exited = true;
-            }
+            vm.pauseGate().leave();
             try {
                 vcpu.unbindFromCurrentThread();
             } catch (RuntimeException e) {

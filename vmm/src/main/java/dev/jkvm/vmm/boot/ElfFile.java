@@ -7,7 +7,6 @@ import static dev.jkvm.vmm.boot.ImageBytes.u32;
 import static dev.jkvm.vmm.boot.ImageBytes.u64;
 import static dev.jkvm.vmm.boot.ImageBytes.u8;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,6 +24,9 @@ final class ElfFile {
     private static final int ET_EXEC = 2;
     private static final int ET_DYN = 3;
     private static final int SHN_XINDEX = 0xFFFF;
+    /** System V ABI, "ELF Identification": EI_DATA values. */
+    private static final int ELFDATA2LSB = 1;
+    private static final int ELFDATA2MSB = 2;
 
     private final String name;
     private final byte[] image;
@@ -58,8 +60,13 @@ final class ElfFile {
                     + " (expected 1 for ELF32 or 2 for ELF64); the file is damaged");
         }
         is64 = elfClass == ELFCLASS64;
-        if (u8(image, 5) != 1) {
+        int encoding = u8(image, 5);
+        if (encoding == ELFDATA2MSB) {
             throw new MultibootException(name + ": is a big-endian ELF file; build the kernel for x86 (little-endian)");
+        }
+        if (encoding != ELFDATA2LSB) {
+            throw new MultibootException(name + ": unknown ELF data encoding " + encoding
+                    + " (EI_DATA must be 1, little-endian, for x86); the file is damaged");
         }
         int headerSize = is64 ? 64 : 52;
         if (image.length < headerSize) throw truncated("the ELF header", 0, headerSize);
@@ -143,12 +150,16 @@ final class ElfFile {
         }
         long count = declaredSectionCount;
         if (count == 0) count = readSection(0).size();
-        long tableLength = count * sectionHeaderSize;
-        if (!contains(image, sectionTableOffset, tableLength)) {
-            throw truncated("the ELF section header table", sectionTableOffset, tableLength);
+        // count comes from a 64-bit field: compare it with what the file can hold instead of
+        // multiplying, which could wrap (2^58 entries of 64 bytes are 0 bytes in 64-bit arithmetic).
+        long room = (image.length - sectionTableOffset) / sectionHeaderSize;
+        if (Long.compareUnsigned(count, room) > 0) {
+            throw new MultibootException(name + ": the ELF section header table at file offset " + hex(sectionTableOffset)
+                    + " has " + Long.toUnsignedString(count) + " entries of " + sectionHeaderSize + " bytes, but only " + room
+                    + " fit before the end of the file (" + image.length + " bytes); the file is truncated or damaged");
         }
         List<ElfSection> list = new ArrayList<>();
-        for (int i = 0; i < count; i++) list.add(readSection(i));
+        for (int i = 0; i < (int) count; i++) list.add(readSection(i));
         return sections = List.copyOf(list);
     }
 
@@ -175,13 +186,5 @@ final class ElfFile {
         }
     }
 
-    /** A NUL-terminated string at {@code offset} inside string-table section {@code table}. */
-    String string(ElfSection table, long offset) {
-        if (offset < 0 || offset >= table.size() || table.offset() + offset >= image.length) return "";
-        long start = table.offset() + offset;
-        long limit = table.offset() + table.size();
-        long end = start;
-        while (end < limit && end < image.length && image[(int) end] != 0) end++;
-        return new String(image, (int) start, (int) (end - start), StandardCharsets.UTF_8);
-    }
+    String name() { return name; }
 }

@@ -15,6 +15,8 @@ import java.util.List;
  */
 record LoadPlan(List<LoadSegment> segments, long entry, ElfFile elf) {
     private static final long FOUR_GIB = 1L << 32;
+    /** Intel SDM Vol. 3A §4.1.4: MAXPHYADDR is at most 52, so no guest-physical address reaches 2^52. */
+    private static final long PHYSICAL_LIMIT = 1L << 52;
 
     long start() { return segments.stream().mapToLong(LoadSegment::address).min().orElseThrow(); }
     long end() { return segments.stream().mapToLong(LoadSegment::end).max().orElseThrow(); }
@@ -69,33 +71,69 @@ record LoadPlan(List<LoadSegment> segments, long entry, ElfFile elf) {
             }
             memorySize = h.bssEndAddr() - h.loadAddr();
         }
+        checkAddressRange(name, "the a.out-kludge image", h.loadAddr(), memorySize, FOUR_GIB,
+                "4 GiB, the end of the 32-bit address space" + fields);
         LoadSegment s = new LoadSegment("a.out-kludge image", textOffset, fileSize, h.loadAddr(), memorySize);
         return new LoadPlan(List.of(s), h.entryAddr(), null);
     }
 
     /** §3.1: without address fields the image must be ELF; every PT_LOAD goes to its p_paddr. */
     private static LoadPlan fromElf(String name, ElfFile elf) {
+        long entry = physicalEntry(elf);
         List<LoadSegment> segments = new ArrayList<>();
+        ElfSegment headersOnly = null;
         for (ElfSegment p : elf.segments()) {
             // Empty PT_LOAD entries exist in real files; there is nothing to place.
             if (!p.isLoad() || p.memorySize() == 0) continue;
-            if (holdsOnlyFileHeaders(elf, p) && ReservedArea.anyOverlaps(p.physicalAddress(), p.physicalAddress() + p.memorySize())) {
-                continue;
-            }
             String segmentName = "ELF segment " + p.index();
-            if (p.fileSize() > p.memorySize()) {
+            // Unsigned: p_memsz 2^63 is a huge size, not a negative one.
+            if (Long.compareUnsigned(p.fileSize(), p.memorySize()) > 0) {
                 throw new MultibootException(name + ": " + segmentName + " has p_filesz " + hex(p.fileSize())
                         + " larger than p_memsz " + hex(p.memorySize()) + "; the file is damaged");
+            }
+            checkAddressRange(name, segmentName, p.physicalAddress(), p.memorySize(), elf.is64() ? PHYSICAL_LIMIT : FOUR_GIB,
+                    elf.is64() ? "the 52-bit physical address space (Intel SDM Vol. 3A §4.1.4, MAXPHYADDR)"
+                            : "4 GiB, the end of an ELF32 kernel's address space");
+            if (holdsOnlyFileHeaders(elf, p) && !holds(p, entry)
+                    && ReservedArea.anyOverlaps(p.physicalAddress(), p.physicalAddress() + p.memorySize())) {
+                headersOnly = p;
+                continue;
             }
             if (!contains(elf.image(), p.offset(), p.fileSize())) {
                 throw elf.truncated(segmentName, p.offset(), p.fileSize());
             }
             segments.add(new LoadSegment(segmentName, p.offset(), p.fileSize(), p.physicalAddress(), p.memorySize()));
         }
+        if (segments.isEmpty() && headersOnly != null) {
+            throw new MultibootException(name + ": the only loadable segment, ELF segment " + headersOnly.index() + " ["
+                    + hex(headersOnly.physicalAddress()) + ", " + hex(headersOnly.physicalAddress() + headersOnly.memorySize())
+                    + "), holds just the ELF headers, below 1 MiB, and not the entry point " + hex(entry)
+                    + ": there is no kernel code to load; check the linker script's program headers");
+        }
         if (segments.isEmpty()) {
             throw new MultibootException(name + ": the ELF file has no loadable segment (PT_LOAD); link the kernel as an executable");
         }
-        return new LoadPlan(List.copyOf(segments), physicalEntry(elf), elf);
+        return new LoadPlan(List.copyOf(segments), entry, elf);
+    }
+
+    /**
+     * Refuses {@code [address, address + size)} unless it ends at or below {@code limit}, which is
+     * far below 2^63, so every later sum and comparison of addresses is plain long arithmetic.
+     */
+    private static void checkAddressRange(String name, String what, long address, long size, long limit, String limitName) {
+        long end = address + size;
+        if (Long.compareUnsigned(end, address) < 0) {
+            throw new MultibootException(name + ": " + what + " at " + hex(address) + " with size " + hex(size)
+                    + " wraps past the end of the 64-bit address space; the file is damaged");
+        }
+        if (Long.compareUnsigned(end, limit) > 0) {
+            throw new MultibootException(name + ": " + what + " [" + hex(address) + ", " + hex(end) + ") reaches beyond "
+                    + limitName + "; link the kernel at 1 MiB");
+        }
+    }
+
+    private static boolean holds(ElfSegment p, long physicalAddress) {
+        return physicalAddress >= p.physicalAddress() && physicalAddress - p.physicalAddress() < p.memorySize();
     }
 
     /**
@@ -118,7 +156,8 @@ record LoadPlan(List<LoadSegment> segments, long entry, ElfFile elf) {
         long entry = elf.entry();
         for (ElfSegment p : elf.segments()) {
             if (p.isLoad() && p.isExecutable() && p.virtualAddress() != p.physicalAddress()
-                    && entry >= p.virtualAddress() && entry - p.virtualAddress() < p.fileSize()) {
+                    && Long.compareUnsigned(entry, p.virtualAddress()) >= 0
+                    && Long.compareUnsigned(entry - p.virtualAddress(), p.fileSize()) < 0) {
                 return entry - p.virtualAddress() + p.physicalAddress();
             }
         }

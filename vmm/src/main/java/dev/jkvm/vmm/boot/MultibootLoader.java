@@ -1,8 +1,5 @@
 package dev.jkvm.vmm.boot;
 
-import static dev.jkvm.vmm.boot.ImageBytes.hex;
-
-import dev.jkvm.vmm.memory.GuestLayout;
 import dev.jkvm.vmm.memory.GuestMemory;
 
 import java.util.ArrayList;
@@ -23,9 +20,11 @@ public final class MultibootLoader {
 
     private static final String DEFAULT_NAME = "kernel image";
     private static final long PAGE = 4096;
-    private static final long MIB = 1 << 20;
 
-    /** Checks everything about the image that does not need guest memory (fast failure in the CLI). */
+    /**
+     * Checks everything about the image that does not depend on the VM's memory size. Prefer
+     * {@link #check(String, byte[], long)}, which also checks where the kernel goes.
+     */
     public static void checkHeader(byte[] image) {
         checkHeader(DEFAULT_NAME, image);
     }
@@ -35,12 +34,40 @@ public final class MultibootLoader {
         prepare(name, image);
     }
 
+    /**
+     * The whole verdict on a kernel for a VM with {@code memorySize} bytes of RAM: the file
+     * (header, ELF tables, symbols) and where it would go (RAM, reserved areas, the PCI hole,
+     * overlaps, entry point). A pure function of its arguments, called before any accelerator is
+     * opened, so a file gets the same verdict on every host; {@link #load} then refuses exactly
+     * what this refuses.
+     *
+     * @throws MultibootException with one line naming the cause and the fix
+     */
+    public static void check(String name, byte[] image, long memorySize) {
+        Prepared prepared = prepare(name, image);
+        KernelPlacement.check(name, prepared.plan().segments(), RamRange.of(memorySize));
+    }
+
     private record Prepared(LoadPlan plan, SymbolTable symbols) {}
 
     private static Prepared prepare(String name, byte[] image) {
         LoadPlan plan = LoadPlan.of(name, image, MultibootHeader.find(name, image));
-        SymbolTable symbols = plan.elf() != null ? SymbolTable.of(plan.elf()) : symbolsIfElf(image);
+        SymbolTable symbols = plan.elf() != null ? SymbolTable.of(plan.elf()) : SymbolTable.of(image);
+        // The tables load() copies for the kernel are checked here, so check() refuses them too.
+        if (plan.elf() != null) symbolData(plan.elf());
         return new Prepared(plan, symbols);
+    }
+
+    /** §3.3 flags bit 5: the symbol and string tables a kernel gets a copy of, each checked to lie in the file. */
+    private static List<ElfSection> symbolData(ElfFile elf) {
+        List<ElfSection> list = new ArrayList<>();
+        for (ElfSection s : elf.sections()) {
+            boolean symbolData = s.type() == ElfSection.SHT_SYMTAB || s.type() == ElfSection.SHT_STRTAB;
+            if (!symbolData || s.isAllocated() || !s.hasFileBytes()) continue;
+            elf.requireInFile(s, "an ELF symbol or string table");
+            list.add(s);
+        }
+        return list;
     }
 
     public static BootInfo load(byte[] image, GuestMemory mem, String cmdline) {
@@ -52,7 +79,7 @@ public final class MultibootLoader {
         MultibootInfo.checkCommandLine(cmdline);
         Prepared prepared = prepare(name, image);
         LoadPlan plan = prepared.plan();
-        checkPlacement(name, plan.segments(), mem);
+        KernelPlacement.check(name, plan.segments(), RamRange.of(mem));
         MultibootInfo.checkMemory(mem);
 
         for (LoadSegment s : plan.segments()) {
@@ -64,60 +91,6 @@ public final class MultibootLoader {
         if (sections != null) kernelEnd = sections.end();
         long mbi = MultibootInfo.write(mem, cmdline, sections == null ? null : sections.table());
         return new BootInfo(plan.entry(), mbi, plan.start(), kernelEnd, prepared.symbols());
-    }
-
-    private static SymbolTable symbolsIfElf(byte[] image) {
-        try {
-            return SymbolTable.of(image);
-        } catch (MultibootException notUsableElf) {
-            // The address fields already placed the kernel; its symbols are a convenience only.
-            return SymbolTable.empty();
-        }
-    }
-
-    /**
-     * Refuses segments over reserved areas, in the MMIO hole, or outside RAM. Of several segments
-     * outside RAM the highest one is named, so the memory size it asks for is enough for all.
-     */
-    private static void checkPlacement(String name, List<LoadSegment> segments, GuestMemory mem) {
-        LoadSegment highestOutside = null;
-        for (LoadSegment s : segments) {
-            for (ReservedArea r : ReservedArea.ALL) {
-                if (s.overlaps(r.start(), r.end())) {
-                    throw new MultibootException(name + ": " + s.name() + " " + s.range() + " overlaps " + r.what() + " ["
-                            + hex(r.start()) + ", " + hex(r.end()) + ") that the VM reserves; link the kernel at or above 1 MiB (0x100000)");
-                }
-            }
-            if (s.overlaps(GuestLayout.MMIO_HOLE_START, GuestLayout.MMIO_HOLE_END)) {
-                throw new MultibootException(name + ": " + s.name() + " " + s.range() + " lies in the MMIO hole ["
-                        + hex(GuestLayout.MMIO_HOLE_START) + ", " + hex(GuestLayout.MMIO_HOLE_END) + ") where there is no RAM;"
-                        + " link the kernel below 3 GiB");
-            }
-            if (!isRam(mem, s.address(), s.end()) && (highestOutside == null || s.end() > highestOutside.end())) {
-                highestOutside = s;
-            }
-        }
-        if (highestOutside == null) return;
-        LoadSegment s = highestOutside;
-        long ramMiB = mem.ramSize() / MIB;
-        // RAM above 3 GiB is moved above 4 GiB, so an address up there needs 1 GiB less RAM than its value.
-        long neededBytes = s.end() <= GuestLayout.MMIO_HOLE_START ? s.end()
-                : s.end() - (GuestLayout.MMIO_HOLE_END - GuestLayout.MMIO_HOLE_START);
-        long neededMiB = (neededBytes + MIB - 1) / MIB;
-        String prefix = name + ": " + s.name() + " " + s.range() + " lies outside guest RAM (" + ramMiB + " MiB)";
-        if (neededMiB > ramMiB) {
-            throw new MultibootException(prefix + ": needs at least " + neededMiB + " MiB of guest memory; use --memory");
-        }
-        throw new MultibootException(prefix + ": that range is not backed by a RAM region; link the kernel at 1 MiB");
-    }
-
-    /** True when RAM covers {@code [start, end)} without a gap (adjacent regions may share it). */
-    private static boolean isRam(GuestMemory mem, long start, long end) {
-        long covered = start;
-        for (GuestMemory.Region r : mem.regions()) {
-            if (r.base() <= covered && r.end() > covered) covered = r.end();
-        }
-        return covered >= end;
     }
 
     private static void writePieces(GuestMemory mem, long address, byte[] image, long offset, long length) {
@@ -157,16 +130,13 @@ public final class MultibootLoader {
         long tableBytes = (long) sections.size() * elf.sectionHeaderSize();
         long next = base + tableBytes;
         List<Placement> placements = new ArrayList<>();
-        for (ElfSection s : sections) {
-            boolean symbolData = s.type() == ElfSection.SHT_SYMTAB || s.type() == ElfSection.SHT_STRTAB;
-            if (!symbolData || s.isAllocated() || !s.hasFileBytes()) continue;
-            elf.requireInFile(s, "an ELF symbol or string table");
+        for (ElfSection s : symbolData(elf)) {
             next = (next + 7) & -8L;
             placements.add(new Placement(s, next));
             next += s.size();
         }
         long end = next;
-        if (end > 1L << 32 || !isRam(mem, base, end)) return null;
+        if (end > 1L << 32 || !RamRange.covers(RamRange.of(mem), base, end)) return null;
         if (ReservedArea.anyOverlaps(base, end)) return null;
 
         byte[] table = new byte[(int) tableBytes];

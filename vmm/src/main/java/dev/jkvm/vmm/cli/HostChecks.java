@@ -27,21 +27,6 @@ final class HostChecks {
         }
     }
 
-    static byte[] readKernel(Path kernel) {
-        if (!Files.exists(kernel)) {
-            throw new UserError("kernel file " + kernel + " does not exist; pass --kernel with a multiboot kernel, or omit it to boot the built-in image");
-        }
-        if (Files.isDirectory(kernel)) {
-            throw new UserError("kernel " + kernel + " is a directory; pass --kernel with a multiboot kernel file");
-        }
-        try {
-            return Files.readAllBytes(kernel);
-        } catch (IOException e) {
-            throw new UserError("kernel file " + kernel + " cannot be read (" + e.getClass().getSimpleName()
-                    + "); check its permissions");
-        }
-    }
-
     /** Total physical memory of the host in bytes, or {@code Long.MAX_VALUE} when unknown. */
     static long hostMemory() {
         try {

@@ -6,6 +6,7 @@ import dev.jkvm.vmm.api.ExitStatus;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
+import dev.jkvm.vmm.boot.KernelFile;
 import dev.jkvm.vmm.boot.MultibootException;
 import dev.jkvm.vmm.boot.MultibootInfo;
 import dev.jkvm.vmm.boot.MultibootLoader;
@@ -108,18 +109,37 @@ public final class Launcher implements Callable<Integer> {
     public static int run(String[] args, PrintStream err) {
         CommandLine cli = new CommandLine(new Launcher(err));
         cli.setParameterExceptionHandler((ex, a) -> {
-            err.println("error: " + ex.getMessage() + " (see vmm --help)");
+            err.println("error: " + oneLine(ex.getMessage()) + " (see vmm --help)");
             return ExitStatus.USAGE;
         });
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            err.println("error: " + oneLine(ex));
+            err.println("error: " + oneLine(describe(ex)));
             return ex instanceof UserError || ex instanceof MultibootException || ex instanceof AcceleratorUnavailableException
                     ? ExitStatus.USAGE : ExitStatus.VMM_ERROR;
         });
         return cli.execute(args);
     }
 
-    private static String oneLine(Throwable e) {
+    /**
+     * The message with control characters written as escapes: messages quote what the user
+     * typed (option values, file names), and a newline in those must not split the one line.
+     */
+    static String oneLine(String message) {
+        if (message == null) return "(no message)";
+        StringBuilder b = new StringBuilder(message.length());
+        for (int i = 0; i < message.length(); i++) {
+            char c = message.charAt(i);
+            if (c == '\n') b.append("\\n");
+            else if (c == '\r') b.append("\\r");
+            else if (c == '\t') b.append("\\t");
+            else if (c < 0x20 || (c >= 0x7F && c <= 0x9F) || Character.getType(c) == Character.LINE_SEPARATOR
+                    || Character.getType(c) == Character.PARAGRAPH_SEPARATOR) b.append(String.format("\\u%04x", (int) c));
+            else b.append(c);
+        }
+        return b.toString();
+    }
+
+    private static String describe(Throwable e) {
         if (e instanceof UserError || e instanceof MultibootException || e instanceof KvmException
                 || e instanceof AcceleratorUnavailableException) return e.getMessage();
         return e.getClass().getSimpleName() + ": " + e.getMessage();
@@ -149,9 +169,10 @@ public final class Launcher implements Callable<Integer> {
             throw new UserError("--memory " + (memory >> 20) + "M is more than this host's " + (hostMemory >> 20)
                     + "M of RAM; give less");
         }
-        byte[] image = kernel != null ? HostChecks.readKernel(kernel) : DefaultImage.bytes();
-        // Refuse a non-multiboot file before any KVM resource exists.
-        MultibootLoader.checkHeader(kernel != null ? kernel.toString() : "the built-in image", image);
+        // The whole verdict on the kernel (file type and size, ELF tables, placement in this much
+        // RAM) comes before any accelerator is touched, so it is the same on every host.
+        byte[] image = kernel != null ? KernelFile.read(kernel, memory) : DefaultImage.bytes();
+        MultibootLoader.check(kernel != null ? kernel.toString() : "the built-in image", image, memory);
         MultibootInfo.checkCommandLine(cmdline);
         Accelerator accelerator = chooseAccelerator(image);
 

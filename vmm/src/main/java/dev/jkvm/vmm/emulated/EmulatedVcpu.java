@@ -47,6 +47,12 @@ final class EmulatedVcpu implements Vcpu {
 
     private void completeMmioRead(long value) { cpu.completeMmioRead(value); }
 
+    // The frequent exits, reused (valid until the next run): the exit path allocates nothing.
+    private final VcpuExit.PortIn portIn = new VcpuExit.PortIn(portData);
+    private final VcpuExit.PortOut portOut = new VcpuExit.PortOut(portData);
+    private final VcpuExit.MmioRead mmioRead = new VcpuExit.MmioRead(mmioData);
+    private final VcpuExit.MmioWrite mmioWrite = new VcpuExit.MmioWrite();
+
     EmulatedVcpu(int index, PhysicalMemory memory, LocalApic apic, CpuEvents events, GuestClock clock,
                  List<CpuidEntry> baseCpuid, PortIoBus internalPorts) {
         this.apic = apic;
@@ -82,20 +88,20 @@ final class EmulatedVcpu implements Vcpu {
                         cpu.completeIn(internalPorts.read(e.port, e.size) & 0xFFFF_FFFFL);
                         continue;
                     }
-                    return new VcpuExit.PortIn(e.port, e.size, 1, portData);
+                    return portIn.reset(e.port, e.size, 1);
                 }
                 case PORT_OUT -> {
                     if (internalPorts.decodes(e.port)) {
                         internalPorts.write(e.port, e.size, (int) e.value);
                         continue;
                     }
-                    return new VcpuExit.PortOut(e.port, e.size, 1, portData);
+                    return portOut.reset(e.port, e.size, 1);
                 }
                 case MMIO_READ -> {
-                    return new VcpuExit.MmioRead(e.address, e.size, mmioData);
+                    return mmioRead.reset(e.address, e.size);
                 }
                 case MMIO_WRITE -> {
-                    return new VcpuExit.MmioWrite(e.address, e.size, e.value);
+                    return mmioWrite.reset(e.address, e.size, e.value);
                 }
                 case SHUTDOWN -> {
                     return new VcpuExit.Shutdown("shutdown (triple fault): " + e.reason);

@@ -68,6 +68,11 @@ public final class KvmVcpu implements Vcpu {
     };
 
     private final VcpuExit.MmioData mmioData = this::setMmioData;
+    // The frequent exits, reused (valid until the next run): the exit path allocates nothing.
+    private final VcpuExit.PortIn portIn = new VcpuExit.PortIn(portData);
+    private final VcpuExit.PortOut portOut = new VcpuExit.PortOut(portData);
+    private final VcpuExit.MmioRead mmioRead = new VcpuExit.MmioRead(mmioData);
+    private final VcpuExit.MmioWrite mmioWrite = new VcpuExit.MmioWrite();
 
     private void setMmioData(long value) {
         int len = run.get(JAVA_INT, KvmAbi.RUN_MMIO_LEN);
@@ -153,8 +158,8 @@ public final class KvmVcpu implements Vcpu {
                 int size = run.get(JAVA_BYTE, KvmAbi.RUN_IO_SIZE);
                 int count = run.get(JAVA_INT, KvmAbi.RUN_IO_COUNT);
                 yield run.get(JAVA_BYTE, KvmAbi.RUN_IO_DIRECTION) == KvmAbi.KVM_EXIT_IO_OUT
-                        ? new VcpuExit.PortOut(port, size, count, portData)
-                        : new VcpuExit.PortIn(port, size, count, portData);
+                        ? portOut.reset(port, size, count)
+                        : portIn.reset(port, size, count);
             }
             case KvmAbi.KVM_EXIT_MMIO -> {
                 long address = run.get(JAVA_LONG, KvmAbi.RUN_MMIO_PHYS_ADDR);
@@ -162,12 +167,12 @@ public final class KvmVcpu implements Vcpu {
                 if (run.get(JAVA_BYTE, KvmAbi.RUN_MMIO_IS_WRITE) != 0) {
                     long value = run.get(JAVA_LONG_UNALIGNED, KvmAbi.RUN_MMIO_DATA);
                     if (len < 8) value &= (1L << (len * 8)) - 1;
-                    yield new VcpuExit.MmioWrite(address, len, value);
+                    yield mmioWrite.reset(address, len, value);
                 }
-                yield new VcpuExit.MmioRead(address, len, mmioData);
+                yield mmioRead.reset(address, len);
             }
             case KvmAbi.KVM_EXIT_INTR -> VcpuExit.Interrupted.INSTANCE;
-            case KvmAbi.KVM_EXIT_HLT -> new VcpuExit.Halt();
+            case KvmAbi.KVM_EXIT_HLT -> VcpuExit.Halt.INSTANCE;
             case KvmAbi.KVM_EXIT_SHUTDOWN -> new VcpuExit.Shutdown("KVM_EXIT_SHUTDOWN (triple fault)");
             case KvmAbi.KVM_EXIT_INTERNAL_ERROR -> {
                 int suberror = run.get(JAVA_INT, KvmAbi.RUN_INTERNAL_SUBERROR);

@@ -19,8 +19,12 @@ public class GuestMemory {
     public record Region(long base, MemorySegment segment) {
         public long size() { return segment.byteSize(); }
         public long end() { return base + segment.byteSize(); }
+        /**
+         * Overflow-safe: the guest chooses {@code gpa} and often {@code length}, so nothing is
+         * added that could wrap (the form {@code length <= size - offset}).
+         */
         boolean contains(long gpa, long length) {
-            return gpa >= base && length >= 0 && gpa + length <= end() && gpa + length >= gpa;
+            return gpa >= base && length >= 0 && length <= size() && gpa - base <= size() - length;
         }
     }
 

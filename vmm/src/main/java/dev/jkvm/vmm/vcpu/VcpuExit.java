@@ -3,7 +3,9 @@ package dev.jkvm.vmm.vcpu;
 /**
  * Why {@link Vcpu#run()} returned: the accelerator-neutral form of KVM's {@code kvm_run} exit
  * reasons (the shape of Firecracker's {@code VcpuExit}). Port and MMIO exits carry the data the
- * VMM reads (writes) or fills in (reads); the backend applies filled-in data on the next run.
+ * VMM reads (writes) or fills in (reads); the backend applies filled-in data on the next run. They
+ * are the frequent ones, so each vCPU reuses one instance of each: an exit is valid until the
+ * vCPU's next run and the exit path allocates nothing.
  */
 public sealed interface VcpuExit {
 
@@ -19,14 +21,57 @@ public sealed interface VcpuExit {
         void set(int i, int value);
     }
 
-    /** The guest read {@code count} items of {@code size} bytes from {@code port}; fill each with {@link PortData#set}. */
-    record PortIn(int port, int size, int count, PortData data) implements VcpuExit {
+    /**
+     * The guest read {@code count} items of {@code size} bytes from {@code port}; fill each with
+     * {@link PortData#set}. Like the port and MMIO exits below, one instance per vCPU is reused
+     * for every such exit (an exit allocates nothing, as KVM's kvm_run): valid until the next run.
+     */
+    final class PortIn implements VcpuExit {
+        private final PortData data;
+        private int port, size, count;
+
+        public PortIn(PortData data) { this.data = data; }
+
+        /** Rewrites this exit for the backend's next port input; returns it. */
+        public PortIn reset(int port, int size, int count) {
+            this.port = port;
+            this.size = size;
+            this.count = count;
+            return this;
+        }
+
+        public int port() { return port; }
+        public int size() { return size; }
+        public int count() { return count; }
+        public PortData data() { return data; }
         public String kind() { return "io"; }
+
+        @Override
+        public String toString() { return "PortIn[port=0x" + Integer.toHexString(port) + ", size=" + size + ", count=" + count + "]"; }
     }
 
-    /** The guest wrote {@code count} items of {@code size} bytes to {@code port}; read each with {@link PortData#get}. */
-    record PortOut(int port, int size, int count, PortData data) implements VcpuExit {
+    /** The guest wrote {@code count} items of {@code size} bytes to {@code port}; read each with {@link PortData#get}. Reused, as {@link PortIn}. */
+    final class PortOut implements VcpuExit {
+        private final PortData data;
+        private int port, size, count;
+
+        public PortOut(PortData data) { this.data = data; }
+
+        public PortOut reset(int port, int size, int count) {
+            this.port = port;
+            this.size = size;
+            this.count = count;
+            return this;
+        }
+
+        public int port() { return port; }
+        public int size() { return size; }
+        public int count() { return count; }
+        public PortData data() { return data; }
         public String kind() { return "io"; }
+
+        @Override
+        public String toString() { return "PortOut[port=0x" + Integer.toHexString(port) + ", size=" + size + ", count=" + count + "]"; }
     }
 
     /** Supplies the value of an MMIO read (its low {@code length} bytes are used). */
@@ -34,18 +79,57 @@ public sealed interface VcpuExit {
         void set(long value);
     }
 
-    /** The guest read {@code length} bytes at {@code address}, which is neither RAM nor handled by the accelerator. */
-    record MmioRead(long address, int length, MmioData data) implements VcpuExit {
+    /** The guest read {@code length} bytes at {@code address}, which is neither RAM nor handled by the accelerator. Reused, as {@link PortIn}. */
+    final class MmioRead implements VcpuExit {
+        private final MmioData data;
+        private long address;
+        private int length;
+
+        public MmioRead(MmioData data) { this.data = data; }
+
+        public MmioRead reset(long address, int length) {
+            this.address = address;
+            this.length = length;
+            return this;
+        }
+
+        public long address() { return address; }
+        public int length() { return length; }
+        public MmioData data() { return data; }
         public String kind() { return "mmio"; }
+
+        @Override
+        public String toString() { return "MmioRead[address=0x" + Long.toHexString(address) + ", length=" + length + "]"; }
     }
 
-    /** The guest wrote {@code value} ({@code length} bytes, zero-extended) at {@code address}. */
-    record MmioWrite(long address, int length, long value) implements VcpuExit {
+    /** The guest wrote {@code value} ({@code length} bytes, zero-extended) at {@code address}. Reused, as {@link PortIn}. */
+    final class MmioWrite implements VcpuExit {
+        private long address;
+        private int length;
+        private long value;
+
+        public MmioWrite reset(long address, int length, long value) {
+            this.address = address;
+            this.length = length;
+            this.value = value;
+            return this;
+        }
+
+        public long address() { return address; }
+        public int length() { return length; }
+        public long value() { return value; }
         public String kind() { return "mmio"; }
+
+        @Override
+        public String toString() {
+            return "MmioWrite[address=0x" + Long.toHexString(address) + ", length=" + length + ", value=0x" + Long.toHexString(value) + "]";
+        }
     }
 
     /** The vCPU halted and the accelerator does not wait for its interrupts itself. */
     record Halt() implements VcpuExit {
+        public static final Halt INSTANCE = new Halt();
+
         public String kind() { return "halt"; }
     }
 

@@ -41,4 +41,28 @@ class BuilderValidationTest {
         assertTrue(after.fds() <= before.fds(), "fds leaked: " + before + " / " + after);
         assertTrue(after.threads() <= before.threads(), "threads leaked: " + before + " / " + after);
     }
+
+    /** The placement half of the verdict too, at build(), from the memory size alone: no VM is created. */
+    @Test
+    void aKernelThatDoesNotFitTheMemoryIsRefusedAtBuild() {
+        byte[] bigBss = GuestAssembler.multibootElf("""
+                    .text
+                    .globl _start
+                _start:
+                    hlt
+                    .bss
+                    .skip 100 << 20
+                """);
+        MultibootException e = assertThrows(MultibootException.class,
+                () -> VirtualMachine.builder().memory(8 << 20).kernel(bigBss).build());
+        assertTrue(e.getMessage().contains("outside guest RAM (8 MiB)") && e.getMessage().contains("use --memory"), e.getMessage());
+        VirtualMachine.builder().memory(128 << 20).kernel(bigBss).build();
+    }
+
+    @Test
+    void aKernelPathThatIsNotARegularFileIsRefused() {
+        MultibootException e = assertThrows(MultibootException.class,
+                () -> VirtualMachine.builder().kernel(java.nio.file.Path.of("/dev/zero")));
+        assertTrue(e.getMessage().contains("/dev/zero is a character device"), e.getMessage());
+    }
 }

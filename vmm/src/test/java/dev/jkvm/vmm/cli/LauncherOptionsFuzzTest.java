@@ -1,0 +1,59 @@
+package dev.jkvm.vmm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.jkvm.vmm.api.ExitStatus;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Fuzz target (Jazzer) for the launcher's option parsing and checks: any command line made of
+ * its options and arbitrary values ends in exactly one "error: " line and status 2 (or the help
+ * or version text and 0), never a stack trace or another status. The kernel is always a path
+ * that does not exist, so no input gets as far as opening /dev/kvm or writing a file.
+ * Corpus: src/test/resources/dev/jkvm/vmm/cli/LauncherOptionsFuzzTestInputs/.
+ */
+class LauncherOptionsFuzzTest {
+    private static final String[] OPTIONS = {"--cpus", "--memory", "--cmdline", "--serial", "--timeout",
+            "--offline-cpu", "--numa", "--trace-exits", "--report", "--quiet", "--kernel", "--help", "--version", "-h", "-V"};
+    private static final String MISSING_KERNEL = "/nonexistent-jkvm-fuzz/kernel.elf";
+
+    @FuzzTest
+    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    void options(FuzzedDataProvider data) {
+        List<String> args = new ArrayList<>();
+        int count = data.consumeInt(0, 12);
+        for (int i = 0; i < count; i++) {
+            String token = data.consumeBoolean() ? OPTIONS[data.consumeInt(0, OPTIONS.length - 1)] : data.consumeString(40);
+            // Keep every run away from files and the help text: the kernel is given last, once.
+            if (token.startsWith("--kernel") || token.startsWith("--report") || token.startsWith("--serial")
+                    || token.startsWith("--help") || token.startsWith("--version") || token.startsWith("-h") || token.startsWith("-V")
+                    || token.startsWith("-") && !token.startsWith("--")) {
+                continue;
+            }
+            args.add(token);
+            if (token.startsWith("--") && data.consumeBoolean()) args.add(data.consumeString(40));
+        }
+        args.add("--kernel");
+        args.add(MISSING_KERNEL);
+
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Launcher.run(args.toArray(String[]::new), new PrintStream(err, true, StandardCharsets.UTF_8));
+        String stderr = err.toString(StandardCharsets.UTF_8);
+        assertEquals(ExitStatus.USAGE, status, args + " -> " + stderr);
+        assertTrue(stderr.startsWith("error: ") && stderr.endsWith("\n"), args + " -> " + stderr);
+        assertEquals(stderr.length() - 1, stderr.indexOf('\n'), "one line: " + args + " -> " + stderr);
+        assertFalse(stderr.contains("Exception"), args + " -> " + stderr);
+    }
+}
