@@ -2,6 +2,7 @@ package dev.jkvm.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.devices.PortIoBus;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** A file given to the builder is in the running VM's fw_cfg directory with its contents. */
+@KvmTest
 class FwCfgFileTest {
     private static final int SELECTOR = 0x510;
     private static final int DATA = 0x511;

@@ -3,6 +3,7 @@ package dev.jkvm.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.ExitStatus;
 import dev.jkvm.vmm.api.VmOutcome;
 
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Kernels that crash or never end get the right outcome and a useful report. */
+@KvmTest
 class GuestFailureTest {
 
     @Test

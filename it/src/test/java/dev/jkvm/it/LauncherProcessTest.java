@@ -3,6 +3,7 @@ package dev.jkvm.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.testsupport.KvmTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,6 +36,7 @@ class LauncherProcessTest {
         return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
+    @KvmTest
     @Test
     void bootsAKernelAndReportsLikeQemu() throws Exception {
         Path kernel = TestKernels.build("smp");
@@ -50,6 +52,7 @@ class LauncherProcessTest {
         assertTrue(json.contains("\"cpus\": 4"), json);
     }
 
+    @KvmTest
     @Test
     void serialToFile() throws Exception {
         Path kernel = TestKernels.build("hello32");
@@ -60,6 +63,7 @@ class LauncherProcessTest {
         assertTrue(Files.readString(log).startsWith("hello from a 32-bit multiboot kernel\n"));
     }
 
+    @KvmTest
     @Test
     void timeoutStatusAndOneLineCause() throws Exception {
         Path kernel = TestKernels.build("spin");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** pause() freezes every vCPU (running or waiting for SIPI) and resume() lets the guest go on. */
+@KvmTest
 class PauseResumeTest {
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS) // a pause that never completes hangs instead of failing

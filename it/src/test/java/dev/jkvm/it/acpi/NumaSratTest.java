@@ -9,6 +9,7 @@ import dev.jkvm.klib.kernel.acpi.Acpi;
 import dev.jkvm.klib.kernel.acpi.Signature;
 import dev.jkvm.klib.kernel.acpi.Topology;
 import dev.jkvm.klib.rt.Memory;
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.memory.GuestMemory;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * A VM started with NUMA nodes carries an SRAT: read from the running guest's memory with the
  * kernel's own ACPI discovery, it assigns each vCPU and each RAM block to its node.
  */
+@KvmTest
 class NumaSratTest {
     @Test
     void runningVmWithTwoNodesDescribesThemInItsSrat() throws Exception {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.jkvm.it.Jkvm;
 import dev.jkvm.it.Qemu;
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.VmOutcome;
 
 import java.nio.file.Files;
@@ -23,8 +24,9 @@ class CompiledCodeInRingThreeTest {
     @TempDir
     Path dir;
 
-    @Test
-    void ringThreeGuestPrintsWhatTheJvmPrints() throws Exception {
+    private record Reference(String jvm, Path image) {}
+
+    private Reference jvmOutputAndImage() throws Exception {
         Console.hostClear();
         RingThreeDriver.run();
         String jvm = Console.hostOutput();
@@ -32,14 +34,24 @@ class CompiledCodeInRingThreeTest {
 
         Path image = dir.resolve("ring3.elf");
         RingThreeImage.build(RingThreeDriver.class, "run").writeTo(image);
+        return new Reference(jvm, image);
+    }
 
-        Jkvm.Result kvm = Jkvm.run(image, 1, 64L << 20, Duration.ofSeconds(120));
+    @KvmTest
+    @Test
+    void ringThreeGuestPrintsWhatTheJvmPrints() throws Exception {
+        Reference ref = jvmOutputAndImage();
+        Jkvm.Result kvm = Jkvm.run(ref.image(), 1, 64L << 20, Duration.ofSeconds(120));
         assertEquals(VmOutcome.Kind.GUEST_EXIT, kvm.outcome().kind(), () -> kvm.outcome() + "\n" + kvm.outcome().crashReport());
         assertEquals(1, kvm.outcome().exitStatus(), kvm.serial());
-        assertEquals(jvm, kvm.serial(), "compiled code in a KVM guest's ring 3 disagrees with the JVM");
+        assertEquals(ref.jvm(), kvm.serial(), "compiled code in a KVM guest's ring 3 disagrees with the JVM");
+    }
 
-        Qemu.Result tcg = Qemu.run(image, "tcg", 1, "64M", 120);
+    @Test
+    void ringThreeUnderQemuTcgPrintsWhatTheJvmPrints() throws Exception {
+        Reference ref = jvmOutputAndImage();
+        Qemu.Result tcg = Qemu.run(ref.image(), "tcg", 1, "64M", 120);
         assertEquals(1, tcg.status(), tcg.stderr());
-        assertEquals(jvm, tcg.serial(), "compiled code under QEMU TCG disagrees with the JVM");
+        assertEquals(ref.jvm(), tcg.serial(), "compiled code under QEMU TCG disagrees with the JVM");
     }
 }

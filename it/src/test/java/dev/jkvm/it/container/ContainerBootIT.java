@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.it.TestKernels;
+import dev.jkvm.testsupport.DockerTest;
+import dev.jkvm.testsupport.KvmTest;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,6 +16,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The launcher image boots guests on real KVM as a non-root user with only /dev/kvm passed in. */
+@DockerTest
+@KvmTest
 class ContainerBootIT {
     private static final String SMP_IN_CONTAINER = "/tmp/smp.elf";
     private static Path smpKernel;

@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.it.TestKernels;
+import dev.jkvm.testsupport.DockerTest;
+import dev.jkvm.testsupport.KvmTest;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The launcher image's failure paths: each ends with its documented status and no container left. */
+@DockerTest
 class ContainerFailureIT {
     /** Launcher contract: wall-clock timeout, the status of timeout(1). */
     private static final int TIMEOUT_STATUS = 124;
@@ -36,6 +39,7 @@ class ContainerFailureIT {
         assertFalse(DockerEngine.hasContainer(out.containerId()), "the container was not removed");
     }
 
+    @KvmTest
     @Test
     void aGuestThatSpinsForeverIsEndedByTheTimeout() throws Exception {
         // spin.S prints "S" and loops with interrupts off: only the wall clock can end it.

@@ -4,6 +4,7 @@ import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.ExitStatus;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
@@ -91,12 +92,14 @@ class SchedulerTestsInGuestTest {
      * there, and the ticket lock's queue of waiters, most of them descheduled by the host,
      * stalled the busy CPU's own tick (RunQueue.mayHaveMovable).
      */
+    @KvmTest
     @ParameterizedTest(name = "{0} on {1} vCPUs")
     @MethodSource("jkvmRuns")
     void onJkvm(String test, int cpus) throws Exception {
         assertPassed(test, jkvm(test, cpus));
     }
 
+    @KvmTest
     @Test
     void thousandsOfShortTasksOnFourCpusOnJkvm() throws Exception {
         assertPassed("stress", jkvm("stress", 4));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.acpi.AcpiPmPorts;
 import dev.jkvm.vmm.api.ExitStatus;
 import dev.jkvm.vmm.api.RunningVm;
@@ -26,6 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * (an ACPI S5 power-off, status 0, after a passing run), and the failure paths the kernel's
  * command line can request (isa-debug-exit with a non-zero value).
  */
+@KvmTest
 class SmpKernelOnJkvmTest {
     /**
      * Only a hang guard. Up to 8 vCPUs share 2 host cores here and ring 0 is emulated, so a lock

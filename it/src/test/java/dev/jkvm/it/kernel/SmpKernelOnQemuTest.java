@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.testsupport.KvmTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -117,6 +118,7 @@ class SmpKernelOnQemuTest {
     }
 
     /** QEMU with this host's KVM: QEMU's own device models around the same (paravirtual) KVM. */
+    @KvmTest
     @Test
     void bootsUnderQemuWithKvmToo() throws Exception {
         Result r = qemu("microvm", "kvm", 2, null);

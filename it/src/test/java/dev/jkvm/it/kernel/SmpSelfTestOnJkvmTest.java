@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
@@ -22,6 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Boots the self-test image on our VMM and requires every TAP test to pass. Ring-0 code is
  * emulated on this host, so the IPI storm gets a short budget (storm-ms) and scales itself down.
  */
+@KvmTest
 class SmpSelfTestOnJkvmTest {
     static final String CMDLINE = "storm-ms=1500";
 

@@ -4,6 +4,7 @@ import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.testsupport.KvmTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -58,6 +59,7 @@ class SmpSelfTestOnQemuTest {
         assertPassed(qemu("tcg", cpus), cpus);
     }
 
+    @KvmTest
     @Test
     void everySelfTestPassesUnderMicrovmOnKvm() throws Exception {
         assertPassed(qemu("kvm", 2), 2);

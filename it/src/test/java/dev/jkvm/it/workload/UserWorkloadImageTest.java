@@ -11,6 +11,7 @@ import dev.jkvm.it.Qemu;
 import dev.jkvm.klib.kernel.build.SmpKernelBuild;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.workload.UserWorkload;
+import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.VmOutcome;
 
 import java.nio.charset.StandardCharsets;
@@ -65,6 +66,7 @@ class UserWorkloadImageTest {
                 Integer.parseInt(w.group(4)));
     }
 
+    @KvmTest
     @Test
     void theMonteCarloExampleGetsTheHostsAnswerInTheGuest() throws Exception {
         Report report = bootAndRead(BuiltImage.MONTE_CARLO_PI.path());
@@ -88,6 +90,7 @@ class UserWorkloadImageTest {
         assertEquals(report.host(), report.guest(), "points inside the circle under TCG against the build");
     }
 
+    @KvmTest
     @Test
     void moreTasksThanKernelStacksRunInAWindowAndSumToTheClosedForm() throws Exception {
         int tasks = 2 * KernelScheduler.STACKS + 17;

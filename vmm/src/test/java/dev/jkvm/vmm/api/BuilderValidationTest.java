@@ -1,7 +1,10 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.boot.MultibootException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -26,14 +29,16 @@ class BuilderValidationTest {
         assertThrows(IllegalArgumentException.class, () -> VirtualMachine.builder().cpus(0));
     }
 
-    @Test
-    void moreVcpusThanKvmAllowsIsRefusedAtStartWithoutLeaking() throws Exception {
-        VirtualMachine vm = VirtualMachine.builder().cpus(100_000).memory(8 << 20)
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void moreVcpusThanTheAcceleratorAllowsIsRefusedAtStartWithoutLeaking(Accelerator accel) throws Exception {
+        VirtualMachine vm = GuestAccelerators.builder(accel).cpus(100_000).memory(8 << 20)
                 .kernel(GuestAssembler.multibootElf(SerialAndDebugExitTest.HELLO)).build();
         LifecycleLeakTest.Usage before = LifecycleLeakTest.usage();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, vm::start);
         assertTrue(e.getMessage().contains("at most"), e.getMessage());
         LifecycleLeakTest.Usage after = LifecycleLeakTest.usage();
         assertTrue(after.fds() <= before.fds(), "fds leaked: " + before + " / " + after);
+        assertTrue(after.threads() <= before.threads(), "threads leaked: " + before + " / " + after);
     }
 }

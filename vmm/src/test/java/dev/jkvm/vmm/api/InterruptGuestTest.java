@@ -1,6 +1,8 @@
 package dev.jkvm.vmm.api;
 
-import org.junit.jupiter.api.Test;
+import dev.jkvm.vmm.vcpu.Accelerator;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.time.Duration;
 
@@ -60,9 +62,10 @@ class InterruptGuestTest {
                 .quad idt
             """;
 
-    @Test
-    void serialInterruptReachesTheGuestHandlerThroughTheIoapic() throws Exception {
-        try (RunningVm run = VirtualMachine.builder().memory(16 << 20).kernel(GuestAssembler.multibootElf(GUEST))
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void serialInterruptReachesTheGuestHandlerThroughTheIoapic(Accelerator accel) throws Exception {
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GuestAssembler.multibootElf(GUEST))
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(ExitStatus.debugExit(0x42), outcome.exitStatus(), outcome + "\n" + outcome.crashReport());

@@ -1,6 +1,8 @@
 package dev.jkvm.vmm.api;
 
-import org.junit.jupiter.api.Test;
+import dev.jkvm.vmm.vcpu.Accelerator;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,8 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * 100 create/boot/destroy cycles in one process leave no thread, fd or mapping behind: every
- * cycle opens /dev/kvm, a VM fd, vCPU fds, kvm_run mappings, guest RAM and vCPU threads.
+ * 100 create/boot/destroy cycles in one process leave no thread, fd or mapping behind, on each
+ * accelerator: a KVM cycle opens /dev/kvm, a VM fd, vCPU fds, kvm_run mappings, guest RAM and vCPU
+ * threads; an emulated one maps guest RAM and starts vCPU threads and the platform timer thread.
  */
 class LifecycleLeakTest {
     static final int WARMUP = 5;
@@ -51,9 +54,10 @@ class LifecycleLeakTest {
         }
     }
 
-    @Test
-    void hundredCyclesReleaseEverything() throws Exception {
-        VirtualMachine machine = VirtualMachine.builder().cpus(2).memory(RAM)
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void hundredCyclesReleaseEverything(Accelerator accel) throws Exception {
+        VirtualMachine machine = GuestAccelerators.builder(accel).cpus(2).memory(RAM)
                 .kernel(GuestAssembler.multibootElf(SerialAndDebugExitTest.HELLO))
                 .timeout(Duration.ofSeconds(60)).build();
         for (int i = 0; i < WARMUP; i++) cycle(machine);

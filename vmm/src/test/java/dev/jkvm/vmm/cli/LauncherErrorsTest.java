@@ -66,6 +66,7 @@ class LauncherErrorsTest {
             "--memory|lots|not a size",
             "--timeout|soon|not a duration",
             "--serial|tcp:1|not a serial target",
+            "--accel|tcg|give kvm, emulated or auto",
     })
     void optionOutOfRange(String option, String value, String expected) {
         assertOneLineError(launch(option, value, "--kernel", "/dev/null"), expected);
@@ -86,9 +87,15 @@ class LauncherErrorsTest {
     }
 
     @Test
-    void absentKvmDeviceNamesTheFix() {
-        UserError e = assertThrows(UserError.class, () -> HostChecks.kvmAccessible(dir.resolve("kvm")));
+    void absentKvmDeviceNamesTheFixAndTheQemuCommandThatRunsTheKernelWithoutKvm() {
+        Path kernel = dir.resolve("k.elf");
+        UserError e = assertThrows(UserError.class, () -> HostChecks.kvmAccessible(dir.resolve("kvm"),
+                new QemuTcgCommand(kernel, new byte[0], 3, 512L << 20, "test=boot")));
         assertTrue(e.getMessage().contains("does not exist") && e.getMessage().contains("--device /dev/kvm"), e.getMessage());
+        assertTrue(e.getMessage().endsWith(": qemu-system-x86_64 -accel tcg -M microvm,acpi=on -smp 3 -m 512M -nographic"
+                + " -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel " + kernel + " -append 'test=boot'"),
+                e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), "one line");
     }
 
     @Test

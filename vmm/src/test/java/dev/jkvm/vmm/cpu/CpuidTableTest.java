@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.cpu;
 
-import dev.jkvm.vmm.kvm.CpuidEntry;
+import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.vcpu.CpuidEntry;
 import dev.jkvm.vmm.kvm.Kvm;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -16,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Intel SDM Vol. 2A (leaves 1, 0BH) and AMD APM Vol. 3 (0x80000008, 0x8000001E) define them.
  * The guests in SmpGuestTest read the same leaves from inside.
  */
+@KvmTest
 class CpuidTableTest {
     static Optional<CpuidEntry> find(List<CpuidEntry> entries, int function, int index) {
         return entries.stream().filter(e -> e.function() == function && (!e.indexSignificant() || e.index() == index)).findFirst();

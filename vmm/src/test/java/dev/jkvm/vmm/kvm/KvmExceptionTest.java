@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.kvm;
 
+import dev.jkvm.testsupport.KvmTest;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,6 +19,7 @@ class KvmExceptionTest {
         assertTrue(e.getMessage().startsWith("open on /nonexistent/jkvm failed: ENOENT (2)"), e.getMessage());
     }
 
+    @KvmTest
     @Test
     void creatingTheSameVcpuTwiceIsRefusedByKvm() {
         try (Kvm kvm = Kvm.open(); KvmVm vm = kvm.createVm(); KvmVcpu first = vm.createVcpu(0)) {
@@ -29,6 +31,7 @@ class KvmExceptionTest {
         }
     }
 
+    @KvmTest
     @Test
     void anIoctlOnAClosedFdReportsEbadf() {
         Kvm kvm = Kvm.open();

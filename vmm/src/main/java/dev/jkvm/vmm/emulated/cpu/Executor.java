@@ -115,12 +115,15 @@ public final class Executor {
         insnStart = rip;
         Mmu mmu = cpu.mmu;
         long physical = mmu.translateFetch(linear);
-        CodePages pages = mmu.physical().codePages();
-        DecodedBlock block = cache.lookup(physical, mode, pages);
+        PhysicalMemory memory = mmu.physical();
+        CodePages pages = memory.codePages();
+        DecodedBlock block = null;
+        boolean ram = memory.isRam(physical, 1);
+        if (ram) block = cache.lookup(physical, mode, pages);
         if (block == null) {
-            block = cache.build(code, linear, physical, mode, pages);
+            if (ram) block = cache.build(code, linear, physical, mode, pages);
             if (block == null) {
-                // An instruction crossing a page end: decoded every time, not cached.
+                // An instruction crossing a page end, or code outside RAM: decoded every time, not cached.
                 Insn in = crossing;
                 decoder.decode(code, linear, mode, in);
                 endBlock = false;
@@ -909,7 +912,9 @@ public final class Executor {
             tmp = count == 1 ? dst : ((dst << (count - 1)) | (src >>> (bits - count + 1))) & m;
         } else {
             r = ((dst >>> count) | (src << (bits - count))) & m;
-            tmp = count == 1 ? dst : ((dst >>> (count - 1)) | (src << (bits - count + 1))) & m;
+            // OF for counts above 1 is undefined; QEMU TCG derives it from dst alone for 64-bit operands.
+            if (size == 8) tmp = dst >>> (count - 1);
+            else tmp = count == 1 ? dst : ((dst >>> (count - 1)) | (src << (bits - count + 1))) & m;
         }
         Flags.record(s.flags, left ? Flags.SHL : Flags.SHR, dst, tmp, r, size);
         if (in.mod == 3) Operands.writeReg(cpu, in, in.rm, size, r);

@@ -155,6 +155,25 @@ public final class Flags {
 
     /** Condition code {@code cc} (SDM Vol. 1 Appendix B, Table B-1: 0 O, 1 NO, 2 B ... 15 G). */
     static boolean condition(LazyFlags f, int cc) {
+        if (f.op == SUB) {
+            // After CMP/SUB the condition is a comparison of the operands (no flag materialized).
+            int sh = 64 - (f.size << 3);
+            long a = f.dst << sh, b = f.src << sh; // operands in the top bits: signed and unsigned order preserved
+            boolean r;
+            switch (cc >>> 1) {
+                case 1: r = Long.compareUnsigned(a, b) < 0; break;
+                case 2: r = a == b; break;
+                case 3: r = Long.compareUnsigned(a, b) <= 0; break;
+                case 6: r = a < b; break;
+                case 7: r = a <= b; break;
+                default: return conditionSlow(f, cc);
+            }
+            return r != ((cc & 1) != 0);
+        }
+        return conditionSlow(f, cc);
+    }
+
+    private static boolean conditionSlow(LazyFlags f, int cc) {
         boolean r;
         switch (cc >>> 1) {
             case 0: r = of(f) != 0; break;

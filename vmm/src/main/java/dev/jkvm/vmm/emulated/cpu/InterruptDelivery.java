@@ -42,6 +42,8 @@ public final class InterruptDelivery {
      * while delivering #DF shuts the processor down (triple fault).
      */
     public void deliverException(int vector, int errorCode, long faultAddress) {
+        boolean fromSoftware = softwareFaulted;
+        softwareFaulted = false;
         int kind = EXCEPTION;
         while (true) {
             if (vector == CpuException.PF) s.cr2 = faultAddress;
@@ -51,6 +53,7 @@ public final class InterruptDelivery {
             } catch (CpuException e) {
                 int second = e.vector;
                 if (second == CpuException.VMM_EXIT || vector == CpuException.DF) {
+                    if (fromSoftware) s.rip = softwareReturn;
                     cpu.shutdown("triple fault: exception " + second + (e.errorCode >= 0 ? " (error code 0x" + Integer.toHexString(e.errorCode) + ")" : "")
                             + " while delivering #DF at RIP 0x" + Long.toHexString(s.rip));
                     return;
@@ -85,8 +88,22 @@ public final class InterruptDelivery {
      * propagate to the executor, which restores RIP to the INT instruction.
      */
     public void softwareInterrupt(int vector, int kind) {
+        softwareReturn = s.rip;
+        softwareFaulted = true;
         deliver(vector, kind, CpuException.NO_ERROR_CODE);
+        softwareFaulted = false;
     }
+
+    /**
+     * The address after an INT n/INT3/INTO/INT1 whose delivery faulted ({@link #softwareFaulted}). The fault itself is
+     * delivered with RIP at the instruction (SDM Vol. 3 §6.5); only when it ends in a triple fault
+     * is RIP reported after the instruction, as KVM reports it (the trap had begun).
+     */
+    private long softwareReturn;
+    private boolean softwareFaulted;
+
+    /** The instruction left for the VMM (its IDT or stack is not RAM); it re-executes later. */
+    void forgetSoftwareInterrupt() { softwareFaulted = false; }
 
     private void deliver(int vector, int kind, int errorCode) {
         if ((s.cr0 & Mmu.CR0_PE) == 0) {

@@ -189,7 +189,7 @@ public final class X86Cpu {
                 if (exitPending) return finishExit();
                 return null;
             }
-            if (s.interruptShadow) {
+            if (s.interruptShadow || (s.rflagsRest & Rflags.TF) != 0) {
                 executeOne();
             } else {
                 try {
@@ -206,23 +206,39 @@ public final class X86Cpu {
         }
     }
 
-    /** One instruction, its exception delivered; the interrupt shadow it ran under ends after it. */
+    /**
+     * One instruction, its exception delivered; the interrupt shadow it ran under ends after it.
+     * With RFLAGS.TF set before it, a single-step #DB trap follows it (SDM Vol. 3 §17.3.1.4,
+     * DR6.BS), unless it faulted.
+     */
     private void executeOne() {
         boolean shadow = s.interruptShadow;
+        boolean singleStep = (s.rflagsRest & Rflags.TF) != 0;
         s.interruptShadow = false;
         try {
             executor.step();
         } catch (CpuException e) {
             exception(e);
+            singleStep = false;
         }
         if (shadow && s.interruptShadow) {
             // Two shadowing instructions in a row (STI; STI or MOV SS; MOV SS): the second does not extend it (SDM §6.8.3).
             s.interruptShadow = false;
         }
+        if (singleStep && s.activity != CpuState.Activity.SHUTDOWN) {
+            s.dr[6] |= DR6_BS;
+            interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
+        }
     }
 
+    /** DR6.BS: the #DB came from single-stepping (SDM Vol. 3 §17.2.3). */
+    private static final long DR6_BS = 1 << 14;
+
     private void exception(CpuException e) {
-        if (e.vector == CpuException.VMM_EXIT) return;
+        if (e.vector == CpuException.VMM_EXIT) {
+            interrupts.forgetSoftwareInterrupt();
+            return;
+        }
         interrupts.deliverException(e.vector, e.errorCode, e.faultAddress);
     }
 

@@ -23,9 +23,18 @@ final class IsaMachine {
     final Executor executor;
 
     IsaMachine(int mode) {
-        ram.addRegion(0, Arena.ofAuto().allocate(4 << 20, 4096));
-        memory = new PhysicalMemory(ram);
-        cpu = new X86Cpu(0, memory, null, new CpuEvents(), new HostClock(), (vcpu, leaf, sub, out) -> {
+        this(mode, null);
+    }
+
+    /** A machine with its own vCPU over {@code other}'s RAM (null: new RAM), for SMP tests. */
+    IsaMachine(int mode, IsaMachine other) {
+        if (other == null) {
+            ram.addRegion(0, Arena.ofAuto().allocate(4 << 20, 4096));
+            memory = new PhysicalMemory(ram);
+        } else {
+            memory = other.memory;
+        }
+        cpu = new X86Cpu(other == null ? 0 : other.cpu.index + 1, memory, null, new CpuEvents(), new HostClock(), (vcpu, leaf, sub, out) -> {
             out[0] = out[1] = out[2] = out[3] = 0;
             if (leaf == 0x8000_0000) out[0] = 0x8000_0008;
             if (leaf == 0x8000_0008) out[0] = 40;

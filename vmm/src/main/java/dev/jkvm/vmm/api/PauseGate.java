@@ -1,7 +1,7 @@
-package dev.jkvm.vmm;
+package dev.jkvm.vmm.api;
 
 /**
- * Holds vCPU threads outside KVM_RUN while the VM is paused. {@link #pause} is answered only
+ * Holds vCPU threads outside guest execution while the VM is paused. {@link #pause} is answered only
  * when every running vCPU thread has parked here, so the guest is really stopped: its memory
  * and registers can be read consistently, and no guest time passes until {@link #resume}.
  */

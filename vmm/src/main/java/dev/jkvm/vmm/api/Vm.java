@@ -1,7 +1,5 @@
-package dev.jkvm.vmm;
+package dev.jkvm.vmm.api;
 
-import dev.jkvm.vmm.api.VmOutcome;
-import dev.jkvm.vmm.api.VmStats;
 import dev.jkvm.vmm.cpu.BootCpuState;
 import dev.jkvm.vmm.cpu.CpuidTable;
 import dev.jkvm.vmm.cpu.MsrSetup;
@@ -9,27 +7,25 @@ import dev.jkvm.vmm.cpu.Symbolizer;
 import dev.jkvm.vmm.devices.InterruptLines;
 import dev.jkvm.vmm.devices.MmioBus;
 import dev.jkvm.vmm.devices.PortIoBus;
-import dev.jkvm.vmm.kvm.Kvm;
-import dev.jkvm.vmm.kvm.KvmAbi;
-import dev.jkvm.vmm.kvm.KvmVcpu;
-import dev.jkvm.vmm.kvm.KvmVm;
-import dev.jkvm.vmm.memory.GuestLayout;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.GuestRam;
+import dev.jkvm.vmm.vcpu.Accelerator;
+import dev.jkvm.vmm.vcpu.MachineBackend;
+import dev.jkvm.vmm.vcpu.MpState;
+import dev.jkvm.vmm.vcpu.Vcpu;
 
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * One KVM virtual machine: the KVM fds, guest RAM, the in-kernel interrupt controllers and PIT,
- * the I/O buses and one platform thread per vCPU.
+ * One virtual machine on some accelerator ({@link MachineBackend}): guest RAM, the accelerator's
+ * interrupt controllers and vCPUs, the I/O buses and one platform thread per vCPU. Nothing here
+ * reads an accelerator's own structures: vCPUs are driven through the {@code vcpu} seam.
  *
  * <p>Lifecycle: {@link #create} sets everything up with vCPUs configured (CPUID, then MSRs —
  * KVM refuses some CR4/EFER bits before CPUID); the caller loads the guest into
@@ -38,13 +34,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * {@link #close} joins the threads and releases every fd and mapping.
  */
 public final class Vm implements AutoCloseable {
-    /** xAPIC IDs are 8 bits and 0xFF is the broadcast ID (SDM Vol. 3 §10.6.2.1). */
-    static final int X2APIC_ONLY_CPUS = 255;
-
-    private final Kvm kvm;
-    private final KvmVm vm;
+    private final MachineBackend machine;
     private final GuestRam ram;
-    private final List<KvmVcpu> vcpus;
+    private final List<Vcpu> vcpus;
     private final List<VmVcpuLoop> loops = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final PortIoBus pio = new PortIoBus();
@@ -57,58 +49,44 @@ public final class Vm implements AutoCloseable {
     private volatile long finishNanos;
     private boolean closed;
 
-    private Vm(Kvm kvm, KvmVm vm, GuestRam ram, List<KvmVcpu> vcpus, PrintStream trace) {
-        this.kvm = kvm;
-        this.vm = vm;
+    private Vm(MachineBackend machine, GuestRam ram, List<Vcpu> vcpus, PrintStream trace) {
+        this.machine = machine;
         this.ram = ram;
         this.vcpus = vcpus;
         this.trace = trace;
     }
 
     /**
-     * Creates a VM with {@code cpus} vCPUs and {@code memoryBytes} of RAM.
+     * Creates a VM with {@code cpus} vCPUs and {@code memoryBytes} of RAM on KVM.
      *
      * @param trace where to log every exit, or null for no tracing
      */
     public static Vm create(int cpus, long memoryBytes, PrintStream trace) {
-        Kvm kvm = Kvm.open();
-        KvmVm vm = null;
+        return create(Accelerator.KVM, cpus, memoryBytes, trace);
+    }
+
+    /**
+     * Creates a VM on {@code accelerator} ({@link Accelerator#AUTO}: KVM when usable, otherwise
+     * the emulated CPU) with {@code cpus} vCPUs and {@code memoryBytes} of RAM.
+     *
+     * @param trace where to log every exit, or null for no tracing
+     */
+    public static Vm create(Accelerator accelerator, int cpus, long memoryBytes, PrintStream trace) {
+        if (cpus < 1) throw new IllegalArgumentException("at least one vCPU is needed, got " + cpus);
+        MachineBackend machine = Accelerators.create(Accelerators.resolve(accelerator).accelerator(), cpus);
         GuestRam ram = null;
-        List<KvmVcpu> vcpus = new ArrayList<>();
+        List<Vcpu> vcpus = new ArrayList<>();
         try {
-            kvm.require(KvmAbi.KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP");
-            kvm.require(KvmAbi.KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY");
-            kvm.require(KvmAbi.KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR");
-            kvm.require(KvmAbi.KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR");
-            kvm.require(KvmAbi.KVM_CAP_PIT2, "KVM_CAP_PIT2");
-            kvm.require(KvmAbi.KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID");
-            kvm.require(KvmAbi.KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE");
-            kvm.require(KvmAbi.KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT");
-            int maxVcpus = kvm.checkExtension(KvmAbi.KVM_CAP_MAX_VCPUS);
-            if (cpus > maxVcpus) {
-                throw new IllegalArgumentException(cpus + " vCPUs requested but this KVM allows at most " + maxVcpus + "; use fewer CPUs");
+            if (cpus > machine.maxVcpus()) {
+                throw new IllegalArgumentException(cpus + " vCPUs requested but the " + machine.name()
+                        + " accelerator allows at most " + machine.maxVcpus() + "; use fewer CPUs");
             }
-            vm = kvm.createVm();
-            if (cpus > X2APIC_ONLY_CPUS) {
-                // APIC IDs from 255 up exist only as x2APIC IDs; KVM routes interrupts to them
-                // (and reports them in LAPIC state) only with the 32-bit ID API, which must be
-                // enabled before the first vCPU exists (KVM API doc §7.18).
-                kvm.require(KvmAbi.KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API");
-                vm.enableCap(KvmAbi.KVM_CAP_X2APIC_API,
-                        KvmAbi.KVM_X2APIC_API_USE_32BIT_IDS | KvmAbi.KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
-                        "KVM_CAP_X2APIC_API");
-            }
-            // KVM API doc §4.40/§4.53: both areas must be set before the first vCPU is created.
-            vm.setTssAddr(GuestLayout.TSS_ADDR);
-            vm.setIdentityMapAddr(GuestLayout.IDENTITY_MAP_ADDR);
-            vm.createIrqchip();
-            vm.createPit2();
             ram = GuestRam.allocate(memoryBytes);
-            ram.register(vm);
-            CpuidTable cpuid = new CpuidTable(kvm.supportedCpuid(), cpus);
+            machine.mapMemory(ram.memory());
+            CpuidTable cpuid = new CpuidTable(machine.supportedCpuid(), cpus);
             Map<Integer, Long> msrs = MsrSetup.initial();
             for (int i = 0; i < cpus; i++) {
-                KvmVcpu vcpu = vm.createVcpu(i);
+                Vcpu vcpu = machine.createVcpu(i);
                 vcpus.add(vcpu);
                 vcpu.setCpuid(cpuid.forVcpu(i));
                 vcpu.setMsrs(msrs);
@@ -116,15 +94,14 @@ public final class Vm implements AutoCloseable {
                 vcpu.setFpuControl(0x037F, 0x1F80);
                 if (i != 0) {
                     // Application processors wait for INIT-SIPI-SIPI from the guest's BSP.
-                    vcpu.setMpState(KvmAbi.KVM_MP_STATE_UNINITIALIZED);
+                    vcpu.setMpState(MpState.UNINITIALIZED);
                 }
             }
-            return new Vm(kvm, vm, ram, vcpus, trace);
+            return new Vm(machine, ram, vcpus, trace);
         } catch (RuntimeException e) {
-            for (KvmVcpu v : vcpus) closeQuietly(v, e);
+            for (Vcpu v : vcpus) closeQuietly(v, e);
             if (ram != null) closeQuietly(ram, e);
-            if (vm != null) closeQuietly(vm, e);
-            closeQuietly(kvm, e);
+            closeQuietly(machine, e);
             throw e;
         }
     }
@@ -140,12 +117,15 @@ public final class Vm implements AutoCloseable {
     public GuestMemory memory() { return ram.memory(); }
     public PortIoBus pio() { return pio; }
     public MmioBus mmio() { return mmio; }
-    public InterruptLines interruptLines() { return vm; }
+    public InterruptLines interruptLines() { return machine.interruptLines(); }
+    /** Which accelerator runs this VM ("kvm" or "emulated"). */
+    public String acceleratorName() { return machine.name(); }
+    public Accelerator accelerator() { return machine.accelerator(); }
     public int cpuCount() { return vcpus.size(); }
     public long ramSize() { return ram.size(); }
     Symbolizer symbolizer() { return symbolizer; }
-    /** The vCPU fds, for tests and for inspection while the VM is stopped. */
-    public List<KvmVcpu> vcpus() { return List.copyOf(vcpus); }
+    /** The vCPUs, for tests and for inspection while the VM is stopped. */
+    public List<Vcpu> vcpus() { return List.copyOf(vcpus); }
 
     boolean stopping() { return stopping; }
 
@@ -154,7 +134,7 @@ public final class Vm implements AutoCloseable {
     PauseGate pauseGate() { return pauseGate; }
 
     /**
-     * Stops every vCPU outside KVM_RUN and returns once all of them are parked (or the VM ended);
+     * Stops every vCPU outside guest execution and returns once all of them are parked (or the VM ended);
      * the guest stays frozen until {@link #resume}. A wall-clock timeout keeps running meanwhile.
      */
     public void pause() throws InterruptedException {
@@ -195,10 +175,10 @@ public final class Vm implements AutoCloseable {
         if (withheld.contains(0)) throw new IllegalArgumentException("vCPU 0 is the boot CPU; it cannot be withheld");
         if (!threads.isEmpty() || closed) throw new IllegalStateException("a VM starts only once");
         if (symbolizer != null) this.symbolizer = symbolizer;
-        KvmVcpu bsp = vcpus.get(0);
+        Vcpu bsp = vcpus.get(0);
         bsp.setSregs(BootCpuState.sregs(bsp.sregs()));
         bsp.setRegs(BootCpuState.regs(entry, multibootInfo));
-        for (KvmVcpu v : vcpus) {
+        for (Vcpu v : vcpus) {
             VmVcpuLoop loop = new VmVcpuLoop(this, v);
             loops.add(loop);
             if (!withheld.contains(v.index())) {
@@ -238,20 +218,14 @@ public final class Vm implements AutoCloseable {
     public VmStats stats(long firstSerialByteNanos) {
         List<Map<String, Long>> perVcpu = new ArrayList<>();
         for (VmVcpuLoop l : loops) {
-            AtomicLongArray counts = l.exitCounts();
-            Map<String, Long> m = new LinkedHashMap<>();
-            for (int r = 0; r < counts.length(); r++) {
-                long n = counts.get(r);
-                if (n != 0) m.put(r == KvmAbi.EXIT_REASON_COUNT ? "other" : KvmAbi.exitReasonName(r), n);
-            }
-            perVcpu.add(m);
+            perVcpu.add(l.exitCounts());
         }
         long start = startNanos;
         long end = finishNanos;
         Duration toSerial = firstSerialByteNanos < 0 || start == 0 ? null : Duration.ofNanos(firstSerialByteNanos - start);
         Duration toExit = end == 0 || start == 0 ? null : Duration.ofNanos(end - start);
         return new VmStats(perVcpu, toSerial, toExit, pio.unknownReads(), pio.unknownWrites(),
-                mmio.unknownReads(), mmio.unknownWrites());
+                mmio.unknownReads(), mmio.unknownWrites(), machine.name(), machine.notes());
     }
 
     /** Stops the run (if still going), joins every vCPU thread, closes every fd and unmaps RAM. */
@@ -286,9 +260,8 @@ public final class Vm implements AutoCloseable {
 
     private List<AutoCloseable> resourcesInCloseOrder() {
         List<AutoCloseable> all = new ArrayList<>(vcpus);
+        all.add(machine);
         all.add(ram);
-        all.add(vm);
-        all.add(kvm);
         return all;
     }
 }

@@ -1,0 +1,33 @@
+package dev.jkvm.vmm.api;
+
+import dev.jkvm.vmm.emulated.EmulatedMachine;
+import dev.jkvm.vmm.kvm.KvmMachine;
+import dev.jkvm.vmm.vcpu.Accelerator;
+import dev.jkvm.vmm.vcpu.MachineBackend;
+
+/** Chooses the accelerator a VM runs on and creates its machine. */
+public final class Accelerators {
+    private Accelerators() {}
+
+    /**
+     * The accelerator a request resolves to, and — when {@link Accelerator#AUTO} fell back to the
+     * emulated CPU — why KVM was not used (null otherwise).
+     */
+    public record Choice(Accelerator accelerator, String fallbackReason) {}
+
+    /** KVM and EMULATED resolve to themselves; AUTO probes /dev/kvm (open it, create a VM). */
+    public static Choice resolve(Accelerator requested) {
+        if (requested != Accelerator.AUTO) return new Choice(requested, null);
+        String reason = KvmMachine.unavailableReason();
+        return reason == null ? new Choice(Accelerator.KVM, null) : new Choice(Accelerator.EMULATED, reason);
+    }
+
+    /** Creates the machine of a resolved accelerator for {@code cpus} vCPUs. */
+    static MachineBackend create(Accelerator accelerator, int cpus) {
+        return switch (accelerator) {
+            case KVM -> KvmMachine.create(cpus);
+            case EMULATED -> EmulatedMachine.create();
+            case AUTO -> throw new IllegalArgumentException("AUTO must be resolved first");
+        };
+    }
+}
