@@ -392,6 +392,19 @@ public final class X86Cpu {
         events.post(CpuEvents.SELF);
     }
 
+    /**
+     * Code fetched from guest-physical memory that is not RAM (a device, or nothing): KVM reports
+     * this as an emulation failure, and so do we — an internal-error exit naming the address —
+     * rather than decoding device registers. Unwinds the instruction like an MMIO read.
+     */
+    CpuException fetchOutsideRam(long physical) {
+        exit.kind = CpuExit.Kind.INTERNAL_ERROR;
+        exit.address = s.rip;
+        exit.reason = "instruction fetch from guest-physical 0x" + Long.toHexString(physical) + ", which is not RAM";
+        exitPending = true;
+        return ex.raise(CpuException.VMM_EXIT, CpuException.NO_ERROR_CODE);
+    }
+
     /** Triple fault: the processor enters shutdown (SDM Vol. 3 §6.15, Interrupt 8). */
     void shutdown(String reason) {
         s.activity = CpuState.Activity.SHUTDOWN;
