@@ -92,11 +92,7 @@ public final class X86Cpu {
         try {
             return loop(false);
         } catch (RuntimeException | StackOverflowError e) {
-            exit.kind = CpuExit.Kind.INTERNAL_ERROR;
-            exit.address = s.rip;
-            exit.reason = e.toString();
-            exitPending = false;
-            return exit;
+            return internalError(e);
         }
     }
 
@@ -108,12 +104,18 @@ public final class X86Cpu {
         try {
             return loop(true);
         } catch (RuntimeException | StackOverflowError e) {
-            exit.kind = CpuExit.Kind.INTERNAL_ERROR;
-            exit.address = s.rip;
-            exit.reason = e.toString();
-            exitPending = false;
-            return exit;
+            return internalError(e);
         }
+    }
+
+    /** A Java exception inside the emulator: an exit naming it and where it was thrown (the emulator's bug, not the guest's). */
+    private CpuExit internalError(Throwable e) {
+        exit.kind = CpuExit.Kind.INTERNAL_ERROR;
+        exit.address = s.rip;
+        StackTraceElement[] at = e.getStackTrace();
+        exit.reason = e + (at.length > 0 ? " at " + at[0] : "");
+        exitPending = false;
+        return exit;
     }
 
     /** Answers a {@link CpuExit.Kind#PORT_IN} exit: AL/AX/EAX (or the INS element) gets {@code value}. */
