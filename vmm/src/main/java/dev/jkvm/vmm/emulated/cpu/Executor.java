@@ -115,12 +115,15 @@ public final class Executor {
         insnStart = rip;
         Mmu mmu = cpu.mmu;
         long physical = mmu.translateFetch(linear);
-        CodePages pages = mmu.physical().codePages();
-        DecodedBlock block = cache.lookup(physical, mode, pages);
+        PhysicalMemory memory = mmu.physical();
+        CodePages pages = memory.codePages();
+        DecodedBlock block = null;
+        boolean ram = memory.isRam(physical, 1);
+        if (ram) block = cache.lookup(physical, mode, pages);
         if (block == null) {
-            block = cache.build(code, linear, physical, mode, pages);
+            if (ram) block = cache.build(code, linear, physical, mode, pages);
             if (block == null) {
-                // An instruction crossing a page end: decoded every time, not cached.
+                // An instruction crossing a page end, or code outside RAM: decoded every time, not cached.
                 Insn in = crossing;
                 decoder.decode(code, linear, mode, in);
                 endBlock = false;
@@ -767,6 +770,14 @@ public final class Executor {
             }
             default -> {
                 long hi = g[2], lo = g[0];
+                if (hi == lo >> 63) {
+                    // The dividend fits 64 bits (CQO before IDIV, the common case): Java's division, whose
+                    // only overflow is MIN_VALUE / -1.
+                    if (lo == Long.MIN_VALUE && d == -1) throw divideError();
+                    g[0] = lo / d;
+                    g[2] = lo % d;
+                    return;
+                }
                 boolean negN = hi < 0;
                 if (negN) { // two's complement negate the 128-bit dividend
                     lo = -lo;

@@ -192,14 +192,15 @@ public class Mmu {
 
     /** The physical address of the code byte at linear {@code linear} (execute permission checked): the decoded-block cache key. */
     public long translateFetch(long linear) {
-        return translateLinear(linear, EXECUTE, s.cpl == 3, false);
+        long p = translateLinear(linear, EXECUTE, s.cpl == 3, false);
+        if (mem.region(p, 1) < 0) throw cpu.fetchOutsideRam(p);
+        return p;
     }
 
-    /** One code byte at a linear address (for the decoder; may cross into the next page). Non-RAM code reads as 0xFF. */
+    /** One code byte at a linear address (for the decoder; may cross into the next page). */
     public int fetchByte(long linear) {
         long p = translateFetch(linear);
-        int r = mem.region(p, 1);
-        return r >= 0 ? (int) mem.readRam(r, p, 1) : 0xFF;
+        return (int) mem.readRam(mem.region(p, 1), p, 1);
     }
 
     // ---------------------------------------------------------------- physical dispatch

@@ -60,7 +60,11 @@ public class PhysicalMemory {
         long limit = 0;
         for (int i = 0; i < regions.size(); i++) {
             var r = regions.get(i);
-            if (r.segment().isNative() && (r.segment().address() & 7) != 0) {
+            if (!r.segment().isNative()) {
+                throw new IllegalArgumentException("guest RAM region at 0x" + Long.toHexString(r.base())
+                        + " is a heap segment; atomic guest accesses need native memory: map it (mmap) or allocate it from an Arena");
+            }
+            if ((r.segment().address() & 7) != 0) {
                 throw new IllegalArgumentException("guest RAM region at 0x" + Long.toHexString(r.base())
                         + " must be 8-byte aligned in host memory for atomic access; map it page aligned");
             }

@@ -39,7 +39,7 @@ final class PowerOn {
         cpu.setRflags(0x2);
         s.cr0 = 0x6000_0010L;
         s.cr2 = s.cr3 = s.cr4 = 0;
-        s.efer &= ~(Mmu.EFER_LMA | (1L << 8)); // INIT leaves EFER except LME/LMA for safety with CR0.PG=0
+        s.efer = 0; // as KVM's kvm_vcpu_reset for INIT too (CR0.PG = 0 leaves no use for LME/LMA)
         for (int seg = CpuState.ES; seg <= CpuState.GS; seg++) {
             s.segSelector[seg] = 0;
             s.segBase[seg] = 0;

@@ -20,8 +20,8 @@ public class SystemInstructions {
     private final int[] cpuidOut = new int[4];
 
     static final long CR0_MP = 2, CR0_EM = 4, CR0_TS = 8, CR0_ET = 16, CR0_NE = 32, CR0_NW = 1L << 29, CR0_CD = 1L << 30;
-    /** CR4 bits this CPU accepts: VME..OSXMMEXCPT, UMIP, FSGSBASE, OSXSAVE, SMEP, SMAP (SDM Vol. 3 §2.5). */
-    static final long CR4_VALID = 0x7FFL | (1L << 11) | (1L << 16) | (1L << 18) | (1L << 20) | (1L << 21);
+    /** CR4 bits this CPU accepts (SDM Vol. 3 §2.5): VME..OSXMMEXCPT, UMIP, SMEP, SMAP; FSGSBASE, OSXSAVE, PCIDE, LA57, VMXE are not implemented, so setting them is #GP(0) as for an absent feature. */
+    static final long CR4_VALID = 0x7FFL | (1L << 11) | (1L << 20) | (1L << 21);
     static final long CR4_TSD = 4, CR4_DE = 8, CR4_UMIP = 1L << 11;
 
     public SystemInstructions(X86Cpu cpu) {

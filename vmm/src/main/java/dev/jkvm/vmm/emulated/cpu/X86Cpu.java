@@ -92,11 +92,7 @@ public final class X86Cpu {
         try {
             return loop(false);
         } catch (RuntimeException | StackOverflowError e) {
-            exit.kind = CpuExit.Kind.INTERNAL_ERROR;
-            exit.address = s.rip;
-            exit.reason = e.toString();
-            exitPending = false;
-            return exit;
+            return internalError(e);
         }
     }
 
@@ -108,12 +104,18 @@ public final class X86Cpu {
         try {
             return loop(true);
         } catch (RuntimeException | StackOverflowError e) {
-            exit.kind = CpuExit.Kind.INTERNAL_ERROR;
-            exit.address = s.rip;
-            exit.reason = e.toString();
-            exitPending = false;
-            return exit;
+            return internalError(e);
         }
+    }
+
+    /** A Java exception inside the emulator: an exit naming it and where it was thrown (the emulator's bug, not the guest's). */
+    private CpuExit internalError(Throwable e) {
+        exit.kind = CpuExit.Kind.INTERNAL_ERROR;
+        exit.address = s.rip;
+        StackTraceElement[] at = e.getStackTrace();
+        exit.reason = e + (at.length > 0 ? " at " + at[0] : "");
+        exitPending = false;
+        return exit;
     }
 
     /** Answers a {@link CpuExit.Kind#PORT_IN} exit: AL/AX/EAX (or the INS element) gets {@code value}. */
@@ -189,7 +191,7 @@ public final class X86Cpu {
                 if (exitPending) return finishExit();
                 return null;
             }
-            if (s.interruptShadow) {
+            if (s.interruptShadow || (s.rflagsRest & Rflags.TF) != 0) {
                 executeOne();
             } else {
                 try {
@@ -206,20 +208,33 @@ public final class X86Cpu {
         }
     }
 
-    /** One instruction, its exception delivered; the interrupt shadow it ran under ends after it. */
+    /**
+     * One instruction, its exception delivered; the interrupt shadow it ran under ends after it.
+     * With RFLAGS.TF set before it, a single-step #DB trap follows it (SDM Vol. 3 §17.3.1.4,
+     * DR6.BS), unless it faulted.
+     */
     private void executeOne() {
         boolean shadow = s.interruptShadow;
+        boolean singleStep = (s.rflagsRest & Rflags.TF) != 0;
         s.interruptShadow = false;
         try {
             executor.step();
         } catch (CpuException e) {
             exception(e);
+            singleStep = false;
         }
         if (shadow && s.interruptShadow) {
             // Two shadowing instructions in a row (STI; STI or MOV SS; MOV SS): the second does not extend it (SDM §6.8.3).
             s.interruptShadow = false;
         }
+        if (singleStep && s.activity != CpuState.Activity.SHUTDOWN) {
+            s.dr[6] |= DR6_BS;
+            interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
+        }
     }
+
+    /** DR6.BS: the #DB came from single-stepping (SDM Vol. 3 §17.2.3). */
+    private static final long DR6_BS = 1 << 14;
 
     private void exception(CpuException e) {
         if (e.vector == CpuException.VMM_EXIT) {
@@ -377,6 +392,19 @@ public final class X86Cpu {
         exit.mmio(CpuExit.Kind.MMIO_WRITE, p, size, value);
         exitPending = true;
         events.post(CpuEvents.SELF);
+    }
+
+    /**
+     * Code fetched from guest-physical memory that is not RAM (a device, or nothing): KVM reports
+     * this as an emulation failure, and so do we — an internal-error exit naming the address —
+     * rather than decoding device registers. Unwinds the instruction like an MMIO read.
+     */
+    CpuException fetchOutsideRam(long physical) {
+        exit.kind = CpuExit.Kind.INTERNAL_ERROR;
+        exit.address = s.rip;
+        exit.reason = "instruction fetch from guest-physical 0x" + Long.toHexString(physical) + ", which is not RAM";
+        exitPending = true;
+        return ex.raise(CpuException.VMM_EXIT, CpuException.NO_ERROR_CODE);
     }
 
     /** Triple fault: the processor enters shutdown (SDM Vol. 3 §6.15, Interrupt 8). */

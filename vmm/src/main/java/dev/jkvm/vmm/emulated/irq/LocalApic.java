@@ -54,7 +54,6 @@ public final class LocalApic implements InterruptController, TimerSource {
     public static final int MSR_TSC_DEADLINE = 0x6E0;
     public static final int MSR_X2APIC_FIRST = 0x800;
     public static final int MSR_X2APIC_LAST = 0x8FF;
-    private static final int MSR_ICR = 0x830;
 
     /**
      * ESR bits (SDM §10.5.3) this model reports: an IPI with a vector below 16 (sent or received).

@@ -18,7 +18,10 @@ import java.util.function.Consumer;
  * pit_get_out, which for modes 2, 4 and 5 is high only during the reload clock (the datasheet's
  * OUT is the inverse: low for that one clock); the edges an interrupt sees are at the same
  * instants. BCD counting is not modelled: the BCD bit is stored and read back in the status but
- * counts are binary (KVM does the same). The status byte's null-count bit reads 0.
+ * counts are binary (KVM does the same). The status byte's null-count bit reads 0. Reading the
+ * control port 0x43 gives 0 (KVM leaves the guest's value unwritten, QEMU returns 0). Port 0x61's
+ * refresh bit toggles every 15.085 µs of guest time (KVM derives it from host time in 16.4 µs
+ * steps; code that waits for toggles only counts them).
  *
  * <p>Channel 0 is the timer interrupt: a pulse on {@link #onChannel0Pulse}'s line (the wiring
  * sends it to PIC IRQ 0 and I/O APIC pin 2) once at terminal count in modes 0, 1 and 4 and at

@@ -181,4 +181,37 @@ class ExecutorTest {
         assertEquals(CpuException.UD, m.runExpectingFault("f001d8").vector); // lock add eax, ebx
         assertEquals(CpuException.UD, m.runExpectingFault("f089 07".replace(" ", "")).vector); // lock mov [rdi], eax
     }
+
+    @Test
+    void fxsaveLayoutAndFxrstorRoundTrip() {
+        IsaMachine m = m64();
+        m.s.xmm[0] = 0x1111_2222_3333_4444L;
+        m.s.xmm[1] = 0x5555_6666_7777_8888L;
+        m.s.xmm[30] = 0x0F0F;
+        m.s.xmm[31] = 0xF0F0;
+        m.s.mxcsr = 0x1FA0;
+        m.s.fpuControl = 0x027F;
+        // mov edi, 0x20000; fxsave [rdi]; pxor xmm0, xmm0; pxor xmm15, xmm15; fxrstor [rdi]
+        m.run("bf000002000fae07660fefc066450fefff0fae0f");
+        // SDM Vol. 1 Table 10-2: FCW at 0, MXCSR at 24, MXCSR_MASK at 28, XMM0 at 160, XMM15 at 400.
+        assertEquals(0x027F, m.mem(0x20000, 2));
+        assertEquals(0x1FA0, m.mem(0x20000 + 24, 4));
+        assertEquals(Sse.MXCSR_MASK, m.mem(0x20000 + 28, 4));
+        assertEquals(0x1111_2222_3333_4444L, m.mem(0x20000 + 160, 8));
+        assertEquals(0x5555_6666_7777_8888L, m.mem(0x20000 + 168, 8));
+        assertEquals(0x0F0F, m.mem(0x20000 + 400, 8));
+        assertEquals(0xF0F0, m.mem(0x20000 + 408, 8));
+        assertEquals(0x1111_2222_3333_4444L, m.s.xmm[0], "restored by FXRSTOR");
+        assertEquals(0xF0F0, m.s.xmm[31], "restored by FXRSTOR");
+    }
+
+    @Test
+    void fxsaveMisalignedIsGpAndFxrstorChecksMxcsr() {
+        IsaMachine m = m64();
+        assertEquals(CpuException.GP, m.runExpectingFault("bf080002000fae07").vector); // fxsave [0x20008]
+        m.memory.write(0x20000 + 24, 4, 0x10000); // a reserved MXCSR bit
+        assertEquals(CpuException.GP, m.runExpectingFault("bf000002000fae0f").vector); // fxrstor [0x20000]
+        m.s.cr0 |= 8; // TS
+        assertEquals(CpuException.NM, m.runExpectingFault("bf000002000fae07").vector);
+    }
 }

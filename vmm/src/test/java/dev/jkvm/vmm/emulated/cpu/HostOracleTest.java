@@ -179,14 +179,34 @@ class HostOracleTest {
 
     @Test
     void registerFormsAgreeWithTheHostProcessor() {
+        compareWithHost(false, 11);
+    }
+
+    /**
+     * The same forms with the r/m operand in memory ([RDI] = a 64-byte window), with and without
+     * LOCK where the form allows it; the window's bytes must agree too.
+     */
+    @Test
+    void memoryFormsAgreeWithTheHostProcessor() {
+        compareWithHost(true, 12);
+    }
+
+    private static final java.util.Set<String> LOCKABLE = java.util.Set.of("add", "or", "adc", "sbb", "and", "sub", "xor",
+            "xchg", "inc", "dec", "not", "neg", "xadd", "cmpxchg", "bts", "btr", "btc", "bt*");
+
+    private void compareWithHost(boolean memory, long seed) {
         assumeTrue(System.getProperty("os.arch").equals("amd64"), "needs an x86-64 host");
-        Random rnd = new Random(11);
+        Random rnd = new Random(seed);
         IsaMachine m = new IsaMachine(Decoder.MODE64);
         List<String> failures = new ArrayList<>();
         int run = 0;
         HexFormat hex = HexFormat.of();
         try (HostCpu host = new HostCpu()) {
             for (Form f : FORMS) {
+                if (memory && !f.modrm) continue;
+                String mnemonic = f.name.split(" ")[0];
+                boolean lockable = memory && LOCKABLE.contains(mnemonic) && !f.name.contains("Gb,Eb") && !f.name.contains("Gv,Ev")
+                        && !(f.name.startsWith("bt*") && f.regField == 4) && !f.name.startsWith("test");
                 for (int n = 0; n < CASES_PER_FORM; n++) {
                     int size = switch (f.kind) {
                         case BYTE -> 1;
@@ -195,13 +215,17 @@ class HostOracleTest {
                     };
                     if (f.name.equals("bswap") && size == 2) continue;
                     boolean rex = size == 8 || rnd.nextInt(3) == 0;
-                    int rm = pick(rnd, size == 1 && !rex);
+                    int rm = memory ? 7 : pick(rnd, size == 1 && !rex);
                     int reg = f.regField >= 0 ? f.regField : pick(rnd, size == 1 && !rex);
+                    if (memory && reg == 7 && f.regField < 0) reg = 6; // RDI holds the address
                     if (rm >= 8 || reg >= 8) rex = true;
-                    if (size == 1 && rex && (rm == 4 || rm == 5 || f.regField < 0 && (reg == 4 || reg == 5))) { n--; continue; }
+                    if (size == 1 && rex && (!memory && (rm == 4 || rm == 5) || f.regField < 0 && (reg == 4 || reg == 5))) { n--; continue; }
+                    if (memory && size == 1 && !rex && f.regField < 0 && reg == 7) reg = 6; // BH, not DIL
                     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
                     byte[] op = hex.parseHex(f.opcode);
                     int p = 0;
+                    boolean lock = lockable && rnd.nextBoolean();
+                    if (lock) out.write(0xF0);
                     if (op[0] == (byte) 0xF3) { out.write(0xF3); p = 1; } // mandatory prefix before REX
                     if (size == 2 && f.kind != BYTE) out.write(0x66);
                     if (rex) out.write(0x40 | (size == 8 ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((rm >> 3) & 1));
@@ -210,7 +234,7 @@ class HostOracleTest {
                         if (f.regInOpcode && i == op.length - 1) b += rm & 7;
                         out.write(b);
                     }
-                    if (f.modrm) out.write(0xC0 | (reg & 7) << 3 | (rm & 7));
+                    if (f.modrm) out.write((memory ? 0x00 : 0xC0) | (reg & 7) << 3 | (rm & 7));
                     int immBytes = switch (f.imm) {
                         case IB -> 1;
                         case IW -> 2;
@@ -227,17 +251,38 @@ class HostOracleTest {
                     long[] regs = new long[16];
                     for (int r : HostCpu.REGISTERS) regs[r] = randomValue(rnd);
                     if (rnd.nextInt(4) == 0) regs[1] = rnd.nextInt(70); // shift counts in CL
+                    byte[] data = new byte[HostCpu.DATA_SIZE];
+                    if (memory) {
+                        rnd.nextBytes(data);
+                        // Bit offsets from a register must stay inside the window (they address memory).
+                        if (f.name.startsWith("bt") && f.regField < 0) regs[reg] = rnd.nextInt(HostCpu.DATA_SIZE * 8 - 64);
+                    }
                     if (f.name.startsWith("div") || f.name.startsWith("idiv")) {
                         if (rnd.nextBoolean()) regs[2] = rnd.nextInt(3) - 1; // more cases that do not overflow
-                        if (divideFaults(f.name.startsWith("idiv"), size, regs, rm, rex)) continue;
+                    }
+                    // The r/m operand's value as if it were register rm (memory forms: the window's first bytes).
+                    long[] view = regs.clone();
+                    if (memory) view[7] = java.nio.ByteBuffer.wrap(data).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
+                    if (f.name.startsWith("div") || f.name.startsWith("idiv")) {
+                        if (divideFaults(f.name.startsWith("idiv"), size, view, rm, rex || memory)) continue;
                     }
                     long flagsIn = (rnd.nextLong() & Flags.ARITH) | 0x202;
-                    long undefined = f.undefined.mask(size, regs, immValue, rm, reg);
+                    long undefined = f.undefined.mask(size, view, immValue, rm, reg);
                     if (undefined == -2) continue;
 
                     long[] hostRegs = regs.clone();
+                    if (memory) {
+                        hostRegs[7] = host.dataAddress();
+                        host.setData(data);
+                    }
                     long hostFlags = host.run(insn, hostRegs, flagsIn);
+                    byte[] hostData = memory ? host.data() : data;
+                    if (memory) hostRegs[7] = IsaMachine.DATA;
 
+                    if (memory) {
+                        regs[7] = IsaMachine.DATA;
+                        m.load(IsaMachine.DATA, data);
+                    }
                     for (int r = 0; r < 16; r++) m.s.gpr[r] = regs[r];
                     m.s.gpr[CpuState.RSP] = IsaMachine.STACK;
                     Flags.set(m.s, flagsIn);
@@ -245,6 +290,15 @@ class HostOracleTest {
                     try {
                         m.run(hex.formatHex(insn));
                         problem = compare(hostRegs, hostFlags, m, undefined);
+                        if (memory) {
+                            for (int i = 0; i < HostCpu.DATA_SIZE; i++) {
+                                if ((byte) m.mem(IsaMachine.DATA + i, 1) != hostData[i]) {
+                                    problem = (problem == null ? "" : problem) + " memory byte " + i + " host "
+                                            + Integer.toHexString(hostData[i] & 0xFF) + " emulated " + Long.toHexString(m.mem(IsaMachine.DATA + i, 1));
+                                    break;
+                                }
+                            }
+                        }
                     } catch (CpuException e) {
                         problem = "emulator raised vector " + e.vector;
                     }
@@ -259,7 +313,7 @@ class HostOracleTest {
             }
         }
         assertTrue(failures.isEmpty(), failures.size() + " disagreements of " + run + " cases:\n" + String.join("\n", failures));
-        assertTrue(run > 10_000, "cases run: " + run);
+        assertTrue(run > (memory ? 5_000 : 10_000), "cases run: " + run);
     }
 
     private static int pick(Random rnd, boolean legacyByte) {

@@ -58,6 +58,20 @@ class PhysicalDispatchTest {
     }
 
     @Test
+    void codeOutsideRamIsAnInternalErrorExitNotAJavaException() {
+        TestMachine m = new TestMachine(1 << 20);
+        X86Cpu cpu = m.cpu(0);
+        TestMachine.protected32(cpu, 0x08, 0x10, 0);
+        m.mem.write(0x1000, 1, 0xE9);                 // jmp rel32 to 0xC0000000 (no RAM there)
+        m.mem.write(0x1001, 4, 0xC000_0000L - 0x1005);
+        cpu.s.rip = 0x1000;
+        CpuExit e = cpu.run();
+        assertEquals(CpuExit.Kind.INTERNAL_ERROR, e.kind, e::toString);
+        assertTrue(e.reason.contains("0xc0000000") && e.reason.contains("not RAM"), e.reason);
+        assertEquals(0xC000_0000L, cpu.s.rip, "RIP at the unfetchable instruction");
+    }
+
+    @Test
     void ramStoresInvalidateCodePages() {
         TestMachine m = new TestMachine(1 << 20);
         CodePages cp = m.mem.codePages();

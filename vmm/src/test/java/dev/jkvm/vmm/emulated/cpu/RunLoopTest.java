@@ -129,6 +129,75 @@ class RunLoopTest {
     }
 
     @Test
+    void stringIoIsOneElementPerExit() {
+        m.mem.write(0x600, 4, 0x44434241L); // "ABCD"
+        // mov si, 0x600; mov di, 0x700; mov cx, 3; mov dx, 0x3f8; rep outsb; mov cx, 2; rep insb; out 0x80, al
+        code(0x8000, 0xBE, 0x00, 0x06, 0xBF, 0x00, 0x07, 0xB9, 0x03, 0x00, 0xBA, 0xF8, 0x03, 0xF3, 0x6E,
+                0xB9, 0x02, 0x00, 0xF3, 0x6C, 0xE6, 0x80);
+        sipi(0x08);
+        StringBuilder out = new StringBuilder();
+        CpuExit e;
+        while ((e = ap.run()).kind == CpuExit.Kind.PORT_OUT && e.port == 0x3F8) {
+            out.append((char) e.value);
+        }
+        assertEquals("ABC", out.toString());
+        assertEquals(0x603, ap.s.gpr[CpuState.RSI] & 0xFFFF);
+        assertEquals(CpuExit.Kind.PORT_IN, e.kind, e::toString);
+        assertEquals(0x3F8, e.port);
+        ap.completeIn('x');
+        e = ap.run();
+        assertEquals(CpuExit.Kind.PORT_IN, e.kind, e::toString);
+        assertEquals(1, ap.s.gpr[CpuState.RCX] & 0xFFFF, "one element done");
+        ap.completeIn('y');
+        e = ap.run();
+        assertEquals(CpuExit.Kind.PORT_OUT, e.kind, e::toString);
+        assertEquals(0x80, e.port);
+        assertEquals(0x7978, m.mem.read(0x700, 2), "both elements stored in order");
+        assertEquals(0x702, ap.s.gpr[CpuState.RDI] & 0xFFFF);
+        assertEquals(0, ap.s.gpr[CpuState.RCX] & 0xFFFF);
+    }
+
+    @Test
+    void trapFlagSingleStepsThroughDebugTrap() {
+        // IVT[1] = 0000:7000: out 0x81, al; iret. Code: pushf; pop ax; or ah, 1; push ax; popf; nop; inc bx; out 0x80, al
+        m.mem.write(1 * 4, 4, 0x7000);
+        code(0x7000, 0xE6, 0x81, 0xCF);
+        code(0x8000, 0x9C, 0x58, 0x80, 0xCC, 0x01, 0x50, 0x9D, 0x90, 0x43, 0xE6, 0x80);
+        sipi(0x08);
+        ap.s.gpr[CpuState.RSP] = 0x6000;
+        CpuExit e = ap.run();
+        assertEquals(0x81, e.port, "the instruction after the POPF that set TF traps");
+        assertEquals(0x5FFA, ap.s.gpr[CpuState.RSP] & 0xFFFF);
+        assertEquals(8, m.mem.read(0x5FFA, 2), "return IP after the NOP (a trap)");
+        assertEquals(1L << 14, ap.s.dr[6] & (1L << 14), "DR6.BS");
+        assertEquals(0, ap.rflags() & Rflags.TF, "the handler runs with TF clear");
+        e = ap.run();
+        assertEquals(0x81, e.port, "after IRET the INC BX traps too");
+        assertEquals(1, ap.s.gpr[CpuState.RBX] & 0xFFFF);
+    }
+
+    @Test
+    void nmiIsBlockedUntilIret() {
+        // IVT[2] = 0000:7000: out 0x81, al; iret
+        m.mem.write(2 * 4, 4, 0x7000);
+        code(0x7000, 0xE6, 0x81, 0xCF);
+        code(0x8000, 0xFA, 0xE6, 0x80, 0xF4); // cli; out 0x80, al; hlt
+        sipi(0x08);
+        ap.s.gpr[CpuState.RSP] = 0x6000;
+        events.post(CpuEvents.NMI);
+        CpuExit e = ap.run();
+        assertEquals(0x81, e.port, "NMI taken although IF = 0");
+        assertEquals(0x6000 - 6, ap.s.gpr[CpuState.RSP]);
+        events.post(CpuEvents.NMI); // arrives inside the handler: held until its IRET
+        e = ap.run();
+        assertEquals(0x81, e.port);
+        assertEquals(0x6000 - 6, ap.s.gpr[CpuState.RSP], "delivered after the IRET, not nested");
+        e = ap.run();
+        assertEquals(0x80, e.port);
+        assertEquals(0x6000, ap.s.gpr[CpuState.RSP]);
+    }
+
+    @Test
     void kickReturnsAndTripleFaultIsShutdown() {
         events.post(CpuEvents.KICK);
         assertEquals(CpuExit.Kind.KICKED, ap.run().kind);

@@ -164,6 +164,11 @@ final class GdbRemote implements Closeable {
         expectOk("G" + HEX.formatHex(raw));
     }
 
+    /** One register ({@code P n=value}), {@code value} in target byte order. */
+    void writeRegister(int number, byte[] value) throws IOException {
+        expectOk("P" + Integer.toHexString(number) + "=" + HEX.formatHex(value));
+    }
+
     /** {@code length} bytes at {@code address} (virtual, or physical after {@link #physicalMemoryMode}), chunked to the packet size. */
     byte[] readMemory(long address, int length) throws IOException {
         byte[] result = new byte[length];

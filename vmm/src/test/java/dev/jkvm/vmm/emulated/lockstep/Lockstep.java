@@ -42,7 +42,7 @@ final class Lockstep {
             int n = (int) Math.min(chunk, ramBytes - at);
             cpu.writeMemory(at, oracle.physical(at, n));
         }
-        if (oracle.segments().cpl() == 0) cpu.loadMsrs(OracleMsrs.read(oracle));
+        if ((oracle.state().efer & 0x400) != 0 && oracle.segments().cpl() == 0) cpu.loadMsrs(OracleMsrs.read(oracle));
         copyRegisters(true);
     }
 

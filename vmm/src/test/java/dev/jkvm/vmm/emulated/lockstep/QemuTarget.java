@@ -92,11 +92,41 @@ final class QemuTarget implements AutoCloseable {
         return X86State.fromGdb(layout, lastRaw);
     }
 
-    /** Writes general registers, RIP, RFLAGS and XMM (segments, control registers untouched). */
+    /**
+     * Writes general registers, RIP, RFLAGS and XMM (segments, control registers untouched). In
+     * 64-bit mode with one {@code G}; otherwise register by register with {@code P}: QEMU 7.2's
+     * gdbstub reads the FS/GS bases, CRs and EFER of a {@code G} packet as 32-bit values outside
+     * 64-bit code while {@code g} sends them as 64-bit, so a {@code G} there loads garbage into CR0
+     * and the rest (seen: CR0.PE cleared).
+     */
     void setState(X86State s) throws IOException {
         byte[] raw = gdb.readRegisters();
         s.toGdb(layout, raw);
-        gdb.writeRegisters(raw);
+        if ((layout.get(raw, "efer") & 0x400) != 0 && (segments().attr()[1] & 1 << 13) != 0) {
+            gdb.writeRegisters(raw);
+            return;
+        }
+        for (String name : X86State.GPR_NAMES) writeField(raw, name);
+        writeField(raw, "rip");
+        writeField(raw, "eflags");
+    }
+
+    private void writeField(byte[] raw, String name) throws IOException {
+        RegisterLayout.Field f = layout.field(name);
+        gdb.writeRegister(f.number(), java.util.Arrays.copyOfRange(raw, f.offset(), f.offset() + f.bytes()));
+    }
+
+    /**
+     * Loads CS, SS, DS and ES selectors through {@code G}: in real mode QEMU's gdbstub then sets each
+     * base to selector * 16 (its x86_cpu_gdb_load_seg), the way into flat real mode at 0.
+     */
+    void setSelectors(int cs, int ss, int ds, int es) throws IOException {
+        byte[] raw = gdb.readRegisters();
+        layout.set(raw, "cs", cs);
+        layout.set(raw, "ss", ss);
+        layout.set(raw, "ds", ds);
+        layout.set(raw, "es", es);
+        for (String name : new String[] {"cs", "ss", "ds", "es"}) writeField(raw, name);
     }
 
     /** The hidden segment state, GDTR/IDTR and CPL from {@code info registers}. */

@@ -20,8 +20,10 @@ import java.util.Random;
  * REP/REPE/REPNE over a data buffer and both directions, and flag readers (ADC/SBB/SETcc/CMOVcc/
  * forward Jcc/PUSHF/LAHF).
  *
- * <p>Register conventions: R15 holds the data buffer's address and R14 a small index (0..15);
- * neither is ever written, so every memory operand stays inside the buffer. RSP is the boot stack.
+ * <p>Register conventions in 64-bit code: R15 holds the data buffer's address and R14 a small
+ * index (0..15); neither is ever written, so every memory operand stays inside the buffer. In
+ * 32-bit and 16-bit code EBP/BP holds the buffer's address (offset) and is never written. RSP/ESP/SP
+ * is the stack. 32- and 16-bit programs use no SSE and no REX registers.
  */
 final class RandomProgram {
     /** Registers random instructions may read and write. */
@@ -30,12 +32,23 @@ final class RandomProgram {
     /** Bytes of the buffer random memory operands may touch (string operations use 512..1400). */
     static final int SPAN = 2048;
 
+    private static final Reg[] POOL32 = {EAX, EBX, ECX, EDX, ESI, EDI};
+    private static final Reg[] POOL16 = {AX, BX, CX, DX, SI, DI};
+
     private final Random rnd;
-    private final Assembler a = new Assembler(Mode.LONG64);
+    private final Mode mode;
+    private final Assembler a;
+    /** Native register width: 64, 32 or 16. */
+    private final int bits;
+    private final Reg[] pool;
     private int count;
 
-    private RandomProgram(Random rnd) {
+    private RandomProgram(Random rnd, Mode mode) {
         this.rnd = rnd;
+        this.mode = mode;
+        this.a = new Assembler(mode);
+        this.bits = mode == Mode.LONG64 ? 64 : mode == Mode.PROTECTED32 ? 32 : 16;
+        this.pool = mode == Mode.LONG64 ? POOL : mode == Mode.PROTECTED32 ? POOL32 : POOL16;
     }
 
     /** A program of about {@code length} instructions, linked at {@code address}. */
@@ -49,7 +62,12 @@ final class RandomProgram {
      * when a later instruction overwrote RFLAGS.
      */
     static byte[] generate(Random rnd, int length, long address, boolean observeFlags) {
-        RandomProgram p = new RandomProgram(rnd);
+        return generate(rnd, length, address, observeFlags, Mode.LONG64);
+    }
+
+    /** As {@link #generate(Random, int, long, boolean)} for code of {@code mode}. */
+    static byte[] generate(Random rnd, int length, long address, boolean observeFlags, Mode mode) {
+        RandomProgram p = new RandomProgram(rnd, mode);
         p.observeFlags = observeFlags;
         while (p.count < length) p.one(true);
         return p.a.currentSection().linkAt(address);
@@ -72,7 +90,7 @@ final class RandomProgram {
             else if (kind < 87) exchange();
             else if (kind < 91) stack();
             else if (kind < 94) flagWriter();
-            else if (kind < 96) legacyHighBytes();
+            else if (kind < 96 || bits != 64) legacyHighBytes();
             else sse();
         } catch (AsmException e) {
             // A combination the assembler refuses (documented restrictions): draw another.
@@ -84,8 +102,13 @@ final class RandomProgram {
 
     // ------------------------------------------------------------------ operands
 
-    private Reg reg(int bits) {
-        return sized(POOL[rnd.nextInt(POOL.length)], bits);
+    private Reg reg(int width) {
+        return sized(pool[rnd.nextInt(pool.length)], width);
+    }
+
+    /** The native-width register of the same number as {@code r} (stack operations). */
+    private Reg nativeReg() {
+        return pool[rnd.nextInt(pool.length)];
     }
 
     static Reg sized(Reg r, int bits) {
@@ -94,18 +117,23 @@ final class RandomProgram {
     }
 
     private int width() {
-        return new int[] {8, 16, 32, 64, 64, 32}[rnd.nextInt(6)];
+        return bits == 64 ? new int[] {8, 16, 32, 64, 64, 32}[rnd.nextInt(6)] : new int[] {8, 16, 32, 16, 32}[rnd.nextInt(5)];
     }
 
     private int widthAtLeast16() {
-        return new int[] {16, 32, 64, 64, 32}[rnd.nextInt(5)];
+        return bits == 64 ? new int[] {16, 32, 64, 64, 32}[rnd.nextInt(5)] : new int[] {16, 32}[rnd.nextInt(2)];
     }
 
-    private Mem mem(int bits) {
+    /** The register holding the buffer's address. */
+    private Reg bufferBase() {
+        return bits == 64 ? R15 : bits == 32 ? EBP : BP;
+    }
+
+    private Mem mem(int width) {
         int disp = rnd.nextInt(SPAN - 8 - 16 * 8);
-        Mem m = Mem.at(R15, disp);
-        if (rnd.nextInt(3) == 0) m = m.index(R14, 1 << rnd.nextInt(4));
-        return m.size(bits);
+        Mem m = Mem.at(bufferBase(), disp);
+        if (bits == 64 && rnd.nextInt(3) == 0) m = m.index(R14, 1 << rnd.nextInt(4));
+        return m.size(width);
     }
 
     private long imm(int bits) {
@@ -313,8 +341,8 @@ final class RandomProgram {
         } else {
             Reg r;
             do {
-                r = POOL[rnd.nextInt(POOL.length)];
-            } while (r == RAX || r == RDX);
+                r = pool[rnd.nextInt(pool.length)];
+            } while (r.code() == 0 || r.code() == 2);
             src = sized(r, bits);
         }
         if (memory) a.or(m, 1); else a.or(src, 1);
@@ -331,7 +359,7 @@ final class RandomProgram {
         } else {
             Reg high = bits == 8 ? AH : sized(RDX, bits);
             if (rnd.nextBoolean() || memory) {
-                if (bits == 8) a.mov(AH, 0); else a.xor(sized(RDX, 32), sized(RDX, 32));
+                if (bits == 8) a.mov(AH, 0); else a.xor(sized(RDX, bits), sized(RDX, bits));
             } else {
                 a.mov(high, src);
                 a.shr(high, 1);
@@ -381,16 +409,16 @@ final class RandomProgram {
     /** String instructions over the buffer: RSI/RDI into its middle, a small RCX, DF random. */
     private void string() {
         if (rnd.nextBoolean()) a.std(); else a.cld();
-        a.lea(RSI, Mem.at(R15, 512 + rnd.nextInt(384)));
-        a.lea(RDI, Mem.at(R15, 1024 + rnd.nextInt(256)));
-        a.mov(ECX, rnd.nextInt(9));
-        int size = rnd.nextInt(4); // b, w, d, q
+        a.lea(sized(RSI, bits), Mem.at(bufferBase(), 512 + rnd.nextInt(384)));
+        a.lea(sized(RDI, bits), Mem.at(bufferBase(), 1024 + rnd.nextInt(256)));
+        a.mov(sized(RCX, bits == 16 ? 16 : 32), rnd.nextInt(9));
+        int size = rnd.nextInt(bits == 64 ? 4 : 3); // b, w, d, q
         int op = rnd.nextInt(5);
         int prefix = rnd.nextInt(3); // none, F3, F2
         int[] base = {0xA4, 0xAA, 0xAC, 0xA6, 0xAE}; // movs, stos, lods, cmps, scas
         if (op < 3 && prefix == 2) prefix = 1; // REPNE on movs/stos/lods is REP; keep it conventional
         java.util.List<Integer> bytes = new java.util.ArrayList<>();
-        if (size == 1) bytes.add(0x66);
+        if ((size == 1 && bits != 16) || (size == 2 && bits == 16)) bytes.add(0x66);
         if (prefix == 1) bytes.add(0xF3);
         if (prefix == 2) bytes.add(0xF2);
         if (size == 3) bytes.add(0x48);
@@ -414,7 +442,7 @@ final class RandomProgram {
             }
             case 3 -> {
                 a.pushf();
-                a.pop(reg(64));
+                a.pop(nativeReg());
             }
             default -> {
                 Label over = new Label();
@@ -445,8 +473,8 @@ final class RandomProgram {
             case 4 -> {
                 if (rnd.nextBoolean()) a.movsxd(reg(64), reg(32)); else a.movsxd(reg(64), mem(32));
             }
-            case 5 -> a.lea(reg(widthAtLeast16()), Mem.at(sized(POOL[rnd.nextInt(POOL.length)], 64), rnd.nextInt())
-                    .index(sized(POOL[rnd.nextInt(POOL.length)], 64), 1 << rnd.nextInt(4)));
+            case 5 -> a.lea(reg(widthAtLeast16()), Mem.at(sized(nativeReg(), bits == 16 ? 32 : bits), bits == 64 ? rnd.nextInt() : rnd.nextInt(65536))
+                    .index(sized(nativeReg(), bits == 16 ? 32 : bits), 1 << rnd.nextInt(4)));
             default -> {
                 if (bits == 64 && rnd.nextBoolean()) a.movabs(reg(64), rnd.nextLong()); else a.mov(reg(bits), imm(bits));
             }
@@ -468,7 +496,7 @@ final class RandomProgram {
                 a.cmpxchg(m, x);
             }
             default -> {
-                int w = rnd.nextBoolean() ? 32 : 64;
+                int w = bits == 64 && rnd.nextBoolean() ? 64 : 32;
                 a.bswap(reg(w));
             }
         }
@@ -476,16 +504,16 @@ final class RandomProgram {
 
     private void stack() {
         switch (rnd.nextInt(4)) {
-            case 0 -> a.push(reg(64));
-            case 1 -> a.pop(reg(64));
+            case 0 -> a.push(nativeReg());
+            case 1 -> a.pop(nativeReg());
             case 2 -> {
                 // Random arithmetic flags (and DF) through POPF, keeping IF/TF/IOPL as they were.
-                Reg r = reg(64);
+                Reg r = nativeReg();
                 a.pushf().pop(r).xor(r, rnd.nextInt(0x1000) & 0xCD5).push(r).popf();
             }
             default -> {
-                if (rnd.nextBoolean()) a.push(imm(32)); else a.push(mem(64));
-                a.pop(reg(64));
+                if (rnd.nextBoolean()) a.push(bits == 16 ? imm(16) : imm(32)); else a.push(mem(bits));
+                a.pop(nativeReg());
             }
         }
     }
@@ -625,19 +653,24 @@ final class RandomProgram {
      * A register-register instruction as raw bytes: [66] [F3 when the opcode starts with it] [REX]
      * opcode ModRM(11, reg, rm) [imm8].
      */
-    private void raw(int bits, int[] opcode, int reg, int rm, int... imm) {
+    private void raw(int width, int[] opcode, int reg, int rm, int... imm) {
         java.util.List<Integer> b = new java.util.ArrayList<>();
         int start = 0;
-        if (bits == 16) b.add(0x66);
+        if (needsOperandSizePrefix(width)) b.add(0x66);
         if (opcode[0] == 0xF3) {
             b.add(0xF3);
             start = 1;
         }
-        int rex = (bits == 64 ? 8 : 0) | (reg >= 8 ? 4 : 0) | (rm >= 8 ? 1 : 0);
+        int rex = (width == 64 ? 8 : 0) | (reg >= 8 ? 4 : 0) | (rm >= 8 ? 1 : 0);
         if (rex != 0) b.add(0x40 | rex);
         for (int i = start; i < opcode.length; i++) b.add(opcode[i]);
         b.add(0xC0 | (reg & 7) << 3 | (rm & 7));
         for (int i : imm) b.add(i);
         a.db(b.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /** 66 selects the non-default operand size: 16 bits in 32/64-bit code, 32 bits in 16-bit code (SDM Vol. 2A §2.1.1). */
+    private boolean needsOperandSizePrefix(int width) {
+        return bits == 16 ? width == 32 : width == 16;
     }
 }

@@ -39,6 +39,23 @@ class RandomProgramLockstepTest {
         assertTrue(r.failures().isEmpty(), summary);
     }
 
+    /** 32-bit protected-mode code (flat, paging off) and 16-bit real-mode code, stepwise and fast. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"PROTECTED32", "REAL16"})
+    void legacyModeProgramsAgreeWithQemu(String modeName) throws Exception {
+        dev.jkvm.klib.asm.Mode mode = dev.jkvm.klib.asm.Mode.valueOf(modeName);
+        long seed = Long.getLong("lockstep.seed", 20261203L) + 2;
+        int count = Integer.getInteger("lockstep.legacy.count", 500);
+        int length = Integer.getInteger("lockstep.length", 24);
+        long t0 = System.nanoTime();
+        RandomProgramRun.Result fast = RandomProgramRun.run(EMULATED, seed, count, length, "max", false, mode);
+        RandomProgramRun.Result stepwise = RandomProgramRun.run(EMULATED, seed + 1, count / 10, length, "max", true, mode);
+        String summary = "seed " + seed + " " + mode + " (fast path): " + fast.summary(new Objdump())
+                + "seed " + (seed + 1) + " " + mode + " (stepwise): " + stepwise.summary(new Objdump());
+        System.out.printf("%s%n(%.1f s)%n", summary, (System.nanoTime() - t0) / 1e9);
+        assertTrue(fast.failures().isEmpty() && stepwise.failures().isEmpty(), summary);
+    }
+
     @Test
     void aWrongResultOfTheEmulatedCpuIsCaught() throws Exception {
         // The comparison can fail: the emulated CPU with RDX bit 40 flipped after each program's

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import dev.jkvm.klib.asm.Mode;
 
 /**
  * Runs random programs ({@link RandomProgram}) on QEMU and a CPU under test in lockstep, inside
@@ -27,7 +28,7 @@ final class RandomProgramRun {
     }
 
     /** A program whose run disagreed, with its first mismatch (or memory difference). */
-    record Failure(int index, byte[] code, long address, String kind, String report) {}
+    record Failure(int index, byte[] code, long address, int bits, String kind, String report) {}
 
     record Result(int programs, long steps, int replayed, List<Failure> failures, Map<String, Failure> classes,
                   Map<String, Integer> undefinedFlagDifferences) {
@@ -44,7 +45,7 @@ final class RandomProgramRun {
                 Failure f = e.getValue();
                 sb.append("\n=== class '").append(e.getKey()).append("' (").append(n).append(" programs); smallest: program ")
                         .append(f.index).append(" ===\n").append(f.report)
-                        .append("program:\n").append(objdump.listing(f.code, f.address, 64));
+                        .append("program:\n").append(objdump.listing(f.code, f.address, f.bits));
             }
             return sb.toString();
         }
@@ -59,6 +60,20 @@ final class RandomProgramRun {
      * that the replay does not reproduce came from undefined flags and is no failure).
      */
     static Result run(CpuFactory factory, long seed, int count, int length, String qemuCpuModel, boolean stepwise) throws Exception {
+        return run(factory, seed, count, length, qemuCpuModel, stepwise, Mode.LONG64);
+    }
+
+    /** Real-mode layout (below 64 KiB, segment bases 0): program, data buffer, stack top. */
+    static final long REAL_PROGRAM = 0x1000, REAL_BUFFER = 0x5000, REAL_STACK_TOP = 0x7800;
+
+    /**
+     * As {@link #run(CpuFactory, long, int, int, String, boolean)} for code of {@code mode}: 64-bit
+     * code in the lockstep kernel's long mode; 32-bit code at its multiboot entry (flat protected
+     * mode, paging off); 16-bit code in real mode at QEMU's reset state with CS=DS=ES=SS=0.
+     */
+    static Result run(CpuFactory factory, long seed, int count, int length, String qemuCpuModel, boolean stepwise,
+                      Mode mode) throws Exception {
+        int bits = mode == Mode.LONG64 ? 64 : mode == Mode.PROTECTED32 ? 32 : 16;
         LockstepKernel kernel = LockstepKernel.build();
         Objdump objdump = new Objdump();
         List<Failure> failures = new ArrayList<>();
@@ -68,7 +83,20 @@ final class RandomProgramRun {
         Map<String, Integer> undefined = new java.util.TreeMap<>();
         try (QemuTarget q = QemuTarget.start(kernel.file, "pc", MEMORY, qemuCpuModel);
              CpuUnderTest cpu = factory.create(kernel, qemuCpuModel)) {
-            q.runTo(kernel.program);
+            long programAddress = bits == 16 ? REAL_PROGRAM : kernel.program;
+            long bufferAddress = bits == 16 ? REAL_BUFFER : kernel.buffer;
+            if (bits == 64) q.runTo(kernel.program);
+            if (bits == 32) q.runTo(kernel.image.entryPoint());
+            if (bits == 16) {
+                // From the reset state (real mode, CS=F000 base FFFF0000): flat real mode at 0.
+                q.setSelectors(0, 0, 0, 0);
+                X86State r = q.state();
+                r.gpr[4] = REAL_STACK_TOP;
+                q.setState(r);
+            }
+            if (cpu.bootsItself() && bits == 16) {
+                cpu.load(q.state(), q.segments());
+            }
             Lockstep lock = new Lockstep(q, cpu, objdump);
             if (!cpu.bootsItself()) lock.copyEverything(MEMORY_BYTES);
             X86State base = q.state();
@@ -82,39 +110,47 @@ final class RandomProgramRun {
                 }
                 reload = false;
                 Random rnd = new Random(seed * 1_000_003L + i);
-                byte[] program = RandomProgram.generate(rnd, length, kernel.program, !stepwise);
+                byte[] program = RandomProgram.generate(rnd, length, programAddress, !stepwise, mode);
                 byte[] code = Arrays.copyOf(program, program.length + 16);
                 Arrays.fill(code, program.length, code.length, (byte) 0xF4);
-                long end = kernel.program + program.length;
+                long end = programAddress + program.length;
                 byte[] data = new byte[LockstepKernel.BUFFER_BYTES];
                 rnd.nextBytes(data);
                 byte[] stack = new byte[STACK_CHECK + 64];
                 rnd.nextBytes(stack);
                 X86State start = base.copy();
                 for (int r = 0; r < 16; r++) start.gpr[r] = rnd.nextInt(4) == 0 ? rnd.nextInt(64) - 32 : rnd.nextLong();
+                if (bits != 64) {
+                    // Outside 64-bit mode QEMU's gdbstub shows (and keeps) 32-bit registers.
+                    for (int r = 0; r < 16; r++) start.gpr[r] = r < 8 ? start.gpr[r] & 0xFFFF_FFFFL : base.gpr[r];
+                }
                 start.gpr[4] = base.gpr[4];
-                start.gpr[14] = rnd.nextInt(16);
-                start.gpr[15] = kernel.buffer;
-                start.rip = kernel.program;
+                if (bits == 64) {
+                    start.gpr[14] = rnd.nextInt(16);
+                    start.gpr[15] = kernel.buffer;
+                } else {
+                    start.gpr[5] = bufferAddress;
+                }
+                start.rip = programAddress;
                 start.rflags = 0x2 | (rnd.nextLong() & X86State.ARITHMETIC) | (rnd.nextInt(4) == 0 ? X86State.DF : 0);
-                for (int x = 0; x < 32; x++) start.xmm[x] = rnd.nextInt(4) == 0 ? 0 : rnd.nextLong();
-                q.write(kernel.program, code);
-                q.write(kernel.buffer, data);
+                if (bits == 64) for (int x = 0; x < 32; x++) start.xmm[x] = rnd.nextInt(4) == 0 ? 0 : rnd.nextLong();
+                q.write(programAddress, code);
+                q.write(bufferAddress, data);
                 q.write(stackLow, stack);
-                cpu.writeMemory(kernel.program, code);
-                cpu.writeMemory(kernel.buffer, data);
+                cpu.writeMemory(programAddress, code);
+                cpu.writeMemory(bufferAddress, data);
                 cpu.writeMemory(stackLow, stack);
                 q.setState(start);
                 lock.copyRegisters(false);
 
                 Counts counts;
                 try {
-                    counts = runOne(q, cpu, lock, kernel, i, seed, length, stepwise, program, code, data, stack, stackLow, start, end,
-                            failures, classes);
+                    counts = runOne(q, cpu, lock, programAddress, bufferAddress, bits, i, seed, length, stepwise, program, code,
+                            data, stack, stackLow, start, end, failures, classes);
                 } catch (GdbRemote.TargetGoneException gone) {
                     // QEMU shut down: the program faulted there (no IDT in the host kernel: a triple
                     // fault). A generator bug, reported with the program; the run cannot go on.
-                    Failure f = new Failure(i, program, kernel.program, "harness: QEMU shut down",
+                    Failure f = new Failure(i, program, programAddress, bits, "harness: QEMU shut down",
                             "seed " + seed + " program " + i + ": QEMU ended during the program (" + gone.getMessage() + ")\n");
                     failures.add(f);
                     classes.putIfAbsent(f.kind(), f);
@@ -132,7 +168,8 @@ final class RandomProgramRun {
     /** Instructions compared and stepwise replays of one program. */
     private record Counts(long steps, int replayed) {}
 
-    private static Counts runOne(QemuTarget q, CpuUnderTest cpu, Lockstep lock, LockstepKernel kernel, int i, long seed,
+    private static Counts runOne(QemuTarget q, CpuUnderTest cpu, Lockstep lock, long programAddress, long bufferAddress,
+                                 int bits, int i, long seed,
                                int length, boolean stepwise, byte[] program, byte[] code, byte[] data, byte[] stack,
                                long stackLow, X86State start, long end, List<Failure> failures,
                                Map<String, Failure> classes) throws Exception {
@@ -150,14 +187,14 @@ final class RandomProgramRun {
                     long executed = cpu.runTo(end, 20L * length + 64);
                     X86State ours = cpu.registers();
                     if (ours.differences(qEnd, 0).isEmpty()
-                            && lock.compareMemory(kernel.buffer, LockstepKernel.BUFFER_BYTES) == null
+                            && lock.compareMemory(bufferAddress, LockstepKernel.BUFFER_BYTES) == null
                             && lock.compareMemory(stackLow, stack.length) == null) {
                         return new Counts(executed, 0);
                     }
                     replayed++;
-                    q.write(kernel.buffer, data);
+                    q.write(bufferAddress, data);
                     q.write(stackLow, stack);
-                    cpu.writeMemory(kernel.buffer, data);
+                    cpu.writeMemory(bufferAddress, data);
                     cpu.writeMemory(stackLow, stack);
                     q.setState(start);
                     lock.copyRegisters(false);
@@ -166,9 +203,9 @@ final class RandomProgramRun {
                 int bound = 20 * length + 64;
                 for (int n = 0; n < bound && lock.oracleState().rip != end; n++) {
                     long rip = lock.oracleState().rip;
-                    int off = (int) (rip - kernel.program);
+                    int off = (int) (rip - programAddress);
                     byte[] insn = off >= 0 && off + 16 <= code.length ? Arrays.copyOfRange(code, off, off + 16) : q.read(rip, 16);
-                    Lockstep.Mismatch m = lock.step(insn, 64);
+                    Lockstep.Mismatch m = lock.step(insn, bits);
                     steps++;
                     if (m != null) {
                         failure = m.report();
@@ -182,7 +219,7 @@ final class RandomProgramRun {
                     kind = "harness: program did not end";
                 }
                 if (failure == null) {
-                    String mem = lock.compareMemory(kernel.buffer, LockstepKernel.BUFFER_BYTES);
+                    String mem = lock.compareMemory(bufferAddress, LockstepKernel.BUFFER_BYTES);
                     if (mem == null) mem = lock.compareMemory(stackLow, stack.length);
                     if (mem != null) {
                         failure = mem + "\n(registers agreed after every instruction; the program wrote memory differently)\n";
@@ -190,7 +227,7 @@ final class RandomProgramRun {
                     }
                 }
                 if (failure != null) {
-                    Failure f = new Failure(i, program, kernel.program, kind, "seed " + seed + " program " + i + ": " + failure);
+                    Failure f = new Failure(i, program, programAddress, bits, kind, "seed " + seed + " program " + i + ": " + failure);
                     failures.add(f);
                     Failure prev = classes.get(kind);
                     if (prev == null || prev.code.length > program.length) classes.put(kind, f);

@@ -22,7 +22,7 @@ final class RegisterLayout {
     private static final Pattern REG = Pattern.compile("<reg\\s+([^>]*)/?>");
     private static final Pattern ATTR = Pattern.compile("(\\w+)=\"([^\"]*)\"");
 
-    record Field(String name, int offset, int bytes) {}
+    record Field(String name, int number, int offset, int bytes) {}
 
     private final Map<String, Field> fields;
     private final int size;
@@ -39,7 +39,7 @@ final class RegisterLayout {
         int offset = 0;
         for (String[] r : regs) {
             int bytes = Integer.parseInt(r[1]) / 8;
-            fields.put(r[0], new Field(r[0], offset, bytes));
+            fields.put(r[0], new Field(r[0], fields.size(), offset, bytes));
             offset += bytes;
         }
         RegisterLayout layout = new RegisterLayout(fields, offset);
