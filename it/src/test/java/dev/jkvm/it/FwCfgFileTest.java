@@ -2,26 +2,27 @@ package dev.jkvm.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.devices.PortIoBus;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** A file given to the builder is in the running VM's fw_cfg directory with its contents. */
-@KvmTest
 class FwCfgFileTest {
     private static final int SELECTOR = 0x510;
     private static final int DATA = 0x511;
     private static final int FILE_DIR = 0x19;
 
-    @Test
-    void builderFileAppearsInTheFwCfgDirectory() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void builderFileAppearsInTheFwCfgDirectory(Accelerator accel) throws Exception {
         byte[] contents = "cpus=4 mode=test\n".getBytes(StandardCharsets.US_ASCII);
-        VirtualMachine machine = VirtualMachine.builder().cpus(1).memory(16L << 20)
+        VirtualMachine machine = GuestAccelerators.builder(accel).cpus(1).memory(16L << 20)
                 .kernel(TestKernels.build("spin")).fwCfgFile("opt/jkvm/config", contents)
                 .timeout(Duration.ofSeconds(30)).build();
         try (RunningVm run = machine.start()) {

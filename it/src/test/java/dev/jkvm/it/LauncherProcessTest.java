@@ -50,6 +50,23 @@ class LauncherProcessTest {
         assertTrue(json.contains("\"exitStatus\": 9"), json);
         assertTrue(json.contains("\"outcome\": \"GUEST_EXIT\""), json);
         assertTrue(json.contains("\"cpus\": 4"), json);
+        assertTrue(json.contains("\"accelerator\": \"kvm\""), json);
+    }
+
+    /** The same kernel on the emulated CPU, chosen by name: same console, same status, and the summary says which. */
+    @Test
+    void bootsTheSameKernelOnTheEmulatedCpu() throws Exception {
+        Path kernel = TestKernels.build("smp");
+        Path report = dir.resolve("run.json");
+        Run run = launch("--accel", "emulated", "--kernel", kernel.toString(), "--cpus", "4", "--memory", "64M",
+                "--report", report.toString());
+        assertEquals(9, run.status(), run.stderr());
+        assertEquals("fw_cfg cpus: 0x00000004\ncpus online: 0x00000004\n", run.stdout());
+        assertTrue(run.stderr().matches("(?s).*\\n  accelerator +emulated\\n.*"), run.stderr());
+        assertTrue(!run.stderr().contains("KVM is not usable"), "an explicit choice needs no explanation:\n" + run.stderr());
+        String json = Files.readString(report);
+        assertTrue(json.contains("\"accelerator\": \"emulated\""), json);
+        assertTrue(json.contains("\"exitStatus\": 9"), json);
     }
 
     @KvmTest

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
@@ -14,18 +14,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.Timeout;
 
 /** pause() freezes every vCPU (running or waiting for SIPI) and resume() lets the guest go on. */
-@KvmTest
 class PauseResumeTest {
-    @Test
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
     @Timeout(value = 120, unit = TimeUnit.SECONDS) // a pause that never completes hangs instead of failing
-    void pausedGuestMakesNoProgressUntilResumed() throws Exception {
+    void pausedGuestMakesNoProgressUntilResumed(Accelerator accel) throws Exception {
         Path kernel = TestKernels.build("count");
         long counter = SymbolTable.of(Files.readAllBytes(kernel)).address("counter").orElseThrow();
-        VirtualMachine machine = VirtualMachine.builder().cpus(2).memory(16L << 20).kernel(kernel)
+        VirtualMachine machine = GuestAccelerators.builder(accel).cpus(2).memory(16L << 20).kernel(kernel)
                 .timeout(Duration.ofSeconds(100)).build();
         try (RunningVm run = machine.start()) {
             waitUntilAbove(run, counter, 0);

@@ -25,12 +25,13 @@ class ContainerFailureIT {
         LauncherImage.get().get();
     }
 
+    /** KVM asked for by name but not passed in (without --accel kvm the launcher would use its emulated CPU). */
     @Test
-    void withoutTheKvmDeviceTheLauncherNamesItAndExitsWith2() throws Exception {
+    void withAccelKvmButNoKvmDeviceTheLauncherNamesItAndExitsWith2() throws Exception {
         // A readable kernel, so that /dev/kvm is the only thing missing.
         Path spin = TestKernels.build("spin");
         VmOutcome out = VmContainer.run(new VmContainer("no-kvm-device")
-                .withFile(spin, "/tmp/spin.elf").withArgs("--kernel", "/tmp/spin.elf", "--cpus", "2"));
+                .withFile(spin, "/tmp/spin.elf").withArgs("--accel", "kvm", "--kernel", "/tmp/spin.elf", "--cpus", "2"));
 
         List<String> lines = out.stderr().strip().lines().toList();
         assertEquals(1, lines.size(), "expected one error line, got:\n" + out.stderr());

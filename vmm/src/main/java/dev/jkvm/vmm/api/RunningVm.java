@@ -1,6 +1,5 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.vmm.Vm;
 import dev.jkvm.vmm.devices.Serial16550;
 
 import java.time.Duration;
@@ -47,7 +46,7 @@ public final class RunningVm implements AutoCloseable {
         vm.finish(VmOutcome.stopped("stopped by the embedder"));
     }
 
-    /** Freezes the guest: returns once no vCPU is inside KVM_RUN. */
+    /** Freezes the guest: returns once no vCPU is executing guest code. */
     public void pause() throws InterruptedException {
         vm.pause();
     }

@@ -1,6 +1,5 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.vmm.Vm;
 import dev.jkvm.vmm.acpi.AcpiConfig;
 import dev.jkvm.vmm.acpi.AcpiPmDevice;
 import dev.jkvm.vmm.acpi.AcpiPmPorts;
@@ -13,6 +12,7 @@ import dev.jkvm.vmm.cpu.Symbolizer;
 import dev.jkvm.vmm.devices.LegacyDevices;
 import dev.jkvm.vmm.devices.MmioDevice;
 import dev.jkvm.vmm.devices.PioDevice;
+import dev.jkvm.vmm.vcpu.Accelerator;
 
 import java.io.OutputStream;
 import java.nio.file.Path;
@@ -23,10 +23,11 @@ import java.util.List;
 
 /**
  * A VM description that can be started any number of times; each {@link #start()} creates a
- * fresh KVM VM.
+ * fresh VM on the chosen accelerator (KVM, the emulated CPU, or — the default — KVM when
+ * /dev/kvm is usable and the emulated CPU otherwise).
  *
  * <pre>{@code
- * try (RunningVm run = VirtualMachine.builder().cpus(2).memory(256 << 20)
+ * try (RunningVm run = VirtualMachine.builder().cpus(2).memory(256 << 20).accelerator(Accelerator.AUTO)
  *         .kernel(Path.of("kernel.elf")).console(System.out).timeout(Duration.ofSeconds(30))
  *         .build().start()) {
  *     VmOutcome outcome = run.await();
@@ -54,6 +55,7 @@ public final class VirtualMachine {
     private final java.util.Set<Integer> offlineCpus;
     private final int numaNodes;
     private final java.util.Map<String, byte[]> fwCfgFiles;
+    private final Accelerator accelerator;
 
     private VirtualMachine(Builder b) {
         this.cpus = b.cpus;
@@ -69,6 +71,7 @@ public final class VirtualMachine {
         this.offlineCpus = java.util.Set.copyOf(b.offlineCpus);
         this.numaNodes = b.numaNodes;
         this.fwCfgFiles = new java.util.LinkedHashMap<>(b.fwCfgFiles);
+        this.accelerator = b.accelerator;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -76,14 +79,17 @@ public final class VirtualMachine {
     public int cpus() { return cpus; }
     public long memory() { return memory; }
     public String cmdline() { return cmdline; }
+    /** The accelerator asked for; {@link Accelerator#AUTO} is resolved at each {@link #start()}. */
+    public Accelerator accelerator() { return accelerator; }
 
     /**
-     * Creates the KVM VM, installs the platform — COM1, isa-debug-exit, fw_cfg, RTC/CMOS, the
+     * Creates the VM on the chosen accelerator, installs the platform — COM1, isa-debug-exit, fw_cfg, RTC/CMOS, the
      * ACPI PM block and reset port, ACPI tables at 0xE0000 — then the embedder's devices, loads
      * the kernel through the multiboot loader and starts every vCPU.
      *
      * @throws dev.jkvm.vmm.boot.MultibootException for an image that can not be booted (one clear line)
      * @throws dev.jkvm.vmm.kvm.KvmException when KVM refuses the configuration
+     * @throws AcceleratorUnavailableException when the chosen accelerator cannot run here
      */
     public RunningVm start() {
         for (int index : offlineCpus) {
@@ -91,7 +97,7 @@ public final class VirtualMachine {
                 throw new IllegalArgumentException("vCPU " + index + " cannot be withheld: the VM has vCPUs 0 to " + (cpus - 1));
             }
         }
-        Vm vm = Vm.create(cpus, memory, traceExits ? System.err : null);
+        Vm vm = Vm.create(accelerator, cpus, memory, traceExits ? System.err : null);
         try {
             LegacyDevices legacy = LegacyDevices.install(vm.pio(), vm.interruptLines(), console,
                     status -> vm.finish(VmOutcome.guestExit(status)), cpus, vm.ramSize(), Clock.systemUTC());
@@ -135,8 +141,19 @@ public final class VirtualMachine {
         private final java.util.Set<Integer> offlineCpus = new java.util.TreeSet<>();
         private int numaNodes = 1;
         private final java.util.Map<String, byte[]> fwCfgFiles = new java.util.LinkedHashMap<>();
+        private Accelerator accelerator = Accelerator.AUTO;
 
         private Builder() {}
+
+        /**
+         * What runs the guest: {@link Accelerator#KVM}, {@link Accelerator#EMULATED} (the CPU
+         * emulated in Java, on any host) or {@link Accelerator#AUTO} (the default: KVM when
+         * /dev/kvm opens and creates a VM, otherwise emulated).
+         */
+        public Builder accelerator(Accelerator a) {
+            this.accelerator = java.util.Objects.requireNonNull(a, "accelerator");
+            return this;
+        }
 
         public Builder cpus(int n) {
             if (n < 1) throw new IllegalArgumentException("cpus must be at least 1, got " + n);

@@ -11,16 +11,19 @@ import java.nio.file.Path;
 final class HostChecks {
     private HostChecks() {}
 
-    /** Fails naming the fix when kvm cannot be opened; without KVM the guest can still run under QEMU TCG. */
+    /**
+     * For --accel kvm: fails naming the fix when kvm cannot be opened; without KVM the guest still
+     * runs on jkvm's emulated CPU (--accel emulated, or auto, the default) or under QEMU TCG.
+     */
     static void kvmAccessible(Path kvm, QemuTcgCommand withoutKvm) {
         if (!Files.exists(kvm)) {
             throw new UserError(kvm + " does not exist: this host has no KVM; enable virtualization and load the kvm module"
-                    + " (in a container, pass --device /dev/kvm); until jkvm can emulate the CPU, run the kernel under QEMU's emulator instead: "
+                    + " (in a container, pass --device /dev/kvm); or drop --accel kvm to run on jkvm's emulated CPU, or under QEMU's: "
                     + withoutKvm.text());
         }
         if (!Files.isReadable(kvm) || !Files.isWritable(kvm)) {
             throw new UserError(kvm + " is not accessible to this user; add the user to the group that owns it"
-                    + " (usually kvm) or run as root; until jkvm can emulate the CPU, run the kernel under QEMU's emulator instead: " + withoutKvm.text());
+                    + " (usually kvm) or run as root; or drop --accel kvm to run on jkvm's emulated CPU, or under QEMU's: " + withoutKvm.text());
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.jkvm.vmm.cli;
 
+import dev.jkvm.vmm.api.AcceleratorUnavailableException;
+import dev.jkvm.vmm.api.Accelerators;
 import dev.jkvm.vmm.api.ExitStatus;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
@@ -9,6 +11,7 @@ import dev.jkvm.vmm.boot.MultibootException;
 import dev.jkvm.vmm.boot.MultibootInfo;
 import dev.jkvm.vmm.boot.MultibootLoader;
 import dev.jkvm.vmm.kvm.KvmException;
+import dev.jkvm.vmm.vcpu.Accelerator;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -28,12 +31,13 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "vmm", mixinStandardHelpOptions = true, versionProvider = Launcher.Version.class,
         sortOptions = false, usageHelpAutoWidth = true,
-        description = "Boots a multiboot kernel on KVM with N vCPUs, COM1, isa-debug-exit, fw_cfg and ACPI tables.",
+        description = "Boots a multiboot kernel on KVM (or, without /dev/kvm, on a CPU emulated in Java) with N vCPUs, COM1,"
+                + " isa-debug-exit, fw_cfg and ACPI tables.",
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
                 "0:the guest powered off (ACPI S5)",
                 "(v<<1)|1:the guest wrote v to isa-debug-exit (port 0xF4), as QEMU",
-                "2:bad input (options, kernel file, /dev/kvm)",
+                "2:bad input (options, kernel file, /dev/kvm, accelerator)",
                 "4:triple fault or guest-reported crash",
                 "6:emulation error or entry failure",
                 "8:VMM error",
@@ -72,6 +76,11 @@ public final class Launcher implements Callable<Integer> {
             description = "split vCPUs and RAM into NODES equal NUMA nodes, described in an ACPI SRAT (default: ${DEFAULT-VALUE}, no SRAT)")
     int numaNodes;
 
+    @Option(names = "--accel", paramLabel = "kvm|emulated|auto", defaultValue = "auto", converter = AcceleratorConverter.class,
+            description = "what runs the guest: KVM, the CPU emulated in Java, or auto = KVM when /dev/kvm is usable,"
+                    + " otherwise emulated (default: ${DEFAULT-VALUE})")
+    Accelerator accel;
+
     @Option(names = "--trace-exits", description = "log every I/O and MMIO exit to standard error")
     boolean traceExits;
 
@@ -105,7 +114,8 @@ public final class Launcher implements Callable<Integer> {
         });
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             err.println("error: " + oneLine(describe(ex)));
-            return ex instanceof UserError || ex instanceof MultibootException ? ExitStatus.USAGE : ExitStatus.VMM_ERROR;
+            return ex instanceof UserError || ex instanceof MultibootException || ex instanceof AcceleratorUnavailableException
+                    ? ExitStatus.USAGE : ExitStatus.VMM_ERROR;
         });
         return cli.execute(args);
     }
@@ -130,7 +140,8 @@ public final class Launcher implements Callable<Integer> {
     }
 
     private static String describe(Throwable e) {
-        if (e instanceof UserError || e instanceof MultibootException || e instanceof KvmException) return e.getMessage();
+        if (e instanceof UserError || e instanceof MultibootException || e instanceof KvmException
+                || e instanceof AcceleratorUnavailableException) return e.getMessage();
         return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
@@ -163,13 +174,14 @@ public final class Launcher implements Callable<Integer> {
         byte[] image = kernel != null ? KernelFile.read(kernel, memory) : DefaultImage.bytes();
         MultibootLoader.check(kernel != null ? kernel.toString() : "the built-in image", image, memory);
         MultibootInfo.checkCommandLine(cmdline);
-        HostChecks.kvmAccessible(Path.of("/dev/kvm"), new QemuTcgCommand(kernel, image, cpus, memory, cmdline));
+        Accelerator accelerator = chooseAccelerator(image);
 
         OutputStream console = serial.isStdio() ? System.out : openSerialFile(serial.file());
         try {
             VirtualMachine.Builder builder = VirtualMachine.builder()
                     .cpus(cpus).memory(memory).kernel(image).cmdline(cmdline)
-                    .console(console).timeout(timeout).traceExits(traceExits).numaNodes(numaNodes);
+                    .console(console).timeout(timeout).traceExits(traceExits).numaNodes(numaNodes)
+                    .accelerator(accelerator);
             for (int index : offlineCpus) builder.offlineCpu(index);
             VirtualMachine machine = builder.build();
             try (RunningVm run = machine.start()) {
@@ -194,6 +206,22 @@ public final class Launcher implements Callable<Integer> {
         } finally {
             if (!serial.isStdio()) console.close();
         }
+    }
+
+    /**
+     * Resolves --accel: kvm needs /dev/kvm (today's one-line error when it is missing); auto takes
+     * KVM when /dev/kvm opens and creates a VM, otherwise the emulated CPU, saying so on one line.
+     */
+    private Accelerator chooseAccelerator(byte[] image) {
+        if (accel == Accelerator.KVM) {
+            HostChecks.kvmAccessible(Path.of("/dev/kvm"), new QemuTcgCommand(kernel, image, cpus, memory, cmdline));
+            return Accelerator.KVM;
+        }
+        Accelerators.Choice choice = Accelerators.resolve(accel);
+        if (choice.fallbackReason() != null) {
+            err.println("jkvm: KVM is not usable (" + choice.fallbackReason() + "); running on the emulated CPU (--accel emulated)");
+        }
+        return choice.accelerator();
     }
 
     private static void removeHook(Thread hook) {

@@ -18,6 +18,7 @@ record RunSummary(int cpus, long memory, VmOutcome outcome, VmStats stats) {
         s.append("\n--- jkvm: ").append(outcome.kind()).append(" (exit status ").append(outcome.exitStatus()).append(") ---\n");
         s.append(String.format("  %-26s %s%n", "cause", outcome.cause()));
         s.append(String.format("  %-26s %d vCPUs, %d MiB%n", "machine", cpus, memory >> 20));
+        s.append(String.format("  %-26s %s%n", "accelerator", stats.accelerator()));
         s.append(String.format("  %-26s %s%n", "time to first serial byte", millis(stats.timeToFirstSerialByte())));
         s.append(String.format("  %-26s %s%n", "time to exit", millis(stats.timeToExit())));
         s.append(String.format("  %-26s %d reads, %d writes%n", "unknown ports", stats.unknownPortReads(), stats.unknownPortWrites()));
@@ -25,9 +26,16 @@ record RunSummary(int cpus, long memory, VmOutcome outcome, VmStats stats) {
         TreeSet<String> reasons = new TreeSet<>();
         for (Map<String, Long> m : stats.exitsPerVcpu()) reasons.addAll(m.keySet());
         if (!reasons.isEmpty()) {
+            StringBuilder totals = new StringBuilder();
+            for (String r : reasons) {
+                if (!totals.isEmpty()) totals.append(", ");
+                totals.append(r).append(' ').append(stats.totalExits(r));
+            }
+            s.append(String.format("  %-26s %s%n", "exits", totals));
+            for (String note : stats.acceleratorNotes()) s.append("  ").append(note).append('\n');
             s.append("  exits by reason per vCPU:\n");
             s.append(String.format("    %-6s", "vCPU"));
-            for (String r : reasons) s.append(String.format(" %12s", r.replace("KVM_EXIT_", "")));
+            for (String r : reasons) s.append(String.format(" %12s", r));
             s.append('\n');
             for (int i = 0; i < stats.exitsPerVcpu().size(); i++) {
                 s.append(String.format("    %-6d", i));
@@ -45,6 +53,10 @@ record RunSummary(int cpus, long memory, VmOutcome outcome, VmStats stats) {
         j.append("  \"cause\": ").append(quote(outcome.cause())).append(",\n");
         j.append("  \"cpus\": ").append(cpus).append(",\n");
         j.append("  \"memoryBytes\": ").append(memory).append(",\n");
+        j.append("  \"accelerator\": ").append(quote(stats.accelerator())).append(",\n");
+        j.append("  \"acceleratorNotes\": [");
+        for (int i = 0; i < stats.acceleratorNotes().size(); i++) j.append(i == 0 ? "" : ", ").append(quote(stats.acceleratorNotes().get(i)));
+        j.append("],\n");
         j.append("  \"timeToFirstSerialByteMs\": ").append(jsonMillis(stats.timeToFirstSerialByte())).append(",\n");
         j.append("  \"timeToExitMs\": ").append(jsonMillis(stats.timeToExit())).append(",\n");
         j.append("  \"unknownPortReads\": ").append(stats.unknownPortReads()).append(",\n");

@@ -1,8 +1,8 @@
 package dev.jkvm.vmm.cpu;
 
-import dev.jkvm.vmm.kvm.Regs;
-import dev.jkvm.vmm.kvm.Segment;
-import dev.jkvm.vmm.kvm.Sregs;
+import dev.jkvm.vmm.vcpu.Regs;
+import dev.jkvm.vmm.vcpu.Segment;
+import dev.jkvm.vmm.vcpu.Sregs;
 
 /**
  * The machine state a Multiboot 0.6.96 boot loader hands to the OS (§3.2 "Machine state"):

@@ -1,14 +1,13 @@
 package dev.jkvm.vmm.cpu;
 
-import dev.jkvm.vmm.kvm.CpuidEntry;
-import dev.jkvm.vmm.kvm.KvmAbi;
+import dev.jkvm.vmm.vcpu.CpuidEntry;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The CPUID each vCPU sees: what KVM supports on this host, with the per-vCPU identity and a
- * consistent topology patched in — one thread per core, one package holding every vCPU, APIC ID
+ * The CPUID each vCPU sees: what the accelerator supports (for KVM, on this host), with the
+ * per-vCPU identity and a consistent topology patched in — one thread per core, one package holding every vCPU, APIC ID
  * = vCPU index. Without this every vCPU would report the host's APIC ID and core counts.
  */
 public final class CpuidTable {
@@ -42,7 +41,7 @@ public final class CpuidTable {
         return 0;
     }
 
-    /** The entries for vCPU {@code index}, ready for KVM_SET_CPUID2. */
+    /** The entries for vCPU {@code index}, ready for {@code Vcpu.setCpuid}. */
     public List<CpuidEntry> forVcpu(int index) {
         int apicId = index;
         boolean hasLeafB = false;
@@ -102,7 +101,7 @@ public final class CpuidTable {
      * EDX is the x2APIC ID in every subleaf.
      */
     private List<CpuidEntry> topologyLeaf(int leaf, int x2apicId) {
-        int flags = KvmAbi.KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+        int flags = CpuidEntry.FLAG_SIGNIFICANT_INDEX;
         return List.of(
                 new CpuidEntry(leaf, 0, flags, 0, 1, (LEVEL_SMT << 8), x2apicId),
                 new CpuidEntry(leaf, 1, flags, coreIdBits(cpus), cpus, (LEVEL_CORE << 8) | 1, x2apicId),

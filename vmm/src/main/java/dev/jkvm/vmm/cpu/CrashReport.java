@@ -1,8 +1,8 @@
 package dev.jkvm.vmm.cpu;
 
-import dev.jkvm.vmm.kvm.Regs;
-import dev.jkvm.vmm.kvm.Sregs;
 import dev.jkvm.vmm.memory.GuestMemory;
+import dev.jkvm.vmm.vcpu.Regs;
+import dev.jkvm.vmm.vcpu.Sregs;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -34,6 +34,11 @@ public final class PortIoBus {
         return port < r.base() + r.length() ? r.device() : null;
     }
 
+    /** Whether a device is registered for {@code port} (an accelerator keeps its own devices' ports this way). */
+    public boolean decodes(int port) {
+        return find(port) != null;
+    }
+
     public int read(int port, int size) {
         PioDevice d = find(port);
         if (d == null) {

@@ -1,5 +1,7 @@
 package dev.jkvm.vmm.kvm;
 
+import dev.jkvm.vmm.vcpu.CpuidEntry;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -65,7 +67,7 @@ public final class Kvm implements AutoCloseable {
                 int n = buf.get(JAVA_INT, KvmAbi.CPUID2_NENT);
                 List<CpuidEntry> entries = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
-                    entries.add(CpuidEntry.read(buf, KvmAbi.CPUID2_ENTRIES + i * KvmAbi.CPUID_ENTRY_SIZE));
+                    entries.add(KvmStructs.readCpuidEntry(buf, KvmAbi.CPUID2_ENTRIES + i * KvmAbi.CPUID_ENTRY_SIZE));
                 }
                 return entries;
             }

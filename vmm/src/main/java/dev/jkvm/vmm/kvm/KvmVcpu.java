@@ -1,5 +1,12 @@
 package dev.jkvm.vmm.kvm;
 
+import dev.jkvm.vmm.vcpu.CpuidEntry;
+import dev.jkvm.vmm.vcpu.MpState;
+import dev.jkvm.vmm.vcpu.Regs;
+import dev.jkvm.vmm.vcpu.Sregs;
+import dev.jkvm.vmm.vcpu.Vcpu;
+import dev.jkvm.vmm.vcpu.VcpuExit;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -7,20 +14,72 @@ import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
  * A vCPU fd and its mmapped {@code struct kvm_run}. State ioctls may be called from any thread
  * while the vCPU is not running; {@link #run()} is called only by the vCPU's own thread.
+ *
+ * <p>Kicks: immediate_exit covers a thread about to enter KVM_RUN, the {@link KickSignal} a
+ * thread already inside it (KVM API doc, kvm_run.immediate_exit and §4.22).
  */
-public final class KvmVcpu implements AutoCloseable {
+public final class KvmVcpu implements Vcpu {
     private final int fd;
     private final int index;
     private final String object;
     private final MemorySegment run;
     private boolean closed;
+
+    private final Object kickLock = new Object();
+    /** Kernel thread id of the bound thread, valid while {@link #bound}. */
+    private int tid;
+    private boolean bound;
+    private KickSignal kickSignal;
+
+    /** Port and MMIO data live in kvm_run itself: these views read and fill it in place. */
+    private final VcpuExit.PortData portData = new VcpuExit.PortData() {
+        @Override
+        public int get(int i) {
+            long at = ioAt(i);
+            return switch (run.get(JAVA_BYTE, KvmAbi.RUN_IO_SIZE)) {
+                case 1 -> Byte.toUnsignedInt(run.get(JAVA_BYTE, at));
+                case 2 -> Short.toUnsignedInt(run.get(JAVA_SHORT_UNALIGNED, at));
+                default -> run.get(JAVA_INT_UNALIGNED, at);
+            };
+        }
+
+        @Override
+        public void set(int i, int value) {
+            long at = ioAt(i);
+            switch (run.get(JAVA_BYTE, KvmAbi.RUN_IO_SIZE)) {
+                case 1 -> run.set(JAVA_BYTE, at, (byte) value);
+                case 2 -> run.set(JAVA_SHORT_UNALIGNED, at, (short) value);
+                default -> run.set(JAVA_INT_UNALIGNED, at, value);
+            }
+        }
+
+        private long ioAt(int i) {
+            return run.get(JAVA_LONG, KvmAbi.RUN_IO_DATA_OFFSET) + (long) i * run.get(JAVA_BYTE, KvmAbi.RUN_IO_SIZE);
+        }
+    };
+
+    private final VcpuExit.MmioData mmioData = this::setMmioData;
+    // The frequent exits, reused (valid until the next run): the exit path allocates nothing.
+    private final VcpuExit.PortIn portIn = new VcpuExit.PortIn(portData);
+    private final VcpuExit.PortOut portOut = new VcpuExit.PortOut(portData);
+    private final VcpuExit.MmioRead mmioRead = new VcpuExit.MmioRead(mmioData);
+    private final VcpuExit.MmioWrite mmioWrite = new VcpuExit.MmioWrite();
+
+    private void setMmioData(long value) {
+        int len = run.get(JAVA_INT, KvmAbi.RUN_MMIO_LEN);
+        for (int i = 0; i < len && i < KvmAbi.RUN_MMIO_DATA_SIZE; i++) {
+            run.set(JAVA_BYTE, KvmAbi.RUN_MMIO_DATA + i, (byte) (value >>> (8 * i)));
+        }
+    }
 
     KvmVcpu(int fd, int index, MemorySegment run) {
         this.fd = fd;
@@ -29,22 +88,139 @@ public final class KvmVcpu implements AutoCloseable {
         this.run = run;
     }
 
+    @Override
     public int index() { return index; }
 
     /** The shared kvm_run area (exit reason and exit data; KvmAbi.RUN_* offsets). */
     public MemorySegment runArea() { return run; }
 
     /**
-     * KVM_RUN: 0 after a VM exit; -EINTR when a signal or immediate_exit interrupted it; -EAGAIN
-     * when an application processor left the wait-for-SIPI state (KVM returns to user space
-     * once as the AP wakes from KVM_MP_STATE_UNINITIALIZED) — both mean "run again".
+     * Blocks the kick signal in user space on this thread and lets KVM unblock it only inside
+     * KVM_RUN, so a kick either interrupts KVM_RUN or stays pending until the next one.
      */
-    public int run() {
-        int r = Libc.ioctlOrErrno(fd, KvmAbi.KVM_RUN, 0L);
-        if (r < 0 && r != -LibcAbi.EINTR && r != -LibcAbi.EAGAIN) {
-            throw new KvmException("KVM_RUN", object, -r);
+    @Override
+    public void bindToCurrentThread() {
+        KickSignal kick = KickSignal.get();
+        setSignalMask(kick.blockOnCurrentThread());
+        synchronized (kickLock) {
+            kickSignal = kick;
+            tid = Libc.gettid();
+            bound = true;
         }
-        return r;
+    }
+
+    @Override
+    public void unbindFromCurrentThread() {
+        KickSignal kick;
+        synchronized (kickLock) {
+            bound = false;
+            kick = kickSignal;
+        }
+        // No kick can come now; take any still pending so thread teardown, which resets the
+        // signal mask, finds none.
+        if (kick != null) kick.drainPending();
+    }
+
+    @Override
+    public void kick() {
+        synchronized (kickLock) {
+            setImmediateExit(true);
+            if (bound) kickSignal.send(tid, object);
+        }
+    }
+
+    /**
+     * KVM_RUN, decoded. -EINTR (a kick: signal or immediate_exit) and -EAGAIN (an application
+     * processor left the wait-for-SIPI state: KVM returns to user space once as the AP wakes from
+     * KVM_MP_STATE_UNINITIALIZED) both become {@link VcpuExit.Interrupted}; the kick is consumed.
+     */
+    @Override
+    public VcpuExit run() {
+        int r = Libc.ioctlOrErrno(fd, KvmAbi.KVM_RUN, 0L);
+        if (r < 0) {
+            if (r != -LibcAbi.EINTR && r != -LibcAbi.EAGAIN) throw new KvmException("KVM_RUN", object, -r);
+            if (r == -LibcAbi.EINTR) {
+                KickSignal kick = kickSignal;
+                if (kick != null) kick.drainPending();
+                synchronized (kickLock) {
+                    setImmediateExit(false);
+                }
+            }
+            return VcpuExit.Interrupted.INSTANCE;
+        }
+        return decodeExit(exitReason());
+    }
+
+    private VcpuExit decodeExit(int reason) {
+        return switch (reason) {
+            case KvmAbi.KVM_EXIT_IO -> {
+                int port = Short.toUnsignedInt(run.get(JAVA_SHORT, KvmAbi.RUN_IO_PORT));
+                int size = run.get(JAVA_BYTE, KvmAbi.RUN_IO_SIZE);
+                int count = run.get(JAVA_INT, KvmAbi.RUN_IO_COUNT);
+                yield run.get(JAVA_BYTE, KvmAbi.RUN_IO_DIRECTION) == KvmAbi.KVM_EXIT_IO_OUT
+                        ? portOut.reset(port, size, count)
+                        : portIn.reset(port, size, count);
+            }
+            case KvmAbi.KVM_EXIT_MMIO -> {
+                long address = run.get(JAVA_LONG, KvmAbi.RUN_MMIO_PHYS_ADDR);
+                int len = run.get(JAVA_INT, KvmAbi.RUN_MMIO_LEN);
+                if (run.get(JAVA_BYTE, KvmAbi.RUN_MMIO_IS_WRITE) != 0) {
+                    long value = run.get(JAVA_LONG_UNALIGNED, KvmAbi.RUN_MMIO_DATA);
+                    if (len < 8) value &= (1L << (len * 8)) - 1;
+                    yield mmioWrite.reset(address, len, value);
+                }
+                yield mmioRead.reset(address, len);
+            }
+            case KvmAbi.KVM_EXIT_INTR -> VcpuExit.Interrupted.INSTANCE;
+            case KvmAbi.KVM_EXIT_HLT -> VcpuExit.Halt.INSTANCE;
+            case KvmAbi.KVM_EXIT_SHUTDOWN -> new VcpuExit.Shutdown("KVM_EXIT_SHUTDOWN (triple fault)");
+            case KvmAbi.KVM_EXIT_INTERNAL_ERROR -> {
+                int suberror = run.get(JAVA_INT, KvmAbi.RUN_INTERNAL_SUBERROR);
+                yield new VcpuExit.InternalError(
+                        "KVM_EXIT_INTERNAL_ERROR suberror " + suberror + " (" + suberrorName(suberror) + ")",
+                        "internal data: " + words(KvmAbi.RUN_INTERNAL_NDATA, KvmAbi.RUN_INTERNAL_DATA, KvmAbi.RUN_INTERNAL_DATA_SIZE));
+            }
+            case KvmAbi.KVM_EXIT_FAIL_ENTRY -> {
+                long hw = run.get(JAVA_LONG, KvmAbi.RUN_FAIL_ENTRY_HARDWARE_ENTRY_FAILURE_REASON);
+                int cpu = run.get(JAVA_INT, KvmAbi.RUN_FAIL_ENTRY_CPU);
+                yield new VcpuExit.EntryFailure(
+                        "KVM_EXIT_FAIL_ENTRY hardware entry failure reason 0x" + Long.toHexString(hw) + " on host cpu " + cpu);
+            }
+            case KvmAbi.KVM_EXIT_SYSTEM_EVENT -> {
+                int type = run.get(JAVA_INT, KvmAbi.RUN_SYSTEM_EVENT_TYPE);
+                String data = "event data: " + words(KvmAbi.RUN_SYSTEM_EVENT_NDATA, KvmAbi.RUN_SYSTEM_EVENT_DATA, KvmAbi.RUN_SYSTEM_EVENT_DATA_SIZE);
+                yield switch (type) {
+                    case KvmAbi.KVM_SYSTEM_EVENT_SHUTDOWN -> new VcpuExit.SystemEvent(VcpuExit.SystemEvent.Type.SHUTDOWN,
+                            "guest powered off (KVM_SYSTEM_EVENT_SHUTDOWN)", data);
+                    case KvmAbi.KVM_SYSTEM_EVENT_RESET -> new VcpuExit.SystemEvent(VcpuExit.SystemEvent.Type.RESET,
+                            "guest requested a reset (KVM_SYSTEM_EVENT_RESET)", data);
+                    case KvmAbi.KVM_SYSTEM_EVENT_CRASH -> new VcpuExit.SystemEvent(VcpuExit.SystemEvent.Type.CRASH,
+                            "guest reported a crash (KVM_SYSTEM_EVENT_CRASH)", data);
+                    default -> new VcpuExit.SystemEvent(VcpuExit.SystemEvent.Type.OTHER, "unknown KVM system event " + type, data);
+                };
+            }
+            default -> new VcpuExit.InternalError("unhandled exit " + KvmAbi.exitReasonName(reason), "");
+        };
+    }
+
+    private String words(long ndataOffset, long dataOffset, long dataSize) {
+        int n = (int) Math.min(run.get(JAVA_INT, ndataOffset), dataSize / 8);
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            if (i > 0) b.append(' ');
+            b.append(String.format("%x", run.get(JAVA_LONG, dataOffset + 8L * i)));
+        }
+        return n == 0 ? "none" : b.toString();
+    }
+
+    private static String suberrorName(int suberror) {
+        return switch (suberror) {
+            case KvmAbi.KVM_INTERNAL_ERROR_EMULATION -> "instruction emulation failed";
+            case KvmAbi.KVM_INTERNAL_ERROR_SIMUL_EX -> "exception while delivering an exception";
+            case KvmAbi.KVM_INTERNAL_ERROR_DELIVERY_EV -> "exit during event delivery";
+            case KvmAbi.KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON -> "unexpected exit reason";
+            default -> "unknown";
+        };
     }
 
     public int exitReason() { return run.get(JAVA_INT, KvmAbi.RUN_EXIT_REASON); }
@@ -54,42 +230,44 @@ public final class KvmVcpu implements AutoCloseable {
         run.set(JAVA_BYTE, KvmAbi.RUN_IMMEDIATE_EXIT, (byte) (on ? 1 : 0));
     }
 
+    @Override
     public Regs regs() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = arena.allocate(KvmAbi.REGS_SIZE, 8);
             Libc.ioctl(fd, KvmAbi.KVM_GET_REGS, m, "KVM_GET_REGS", object);
-            return Regs.read(m);
+            return KvmStructs.readRegs(m);
         }
     }
 
+    @Override
     public void setRegs(Regs regs) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = arena.allocate(KvmAbi.REGS_SIZE, 8);
-            regs.write(m);
+            KvmStructs.writeRegs(m, regs);
             Libc.ioctl(fd, KvmAbi.KVM_SET_REGS, m, "KVM_SET_REGS", object);
         }
     }
 
+    @Override
     public Sregs sregs() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = arena.allocate(KvmAbi.SREGS_SIZE, 8);
             Libc.ioctl(fd, KvmAbi.KVM_GET_SREGS, m, "KVM_GET_SREGS", object);
-            return Sregs.read(m);
+            return KvmStructs.readSregs(m);
         }
     }
 
+    @Override
     public void setSregs(Sregs sregs) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = arena.allocate(KvmAbi.SREGS_SIZE, 8);
-            sregs.write(m);
+            KvmStructs.writeSregs(m, sregs);
             Libc.ioctl(fd, KvmAbi.KVM_SET_SREGS, m, "KVM_SET_SREGS", object);
         }
     }
 
-    /**
-     * Sets the x87 control word and MXCSR, keeping the rest of the FPU state (KVM_GET/SET_FPU).
-     * The power-on values are FCW 0x037F and MXCSR 0x1F80 (Intel SDM Vol. 3 §9.1.1, Table 9-1).
-     */
+    /** KVM_GET_FPU, patch FCW and MXCSR, KVM_SET_FPU. */
+    @Override
     public void setFpuControl(int fcw, int mxcsr) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = arena.allocate(KvmAbi.FPU_SIZE, 16);
@@ -100,18 +278,20 @@ public final class KvmVcpu implements AutoCloseable {
         }
     }
 
+    @Override
     public void setCpuid(List<CpuidEntry> entries) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = arena.allocate(KvmAbi.CPUID2_SIZE + entries.size() * KvmAbi.CPUID_ENTRY_SIZE, 8);
             m.set(JAVA_INT, KvmAbi.CPUID2_NENT, entries.size());
             for (int i = 0; i < entries.size(); i++) {
-                entries.get(i).write(m, KvmAbi.CPUID2_ENTRIES + i * KvmAbi.CPUID_ENTRY_SIZE);
+                KvmStructs.writeCpuidEntry(m, KvmAbi.CPUID2_ENTRIES + i * KvmAbi.CPUID_ENTRY_SIZE, entries.get(i));
             }
             Libc.ioctl(fd, KvmAbi.KVM_SET_CPUID2, m, "KVM_SET_CPUID2", object);
         }
     }
 
     /** KVM_SET_MSRS; KVM stops at the first MSR it refuses, so a short count names that MSR. */
+    @Override
     public void setMsrs(Map<Integer, Long> msrs) {
         Integer[] indices = msrs.keySet().toArray(new Integer[0]);
         try (Arena arena = Arena.ofConfined()) {
@@ -131,6 +311,7 @@ public final class KvmVcpu implements AutoCloseable {
     }
 
     /** KVM_GET_MSRS for one MSR. */
+    @Override
     public long msr(int index) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = arena.allocate(KvmAbi.MSRS_SIZE + KvmAbi.MSR_ENTRY_SIZE, 8);
@@ -159,18 +340,33 @@ public final class KvmVcpu implements AutoCloseable {
         }
     }
 
-    public int mpState() {
+    @Override
+    public MpState mpState() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = arena.allocate(KvmAbi.MP_STATE_SIZE, 4);
             Libc.ioctl(fd, KvmAbi.KVM_GET_MP_STATE, m, "KVM_GET_MP_STATE", object);
-            return m.get(JAVA_INT, KvmAbi.MP_STATE_MP_STATE);
+            return switch (m.get(JAVA_INT, KvmAbi.MP_STATE_MP_STATE)) {
+                case KvmAbi.KVM_MP_STATE_UNINITIALIZED -> MpState.UNINITIALIZED;
+                case KvmAbi.KVM_MP_STATE_INIT_RECEIVED -> MpState.INIT_RECEIVED;
+                case KvmAbi.KVM_MP_STATE_HALTED -> MpState.HALTED;
+                case KvmAbi.KVM_MP_STATE_SIPI_RECEIVED -> MpState.SIPI_RECEIVED;
+                default -> MpState.RUNNABLE;
+            };
         }
     }
 
-    public void setMpState(int state) {
+    @Override
+    public void setMpState(MpState state) {
+        int kvmState = switch (state) {
+            case RUNNABLE -> KvmAbi.KVM_MP_STATE_RUNNABLE;
+            case UNINITIALIZED -> KvmAbi.KVM_MP_STATE_UNINITIALIZED;
+            case INIT_RECEIVED -> KvmAbi.KVM_MP_STATE_INIT_RECEIVED;
+            case HALTED -> KvmAbi.KVM_MP_STATE_HALTED;
+            case SIPI_RECEIVED -> KvmAbi.KVM_MP_STATE_SIPI_RECEIVED;
+        };
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = arena.allocate(KvmAbi.MP_STATE_SIZE, 4);
-            m.set(JAVA_INT, KvmAbi.MP_STATE_MP_STATE, state);
+            m.set(JAVA_INT, KvmAbi.MP_STATE_MP_STATE, kvmState);
             Libc.ioctl(fd, KvmAbi.KVM_SET_MP_STATE, m, "KVM_SET_MP_STATE", object);
         }
     }

@@ -1,15 +1,12 @@
 package dev.jkvm.vmm.memory;
 
-import dev.jkvm.vmm.kvm.KvmVm;
-import dev.jkvm.vmm.kvm.Libc;
-import dev.jkvm.vmm.kvm.LibcAbi;
-
 import java.lang.foreign.MemorySegment;
 
 /**
- * Guest RAM: one anonymous host mapping, registered with KVM as one slot below the PCI/LAPIC hole
- * and, when the guest has more than {@link GuestLayout#MMIO_HOLE_START} bytes, a second slot
- * above 4 GiB holding the rest (the PC layout ACPI's E820/multiboot map describes).
+ * Guest RAM: one anonymous host mapping, seen by the guest as one region below the PCI/LAPIC hole
+ * and, when the guest has more than {@link GuestLayout#MMIO_HOLE_START} bytes, a second region
+ * above 4 GiB holding the rest (the PC layout ACPI's E820/multiboot map describes). The
+ * accelerator maps each region ({@code MachineBackend.mapMemory}).
  *
  * <p>MAP_NORESERVE and lazy population: a guest that touches little costs little host memory.
  */
@@ -32,15 +29,7 @@ public final class GuestRam implements AutoCloseable {
     public static GuestRam allocate(long bytes) {
         if (bytes <= 0) throw new IllegalArgumentException("guest RAM size must be positive");
         long size = (bytes + PAGE - 1) & -PAGE;
-        MemorySegment m = Libc.mmap(size, LibcAbi.PROT_READ | LibcAbi.PROT_WRITE,
-                LibcAbi.MAP_PRIVATE | LibcAbi.MAP_ANONYMOUS | LibcAbi.MAP_NORESERVE, -1, 0, "guest RAM");
-        return new GuestRam(m);
-    }
-
-    /** Registers every RAM region with KVM, one memory slot each. */
-    public void register(KvmVm vm) {
-        int slot = 0;
-        for (GuestMemory.Region r : memory.regions()) vm.setUserMemoryRegion(slot++, r.base(), r.segment());
+        return new GuestRam(AnonymousMapping.map(size, "guest RAM"));
     }
 
     public GuestMemory memory() { return memory; }
@@ -51,6 +40,6 @@ public final class GuestRam implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
-        Libc.munmap(mapping, "guest RAM");
+        AnonymousMapping.unmap(mapping, "guest RAM");
     }
 }

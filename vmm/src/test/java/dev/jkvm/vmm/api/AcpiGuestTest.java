@@ -1,18 +1,19 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.acpi.AcpiPmPorts;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.time.Duration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The ACPI platform as a guest meets it: the RSDP where §5.2.5.1 says, and S5 power-off. */
-@KvmTest
 class AcpiGuestTest {
-    @Test
-    void guestFindsTheRsdpAndPowersOffThroughPm1aControl() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void guestFindsTheRsdpAndPowersOffThroughPm1aControl(Accelerator accel) throws Exception {
         // ACPI 6.5 §5.2.5.3: the RSDP starts with "RSD PTR "; §4.8.3.2.1: SLP_TYP | SLP_EN in PM1a_CNT.
         String guest = """
                 _start:
@@ -30,7 +31,7 @@ class AcpiGuestTest {
                     out %%al, $0xf4
                 """.formatted(AcpiPmPorts.PM1A_CNT_BLK,
                 (AcpiPmPorts.SLP_TYP_S5 << AcpiPmPorts.SLP_TYP_SHIFT) | AcpiPmPorts.SLP_EN);
-        try (RunningVm run = VirtualMachine.builder().cpus(2).memory(16 << 20).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(16 << 20).kernel(GuestAssembler.multibootElf(guest))
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.POWER_OFF, outcome.kind(), outcome.toString());

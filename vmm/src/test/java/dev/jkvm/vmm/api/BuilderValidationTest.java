@@ -1,8 +1,10 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.boot.MultibootException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -27,16 +29,20 @@ class BuilderValidationTest {
         assertThrows(IllegalArgumentException.class, () -> VirtualMachine.builder().cpus(0));
     }
 
-    @KvmTest
-    @Test
-    void moreVcpusThanKvmAllowsIsRefusedAtStartWithoutLeaking() throws Exception {
-        VirtualMachine vm = VirtualMachine.builder().cpus(100_000).memory(8 << 20)
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void moreVcpusThanTheAcceleratorAllowsIsRefusedAtStartWithoutLeaking(Accelerator accel) throws Exception {
+        VirtualMachine vm = GuestAccelerators.builder(accel).cpus(100_000).memory(8 << 20)
                 .kernel(GuestAssembler.multibootElf(SerialAndDebugExitTest.HELLO)).build();
         LifecycleLeakTest.Usage before = LifecycleLeakTest.usage();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, vm::start);
         assertTrue(e.getMessage().contains("at most"), e.getMessage());
         LifecycleLeakTest.Usage after = LifecycleLeakTest.usage();
         assertTrue(after.fds() <= before.fds(), "fds leaked: " + before + " / " + after);
+        assertTrue(after.threads() <= before.threads() + LifecycleLeakTest.THREADS_SLACK, "threads leaked: " + before + " / " + after);
+        // The emulated machine starts its timer thread before the vCPU count is checked: it must be gone.
+        assertFalse(Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals("jkvm-platform-timer")),
+                "the emulated machine's timer thread outlived the refused start");
     }
 
     /** The placement half of the verdict too, at build(), from the memory size alone: no VM is created. */

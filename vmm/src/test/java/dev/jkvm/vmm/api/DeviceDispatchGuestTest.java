@@ -1,9 +1,10 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.devices.MmioDevice;
 import dev.jkvm.vmm.devices.PioDevice;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.time.Duration;
 import java.util.List;
@@ -17,13 +18,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and data — including string I/O, which KVM reports as one exit with a count — and accesses no
  * device decodes read as all ones and are counted instead of ending the VM.
  */
-@KvmTest
 class DeviceDispatchGuestTest {
     static final int PORT = 0x500;
     static final long MMIO = 0xD000_0000L;
 
-    @Test
-    void guestAccessesReachDevicesAndUnknownOnesAreAbsorbed() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void guestAccessesReachDevicesAndUnknownOnesAreAbsorbed(Accelerator accel) throws Exception {
         List<String> pioLog = new CopyOnWriteArrayList<>();
         List<String> mmioLog = new CopyOnWriteArrayList<>();
         PioDevice pio = new PioDevice() {
@@ -84,7 +85,7 @@ class DeviceDispatchGuestTest {
                 6:  hlt
                     jmp 6b
                 """.formatted(MMIO + 8, MMIO + 16, PORT);
-        try (RunningVm run = VirtualMachine.builder().memory(16 << 20).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GuestAssembler.multibootElf(guest))
                 .pio(PORT, 1, pio).mmio(MMIO, 0x1000, mmio).timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(ExitStatus.debugExit(31), outcome.exitStatus(), outcome + " pio=" + pioLog + " mmio=" + mmioLog);

@@ -1,9 +1,10 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.memory.GuestLayout;
 import dev.jkvm.vmm.memory.GuestMemory;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.time.Duration;
 import java.util.List;
@@ -15,12 +16,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * 4 GiB. The guest writes through its own page tables to the last RAM word below the hole and
  * to the first word above 4 GiB; the host reads both back.
  */
-@KvmTest
 class HighMemoryGuestTest {
     static final long HIGH_RAM = 4L << 20;
 
-    @Test
-    void ramAboveThreeGibIsMappedAtFourGib() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void ramAboveThreeGibIsMappedAtFourGib(Accelerator accel) throws Exception {
         String guest = "_start:\n" + GuestSnippets.ENTER_LONG_MODE + """
                 long_mode:
                     # PDPT[2] → PD at 0x13000 whose last entry maps 0xBFE00000; PDPT[4] → PD at 0x14000 for 4 GiB.
@@ -44,7 +45,7 @@ class HighMemoryGuestTest {
                     jmp 1b
                 """;
         long memory = GuestLayout.MMIO_HOLE_START + HIGH_RAM;
-        try (RunningVm run = VirtualMachine.builder().memory(memory).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(memory).kernel(GuestAssembler.multibootElf(guest))
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(ExitStatus.debugExit(1), outcome.exitStatus(), outcome + "\n" + outcome.crashReport());

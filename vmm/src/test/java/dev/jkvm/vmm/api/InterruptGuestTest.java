@@ -1,7 +1,8 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.testsupport.KvmTest;
-import org.junit.jupiter.api.Test;
+import dev.jkvm.vmm.vcpu.Accelerator;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.time.Duration;
 
@@ -12,7 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * the in-kernel IOAPIC routes it (redirection entry 4, 82093AA datasheet §3.2.4) to the BSP's
  * LAPIC, and the guest's IDT handler runs out of HLT.
  */
-@KvmTest
 class InterruptGuestTest {
     /** LAPIC and IOAPIC are programmed in 32-bit mode, where their MMIO is reachable unpaged. */
     static final String GUEST = """
@@ -62,9 +62,10 @@ class InterruptGuestTest {
                 .quad idt
             """;
 
-    @Test
-    void serialInterruptReachesTheGuestHandlerThroughTheIoapic() throws Exception {
-        try (RunningVm run = VirtualMachine.builder().memory(16 << 20).kernel(GuestAssembler.multibootElf(GUEST))
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void serialInterruptReachesTheGuestHandlerThroughTheIoapic(Accelerator accel) throws Exception {
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GuestAssembler.multibootElf(GUEST))
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(ExitStatus.debugExit(0x42), outcome.exitStatus(), outcome + "\n" + outcome.crashReport());

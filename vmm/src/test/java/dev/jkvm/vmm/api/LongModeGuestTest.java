@@ -1,7 +1,8 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.testsupport.KvmTest;
-import org.junit.jupiter.api.Test;
+import dev.jkvm.vmm.vcpu.Accelerator;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +11,6 @@ import java.time.Duration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** A guest that switches itself to long mode and handles #UD through its own IDT. */
-@KvmTest
 class LongModeGuestTest {
     static final String GUEST = "_start:\n" + GuestSnippets.ENTER_LONG_MODE + """
             long_mode:
@@ -54,10 +54,11 @@ class LongModeGuestTest {
                 .quad idt
             """;
 
-    @Test
-    void exceptionInLongModeGoesThroughTheGuestIdt() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void exceptionInLongModeGoesThroughTheGuestIdt(Accelerator accel) throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (RunningVm run = VirtualMachine.builder().memory(16 << 20).kernel(GuestAssembler.multibootElf(GUEST))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GuestAssembler.multibootElf(GUEST))
                 .console(console).timeout(Duration.ofSeconds(120)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome + "\n" + outcome.crashReport());

@@ -1,7 +1,8 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.testsupport.KvmTest;
-import org.junit.jupiter.api.Test;
+import dev.jkvm.vmm.vcpu.Accelerator;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.time.Duration;
 
@@ -13,7 +14,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * Each AP reads its APIC ID from CPUID (leaf 1 EBX[31:24], or leaf 0xB EDX, the x2APIC ID) and
  * sets that bit in a bitmap, so the test also checks the per-vCPU CPUID the VMM programs.
  */
-@KvmTest
 class SmpGuestTest {
     /**
      * @param icrDestination value for ICR high (destination APIC ID in bits 31:24)
@@ -69,10 +69,11 @@ class SmpGuestTest {
     static final String LEAF_1_APIC_ID = "mov $1, %eax; cpuid; shr $24, %ebx";
     static final String LEAF_B_X2APIC_ID = "mov $0xb, %eax; xor %ecx, %ecx; cpuid; mov %edx, %ebx";
 
-    @Test
-    void bspStartsOneApWithInitSipiSipi() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void bspStartsOneApWithInitSipiSipi(Accelerator accel) throws Exception {
         byte[] kernel = GuestAssembler.multibootElf(guest(1 << 24, 0, 1, LEAF_1_APIC_ID));
-        try (RunningVm run = VirtualMachine.builder().cpus(2).memory(16 << 20).kernel(kernel)
+        try (RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(16 << 20).kernel(kernel)
                 .timeout(Duration.ofSeconds(120)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome + "\n" + outcome.crashReport());
@@ -85,11 +86,12 @@ class SmpGuestTest {
      * Past 255 vCPUs APIC IDs no longer fit xAPIC's 8 bits: the APs still start by broadcast,
      * each reads its x2APIC ID from leaf 0xB and checks in; the BSP reports the count (mod 256).
      */
-    @Test
-    void threeHundredVcpusAllCheckIn() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void threeHundredVcpusAllCheckIn(Accelerator accel) throws Exception {
         int cpus = 300;
         String guest = guest(0, 3, cpus - 1, LEAF_B_X2APIC_ID).replace("mov 0x7004, %eax", "mov 0x7000, %eax");
-        try (RunningVm run = VirtualMachine.builder().cpus(cpus).memory(16 << 20).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).cpus(cpus).memory(16 << 20).kernel(GuestAssembler.multibootElf(guest))
                 .timeout(Duration.ofSeconds(240)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome + "\n" + outcome.crashReport());
@@ -103,10 +105,11 @@ class SmpGuestTest {
         }
     }
 
-    @Test
-    void broadcastStartsAllSevenApsOfAnEightCpuGuest() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void broadcastStartsAllSevenApsOfAnEightCpuGuest(Accelerator accel) throws Exception {
         byte[] kernel = GuestAssembler.multibootElf(guest(0, 3, 7, LEAF_B_X2APIC_ID));
-        try (RunningVm run = VirtualMachine.builder().cpus(8).memory(16 << 20).kernel(kernel)
+        try (RunningVm run = GuestAccelerators.builder(accel).cpus(8).memory(16 << 20).kernel(kernel)
                 .timeout(Duration.ofSeconds(240)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome + "\n" + outcome.crashReport());

@@ -1,7 +1,8 @@
 package dev.jkvm.vmm.api;
 
-import dev.jkvm.testsupport.KvmTest;
-import org.junit.jupiter.api.Test;
+import dev.jkvm.vmm.vcpu.Accelerator;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.time.Duration;
 
@@ -14,7 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
  * A vCPU stuck in the guest — spinning, or halted with interrupts off — is kicked out of
  * KVM_RUN (immediate_exit + signal) by the wall-clock limit and by stop().
  */
-@KvmTest
 class StopAndTimeoutTest {
     static final String SPIN = """
             _start:
@@ -30,9 +30,10 @@ class StopAndTimeoutTest {
     /** Generous: the limits below are about the VM ending at all, not about speed. */
     static final Duration ENDS_WITHIN = Duration.ofSeconds(60);
 
-    @Test
-    void spinningGuestEndsWithTimeout() throws Exception {
-        try (RunningVm run = VirtualMachine.builder().memory(8 << 20).kernel(GuestAssembler.multibootElf(SPIN))
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void spinningGuestEndsWithTimeout(Accelerator accel) throws Exception {
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(8 << 20).kernel(GuestAssembler.multibootElf(SPIN))
                 .timeout(Duration.ofMillis(500)).build().start()) {
             VmOutcome outcome = run.await(ENDS_WITHIN);
             assertNotNull(outcome, "the timeout did not end a spinning guest");
@@ -41,9 +42,10 @@ class StopAndTimeoutTest {
         }
     }
 
-    @Test
-    void haltedGuestEndsWithTimeout() throws Exception {
-        try (RunningVm run = VirtualMachine.builder().cpus(2).memory(8 << 20).kernel(GuestAssembler.multibootElf(HALT_FOREVER))
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void haltedGuestEndsWithTimeout(Accelerator accel) throws Exception {
+        try (RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(8 << 20).kernel(GuestAssembler.multibootElf(HALT_FOREVER))
                 .timeout(Duration.ofMillis(500)).build().start()) {
             VmOutcome outcome = run.await(ENDS_WITHIN);
             assertNotNull(outcome, "the timeout did not end a halted guest");
@@ -51,9 +53,10 @@ class StopAndTimeoutTest {
         }
     }
 
-    @Test
-    void stopEndsASpinningGuestAndCloseJoinsItsThreads() throws Exception {
-        RunningVm run = VirtualMachine.builder().cpus(2).memory(8 << 20).kernel(GuestAssembler.multibootElf(SPIN))
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void stopEndsASpinningGuestAndCloseJoinsItsThreads(Accelerator accel) throws Exception {
+        RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(8 << 20).kernel(GuestAssembler.multibootElf(SPIN))
                 .build().start();
         try {
             assertNull(run.await(Duration.ofMillis(300)), "a spinning guest without a limit must still run");

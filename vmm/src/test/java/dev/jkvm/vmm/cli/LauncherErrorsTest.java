@@ -66,6 +66,7 @@ class LauncherErrorsTest {
             "--memory|lots|not a size",
             "--timeout|soon|not a duration",
             "--serial|tcp:1|not a serial target",
+            "--accel|tcg|give kvm, emulated or auto",
     })
     void optionOutOfRange(String option, String value, String expected) {
         assertOneLineError(launch(option, value, "--kernel", "/dev/null"), expected);

@@ -1,10 +1,10 @@
 package dev.jkvm.vmm.cpu;
 
 import dev.jkvm.testsupport.KvmTest;
-import dev.jkvm.vmm.Vm;
-import dev.jkvm.vmm.kvm.KvmVcpu;
-import dev.jkvm.vmm.kvm.Regs;
-import dev.jkvm.vmm.kvm.Sregs;
+import dev.jkvm.vmm.api.Vm;
+import dev.jkvm.vmm.vcpu.Regs;
+import dev.jkvm.vmm.vcpu.Sregs;
+import dev.jkvm.vmm.vcpu.Vcpu;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -17,7 +17,7 @@ class BootCpuStateTest {
     @Test
     void kvmHoldsTheMultibootMachineState() {
         try (Vm vm = Vm.create(1, 8 << 20, null)) {
-            KvmVcpu bsp = vm.vcpus().get(0);
+            Vcpu bsp = vm.vcpus().get(0);
             bsp.setSregs(BootCpuState.sregs(bsp.sregs()));
             bsp.setRegs(BootCpuState.regs(0x123456, 0x9000));
             Regs r = bsp.regs();
@@ -29,7 +29,7 @@ class BootCpuStateTest {
             assertEquals(0, r.rflags() & 0x20000, "VM must be clear");
             assertEquals(1, s.cr0() & 1, "protected mode");
             assertEquals(0, s.cr0() & 0x8000_0000L, "paging off");
-            for (var seg : new dev.jkvm.vmm.kvm.Segment[] {s.cs(), s.ds(), s.es(), s.fs(), s.gs(), s.ss()}) {
+            for (var seg : new dev.jkvm.vmm.vcpu.Segment[] {s.cs(), s.ds(), s.es(), s.fs(), s.gs(), s.ss()}) {
                 assertEquals(0, seg.base());
                 assertEquals(0xFFFF_FFFF, seg.limit(), seg.toString());
                 assertTrue(seg.db() && seg.present() && seg.s(), seg.toString());

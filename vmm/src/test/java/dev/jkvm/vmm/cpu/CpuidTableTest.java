@@ -1,7 +1,7 @@
 package dev.jkvm.vmm.cpu;
 
 import dev.jkvm.testsupport.KvmTest;
-import dev.jkvm.vmm.kvm.CpuidEntry;
+import dev.jkvm.vmm.vcpu.CpuidEntry;
 import dev.jkvm.vmm.kvm.Kvm;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

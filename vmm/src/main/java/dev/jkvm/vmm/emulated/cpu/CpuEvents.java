@@ -21,6 +21,12 @@ public final class CpuEvents {
     public static final int KICK = 16;
     /** A timer of this vCPU's LAPIC may be due. */
     public static final int TIMER = 32;
+    /**
+     * Posted by the vCPU's own thread when an instruction needs the run loop before the next block:
+     * an exit was recorded (port output, posted MMIO write), HLT, or RFLAGS.IF was set (STI, POPF,
+     * IRET) so pending interrupts must be re-examined. Added by the system side (additive).
+     */
+    public static final int SELF = 64;
 
     private volatile int pending;
     private volatile Thread owner;

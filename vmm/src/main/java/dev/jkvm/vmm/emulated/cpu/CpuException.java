@@ -13,6 +13,14 @@ public final class CpuException extends RuntimeException {
     public static final int DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, DF = 8,
             TS = 10, NP = 11, SS = 12, GP = 13, PF = 14, MF = 16, AC = 17, MC = 18, XM = 19;
 
+    /**
+     * Not an x86 exception: the instruction needs the VMM first (an MMIO read, port input for INS,
+     * or a second MMIO write while one is posted). Thrown like a fault — RIP restored, nothing
+     * committed — and the run loop returns the exit recorded in {@code X86Cpu.exit}; the
+     * instruction executes again on the next run. Added by the system side (additive).
+     */
+    public static final int VMM_EXIT = 256;
+
     /** Marker for exceptions that push no error code. */
     public static final int NO_ERROR_CODE = -1;
 

@@ -48,4 +48,33 @@ public final class Insn {
 
     /** Execution handler chosen at decode time (ISA side), so dispatch is one switch on an int. */
     public int handler;
+
+    // ---- ISA-side additions (additive to the contract) ----
+
+    /** Operand size in bytes including byte forms: 1, 2, 4, 8 (16 for 128-bit SSE operands). */
+    public int size;
+    /** Code size the bytes were decoded in: 2, 4 or 8 (16-bit, 32-bit, 64-bit code). */
+    public int mode;
+    /** Handler-specific sub-operation (ALU op, shift kind, SSE operation, condition code...). */
+    public int ext;
+    /** Decode attributes, {@code A_*}. */
+    public int attrs;
+    /** The instruction's bytes (for the unimplemented-opcode record and debugging). */
+    public byte[] bytes;
+
+    /** Attribute: ends a decoded block (branch, system instruction, #UD...). */
+    public static final int A_ENDS_BLOCK = 1;
+    /** Attribute: may store to memory (the executor re-checks its block's code page after it). */
+    public static final int A_WRITES_MEMORY = 2;
+
+    /** The bytes as "0f 01 d0" for messages. */
+    public String hexBytes() {
+        StringBuilder b = new StringBuilder();
+        int n = bytes == null ? 0 : Math.min(length, bytes.length);
+        for (int i = 0; i < n; i++) {
+            if (i > 0) b.append(' ');
+            b.append(Character.forDigit((bytes[i] >> 4) & 0xF, 16)).append(Character.forDigit(bytes[i] & 0xF, 16));
+        }
+        return b.toString();
+    }
 }

@@ -1,0 +1,63 @@
+package dev.jkvm.vmm.emulated.lockstep;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
+
+/**
+ * Issue 11 §5, lockstep (a): the first 200,000 instructions of each image's boot (one vCPU) on the
+ * emulated CPU and on QEMU TCG ({@code -M pc}), from the state QEMU's multiboot loader produced at
+ * the kernel's entry, compared after every instruction. What legitimately differs is taken from
+ * QEMU, never compared: CPUID, RDTSC/RDTSCP, RDMSR and RDPMC results, port input, device MMIO
+ * reads (there is no LAPIC or I/O APIC behind the emulated CPU here), undefined flags. A trace
+ * stops early at a HLT (QEMU's single step holds interrupts off) or when the guest exits.
+ *
+ * <p>{@code -Dlockstep.boot.steps=N} changes the length; {@code -Dlockstep.boot.from=SYMBOL} (or a hex
+ * address) starts the comparison there instead of at the entry (QEMU runs freely up to it, then
+ * RAM, registers, hidden state and the SYSCALL/SYSENTER/PAT MSRs are copied).
+ */
+class BootLockstepTest {
+    @BeforeAll
+    static void tools() {
+        assumeTrue(QemuTarget.available() && Objdump.available(), "qemu-system-x86_64 and objdump are needed");
+        assumeTrue(EmulatedCpuUnderTest.available(), "the emulated CPU cannot execute yet (executor still the contract stub)");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"hello.elf", "smp-selftest.elf", "smp.elf"})
+    void bootAgreesWithQemu(String image) throws Exception {
+        long steps = Long.getLong("lockstep.boot.steps", 200_000);
+        long t0 = System.nanoTime();
+        String from = System.getProperty("lockstep.boot.from");
+        BootTrace.Result r;
+        try {
+            r = BootTrace.run(image, from, steps, (kernel, entry) -> new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES), 10);
+        } catch (BootTrace.NotReached e) {
+            // -Dlockstep.boot.from names a place some images never reach.
+            assumeTrue(from == null, e.getMessage());
+            throw e;
+        }
+        System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
+        assertTrue(r.agreed(), r.summary());
+    }
+
+    /**
+     * The SMP kernel's ring-3 phase on one vCPU: from the scheduler's first entry to user mode
+     * (SYSCALL/SYSRETQ, IRETQ to CPL 3, FXSAVE/FXRSTOR on task switches, the user workload),
+     * {@code -Dlockstep.user.steps=N} instructions (default 100,000).
+     */
+    @Test
+    void userModePhaseAgreesWithQemu() throws Exception {
+        long steps = Long.getLong("lockstep.user.steps", 100_000);
+        long t0 = System.nanoTime();
+        BootTrace.Result r = BootTrace.run("smp.elf", "dev_jkvm_klib_kernel_sched_SchedArch__enterUser", steps,
+                (kernel, entry) -> new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES), 10);
+        System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
+        assertTrue(r.agreed(), r.summary());
+        assertTrue(r.steps() == steps, "the trace ran its full length: " + r.summary());
+    }
+}

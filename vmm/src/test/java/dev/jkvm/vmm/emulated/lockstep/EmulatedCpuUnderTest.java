@@ -1,0 +1,207 @@
+package dev.jkvm.vmm.emulated.lockstep;
+
+import dev.jkvm.vmm.emulated.cpu.CpuEvents;
+import dev.jkvm.vmm.emulated.cpu.CpuExit;
+import dev.jkvm.vmm.emulated.cpu.CpuState;
+import dev.jkvm.vmm.emulated.cpu.PhysicalMemory;
+import dev.jkvm.vmm.emulated.cpu.X86Cpu;
+import dev.jkvm.vmm.emulated.time.HostClock;
+import dev.jkvm.vmm.memory.GuestMemory;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The project's emulated CPU ({@link X86Cpu}) as the CPU under test: one vCPU over {@code ramBytes}
+ * of guest RAM at physical 0 and no devices — no LAPIC, so every device access is an exit the
+ * harness answers from QEMU (port input, MMIO reads) or ignores (port output, MMIO writes).
+ *
+ * <p>CPUID: a minimal table (max leaves, 40 physical address bits as QEMU's default CPU model);
+ * results of a guest CPUID are taken from QEMU by the harness anyway.
+ */
+final class EmulatedCpuUnderTest implements CpuUnderTest {
+    private final Arena arena = Arena.ofShared();
+    private final GuestMemory ram = new GuestMemory();
+    private final PhysicalMemory memory;
+    final X86Cpu cpu;
+    /** What the last failed step reported (internal error text), for mismatch reports. */
+    String lastFailure;
+
+    EmulatedCpuUnderTest(long ramBytes) {
+        MemorySegment seg = arena.allocate(ramBytes, 4096);
+        ram.addRegion(0, seg);
+        memory = new PhysicalMemory(ram);
+        cpu = new X86Cpu(0, memory, null, new CpuEvents(), new HostClock(), (vcpu, leaf, sub, out) -> {
+            out[0] = out[1] = out[2] = out[3] = 0;
+            if (leaf == 0) out[0] = 0xD;
+            if (leaf == 0x8000_0000) out[0] = 0x8000_0008;
+            if (leaf == 0x8000_0008) out[0] = 40;
+        });
+    }
+
+    /** Throws UnsupportedOperationException (or another error) when the executor is still the contract stub. */
+    static boolean available() {
+        try (EmulatedCpuUnderTest t = new EmulatedCpuUnderTest(1 << 20)) {
+            // Real mode after RESET; CS base moved to 0 where a NOP sits.
+            t.cpu.s.segBase[CpuState.CS] = 0;
+            t.cpu.s.segSelector[CpuState.CS] = 0;
+            t.cpu.s.rip = 0;
+            t.ram.write(0, new byte[] {(byte) 0x90, (byte) 0xF4});
+            t.cpu.stateChanged();
+            CpuExit e = t.cpu.step();
+            return e == null && t.cpu.s.rip == 1;
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void load(X86State r, SegmentState seg) {
+        CpuState s = cpu.s;
+        for (int i = 0; i < 8; i++) {
+            s.segSelector[i] = seg.selector()[i];
+            s.segBase[i] = seg.base()[i];
+            s.segLimit[i] = seg.limit()[i];
+            s.segAttr[i] = seg.attr()[i];
+        }
+        s.gdtBase = seg.gdtBase();
+        s.gdtLimit = seg.gdtLimit();
+        s.idtBase = seg.idtBase();
+        s.idtLimit = seg.idtLimit();
+        s.cr0 = r.cr0;
+        s.cr2 = r.cr2;
+        s.cr3 = r.cr3;
+        s.cr4 = r.cr4;
+        s.efer = r.efer;
+        s.kernelGsBase = r.kernelGsBase;
+        s.activity = CpuState.Activity.RUNNING;
+        s.interruptShadow = seg.interruptShadow();
+        setRegisters(r);
+        s.segBase[CpuState.FS] = r.fsBase;
+        s.segBase[CpuState.GS] = r.gsBase;
+        cpu.stateChanged();
+        s.cpl = seg.cpl();
+    }
+
+    @Override
+    public void loadMsrs(OracleMsrs m) {
+        CpuState s = cpu.s;
+        s.star = m.star();
+        s.lstar = m.lstar();
+        s.cstar = m.cstar();
+        s.fmask = m.fmask();
+        s.pat = m.pat();
+        s.sysenterCs = m.sysenterCs();
+        s.sysenterEsp = m.sysenterEsp();
+        s.sysenterEip = m.sysenterEip();
+        s.tscAux = m.tscAux();
+    }
+
+    @Override
+    public void setRegisters(X86State r) {
+        CpuState s = cpu.s;
+        System.arraycopy(r.gpr, 0, s.gpr, 0, 16);
+        s.rip = r.rip;
+        cpu.setRflags(r.rflags);
+        System.arraycopy(r.xmm, 0, s.xmm, 0, 32);
+        s.mxcsr = r.mxcsr;
+    }
+
+    @Override
+    public void writeMemory(long physical, byte[] data) {
+        ram.write(physical, data);
+        // Stale decoded blocks of rewritten code must go, as after a guest store.
+        for (long page = physical & ~0xFFFL; page < physical + data.length; page += 4096) memory.codePages().written(page);
+    }
+
+    @Override
+    public void writeVirtual(long linear, byte[] data) {
+        for (int i = 0; i < data.length; i++) cpu.mmu.writeLinear(linear + i, 1, data[i] & 0xFF, true);
+    }
+
+    @Override
+    public byte[] readMemory(long physical, int length) {
+        return ram.slice(physical, length).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    @Override
+    public StepEvent step(DeviceAnswers devices) {
+        long rip = cpu.s.rip;
+        CpuExit e = cpu.step();
+        if (e == null) return StepEvent.EXECUTED;
+        return switch (e.kind) {
+            case PORT_IN -> {
+                cpu.completeIn(devices.portIn(e.port, e.size));
+                // INS leaves the instruction to re-execute with the value (IN completes at once).
+                if (cpu.s.rip == rip) finish();
+                yield StepEvent.PORT_IN;
+            }
+            case PORT_OUT -> StepEvent.PORT_OUT;
+            case MMIO_READ -> {
+                cpu.completeMmioRead(devices.mmioRead(e.address, e.size));
+                finish();
+                yield StepEvent.MMIO_READ;
+            }
+            case MMIO_WRITE -> StepEvent.MMIO_WRITE;
+            case SHUTDOWN -> {
+                lastFailure = e.toString();
+                yield StepEvent.SHUTDOWN;
+            }
+            case KICKED -> StepEvent.EXECUTED;
+            case INTERNAL_ERROR -> {
+                lastFailure = e.toString();
+                yield StepEvent.FAILED;
+            }
+        };
+    }
+
+    /** Re-executes the instruction whose device read was just answered. */
+    private void finish() {
+        CpuExit again = cpu.step();
+        if (again != null && again.kind == CpuExit.Kind.INTERNAL_ERROR) lastFailure = again.toString();
+    }
+
+    @Override
+    public X86State registers() {
+        CpuState s = cpu.s;
+        X86State r = new X86State();
+        System.arraycopy(s.gpr, 0, r.gpr, 0, 16);
+        r.rip = s.rip;
+        r.rflags = cpu.rflags();
+        for (int i = 0; i < 6; i++) r.selector[i] = s.segSelector[i];
+        r.fsBase = s.segBase[CpuState.FS];
+        r.gsBase = s.segBase[CpuState.GS];
+        r.kernelGsBase = s.kernelGsBase;
+        r.cr0 = s.cr0;
+        r.cr2 = s.cr2;
+        r.cr3 = s.cr3;
+        r.cr4 = s.cr4;
+        r.cr8 = 0; // no LAPIC here: CR8 (the TPR) is not compared
+        r.efer = s.efer;
+        System.arraycopy(s.xmm, 0, r.xmm, 0, 32);
+        r.mxcsr = s.mxcsr;
+        return r;
+    }
+
+    @Override
+    public SegmentState segments() {
+        CpuState s = cpu.s;
+        int[] sel = new int[8];
+        long[] base = new long[8];
+        long[] limit = new long[8];
+        int[] attr = new int[8];
+        for (int i = 0; i < 8; i++) {
+            sel[i] = s.segSelector[i];
+            base[i] = s.segBase[i];
+            limit[i] = s.segLimit[i];
+            attr[i] = s.segAttr[i];
+        }
+        return new SegmentState(sel, base, limit, attr, s.gdtBase, s.gdtLimit, s.idtBase, s.idtLimit, s.cpl,
+                s.interruptShadow, s.activity == CpuState.Activity.HALTED);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,29 @@
+/**
+ * Independent-oracle tests of the emulated CPU (issue 11 §5): QEMU TCG driven through its gdbstub
+ * as the reference, in lockstep with {@code dev.jkvm.vmm.emulated.cpu.X86Cpu}.
+ *
+ * <ul>
+ *   <li>Transport: {@link dev.jkvm.vmm.emulated.lockstep.GdbRemote} (GDB remote serial protocol),
+ *       {@link dev.jkvm.vmm.emulated.lockstep.QemuTarget} (one QEMU on a loopback port, always
+ *       killed), {@link dev.jkvm.vmm.emulated.lockstep.RegisterLayout} (the {@code g} packet from
+ *       QEMU's target.xml), {@link dev.jkvm.vmm.emulated.lockstep.SegmentState} (hidden state from
+ *       {@code info registers}), {@link dev.jkvm.vmm.emulated.lockstep.OracleMsrs}.</li>
+ *   <li>Comparison: {@link dev.jkvm.vmm.emulated.lockstep.Lockstep} steps both and compares;
+ *       {@link dev.jkvm.vmm.emulated.lockstep.UndefinedFlags} (SDM-undefined flags),
+ *       {@link dev.jkvm.vmm.emulated.lockstep.SpecialInstruction} (results taken from QEMU: CPUID,
+ *       RDTSC, RDMSR, port input, device MMIO) and
+ *       {@link dev.jkvm.vmm.emulated.lockstep.QemuDeviations} (where QEMU 7.2 is wrong or uses
+ *       implementation freedom) say what is not compared.</li>
+ *   <li>Workloads: {@link dev.jkvm.vmm.emulated.lockstep.RandomProgramRun} (random programs from
+ *       {@link dev.jkvm.vmm.emulated.lockstep.RandomProgram} in 64-, 32- and 16-bit code) and
+ *       {@link dev.jkvm.vmm.emulated.lockstep.BootTrace} (an image's boot from its entry or a symbol).</li>
+ *   <li>CPUs under test: {@link dev.jkvm.vmm.emulated.lockstep.EmulatedCpuUnderTest} (ours),
+ *       {@link dev.jkvm.vmm.emulated.lockstep.QemuCpuUnderTest} (a second QEMU, for the harness's own
+ *       tests), {@link dev.jkvm.vmm.emulated.lockstep.FaultInjectingCpu} (a deliberate bug).</li>
+ * </ul>
+ *
+ * <p>More on demand: {@code -Dlockstep.seed= -Dlockstep.count= -Dlockstep.stepwise= -Dlockstep.length=
+ * -Dlockstep.legacy.count= -Dlockstep.boot.steps= -Dlockstep.boot.from=SYMBOL -Dlockstep.user.steps=}.
+ * KVM is not used as a lockstep oracle (only {@code QemuSyscallDeviationTest} runs a probe on it).
+ */
+package dev.jkvm.vmm.emulated.lockstep;
