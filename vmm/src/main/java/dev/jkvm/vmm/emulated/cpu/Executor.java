@@ -94,9 +94,15 @@ public final class Executor {
         }
     }
 
-    /** One block (or fewer instructions when {@code max} is smaller); returns instructions executed. */
+    /** Exactly one decoded block (for block-at-a-time runs on virtual time); returns the instructions executed. */
     public long stepBlock() {
-        return run(DecodedCache.MAX_BLOCK) ;
+        stopRun = false;
+        try {
+            return runBlock(DecodedCache.MAX_BLOCK);
+        } catch (CpuException ex) {
+            s.rip = insnStart;
+            throw ex;
+        }
     }
 
     int codeMode() {

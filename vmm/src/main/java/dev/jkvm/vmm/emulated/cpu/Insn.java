@@ -77,12 +77,4 @@ public final class Insn {
         }
         return b.toString();
     }
-
-    /** Copies every field of {@code o} into this (the executor's scratch instruction for page-crossing code). */
-    public void copyFrom(Insn o) {
-        opcode = o.opcode; prefixes = o.prefixes; rex = o.rex; opSize = o.opSize; addrSize = o.addrSize;
-        segment = o.segment; hasModrm = o.hasModrm; mod = o.mod; reg = o.reg; rm = o.rm; base = o.base;
-        index = o.index; scale = o.scale; disp = o.disp; imm = o.imm; imm2 = o.imm2; length = o.length;
-        handler = o.handler; size = o.size; mode = o.mode; ext = o.ext; attrs = o.attrs; bytes = o.bytes;
-    }
 }

@@ -214,4 +214,18 @@ class ExecutorTest {
         m.s.cr0 |= 8; // TS
         assertEquals(CpuException.NM, m.runExpectingFault("bf000002000fae07").vector);
     }
+
+    @Test
+    void stepAndStepBlock() {
+        IsaMachine m = m64();
+        // mov ecx, 3; l: dec ecx; jnz l; hlt
+        m.load(IsaMachine.CODE, IsaMachine.hex("b903000000" + "ffc9" + "75fc" + "f4"));
+        m.s.rip = IsaMachine.CODE;
+        m.executor.step();
+        assertEquals(IsaMachine.CODE + 5, m.s.rip);
+        assertEquals(3, m.reg(CpuState.RCX));
+        assertEquals(2, m.executor.stepBlock()); // dec; jnz (taken): the block ends at the branch
+        assertEquals(IsaMachine.CODE + 5, m.s.rip);
+        assertEquals(2, m.reg(CpuState.RCX));
+    }
 }

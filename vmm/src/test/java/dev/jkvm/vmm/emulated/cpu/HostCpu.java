@@ -24,8 +24,9 @@ final class HostCpu implements AutoCloseable {
             // movdqu xmm0..xmm7, [r15 + 256 + 16*n]
             + "f3410f6f8700010000f3410f6f8f10010000f3410f6f9720010000f3410f6f9f30010000f3410f6fa740010000"
             + "f3410f6faf50010000f3410f6fb760010000f3410f6fbf70010000";
-    // pushfq; pop [r15+128]; store registers and xmm0..7; pop r15..rbx; ret
-    private static final String EPILOGUE = "9c418f878000000049890749894f084989571049895f184989773049897f38"
+    // pushfq; pop [r15+128]; cld; store registers and xmm0..7; pop r15..rbx; ret
+    private static final String EPILOGUE = "9c418f8780000000" + "fc" // pushfq; pop [r15+128]; cld (the ABI wants DF clear)
+            + "49890749894f084989571049895f184989773049897f38"
             // movdqu [r15 + 256 + 16*n], xmm0..xmm7
             + "f3410f7f8700010000f3410f7f8f10010000f3410f7f9720010000f3410f7f9f30010000f3410f7fa740010000"
             + "f3410f7faf50010000f3410f7fb760010000f3410f7fbf70010000"
