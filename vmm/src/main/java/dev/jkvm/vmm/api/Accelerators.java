@@ -15,11 +15,18 @@ public final class Accelerators {
      */
     public record Choice(Accelerator accelerator, String fallbackReason) {}
 
-    /** KVM and EMULATED resolve to themselves; AUTO probes /dev/kvm (open it, create a VM). */
+    /** What AUTO resolved to in this JVM; probed once (a probe opens /dev/kvm and creates a VM: milliseconds per start). */
+    private static volatile Choice auto;
+
+    /** KVM and EMULATED resolve to themselves; AUTO probes /dev/kvm (open it, create a VM), once per JVM. */
     public static Choice resolve(Accelerator requested) {
         if (requested != Accelerator.AUTO) return new Choice(requested, null);
-        String reason = KvmMachine.unavailableReason();
-        return reason == null ? new Choice(Accelerator.KVM, null) : new Choice(Accelerator.EMULATED, reason);
+        Choice c = auto;
+        if (c == null) {
+            String reason = KvmMachine.unavailableReason();
+            auto = c = reason == null ? new Choice(Accelerator.KVM, null) : new Choice(Accelerator.EMULATED, reason);
+        }
+        return c;
     }
 
     /** Creates the machine of a resolved accelerator for {@code cpus} vCPUs. */

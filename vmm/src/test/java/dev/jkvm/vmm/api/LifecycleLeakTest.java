@@ -64,7 +64,9 @@ class LifecycleLeakTest {
         Usage before = usage();
         for (int i = 0; i < CYCLES; i++) cycle(machine);
         Usage after = usage();
-        assertEquals(before.threads(), after.threads(), "threads before/after: " + before + " / " + after);
+        // Not equality: the JVM's own threads (JIT compiler threads, idle pools) may end meanwhile;
+        // a leak of 2 vCPU threads (and a timer thread) per cycle would add hundreds.
+        assertTrue(after.threads() <= before.threads(), "threads before/after: " + before + " / " + after);
         assertEquals(before.fds(), after.fds(), "open fds before/after: " + before + " / " + after);
         assertTrue(after.mappings() <= before.mappings() + MAPPINGS_SLACK,
                 "mappings grew from " + before.mappings() + " to " + after.mappings()
