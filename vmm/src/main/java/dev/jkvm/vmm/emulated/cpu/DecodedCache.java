@@ -12,8 +12,10 @@ package dev.jkvm.vmm.emulated.cpu;
 public final class DecodedCache {
     /** Longest block, in instructions. */
     static final int MAX_BLOCK = 64;
-    private static final int BUCKETS = 1 << 14;
-    private static final int MAX_BLOCKS = 1 << 17;
+    // Per vCPU (hundreds of vCPUs are a tested configuration): 16 KiB of buckets, and at most
+    // 32768 blocks (a few MiB of decoded instructions) before the cache starts over.
+    private static final int BUCKETS = 1 << 12;
+    private static final int MAX_BLOCKS = 1 << 15;
 
     private final DecodedBlock[] table = new DecodedBlock[BUCKETS];
     private int blocks;
@@ -29,7 +31,7 @@ public final class DecodedCache {
 
     private static int bucket(long physical) {
         long h = physical * 0x9E37_79B9_7F4A_7C15L;
-        return (int) (h >>> 50);
+        return (int) (h >>> 52);
     }
 
     /** The valid block at {@code physical} for {@code mode}, or null. */

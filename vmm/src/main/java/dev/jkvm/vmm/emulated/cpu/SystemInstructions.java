@@ -144,14 +144,8 @@ public class SystemInstructions {
 
     // ---------------------------------------------------------------- operands
 
-    /** Effective offset of the memory operand, masked to the address size (RIP-relative from the next instruction). */
-    long effectiveOffset(Insn insn) {
-        long a = insn.disp;
-        if (insn.base == Insn.BASE_RIP) a += s.rip;
-        else if (insn.base >= 0) a += s.gpr[insn.base];
-        if (insn.index >= 0) a += s.gpr[insn.index] << insn.scale;
-        return mask(a, insn.addrSize);
-    }
+    /** Effective offset of the memory operand, masked to the address size (the ISA side's {@link Operands}). */
+    long effectiveOffset(Insn insn) { return Operands.effectiveOffset(cpu, insn); }
 
     static long mask(long v, int size) {
         return switch (size) {
@@ -164,7 +158,7 @@ public class SystemInstructions {
 
     long readReg(int reg, int size) { return mask(s.gpr[reg], size); }
 
-    /** Writes a general register as MOV does: 32-bit writes zero-extend, 16/8-bit writes merge. */
+    /** Writes a general register as MOV does: 32-bit writes zero-extend, 16-bit writes merge (sizes 2, 4, 8 and AL only). */
     void writeReg(int reg, int size, long value) {
         switch (size) {
             case 1 -> s.gpr[reg] = (s.gpr[reg] & ~0xFFL) | (value & 0xFF);
@@ -174,15 +168,9 @@ public class SystemInstructions {
         }
     }
 
-    long readRm(Insn insn, int size) {
-        if (insn.mod == 3) return readReg(insn.rm, size);
-        return mmu.read(insn.segment, effectiveOffset(insn), size);
-    }
+    long readRm(Insn insn, int size) { return Operands.readRm(cpu, insn, size); }
 
-    void writeRm(Insn insn, int size, long value) {
-        if (insn.mod == 3) writeReg(insn.rm, size, value);
-        else mmu.write(insn.segment, effectiveOffset(insn), size, value);
-    }
+    void writeRm(Insn insn, int size, long value) { Operands.writeRm(cpu, insn, size, value); }
 
     // ---------------------------------------------------------------- stack
 

@@ -88,7 +88,8 @@ final class RandomProgram {
             else if (kind < 74) flagReader(allowJump);
             else if (kind < 82) move();
             else if (kind < 87) exchange();
-            else if (kind < 91) stack();
+            else if (kind < 89) stack();
+            else if (kind < 91) controlAndFrames();
             else if (kind < 94) flagWriter();
             else if (kind < 96 || bits != 64) legacyHighBytes();
             else sse();
@@ -514,6 +515,65 @@ final class RandomProgram {
             default -> {
                 if (rnd.nextBoolean()) a.push(bits == 16 ? imm(16) : imm(32)); else a.push(mem(bits));
                 a.pop(nativeReg());
+            }
+        }
+    }
+
+    /**
+     * CALL/RET pairs, ENTER (nesting levels 0-3 over a valid frame)/LEAVE, LOOP/LOOPE/LOOPNE/JrCXZ
+     * forward, XLAT, CMPXCHG8B/CMPXCHG16B: the remaining forms compiled kernel code uses, kept
+     * straight-line (every branch goes forward, every call returns).
+     */
+    private void controlAndFrames() {
+        Reg sp = sized(RSP, bits), bp = sized(RBP, bits);
+        switch (rnd.nextInt(5)) {
+            case 0 -> {
+                // call f; jmp over; f: <one instruction>; ret; over:
+                Label f = new Label(), over = new Label();
+                a.call(f).jmp(over).bind(f);
+                if (rnd.nextBoolean()) {
+                    try {
+                        alu();
+                    } catch (AsmException refused) {
+                        // a form this mode lacks: the callee is just RET
+                    }
+                }
+                if (rnd.nextBoolean()) a.ret(); else a.ret(8 * rnd.nextInt(3));
+                a.bind(over);
+                // RET imm16 released stack slots the caller did not push: that is fine on this stack.
+            }
+            case 1 -> {
+                if (bits == 64 && bp.code() == 5) {
+                    // ENTER reads the enclosing frame pointers at [RBP-8k] for level k: point RBP at the stack first.
+                    a.mov(bp, sp);
+                    int level = rnd.nextInt(4);
+                    int frame = rnd.nextInt(64) * 8;
+                    a.db(0xC8, frame & 0xFF, frame >>> 8, level); // enter frame, level
+                    if (rnd.nextBoolean()) a.push(nativeReg());
+                    a.db(0xC9); // leave
+                }
+            }
+            case 2 -> {
+                // LOOP/LOOPE/LOOPNE/JrCXZ (E2/E1/E0/E3) over a 3-byte ADD EAX, imm8 (83 C0 ib).
+                int[] ops = {0xE2, 0xE1, 0xE0, 0xE3};
+                a.db(ops[rnd.nextInt(4)], 3, 0x83, 0xC0, rnd.nextInt(256));
+            }
+            case 3 -> {
+                if (bits != 16) {
+                    // XLAT: AL <- [rBX + AL], rBX pointing into the buffer.
+                    a.lea(sized(RBX, bits), Mem.at(bufferBase(), rnd.nextInt(1024)));
+                    a.db(0xD7);
+                }
+            }
+            default -> {
+                if (bits == 64) {
+                    // CMPXCHG8B / CMPXCHG16B [R15 + disp32] (0F C7 /1), 16B needs 16-byte alignment.
+                    boolean wide = rnd.nextBoolean();
+                    int disp = wide ? (rnd.nextInt(SPAN - 32) / 16) * 16 : rnd.nextInt(SPAN - 32);
+                    if (rnd.nextBoolean()) a.mov(wide ? RAX : EAX, Mem.at(R15, disp).size(wide ? 64 : 32));
+                    if (rnd.nextBoolean()) a.db(0xF0); // LOCK
+                    a.db(wide ? 0x49 : 0x41, 0x0F, 0xC7, 0x8F, disp & 0xFF, (disp >>> 8) & 0xFF, 0, 0);
+                }
             }
         }
     }
