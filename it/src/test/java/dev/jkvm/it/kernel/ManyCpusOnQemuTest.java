@@ -13,8 +13,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The kernel at CPU counts well beyond the rest of the suite, under QEMU TCG on q35, kept to a
  * few seconds each: the default workload at 45 CPUs (where the kernel-task check once ran out of
  * pinned tasks for the last CPU), and bring-up alone ("test=boot") at 64, 128 and 255 CPUs, each
- * with expect-cpus= so that a CPU missing fails the run. Bring-up is batched (one INIT wait for
- * all APs) and waiting APs halt, so it stays linear in the CPU count.
+ * with expect-cpus= so that a CPU missing fails the run. All APs start in parallel and waiting
+ * APs halt, so bring-up stays linear in the CPU count.
  */
 class ManyCpusOnQemuTest {
     @Test

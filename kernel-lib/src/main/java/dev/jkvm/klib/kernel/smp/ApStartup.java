@@ -23,15 +23,15 @@ import dev.jkvm.klib.rt.Memory;
 
 /**
  * Brings the application processors up with the INIT-SIPI-SIPI sequence of the Intel MP
- * initialisation protocol (Intel SDM Vol. 3A 9.4.4.1: INIT, 10 ms, SIPI, 200 µs, SIPI), batched
- * as Linux does since 6.5: INIT goes to every AP at once and the 10 ms wait is paid once, not once
- * per AP; then each AP in turn gets its SIPI and the BSP waits only until it has left the shared
- * trampoline (it takes its stack and index from the one parameter block), while the APs already
- * out of it go on with their own set-up in parallel. Then the BSP waits for all of them to report
- * READY, and finally releases them into their idle loop. Waiting APs sit in HLT, not in a pause
- * loop: under a software CPU (QEMU TCG) or on a host with fewer cores than vCPUs, spinning APs take
- * the host CPU time the BSP needs to start the others, which made bring-up time grow with the
- * square of the CPU count. The release wakes them with one broadcast IPI (Vectors.WAKE).
+ * initialisation protocol (Intel SDM Vol. 3A 9.4.4.1: INIT, 10 ms, SIPI, 200 µs, SIPI), in
+ * parallel as Linux does since 6.5: INIT goes to every AP, the 10 ms wait is paid once, then every
+ * AP gets its SIPI and all of them run the trampoline at the same time, each finding its CPU index
+ * and stack by its own APIC ID (TrampolineParameters) and recording its stage in its own byte.
+ * The BSP waits, with one dead-AP timeout for all, until each has left the trampoline, then for
+ * all of them to report READY, and finally releases them into their idle loop. Waiting APs sit in
+ * HLT, not in a pause loop: under a software CPU (QEMU TCG) or on a host with fewer cores than
+ * vCPUs, spinning APs take the host CPU time the BSP needs, which made bring-up time grow with
+ * the square of the CPU count. The release wakes them with one broadcast IPI (Vectors.WAKE).
  * An AP that does not leave the trampoline, or not reach READY, in time is reported with its last
  * BootStage, parked again with INIT and left offline; the boot goes on without it.
  */
