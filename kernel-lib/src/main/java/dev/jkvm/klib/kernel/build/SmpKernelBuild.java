@@ -70,7 +70,7 @@ public final class SmpKernelBuild {
         return new SmpKernelBuilder();
     }
 
-    static KernelImage build(UserWorkload workload, boolean schedulerChecks) {
+    static KernelImage build(UserWorkload workload, boolean schedulerChecks, long watchdogMs) {
         JavaSubsetCompiler compiler = new JavaSubsetCompiler(SmpKernelBuild.class.getClassLoader())
                 .perCpuBaseOffset(PerCpuArea.RESERVED)
                 .addMethod(Kernel.class.getName(), "main")
@@ -100,7 +100,7 @@ public final class SmpKernelBuild {
         SchedRoutines.emit(a, symbol, unit.method(TaskEntry.class.getName(), "begin", "(JJJ)V"));
         Label syscallEntry = UserRoutines.emit(a, symbol, symbol.apply("kernel_put_byte"));
         UserSpaceBuild.Labels user = UserSpaceBuild.build(workload, unit);
-        WorkloadDescriptorBuild.emit(a, symbol, workload, schedulerChecks);
+        WorkloadDescriptorBuild.emit(a, symbol, workload, schedulerChecks, watchdogMs);
         for (Alias alias : ALIASES) {
             Label target = unit.method(alias.owner.getName(), alias.method, alias.descriptor);
             Label external = symbol.apply(alias.symbol);
@@ -126,6 +126,7 @@ public final class SmpKernelBuild {
         Label trampolineBytes = new Label("kernel_trampoline");
         a.align(16).bind(trampolineBytes).db(trampoline);
         Label symbols = symbolTable(a);
+        Label sourceLines = SourceLineTable.emit(a, unit.sourceLines(), user.sourceLines());
         Label userEntries = new Label("kernel_user_entries");
         a.align(8).bind(userEntries);
         for (Label entry : user.entries()) {
@@ -169,6 +170,9 @@ public final class SmpKernelBuild {
         entries[KernelLayout.USER_DATA_END] = user.dataEnd();
         entries[KernelLayout.USER_ENTRIES] = userEntries;
         entries[KernelLayout.SYSCALL_ENTRY] = syscallEntry;
+        entries[KernelLayout.SOURCE_LINES] = sourceLines;
+        entries[KernelLayout.USER_DIVIDE_BY_ZERO] = user.divideByZero();
+        entries[KernelLayout.USER_ARRAY_INDEX] = user.arrayIndex();
         for (int i = 0; i < KernelLayout.ENTRIES; i++) {
             if (entries[i] != null) {
                 a.dq(entries[i]);
