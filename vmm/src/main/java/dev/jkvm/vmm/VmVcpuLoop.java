@@ -82,10 +82,12 @@ final class VmVcpuLoop implements Runnable {
                     kick.drainPending();
                     if (vm.pauseGate().pauseRequested()) {
                         vm.pauseGate().park(vm::stopping);
-                        // The kick that paused us set immediate_exit; a stop that comes later
-                        // sets it again before its signal, and the loop condition sees it first.
-                        if (!vm.stopping()) vcpu.setImmediateExit(false);
                     }
+                    // The kick that paused us set immediate_exit, and so did one that came before
+                    // this thread started (a pause and resume right after start: that pause found
+                    // no running vCPU, and without this KVM_RUN would return EINTR forever). A stop
+                    // that comes later sets it again before its signal; the loop condition sees it.
+                    if (!vm.stopping()) vcpu.setImmediateExit(false);
                     continue;
                 }
                 if (r < 0) continue;

@@ -105,13 +105,17 @@ public final class JavaSubsetCompiler {
             unit.assembler().align(16);
             // A measuring pass finds how many operand stack entries the method really needs (max_stack
             // counts longs twice), so that fewer registers are reserved for the stack and more hold locals.
-            MethodTranslator measuring = new MethodTranslator(unit, new Assembler(Mode.LONG64), ref,
-                    unit.methodModel(ref), -1);
-            measuring.translate(new Label());
-            MethodTranslator translator = new MethodTranslator(unit, unit.assembler(), ref, unit.methodModel(ref),
-                    measuring.maxStackEntries());
-            translator.translate(entry);
-            sourceLines.addAll(translator.sourceLines());
+            try {
+                MethodTranslator measuring = new MethodTranslator(unit, new Assembler(Mode.LONG64), ref,
+                        unit.methodModel(ref), -1);
+                measuring.translate(new Label());
+                MethodTranslator translator = new MethodTranslator(unit, unit.assembler(), ref, unit.methodModel(ref),
+                        measuring.maxStackEntries());
+                translator.translate(entry);
+                sourceLines.addAll(translator.sourceLines());
+            } catch (CompileException e) {
+                throw CallChain.prefix(unit.callers, ref, e);
+            }
         }
         unit.emitData();
         return new CompiledUnit(unit.assembler(), unit.methods, unit.staticFields, unit.perCpuOffsets,

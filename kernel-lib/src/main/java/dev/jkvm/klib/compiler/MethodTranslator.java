@@ -1747,15 +1747,36 @@ final class MethodTranslator {
             return;
         }
         MethodTypeDesc type = inv.typeSymbol();
+        refuseObjectSignature(ref, type);
         List<StackValue> args = popArguments(type.parameterCount());
         Label callee;
         try {
-            callee = unit.method(ref);
+            callee = unit.method(ref, self, frameName.substring(siteName.length()) + (line < 0 ? "" : ":" + line) + ")");
         } catch (IllegalArgumentException e) {
             throw violation(e.getMessage());
         }
         TypeKind ret = TypeKind.from(type.returnType());
         call(callee, args, ret == TypeKind.VOID ? 0 : ret == TypeKind.LONG ? 64 : 32);
+    }
+
+    /**
+     * A call whose parameters or result are objects (String.valueOf(long), Long.toString) cannot
+     * compile: named here as the call it is, before the callee is compiled or its result stored.
+     */
+    private void refuseObjectSignature(MethodRef ref, MethodTypeDesc type) {
+        boolean objects = !type.returnType().isPrimitive();
+        StringBuilder shown = new StringBuilder();
+        for (int p = 0; p < type.parameterCount(); p++) {
+            objects |= !type.parameterType(p).isPrimitive();
+            shown.append(p == 0 ? "" : ", ").append(type.parameterType(p).displayName());
+        }
+        if (objects) {
+            String owner = ref.owner().substring(ref.owner().lastIndexOf('/') + 1);
+            throw violation("calls " + owner + "." + ref.name() + "(" + shown + ") returning "
+                    + type.returnType().displayName() + ": only static methods over integers compile (int, long,"
+                    + " short, char, byte, boolean parameters and results); compute it with integers, or print"
+                    + " literals with Console.print");
+        }
     }
 
     ConstantArray constantArray(FieldRef ref) {

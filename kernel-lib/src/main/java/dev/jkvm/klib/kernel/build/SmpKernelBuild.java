@@ -125,7 +125,7 @@ public final class SmpKernelBuild {
         byte[] trampoline = ApTrampoline.build();
         Label trampolineBytes = new Label("kernel_trampoline");
         a.align(16).bind(trampolineBytes).db(trampoline);
-        Label symbols = symbolTable(a);
+        Label symbols = symbolTable(a, user.assembler());
         Label sourceLines = SourceLineTable.emit(a, unit.sourceLines(), user.sourceLines());
         Label userEntries = new Label("kernel_user_entries");
         a.align(8).bind(userEntries);
@@ -193,15 +193,16 @@ public final class SmpKernelBuild {
         return image;
     }
 
-    /** count, then (address, name) pairs for every named code label, for in-guest backtraces. */
-    private static Label symbolTable(Assembler a) {
-        Section text = null;
-        for (Section s : a.sections()) {
-            if (s.name().equals("text")) {
-                text = s;
+    /** count, then (address, name) pairs for every named code label, kernel and user, for in-guest reports. */
+    private static Label symbolTable(Assembler a, Assembler user) {
+        Map<String, Label> code = new LinkedHashMap<>();
+        for (Assembler from : new Assembler[] {a, user}) {
+            for (Section s : from.sections()) {
+                if (s.name().equals("text")) {
+                    code.putAll(s.symbols());
+                }
             }
         }
-        Map<String, Label> code = new LinkedHashMap<>(text.symbols());
         code.keySet().removeIf(n -> n.startsWith("trap_stub_"));
         Map<String, Label> names = new LinkedHashMap<>();
         for (String n : code.keySet()) {

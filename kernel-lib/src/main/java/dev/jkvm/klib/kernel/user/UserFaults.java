@@ -8,6 +8,7 @@ import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.task.WorkloadRun;
 import dev.jkvm.klib.kernel.trap.CrashReport;
 import dev.jkvm.klib.kernel.trap.SourceLines;
+import dev.jkvm.klib.kernel.trap.Symbols;
 import dev.jkvm.klib.kernel.trap.TrapFrame;
 import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.rt.Asm;
@@ -101,6 +102,7 @@ public final class UserFaults {
         Log.dec(vector);
         Console.print(", rip ");
         Log.hex(Memory.load64(frame + TrapFrame.RIP));
+        Symbols.print(Memory.load64(frame + TrapFrame.RIP));
         Console.print(", error code ");
         Log.hex(Memory.load64(frame + TrapFrame.ERROR_CODE));
         if (vector == Vectors.PAGE_FAULT) {
