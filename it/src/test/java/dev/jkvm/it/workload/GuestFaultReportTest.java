@@ -45,7 +45,7 @@ class GuestFaultReportTest {
     }
 
     private static Path image(String method, int tasks, long watchdogMs) throws IOException {
-        Path kernel = Path.of("target", "built-images", "fault-" + method + ".elf").toAbsolutePath();
+        Path kernel = Path.of("target", "built-images", "fault-" + method + "-" + watchdogMs + "ms.elf").toAbsolutePath();
         Files.createDirectories(kernel.getParent());
         SmpKernelBuild.builder().workload(UserWorkload.of(GuestOnlyFaults.class, method, tasks)).watchdogMs(watchdogMs)
                 .build().writeTo(kernel);
@@ -107,12 +107,17 @@ class GuestFaultReportTest {
     }
 
     private static void checkSpin(String serial) throws IOException {
+        checkSpin(serial, 3000);
+    }
+
+    private static void checkSpin(String serial, long limitMs) throws IOException {
         List<String> trace = trace(serial, 2);
-        assertEquals("watchdog: still running after 3000 ms", trace.getFirst(), serial);
+        assertEquals("watchdog: still running after " + limitMs + " ms", trace.getFirst(), serial);
         // Where the loop was when the watchdog struck: one of the loop's lines.
         assertEquals(2, trace.size(), serial);
         assertTrue(trace.get(1).startsWith("\tat " + CLASS + ".spin(GuestOnlyFaults.java:"), serial);
-        assertTrue(serial.contains("workload: 1 of 4 tasks failed (first: index 2, watchdog: still running after 3000 ms at "
+        assertTrue(serial.contains("workload: 1 of 4 tasks failed (first: index 2, watchdog: still running after " + limitMs
+                + " ms at "
                 + CLASS + ".spin(GuestOnlyFaults.java:"), serial);
     }
 
@@ -136,6 +141,15 @@ class GuestFaultReportTest {
     @Test
     void infiniteLoopUnderQemuTcg() throws Exception {
         checkSpin(qemu(image("spin", 4, 3_000)));
+    }
+
+    @Test
+    void theCommandLineSetsTheWatchdogUnderQemuTcg() throws Exception {
+        // The image's limit is the default (60 s); watchdog-ms=2000 on the command line wins.
+        Qemu.Result run = Qemu.run(image("spin", 4, dev.jkvm.klib.kernel.build.SmpKernelBuilder.DEFAULT_WATCHDOG_MS),
+                "tcg", 2, "256M", HANG_LIMIT.toSeconds(), "watchdog-ms=2000");
+        assertEquals(35, run.status(), run.serial());
+        checkSpin(run.serial(), 2000);
     }
 
     @Test
