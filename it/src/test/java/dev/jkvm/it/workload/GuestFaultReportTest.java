@@ -153,6 +153,15 @@ class GuestFaultReportTest {
     }
 
     @Test
+    void arrayIndexOutOfBoundsUnderQemuTcg() throws Exception {
+        String serial = qemu(image("outOfBounds", 4, 60_000));
+        assertEquals(List.of("java.lang.ArrayIndexOutOfBoundsException: Index 4 out of bounds for length 3",
+                frame("outOfBounds", "FAULT: outOfBounds")), trace(serial, 1), serial);
+        assertLine(serial, "workload: 1 of 4 tasks failed (first: index 1, ArrayIndexOutOfBoundsException: Index 4 out of"
+                + " bounds for length 3 at " + CLASS + ".outOfBounds(GuestOnlyFaults.java:" + line("FAULT: outOfBounds") + "))");
+    }
+
+    @Test
     void faultTwoFramesDeepUnderQemuTcg() throws Exception {
         checkDeep(qemu(image("deep", 4, 60_000)));
     }

@@ -41,6 +41,14 @@ public final class GuestOnlyFaults {
         return x;
     }
 
+    private static final long[] WEIGHTS = {3, 5, 7};
+
+    /** Index 1 reads WEIGHTS[4] in the guest: the compiled bounds check. */
+    public static long outOfBounds(long index) {
+        int at = inGuest(index) && index == 1 ? 4 : (int) (index % 3);
+        return WEIGHTS[at]; // FAULT: outOfBounds
+    }
+
     /** Index 1 divides by zero in a callee two frames below the task method. */
     public static long deep(long index) {
         return middle(index) + 1; // CALL: deep
