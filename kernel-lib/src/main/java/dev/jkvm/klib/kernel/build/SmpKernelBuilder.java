@@ -18,6 +18,9 @@ import dev.jkvm.klib.workload.UserWorkload;
  * CPUs, prints "workload: DESCRIPTION = SUM (host at build time: EXPECTED), N ring-3 tasks; T ms:
  * PASS" (or FAIL) with the per-CPU scheduler table, then "result: PASS" and exits through
  * isa-debug-exit with 0 (jkvm and QEMU report status 1), or with 0x11 on failure (status 35).
+ * A task killed by a fault or by the watchdog (watchdogMs) is reported like a Java stack trace and
+ * counted: "workload: F of N tasks failed (first: index I, ...)", the sum compared over the tasks
+ * that finished, and the run fails.
  */
 public final class SmpKernelBuilder {
     private UserWorkload workload = primeCount();
