@@ -19,6 +19,12 @@ public final class Qemu {
 
     public static Result run(Path kernel, String accel, int cpus, String memory, long timeoutSeconds)
             throws IOException, InterruptedException {
+        return run(kernel, accel, cpus, memory, timeoutSeconds, null);
+    }
+
+    /** As run, with a kernel command line (-append; QEMU puts the image path in front of it). */
+    public static Result run(Path kernel, String accel, int cpus, String memory, long timeoutSeconds, String commandLine)
+            throws IOException, InterruptedException {
         Path binary = Path.of("/usr/bin/qemu-system-x86_64");
         if (!Files.isExecutable(binary)) {
             throw new IllegalStateException("qemu-system-x86_64 is not installed; scripts/test installs the Debian package qemu-system-x86");
@@ -31,6 +37,9 @@ public final class Qemu {
                     "-kernel", kernel.toString(),
                     "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                     "-serial", "file:" + serial, "-display", "none", "-nodefaults", "-no-reboot"));
+            if (commandLine != null) {
+                cmd.addAll(List.of("-append", commandLine));
+            }
             Process p = new ProcessBuilder(cmd).redirectErrorStream(false)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(err.toFile()).start();

@@ -96,7 +96,7 @@ class ContainerBootIT {
     }
 
     private static final java.util.regex.Pattern SCHEDULER_MEASUREMENTS = java.util.regex.Pattern.compile(
-            "sched: |kernel tasks: |workload: |user fault: |user sleepers: |user hello: ");
+            "sched: |kernel tasks: |workload: |user fault: |Exception in task |user sleepers: |user hello: ");
 
     private static VmContainer smp(String logName, int cpus) throws Exception {
         return new VmContainer(logName).withKvm().withFile(smpKernel, SMP_IN_CONTAINER).withArgs(

@@ -79,8 +79,11 @@ final class SmpBootReport {
         assertTrue(Pattern.compile("^user hello: exit value 10\\d\\d: PASS$", Pattern.MULTILINE).matcher(serial).find(),
                 () -> "no passing user hello line in:\n" + serial);
         // #PF error code 0x5: a read (bit 1 clear) in user mode (bit 2) of a present page (bit 0), SDM Vol. 3A 4.7.
-        assertTrue(Pattern.compile("^user fault: task 0x[0-9a-f]+ killed on cpu \\d+: vector 14, rip 0x[0-9a-f]+,"
-                + " error code 0x5, cr2 0x101000$", Pattern.MULTILINE).matcher(serial).find(),
+        assertTrue(Pattern.compile("^user fault: task 0x[0-9a-f]+ killed on cpu \\d+: vector 14, rip 0x[0-9a-f]+"
+                + " <dev_jkvm_klib_kernel_user_UserPrograms__touchKernel\\+0x[0-9a-f]+>, error code 0x5, cr2 0x101000\n"
+                + "Exception in task 0x[0-9a-f]+ on cpu \\d+: page fault: read at address 0x101000 \\(protection violation\\)\n"
+                + "\tat dev\\.jkvm\\.klib\\.kernel\\.user\\.UserPrograms\\.touchKernel\\(UserPrograms\\.java:\\d+\\)$",
+                Pattern.MULTILINE).matcher(serial).find(),
                 () -> "no page fault report of the user task reading kernel text in:\n" + serial);
         line("user access to kernel memory: exit value -1014: PASS");
         line("user fault isolation (divide by zero): exit value -1006: PASS");

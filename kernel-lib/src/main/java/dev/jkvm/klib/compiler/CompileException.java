@@ -20,6 +20,15 @@ public class CompileException extends RuntimeException {
         this.sourceLine = sourceLine;
     }
 
+    /** The same error with a different message (CallChain puts the calls that led to it first). */
+    CompileException(String message, CompileException original) {
+        super(message, original);
+        this.className = original.className;
+        this.methodName = original.methodName;
+        this.bytecodeIndex = original.bytecodeIndex;
+        this.sourceLine = original.sourceLine;
+    }
+
     /** Binary class name with dots, e.g. dev.jkvm.kernel.Main. */
     public String className() {
         return className;

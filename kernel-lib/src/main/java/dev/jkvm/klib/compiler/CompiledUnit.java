@@ -28,9 +28,12 @@ public final class CompiledUnit {
     private final Map<FieldRef, Integer> perCpuOffsets;
     private final int perCpuSize;
     private final Map<String, Label> externals;
+    private final java.util.List<SourceLine> sourceLines;
 
     CompiledUnit(Assembler assembler, Map<MethodRef, Label> methods, Map<FieldRef, Label> staticFields,
-            Map<FieldRef, Integer> perCpuOffsets, int perCpuSize, Map<String, Label> externals) {
+            Map<FieldRef, Integer> perCpuOffsets, int perCpuSize, Map<String, Label> externals,
+            java.util.List<SourceLine> sourceLines) {
+        this.sourceLines = java.util.List.copyOf(sourceLines);
         this.assembler = assembler;
         // Insertion-ordered copies, not Map.copyOf: its iteration order changes from one JVM to the
         // next, and an image builder that walks these maps must produce the same bytes every time.
@@ -107,6 +110,11 @@ public final class CompiledUnit {
     }
 
     /** Symbols compiled code calls but does not define, by name: bind each before layout. */
+    /** Every compiled method's line table (SourceLine), method after method. */
+    public java.util.List<SourceLine> sourceLines() {
+        return sourceLines;
+    }
+
     public Map<String, Label> externals() {
         return externals;
     }

@@ -73,6 +73,7 @@ public final class JavaSubsetCompiler {
     /** Compiles the roots and everything they reach. */
     public CompiledUnit compile() {
         UnitBuilder unit = new UnitBuilder(loader, perCpuBase, externalPrefix);
+        java.util.List<SourceLine> sourceLines = new java.util.ArrayList<>();
         for (String[] root : roots) {
             ClassModel model;
             try {
@@ -104,14 +105,20 @@ public final class JavaSubsetCompiler {
             unit.assembler().align(16);
             // A measuring pass finds how many operand stack entries the method really needs (max_stack
             // counts longs twice), so that fewer registers are reserved for the stack and more hold locals.
-            MethodTranslator measuring = new MethodTranslator(unit, new Assembler(Mode.LONG64), ref,
-                    unit.methodModel(ref), -1);
-            measuring.translate(new Label());
-            new MethodTranslator(unit, unit.assembler(), ref, unit.methodModel(ref), measuring.maxStackEntries())
-                    .translate(entry);
+            try {
+                MethodTranslator measuring = new MethodTranslator(unit, new Assembler(Mode.LONG64), ref,
+                        unit.methodModel(ref), -1);
+                measuring.translate(new Label());
+                MethodTranslator translator = new MethodTranslator(unit, unit.assembler(), ref, unit.methodModel(ref),
+                        measuring.maxStackEntries());
+                translator.translate(entry);
+                sourceLines.addAll(translator.sourceLines());
+            } catch (CompileException e) {
+                throw CallChain.prefix(unit.callers, ref, e);
+            }
         }
         unit.emitData();
         return new CompiledUnit(unit.assembler(), unit.methods, unit.staticFields, unit.perCpuOffsets,
-                unit.perCpuSize(), unit.externals);
+                unit.perCpuSize(), unit.externals, sourceLines);
     }
 }

@@ -80,6 +80,10 @@ final class MethodTranslator {
     private final Map<java.lang.classfile.Label, List<StackValue>> jumpStates = new HashMap<>();
     private final Map<Integer, Label> divideByZeroStubs = new HashMap<>();
     private final List<Runnable> stubs = new ArrayList<>();
+    /** The line table of this method's code (SourceLine), in address order. */
+    private final List<SourceLine> sourceLines = new ArrayList<>();
+    private final String frameName;
+    private int recordedLine = Integer.MIN_VALUE;
     /** Pseudo-local slot of each constant array whose base may live in a register (see loopArrays). */
     private final Map<FieldRef, Integer> arrayBaseSlots = new LinkedHashMap<>();
     private final Map<FieldRef, Long> arrayWeights = new HashMap<>();
@@ -110,6 +114,9 @@ final class MethodTranslator {
         this.self = self;
         this.method = method;
         this.siteName = self.owner().replace('/', '.') + "." + self.name();
+        this.frameName = siteName + "(" + method.parent()
+                .flatMap(c -> c.findAttribute(Attributes.sourceFile()))
+                .map(f -> f.sourceFile().stringValue()).orElse("Unknown Source");
         if (method.flags().has(AccessFlag.SYNCHRONIZED)) {
             throw violationAt(-1, -1, "is synchronized: kernel code has no monitors; use Atomic to build a lock");
         }
@@ -328,6 +335,7 @@ final class MethodTranslator {
                 weights, parameterSlots, hasCalls(), code.maxLocals());
 
         a.bind(entry);
+        recordLine(entry, firstLine());
         prologue(parameterSlots, parameterWide);
         for (index = 0; index < elements.size(); index++) {
             Element el = elements.get(index);
@@ -337,6 +345,11 @@ final class MethodTranslator {
                 case LabelTarget lt -> enterLabel(lt.label());
                 case Instruction ins -> {
                     if (reachable) {
+                        if (line != recordedLine) {
+                            Label here = new Label();
+                            a.bind(here);
+                            recordLine(here, line);
+                        }
                         instruction(ins);
                         maxEntriesSeen = Math.max(maxEntriesSeen, stack.size());
                     }
@@ -351,6 +364,29 @@ final class MethodTranslator {
         for (int i = 0; i < stubs.size(); i++) {
             stubs.get(i).run();
         }
+        Label end = new Label();
+        a.bind(end);
+        sourceLines.add(new SourceLine(end, null, -1));
+    }
+
+    private void recordLine(Label at, int atLine) {
+        sourceLines.add(new SourceLine(at, frameName, atLine));
+        recordedLine = atLine;
+    }
+
+    /** The line of the method's first instruction (its prologue is charged to it), or -1. */
+    private int firstLine() {
+        for (Element el : elements) {
+            if (el.element instanceof Instruction) {
+                return el.line;
+            }
+        }
+        return -1;
+    }
+
+    /** The line table of the translated code (SourceLine), ending with the method's end. */
+    List<SourceLine> sourceLines() {
+        return sourceLines;
     }
 
     /** The most operand stack entries seen during translate (a long counts once). */
@@ -692,6 +728,7 @@ final class MethodTranslator {
             Label message = unit.string(site());
             stubs.add(() -> {
                 a.bind(stub);
+                recordLine(stub, l);
                 a.lea(Reg.RDI, Mem.rip(message));
                 a.call(unit.external(SymbolNames.PANIC_DIVIDE_BY_ZERO));
                 a.ud2();
@@ -1710,15 +1747,36 @@ final class MethodTranslator {
             return;
         }
         MethodTypeDesc type = inv.typeSymbol();
+        refuseObjectSignature(ref, type);
         List<StackValue> args = popArguments(type.parameterCount());
         Label callee;
         try {
-            callee = unit.method(ref);
+            callee = unit.method(ref, self, frameName.substring(siteName.length()) + (line < 0 ? "" : ":" + line) + ")");
         } catch (IllegalArgumentException e) {
             throw violation(e.getMessage());
         }
         TypeKind ret = TypeKind.from(type.returnType());
         call(callee, args, ret == TypeKind.VOID ? 0 : ret == TypeKind.LONG ? 64 : 32);
+    }
+
+    /**
+     * A call whose parameters or result are objects (String.valueOf(long), Long.toString) cannot
+     * compile: named here as the call it is, before the callee is compiled or its result stored.
+     */
+    private void refuseObjectSignature(MethodRef ref, MethodTypeDesc type) {
+        boolean objects = !type.returnType().isPrimitive();
+        StringBuilder shown = new StringBuilder();
+        for (int p = 0; p < type.parameterCount(); p++) {
+            objects |= !type.parameterType(p).isPrimitive();
+            shown.append(p == 0 ? "" : ", ").append(type.parameterType(p).displayName());
+        }
+        if (objects) {
+            String owner = ref.owner().substring(ref.owner().lastIndexOf('/') + 1);
+            throw violation("calls " + owner + "." + ref.name() + "(" + shown + ") returning "
+                    + type.returnType().displayName() + ": only static methods over integers compile (int, long,"
+                    + " short, char, byte, boolean parameters and results); compute it with integers, or print"
+                    + " literals with Console.print");
+        }
     }
 
     ConstantArray constantArray(FieldRef ref) {
@@ -1810,8 +1868,10 @@ final class MethodTranslator {
         a.jcc(Cond.AE, outOfRange);
         Label message = unit.string(site());
         int length = ca.length();
+        int stubLine = line;
         stubs.add(() -> {
             a.bind(outOfRange);
+            recordLine(outOfRange, stubLine);
             a.lea(Reg.RDI, Mem.rip(message));
             a.mov(Reg.ESI, Reg.ECX);
             a.mov(Reg.EDX, length);

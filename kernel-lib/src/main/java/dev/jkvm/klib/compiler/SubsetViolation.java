@@ -6,4 +6,9 @@ public final class SubsetViolation extends CompileException {
             String problem) {
         super(className, methodName, bytecodeIndex, sourceLine, problem);
     }
+
+    /** The same violation with the calls that led to it first (CallChain). */
+    SubsetViolation(String message, SubsetViolation original) {
+        super(message, original);
+    }
 }

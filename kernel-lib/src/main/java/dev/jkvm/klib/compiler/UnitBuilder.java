@@ -86,6 +86,23 @@ final class UnitBuilder {
         throw new IllegalArgumentException("calls " + ref + ", which does not exist");
     }
 
+    /** Who first called each queued method, and from where: for the call chain of an error. */
+    final Map<MethodRef, CallSite> callers = new HashMap<>();
+
+    /** The first call of a method: the caller and its position, "(File.java:LINE)". */
+    record CallSite(MethodRef caller, String position) {
+    }
+
+    /** As method(ref), remembering the first call site for the call chain of a later error. */
+    Label method(MethodRef ref, MethodRef caller, String position) {
+        Label label = method(ref);
+        MethodRef declared = declaringMethod(ref);
+        if (!declared.equals(caller)) {
+            callers.putIfAbsent(declared, new CallSite(caller, position));
+        }
+        return label;
+    }
+
     /** The label of a method's code; queues the method for compilation on first use. */
     Label method(MethodRef ref) {
         MethodRef declared = declaringMethod(ref);

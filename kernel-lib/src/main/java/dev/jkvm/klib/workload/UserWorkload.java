@@ -12,7 +12,8 @@ import java.lang.reflect.Modifier;
  * index when the image is built.
  *
  * The method and everything it calls must be in the Java subset of
- * {@link dev.jkvm.klib.compiler.JavaSubsetCompiler}, and more narrowly what ring 3 offers: static
+ * {@link dev.jkvm.klib.compiler.JavaSubsetCompiler} (the JDK's static integer helpers such as
+ * Math.floorMod or Long.bitCount compile too; the README lists them), and more narrowly what ring 3 offers: static
  * fields only with values their class initialiser leaves (the initialiser runs on the host at
  * build time; no {@code @PerCpu} fields), {@code Console.print} of string literals, and the system
  * calls of {@link dev.jkvm.klib.kernel.user.Sys} (yield, sleep, cpuId, taskId). Tasks run

@@ -52,6 +52,7 @@ class KernelCommandLineFuzzTest {
     private static final MethodHandle SELFTEST = KERNEL.method(K, "selftest", boolean.class);
     private static final MethodHandle EXPECT_CPUS = KERNEL.method(K, "expectCpus", int.class);
     private static final MethodHandle STORM_MS = KERNEL.method(K, "stormMs", long.class);
+    private static final MethodHandle WATCHDOG_MS = KERNEL.method(K, "watchdogMs", long.class);
     private static final MethodHandle FITS = KERNEL.method(K, "fitsImage", boolean.class, boolean.class);
     private static final MethodHandle ENABLED = KERNEL.method("dev.jkvm.klib.kernel.selftest.SelfTestSuite", "enabled",
             boolean.class, boolean.class);
@@ -149,6 +150,7 @@ class KernelCommandLineFuzzTest {
         assertEquals(expected.selftest, (boolean) SELFTEST.invoke(), "selftest(), " + where);
         assertEquals(expected.expectCpus, (int) EXPECT_CPUS.invoke(), "expectCpus(), " + where);
         assertEquals(expected.stormMs, (long) STORM_MS.invoke(), "stormMs(), " + where);
+        assertEquals(expected.watchdogMs, (long) WATCHDOG_MS.invoke(), "watchdogMs(), " + where);
         assertEquals(expected.selftest, (boolean) ENABLED.invoke(expected.selftest), "SelfTestSuite.enabled, " + where);
         boolean schedulerTest = expected.test == MainTask.BOOT_ONLY || (expected.test & 0xFF) == MainTask.SCHED_TEST;
         CLEAR.invoke();
@@ -160,13 +162,14 @@ class KernelCommandLineFuzzTest {
     }
 
     /** The plain-Java reading of a command line: the values, or the one error line. */
-    private record Reading(String error, int test, boolean selftest, int expectCpus, long stormMs) {
+    private record Reading(String error, int test, boolean selftest, int expectCpus, long stormMs, long watchdogMs) {
         static Reading of(String text, boolean skipFirst) {
             int test = 0;
             boolean testGiven = false;
             boolean selftest = false;
             int expectCpus = 0;
             long stormMs = 0;
+            long watchdogMs = 0;
             for (String word : text.split(" ")) {
                 if (word.isEmpty()) continue;
                 if (skipFirst) {
@@ -179,18 +182,20 @@ class KernelCommandLineFuzzTest {
                     if (testGiven) return error(word, "test= is given twice");
                     testGiven = true;
                     test = TESTS.get(word);
-                } else if (word.startsWith("expect-cpus=") || word.startsWith("storm-ms=")) {
+                } else if (word.startsWith("expect-cpus=") || word.startsWith("storm-ms=")
+                        || word.startsWith("watchdog-ms=")) {
                     String digits = word.substring(word.indexOf('=') + 1);
-                    long max = word.startsWith("expect-cpus=") ? 1024 : 60000;
+                    long max = word.startsWith("expect-cpus=") ? 1024 : word.startsWith("storm-ms=") ? 60000 : 3600000;
                     long value = digits.matches("[0-9]{1,9}") ? Long.parseLong(digits) : -1;
                     if (value < 1 || value > max) return error(word, "the number is malformed or out of range");
                     if (max == 1024) expectCpus = (int) value;
-                    else stormMs = value;
+                    else if (max == 60000) stormMs = value;
+                    else watchdogMs = value;
                 } else {
                     return error(word, "unknown switch");
                 }
             }
-            return new Reading("", test, selftest, expectCpus, stormMs);
+            return new Reading("", test, selftest, expectCpus, stormMs, watchdogMs);
         }
 
         private static Reading error(String word, String reason) {
@@ -202,7 +207,7 @@ class KernelCommandLineFuzzTest {
             return new Reading("cmdline: " + reason + " in \"" + shown + "\"; accepted: "
                     + "test=fault|panic|hang|overflow|write-text|xdata|boot|sched-{fairness,migration,priority,"
                     + "timeouts,stress,bench,affinity,join,isolation,kernel-memory}, expect-cpus=N (1-1024),"
-                    + " storm-ms=N (1-60000), selftest\n", 0, false, 0, 0);
+                    + " storm-ms=N (1-60000), watchdog-ms=N (1-3600000), selftest\n", 0, false, 0, 0, 0);
         }
     }
 }

@@ -70,7 +70,7 @@ public final class SmpKernelBuild {
         return new SmpKernelBuilder();
     }
 
-    static KernelImage build(UserWorkload workload, boolean schedulerChecks) {
+    static KernelImage build(UserWorkload workload, boolean schedulerChecks, long watchdogMs) {
         JavaSubsetCompiler compiler = new JavaSubsetCompiler(SmpKernelBuild.class.getClassLoader())
                 .perCpuBaseOffset(PerCpuArea.RESERVED)
                 .addMethod(Kernel.class.getName(), "main")
@@ -100,7 +100,7 @@ public final class SmpKernelBuild {
         SchedRoutines.emit(a, symbol, unit.method(TaskEntry.class.getName(), "begin", "(JJJ)V"));
         Label syscallEntry = UserRoutines.emit(a, symbol, symbol.apply("kernel_put_byte"));
         UserSpaceBuild.Labels user = UserSpaceBuild.build(workload, unit);
-        WorkloadDescriptorBuild.emit(a, symbol, workload, schedulerChecks);
+        WorkloadDescriptorBuild.emit(a, symbol, workload, schedulerChecks, watchdogMs);
         for (Alias alias : ALIASES) {
             Label target = unit.method(alias.owner.getName(), alias.method, alias.descriptor);
             Label external = symbol.apply(alias.symbol);
@@ -125,7 +125,8 @@ public final class SmpKernelBuild {
         byte[] trampoline = ApTrampoline.build();
         Label trampolineBytes = new Label("kernel_trampoline");
         a.align(16).bind(trampolineBytes).db(trampoline);
-        Label symbols = symbolTable(a);
+        Label symbols = symbolTable(a, user.assembler());
+        Label sourceLines = SourceLineTable.emit(a, unit.sourceLines(), user.sourceLines());
         Label userEntries = new Label("kernel_user_entries");
         a.align(8).bind(userEntries);
         for (Label entry : user.entries()) {
@@ -169,6 +170,9 @@ public final class SmpKernelBuild {
         entries[KernelLayout.USER_DATA_END] = user.dataEnd();
         entries[KernelLayout.USER_ENTRIES] = userEntries;
         entries[KernelLayout.SYSCALL_ENTRY] = syscallEntry;
+        entries[KernelLayout.SOURCE_LINES] = sourceLines;
+        entries[KernelLayout.USER_DIVIDE_BY_ZERO] = user.divideByZero();
+        entries[KernelLayout.USER_ARRAY_INDEX] = user.arrayIndex();
         for (int i = 0; i < KernelLayout.ENTRIES; i++) {
             if (entries[i] != null) {
                 a.dq(entries[i]);
@@ -189,15 +193,16 @@ public final class SmpKernelBuild {
         return image;
     }
 
-    /** count, then (address, name) pairs for every named code label, for in-guest backtraces. */
-    private static Label symbolTable(Assembler a) {
-        Section text = null;
-        for (Section s : a.sections()) {
-            if (s.name().equals("text")) {
-                text = s;
+    /** count, then (address, name) pairs for every named code label, kernel and user, for in-guest reports. */
+    private static Label symbolTable(Assembler a, Assembler user) {
+        Map<String, Label> code = new LinkedHashMap<>();
+        for (Assembler from : new Assembler[] {a, user}) {
+            for (Section s : from.sections()) {
+                if (s.name().equals("text")) {
+                    code.putAll(s.symbols());
+                }
             }
         }
-        Map<String, Label> code = new LinkedHashMap<>(text.symbols());
         code.keySet().removeIf(n -> n.startsWith("trap_stub_"));
         Map<String, Label> names = new LinkedHashMap<>();
         for (String n : code.keySet()) {

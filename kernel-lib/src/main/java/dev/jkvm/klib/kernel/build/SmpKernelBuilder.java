@@ -18,10 +18,22 @@ import dev.jkvm.klib.workload.UserWorkload;
  * CPUs, prints "workload: DESCRIPTION = SUM (host at build time: EXPECTED), N ring-3 tasks; T ms:
  * PASS" (or FAIL) with the per-CPU scheduler table, then "result: PASS" and exits through
  * isa-debug-exit with 0 (jkvm and QEMU report status 1), or with 0x11 on failure (status 35).
+ * A task killed by a fault or by the watchdog (watchdogMs) is reported like a Java stack trace and
+ * counted: "workload: F of N tasks failed (first: index I, ...)", the sum compared over the tasks
+ * that finished, and the run fails.
  */
 public final class SmpKernelBuilder {
     private UserWorkload workload = primeCount();
     private boolean schedulerChecks;
+    private long watchdogMs = DEFAULT_WATCHDOG_MS;
+
+    /**
+     * A workload task still running after this long is killed and reported (its index and where it
+     * was), and the run fails instead of hanging. Generous: ring 0 is emulated slowly on some hosts.
+     */
+    public static final long DEFAULT_WATCHDOG_MS = 60_000;
+    /** The largest limit; the kernel command line's watchdog-ms=N accepts the same range. */
+    public static final long MAX_WATCHDOG_MS = 3_600_000;
 
     SmpKernelBuilder() {
     }
@@ -48,11 +60,24 @@ public final class SmpKernelBuilder {
     }
 
     /**
+     * The per-task watchdog's limit in ms (1 to MAX_WATCHDOG_MS; default DEFAULT_WATCHDOG_MS). The
+     * kernel command line's watchdog-ms=N overrides it for one run.
+     */
+    public SmpKernelBuilder watchdogMs(long milliseconds) {
+        if (milliseconds < 1 || milliseconds > MAX_WATCHDOG_MS) {
+            throw new IllegalArgumentException("watchdog of " + milliseconds + " ms: choose 1 to " + MAX_WATCHDOG_MS
+                    + " ms");
+        }
+        this.watchdogMs = milliseconds;
+        return this;
+    }
+
+    /**
      * Compiles the kernel and the workload and links the image. Throws
      * dev.jkvm.klib.workload.WorkloadException (one line naming the class, method, cause and fix)
      * when the workload's code cannot run in ring 3.
      */
     public KernelImage build() {
-        return SmpKernelBuild.build(workload, schedulerChecks);
+        return SmpKernelBuild.build(workload, schedulerChecks, watchdogMs);
     }
 }

@@ -69,6 +69,18 @@ final class UserRoutines {
         a.pushf().and(Mem.at(RSP).m64(), ~RFLAGS_AC).popf();
         a.bind(noClac).ret();
 
+        // kernel_user_load64(rdi = user address, rsi = 1 when SMAP is on) -> rax: one 64-bit read
+        // of a checked user address (a fault report walking the user stack), AC set as above.
+        LowLevelRoutines.routine(a, symbol, "kernel_user_load64");
+        Label loadNoStac = new Label();
+        Label loadNoClac = new Label();
+        a.test(RSI, RSI).jcc(Cond.E, loadNoStac);
+        a.pushf().or(Mem.at(RSP).m64(), RFLAGS_AC).popf();
+        a.bind(loadNoStac).mov(RAX, Mem.at(RDI).m64());
+        a.test(RSI, RSI).jcc(Cond.E, loadNoClac);
+        a.pushf().and(Mem.at(RSP).m64(), ~RFLAGS_AC).popf();
+        a.bind(loadNoClac).ret();
+
         // SYSCALL entry (Intel SDM Vol. 2B, SYSCALL): CPL 0, interrupts off (FMASK), RSP still the
         // user's, RCX = user RIP, R11 = user RFLAGS. Parks the user RSP in the per-CPU area, takes
         // the task's kernel stack from this CPU's TSS.RSP0 (offset 4, Vol. 3A 8.7), builds the

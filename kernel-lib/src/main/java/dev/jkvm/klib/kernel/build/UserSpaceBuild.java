@@ -42,7 +42,9 @@ final class UserSpaceBuild {
         "hello", null, "touchKernel", "divideByZero", "producer", "consumer", "sleeper", "spin",
     };
 
-    record Labels(Assembler assembler, Label textEnd, Label rodataEnd, Label dataEnd, Label[] entries) {
+    /** divideByZero, arrayIndex: the routines the checks call, null when no code needs them. */
+    record Labels(Assembler assembler, Label textEnd, Label rodataEnd, Label dataEnd, Label[] entries,
+            java.util.List<dev.jkvm.klib.compiler.SourceLine> sourceLines, Label divideByZero, Label arrayIndex) {
     }
 
     /** kernel: the kernel's unit, whose methods and fields user code must not share (see below). */
@@ -123,7 +125,8 @@ final class UserSpaceBuild {
                         + s.size() + " bytes); ring-3 code may only use plain static fields, not @PerCpu ones");
             }
         }
-        return new Labels(a, textEnd, rodataEnd, dataEnd, entries);
+        return new Labels(a, textEnd, rodataEnd, dataEnd, entries, unit.sourceLines(),
+                externals.get(SymbolNames.PANIC_DIVIDE_BY_ZERO), externals.get(SymbolNames.PANIC_ARRAY_INDEX));
     }
 
     /**

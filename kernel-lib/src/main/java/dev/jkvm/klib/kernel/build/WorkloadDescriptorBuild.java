@@ -21,19 +21,34 @@ final class WorkloadDescriptorBuild {
     private WorkloadDescriptorBuild() {
     }
 
-    static void emit(Assembler a, Function<String, Label> symbol, UserWorkload workload, boolean schedulerChecks) {
+    static void emit(Assembler a, Function<String, Label> symbol, UserWorkload workload, boolean schedulerChecks,
+            long watchdogMs) {
         long[] words = new long[WorkloadDescriptor.ENTRIES];
+        long[] results = new long[workload.tasks()];
+        long sum = 0;
+        for (int index = 0; index < results.length; index++) {
+            results[index] = workload.hostResult(index);
+            sum += results[index];
+        }
         words[WorkloadDescriptor.TASKS] = workload.tasks();
-        words[WorkloadDescriptor.EXPECTED] = workload.hostResult();
+        words[WorkloadDescriptor.EXPECTED] = sum;
+        words[WorkloadDescriptor.WATCHDOG_MS] = watchdogMs;
         words[WorkloadDescriptor.FLAGS] = schedulerChecks ? WorkloadDescriptor.FLAG_SCHEDULER_CHECKS : 0;
         Label table = new Label("kernel_workload_table");
         Label description = new Label("kernel_workload_description");
         a.section("rodata", Section.Kind.RODATA);
         a.bind(description).asciz(workload.description());
+        Label resultTable = new Label("kernel_workload_results");
+        a.align(8).bind(resultTable);
+        for (long result : results) {
+            a.dq(result);
+        }
         a.align(8).bind(table);
         for (int i = 0; i < words.length; i++) {
             if (i == WorkloadDescriptor.DESCRIPTION) {
                 a.dq(description);
+            } else if (i == WorkloadDescriptor.RESULTS) {
+                a.dq(resultTable);
             } else {
                 a.dq(words[i]);
             }

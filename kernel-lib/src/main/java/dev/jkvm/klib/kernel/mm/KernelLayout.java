@@ -54,7 +54,15 @@ public final class KernelLayout {
     public static final int USER_ENTRIES = 21;
     /** The SYSCALL entry (IA32_LSTAR): a user-mode page fault on it is a system call too (trap.Traps). */
     public static final int SYSCALL_ENTRY = 22;
-    public static final int ENTRIES = 23;
+    /**
+     * The line table of all compiled Java, kernel and user (trap.SourceLines): count, then
+     * (address, frame text address or 0 after a method's end, line) triples, in any order.
+     */
+    public static final int SOURCE_LINES = 23;
+    /** The user routines a failed divide-by-zero and array-index check call (each a UD2), or 0. */
+    public static final int USER_DIVIDE_BY_ZERO = 24;
+    public static final int USER_ARRAY_INDEX = 25;
+    public static final int ENTRIES = 26;
 
     public static long get(int index) {
         return Memory.load64(Asm.call(SYMBOL) + index * 8L);

@@ -22,7 +22,11 @@ public final class WorkloadDescriptor {
     public static final int DESCRIPTION = 2;
     /** FLAG_ bits. */
     public static final int FLAGS = 3;
-    public static final int ENTRIES = 4;
+    /** The address of TASKS longs: each task's result as the host JVM computed it, by index. */
+    public static final int RESULTS = 4;
+    /** The watchdog's limit in ms: a workload task still running after it is killed and reported. */
+    public static final int WATCHDOG_MS = 5;
+    public static final int ENTRIES = 6;
 
     /**
      * The default image's checks around the workload: the kernel and ring-3 task tests first, and

@@ -52,6 +52,12 @@ public final class CrashReport {
         Console.print(" rdi ");
         Log.hex(Memory.load64(frame + TrapFrame.RDI));
         Console.print("\n");
+        if (SourceLines.find(Memory.load64(frame + TrapFrame.RIP)) != 0) {
+            // Compiled Java faulted: where, as a Java stack trace names a frame.
+            Console.print("fault");
+            SourceLines.printAt(Memory.load64(frame + TrapFrame.RIP));
+            Console.print("\n");
+        }
         Panic.printBacktrace(Memory.load64(frame + TrapFrame.RBP));
         if (locked) {
             Log.unlock();

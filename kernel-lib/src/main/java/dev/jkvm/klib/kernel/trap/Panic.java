@@ -108,6 +108,8 @@ public final class Panic {
             Console.print("\n  ");
             Log.hex(returnAddress);
             Symbols.print(returnAddress);
+            // The call instruction ends just before the return address: its line is the caller's.
+            SourceLines.printAt(returnAddress - 1);
             rbp = Memory.load64(rbp);
         }
         Console.print("\n");

@@ -7,7 +7,8 @@ import dev.jkvm.klib.rt.Memory;
 
 /**
  * Names code addresses for crash reports from the symbol table the image builder puts in rodata
- * (KernelLayout.SYMBOLS: count, then address and name pairs, in any order).
+ * (KernelLayout.SYMBOLS: count, then address and name pairs, in any order): the kernel's text and
+ * the user-mode text that follows it.
  */
 public final class Symbols {
     private Symbols() {
@@ -15,7 +16,7 @@ public final class Symbols {
 
     /** Prints " <name+0xoff>" for the nearest symbol at or below a code address, else nothing. */
     public static void print(long address) {
-        if (address < KernelLayout.get(KernelLayout.TEXT_START) || address >= KernelLayout.get(KernelLayout.TEXT_END)) {
+        if (address < KernelLayout.get(KernelLayout.TEXT_START) || address >= KernelLayout.get(KernelLayout.USER_TEXT_END)) {
             return;
         }
         long table = KernelLayout.get(KernelLayout.SYMBOLS);

@@ -8,6 +8,7 @@ import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiReason;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.user.Syscalls;
+import dev.jkvm.klib.kernel.task.Watchdog;
 import dev.jkvm.klib.kernel.user.UserFaults;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
@@ -88,6 +89,9 @@ public final class Traps {
             Console.print("\n");
         }
         Lapic.eoi();
+        if (vector == Vectors.TIMER && KernelScheduler.isRunning() && UserFaults.fromUser(frame)) {
+            Watchdog.check(frame);
+        }
         if ((vector == Vectors.TIMER || ipiReason != 0) && KernelScheduler.isRunning()) {
             KernelScheduler.afterInterrupt(vector == Vectors.TIMER);
         }

@@ -6,7 +6,11 @@ public final class Vectors {
     }
 
     /** Exceptions the kernel treats specially (Intel SDM Vol. 3A 6.3.1, Table 6-1). */
+    /** #DE (Intel SDM Vol. 3A Table 6-1): a DIV or IDIV by zero, or a quotient too large. */
+    public static final int DIVIDE_ERROR = 0;
     public static final int NMI = 2;
+    /** #UD: the compiled checks end in UD2 (build.UserSpaceBuild). */
+    public static final int INVALID_OPCODE = 6;
     public static final int PAGE_FAULT = 14;
 
     /** The local APIC timer. */
