@@ -1,9 +1,10 @@
 package dev.jkvm.klib.rt;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Map;
-import java.util.concurrent.ConcurrentNavigableMap;
-import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 
 /**
  * Host JVM only: the memory that kernel code running on the JVM may touch through Memory and
@@ -52,7 +53,11 @@ public final class HostAddressSpace {
     /** Covers no address: where the checked mode's cache starts. */
     private static final Region NOTHING = new Region(0, 0, MemorySegment.NULL, MemorySegment.NULL.scope());
 
-    private static final ConcurrentNavigableMap<Long, Region> REGIONS = new ConcurrentSkipListMap<>();
+    /**
+     * The granted regions sorted by start address, replaced whole on every grant and revoke (rare)
+     * so that lookups (every access) are a lock-free binary search over a plain array.
+     */
+    private static volatile Region[] regions = new Region[0];
 
     /**
      * The region of the last successful lookup: kernel code touches the same structure many times
@@ -66,17 +71,29 @@ public final class HostAddressSpace {
             return;
         }
         long start = segment.address();
-        Region region = new Region(start, start + segment.byteSize(),
+        Region fresh = new Region(start, start + segment.byteSize(),
                 MemorySegment.ofAddress(start).reinterpret(segment.byteSize()), segment.scope());
-        REGIONS.merge(start, region, (old, fresh) ->
-                old.scope.isAlive() && old.end >= fresh.end ? old : fresh);
+        synchronized (HostAddressSpace.class) {
+            List<Region> next = new ArrayList<>();
+            for (Region r : regions) {
+                // Freed memory the allocator handed out again is now the fresh segment's.
+                if (r.scope.isAlive() && !(r.start == fresh.start && r.end <= fresh.end)) {
+                    next.add(r);
+                }
+            }
+            next.add(fresh);
+            next.sort(Comparator.comparingLong(r -> r.start));
+            regions = next.toArray(new Region[0]);
+        }
     }
 
     /** Takes back a segment given with grant (HostArena does this when it closes). */
     public static void revoke(MemorySegment segment) {
-        Region region = REGIONS.get(segment.address());
-        if (region != null && region.end == segment.address() + segment.byteSize()) {
-            REGIONS.remove(segment.address(), region);
+        long start = segment.address();
+        long end = start + segment.byteSize();
+        synchronized (HostAddressSpace.class) {
+            regions = Arrays.stream(regions).filter(r -> !(r.start == start && r.end == end) && r.scope.isAlive())
+                    .toArray(Region[]::new);
         }
     }
 
@@ -116,17 +133,22 @@ public final class HostAddressSpace {
     }
 
     private static Region find(long address, long size) {
-        Map.Entry<Long, Region> floor = REGIONS.floorEntry(address);
-        if (floor == null) {
-            return null;
+        Region[] all = regions;
+        // The last region starting at or below the address, then any earlier one that covers it
+        // (a segment granted inside a larger one, a slice, must not hide the larger one).
+        int low = 0;
+        int high = all.length - 1;
+        while (low <= high) {
+            int mid = (low + high) >>> 1;
+            if (all[mid].start <= address) {
+                low = mid + 1;
+            } else {
+                high = mid - 1;
+            }
         }
-        if (floor.getValue().covers(address, size)) {
-            return floor.getValue();
-        }
-        // A smaller segment granted inside a larger one (a slice) can hide the larger one.
-        for (Region r : REGIONS.headMap(address, true).descendingMap().values()) {
-            if (r.covers(address, size)) {
-                return r;
+        for (int i = high; i >= 0; i--) {
+            if (all[i].covers(address, size)) {
+                return all[i];
             }
         }
         return null;
@@ -148,17 +170,24 @@ public final class HostAddressSpace {
 
     /** Where the address is relative to the granted memory, to help find the wrong computation. */
     private static String describe(long address) {
-        Map.Entry<Long, Region> below = REGIONS.floorEntry(address);
-        Map.Entry<Long, Region> above = REGIONS.higherEntry(address);
+        Region[] all = regions;
+        Region below = null;
+        Region above = null;
+        for (Region r : all) {
+            if (r.start <= address) {
+                below = r;
+            } else if (above == null) {
+                above = r;
+            }
+        }
         StringBuilder text = new StringBuilder("outside the memory the test gave the kernel code (")
-                .append(REGIONS.size()).append(" segment").append(REGIONS.size() == 1 ? "" : "s");
+                .append(all.length).append(" segment").append(all.length == 1 ? "" : "s");
         if (below != null) {
-            Region r = below.getValue();
-            text.append(String.format("; nearest below [0x%x, 0x%x)%s", r.start, r.end,
-                    r.scope.isAlive() ? "" : " already freed"));
+            text.append(String.format("; nearest below [0x%x, 0x%x)%s", below.start, below.end,
+                    below.scope.isAlive() ? "" : " already freed"));
         }
         if (above != null) {
-            text.append(String.format("; nearest above starts at 0x%x", above.getValue().start));
+            text.append(String.format("; nearest above starts at 0x%x", above.start));
         }
         return text.append("); allocate it from a HostArena or HostAddressSpace.grant it").toString();
     }
