@@ -98,4 +98,63 @@ class InitOverGarbageTest {
             assertEquals(8, LockStats.spins(stats));
         }
     }
+
+    @Test
+    void rwLockStartsFreeWithZeroStatistics() {
+        try (Arena arena = HostArena.ofConfined()) {
+            long lock = garbage(arena, RwLock.SIZE);
+            RwLock.init(lock);
+            assertEquals(0, RwLock.state(lock));
+            RwLock.readLock(lock);
+            assertEquals(1, RwLock.state(lock));
+            RwLock.readUnlock(lock);
+            RwLock.writeLock(lock);
+            assertEquals(RwLock.WRITER, RwLock.state(lock));
+            RwLock.writeUnlock(lock);
+            assertEquals(0, RwLock.state(lock));
+            assertEquals(1, LockStats.acquisitions(RwLock.readStats(lock)));
+            assertEquals(1, LockStats.acquisitions(RwLock.writeStats(lock)));
+            assertEquals(0, LockStats.contended(RwLock.readStats(lock)));
+            assertEquals(0, LockStats.contended(RwLock.writeStats(lock)));
+        }
+    }
+
+    @Test
+    void ticketLockAndSeqLockStartFree() {
+        try (Arena arena = HostArena.ofConfined()) {
+            long ticket = garbage(arena, TicketSpinLock.SIZE);
+            TicketSpinLock.init(ticket);
+            assertFalse(TicketSpinLock.isLocked(ticket));
+            assertEquals(0, TicketSpinLock.queueLength(ticket));
+            TicketSpinLock.lock(ticket);
+            assertTrue(TicketSpinLock.isLocked(ticket));
+            TicketSpinLock.unlock(ticket);
+            assertFalse(TicketSpinLock.isLocked(ticket));
+            assertTrue(TicketSpinLock.tryLock(ticket));
+            TicketSpinLock.unlock(ticket);
+
+            long seq = garbage(arena, SeqLock.SIZE);
+            SeqLock.init(seq);
+            int start = SeqLock.readBegin(seq);
+            assertEquals(0, start & 1, "no writer inside");
+            assertFalse(SeqLock.readRetry(seq, start));
+            SeqLock.writeLock(seq);
+            SeqLock.writeUnlock(seq);
+            assertTrue(SeqLock.readRetry(seq, start), "a write happened since readBegin");
+            assertEquals(1, LockStats.acquisitions(SeqLock.writerStats(seq)));
+            assertEquals(0, SeqLock.readSpins(seq));
+        }
+    }
+
+    @Test
+    void aBarrierOfOneReleasesEveryRound() {
+        try (Arena arena = HostArena.ofConfined()) {
+            long barrier = garbage(arena, SenseBarrier.SIZE);
+            SenseBarrier.init(barrier, 1);
+            assertEquals(0, SenseBarrier.rounds(barrier));
+            assertTrue(SenseBarrier.await(barrier));
+            assertTrue(SenseBarrier.await(barrier));
+            assertEquals(2, SenseBarrier.rounds(barrier));
+        }
+    }
 }
