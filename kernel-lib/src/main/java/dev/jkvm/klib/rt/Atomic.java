@@ -9,6 +9,8 @@ import java.lang.invoke.VarHandle;
  * the Acquire and Release variants compile to the same instruction as the volatile one and exist
  * so that kernel code states the ordering it relies on (and the host JVM enforces exactly that).
  * compareAndSet returns whether the swap happened; the others return the previous value.
+ * On the host JVM each is a VarHandle access mode on the granted segment that holds the address
+ * (HostAddressSpace), so the semantics are the JVM's; an address outside it is a HostMemoryFault.
  */
 public final class Atomic {
     private Atomic() {
