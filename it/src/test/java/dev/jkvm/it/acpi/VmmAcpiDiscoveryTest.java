@@ -8,6 +8,7 @@ import dev.jkvm.klib.kernel.acpi.Outcome;
 import dev.jkvm.klib.kernel.acpi.Signature;
 import dev.jkvm.klib.kernel.acpi.Topology;
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.HostArena;
 import dev.jkvm.vmm.acpi.AcpiConfig;
 import dev.jkvm.vmm.acpi.AcpiTables;
 import dev.jkvm.vmm.memory.GuestLayout;
@@ -39,7 +40,7 @@ class VmmAcpiDiscoveryTest {
     @ValueSource(ints = {1, 2, 8, 255, 300})
     void discoversTheConfiguredMachine(int cpus) {
         AcpiConfig cfg = AcpiConfig.forCpus(cpus);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             MemorySegment ram = arena.allocate(RAM, 4096);
             GuestMemory memory = new GuestMemory();
             memory.addRegion(0, ram);
@@ -94,7 +95,7 @@ class VmmAcpiDiscoveryTest {
     @Test
     void everyMadtEntryTheVmmEmitsIsInterpretedNotSkipped() {
         AcpiConfig cfg = AcpiConfig.forCpus(300);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             MemorySegment ram = arena.allocate(RAM, 4096);
             GuestMemory memory = new GuestMemory();
             memory.addRegion(0, ram);
@@ -115,7 +116,7 @@ class VmmAcpiDiscoveryTest {
     void committedFixturesDescribeTheCurrentVmm(int cpus) throws IOException {
         Path fixture = Path.of("../kernel-lib/src/test/resources/acpi/jkvm-smp" + cpus,
                 String.format("mem-%08x.bin", GuestLayout.ACPI_BASE));
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             MemorySegment live = arena.allocate(RAM, 4096);
             GuestMemory memory = new GuestMemory();
             memory.addRegion(0, live);
@@ -162,7 +163,7 @@ class VmmAcpiDiscoveryTest {
     void exportFixtures() throws IOException {
         Path root = Path.of(System.getProperty("jkvm.acpi.exportTo"));
         for (int cpus : new int[] {1, 2, 8, 255, 300}) {
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = HostArena.ofConfined()) {
                 MemorySegment ram = arena.allocate(RAM, 4096);
                 GuestMemory memory = new GuestMemory();
                 memory.addRegion(0, ram);

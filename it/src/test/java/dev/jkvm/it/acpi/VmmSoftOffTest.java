@@ -10,6 +10,7 @@ import dev.jkvm.klib.kernel.acpi.SleepPackage;
 import dev.jkvm.klib.kernel.acpi.SoftOff;
 import dev.jkvm.klib.kernel.acpi.Topology;
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.HostArena;
 import dev.jkvm.klib.rt.Port;
 import dev.jkvm.vmm.acpi.AcpiConfig;
 import dev.jkvm.vmm.acpi.AcpiPmDevice;
@@ -32,7 +33,7 @@ class VmmSoftOffTest {
 
     @Test
     void theKernelsS5RequestPowersTheVmmsPmDeviceOff() {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             MemorySegment ram = arena.allocate(RAM, 4096);
             GuestMemory memory = new GuestMemory();
             memory.addRegion(0, ram);

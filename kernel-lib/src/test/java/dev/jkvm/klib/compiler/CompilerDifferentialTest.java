@@ -3,6 +3,7 @@ package dev.jkvm.klib.compiler;
 import dev.jkvm.klib.compiler.samples.Arithmetic;
 import dev.jkvm.klib.compiler.samples.Control;
 import dev.jkvm.klib.compiler.samples.Statics;
+import dev.jkvm.klib.nativecode.NativeCode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
@@ -27,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * in this process, over edge-value arguments; results (and panics with their source site) must
  * be identical.
  */
+@NativeCode
 class CompilerDifferentialTest {
     private static final List<Class<?>> SAMPLES = List.of(Arithmetic.class, Control.class, Statics.class);
     private static CompiledUnit unit;

@@ -1,5 +1,7 @@
 package dev.jkvm.klib.compiler;
 
+import dev.jkvm.klib.nativecode.NativeCode;
+
 import org.junit.jupiter.api.Test;
 
 import javax.tools.JavaCompiler;
@@ -28,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * must agree. Fixed seed and 200 programs by default; -Dklib.fuzz.count=N and
  * -Dklib.fuzz.seed=S for longer or different runs.
  */
+@NativeCode
 class CompilerFuzzTest {
     private static final String PACKAGE = "fuzz";
     private static final int BATCH = 100;

@@ -7,8 +7,10 @@ import dev.jkvm.klib.asm.Reg;
 import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.compiler.samples.KernelStyle;
 import dev.jkvm.klib.compiler.samples.Privileged;
+import dev.jkvm.klib.nativecode.NativeCode;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.HostArena;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -29,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and must match their host-JVM semantics byte for byte; the ring-0 ones and per-CPU fields
  * cannot run in a host process, so GNU objdump disassembles the compiled code as the oracle.
  */
+@NativeCode
 class IntrinsicCompilationTest {
     private static final String SCALE_ADD = "test_scale_add";
 
@@ -40,7 +43,7 @@ class IntrinsicCompilationTest {
             a.lea(Reg.RAX, Mem.at(Reg.RDI).index(Reg.RSI, 4));
             a.ret();
         });
-        try (HostNativeRuntime runtime = new HostNativeRuntime(unit, routines); Arena arena = Arena.ofConfined()) {
+        try (HostNativeRuntime runtime = new HostNativeRuntime(unit, routines); Arena arena = HostArena.ofConfined()) {
             MemorySegment jvmBuffer = arena.allocate(64, 8);
             MemorySegment nativeBuffer = arena.allocate(64, 8);
             for (int i = 0; i < 8; i++) {

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.klib.nativecode.NativeCode;
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.HostArena;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -20,6 +22,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * produces the same topology bytes, outcome and console messages as on the JVM, on sound and on
  * broken tables.
  */
+@NativeCode
 class CompiledDiscoveryMatchesJvmTest {
     private static NativeDiscovery compiled;
 
@@ -77,7 +80,7 @@ class CompiledDiscoveryMatchesJvmTest {
     void compiledRunMatchesJvmRun(String fixture, long ramSize, int bsp, String variant) throws Exception {
         int cpuCapacity = fixture.equals("jkvm-smp300") ? 200 : 64;
         long bytes = Topology.bytesNeeded(cpuCapacity, 4, 16, 8);
-        try (PhysicalImage image = PhysicalImage.fixture(fixture, ramSize); Arena arena = Arena.ofConfined()) {
+        try (PhysicalImage image = PhysicalImage.fixture(fixture, ramSize); Arena arena = HostArena.ofConfined()) {
             variant(variant).accept(image);
             MemorySegment onJvm = arena.allocate(bytes, 16);
             MemorySegment compiledArea = arena.allocate(bytes, 16);

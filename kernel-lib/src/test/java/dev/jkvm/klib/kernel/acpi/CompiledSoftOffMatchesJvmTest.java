@@ -2,7 +2,9 @@ package dev.jkvm.klib.kernel.acpi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.jkvm.klib.nativecode.NativeCode;
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.HostArena;
 
 import java.lang.foreign.Arena;
 import java.util.function.Consumer;
@@ -16,6 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * chooses the same path, for the same reason, with the same SLP_TYP values and console lines as
  * on the JVM, on sound and on broken tables.
  */
+@NativeCode
 class CompiledSoftOffMatchesJvmTest {
     private static NativeDiscovery compiled;
 
@@ -65,7 +68,7 @@ class CompiledSoftOffMatchesJvmTest {
     })
     void compiledRunMatchesJvmRun(String fixture, long ramSize, String variant) throws Exception {
         long bytes = Topology.bytesNeeded(16, 4, 16, 8);
-        try (PhysicalImage image = PhysicalImage.fixture(fixture, ramSize); Arena arena = Arena.ofConfined()) {
+        try (PhysicalImage image = PhysicalImage.fixture(fixture, ramSize); Arena arena = HostArena.ofConfined()) {
             variant(variant).accept(image);
             long topology = arena.allocate(bytes, 16).address();
 

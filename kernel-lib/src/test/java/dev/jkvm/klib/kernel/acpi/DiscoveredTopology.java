@@ -1,6 +1,7 @@
 package dev.jkvm.klib.kernel.acpi;
 
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.HostArena;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -24,7 +25,7 @@ record DiscoveredTopology(int outcome, int defects, long lapicAddress, int madtF
 
     static DiscoveredTopology discover(PhysicalImage image, int bspApicId, int cpuCapacity, int ioApicCapacity,
             int overrideCapacity, int nmiCapacity) {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             long t = arena.allocate(Topology.bytesNeeded(cpuCapacity, ioApicCapacity, overrideCapacity, nmiCapacity), 16)
                     .address();
             Topology.format(t, cpuCapacity, ioApicCapacity, overrideCapacity, nmiCapacity);

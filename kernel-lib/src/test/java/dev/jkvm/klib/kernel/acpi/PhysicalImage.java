@@ -1,5 +1,7 @@
 package dev.jkvm.klib.kernel.acpi;
 
+import dev.jkvm.klib.rt.HostArena;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -21,7 +23,7 @@ final class PhysicalImage implements AutoCloseable {
     /** Where edited copies of tables go: above everything the fixtures occupy. */
     private static final long SCRATCH = 0x100000;
 
-    private final Arena arena = Arena.ofConfined();
+    private final Arena arena = HostArena.ofConfined();
     private final MemorySegment memory;
     private long scratchNext = SCRATCH;
 

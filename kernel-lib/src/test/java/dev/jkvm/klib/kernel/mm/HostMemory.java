@@ -1,6 +1,7 @@
 package dev.jkvm.klib.kernel.mm;
 
 import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.HostAddressSpace;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -17,21 +18,22 @@ final class HostMemory {
     private HostMemory() {}
 
     static void defineRoutines() {
+        // Checked like Memory's intrinsics: a wrong address or length fails the test, not the JVM.
         Asm.hostDefine("kernel_memzero", args -> {
-            MemorySegment.ofAddress(args[0]).reinterpret(args[1]).fill((byte) 0);
+            HostAddressSpace.view(args[0], args[1], "kernel_memzero").fill((byte) 0);
             return 0;
         });
         Asm.hostDefine("kernel_memcpy", args -> {
-            MemorySegment.copy(MemorySegment.ofAddress(args[1]).reinterpret(args[2]), 0,
-                    MemorySegment.ofAddress(args[0]).reinterpret(args[2]), 0, args[2]);
+            MemorySegment.copy(HostAddressSpace.view(args[1], args[2], "kernel_memcpy source"), 0,
+                    HostAddressSpace.view(args[0], args[2], "kernel_memcpy destination"), 0, args[2]);
             return 0;
         });
     }
 
     /**
      * An anonymous mapping below 4 GiB (mmap with MAP_FIXED_NOREPLACE at a hint), for structures
-     * whose 32-bit fields hold addresses, such as the multiboot information. Never unmapped: a
-     * test process maps a few pages at most.
+     * whose 32-bit fields hold addresses, such as the multiboot information; given to kernel code
+     * (HostAddressSpace). Never unmapped: a test process maps a few pages at most.
      */
     static MemorySegment below4GiB(long bytes) {
         try {
@@ -45,7 +47,9 @@ final class HostMemory {
                 MemorySegment at = (MemorySegment) mmap.invokeExact(MemorySegment.ofAddress(hint), bytes,
                         protReadWrite, privateAnonymousFixedNoReplace, -1, 0L);
                 if (at.address() == hint) {
-                    return at.reinterpret(bytes);
+                    MemorySegment mapped = at.reinterpret(bytes);
+                    HostAddressSpace.grant(mapped);
+                    return mapped;
                 }
             }
         } catch (Throwable e) {

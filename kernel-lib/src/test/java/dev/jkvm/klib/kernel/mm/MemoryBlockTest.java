@@ -2,6 +2,8 @@ package dev.jkvm.klib.kernel.mm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.jkvm.klib.rt.HostArena;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -13,7 +15,7 @@ class MemoryBlockTest {
     @ParameterizedTest
     @ValueSource(longs = {0, 8, 16, 24, 32, 40, 56, 64, 72, 448, 512})
     void zeroesExactlyTheBlock(long bytes) {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             MemorySegment memory = arena.allocate(bytes + 16, 8);
             memory.fill((byte) 0x5A);
             MemoryBlock.zero(memory.address() + 8, bytes);

@@ -3,6 +3,8 @@ package dev.jkvm.klib.kernel.mm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.klib.rt.HostArena;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -45,7 +47,7 @@ class MemoryMapTest {
 
     @Test
     void withoutAMapMemUpperCounts() {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             MemorySegment info = arena.allocate(88, 8);
             info.set(U32, 0, 1);
             info.set(U32, 8, 64 * 1024 - 1024);

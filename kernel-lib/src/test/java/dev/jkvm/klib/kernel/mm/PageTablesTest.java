@@ -2,6 +2,7 @@ package dev.jkvm.klib.kernel.mm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.jkvm.klib.rt.HostArena;
 import dev.jkvm.klib.rt.Memory;
 
 import java.lang.foreign.Arena;
@@ -23,7 +24,7 @@ class PageTablesTest {
 
     @BeforeEach
     void setUp() {
-        arena = Arena.ofConfined();
+        arena = HostArena.ofConfined();
         HostMemory.defineRoutines();
         HostMemory.defineLayout(arena, KernelLayout.IMAGE_START, IMAGE, KernelLayout.TEXT_START, TEXT,
                 KernelLayout.TEXT_END, TEXT_END, KernelLayout.RODATA_END, RODATA_END);

@@ -5,6 +5,7 @@ import dev.jkvm.klib.kernel.smp.CpuMask;
 import dev.jkvm.klib.kernel.task.SchedTable;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.HostArena;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -73,7 +74,7 @@ class SchedStatisticsTest {
             return 0;
         });
         Console.hostClear();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             long idleBase = arena.allocate(3 * 8L, 8).address();
             SchedTable.snapshotIdle(machine.sched, idleBase);
             SchedTable.print(machine.sched, machine.now(), machine.now(), idleBase);

@@ -7,6 +7,7 @@ import dev.jkvm.klib.kernel.sync.SyncPanic;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.HostArena;
 import dev.jkvm.klib.rt.Memory;
 
 import java.lang.foreign.Arena;
@@ -48,7 +49,7 @@ final class SimMachine implements AutoCloseable {
     }
 
     final int cpuCount;
-    final Arena arena = Arena.ofShared();
+    final Arena arena = HostArena.ofShared();
     final long sched;
     final long mailbox;
     final AtomicLong clock = new AtomicLong(TICK_TSC);

@@ -4,6 +4,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.jkvm.klib.nativecode.NativeCode;
+import dev.jkvm.klib.rt.HostArena;
 import dev.jkvm.klib.rt.Memory;
 
 import java.lang.foreign.Arena;
@@ -26,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * in the trampoline with entry, argument and task in rbx, r12 and r13 and the stack aligned as
  * at a function entry, and the switch back must restore the caller intact.
  */
+@NativeCode
 class TaskFrameTest {
     private static final String SOURCE = """
             .text
@@ -143,7 +146,7 @@ class TaskFrameTest {
         if (!gcc.waitFor(60, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
             throw new AssertionError("gcc failed:\n" + output);
         }
-        arena = Arena.ofShared();
+        arena = HostArena.ofShared();
         SymbolLookup lookup = SymbolLookup.libraryLookup(library, arena);
         Linker linker = Linker.nativeLinker();
         firstSwitch = linker.downcallHandle(lookup.find("first_switch").orElseThrow(),

@@ -2,6 +2,8 @@ package dev.jkvm.klib.kernel.smp;
 
 import dev.jkvm.klib.kernel.sync.HostCpus;
 import dev.jkvm.klib.kernel.sync.NativeKernelCode;
+import dev.jkvm.klib.nativecode.NativeCode;
+import dev.jkvm.klib.rt.HostArena;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The kernel routines it calls (IPI sender, function registry, TLB instructions) are Java upcalls
  * that latch simulated IPIs and log what ran where.
  */
+@NativeCode
 class CompiledSmpNativeTest {
     private static final ValueLayout.OfLong J = ValueLayout.JAVA_LONG;
     private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT;
@@ -141,7 +144,7 @@ class CompiledSmpNativeTest {
 
     @Test
     void compiledCpuMaskAgreesWithBitSet() throws Throwable {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             long mask = arena.allocate(CpuMask.SIZE, 8).address();
             maskClearAll.invokeExact(mask);
             BitSet reference = new BitSet();

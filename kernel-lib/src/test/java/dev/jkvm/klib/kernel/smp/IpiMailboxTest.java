@@ -1,6 +1,7 @@
 package dev.jkvm.klib.kernel.smp;
 
 import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.HostArena;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -22,7 +23,7 @@ class IpiMailboxTest {
             sent.add(args[0] + "@" + Long.toHexString(args[1]));
             return 0;
         });
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             long mailbox = arena.allocate(IpiMailbox.bytesFor(4), 64).address();
             IpiMailbox.init(mailbox, 4, 0xF3);
             IpiMailbox.post(mailbox, 2, IpiReason.RESCHEDULE);
@@ -46,7 +47,7 @@ class IpiMailboxTest {
             sent.add(args[0]);
             return 0;
         });
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = HostArena.ofConfined()) {
             long mailbox = arena.allocate(IpiMailbox.bytesFor(70), 64).address();
             IpiMailbox.init(mailbox, 70, 0xF3);
             long mask = arena.allocate(CpuMask.SIZE, 8).address();

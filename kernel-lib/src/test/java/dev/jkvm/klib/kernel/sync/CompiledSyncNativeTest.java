@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.sync;
 
+import dev.jkvm.klib.nativecode.NativeCode;
 import dev.jkvm.klib.rt.Memory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * threads at once: the same properties as the JVM-run tests, now checked against the machine
  * code the kernel will contain.
  */
+@NativeCode
 class CompiledSyncNativeTest {
     private static final int CPUS = HostCpus.CORES;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;

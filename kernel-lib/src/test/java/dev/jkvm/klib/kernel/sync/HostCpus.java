@@ -1,5 +1,7 @@
 package dev.jkvm.klib.kernel.sync;
 
+import dev.jkvm.klib.rt.HostArena;
+
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,11 +26,11 @@ public final class HostCpus {
 
     /**
      * Native memory for simulated CPUs, never freed: when a test fails, threads stuck in a spin
-     * loop keep using its addresses (raw Memory and Atomic accesses are unchecked), so freeing it
-     * would let them corrupt whatever the allocator puts there next. Tests allocate little.
+     * loop keep using its addresses, and once a later test is given the same block again
+     * (HostAddressSpace cannot tell the two apart) they would corrupt it. Tests allocate little.
      */
     public static Arena sharedMemory() {
-        return Arena.global();
+        return HostArena.global();
     }
 
     public static void run(int cpus, IntConsumer body) throws InterruptedException {
