@@ -14,8 +14,14 @@ public final class Bounds {
 
     private static final List<MemorySegment> ALLOWED = new CopyOnWriteArrayList<>();
 
+    /** Allows {@code segment} here and in every {@link CheckedKernel}'s checked host address space. */
     public static void allow(MemorySegment segment) {
         ALLOWED.add(segment);
+        CheckedKernel.grantEverywhere(segment);
+    }
+
+    static List<MemorySegment> allowed() {
+        return List.copyOf(ALLOWED);
     }
 
     /** Called (by rewritten bytecode) before every access of {@code width} bytes at {@code address}. */

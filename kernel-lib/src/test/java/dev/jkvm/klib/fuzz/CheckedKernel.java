@@ -19,6 +19,9 @@ import java.lang.constant.MethodTypeDesc;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The kernel's Java code (dev.jkvm.klib.kernel.* and dev.jkvm.klib.rt.*) loaded a second time,
@@ -32,8 +35,30 @@ public final class CheckedKernel extends ClassLoader {
     private static final ClassDesc BOUNDS = ClassDesc.of(Bounds.class.getName());
     private static final MethodTypeDesc CHECK = MethodTypeDesc.of(ConstantDescs.CD_void, ConstantDescs.CD_long, ConstantDescs.CD_int);
 
+    /** Every loader made, so that a buffer {@link Bounds#allow}s reaches each one's address space. */
+    private static final List<CheckedKernel> INSTANCES = new CopyOnWriteArrayList<>();
+
     public CheckedKernel() {
         super("checked-kernel", CheckedKernel.class.getClassLoader());
+        INSTANCES.add(this);
+        for (MemorySegment s : Bounds.allowed()) grant(s);
+    }
+
+    /**
+     * The kernel classes loaded here use this loader's copy of rt.HostAddressSpace (the host
+     * JVM's checked memory, which refuses addresses no test granted): a buffer the fuzz test
+     * allows is granted there too, so the two checks agree.
+     */
+    void grant(MemorySegment segment) {
+        try {
+            method("dev.jkvm.klib.rt.HostAddressSpace", "grant", void.class, MemorySegment.class).invoke(segment);
+        } catch (Throwable e) {
+            throw new IllegalStateException("cannot grant a buffer to the checked kernel classes", e);
+        }
+    }
+
+    static void grantEverywhere(MemorySegment segment) {
+        for (CheckedKernel k : INSTANCES) k.grant(segment);
     }
 
     private static boolean isKernelCode(String name) {
