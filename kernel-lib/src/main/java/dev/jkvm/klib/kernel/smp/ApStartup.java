@@ -43,6 +43,12 @@ public final class ApStartup {
     public static final long SIPI_DELAY_US = 200;
     /** Generous: ring-0 code is emulated on this host and vCPUs are time-shared. */
     public static final long TRAMPOLINE_TIMEOUT_US = 5000000;
+    /**
+     * Added to the trampoline timeout per AP: all APs start at once, and where their vCPUs are
+     * time-shared (255 QEMU TCG vCPUs on a 2-core host under load) the last one may first run
+     * seconds later; a fixed 5 s left one of 255 "dead" on a loaded host.
+     */
+    public static final long TRAMPOLINE_TIMEOUT_PER_AP_US = 40000;
     public static final long READY_TIMEOUT_US = 10000000;
     /** The ready timeout when a test makes an AP hang on purpose (nothing to wait for). */
     public static final long TEST_READY_TIMEOUT_US = 1000000;
@@ -100,7 +106,7 @@ public final class ApStartup {
             }
         }
         // Every AP leaves the trampoline on its own; the dead-AP timeout is one for all of them.
-        long deadline = Delay.deadline(TRAMPOLINE_TIMEOUT_US);
+        long deadline = Delay.deadline(TRAMPOLINE_TIMEOUT_US + (cpuCount - 1) * TRAMPOLINE_TIMEOUT_PER_AP_US);
         for (int cpu = 1; cpu < cpuCount; cpu++) {
             if (!CpuMask.contains(enabledMask, cpu)) {
                 continue;
