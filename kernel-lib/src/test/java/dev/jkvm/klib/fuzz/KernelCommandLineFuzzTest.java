@@ -35,6 +35,8 @@ import org.junit.jupiter.api.Timeout;
 class KernelCommandLineFuzzTest {
     private static final int PROT_READ_WRITE = 0x3;
     private static final int MAP_PRIVATE_ANONYMOUS_32BIT = 0x02 | 0x20 | 0x40; // linux/mman.h: MAP_32BIT is x86-64 only
+    private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
+    private static final int MAP_FIXED_NOREPLACE = 0x100000;
     private static final int SIZE = 64 << 10;
     private static final int LOADER_NAME = 0x100;
     private static final int CMDLINE = 0x1000;
@@ -101,6 +103,12 @@ class KernelCommandLineFuzzTest {
                             ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
             MemorySegment m = (MemorySegment) mmap.invoke(MemorySegment.NULL, (long) SIZE, PROT_READ_WRITE,
                     MAP_PRIVATE_ANONYMOUS_32BIT, -1, 0L);
+            // MAP_32BIT searches only the first 2 GiB and failed once in a full suite run; then ask
+            // for fixed low addresses that nothing else holds (MAP_FIXED_NOREPLACE, Linux 4.17).
+            for (long hint = 1L << 28; (m.address() == -1L || m.address() >= 1L << 32) && hint < 1L << 32; hint += 1L << 28) {
+                m = (MemorySegment) mmap.invoke(MemorySegment.ofAddress(hint), (long) SIZE, PROT_READ_WRITE,
+                        MAP_PRIVATE_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0L);
+            }
             if (m.address() == -1L || m.address() >= 1L << 32) return null;
             MemorySegment low = m.reinterpret(SIZE);
             Bounds.allow(low);
