@@ -2,13 +2,17 @@ package dev.jkvm.klib.kernel;
 
 import dev.jkvm.klib.kernel.acpi.Acpi;
 import dev.jkvm.klib.kernel.acpi.Outcome;
+import dev.jkvm.klib.kernel.acpi.PhysicalWindow;
 import dev.jkvm.klib.kernel.acpi.SoftOff;
 import dev.jkvm.klib.kernel.acpi.Topology;
 import dev.jkvm.klib.kernel.apic.Lapic;
+import dev.jkvm.klib.kernel.apic.LegacyPic;
+import dev.jkvm.klib.kernel.boot.FwCfg;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.cpu.CpuResources;
 import dev.jkvm.klib.kernel.cpu.Features;
 import dev.jkvm.klib.kernel.cpu.Gdt;
+import dev.jkvm.klib.kernel.cpu.HardwareCheck;
 import dev.jkvm.klib.kernel.cpu.Idt;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 import dev.jkvm.klib.kernel.cpu.SystemCallMsrs;
@@ -58,6 +62,8 @@ import dev.jkvm.klib.rt.Memory;
  * "test=write-text" and "test=xdata" check that text is read-only and data not executable,
  * "test=sched-NAME" runs one in-guest scheduler test instead of the default workload (MainTask),
  * "test=boot" ends the run as soon as the scheduler runs on every CPU (scripts/bench/boot-loop).
+ * The command line is parsed strictly (CommandLine): anything else fails the run with one line,
+ * and "expect-cpus=N" fails it unless N CPUs come online.
  */
 public final class Kernel {
     private Kernel() {
@@ -66,35 +72,48 @@ public final class Kernel {
     /** The first GiB is mapped by the boot page tables; everything before the switch lives there. */
     private static final long BOOT_MAP_END = 1L << 30;
     private static final int TOPOLOGY_CPUS = 1024;
+    /** Page-table pages besides one page directory per GiB mapped: the fine-grained chunks, guards, user space. */
     private static final int PAGE_TABLE_POOL_PAGES = 64;
+    /** Page-table pages for mapping firmware tables beyond the boot map (DemandMapping): one per GiB touched. */
+    private static final int DEMAND_MAP_PAGES = 8;
     private static final long TWO_MIB = 1L << 21;
-    private static final int TEST_NONE = 0;
-    private static final int TEST_FAULT = 1;
-    private static final int TEST_PANIC = 2;
-    private static final int TEST_HANG = 3;
-    private static final int TEST_OVERFLOW = 4;
-    private static final int TEST_WRITE_TEXT = 5;
-    private static final int TEST_EXECUTE_DATA = 6;
+    private static final int TEST_FAULT = CommandLine.TEST_FAULT;
+    private static final int TEST_PANIC = CommandLine.TEST_PANIC;
+    private static final int TEST_HANG = CommandLine.TEST_HANG;
+    private static final int TEST_OVERFLOW = CommandLine.TEST_OVERFLOW;
+    private static final int TEST_WRITE_TEXT = CommandLine.TEST_WRITE_TEXT;
+    private static final int TEST_EXECUTE_DATA = CommandLine.TEST_EXECUTE_DATA;
 
     public static void main(long info) {
         Console.print("jkvm smp kernel\n");
+        boolean commandLineOk = CommandLine.parse(info);
+        boolean suite = SelfTestSuite.enabled(CommandLine.selftest());
+        if (!commandLineOk || !CommandLine.fitsImage(suite)) {
+            fail();
+        }
         long ramEnd = MemoryMap.ramEnd(info);
         long imageEnd = KernelLayout.get(KernelLayout.IMAGE_END);
-        int test = testRequested(info);
+        int test = CommandLine.test();
         long bootData = MemoryMap.endOfBootData(info);
         BootAllocator.init(bootData > imageEnd ? bootData : imageEnd, ramEnd < BOOT_MAP_END ? ramEnd : BOOT_MAP_END);
         BootAllocator.addGuard(KernelLayout.get(KernelLayout.BSP_STACK_GUARD));
         long idt = BootAllocator.pages(1);
         Idt.build(idt, KernelLayout.get(KernelLayout.TRAP_STUBS));
         Idt.load(idt);
+        // Before anything can enable interrupts (the PIT calibration programs channel 0 on
+        // machines without port 0x61): a PIC still at the BIOS's vector 8 would turn IRQ0 into
+        // what looks like a double fault.
+        LegacyPic.remapAndMask();
         Console.print("memory: ");
-        Log.dec(ramEnd >>> 20);
+        Log.dec(MemoryMap.availableBytes() >>> 20);
         Console.print(" MiB of RAM");
         if (MemoryMap.fromMap()) {
             Console.print(" (multiboot memory map, ");
             Log.dec(MemoryMap.entries());
             Console.print(" entries)");
         }
+        Console.print(", highest address ");
+        Log.hex(ramEnd - 1);
         Console.print(", kernel ");
         Log.hex(KernelLayout.get(KernelLayout.IMAGE_START));
         Console.print("-");
@@ -105,17 +124,29 @@ public final class Kernel {
         Console.print("cpu features:");
         Features.print(features);
         Console.print("\n");
+        if (!HardwareCheck.requiredPresent(features, test == TEST_EXECUTE_DATA)) {
+            fail();
+        }
 
         int bspApicId = initialApicId(features);
         long topology = BootAllocator.allocate(Topology.bytesNeeded(TOPOLOGY_CPUS, 16, 48, 16), 8);
         Topology.format(topology, TOPOLOGY_CPUS, 16, 48, 16);
-        // The whole boot-mapped GiB, not just usable RAM: firmware puts its tables in ranges the
-        // memory map marks reserved or ACPI (SeaBIOS: the top 128 KiB below the end of RAM).
-        int outcome = Acpi.discover(0, BOOT_MAP_END, bspApicId, topology);
+        // The whole physical address space, not just usable RAM: firmware puts its tables in
+        // ranges the memory map marks reserved or ACPI (SeaBIOS: the top 128 KiB below the end of
+        // low RAM, 2 or 3 GiB up once there is that much), beyond the boot map's first GiB.
+        PhysicalWindow.mapOnDemand(BOOT_MAP_END, physicalAddressBits(), BootAllocator.pages(DEMAND_MAP_PAGES),
+                DEMAND_MAP_PAGES);
+        int outcome = Acpi.discoverInWindow(bspApicId, topology);
         printTopology(topology, outcome);
         SoftOff.prepare();
+        crossCheckCpuCount(topology);
 
         int cpuCount = Topology.cpuCount(topology);
+        if (test == TEST_HANG && Topology.enabledCpuCount(topology) < 2) {
+            Console.print("test=hang needs at least two CPUs (it keeps the first AP from getting ready), and this"
+                    + " machine has one: give it more CPUs or drop test=hang\n");
+            fail();
+        }
         long enabled = BootAllocator.allocate(CpuMask.SIZE, 8);
         CpuMask.clearAll(enabled);
         SmpState.allocate(cpuCount);
@@ -134,8 +165,10 @@ public final class Kernel {
         long oldPage = BootAllocator.pages(1);
         long newPage = BootAllocator.pages(1);
         KernelStacks.reserve(KernelScheduler.STACKS);
-        long pool = BootAllocator.pages(PAGE_TABLE_POOL_PAGES);
-        PageTables.usePool(pool, PAGE_TABLE_POOL_PAGES);
+        long mappedGiB = ((ramEnd > (4L << 30) ? ramEnd : (4L << 30)) + (1L << 30) - 1) >>> 30;
+        int poolPages = PAGE_TABLE_POOL_PAGES + (int) (mappedGiB < 512 ? mappedGiB : 512);
+        long pool = BootAllocator.pages(poolPages);
+        PageTables.usePool(pool, poolPages);
         long fineEnd = BootAllocator.alignUp(BootAllocator.next(), TWO_MIB);
         boolean nx = (features & Features.NX) != 0;
         Features.enableNx(features);
@@ -190,6 +223,9 @@ public final class Kernel {
         Log.hex(Vectors.SPURIOUS);
         Console.print("\n");
         PitCalibration.run(Vectors.TIMER);
+        if (!PitCalibration.plausible()) {
+            fail();
+        }
         Delay.calibrated(PitCalibration.tscTicksPerMs());
         Console.print("timer: lapic ");
         Log.dec(PitCalibration.lapicTicksPerMs());
@@ -231,12 +267,15 @@ public final class Kernel {
         Console.print(" cpus online after ");
         Log.dec(smpMicros / 1000);
         Console.print(" ms\n");
-        if (SelfTestSuite.enabled(info)) {
-            SelfTestSuite.run(enabled, smpMicros);
-        }
         if (test == TEST_PANIC) {
             Console.print("test: panicking on purpose\n");
             Panic.panic();
+        }
+        if (suite) {
+            if (!expectedCpusOnline(online)) {
+                fail();
+            }
+            SelfTestSuite.run(enabled, smpMicros, CommandLine.stormMs());
         }
 
         boolean passed = true;
@@ -275,6 +314,7 @@ public final class Kernel {
         if (online != expected || ApStartup.timedOut() != 0) {
             passed = false;
         }
+        passed &= expectedCpusOnline(online);
         for (int cpu = 0; cpu < cpuCount; cpu++) {
             if (!CpuMask.contains(enabled, cpu)) {
                 continue;
@@ -315,6 +355,58 @@ public final class Kernel {
             Console.print("\n");
         }
         return passed;
+    }
+
+    /** Whether expect-cpus=N, when given, matches the CPUs online; one line when it does not. */
+    private static boolean expectedCpusOnline(int online) {
+        int expected = CommandLine.expectCpus();
+        if (expected == 0 || expected == online) {
+            return true;
+        }
+        Console.print("expect-cpus: ");
+        Log.dec(expected);
+        Console.print(" cpus expected online, ");
+        Log.dec(online);
+        Console.print(" are: FAIL\n");
+        return false;
+    }
+
+    /**
+     * Compares the CPUs the MADT enables with the count the firmware's fw_cfg reports (QEMU and
+     * our VMM have it): a machine whose tables were ignored or misread boots on fewer CPUs than
+     * it has, and that must be said, not hidden behind a passing run.
+     */
+    private static void crossCheckCpuCount(long topology) {
+        int firmware = FwCfg.cpuCount();
+        if (firmware == 0) {
+            Console.print("fw_cfg: not present; the MADT alone gives the cpu count\n");
+            return;
+        }
+        int madt = Topology.enabledCpuCount(topology);
+        Console.print("fw_cfg: ");
+        Log.dec(firmware);
+        Console.print(" cpus");
+        if (firmware == madt) {
+            Console.print(", as the MADT says\n");
+            return;
+        }
+        Console.print(", but the kernel found ");
+        Log.dec(madt);
+        Console.print(" through ACPI: MISMATCH (the other cpus stay unused)\n");
+    }
+
+    /** Physical address width, CPUID 0x80000008 EAX[7:0] (Intel SDM Vol. 2A CPUID); 36 without the leaf. */
+    private static int physicalAddressBits() {
+        if ((Cpu.cpuidEax(0x80000000, 0) & 0xFFFFFFFFL) >= 0x80000008L) {
+            return Cpu.cpuidEax(0x80000008, 0) & 0xFF;
+        }
+        return 36;
+    }
+
+    /** Ends a run that cannot go on: the result line, then isa-debug-exit SELF_TEST_FAILED. */
+    private static void fail() {
+        Console.print("result: FAIL\n");
+        ExitCodes.exit(ExitCodes.SELF_TEST_FAILED);
     }
 
     private static void printTopology(long topology, int outcome) {
@@ -377,52 +469,5 @@ public final class Kernel {
      */
     private static long recurse(long depth) {
         return recurse(depth + 1) + depth;
-    }
-
-    /** "test=" followed by fault, panic, hang, overflow, write-text, xdata, boot or sched-NAME, anywhere on the multiboot command line (flags bit 2). */
-    private static int testRequested(long info) {
-        if (info == 0 || (Memory.load32(info) & 4) == 0) {
-            return TEST_NONE;
-        }
-        long p = Memory.load32(info + 16) & 0xFFFFFFFFL;
-        for (int i = 0; i < 4096 && Memory.load8(p) != 0; i++, p++) {
-            if (Memory.load8(p) == 't' && Memory.load8(p + 1) == 'e' && Memory.load8(p + 2) == 's'
-                    && Memory.load8(p + 3) == 't' && Memory.load8(p + 4) == '=') {
-                int c = Memory.load8(p + 5);
-                if (c == 'f') {
-                    return TEST_FAULT;
-                }
-                if (c == 'p') {
-                    return TEST_PANIC;
-                }
-                if (c == 'h') {
-                    return TEST_HANG;
-                }
-                if (c == 'o') {
-                    return TEST_OVERFLOW;
-                }
-                if (c == 'w') {
-                    return TEST_WRITE_TEXT;
-                }
-                if (c == 'x') {
-                    return TEST_EXECUTE_DATA;
-                }
-                if (c == 'b') {
-                    return MainTask.BOOT_ONLY;
-                }
-                if (c == 's') {
-                    // "test=sched-NAME": the main task runs the scheduler test NAME names by its first letter,
-                    // read only when the command line reaches it: a line ending in "test=s" must not make
-                    // the kernel read past its NUL (found by KernelCommandLineFuzzTest).
-                    int letter = 0;
-                    if (Memory.load8(p + 6) != 0 && Memory.load8(p + 7) != 0 && Memory.load8(p + 8) != 0
-                            && Memory.load8(p + 9) != 0 && Memory.load8(p + 10) != 0) {
-                        letter = Memory.load8(p + 11);
-                    }
-                    return MainTask.SCHED_TEST | letter << 8;
-                }
-            }
-        }
-        return TEST_NONE;
     }
 }

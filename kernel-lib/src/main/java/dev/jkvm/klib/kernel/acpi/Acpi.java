@@ -38,6 +38,11 @@ public final class Acpi {
      */
     public static int discover(long physicalBase, long physicalSize, int bspApicId, long topology) {
         PhysicalWindow.map(physicalBase, physicalSize);
+        return discoverInWindow(bspApicId, topology);
+    }
+
+    /** As discover, through the window already set up (PhysicalWindow.mapOnDemand in the kernel). */
+    public static int discoverInWindow(int bspApicId, long topology) {
         Topology.resetToBootCpu(topology, bspApicId);
         rsdp = Rsdp.find();
         if (rsdp == NOT_FOUND) {

@@ -62,9 +62,11 @@ public final class RootTable {
                 Signature.print(signature);
                 Console.print(" entry ");
                 Console.printHex(i);
-                Console.print(" points outside physical memory (");
+                Console.print(" points to ");
                 Console.printHex(target);
-                Console.print("); skipping it\n");
+                Console.print(", ");
+                PhysicalWindow.printOutside();
+                Console.print("; skipping it\n");
             }
         }
     }

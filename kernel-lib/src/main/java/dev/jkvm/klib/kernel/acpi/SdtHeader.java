@@ -36,7 +36,9 @@ public final class SdtHeader {
     public static boolean isValid(long table, int expectedSignature) {
         if (!PhysicalWindow.contains(table, SIZE)) {
             report(expectedSignature, table);
-            Console.print(" lies outside physical memory; ignoring it\n");
+            Console.print(" lies ");
+            PhysicalWindow.printOutside();
+            Console.print("; ignoring it\n");
             return false;
         }
         if (signature(table) != expectedSignature) {
@@ -58,7 +60,9 @@ public final class SdtHeader {
             report(expectedSignature, table);
             Console.print(" of length ");
             Console.printHex(length);
-            Console.print(" runs past the end of physical memory; ignoring it\n");
+            Console.print(" runs ");
+            PhysicalWindow.printOutside();
+            Console.print("; ignoring it\n");
             return false;
         }
         if (!PhysicalWindow.checksumIsZero(table, length)) {

@@ -1,9 +1,11 @@
 package dev.jkvm.klib.kernel.console;
 
 import dev.jkvm.klib.kernel.mm.KernelLayout;
+import dev.jkvm.klib.kernel.sync.InterruptFlag;
 import dev.jkvm.klib.kernel.sync.TicketSpinLock;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.Cpu;
 
 /**
  * Number formatting on the kernel console (COM1). Console.print only takes literals, so digits
@@ -67,6 +69,26 @@ public final class Log {
 
     public static void unlock() {
         TicketSpinLock.unlock(KernelLayout.get(KernelLayout.CONSOLE_LOCK));
+    }
+
+    /**
+     * Begins a line that may be printed while other CPUs print too (user fault reports, ring-3
+     * writes): interrupts off, so the holder is never preempted or interrupted into another
+     * printer on its own CPU, then the console lock. Returns whether interrupts were on, for
+     * endLine.
+     */
+    public static boolean beginLine() {
+        boolean wasEnabled = InterruptFlag.enabled();
+        Cpu.cli();
+        lock();
+        return wasEnabled;
+    }
+
+    public static void endLine(boolean interruptsWereEnabled) {
+        unlock();
+        if (interruptsWereEnabled) {
+            Cpu.sti();
+        }
     }
 
     /** Takes the lock unless another CPU keeps it for a while (crash paths must print anyway). */

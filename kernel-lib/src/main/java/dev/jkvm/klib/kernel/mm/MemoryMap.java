@@ -18,11 +18,13 @@ public final class MemoryMap {
 
     private static int entryCount;
     private static boolean mapUsed;
+    private static long availableBytes;
 
     /** End of the highest available RAM range. */
     public static long ramEnd(long info) {
         entryCount = 0;
         mapUsed = false;
+        availableBytes = FALLBACK_RAM_END;
         if (info == 0) {
             return FALLBACK_RAM_END;
         }
@@ -31,6 +33,7 @@ public final class MemoryMap {
             long length = Memory.load32(info + 44) & 0xFFFFFFFFL;
             long map = Memory.load32(info + 48) & 0xFFFFFFFFL;
             long end = 0;
+            long sum = 0;
             long entry = map;
             while (entry + 24 <= map + length) {
                 long size = Memory.load32(entry) & 0xFFFFFFFFL;
@@ -40,6 +43,9 @@ public final class MemoryMap {
                 if (type == AVAILABLE && base + bytes > end) {
                     end = base + bytes;
                 }
+                if (type == AVAILABLE) {
+                    sum += bytes;
+                }
                 entryCount++;
                 if (size < 20) {
                     break;
@@ -48,11 +54,14 @@ public final class MemoryMap {
             }
             if (end > 0) {
                 mapUsed = true;
+                availableBytes = sum;
                 return end;
             }
         }
         if ((flags & FLAG_MEMORY) != 0) {
-            return 0x100000L + (Memory.load32(info + 8) & 0xFFFFFFFFL) * 1024;
+            long upper = (Memory.load32(info + 8) & 0xFFFFFFFFL) * 1024;
+            availableBytes = (Memory.load32(info + 4) & 0xFFFFFFFFL) * 1024 + upper;
+            return 0x100000L + upper;
         }
         return FALLBACK_RAM_END;
     }
@@ -80,6 +89,15 @@ public final class MemoryMap {
             end = p + 1 > end ? p + 1 : end;
         }
         return end;
+    }
+
+    /**
+     * Bytes of available RAM the last ramEnd call found: the sum of the map's available ranges
+     * (mem_lower + mem_upper without a map). Differs from ramEnd whenever RAM has holes, as it
+     * always has above 3 GiB on PCs, where the PCI hole moves RAM above 4 GiB.
+     */
+    public static long availableBytes() {
+        return availableBytes;
     }
 
     public static int entries() {

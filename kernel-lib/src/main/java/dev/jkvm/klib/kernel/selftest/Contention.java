@@ -82,7 +82,7 @@ public final class Contention {
 
     public static int ticket(int iterations, long deadline) {
         int i = 0;
-        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+        for (; i < iterations && (i == 0 || Cpu.rdtsc() < deadline); i++) {
             CountedTicketLock.lock(lockMemory);
             enter();
             leave();
@@ -93,7 +93,7 @@ public final class Contention {
 
     public static int mcs(int iterations, int cpu, long deadline) {
         int i = 0;
-        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+        for (; i < iterations && (i == 0 || Cpu.rdtsc() < deadline); i++) {
             CheckedMcsLock.lock(lockMemory, nodes, cpu);
             enter();
             leave();
@@ -109,7 +109,7 @@ public final class Contention {
      */
     public static int irq(int iterations, long deadline) {
         int i = 0;
-        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+        for (; i < iterations && (i == 0 || Cpu.rdtsc() < deadline); i++) {
             boolean before = InterruptFlag.enabled();
             boolean saved = IrqSpinLock.lockIrqSave(lockMemory);
             if (InterruptFlag.enabled() || saved != before) {
@@ -127,7 +127,7 @@ public final class Contention {
 
     public static int checkedTicket(int iterations, int cpu, long deadline) {
         int i = 0;
-        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+        for (; i < iterations && (i == 0 || Cpu.rdtsc() < deadline); i++) {
             CheckedSpinLock.lock(lockMemory, cpu);
             enter();
             leave();
@@ -142,7 +142,7 @@ public final class Contention {
      */
     public static int seq(int iterations, int cpu, long deadline) {
         int i = 0;
-        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+        for (; i < iterations && (i == 0 || Cpu.rdtsc() < deadline); i++) {
             if ((i + cpu) % 4 == 0) {
                 SeqLock.writeLock(lockMemory);
                 enter();
@@ -169,7 +169,7 @@ public final class Contention {
     /** Every fourth iteration writes (both words, which must stay equal); the rest read. */
     public static int rw(int iterations, int cpu, long deadline) {
         int i = 0;
-        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+        for (; i < iterations && (i == 0 || Cpu.rdtsc() < deadline); i++) {
             if ((i + cpu) % 4 == 0) {
                 CheckedRwLock.writeLock(lockMemory, cpu);
                 enter();
@@ -201,7 +201,7 @@ public final class Contention {
 
     public static int semaphore(int iterations, long deadline) {
         int i = 0;
-        for (; i < iterations && Cpu.rdtsc() < deadline; i++) {
+        for (; i < iterations && (i == 0 || Cpu.rdtsc() < deadline); i++) {
             CountedSemaphore.waitSpinning(lockMemory);
             enter();
             leave();

@@ -8,7 +8,9 @@ import dev.jkvm.klib.kernel.cpu.Gdt;
 import dev.jkvm.klib.kernel.cpu.Idt;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 import dev.jkvm.klib.kernel.cpu.SystemCallMsrs;
+import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
+import dev.jkvm.klib.kernel.mm.MemoryBlock;
 import dev.jkvm.klib.kernel.mm.PageTables;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.time.Delay;
@@ -20,9 +22,16 @@ import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
 
 /**
- * Brings the application processors up, one at a time, with the INIT-SIPI-SIPI sequence of the
- * Intel MP initialisation protocol (Intel SDM Vol. 3A 9.4.4.1: INIT, 10 ms, SIPI, 200 µs, SIPI),
- * then waits for all of them to report READY, and finally releases them into their idle loop.
+ * Brings the application processors up with the INIT-SIPI-SIPI sequence of the Intel MP
+ * initialisation protocol (Intel SDM Vol. 3A 9.4.4.1: INIT, 10 ms, SIPI, 200 µs, SIPI), in
+ * parallel as Linux does since 6.5: INIT goes to every AP, the 10 ms wait is paid once, then every
+ * AP gets its SIPI and all of them run the trampoline at the same time, each finding its CPU index
+ * and stack by its own APIC ID (TrampolineParameters) and recording its stage in its own byte.
+ * The BSP waits, with one dead-AP timeout for all, until each has left the trampoline, then for
+ * all of them to report READY, and finally releases them into their idle loop. Waiting APs sit in
+ * HLT, not in a pause loop: under a software CPU (QEMU TCG) or on a host with fewer cores than
+ * vCPUs, spinning APs take the host CPU time the BSP needs, which made bring-up time grow with
+ * the square of the CPU count. The release wakes them with one broadcast IPI (Vectors.WAKE).
  * An AP that does not leave the trampoline, or not reach READY, in time is reported with its last
  * BootStage, parked again with INIT and left offline; the boot goes on without it.
  */
@@ -68,12 +77,49 @@ public final class ApStartup {
         Memory.store64(trampoline + TrampolineParameters.EFER,
                 EFER_LME | (PageTables.noExecuteBit() != 0 ? Features.EFER_NXE : 0));
         Memory.store64(trampoline + TrampolineParameters.ENTRY, KernelLayout.get(KernelLayout.AP_ENTRY));
+        shareCpuTables(cpuCount, enabledMask);
+        // INIT to every AP, one wait for all of them, then the SIPIs (SDM Vol. 3A 9.4.4.1).
         for (int cpu = 1; cpu < cpuCount; cpu++) {
             if (CpuMask.contains(enabledMask, cpu)) {
-                startOne(cpu);
+                SmpState.setStage(cpu, BootStage.NONE);
+                Lapic.sendIpi(SmpState.apicId(cpu), Lapic.INIT | Lapic.ASSERT);
             }
         }
-        long deadline = Delay.deadline(hangFirstAp ? TEST_READY_TIMEOUT_US : READY_TIMEOUT_US);
+        Delay.micros(INIT_DELAY_US);
+        for (int cpu = 1; cpu < cpuCount; cpu++) {
+            if (CpuMask.contains(enabledMask, cpu)) {
+                Lapic.sendIpi(SmpState.apicId(cpu), Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
+            }
+        }
+        Delay.micros(SIPI_DELAY_US);
+        // The second SIPI of the protocol, to each AP that has not written a stage yet.
+        for (int cpu = 1; cpu < cpuCount; cpu++) {
+            if (CpuMask.contains(enabledMask, cpu) && trampolineStage(cpu) == BootStage.NONE
+                    && SmpState.stage(cpu) < BootStage.STACK) {
+                Lapic.sendIpi(SmpState.apicId(cpu), Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
+            }
+        }
+        // Every AP leaves the trampoline on its own; the dead-AP timeout is one for all of them.
+        long deadline = Delay.deadline(TRAMPOLINE_TIMEOUT_US);
+        for (int cpu = 1; cpu < cpuCount; cpu++) {
+            if (!CpuMask.contains(enabledMask, cpu)) {
+                continue;
+            }
+            while (SmpState.stage(cpu) < BootStage.STACK && trampolineStage(cpu) < BootStage.STACK
+                    && !Delay.passed(deadline)) {
+                Cpu.pause();
+            }
+            if (SmpState.stage(cpu) < BootStage.STACK && trampolineStage(cpu) < BootStage.STACK) {
+                int stage = trampolineStage(cpu);
+                SmpState.setStage(cpu, stage);
+                Memory.store32(SmpState.record(cpu) + SmpState.TRAMPOLINE_TIMED_OUT, 1);
+                offline(cpu, stage, true);
+            } else {
+                // The AP records its own stages from here on (it may already be further than STACK).
+                startedCount++;
+            }
+        }
+        deadline = Delay.deadline(hangFirstAp ? TEST_READY_TIMEOUT_US : READY_TIMEOUT_US);
         while (SmpState.readyCount() < startedCount && !Delay.passed(deadline)) {
             Cpu.pause();
         }
@@ -94,42 +140,49 @@ public final class ApStartup {
         // Every AP that got this far runs on the kernel's GDT and stack: the trampoline may go.
         Asm.call("kernel_memzero", trampoline, 4096);
         SmpState.release();
+        // One ICR write ends every waiting AP's HLT; APs that are offline (INIT again) ignore it.
+        Lapic.sendIpiToAllOthers(Lapic.FIXED | Lapic.ASSERT | Vectors.WAKE);
         return online;
+    }
+
+    /**
+     * The tables the trampoline looks each AP up in: CPU index + 1 by APIC ID (up to the highest
+     * APIC ID of an enabled CPU), and the boot stack top by CPU index.
+     */
+    private static void shareCpuTables(int cpuCount, long enabledMask) {
+        int limit = 0;
+        for (int cpu = 0; cpu < cpuCount; cpu++) {
+            if (CpuMask.contains(enabledMask, cpu) && SmpState.apicId(cpu) >= limit) {
+                limit = SmpState.apicId(cpu) + 1;
+            }
+        }
+        long apicTable = BootAllocator.allocate(limit * 4L, 8);
+        long stackTable = BootAllocator.allocate(cpuCount * 8L, 8);
+        MemoryBlock.zero(apicTable, limit * 4L);
+        for (int cpu = 0; cpu < cpuCount; cpu++) {
+            Memory.store64(stackTable + cpu * 8L, Memory.load64(SmpState.record(cpu) + SmpState.STACK_TOP));
+            if (cpu != 0 && CpuMask.contains(enabledMask, cpu)) {
+                Memory.store32(apicTable + SmpState.apicId(cpu) * 4L, cpu + 1);
+            }
+        }
+        long trampoline = TrampolineParameters.ADDRESS;
+        Memory.store64(trampoline + TrampolineParameters.APIC_TABLE, apicTable);
+        Memory.store64(trampoline + TrampolineParameters.STACK_TABLE, stackTable);
+        Memory.store32(trampoline + TrampolineParameters.APIC_LIMIT, limit);
+    }
+
+    /** The stage the AP wrote in the trampoline, from its byte (shared above STAGE_SLOTS - 2). */
+    private static int trampolineStage(int cpu) {
+        int slot = SmpState.apicId(cpu);
+        if (slot > TrampolineParameters.STAGE_SLOTS - 1) {
+            slot = TrampolineParameters.STAGE_SLOTS - 1;
+        }
+        return Memory.load8(TrampolineParameters.ADDRESS + TrampolineParameters.STAGES + slot) & 0xFF;
     }
 
     /** Whether the AP left the trampoline before its timeout (offline ones were marked then). */
     private static boolean startedInTime(int cpu) {
         return Memory.load32(SmpState.record(cpu) + SmpState.TRAMPOLINE_TIMED_OUT) == 0;
-    }
-
-    private static void startOne(int cpu) {
-        long trampoline = TrampolineParameters.ADDRESS;
-        int apicId = SmpState.apicId(cpu);
-        Memory.store64(trampoline + TrampolineParameters.STACK_TOP,
-                Memory.load64(SmpState.record(cpu) + SmpState.STACK_TOP));
-        Memory.store32(trampoline + TrampolineParameters.CPU_INDEX, cpu);
-        Atomic.storeVolatile32(trampoline + TrampolineParameters.STAGE, BootStage.NONE);
-        Lapic.sendIpi(apicId, Lapic.INIT | Lapic.ASSERT);
-        Delay.micros(INIT_DELAY_US);
-        Lapic.sendIpi(apicId, Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
-        Delay.micros(SIPI_DELAY_US);
-        if (Atomic.loadVolatile32(trampoline + TrampolineParameters.STAGE) == BootStage.NONE) {
-            Lapic.sendIpi(apicId, Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
-        }
-        long deadline = Delay.deadline(TRAMPOLINE_TIMEOUT_US);
-        while (Atomic.loadVolatile32(trampoline + TrampolineParameters.STAGE) < BootStage.STACK
-                && !Delay.passed(deadline)) {
-            Cpu.pause();
-        }
-        int stage = Atomic.loadVolatile32(trampoline + TrampolineParameters.STAGE);
-        if (stage < BootStage.STACK) {
-            SmpState.setStage(cpu, stage);
-            Memory.store32(SmpState.record(cpu) + SmpState.TRAMPOLINE_TIMED_OUT, 1);
-            offline(cpu, stage, true);
-            return;
-        }
-        // The AP records its own stages from here on (it may already be further than STACK).
-        startedCount++;
     }
 
     private static void offline(int cpu, int stage, boolean inTrampoline) {
@@ -161,8 +214,9 @@ public final class ApStartup {
         Gdt.load(gdt, SmpState.cpuCount(), cpu);
         Idt.load(idt);
         SmpState.setStage(cpu, BootStage.GDT_IDT);
+        // Interrupts are still off (the trampoline's CLI): HLT holds the AP until the BSP's INIT.
         while (hangFirstAp && cpu == 1) {
-            Cpu.pause();
+            Cpu.hlt();
         }
         int features = Features.detect();
         Memory.store32(record + SmpState.FEATURES, features);
@@ -174,8 +228,12 @@ public final class ApStartup {
         SmpState.setStage(cpu, BootStage.LAPIC);
         SmpState.setStage(cpu, BootStage.READY);
         SmpState.noteReady();
+        // Interrupts are off from the check to the HLT (STI's one-instruction shadow covers the
+        // HLT), so the WAKE sent right after the release cannot be slept through.
+        Cpu.cli();
         while (!SmpState.released()) {
-            Cpu.pause();
+            Asm.call("kernel_wait_for_interrupt");
+            Cpu.cli();
         }
         SmpState.setStage(cpu, BootStage.IDLE);
         KernelScheduler.apIdle();

@@ -5,6 +5,7 @@ import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.MemoryBlock;
 import dev.jkvm.klib.kernel.sched.CpuStats;
 import dev.jkvm.klib.kernel.sched.Scheduler;
+import dev.jkvm.klib.kernel.smp.CpuMask;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
@@ -15,6 +16,10 @@ import dev.jkvm.klib.rt.Memory;
  * Every other task is pinned to one CPU, round robin, so that every CPU runs some and the
  * affinity is checked; the rest may run anywhere. The joiner checks every exit value, the
  * counters, and the CPUs each task was seen on.
+ *
+ * There are four tasks per CPU (at least 8), so that every CPU has two pinned to it whatever the
+ * CPU count; the kernel has KernelScheduler.STACKS task stacks, so with many CPUs the tasks are
+ * spawned in waves of at most STACKS - 8 live ones, each wave joined before the next.
  */
 public final class KernelTaskTest {
     private KernelTaskTest() {
@@ -24,8 +29,14 @@ public final class KernelTaskTest {
     public static final int YIELD_EVERY = 1000;
     private static final int RECORD = 16;
 
-    /** +0 long shared total; task i's record at +64 + 16 * i: long own count, long CPU-seen bits. */
+    /**
+     * +0 long shared total; task i's record at +64 + 16 * i: long own count, long (CPU it was
+     * last seen on + 1) with bit 32 set once it was seen on two different CPUs.
+     */
     private static long counters;
+    /** CpuMask of the CPUs any task ran on. */
+    private static long cpusSeen;
+    private static final long MOVED = 1L << 32;
 
     public static long count(long index) {
         long record = counters + 64 + index * RECORD;
@@ -41,57 +52,60 @@ public final class KernelTaskTest {
         return Memory.load64(record);
     }
 
-    private static void markCpu(long bitsAddress) {
+    /** Only the task itself writes its record; the CPU mask is shared, and CpuMask.set is atomic. */
+    private static void markCpu(long seenAddress) {
         int cpu = KernelScheduler.currentCpu();
-        if (cpu < 64) {
-            long bits = Atomic.loadVolatile64(bitsAddress);
-            while (!Atomic.compareAndSet64(bitsAddress, bits, bits | (1L << cpu))) {
-                bits = Atomic.loadVolatile64(bitsAddress);
-            }
+        long seen = Memory.load64(seenAddress);
+        long last = seen & 0xFFFFFFFFL;
+        if (last != 0 && last != cpu + 1) {
+            seen |= MOVED;
         }
+        Memory.store64(seenAddress, (seen & MOVED) | (cpu + 1));
+        CpuMask.set(cpusSeen, cpu);
     }
 
     public static boolean run(int cpuCount) {
         int tasks = cpuCount * 4 < 8 ? 8 : cpuCount * 4;
-        if (tasks > KernelScheduler.STACKS - 8) {
-            tasks = KernelScheduler.STACKS - 8;
-        }
+        int wave = KernelScheduler.STACKS - 8;
         counters = BootAllocator.allocate(64 + tasks * (long) RECORD, 64);
         MemoryBlock.zero(counters, 64 + tasks * (long) RECORD);
+        cpusSeen = BootAllocator.allocate(CpuMask.SIZE, 64);
+        CpuMask.clearAll(cpusSeen);
         long handles = BootAllocator.allocate(tasks * 8L, 8);
         long switchesBefore = contextSwitches(cpuCount);
-        for (int i = 0; i < tasks; i++) {
-            int pinned = i % 2 == 0 ? (i / 2) % cpuCount : -1;
-            Memory.store64(handles + i * 8L,
-                    KernelScheduler.spawnOn(TaskBodies.COUNTER, i, KernelScheduler.NORMAL_PRIORITY, pinned));
-        }
         boolean passed = true;
         long exitSum = 0;
-        long cpusSeen = 0;
         int affinityViolations = 0;
-        for (int i = 0; i < tasks; i++) {
-            long task = Memory.load64(handles + i * 8L);
-            if (task == 0) {
-                passed = false;
-                continue;
+        for (int first = 0; first < tasks; first += wave) {
+            int end = first + wave < tasks ? first + wave : tasks;
+            for (int i = first; i < end; i++) {
+                int pinned = i % 2 == 0 ? (i / 2) % cpuCount : -1;
+                Memory.store64(handles + i * 8L,
+                        KernelScheduler.spawnOn(TaskBodies.COUNTER, i, KernelScheduler.NORMAL_PRIORITY, pinned));
             }
-            long value = KernelScheduler.join(task);
-            exitSum += value;
-            long record = counters + 64 + i * (long) RECORD;
-            if (value != ROUNDS || Memory.load64(record) != ROUNDS) {
-                passed = false;
-            }
-            long seen = Memory.load64(record + 8);
-            cpusSeen |= seen;
-            int pinned = (i / 2) % cpuCount;
-            if (i % 2 == 0 && pinned < 64 && seen != 1L << pinned) {
-                affinityViolations++;
+            for (int i = first; i < end; i++) {
+                long task = Memory.load64(handles + i * 8L);
+                if (task == 0) {
+                    passed = false;
+                    continue;
+                }
+                long value = KernelScheduler.join(task);
+                exitSum += value;
+                long record = counters + 64 + i * (long) RECORD;
+                if (value != ROUNDS || Memory.load64(record) != ROUNDS) {
+                    passed = false;
+                }
+                long seen = Memory.load64(record + 8);
+                int pinned = (i / 2) % cpuCount;
+                if (i % 2 == 0 && ((seen & MOVED) != 0 || (seen & 0xFFFFFFFFL) != pinned + 1)) {
+                    affinityViolations++;
+                }
             }
         }
         long total = Atomic.loadVolatile64(counters);
         long expected = (long) tasks * ROUNDS;
-        int cpusExpected = cpuCount < 64 ? cpuCount : 64;
-        if (total != expected || exitSum != expected || bitCount(cpusSeen) != cpusExpected
+        int cpusExpected = cpuCount;
+        if (total != expected || exitSum != expected || CpuMask.count(cpusSeen) != cpusExpected
                 || affinityViolations != 0) {
             passed = false;
         }
@@ -106,7 +120,7 @@ public final class KernelTaskTest {
         Console.print(", exit values sum ");
         Log.dec(exitSum);
         Console.print(", ran on ");
-        Log.dec(bitCount(cpusSeen));
+        Log.dec(CpuMask.count(cpusSeen));
         Console.print(" of ");
         Log.dec(cpusExpected);
         Console.print(" cpus, pinned tasks off their cpu ");
@@ -120,16 +134,6 @@ public final class KernelTaskTest {
             Console.print("FAIL\n");
         }
         return passed;
-    }
-
-    private static int bitCount(long bits) {
-        int count = 0;
-        for (int i = 0; i < 64; i++) {
-            if ((bits & (1L << i)) != 0) {
-                count++;
-            }
-        }
-        return count;
     }
 
     static long contextSwitches(int cpuCount) {

@@ -1,6 +1,7 @@
 package dev.jkvm.klib.kernel.time;
 
 import dev.jkvm.klib.kernel.apic.Lapic;
+import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Port;
 
@@ -143,6 +144,36 @@ public final class PitCalibration {
         measuredLapicTicksPerMs = lapicTsc > 0 ? lapicElapsed * measuredTscTicksPerMs / lapicTsc : 0;
     }
 
+
+    /**
+     * Bounds of a believable measurement. The TSC runs at 10 MHz to 100 GHz on anything that
+     * runs x86-64; the APIC timer after the divide by 16 at 10 kHz to 10 GHz (bus or crystal
+     * clocks from 160 kHz, SDM Vol. 3A 11.5.4). Outside them the PIT did not count (no PIT, as
+     * with QEMU's pit=off: the ports read all ones) or something else went wrong.
+     */
+    static final long MIN_TSC_PER_MS = 10_000;
+    static final long MAX_TSC_PER_MS = 100_000_000;
+    static final long MIN_LAPIC_PER_MS = 10;
+    static final long MAX_LAPIC_PER_MS = 10_000_000;
+
+    /**
+     * Whether the last run measured rates within the bounds above; otherwise one line that says
+     * so and what it means: the kernel has no usable timer and stops (the scheduler's ticks,
+     * the AP start-up delays and every timeout depend on it).
+     */
+    public static boolean plausible() {
+        if (measuredTscTicksPerMs >= MIN_TSC_PER_MS && measuredTscTicksPerMs <= MAX_TSC_PER_MS
+                && measuredLapicTicksPerMs >= MIN_LAPIC_PER_MS && measuredLapicTicksPerMs <= MAX_LAPIC_PER_MS) {
+            return true;
+        }
+        Console.print("timer: calibration against the 8254 PIT is out of range (tsc ");
+        Console.printHex(measuredTscTicksPerMs);
+        Console.print(", lapic ");
+        Console.printHex(measuredLapicTicksPerMs);
+        Console.print(" ticks/ms): no usable PIT (ports 0x40-0x43; QEMU's pit=off removes it), so no timer"
+                + " to calibrate the local APIC and the TSC against; stopping\n");
+        return false;
+    }
 
     /** Whether channel 2 (gated through port 0x61) was used, else channel 0. */
     public static boolean usedChannel2() {

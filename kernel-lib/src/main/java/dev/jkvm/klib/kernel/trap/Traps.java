@@ -75,6 +75,9 @@ public final class Traps {
                 ? 1 << (vector - Vectors.MAILBOX_FIRST) : 0;
         if (ipiReason != 0) {
             IpiHandlers.mailbox(ipiReason);
+        } else if (vector == Vectors.WAKE) {
+            // Only ends a HLT (ApStartup's wait for the release); the EOI below is all it needs.
+            spurious += 0;
         } else if (vector == Vectors.TIMER) {
             if (!KernelScheduler.isRunning()) {
                 IpiHandlers.timer();

@@ -12,6 +12,11 @@ public final class Vectors {
     /** The local APIC timer. */
     public static final int TIMER = 0xEF;
     /**
+     * Ends the HLT of APs waiting for the boot CPU's release (ApStartup): handled with an EOI and
+     * nothing else, so it disturbs no counter any self-test reads.
+     */
+    public static final int WAKE = 0xEE;
+    /**
      * The first of IpiMailbox's vectors, one per IpiReason bit: 0xF0 reschedule, 0xF1 TLB
      * shootdown, 0xF2 call-function, 0xF3 panic, 0xF4 forwarded timer, 0xF5 ping. All in the
      * highest priority class (11.8.3), above the local timer, so an IPI waits for no device.

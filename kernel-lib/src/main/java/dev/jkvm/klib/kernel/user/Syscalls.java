@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.user;
 
+import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.sched.Semaphore;
 import dev.jkvm.klib.kernel.sched.Sleep;
 import dev.jkvm.klib.kernel.sched.Task;
@@ -67,7 +68,10 @@ public final class Syscalls {
             if (b > MAX_WRITE || !UserSpace.isUserRange(a, b)) {
                 return -1;
             }
+            // Ring-3 tasks on several CPUs write at once: each write goes out whole.
+            boolean interrupts = Log.beginLine();
             Asm.call("kernel_user_print", a, b, (Cpu.readCr4() & CR4_SMAP) != 0 ? 1 : 0);
+            Log.endLine(interrupts);
             return b;
         }
         if (number == SyscallNumbers.CPU_ID) {

@@ -28,6 +28,8 @@ public final class UserFaults {
 
     public static void kill(long frame, int vector) {
         long task = KernelScheduler.currentTask();
+        // Several CPUs may kill tasks at once: one whole line each.
+        boolean interrupts = Log.beginLine();
         Console.print("user fault: task ");
         Log.hex(Task.id(task));
         Console.print(" killed on cpu ");
@@ -43,6 +45,7 @@ public final class UserFaults {
             Log.hex(Cpu.readCr2());
         }
         Console.print("\n");
+        Log.endLine(interrupts);
         TaskExit.exitCurrent(KernelScheduler.sched(), KILLED_BASE - vector);
     }
 }

@@ -59,14 +59,16 @@ class ApTrampolineTest {
             assertTrue(real.contains("cli"), real);
             assertTrue(real.contains("lgdtw"), real);
             assertTrue(real.contains("mov    %eax,%cr0"), real);
-            // The 16-bit displacement of the stage field prints as a negative number.
-            long stage = BASE + TrampolineParameters.STAGE;
-            assertTrue(real.contains("movl   $0x" + BootStage.REAL + ",-" + hex(0x10000 - stage)), real);
+            // The AP's APIC ID from CPUID (leaf 1, or leaf 0xB), its stage byte indexed by it.
+            long stages = BASE + TrampolineParameters.STAGES;
+            assertTrue(real.contains("cpuid"), real);
+            assertTrue(real.contains("shr    $0x18,%ebx"), real);
+            assertTrue(real.contains("movb   $0x" + BootStage.REAL + "," + hex(stages) + "(%ebp)"), real);
             long protectedStart = farTarget(real, "0x8");
 
             String prot = upTo(objdump(bin, "i386", protectedStart), "ljmp.*\\n");
             assertTrue(prot.matches("(?s).*" + Pattern.quote(hex(protectedStart).substring(2)) + ":\\s+66 b8 10 00\\s+mov\\s+\\$0x10,%ax.*"), prot);
-            assertTrue(prot.contains("movl   $0x" + BootStage.PROTECTED + "," + hex(stage)), prot);
+            assertTrue(prot.contains("movb   $0x" + BootStage.PROTECTED + "," + hex(stages) + "(%ebp)"), prot);
             assertTrue(prot.contains("mov    " + hex(BASE + TrampolineParameters.CR4) + ",%eax"), prot);
             assertTrue(prot.contains("mov    " + hex(BASE + TrampolineParameters.CR3) + ",%eax"), prot);
             assertTrue(prot.contains("mov    $0xc0000080,%ecx"), prot);
@@ -75,12 +77,14 @@ class ApTrampolineTest {
             long longStart = farTarget(prot, "0x18");
 
             String lm = upTo(objdump(bin, "i386:x86-64", longStart), "jmp\\s+\\*%rax.*\\n");
-            assertTrue(lm.contains("mov    " + hex(BASE + TrampolineParameters.STACK_TOP) + ",%rsp"), lm);
-            assertTrue(lm.contains("mov    " + hex(BASE + TrampolineParameters.CPU_INDEX) + ",%edi"), lm);
+            assertTrue(lm.contains("mov    " + hex(BASE + TrampolineParameters.APIC_TABLE) + ",%rax"), lm);
+            assertTrue(lm.contains("mov    (%rax,%rsi,4),%edi"), lm);
+            assertTrue(lm.contains("mov    " + hex(BASE + TrampolineParameters.STACK_TABLE) + ",%rax"), lm);
+            assertTrue(lm.contains("mov    (%rax,%rdi,8),%rsp"), lm);
             assertTrue(lm.contains("mov    " + hex(BASE + TrampolineParameters.ENTRY) + ",%rax"), lm);
-            assertTrue(lm.contains("movl   $0x" + BootStage.STACK + "," + hex(stage)), lm);
+            assertTrue(lm.contains("movb   $0x" + BootStage.STACK + "," + hex(stages) + "(%rbp)"), lm);
             int end = Integer.parseInt(lm.substring(lm.lastIndexOf("\n    ") + 5, lm.lastIndexOf(":")), 16);
-            assertTrue(end < BASE + TrampolineParameters.BLOCK, "code ends before the parameter block");
+            assertTrue(end < BASE + TrampolineParameters.STAGES, "code ends before the stage bytes");
         } finally {
             Files.deleteIfExists(bin);
         }
