@@ -146,7 +146,8 @@ final class Lockstep {
         List<String> differences = ours.differences(after, undefined);
         if (event == CpuUnderTest.StepEvent.FAILED || event == CpuUnderTest.StepEvent.SHUTDOWN) {
             differences = new java.util.ArrayList<>(differences);
-            differences.add(0, "the CPU under test reported " + event);
+            String detail = cpu.failureDetail();
+            differences.add(0, "the CPU under test reported " + event + (detail == null ? "" : " (" + detail + ")"));
         }
         current = after;
         if (!differences.isEmpty()) {

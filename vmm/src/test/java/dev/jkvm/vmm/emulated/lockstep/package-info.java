@@ -24,6 +24,9 @@
  *
  * <p>More on demand: {@code -Dlockstep.seed= -Dlockstep.count= -Dlockstep.stepwise= -Dlockstep.length=
  * -Dlockstep.legacy.count= -Dlockstep.boot.steps= -Dlockstep.boot.from=SYMBOL -Dlockstep.user.steps=}.
- * KVM is not used as a lockstep oracle (only {@code QemuSyscallDeviationTest} runs a probe on it).
+ * The second oracle: {@link dev.jkvm.vmm.emulated.lockstep.KvmCpuUnderTest} (the project's KVM backend,
+ * single-stepped with KVM_GUESTDBG_SINGLESTEP) in {@code KvmLockstepTest} on a host with KVM, with
+ * {@link dev.jkvm.vmm.emulated.lockstep.KvmDeviations} (what this nested KVM itself cannot execute);
+ * more on demand with {@code -Dlockstep.kvm.count= -Dlockstep.kvm.legacy.count= -Dlockstep.kvm.stepwise=true}.
  */
 package dev.jkvm.vmm.emulated.lockstep;
