@@ -60,4 +60,23 @@ class BootLockstepTest {
         assertTrue(r.agreed(), r.summary());
         assertTrue(r.steps() == steps, "the trace ran its full length: " + r.summary());
     }
+
+    /**
+     * Issue 11 §2 real mode and the AP trampoline: an application processor's start from the state
+     * SIPI gives it ({@link SipiStart}) through the SMP kernel's own trampoline (16-bit code, LGDT,
+     * far jumps into 32-bit protected and 64-bit mode, CR3/CR4/EFER, paging on) into the kernel's AP
+     * entry, {@code -Dlockstep.ap.steps=N} instructions (default 3,000) or until a HLT; hidden
+     * segment state compared at every mode change.
+     */
+    @Test
+    void apTrampolineFromSipiAgreesWithQemu() throws Exception {
+        long steps = Long.getLong("lockstep.ap.steps", 3_000);
+        long t0 = System.nanoTime();
+        BootTrace.Result r = BootTrace.run("smp.elf", "dev_jkvm_klib_kernel_sched_SchedArch__enterUser", steps,
+                (kernel, entry) -> new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES), 10, new SipiStart());
+        System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
+        assertTrue(r.agreed(), r.summary());
+        // The trampoline is about 60 instructions: more distinct addresses mean the kernel's 64-bit AP entry ran too.
+        assertTrue(r.distinctAddresses() > 100, "the trace went past the trampoline into 64-bit code: " + r.summary());
+    }
 }
