@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.emulated.lockstep;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -78,5 +79,23 @@ class BootLockstepTest {
         assertTrue(r.agreed(), r.summary());
         // The trampoline is about 60 instructions: more distinct addresses mean the kernel's 64-bit AP entry ran too.
         assertTrue(r.distinctAddresses() > 100, "the trace went past the trampoline into 64-bit code: " + r.summary());
+    }
+
+    /**
+     * Exceptions the guest raises itself, delivered through its IDT on both CPUs ({@link ExceptionKernel}):
+     * #DE, #BP, #UD, #GP(0), #GP(selector), #PF on read and write with CR2, INT 0x80; the handler
+     * moves the pushed frame and error code into registers, so each is compared.
+     */
+    @Test
+    void exceptionsTheGuestRaisesAgreeWithQemu() throws Exception {
+        long t0 = System.nanoTime();
+        BootTrace.Result r = BootTrace.run(ExceptionKernel.build().toString(), null, 20_000,
+                (kernel, entry) -> new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES), 10);
+        System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
+        assertTrue(r.agreed(), r.summary());
+        assertTrue(r.end().startsWith("HLT"), "the kernel ran through every exception to its HLT: " + r.summary());
+        // The last handler run was INT 0x80's (R11), the last CR2 the #PF write's (R9): the exceptions were delivered.
+        assertEquals(0x80, r.oracleEnd().gpr[11], r.summary());
+        assertEquals(0x8000_0010L, r.oracleEnd().gpr[9], r.summary());
     }
 }

@@ -28,7 +28,7 @@ final class BootTrace {
 
     record Result(String image, long steps, String end, List<Lockstep.Mismatch> mismatches, List<String> otherDifferences,
                   java.util.Map<String, Integer> undefinedFlagDifferences, int distinctAddresses,
-                  java.util.Map<String, Integer> takenFromOracle) {
+                  java.util.Map<String, Integer> takenFromOracle, X86State oracleEnd) {
         boolean agreed() {
             return mismatches.isEmpty() && otherDifferences.isEmpty();
         }
@@ -73,7 +73,8 @@ final class BootTrace {
     /** As {@link #run(String, String, long, CpuFactory, int)}, with QEMU's state at the start changed by {@code preparation}. */
     static Result run(String imageName, String from, long maxSteps, CpuFactory factory, int maxMismatches,
                       Preparation preparation) throws Exception {
-        Path kernel = Images.file(imageName);
+        // An image name of the images module, or the absolute path of a kernel a test built.
+        Path kernel = imageName.startsWith("/") ? Path.of(imageName) : Images.file(imageName);
         long entry;
         try {
             entry = from == null ? Images.entry(kernel) : Images.symbol(kernel, from);
@@ -88,6 +89,7 @@ final class BootTrace {
         java.util.Map<String, Integer> undefined = new java.util.TreeMap<>();
         java.util.Map<String, Integer> fromOracle = new java.util.TreeMap<>();
         int distinct = 0;
+        X86State oracleEnd = null;
         try (QemuTarget q = QemuTarget.start(kernel, "pc", MEMORY); CpuUnderTest cpu = factory.create(kernel, entry)) {
             try {
                 q.runTo(entry);
@@ -155,8 +157,9 @@ final class BootTrace {
             undefined.putAll(lock.undefinedFlagDifferences);
             fromOracle.putAll(lock.takenFromOracle);
             distinct = lock.addresses.size();
+            oracleEnd = lock.oracleState();
         }
-        return new Result(imageName + (from == null ? "" : " from " + from), steps, end, mismatches, other, undefined, distinct, fromOracle);
+        return new Result(imageName + (from == null ? "" : " from " + from), steps, end, mismatches, other, undefined, distinct, fromOracle, oracleEnd);
     }
 
     /** The start address is not reached (the guest exits first) or not in the image. */
