@@ -17,8 +17,8 @@ import java.nio.file.Path;
 
 /**
  * A kernel that raises exceptions itself, for the lockstep: after {@link LongModeBoot} (64-bit,
- * CPL 0, first GiB identity-mapped) it fills IDT interrupt gates for #DE, #BP, #UD, #GP, #PF and
- * INT 0x80, then raises each: DIV by zero, INT3, UD2, a non-canonical load (#GP(0)), MOV DS with a
+ * CPL 0, first GiB identity-mapped) it fills IDT interrupt gates for #DE, NMI, #BP, #UD, #GP, #PF and
+ * INT 0x80 (NMI for a test that injects one), then raises each: DIV by zero, INT3, UD2, a non-canonical load (#GP(0)), MOV DS with a
  * selector beyond the GDT limit (#GP(selector)), a read and a write of an unmapped address (#PF
  * with error codes 0 and 2, CR2), INT 0x80; then HLT. Each handler copies what the processor
  * pushed into registers (error code R12, RIP RAX, CS RBX, RFLAGS RCX, RSP RDX, SS R8, CR2 R9,
@@ -37,8 +37,8 @@ final class ExceptionKernel {
         Label common = new Label("exc_common");
         Label idt = new Label("exc_idt");
         Label idtPointer = new Label("exc_idt_pointer");
-        int[] vectors = {0, 3, 6, 13, 14, 0x80};
-        boolean[] errorCode = {false, false, false, true, true, false};
+        int[] vectors = {0, 2, 3, 6, 13, 14, 0x80};
+        boolean[] errorCode = {false, false, false, false, true, true, false};
         Label[] handlers = new Label[vectors.length];
         for (int i = 0; i < vectors.length; i++) handlers[i] = new Label("exc_handler_" + vectors[i]);
 
