@@ -56,12 +56,12 @@ class InterruptLockstepTest {
             cpu.cpu.events.post(CpuEvents.NMI);
             StringBuilder trace = new StringBuilder();
             int steps = 0;
-            for (; steps < 200; steps++) {
+            for (; steps < 5000; steps++) {
                 X86State before = lock.oracleState();
                 byte[] code = q.read(before.rip, 16);
                 if (SpecialInstruction.of(code, 64) == SpecialInstruction.HLT) break;
                 Lockstep.Mismatch m = lock.step(code, 64);
-                trace.append(String.format("%#x ", before.rip));
+                if (steps < 40) trace.append(String.format("%#x ", before.rip));
                 assertNull(m, () -> m.report() + "\ntrace: " + trace);
                 if (steps == 0) {
                     // QEMU stops at the NMI handler's first instruction (delivery is the step), as X86Cpu.step does.
@@ -69,8 +69,8 @@ class InterruptLockstepTest {
                 }
             }
             X86State end = lock.oracleState();
-            assertEquals(0x80, end.gpr[11], "ran on to the last handler: " + trace);
-            System.out.printf("NMI injected at %#x: %d instructions compared, trace %s%n", injectAt, steps, trace);
+            assertEquals(13, end.gpr[11], "ran on to the last handler: " + trace);
+            System.out.printf("NMI injected at %#x: %d instructions compared, trace starts %s%n", injectAt, steps, trace);
         }
     }
 }

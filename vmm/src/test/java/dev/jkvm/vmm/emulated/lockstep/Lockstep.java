@@ -154,6 +154,19 @@ final class Lockstep {
             return new Mismatch(steps, before, code, bits, objdump.first(code, before.rip, bits), after, ours, undefined,
                     differences, special, portSize);
         }
+        if (QemuDeviations.softwareInterruptErrorCode(code, bits, before, after)) {
+            // QEMU 7.2's do_interrupt64 pushes vector * 16 + 2 as the #GP/#NP error code of a 64-bit
+            // IDT gate check; the SDM (Vol. 3A §6.13) has the gate's index, vector * 8 + 2. Where ours
+            // pushed the SDM's value, QEMU's is copied so its handler sees the same; anything else
+            // in ours stays and surfaces when the handler reads it.
+            long v = code[code[0] == (byte) 0xCD ? 1 : 0] & 0xFF;
+            byte[] ourCode = cpu.readMemory(after.gpr[4], 8);
+            long pushed = java.nio.ByteBuffer.wrap(ourCode).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+            if (pushed == v * 8 + 2) {
+                cpu.writeVirtual(after.gpr[4], oracle.read(after.gpr[4], 8));
+                takenFromOracle.merge("INT n gate-check error code (QEMU: vector*16+2)", 1, Integer::sum);
+            }
+        }
         if (fxsave >= 0) {
             cpu.writeVirtual(fxsave, oracle.read(fxsave, 512));
             takenFromOracle.merge("FXSAVE image (CR4.OSFXSR=0)", 1, Integer::sum);
