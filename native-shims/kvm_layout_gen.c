@@ -72,6 +72,9 @@ static void kvm_abi(void) {
     CONST(KVM_GET_MP_STATE);
     CONST(KVM_SET_MP_STATE);
     CONST(KVM_SET_SIGNAL_MASK);
+    CONST(KVM_SET_GUEST_DEBUG);
+    CONST(KVM_GET_XSAVE);
+    CONST(KVM_SET_XSAVE);
 
     SECTION("API version and capabilities (KVM_CHECK_EXTENSION)");
     ICONST(KVM_API_VERSION);
@@ -248,6 +251,18 @@ static void kvm_abi(void) {
     OFF("FPU_XMM", struct kvm_fpu, xmm);
     OFF("FPU_MXCSR", struct kvm_fpu, mxcsr);
     SIZE("FPU_SIZE", struct kvm_fpu);
+
+    SECTION("struct kvm_guest_debug (single-stepping for the lockstep oracle tests)");
+    SIZE("GUEST_DEBUG_SIZE", struct kvm_guest_debug);
+    ICONST(KVM_GUESTDBG_ENABLE);
+    ICONST(KVM_GUESTDBG_SINGLESTEP);
+
+    SECTION("struct kvm_xsave: the XSAVE area");
+    SIZE("XSAVE_SIZE", struct kvm_xsave);
+    printf("    /** Legacy-region offsets of the XSAVE area (Intel SDM Vol. 1 Table 10-2, §13.4.2): MXCSR, XMM0..15; header XSTATE_BV. */\n");
+    printf("    public static final long XSAVE_MXCSR = 24;\n");
+    printf("    public static final long XSAVE_XMM = 160;\n");
+    printf("    public static final long XSAVE_XSTATE_BV = 512;\n");
 
     SECTION("struct kvm_cpuid2 / kvm_cpuid_entry2");
     OFF("CPUID2_NENT", struct kvm_cpuid2, nent);

@@ -43,6 +43,9 @@ public final class KvmAbi {
     public static final long KVM_GET_MP_STATE = 0x8004ae98L;
     public static final long KVM_SET_MP_STATE = 0x4004ae99L;
     public static final long KVM_SET_SIGNAL_MASK = 0x4004ae8bL;
+    public static final long KVM_SET_GUEST_DEBUG = 0x4048ae9bL;
+    public static final long KVM_GET_XSAVE = 0x9000aea4L;
+    public static final long KVM_SET_XSAVE = 0x5000aea5L;
 
     // API version and capabilities (KVM_CHECK_EXTENSION)
     public static final int KVM_API_VERSION = 12;
@@ -235,6 +238,18 @@ public final class KvmAbi {
     public static final long FPU_XMM = 152;
     public static final long FPU_MXCSR = 408;
     public static final long FPU_SIZE = 416;
+
+    // struct kvm_guest_debug (single-stepping for the lockstep oracle tests)
+    public static final long GUEST_DEBUG_SIZE = 72;
+    public static final int KVM_GUESTDBG_ENABLE = 1;
+    public static final int KVM_GUESTDBG_SINGLESTEP = 2;
+
+    // struct kvm_xsave: the XSAVE area
+    public static final long XSAVE_SIZE = 4096;
+    /** Legacy-region offsets of the XSAVE area (Intel SDM Vol. 1 Table 10-2, §13.4.2): MXCSR, XMM0..15; header XSTATE_BV. */
+    public static final long XSAVE_MXCSR = 24;
+    public static final long XSAVE_XMM = 160;
+    public static final long XSAVE_XSTATE_BV = 512;
 
     // struct kvm_cpuid2 / kvm_cpuid_entry2
     public static final long CPUID2_NENT = 0;

@@ -278,6 +278,47 @@ public final class KvmVcpu implements Vcpu {
         }
     }
 
+    /**
+     * KVM_SET_GUEST_DEBUG with KVM_GUESTDBG_SINGLESTEP: while on, KVM_RUN returns after every guest
+     * instruction with exit reason KVM_EXIT_DEBUG (KVM API doc §4.59; {@link #run()} reports that
+     * exit as an internal error, callers check {@link #exitReason()}). For the lockstep oracle tests.
+     */
+    public void setSingleStep(boolean on) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocate(KvmAbi.GUEST_DEBUG_SIZE, 8);
+            m.set(JAVA_INT, 0, on ? KvmAbi.KVM_GUESTDBG_ENABLE | KvmAbi.KVM_GUESTDBG_SINGLESTEP : 0);
+            Libc.ioctl(fd, KvmAbi.KVM_SET_GUEST_DEBUG, m, "KVM_SET_GUEST_DEBUG", object);
+        }
+    }
+
+    /**
+     * XMM0..15 into {@code xmm} (low, high quadword each); returns MXCSR. Through KVM_GET_XSAVE, not
+     * KVM_GET_FPU: on this project's nested KVM (kvm_pvm) KVM_GET_FPU reports MXCSR as 0 whatever
+     * the guest's value (measured 2026-12-03; the XSAVE area has it right).
+     */
+    public int sseState(long[] xmm) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocate(KvmAbi.XSAVE_SIZE, 64);
+            Libc.ioctl(fd, KvmAbi.KVM_GET_XSAVE, m, "KVM_GET_XSAVE", object);
+            // XSTATE_BV bit 1 clear: the SSE state is in its initial configuration (zeros; SDM Vol. 1 §13.6).
+            boolean init = (m.get(JAVA_LONG, KvmAbi.XSAVE_XSTATE_BV) & 2) == 0;
+            for (int i = 0; i < 32; i++) xmm[i] = init ? 0 : m.get(JAVA_LONG, KvmAbi.XSAVE_XMM + 8L * i);
+            return m.get(JAVA_INT, KvmAbi.XSAVE_MXCSR);
+        }
+    }
+
+    /** KVM_GET_XSAVE, replace XMM0..15 and MXCSR (marking the SSE component in use), KVM_SET_XSAVE. */
+    public void setSseState(long[] xmm, int mxcsr) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocate(KvmAbi.XSAVE_SIZE, 64);
+            Libc.ioctl(fd, KvmAbi.KVM_GET_XSAVE, m, "KVM_GET_XSAVE", object);
+            for (int i = 0; i < 32; i++) m.set(JAVA_LONG, KvmAbi.XSAVE_XMM + 8L * i, xmm[i]);
+            m.set(JAVA_INT, KvmAbi.XSAVE_MXCSR, mxcsr);
+            m.set(JAVA_LONG, KvmAbi.XSAVE_XSTATE_BV, m.get(JAVA_LONG, KvmAbi.XSAVE_XSTATE_BV) | 2);
+            Libc.ioctl(fd, KvmAbi.KVM_SET_XSAVE, m, "KVM_SET_XSAVE", object);
+        }
+    }
+
     @Override
     public void setCpuid(List<CpuidEntry> entries) {
         try (Arena arena = Arena.ofConfined()) {

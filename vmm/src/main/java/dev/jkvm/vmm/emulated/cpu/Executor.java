@@ -132,6 +132,9 @@ public final class Executor {
                 // An instruction crossing a page end, or code outside RAM: decoded every time, not cached.
                 Insn in = crossing;
                 decoder.decode(code, linear, mode, in);
+                if (mode != Decoder.MODE64 && rip + in.length - 1 > (s.segLimit[CpuState.CS] & 0xFFFF_FFFFL)) {
+                    throw cpu.ex.raise(CpuException.GP, 0);
+                }
                 endBlock = false;
                 s.rip = (rip + in.length) & ripMask(mode);
                 execute(in);
@@ -143,6 +146,7 @@ public final class Executor {
         Insn[] insns = block.insns;
         int n = insns.length;
         if (n > max) n = (int) max;
+        if (mode != Decoder.MODE64) n = withinCsLimit(insns, n, rip);
         long mask = ripMask(mode);
         endBlock = false;
         int i = 0;
@@ -158,6 +162,25 @@ public final class Executor {
             if ((in.attrs & Insn.A_WRITES_MEMORY) != 0 && pages.version(physical) != block.version) break;
         }
         return i;
+    }
+
+    /**
+     * How many of the block's first {@code n} instructions from {@code rip} lie wholly within the
+     * CS limit; #GP(0) when the first does not (SDM Vol. 3A §5.3: outside 64-bit mode every code
+     * fetch is limit-checked; real mode alike, §20.1.1). Checked per block entry, only in 16/32-bit
+     * code, so 64-bit code pays nothing. Expand-down does not exist for code segments (§3.4.5.1).
+     */
+    private int withinCsLimit(Insn[] insns, int n, long rip) {
+        long limit = s.segLimit[CpuState.CS] & 0xFFFF_FFFFL;
+        long end = rip;
+        for (int k = 0; k < n; k++) {
+            end += insns[k].length;
+            if (end - 1 > limit) {
+                if (k == 0) throw cpu.ex.raise(CpuException.GP, 0);
+                return k;
+            }
+        }
+        return n;
     }
 
     // ------------------------------------------------------------------ dispatch

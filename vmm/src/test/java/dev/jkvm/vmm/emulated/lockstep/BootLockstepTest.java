@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.emulated.lockstep;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -59,5 +60,50 @@ class BootLockstepTest {
         System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
         assertTrue(r.agreed(), r.summary());
         assertTrue(r.steps() == steps, "the trace ran its full length: " + r.summary());
+    }
+
+    /**
+     * Issue 11 §2 real mode and the AP trampoline: an application processor's start from the state
+     * SIPI gives it ({@link SipiStart}) through the SMP kernel's own trampoline (16-bit code, LGDT,
+     * far jumps into 32-bit protected and 64-bit mode, CR3/CR4/EFER, paging on) into the kernel's AP
+     * entry, {@code -Dlockstep.ap.steps=N} instructions (default 3,000) or until a HLT; hidden
+     * segment state compared at every mode change.
+     */
+    @Test
+    void apTrampolineFromSipiAgreesWithQemu() throws Exception {
+        long steps = Long.getLong("lockstep.ap.steps", 3_000);
+        long t0 = System.nanoTime();
+        BootTrace.Result r = BootTrace.run("smp.elf", "dev_jkvm_klib_kernel_sched_SchedArch__enterUser", steps,
+                (kernel, entry) -> new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES), 10, new SipiStart());
+        System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
+        assertTrue(r.agreed(), r.summary());
+        // The trampoline is about 60 instructions: more distinct addresses mean the kernel's 64-bit AP entry ran too.
+        assertTrue(r.distinctAddresses() > 100, "the trace went past the trampoline into 64-bit code: " + r.summary());
+    }
+
+    /**
+     * Exceptions the guest raises itself, delivered through its IDT on both CPUs ({@link ExceptionKernel}):
+     * #DE, #BP, #UD, #GP(0), #GP(selector), #PF on read and write with CR2, INT 0x80 in ring 0, and
+     * from ring 3 with the switch to the TSS's RSP0: #GP(0), #PF (user read/write), INT 0x80, #GP(0x40A);
+     * the handler moves the pushed frame and error code into registers, so each is compared.
+     */
+    @Test
+    void exceptionsTheGuestRaisesAgreeWithQemu() throws Exception {
+        long t0 = System.nanoTime();
+        BootTrace.Result r = BootTrace.run(ExceptionKernel.build().toString(), null, 20_000,
+                (kernel, entry) -> new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES), 10);
+        System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
+        assertTrue(r.agreed(), r.summary());
+        assertTrue(r.end().startsWith("HLT"), "the kernel ran through every exception to its HLT: " + r.summary());
+        // The last handler run was #GP (R11) for INT 0x81 through an empty DPL-0 gate from ring 3, error
+        // code 0x81 * 8 + 2 (IDT, R12; SDM Vol. 3A §6.12.1.1, §6.13), the last CR2 the user #PF write's (R9), the trace ends in ring 3:
+        // the exceptions were delivered.
+        assertEquals(13, r.oracleEnd().gpr[11], r.summary());
+        // QEMU 7.2 pushes 0x81 * 16 + 2 there (QemuDeviations.softwareInterruptErrorCode); the harness copies
+        // its value only after checking the emulated CPU pushed the SDM's 0x40A.
+        assertEquals(0x812, r.oracleEnd().gpr[12], r.summary());
+        assertEquals(1, r.takenFromOracle().get("INT n gate-check error code (QEMU: vector*16+2)"), r.summary());
+        assertEquals(0x8000_0010L, r.oracleEnd().gpr[9], r.summary());
+        assertEquals(0x2B, r.oracleEnd().selector[1], r.summary());
     }
 }

@@ -28,7 +28,7 @@ final class BootTrace {
 
     record Result(String image, long steps, String end, List<Lockstep.Mismatch> mismatches, List<String> otherDifferences,
                   java.util.Map<String, Integer> undefinedFlagDifferences, int distinctAddresses,
-                  java.util.Map<String, Integer> takenFromOracle) {
+                  java.util.Map<String, Integer> takenFromOracle, X86State oracleEnd) {
         boolean agreed() {
             return mismatches.isEmpty() && otherDifferences.isEmpty();
         }
@@ -61,7 +61,20 @@ final class BootTrace {
      * state is copied and the lockstep begins.
      */
     static Result run(String imageName, String from, long maxSteps, CpuFactory factory, int maxMismatches) throws Exception {
-        Path kernel = Images.file(imageName);
+        return run(imageName, from, maxSteps, factory, maxMismatches, null);
+    }
+
+    /** Changes QEMU's state (registers, memory) at the start point, before it is copied into the CPU under test. */
+    interface Preparation {
+        /** Returns a label for the result (what the trace starts from). */
+        String prepare(QemuTarget q, Path kernel) throws Exception;
+    }
+
+    /** As {@link #run(String, String, long, CpuFactory, int)}, with QEMU's state at the start changed by {@code preparation}. */
+    static Result run(String imageName, String from, long maxSteps, CpuFactory factory, int maxMismatches,
+                      Preparation preparation) throws Exception {
+        // An image name of the images module, or the absolute path of a kernel a test built.
+        Path kernel = imageName.startsWith("/") ? Path.of(imageName) : Images.file(imageName);
         long entry;
         try {
             entry = from == null ? Images.entry(kernel) : Images.symbol(kernel, from);
@@ -76,6 +89,7 @@ final class BootTrace {
         java.util.Map<String, Integer> undefined = new java.util.TreeMap<>();
         java.util.Map<String, Integer> fromOracle = new java.util.TreeMap<>();
         int distinct = 0;
+        X86State oracleEnd = null;
         try (QemuTarget q = QemuTarget.start(kernel, "pc", MEMORY); CpuUnderTest cpu = factory.create(kernel, entry)) {
             try {
                 q.runTo(entry);
@@ -83,12 +97,18 @@ final class BootTrace {
                 throw new NotReached(imageName + " exited before reaching 0x" + Long.toHexString(entry)
                         + (from == null ? "" : " (" + from + ")"));
             }
+            String label = preparation == null ? null : preparation.prepare(q, kernel);
+            if (label != null) from = (from == null ? "" : from + ", ") + label;
             Lockstep lock = new Lockstep(q, cpu, objdump);
             if (!cpu.bootsItself()) lock.copyEverything(MEMORY_BYTES);
-            int bits = bits(q.segments());
+            SegmentState start = q.segments();
+            int bits = bits(start);
+            // Code bytes are read at the linear address: CS base + RIP outside 64-bit mode (QEMU's
+            // gdbstub takes linear addresses), so real-mode code at CS 0800 reads from 0x8000 + IP.
+            long csBase = bits == 64 ? 0 : start.base()[1];
             while (steps < maxSteps) {
                 X86State before = lock.oracleState();
-                byte[] code = q.read(before.rip, 16);
+                byte[] code = q.read((csBase + before.rip) & (bits == 64 ? -1L : 0xFFFF_FFFFL), 16);
                 if (SpecialInstruction.of(code, bits) == SpecialInstruction.HLT) {
                     end = "HLT at 0x" + Long.toHexString(before.rip);
                     break;
@@ -114,6 +134,7 @@ final class BootTrace {
                         || after.efer != before.efer || steps % SEGMENT_CHECK_INTERVAL == 0) {
                     SegmentState seg = q.segments();
                     bits = bits(seg);
+                    csBase = bits == 64 ? 0 : seg.base()[1];
                     List<String> d = cpu.segments().differences(seg);
                     if (!d.isEmpty()) {
                         other.add("hidden state differs after step " + steps + " (rip 0x" + Long.toHexString(before.rip) + "): " + d);
@@ -136,8 +157,9 @@ final class BootTrace {
             undefined.putAll(lock.undefinedFlagDifferences);
             fromOracle.putAll(lock.takenFromOracle);
             distinct = lock.addresses.size();
+            oracleEnd = lock.oracleState();
         }
-        return new Result(imageName + (from == null ? "" : " from " + from), steps, end, mismatches, other, undefined, distinct, fromOracle);
+        return new Result(imageName + (from == null ? "" : " from " + from), steps, end, mismatches, other, undefined, distinct, fromOracle, oracleEnd);
     }
 
     /** The start address is not reached (the guest exits first) or not in the image. */

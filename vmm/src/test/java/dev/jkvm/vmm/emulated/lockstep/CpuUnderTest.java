@@ -61,6 +61,11 @@ interface CpuUnderTest extends AutoCloseable {
 
     SegmentState segments() throws Exception;
 
+    /** What the last step that ended FAILED or SHUTDOWN reported (the backend's exit), or null. */
+    default String failureDetail() {
+        return null;
+    }
+
     /** True when this CPU reached the oracle's state by booting the same kernel itself (no memory image needed). */
     default boolean bootsItself() {
         return false;

@@ -184,6 +184,11 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
     }
 
     @Override
+    public String failureDetail() {
+        return lastFailure;
+    }
+
+    @Override
     public SegmentState segments() {
         CpuState s = cpu.s;
         int[] sel = new int[8];

@@ -146,12 +146,26 @@ final class Lockstep {
         List<String> differences = ours.differences(after, undefined);
         if (event == CpuUnderTest.StepEvent.FAILED || event == CpuUnderTest.StepEvent.SHUTDOWN) {
             differences = new java.util.ArrayList<>(differences);
-            differences.add(0, "the CPU under test reported " + event);
+            String detail = cpu.failureDetail();
+            differences.add(0, "the CPU under test reported " + event + (detail == null ? "" : " (" + detail + ")"));
         }
         current = after;
         if (!differences.isEmpty()) {
             return new Mismatch(steps, before, code, bits, objdump.first(code, before.rip, bits), after, ours, undefined,
                     differences, special, portSize);
+        }
+        if (QemuDeviations.softwareInterruptErrorCode(code, bits, before, after)) {
+            // QEMU 7.2's do_interrupt64 pushes vector * 16 + 2 as the #GP/#NP error code of a 64-bit
+            // IDT gate check; the SDM (Vol. 3A §6.13) has the gate's index, vector * 8 + 2. Where ours
+            // pushed the SDM's value, QEMU's is copied so its handler sees the same; anything else
+            // in ours stays and surfaces when the handler reads it.
+            long v = code[code[0] == (byte) 0xCD ? 1 : 0] & 0xFF;
+            byte[] ourCode = cpu.readMemory(after.gpr[4], 8);
+            long pushed = java.nio.ByteBuffer.wrap(ourCode).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+            if (pushed == v * 8 + 2) {
+                cpu.writeVirtual(after.gpr[4], oracle.read(after.gpr[4], 8));
+                takenFromOracle.merge("INT n gate-check error code (QEMU: vector*16+2)", 1, Integer::sum);
+            }
         }
         if (fxsave >= 0) {
             cpu.writeVirtual(fxsave, oracle.read(fxsave, 512));

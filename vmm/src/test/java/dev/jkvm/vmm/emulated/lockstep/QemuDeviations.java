@@ -66,4 +66,15 @@ final class QemuDeviations {
         if (bits == 64 && i < code.length && (code[i] & 0xF0) == 0x40) i++;
         return i;
     }
+
+    /**
+     * True when {@code code} is INT imm8 (CD ib) in 64-bit code and QEMU, instead of entering that
+     * gate, delivered #GP or #NP with the error code QEMU 7.2 computes as vector * 16 + 2 on the
+     * new stack (its do_interrupt64; the SDM's is vector * 8 + 2, Vol. 3A §6.13): the harness then
+     * copies QEMU's pushed error code (see Lockstep.step).
+     */
+    static boolean softwareInterruptErrorCode(byte[] code, int bits, X86State before, X86State after) {
+        if (bits != 64 || code.length < 2 || code[0] != (byte) 0xCD) return false;
+        return after.rip != before.rip + 2 && after.gpr[4] != before.gpr[4];
+    }
 }

@@ -117,6 +117,17 @@ final class QemuTarget implements AutoCloseable {
     }
 
     /**
+     * Writes one register of the {@code g} layout by name with {@code P} (e.g. "cr0", "efer", "fs"):
+     * QEMU's gdbstub applies control registers through cpu_x86_update_cr0/cr4 and EFER through its
+     * MSR path, so clearing CR0.PG and PE leaves long mode for real mode as a processor would.
+     */
+    void setRegister(String name, long value) throws IOException {
+        byte[] raw = gdb.readRegisters();
+        layout.set(raw, name, value);
+        writeField(raw, name);
+    }
+
+    /**
      * Loads CS, SS, DS and ES selectors through {@code G}: in real mode QEMU's gdbstub then sets each
      * base to selector * 16 (its x86_cpu_gdb_load_seg), the way into flat real mode at 0.
      */

@@ -16,7 +16,10 @@
  *       implementation freedom) say what is not compared.</li>
  *   <li>Workloads: {@link dev.jkvm.vmm.emulated.lockstep.RandomProgramRun} (random programs from
  *       {@link dev.jkvm.vmm.emulated.lockstep.RandomProgram} in 64-, 32- and 16-bit code) and
- *       {@link dev.jkvm.vmm.emulated.lockstep.BootTrace} (an image's boot from its entry or a symbol).</li>
+ *       {@link dev.jkvm.vmm.emulated.lockstep.BootTrace} (an image's boot from its entry or a symbol, optionally
+ *       from a state {@link dev.jkvm.vmm.emulated.lockstep.SipiStart} gives: an AP through the real-mode
+ *       trampoline), {@link dev.jkvm.vmm.emulated.lockstep.ExceptionKernel} (exceptions raised in ring 0 and
+ *       ring 3, frames compared) and {@code InterruptLockstepTest} (an NMI injected into both at one boundary).</li>
  *   <li>CPUs under test: {@link dev.jkvm.vmm.emulated.lockstep.EmulatedCpuUnderTest} (ours),
  *       {@link dev.jkvm.vmm.emulated.lockstep.QemuCpuUnderTest} (a second QEMU, for the harness's own
  *       tests), {@link dev.jkvm.vmm.emulated.lockstep.FaultInjectingCpu} (a deliberate bug).</li>
@@ -24,6 +27,9 @@
  *
  * <p>More on demand: {@code -Dlockstep.seed= -Dlockstep.count= -Dlockstep.stepwise= -Dlockstep.length=
  * -Dlockstep.legacy.count= -Dlockstep.boot.steps= -Dlockstep.boot.from=SYMBOL -Dlockstep.user.steps=}.
- * KVM is not used as a lockstep oracle (only {@code QemuSyscallDeviationTest} runs a probe on it).
+ * The second oracle: {@link dev.jkvm.vmm.emulated.lockstep.KvmCpuUnderTest} (the project's KVM backend,
+ * single-stepped with KVM_GUESTDBG_SINGLESTEP) in {@code KvmLockstepTest} on a host with KVM, with
+ * {@link dev.jkvm.vmm.emulated.lockstep.KvmDeviations} (what this nested KVM itself cannot execute);
+ * more on demand with {@code -Dlockstep.kvm.count= -Dlockstep.kvm.legacy.count= -Dlockstep.kvm.stepwise=true}.
  */
 package dev.jkvm.vmm.emulated.lockstep;
