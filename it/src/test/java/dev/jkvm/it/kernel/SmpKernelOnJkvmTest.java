@@ -127,8 +127,8 @@ class SmpKernelOnJkvmTest {
 
     /**
      * The default image, whole, on the emulated CPU with 2 vCPUs against QEMU TCG: the same
-     * workload line but for the time. Opt-in (-Djkvm.emulated.slow=true): about a minute of
-     * emulated CPU on a quiet 2-core host, several on a loaded one (232 s at load average 25).
+     * workload line but for the time. Opt-in (-Djkvm.emulated.slow=true): minutes on a 2-core
+     * host (194 s at load average 80-130, 232 s in scripts/bench/emulated at load average 25).
      */
     @Test
     @EnabledIfSystemProperty(named = "jkvm.emulated.slow", matches = "true")
