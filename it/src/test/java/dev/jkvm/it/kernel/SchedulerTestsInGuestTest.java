@@ -47,11 +47,12 @@ class SchedulerTestsInGuestTest {
      * The CPU-bound user task's iterations on the emulated CPU (sched-spin=; the image's default,
      * SchedTests.SPIN_ITERATIONS, is 300 million): that CPU runs the task's loop at a few tens of
      * MIPS, ~40x slower than QEMU TCG, and the default fairness run alone would take minutes. A
-     * sixtieth still spans about 150 one-tick slices per task there (10 million: 300 slices, 3 %
-     * apart, in 14 s on a loaded host), so fairness (shares within 10 %), preemption while the
+     * thirtieth still spans a few hundred one-tick slices per task there (300 slices, 3 % apart,
+     * in one run on a loaded host; 5 million gave 64 to 117 slices, and KVM's run once failed at
+     * 77 slices, 12 % apart, under load), so fairness (shares within 10 %), preemption while the
      * low-priority task runs and migration all keep their point.
      */
-    static final long EMULATED_SPIN = 5_000_000;
+    static final long EMULATED_SPIN = 10_000_000;
 
     private static String jkvm(Accelerator accel, String test, int cpus) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
