@@ -3,7 +3,7 @@ package dev.jkvm.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.vcpu.Accelerator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,8 +11,14 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
-/** The launcher jar as a user runs it: separate process, real exit status, stdout and stderr. */
+/**
+ * The launcher jar as a user runs it: separate process, real exit status, stdout and stderr. The
+ * boots run once per accelerator (GuestAccelerators): on KVM with the default --accel auto, which
+ * must choose KVM where it is usable, and on the emulated CPU chosen by name.
+ */
 class LauncherProcessTest {
     private static final Path JAR = Path.of("..", "vmm", "target", "vmm-launcher.jar").toAbsolutePath().normalize();
 
@@ -20,6 +26,17 @@ class LauncherProcessTest {
     Path dir;
 
     private record Run(int status, String stdout, String stderr) {}
+
+    /** The options that select {@code accel}: none for KVM (auto picks it), --accel emulated otherwise. */
+    private static List<String> accelOptions(Accelerator accel) {
+        return GuestAccelerators.use(accel) == Accelerator.KVM ? List.of() : List.of("--accel", accel.label());
+    }
+
+    private Run launch(Accelerator accel, String... args) throws Exception {
+        List<String> all = new ArrayList<>(accelOptions(accel));
+        all.addAll(List.of(args));
+        return launch(all.toArray(String[]::new));
+    }
 
     private Run launch(String... args) throws Exception {
         assertTrue(Files.exists(JAR), "the launcher jar is built in vmm's package phase: " + JAR);
@@ -36,55 +53,42 @@ class LauncherProcessTest {
         return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
-    @KvmTest
-    @Test
-    void bootsAKernelAndReportsLikeQemu() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void bootsAKernelAndReportsLikeQemu(Accelerator accel) throws Exception {
         Path kernel = TestKernels.build("smp");
         Path report = dir.resolve("run.json");
-        Run run = launch("--kernel", kernel.toString(), "--cpus", "4", "--memory", "64M", "--report", report.toString());
+        Run run = launch(accel, "--kernel", kernel.toString(), "--cpus", "4", "--memory", "64M", "--report", report.toString());
         assertEquals(9, run.status(), run.stderr());
         assertEquals("fw_cfg cpus: 0x00000004\ncpus online: 0x00000004\n", run.stdout());
         assertTrue(run.stderr().contains("time to first serial byte"), run.stderr());
         assertTrue(run.stderr().contains("exits by reason per vCPU"), run.stderr());
+        assertTrue(run.stderr().matches("(?s).*\\n  accelerator +" + accel.label() + "\\n.*"), run.stderr());
+        // Neither auto with KVM usable nor an explicit --accel emulated explains a fallback.
+        assertTrue(!run.stderr().contains("KVM is not usable"), "no fallback line expected:\n" + run.stderr());
         String json = Files.readString(report);
         assertTrue(json.contains("\"exitStatus\": 9"), json);
         assertTrue(json.contains("\"outcome\": \"GUEST_EXIT\""), json);
         assertTrue(json.contains("\"cpus\": 4"), json);
-        assertTrue(json.contains("\"accelerator\": \"kvm\""), json);
+        assertTrue(json.contains("\"accelerator\": \"" + accel.label() + "\""), json);
     }
 
-    /** The same kernel on the emulated CPU, chosen by name: same console, same status, and the summary says which. */
-    @Test
-    void bootsTheSameKernelOnTheEmulatedCpu() throws Exception {
-        Path kernel = TestKernels.build("smp");
-        Path report = dir.resolve("run.json");
-        Run run = launch("--accel", "emulated", "--kernel", kernel.toString(), "--cpus", "4", "--memory", "64M",
-                "--report", report.toString());
-        assertEquals(9, run.status(), run.stderr());
-        assertEquals("fw_cfg cpus: 0x00000004\ncpus online: 0x00000004\n", run.stdout());
-        assertTrue(run.stderr().matches("(?s).*\\n  accelerator +emulated\\n.*"), run.stderr());
-        assertTrue(!run.stderr().contains("KVM is not usable"), "an explicit choice needs no explanation:\n" + run.stderr());
-        String json = Files.readString(report);
-        assertTrue(json.contains("\"accelerator\": \"emulated\""), json);
-        assertTrue(json.contains("\"exitStatus\": 9"), json);
-    }
-
-    @KvmTest
-    @Test
-    void serialToFile() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void serialToFile(Accelerator accel) throws Exception {
         Path kernel = TestKernels.build("hello32");
         Path log = dir.resolve("serial.log");
-        Run run = launch("--kernel", kernel.toString(), "--serial", "file:" + log, "--quiet");
+        Run run = launch(accel, "--kernel", kernel.toString(), "--serial", "file:" + log, "--quiet");
         assertEquals(67, run.status(), run.stderr());
         assertEquals("", run.stdout());
         assertTrue(Files.readString(log).startsWith("hello from a 32-bit multiboot kernel\n"));
     }
 
-    @KvmTest
-    @Test
-    void timeoutStatusAndOneLineCause() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void timeoutStatusAndOneLineCause(Accelerator accel) throws Exception {
         Path kernel = TestKernels.build("spin");
-        Run run = launch("--kernel", kernel.toString(), "--timeout", "1s", "--quiet");
+        Run run = launch(accel, "--kernel", kernel.toString(), "--timeout", "1s", "--quiet");
         assertEquals(124, run.status(), run.stderr());
         assertEquals("error: wall-clock limit of 1s reached", run.stderr().strip());
     }

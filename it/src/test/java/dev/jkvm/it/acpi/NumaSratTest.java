@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.it.TestKernels;
 import dev.jkvm.klib.kernel.acpi.Acpi;
 import dev.jkvm.klib.kernel.acpi.Signature;
@@ -11,28 +12,30 @@ import dev.jkvm.klib.kernel.acpi.Topology;
 import dev.jkvm.klib.rt.HostAddressSpace;
 import dev.jkvm.klib.rt.HostArena;
 import dev.jkvm.klib.rt.Memory;
-import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.memory.GuestMemory;
+import dev.jkvm.vmm.vcpu.Accelerator;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * A VM started with NUMA nodes carries an SRAT: read from the running guest's memory with the
- * kernel's own ACPI discovery, it assigns each vCPU and each RAM block to its node.
+ * kernel's own ACPI discovery, it assigns each vCPU and each RAM block to its node. Once per
+ * accelerator (GuestAccelerators).
  */
-@KvmTest
 class NumaSratTest {
-    @Test
-    void runningVmWithTwoNodesDescribesThemInItsSrat() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void runningVmWithTwoNodesDescribesThemInItsSrat(Accelerator accel) throws Exception {
         long memory = 64L << 20;
-        VirtualMachine machine = VirtualMachine.builder().cpus(4).memory(memory).numaNodes(2)
+        VirtualMachine machine = GuestAccelerators.builder(accel).cpus(4).memory(memory).numaNodes(2)
                 .kernel(TestKernels.build("spin")).timeout(Duration.ofSeconds(30)).build();
         try (RunningVm run = machine.start(); Arena arena = HostArena.ofConfined()) {
             GuestMemory.Region ram = run.machine().memory().regions().getFirst();

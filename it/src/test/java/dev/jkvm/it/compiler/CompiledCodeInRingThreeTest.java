@@ -3,22 +3,26 @@ package dev.jkvm.it.compiler;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.it.Jkvm;
 import dev.jkvm.it.Qemu;
 import dev.jkvm.klib.rt.Console;
-import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.VmOutcome;
+import dev.jkvm.vmm.vcpu.Accelerator;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Differential test of kernel-lib's compiler inside a real guest: the same Java-subset driver
- * runs on the host JVM and, compiled to x86-64, in ring 3 of a KVM guest booted by our VMM (and
- * under QEMU TCG, an independent x86). The serial output must equal the JVM's console text.
+ * runs on the host JVM and, compiled to x86-64, in ring 3 of a guest booted by our VMM on each
+ * accelerator (GuestAccelerators: KVM and the emulated CPU) and under QEMU TCG, an independent
+ * x86. The serial output must equal the JVM's console text.
  */
 class CompiledCodeInRingThreeTest {
     @TempDir
@@ -37,14 +41,15 @@ class CompiledCodeInRingThreeTest {
         return new Reference(jvm, image);
     }
 
-    @KvmTest
-    @Test
-    void ringThreeGuestPrintsWhatTheJvmPrints() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void ringThreeGuestPrintsWhatTheJvmPrints(Accelerator accel) throws Exception {
+        GuestAccelerators.use(accel);
         Reference ref = jvmOutputAndImage();
-        Jkvm.Result kvm = Jkvm.run(ref.image(), 1, 64L << 20, Duration.ofSeconds(120));
+        Jkvm.Result kvm = Jkvm.run(accel, ref.image(), 1, 64L << 20, Duration.ofSeconds(120));
         assertEquals(VmOutcome.Kind.GUEST_EXIT, kvm.outcome().kind(), () -> kvm.outcome() + "\n" + kvm.outcome().crashReport());
         assertEquals(1, kvm.outcome().exitStatus(), kvm.serial());
-        assertEquals(ref.jvm(), kvm.serial(), "compiled code in a KVM guest's ring 3 disagrees with the JVM");
+        assertEquals(ref.jvm(), kvm.serial(), "compiled code in ring 3 of a guest on " + accel.label() + " disagrees with the JVM");
     }
 
     @Test

@@ -4,11 +4,11 @@ import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.vmm.api.ExitStatus;
 import dev.jkvm.vmm.api.RunningVm;
-import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
+import dev.jkvm.vmm.vcpu.Accelerator;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -28,10 +27,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The SMP kernel's in-guest scheduler tests ("test=sched-NAME"), on our VMM with 1, 2, 4 and 8
- * vCPUs and under QEMU TCG with 2: fairness of equal-priority tasks on one CPU (shares within 10 %), migration of
- * work queued on one CPU to the others, preemption by a higher priority, semaphore waits with a
- * deadline, and 2000 short tasks with none lost (several seconds on jkvm, where ring 0 is
- * emulated, so only its 4-vCPU run is on jkvm). Each test prints one PASS/FAIL line, then the kernel's result line.
+ * vCPUs, once per accelerator (GuestAccelerators: the emulated CPU everywhere, KVM where usable),
+ * and under QEMU TCG with 2: fairness of equal-priority tasks on one CPU (shares within 10 %),
+ * migration of work queued on one CPU to the others, preemption by a higher priority, semaphore
+ * waits with a deadline, and 2000 short tasks with none lost (several seconds on jkvm, where ring
+ * 0 is emulated, so only its 4-vCPU run is on jkvm). Each test prints one PASS/FAIL line, then
+ * the kernel's result line.
  */
 class SchedulerTestsInGuestTest {
     /**
@@ -42,10 +43,22 @@ class SchedulerTestsInGuestTest {
      */
     private static final Duration HANG_LIMIT = Duration.ofSeconds(180);
 
-    private static String jkvm(String test, int cpus) throws Exception {
+    /**
+     * The CPU-bound user task's iterations on the emulated CPU (sched-spin=; the image's default,
+     * SchedTests.SPIN_ITERATIONS, is 300 million): that CPU runs the task's loop at a few tens of
+     * MIPS, ~40x slower than QEMU TCG, and the default fairness run alone would take minutes. A
+     * thirtieth still spans a few hundred one-tick slices per task there (300 slices, 3 % apart,
+     * in one run on a loaded host; 5 million gave 64 to 117 slices, and KVM's run once failed at
+     * 77 slices, 12 % apart, under load), so fairness (shares within 10 %), preemption while the
+     * low-priority task runs and migration all keep their point.
+     */
+    static final long EMULATED_SPIN = 10_000_000;
+
+    private static String jkvm(Accelerator accel, String test, int cpus) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        try (RunningVm vm = VirtualMachine.builder().cpus(cpus).memory(256L << 20).kernel(BuiltImage.SMP_KERNEL.bytes())
-                .console(serial).timeout(HANG_LIMIT).cmdline("test=sched-" + test).build().start()) {
+        String cmdline = "test=sched-" + test + (accel == Accelerator.EMULATED ? " sched-spin=" + EMULATED_SPIN : "");
+        try (RunningVm vm = GuestAccelerators.builder(accel).cpus(cpus).memory(256L << 20).kernel(BuiltImage.SMP_KERNEL.bytes())
+                .console(serial).timeout(HANG_LIMIT).cmdline(cmdline).build().start()) {
             VmOutcome outcome = vm.await();
             String text = serial.toString(StandardCharsets.ISO_8859_1);
             // A passing run powers off through ACPI S5 (status 0); a failing one exits with 35.
@@ -82,8 +95,8 @@ class SchedulerTestsInGuestTest {
     }
 
     static Stream<Arguments> jkvmRuns() {
-        return Stream.of("fairness", "migration", "priority", "timeouts")
-                .flatMap(test -> IntStream.of(1, 2, 4, 8).mapToObj(cpus -> Arguments.of(test, cpus)));
+        return GuestAccelerators.all().flatMap(accel -> Stream.of("fairness", "migration", "priority", "timeouts")
+                .flatMap(test -> IntStream.of(1, 2, 4, 8).mapToObj(cpus -> Arguments.of(accel, test, cpus))));
     }
 
     /**
@@ -92,17 +105,16 @@ class SchedulerTestsInGuestTest {
      * there, and the ticket lock's queue of waiters, most of them descheduled by the host,
      * stalled the busy CPU's own tick (RunQueue.mayHaveMovable).
      */
-    @KvmTest
-    @ParameterizedTest(name = "{0} on {1} vCPUs")
+    @ParameterizedTest(name = "{0}: {1} on {2} vCPUs")
     @MethodSource("jkvmRuns")
-    void onJkvm(String test, int cpus) throws Exception {
-        assertPassed(test, jkvm(test, cpus));
+    void onJkvm(Accelerator accel, String test, int cpus) throws Exception {
+        assertPassed(test, jkvm(accel, test, cpus));
     }
 
-    @KvmTest
-    @Test
-    void thousandsOfShortTasksOnFourCpusOnJkvm() throws Exception {
-        assertPassed("stress", jkvm("stress", 4));
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void thousandsOfShortTasksOnFourCpusOnJkvm(Accelerator accel) throws Exception {
+        assertPassed("stress", jkvm(accel, "stress", 4));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -3,6 +3,8 @@ package dev.jkvm.it.kernel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.klib.kernel.user.PrimeCount;
+
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -59,8 +61,14 @@ final class SmpBootReport {
         assertEquals(cpus, new HashSet<>(reportIds).size(), "distinct APIC IDs");
     }
 
+    /**
+     * The default image's workload ("primes below LIMIT") or the same code in fewer tasks
+     * ("sum of PrimeCount.share(0..LAST)": LAST + 1 of its PrimeCount.CHUNKS shares), with the
+     * scheduler checks' blocking tasks alongside.
+     */
     private static final Pattern WORKLOAD = Pattern.compile(
-            "^workload: primes below (\\d+) = (\\d+) \\(host at build time: (\\d+)\\), (\\d+) ring-3 tasks;"
+            "^workload: (?:primes below (\\d+)|sum of PrimeCount\\.share\\(0\\.\\.(\\d+)\\)) = (\\d+)"
+                    + " \\(host at build time: (\\d+)\\), (\\d+) ring-3 tasks;"
                     + " producer/consumer sum 55, sleeper sleeps 6; \\d+ ms: PASS$", Pattern.MULTILINE);
     private static final Pattern TABLE_ROW = Pattern.compile(
             "^sched: (\\d+)  (\\d+)  (\\d+)  (\\d+)  (\\d+)  (\\d+)  (\\d+)  (\\d+)$", Pattern.MULTILINE);
@@ -92,11 +100,20 @@ final class SmpBootReport {
 
         Matcher w = WORKLOAD.matcher(serial);
         assertTrue(w.find(), () -> "no passing workload line in:\n" + serial);
-        int limit = Integer.parseInt(w.group(1));
-        long primes = sievePrimesBelow(limit);
-        assertEquals(primes, Long.parseLong(w.group(2)), "primes below " + limit + " counted by the guest");
-        assertEquals(primes, Long.parseLong(w.group(3)), "primes below " + limit + " the build computed");
-        int chunks = Integer.parseInt(w.group(4));
+        String what;
+        long primes;
+        if (w.group(1) != null) {
+            int limit = Integer.parseInt(w.group(1));
+            what = "primes below " + limit;
+            primes = sievePrimesBelow(limit);
+        } else {
+            int shares = Integer.parseInt(w.group(2)) + 1;
+            what = "primes in the first " + shares + " shares";
+            primes = sievePrimesInShares(shares);
+        }
+        assertEquals(primes, Long.parseLong(w.group(3)), what + " counted by the guest");
+        assertEquals(primes, Long.parseLong(w.group(4)), what + " the build computed");
+        int chunks = Integer.parseInt(w.group(5));
 
         Matcher row = TABLE_ROW.matcher(serial.substring(w.end()));
         long tasksRun = 0;
@@ -112,6 +129,34 @@ final class SmpBootReport {
         }
         assertEquals(cpus, rows, () -> "per-cpu table rows in:\n" + serial);
         assertTrue(tasksRun >= chunks + 4, "tasks run in all: " + tasksRun);
+    }
+
+    /**
+     * The primes in PrimeCount.share(0) .. share(shares - 1), by the sieve: share i is the blocks
+     * i, i + CHUNKS, i + 2 CHUNKS, ... of BLOCK numbers each below LIMIT.
+     */
+    static long sievePrimesInShares(int shares) {
+        int limit = (int) PrimeCount.LIMIT;
+        boolean[] composite = sieve(limit);
+        long count = 0;
+        for (int n = 2; n < limit; n++) {
+            if (!composite[n] && (n / PrimeCount.BLOCK) % PrimeCount.CHUNKS < shares) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static boolean[] sieve(int limit) {
+        boolean[] composite = new boolean[limit];
+        for (int n = 2; (long) n * n < limit; n++) {
+            if (!composite[n]) {
+                for (long m = (long) n * n; m < limit; m += n) {
+                    composite[(int) m] = true;
+                }
+            }
+        }
+        return composite;
     }
 
     /** Sieve of Eratosthenes. */

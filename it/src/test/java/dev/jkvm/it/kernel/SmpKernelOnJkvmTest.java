@@ -4,30 +4,38 @@ import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.it.GuestAccelerators;
+import dev.jkvm.it.Qemu;
 import dev.jkvm.klib.kernel.build.SmpKernelBuild;
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.klib.kernel.user.PrimeCount;
+import dev.jkvm.klib.workload.UserWorkload;
 import dev.jkvm.vmm.acpi.AcpiPmPorts;
 import dev.jkvm.vmm.api.ExitStatus;
 import dev.jkvm.vmm.api.RunningVm;
-import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
+import dev.jkvm.vmm.vcpu.Accelerator;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Boots the SMP kernel on our VMM through the embedding API and checks its boot report, its exit
- * (an ACPI S5 power-off, status 0, after a passing run), and the failure paths the kernel's
- * command line can request (isa-debug-exit with a non-zero value).
+ * Boots the SMP kernel on our VMM through the embedding API, once per accelerator
+ * (GuestAccelerators: the emulated CPU everywhere, KVM where it is usable), and checks its boot
+ * report, its exit (an ACPI S5 power-off, status 0, after a passing run), and the failure paths
+ * the kernel's command line can request (isa-debug-exit with a non-zero value).
  */
-@KvmTest
 class SmpKernelOnJkvmTest {
     /**
      * Only a hang guard. Up to 8 vCPUs share 2 host cores here and ring 0 is emulated, so a lock
@@ -42,10 +50,38 @@ class SmpKernelOnJkvmTest {
 
     private record Run(VmOutcome outcome, String serial) {}
 
-    private static Run boot(int cpus, String cmdline) throws Exception {
+    /**
+     * The emulated CPU runs the default image's workload in this many of its PrimeCount.CHUNKS
+     * tasks (the same code and the same scheduler checks, 2/50 of the prime count): the whole
+     * workload takes a minute or more there, and what this test checks — every CPU up, the
+     * scheduler checks, a workload answer the guest computed in ring 3 on several CPUs — survives
+     * the smaller size. The default image itself runs on the emulated CPU in the opt-in
+     * theDefaultWorkloadOnTheEmulatedCpuPrintsWhatQemuTcgPrints.
+     */
+    static final int EMULATED_SHARES = 2;
+
+    private static Path emulatedWorkloadImage;
+
+    /** The default image's code with EMULATED_SHARES workload tasks, built once (deterministic). */
+    static synchronized Path emulatedWorkloadImage() throws IOException {
+        if (emulatedWorkloadImage == null) {
+            Path file = Path.of("target", "built-images", "smp-" + EMULATED_SHARES + "-shares.elf").toAbsolutePath();
+            Files.createDirectories(file.getParent());
+            SmpKernelBuild.builder().workload(UserWorkload.of(PrimeCount.class, "share", EMULATED_SHARES))
+                    .schedulerChecks(true).build().writeTo(file);
+            emulatedWorkloadImage = file;
+        }
+        return emulatedWorkloadImage;
+    }
+
+    private static Run boot(Accelerator accel, int cpus, String cmdline) throws Exception {
+        return boot(accel, BuiltImage.SMP_KERNEL.bytes(), cpus, cmdline, HANG_LIMIT);
+    }
+
+    private static Run boot(Accelerator accel, byte[] kernel, int cpus, String cmdline, Duration limit) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        VirtualMachine.Builder builder = VirtualMachine.builder().cpus(cpus).memory(256L << 20)
-                .kernel(BuiltImage.SMP_KERNEL.bytes()).console(serial).timeout(HANG_LIMIT);
+        var builder = GuestAccelerators.builder(accel).cpus(cpus).memory(256L << 20)
+                .kernel(kernel).console(serial).timeout(limit);
         if (cmdline != null) {
             builder.cmdline(cmdline);
         }
@@ -55,10 +91,19 @@ class SmpKernelOnJkvmTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} vCPUs")
-    @ValueSource(ints = {1, 2, 4, 8})
-    void everyCpuComesUpPassesTheIpiSelfTestsAndRunsTheWorkload(int cpus) throws Exception {
-        Run run = boot(cpus, null);
+    static Stream<Arguments> cpuCounts() {
+        return GuestAccelerators.crossedWith(1, 2, 4, 8);
+    }
+
+    /**
+     * On the emulated CPU with the smaller workload (EMULATED_SHARES), whose result line must
+     * also be the one QEMU TCG prints for the same image on as many CPUs (but for the time).
+     */
+    @ParameterizedTest(name = "{0}, {1} vCPUs")
+    @MethodSource("cpuCounts")
+    void everyCpuComesUpPassesTheIpiSelfTestsAndRunsTheWorkload(Accelerator accel, int cpus) throws Exception {
+        boolean emulated = accel == Accelerator.EMULATED;
+        Run run = emulated ? boot(accel, Files.readAllBytes(emulatedWorkloadImage()), cpus, null, HANG_LIMIT) : boot(accel, cpus, null);
         assertEquals(VmOutcome.Kind.POWER_OFF, run.outcome.kind(), () -> run.outcome + "\n" + run.serial);
         assertEquals(ExitStatus.POWER_OFF, run.outcome.exitStatus(), run.serial);
         SmpBootReport report = new SmpBootReport(run.serial);
@@ -72,11 +117,47 @@ class SmpKernelOnJkvmTest {
         long rate = report.lapicTicksPerMs();
         assertTrue(Math.abs(rate - KVM_LAPIC_TICKS_PER_MS) < KVM_LAPIC_TICKS_PER_MS / 3,
                 () -> "calibrated APIC timer " + rate + " ticks/ms, KVM's is " + KVM_LAPIC_TICKS_PER_MS);
+        if (emulated) {
+            Qemu.Result tcg = Qemu.run(emulatedWorkloadImage(), "tcg", cpus, "256M", HANG_LIMIT.toSeconds());
+            assertEquals(0, tcg.status(), () -> tcg.serial() + "\n" + tcg.stderr());
+            assertEquals(workloadResult(tcg.serial()), workloadResult(run.serial),
+                    "the workload line under QEMU TCG (expected) and on the emulated CPU, but for the time");
+        }
     }
 
+    /**
+     * The default image, whole, on the emulated CPU with 2 vCPUs against QEMU TCG: the same
+     * workload line but for the time. Opt-in (-Djkvm.emulated.slow=true): minutes on a 2-core
+     * host (194 s at load average 80-130, 232 s in scripts/bench/emulated at load average 25).
+     */
     @Test
-    void writeToTheStackGuardPageIsReportedAsPageFault() throws Exception {
-        Run run = boot(2, "test=fault");
+    @EnabledIfSystemProperty(named = "jkvm.emulated.slow", matches = "true")
+    void theDefaultWorkloadOnTheEmulatedCpuPrintsWhatQemuTcgPrints() throws Exception {
+        int cpus = 2;
+        Run run = boot(Accelerator.EMULATED, BuiltImage.SMP_KERNEL.bytes(), cpus, null, Duration.ofMinutes(15));
+        assertEquals(VmOutcome.Kind.POWER_OFF, run.outcome.kind(), () -> run.outcome + "\n" + run.serial);
+        SmpBootReport report = new SmpBootReport(run.serial);
+        report.assertAllCpusPassed(cpus);
+        report.assertSchedulerWorkload(cpus);
+        Qemu.Result tcg = Qemu.run(BuiltImage.SMP_KERNEL.path(), "tcg", cpus, "256M", HANG_LIMIT.toSeconds());
+        assertEquals(0, tcg.status(), () -> tcg.serial() + "\n" + tcg.stderr());
+        assertEquals(workloadResult(tcg.serial()), workloadResult(run.serial),
+                "the default workload's line under QEMU TCG (expected) and on the emulated CPU, but for the time");
+    }
+
+    private static final Pattern WORKLOAD_LINE = Pattern.compile("^workload: .*$", Pattern.MULTILINE);
+
+    /** The workload's result line without its run time ("; N ms: "). */
+    private static String workloadResult(String serial) {
+        Matcher m = WORKLOAD_LINE.matcher(serial);
+        assertTrue(m.find(), () -> "no workload line in:\n" + serial);
+        return m.group().replaceFirst("; \\d+ ms: ", "; (time) ms: ");
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void writeToTheStackGuardPageIsReportedAsPageFault(Accelerator accel) throws Exception {
+        Run run = boot(accel, 2, "test=fault");
         assertEquals(255, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
         assertTrue(run.serial.contains("*** exception #PF page fault (vector 14) on cpu 0"), run.serial);
         Matcher guard = Pattern.compile("cr2 (0x[0-9a-f]+)").matcher(run.serial);
@@ -87,10 +168,11 @@ class SmpKernelOnJkvmTest {
         assertTrue(run.serial.contains("<dev_jkvm_klib_kernel_Kernel__main"), "symbolized RIP:\n" + run.serial);
     }
 
-    @Test
-    void anApThatNeverGetsReadyIsReportedAndLeftOfflineWhileTheBootGoesOn() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void anApThatNeverGetsReadyIsReportedAndLeftOfflineWhileTheBootGoesOn(Accelerator accel) throws Exception {
         int cpus = 3;
-        Run run = boot(cpus, "test=hang");
+        Run run = boot(accel, cpus, "test=hang");
         assertEquals(35, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
         SmpBootReport report = new SmpBootReport(run.serial);
         report.line("smp: cpu 1 (apic 1) did not reach ready; last stage gdt/idt: left offline");
@@ -107,18 +189,23 @@ class SmpKernelOnJkvmTest {
      * (bit 0), i.e. a protection violation on read-only text (CR0.WP binds ring 0); 0x11 = an
      * instruction fetch (bit 4) from a present page, i.e. the NX bit on data.
      */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"test=write-text, 0x3", "test=xdata, 0x11"})
-    void kernelPagesHaveTheirRights(String cmdline, String errorCode) throws Exception {
-        Run run = boot(1, cmdline);
+    static Stream<Arguments> pageRights() {
+        return GuestAccelerators.crossedWith(new Object[] {"test=write-text", "0x3"}, new Object[] {"test=xdata", "0x11"});
+    }
+
+    @ParameterizedTest(name = "{0}, {1}")
+    @MethodSource("pageRights")
+    void kernelPagesHaveTheirRights(Accelerator accel, String cmdline, String errorCode) throws Exception {
+        Run run = boot(accel, 1, cmdline);
         assertEquals(255, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
         assertTrue(run.serial.contains("*** exception #PF page fault (vector 14) on cpu 0"), run.serial);
         assertTrue(run.serial.contains("error code " + errorCode + " "), run.serial);
     }
 
-    @Test
-    void stackOverflowBecomesADoubleFaultReportedFromItsOwnStack() throws Exception {
-        Run run = boot(2, "test=overflow");
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void stackOverflowBecomesADoubleFaultReportedFromItsOwnStack(Accelerator accel) throws Exception {
+        Run run = boot(accel, 2, "test=overflow");
         assertEquals(255, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
         assertTrue(run.serial.contains("*** exception #DF double fault (vector 8) on cpu 0"), run.serial);
         Matcher cr2 = Pattern.compile("cr2 (0x[0-9a-f]+)").matcher(run.serial);
@@ -132,10 +219,11 @@ class SmpKernelOnJkvmTest {
         return SmpKernelBuild.build().symbols().get("kboot_stack_guard");
     }
 
-    @Test
-    void panicStopsEveryOtherCpuWhichPrintsItsState() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void panicStopsEveryOtherCpuWhichPrintsItsState(Accelerator accel) throws Exception {
         int cpus = 4;
-        Run run = boot(cpus, "test=panic");
+        Run run = boot(accel, cpus, "test=panic");
         assertEquals(253, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
         assertTrue(run.serial.contains("panic: on cpu 0, stopping the other cpus"), run.serial);
         for (int cpu = 1; cpu < cpus; cpu++) {

@@ -3,11 +3,12 @@ package dev.jkvm.it.workload;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.it.Jkvm;
 import dev.jkvm.it.Qemu;
 import dev.jkvm.klib.kernel.build.SmpKernelBuild;
 import dev.jkvm.klib.workload.UserWorkload;
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.vcpu.Accelerator;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,13 +18,16 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Faults in a user's own workload (GuestOnlyFaults) reported the way a Java developer reads them:
  * the exception, the task index and CPU, one "\tat Class.method(File.java:LINE)" per frame; the
  * run's summary names how many tasks failed and the first, compares the sum over the tasks that
- * finished, and fails with status 35. Booted under QEMU TCG (2 CPUs) and, where /dev/kvm is
- * usable, on jkvm. The lines are the ones marked in GuestOnlyFaults' source.
+ * finished, and fails with status 35. Booted under QEMU TCG (2 CPUs) and on jkvm, once per
+ * accelerator (GuestAccelerators: the emulated CPU everywhere, KVM where /dev/kvm is usable). The
+ * lines are the ones marked in GuestOnlyFaults' source.
  */
 class GuestFaultReportTest {
     private static final Duration HANG_LIMIT = Duration.ofSeconds(240);
@@ -58,8 +62,8 @@ class GuestFaultReportTest {
         return run.serial();
     }
 
-    private static String jkvm(Path kernel) throws Exception {
-        Jkvm.Result run = Jkvm.run(kernel, 2, 256L << 20, HANG_LIMIT);
+    private static String jkvm(Accelerator accel, Path kernel) throws Exception {
+        Jkvm.Result run = Jkvm.run(GuestAccelerators.use(accel), kernel, 2, 256L << 20, HANG_LIMIT);
         assertEquals(35, run.outcome().exitStatus(), () -> run.outcome() + "\n" + run.serial());
         return run.serial();
     }
@@ -166,27 +170,27 @@ class GuestFaultReportTest {
         checkDeep(qemu(image("deep", 4, 60_000)));
     }
 
-    @KvmTest
-    @Test
-    void divideByZeroOnJkvm() throws Exception {
-        checkDivide(jkvm(image("divide", 64, 60_000)));
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void divideByZeroOnJkvm(Accelerator accel) throws Exception {
+        checkDivide(jkvm(accel, image("divide", 64, 60_000)));
     }
 
-    @KvmTest
-    @Test
-    void nullReadOnJkvm() throws Exception {
-        checkNullRead(jkvm(image("nullRead", 8, 60_000)));
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void nullReadOnJkvm(Accelerator accel) throws Exception {
+        checkNullRead(jkvm(accel, image("nullRead", 8, 60_000)));
     }
 
-    @KvmTest
-    @Test
-    void infiniteLoopOnJkvm() throws Exception {
-        checkSpin(jkvm(image("spin", 4, 3_000)));
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void infiniteLoopOnJkvm(Accelerator accel) throws Exception {
+        checkSpin(jkvm(accel, image("spin", 4, 3_000)));
     }
 
-    @KvmTest
-    @Test
-    void faultTwoFramesDeepOnJkvm() throws Exception {
-        checkDeep(jkvm(image("deep", 4, 60_000)));
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void faultTwoFramesDeepOnJkvm(Accelerator accel) throws Exception {
+        checkDeep(jkvm(accel, image("deep", 4, 60_000)));
     }
 }

@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.jkvm.images.WorkloadImage;
 import dev.jkvm.images.example.MonteCarloPi;
 import dev.jkvm.it.BuiltImage;
+import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.it.Jkvm;
 import dev.jkvm.it.Qemu;
 import dev.jkvm.klib.kernel.build.SmpKernelBuild;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.workload.UserWorkload;
-import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.api.VmOutcome;
+import dev.jkvm.vmm.vcpu.Accelerator;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,9 +25,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Workloads of one's own (kernel-lib's UserWorkload) booted on jkvm with 2 vCPUs: the README's
+ * Workloads of one's own (kernel-lib's UserWorkload) booted on jkvm with 2 vCPUs, once per
+ * accelerator (GuestAccelerators: the emulated CPU everywhere, KVM where usable): the README's
  * example image as the images module built it (and under QEMU's TCG, an independent x86), an
  * image built here with more tasks than the kernel has stacks, and a workload outside the Java
  * subset refused by the image CLI in one line.
@@ -42,8 +46,8 @@ class UserWorkloadImageTest {
 
     private record Report(String description, long guest, long host, int tasks) {}
 
-    private static Report bootAndRead(Path kernel) throws Exception {
-        Jkvm.Result run = Jkvm.run(kernel, CPUS, 256L << 20, HANG_LIMIT);
+    private static Report bootAndRead(Accelerator accel, Path kernel) throws Exception {
+        Jkvm.Result run = Jkvm.run(GuestAccelerators.use(accel), kernel, CPUS, 256L << 20, HANG_LIMIT);
         // A passing run powers off through ACPI S5 (the VMM's PM1a control block): status 0.
         assertEquals(VmOutcome.Kind.POWER_OFF, run.outcome().kind(), () -> run.outcome() + "\n" + run.serial());
         return read(run.outcome().exitStatus(), run.serial());
@@ -66,10 +70,10 @@ class UserWorkloadImageTest {
                 Integer.parseInt(w.group(4)));
     }
 
-    @KvmTest
-    @Test
-    void theMonteCarloExampleGetsTheHostsAnswerInTheGuest() throws Exception {
-        Report report = bootAndRead(BuiltImage.MONTE_CARLO_PI.path());
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void theMonteCarloExampleGetsTheHostsAnswerInTheGuest(Accelerator accel) throws Exception {
+        Report report = bootAndRead(accel, BuiltImage.MONTE_CARLO_PI.path());
         assertEquals("sum of MonteCarloPi.task(0..63)", report.description());
         assertEquals(64, report.tasks());
         long host = 0;
@@ -90,15 +94,16 @@ class UserWorkloadImageTest {
         assertEquals(report.host(), report.guest(), "points inside the circle under TCG against the build");
     }
 
-    @KvmTest
-    @Test
-    void moreTasksThanKernelStacksRunInAWindowAndSumToTheClosedForm() throws Exception {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void moreTasksThanKernelStacksRunInAWindowAndSumToTheClosedForm(Accelerator accel) throws Exception {
+        GuestAccelerators.use(accel);
         int tasks = 2 * KernelScheduler.STACKS + 17;
         Path kernel = Path.of("target", "built-images", "many-tasks.elf").toAbsolutePath();
         Files.createDirectories(kernel.getParent());
         SmpKernelBuild.builder().workload(UserWorkload.of(ManyTasksWorkload.class, "task", tasks)).build()
                 .writeTo(kernel);
-        Report report = bootAndRead(kernel);
+        Report report = bootAndRead(accel, kernel);
         long n = tasks;
         long closedForm = 3 * (n - 1) * n / 2 + n;
         assertEquals(tasks, report.tasks());

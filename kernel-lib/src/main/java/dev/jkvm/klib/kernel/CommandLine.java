@@ -17,6 +17,8 @@ import java.nio.charset.StandardCharsets;
  *   expect-cpus=N   the run fails unless exactly N CPUs come online (1-1024)
  *   storm-ms=N      the self-test suite's IPI storm budget in ms (1-60000)
  *   watchdog-ms=N   the per-task watchdog's limit for workload tasks in ms (1-3600000; task.Watchdog)
+ *   sched-spin=N    iterations of the scheduler tests' CPU-bound user task (1-300000000; default
+ *                   task.SchedTests.SPIN_ITERATIONS): the same tests at a size a slow CPU finishes
  *   selftest        run the SMP self-test suite (built into the self-test image)
  *
  * QEMU and GRUB start the command line with the kernel image's path (QEMU: "PATH ARGS", boot
@@ -53,11 +55,12 @@ public final class CommandLine {
         TEST_EXECUTE_DATA, MainTask.BOOT_ONLY, sched('f'), sched('m'), sched('p'), sched('t'), sched('s'),
         sched('b'), sched('a'), sched('j'), sched('i'), sched('k'), SELFTEST};
     /** The switches that take a decimal number, NUL-terminated, with their ranges. */
-    private static final byte[] NUMERIC = "expect-cpus=\0storm-ms=\0watchdog-ms=\0".getBytes(StandardCharsets.US_ASCII);
-    private static final long[] NUMERIC_MAX = {1024, 60000, 3600000};
+    private static final byte[] NUMERIC = "expect-cpus=\0storm-ms=\0watchdog-ms=\0sched-spin=\0".getBytes(StandardCharsets.US_ASCII);
+    private static final long[] NUMERIC_MAX = {1024, 60000, 3600000, 300_000_000};
     private static final int EXPECT_CPUS = 0;
     private static final int STORM_MS = 1;
     private static final int WATCHDOG_MS = 2;
+    private static final int SCHED_SPIN = 3;
 
     private static final int UNKNOWN = 0;
     private static final int TWICE = 1;
@@ -68,6 +71,7 @@ public final class CommandLine {
     private static int expectCpus;
     private static long stormMs;
     private static long watchdogMs;
+    private static long schedSpin;
     private static boolean testGiven;
 
     private static int sched(char letter) {
@@ -81,6 +85,7 @@ public final class CommandLine {
         expectCpus = 0;
         stormMs = 0;
         watchdogMs = 0;
+        schedSpin = 0;
         testGiven = false;
         if (info == 0 || (Memory.load32(info) & FLAG_COMMAND_LINE) == 0) {
             return true;
@@ -161,6 +166,8 @@ public final class CommandLine {
                     stormMs = value;
                 } else if (index == WATCHDOG_MS) {
                     watchdogMs = value;
+                } else if (index == SCHED_SPIN) {
+                    schedSpin = value;
                 }
                 return true;
             }
@@ -240,7 +247,7 @@ public final class CommandLine {
     public static void printAccepted() {
         Console.print("test=fault|panic|hang|overflow|write-text|xdata|boot|sched-{fairness,migration,priority,"
                 + "timeouts,stress,bench,affinity,join,isolation,kernel-memory}, expect-cpus=N (1-1024),"
-                + " storm-ms=N (1-60000), watchdog-ms=N (1-3600000), selftest");
+                + " storm-ms=N (1-60000), watchdog-ms=N (1-3600000), sched-spin=N (1-300000000), selftest");
     }
 
     /** The test word (TEST_* here, MainTask.BOOT_ONLY, MainTask.SCHED_TEST | letter << 8). */
@@ -260,6 +267,11 @@ public final class CommandLine {
     /** The watchdog limit watchdog-ms= asks for, or 0 (the image's). */
     public static long watchdogMs() {
         return watchdogMs;
+    }
+
+    /** The spin iterations sched-spin= asks for, or 0 (SchedTests.SPIN_ITERATIONS). */
+    public static long schedSpin() {
+        return schedSpin;
     }
 
     /** The storm budget storm-ms= asks for, or 0. */

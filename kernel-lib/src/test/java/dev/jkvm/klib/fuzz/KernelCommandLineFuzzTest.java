@@ -55,6 +55,7 @@ class KernelCommandLineFuzzTest {
     private static final MethodHandle EXPECT_CPUS = KERNEL.method(K, "expectCpus", int.class);
     private static final MethodHandle STORM_MS = KERNEL.method(K, "stormMs", long.class);
     private static final MethodHandle WATCHDOG_MS = KERNEL.method(K, "watchdogMs", long.class);
+    private static final MethodHandle SCHED_SPIN = KERNEL.method(K, "schedSpin", long.class);
     private static final MethodHandle FITS = KERNEL.method(K, "fitsImage", boolean.class, boolean.class);
     private static final MethodHandle ENABLED = KERNEL.method("dev.jkvm.klib.kernel.selftest.SelfTestSuite", "enabled",
             boolean.class, boolean.class);
@@ -159,6 +160,7 @@ class KernelCommandLineFuzzTest {
         assertEquals(expected.expectCpus, (int) EXPECT_CPUS.invoke(), "expectCpus(), " + where);
         assertEquals(expected.stormMs, (long) STORM_MS.invoke(), "stormMs(), " + where);
         assertEquals(expected.watchdogMs, (long) WATCHDOG_MS.invoke(), "watchdogMs(), " + where);
+        assertEquals(expected.schedSpin, (long) SCHED_SPIN.invoke(), "schedSpin(), " + where);
         assertEquals(expected.selftest, (boolean) ENABLED.invoke(expected.selftest), "SelfTestSuite.enabled, " + where);
         boolean schedulerTest = expected.test == MainTask.BOOT_ONLY || (expected.test & 0xFF) == MainTask.SCHED_TEST;
         CLEAR.invoke();
@@ -170,7 +172,8 @@ class KernelCommandLineFuzzTest {
     }
 
     /** The plain-Java reading of a command line: the values, or the one error line. */
-    private record Reading(String error, int test, boolean selftest, int expectCpus, long stormMs, long watchdogMs) {
+    private record Reading(String error, int test, boolean selftest, int expectCpus, long stormMs, long watchdogMs,
+            long schedSpin) {
         static Reading of(String text, boolean skipFirst) {
             int test = 0;
             boolean testGiven = false;
@@ -178,6 +181,7 @@ class KernelCommandLineFuzzTest {
             int expectCpus = 0;
             long stormMs = 0;
             long watchdogMs = 0;
+            long schedSpin = 0;
             for (String word : text.split(" ")) {
                 if (word.isEmpty()) continue;
                 if (skipFirst) {
@@ -191,19 +195,21 @@ class KernelCommandLineFuzzTest {
                     testGiven = true;
                     test = TESTS.get(word);
                 } else if (word.startsWith("expect-cpus=") || word.startsWith("storm-ms=")
-                        || word.startsWith("watchdog-ms=")) {
+                        || word.startsWith("watchdog-ms=") || word.startsWith("sched-spin=")) {
                     String digits = word.substring(word.indexOf('=') + 1);
-                    long max = word.startsWith("expect-cpus=") ? 1024 : word.startsWith("storm-ms=") ? 60000 : 3600000;
+                    long max = word.startsWith("expect-cpus=") ? 1024 : word.startsWith("storm-ms=") ? 60000
+                            : word.startsWith("watchdog-ms=") ? 3600000 : 300_000_000;
                     long value = digits.matches("[0-9]{1,9}") ? Long.parseLong(digits) : -1;
                     if (value < 1 || value > max) return error(word, "the number is malformed or out of range");
                     if (max == 1024) expectCpus = (int) value;
                     else if (max == 60000) stormMs = value;
-                    else watchdogMs = value;
+                    else if (max == 3600000) watchdogMs = value;
+                    else schedSpin = value;
                 } else {
                     return error(word, "unknown switch");
                 }
             }
-            return new Reading("", test, selftest, expectCpus, stormMs, watchdogMs);
+            return new Reading("", test, selftest, expectCpus, stormMs, watchdogMs, schedSpin);
         }
 
         private static Reading error(String word, String reason) {
@@ -215,7 +221,8 @@ class KernelCommandLineFuzzTest {
             return new Reading("cmdline: " + reason + " in \"" + shown + "\"; accepted: "
                     + "test=fault|panic|hang|overflow|write-text|xdata|boot|sched-{fairness,migration,priority,"
                     + "timeouts,stress,bench,affinity,join,isolation,kernel-memory}, expect-cpus=N (1-1024),"
-                    + " storm-ms=N (1-60000), watchdog-ms=N (1-3600000), selftest\n", 0, false, 0, 0, 0);
+                    + " storm-ms=N (1-60000), watchdog-ms=N (1-3600000), sched-spin=N (1-300000000), selftest\n", 0, false,
+                    0, 0, 0, 0);
         }
     }
 }

@@ -1,22 +1,28 @@
 package dev.jkvm.vmm.cpu;
 
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.api.GuestAccelerators;
 import dev.jkvm.vmm.api.Vm;
+import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.vcpu.Regs;
 import dev.jkvm.vmm.vcpu.Sregs;
 import dev.jkvm.vmm.vcpu.Vcpu;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** KVM accepts the multiboot state and reports it back as Multiboot 0.6.96 §3.2 describes it. */
-@KvmTest
+/**
+ * Each accelerator (GuestAccelerators: KVM where usable, the emulated CPU everywhere) accepts the
+ * multiboot state through the Vcpu seam and reports it back as Multiboot 0.6.96 §3.2 describes it.
+ */
 class BootCpuStateTest {
-    @Test
-    void kvmHoldsTheMultibootMachineState() {
-        try (Vm vm = Vm.create(1, 8 << 20, null)) {
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
+    void theVcpuHoldsTheMultibootMachineState(Accelerator accel) {
+        GuestAccelerators.assumeUsable(accel);
+        try (Vm vm = Vm.create(accel, 1, 8 << 20, null)) {
             Vcpu bsp = vm.vcpus().get(0);
             bsp.setSregs(BootCpuState.sregs(bsp.sregs()));
             bsp.setRegs(BootCpuState.regs(0x123456, 0x9000));

@@ -1,35 +1,51 @@
 package dev.jkvm.vmm.cpu;
 
-import dev.jkvm.testsupport.KvmTest;
+import dev.jkvm.vmm.api.GuestAccelerators;
+import dev.jkvm.vmm.emulated.EmulatedCpuid;
+import dev.jkvm.vmm.emulated.time.HostClock;
+import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.vcpu.CpuidEntry;
 import dev.jkvm.vmm.kvm.Kvm;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Topology invariants of the per-vCPU CPUID built from this host's KVM_GET_SUPPORTED_CPUID, as
- * Intel SDM Vol. 2A (leaves 1, 0BH) and AMD APM Vol. 3 (0x80000008, 0x8000001E) define them.
- * The guests in SmpGuestTest read the same leaves from inside.
+ * Topology invariants of the per-vCPU CPUID built from each accelerator's supported CPUID (this
+ * host's KVM_GET_SUPPORTED_CPUID where KVM is usable; the emulated CPU's EmulatedCpuid table
+ * everywhere), as Intel SDM Vol. 2A (leaves 1, 0BH) and AMD APM Vol. 3 (0x80000008, 0x8000001E)
+ * define them. The guests in SmpGuestTest read the same leaves from inside.
  */
-@KvmTest
 class CpuidTableTest {
     static Optional<CpuidEntry> find(List<CpuidEntry> entries, int function, int index) {
         return entries.stream().filter(e -> e.function() == function && (!e.indexSignificant() || e.index() == index)).findFirst();
     }
 
-    @ParameterizedTest
-    @ValueSource(ints = {1, 2, 3, 8, 64})
-    void everyVcpuHasItsOwnApicIdAndTheSameTopology(int cpus) {
-        List<CpuidEntry> supported;
-        try (Kvm kvm = Kvm.open()) {
-            supported = kvm.supportedCpuid();
+    static Stream<Arguments> cpuCounts() {
+        return GuestAccelerators.crossedWith(1, 2, 3, 8, 64);
+    }
+
+    private static List<CpuidEntry> supported(Accelerator accel) {
+        GuestAccelerators.assumeUsable(accel);
+        if (accel == Accelerator.EMULATED) {
+            return EmulatedCpuid.table(HostClock.DEFAULT_TSC_HZ);
         }
+        try (Kvm kvm = Kvm.open()) {
+            return kvm.supportedCpuid();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}, {1} vCPUs")
+    @MethodSource("cpuCounts")
+    void everyVcpuHasItsOwnApicIdAndTheSameTopology(Accelerator accel, int cpus) {
+        List<CpuidEntry> supported = supported(accel);
         CpuidTable table = new CpuidTable(supported, cpus);
         for (int i = 0; i < cpus; i++) {
             List<CpuidEntry> cpuid = table.forVcpu(i);

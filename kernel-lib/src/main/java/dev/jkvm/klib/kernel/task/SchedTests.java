@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.task;
 
+import dev.jkvm.klib.kernel.CommandLine;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.sched.CpuStats;
@@ -24,7 +25,11 @@ public final class SchedTests {
     private SchedTests() {
     }
 
-    /** Iterations of a user spin task: long enough to span many 10 ms slices. */
+    /**
+     * Iterations of a user spin task: long enough to span many 10 ms slices. The command line's
+     * sched-spin=N sets fewer for a slower CPU (the emulated one runs this loop ~40x slower than
+     * QEMU TCG), where as many iterations still span many slices.
+     */
     public static final long SPIN_ITERATIONS = 300_000_000L;
     public static final int FAIR_TASKS = 3;
     public static final int FAIR_TOLERANCE_PERCENT = 10;
@@ -47,7 +52,7 @@ public final class SchedTests {
         Scheduler.configure(sched, 1, Scheduler.DEFAULT_BALANCE_INTERVAL, Scheduler.DEFAULT_AFFINITY_SLACK);
         long handles = BootAllocator.allocate(FAIR_TASKS * 8L, 8);
         for (int i = 0; i < FAIR_TASKS; i++) {
-            Memory.store64(handles + i * 8L, KernelScheduler.spawnUser(UserPrograms.SPIN, SPIN_ITERATIONS,
+            Memory.store64(handles + i * 8L, KernelScheduler.spawnUser(UserPrograms.SPIN, spinIterations(),
                     KernelScheduler.NORMAL_PRIORITY, 0));
         }
         long first = Memory.load64(handles);
@@ -99,7 +104,7 @@ public final class SchedTests {
             Memory.store64(runBefore + cpu * 8L, CpuStats.get(Scheduler.runQueue(sched, cpu), CpuStats.TASKS_RUN));
         }
         for (int i = 0; i < tasks; i++) {
-            Memory.store64(handles + i * 8L, KernelScheduler.spawnUser(UserPrograms.SPIN, SPIN_ITERATIONS / 10,
+            Memory.store64(handles + i * 8L, KernelScheduler.spawnUser(UserPrograms.SPIN, spinIterations() / 10,
                     KernelScheduler.NORMAL_PRIORITY, 0));
         }
         int spawned = 0;
@@ -139,7 +144,7 @@ public final class SchedTests {
      * its end while the low one is still running (it preempted it).
      */
     public static boolean priority() {
-        long low = KernelScheduler.spawnUser(UserPrograms.SPIN, SPIN_ITERATIONS, LOW_PRIORITY, 0);
+        long low = KernelScheduler.spawnUser(UserPrograms.SPIN, spinIterations(), LOW_PRIORITY, 0);
         long lowSwitchesBefore = 0;
         while (Task.switches(low) == 0) {
             KernelScheduler.sleepMs(1);
@@ -228,6 +233,12 @@ public final class SchedTests {
         Log.dec(liveAfter);
         Console.print(" after");
         return verdict(passed);
+    }
+
+    /** SPIN_ITERATIONS, or what the command line's sched-spin= asks for. */
+    static long spinIterations() {
+        long fromCommandLine = CommandLine.schedSpin();
+        return fromCommandLine != 0 ? fromCommandLine : SPIN_ITERATIONS;
     }
 
     /** Body of TIMED_WAIT: 1 when the semaphore was taken before the deadline, 0 on timeout. */

@@ -26,6 +26,8 @@ public final class PitCalibration {
     public static final int PIT_HZ = 1193182;
     public static final int MILLISECONDS = 20;
     public static final int ROUNDS = 3;
+    /** Rounds tried at most to get ROUNDS unambiguous ones (see run). */
+    static final int MAX_ROUNDS = 12;
     private static final int COUNT = PIT_HZ / 1000 * MILLISECONDS;
     private static final int CHANNEL2_DATA = 0x42;
     private static final int COMMAND = 0x43;
@@ -63,17 +65,42 @@ public final class PitCalibration {
         long bestWidth = Long.MAX_VALUE;
         long bestTsc = 0;
         long bestLapic = 0;
+        long fallbackWidth = Long.MAX_VALUE;
+        long fallbackTsc = 0;
+        long fallbackLapic = 0;
+        int kept = 0;
         int totalPolls = 0;
-        for (int round = 0; round < ROUNDS; round++) {
+        for (int round = 0; round < MAX_ROUNDS && kept < ROUNDS; round++) {
             measureOnce(timerVector);
             totalPolls += pollCount;
-            // A vCPU descheduled inside one of the bracketed accesses widens its bracket: keep the
-            // round whose brackets are narrowest, i.e. whose instants are known best.
-            if (bracketWidth < bestWidth && measuredTscTicksPerMs > 0) {
-                bestWidth = bracketWidth;
-                bestTsc = measuredTscTicksPerMs;
-                bestLapic = measuredLapicTicksPerMs;
+            if (measuredTscTicksPerMs <= 0) {
+                continue;
             }
+            // The counter is 16 bits wide: a vCPU the host kept off its core for more than one
+            // period (0x10000 PIT ticks, 55 ms) between two polls missed a wrap, and the round
+            // measured a period too few. Such a gap is most of the round's TSC time (the count
+            // itself is 20 ms), so a round whose widest gap between polls is half of it or more
+            // is ambiguous; it is only used when no unambiguous round came in MAX_ROUNDS (seen on
+            // a 2-core host at load average 200: the TSC measured at 2x-4x its rate).
+            if (widestPollGap * 2 < roundTsc) {
+                kept++;
+                // A vCPU descheduled inside one of the bracketed accesses widens its bracket: keep
+                // the round whose brackets are narrowest, i.e. whose instants are known best.
+                if (bracketWidth < bestWidth) {
+                    bestWidth = bracketWidth;
+                    bestTsc = measuredTscTicksPerMs;
+                    bestLapic = measuredLapicTicksPerMs;
+                }
+            } else if (bracketWidth < fallbackWidth) {
+                fallbackWidth = bracketWidth;
+                fallbackTsc = measuredTscTicksPerMs;
+                fallbackLapic = measuredLapicTicksPerMs;
+            }
+        }
+        if (kept == 0) {
+            bestWidth = fallbackWidth;
+            bestTsc = fallbackTsc;
+            bestLapic = fallbackLapic;
         }
         measuredTscTicksPerMs = bestTsc;
         measuredLapicTicksPerMs = bestLapic;
@@ -83,6 +110,10 @@ public final class PitCalibration {
 
     /** Sum of the TSC brackets of the events one measurement relies on. */
     private static long bracketWidth;
+    /** The widest TSC gap between two consecutive counter latches of one measurement. */
+    private static long widestPollGap;
+    /** TSC ticks from the start of the count-down to the sample that ended it, of one measurement. */
+    private static long roundTsc;
     private static long keptUncertaintyMicros;
 
     /** Microseconds of timing uncertainty of the round that was kept (its bracket widths). */
@@ -115,10 +146,16 @@ public final class PitCalibration {
         int previous = COUNT;
         long elapsedTicks = 0;
         long sampledAt = pitAfter;
+        long lastLatch = pitAfter;
+        widestPollGap = 0;
         while (n < 10000000) {
             long before = Cpu.rdtsc();
             Port.out8(COMMAND, latch);
             long after = Cpu.rdtsc();
+            if (after - lastLatch > widestPollGap) {
+                widestPollGap = after - lastLatch;
+            }
+            lastLatch = after;
             int low = Port.in8(data);
             int count = low | (Port.in8(data) << 8);
             n++;
@@ -138,6 +175,7 @@ public final class PitCalibration {
         pollCount = n;
         bracketWidth += (pitAfter - pitBefore) + (lapicAfter - lapicBefore) + (readAfter - readBefore);
         long pitTsc = sampledAt - (pitBefore + pitAfter) / 2;
+        roundTsc = pitTsc;
         // ticks per ms = TSC ticks / (PIT ticks / PIT_HZ seconds * 1000)
         measuredTscTicksPerMs = elapsedTicks > 0 ? pitTsc * PIT_HZ / (elapsedTicks * 1000) : 0;
         long lapicTsc = (readBefore + readAfter) / 2 - (lapicBefore + lapicAfter) / 2;
