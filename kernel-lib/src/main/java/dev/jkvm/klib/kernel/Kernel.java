@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel;
 
+import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.acpi.Acpi;
 import dev.jkvm.klib.kernel.acpi.Outcome;
 import dev.jkvm.klib.kernel.acpi.PhysicalWindow;
@@ -25,23 +26,24 @@ import dev.jkvm.klib.kernel.selftest.SelfTestSuite;
 import dev.jkvm.klib.kernel.smp.ApStartup;
 import dev.jkvm.klib.kernel.smp.BootStage;
 import dev.jkvm.klib.kernel.smp.CallFunction;
-import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiSender;
-import dev.jkvm.klib.kernel.smp.SmpSelfTest;
+import dev.jkvm.klib.kernel.selftest.IpiChecks;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.smp.TlbShootdown;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.time.PitCalibration;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
+import dev.jkvm.klib.kernel.task.Watchdog;
 import dev.jkvm.klib.kernel.task.KernelStacks;
 import dev.jkvm.klib.kernel.task.MainTask;
 import dev.jkvm.klib.kernel.task.TaskBodies;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
 import dev.jkvm.klib.kernel.user.UserSpace;
 import dev.jkvm.klib.kernel.trap.Panic;
-import dev.jkvm.klib.kernel.trap.Traps;
+import dev.jkvm.klib.kernel.trap.InterruptCounts;
 import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
@@ -87,6 +89,7 @@ public final class Kernel {
     public static void main(long info) {
         Console.print("jkvm smp kernel\n");
         boolean commandLineOk = CommandLine.parse(info);
+        Watchdog.setCommandLineLimit(CommandLine.watchdogMs());
         boolean suite = SelfTestSuite.enabled(CommandLine.selftest());
         if (!commandLineOk || !CommandLine.fitsImage(suite)) {
             fail();
@@ -149,6 +152,7 @@ public final class Kernel {
         }
         long enabled = BootAllocator.allocate(CpuMask.SIZE, 8);
         CpuMask.clearAll(enabled);
+        CpuRecord.allocate(cpuCount);
         SmpState.allocate(cpuCount);
         long gdt = BootAllocator.allocate(Gdt.bytesFor(cpuCount), 64);
         Gdt.format(gdt);
@@ -249,9 +253,9 @@ public final class Kernel {
         CallFunction.init(SmpState.calls(), cpuCount, SmpState.mailbox(), SmpState.tlb());
         TlbShootdown.init(SmpState.tlb(), cpuCount, TlbShootdown.DEFAULT_FULL_FLUSH_THRESHOLD, SmpState.mailbox(),
                 SmpState.calls());
-        CpuMask.set(SmpState.onlineMask(), 0);
+        CpuMask.set(CpuRecord.onlineMask(), 0);
         SmpState.setStage(0, BootStage.READY);
-        SmpState.markReady();
+        CpuRecord.markReady();
         ApStartup.shareTables(gdt, idt, features);
         if (test == TEST_HANG) {
             Console.print("test: cpu 1 will stop before it is ready\n");
@@ -279,11 +283,11 @@ public final class Kernel {
         }
 
         boolean passed = true;
-        passed &= SmpSelfTest.reschedule();
-        passed &= SmpSelfTest.callSingle();
-        passed &= SmpSelfTest.callMany();
-        passed &= SmpSelfTest.timer(PitCalibration.lapicTicksPerMs());
-        passed &= SmpSelfTest.shootdown(oldPage, newPage);
+        passed &= IpiChecks.reschedule();
+        passed &= IpiChecks.callSingle();
+        passed &= IpiChecks.callMany();
+        passed &= IpiChecks.timer(PitCalibration.lapicTicksPerMs());
+        passed &= IpiChecks.shootdown(oldPage, newPage);
         passed &= report(cpuCount, enabled, online, features);
         Console.print("ipi errors (ESR after each ICR write): ");
         Log.dec(Lapic.ipiErrors());
@@ -294,7 +298,7 @@ public final class Kernel {
         }
         Console.print("\n");
         if (passed) {
-            KernelScheduler.start(cpuCount, SmpState.onlineMask(), PitCalibration.lapicTicksPerMs(),
+            KernelScheduler.start(cpuCount, CpuRecord.onlineMask(), PitCalibration.lapicTicksPerMs(),
                     PitCalibration.tscTicksPerMs());
             KernelScheduler.spawn(TaskBodies.MAIN, test, KernelScheduler.NORMAL_PRIORITY);
             KernelScheduler.idle();
@@ -323,10 +327,10 @@ public final class Kernel {
             Console.print("cpu ");
             Log.dec(cpu);
             Console.print(": apic ");
-            Log.dec(SmpState.apicId(cpu));
+            Log.dec(CpuRecord.apicId(cpu));
             Console.print(", stage ");
             BootStage.print(SmpState.stage(cpu));
-            if (!SmpState.isOnline(cpu)) {
+            if (!CpuRecord.isOnline(cpu)) {
                 Console.print(", offline\n");
                 continue;
             }
@@ -343,10 +347,10 @@ public final class Kernel {
                 Log.dec(Memory.load64(record + SmpState.INTERRUPTS));
             } else {
                 Console.print(" (boot cpu), interrupts ");
-                Log.dec(Traps.interruptCount());
+                Log.dec(InterruptCounts.interrupts());
             }
             int features = Memory.load32(record + SmpState.FEATURES);
-            if (features != bspFeatures && SmpState.isOnline(cpu)) {
+            if (features != bspFeatures && CpuRecord.isOnline(cpu)) {
                 Console.print(", features differ: has");
                 Features.print(features & ~bspFeatures);
                 Console.print(", lacks");
@@ -469,5 +473,14 @@ public final class Kernel {
      */
     private static long recurse(long depth) {
         return recurse(depth + 1) + depth;
+    }
+
+    /**
+     * Every AP's entry from the trampoline (xv6's mpenter/mpmain): bring-up in smp, then the
+     * scheduler's idle loop, which never returns.
+     */
+    public static void apMain(int cpu) {
+        ApStartup.bringUp(cpu);
+        KernelScheduler.apIdle();
     }
 }

@@ -15,9 +15,8 @@ import dev.jkvm.klib.kernel.Kernel;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
-import dev.jkvm.klib.kernel.smp.ApStartup;
 import dev.jkvm.klib.kernel.smp.CallFunctionDispatch;
-import dev.jkvm.klib.kernel.smp.CrossCalls;
+import dev.jkvm.klib.kernel.selftest.CrossCalls;
 import dev.jkvm.klib.kernel.smp.IpiSend;
 import dev.jkvm.klib.kernel.smp.IpiSender;
 import dev.jkvm.klib.kernel.smp.TlbInstructions;
@@ -25,7 +24,7 @@ import dev.jkvm.klib.kernel.smp.TlbInvalidate;
 import dev.jkvm.klib.kernel.sync.SyncPanic;
 import dev.jkvm.klib.kernel.task.TaskEntry;
 import dev.jkvm.klib.kernel.trap.Panic;
-import dev.jkvm.klib.kernel.trap.Traps;
+import dev.jkvm.klib.kernel.Traps;
 import dev.jkvm.klib.workload.UserWorkload;
 
 import java.util.HashMap;
@@ -74,7 +73,7 @@ public final class SmpKernelBuild {
         JavaSubsetCompiler compiler = new JavaSubsetCompiler(SmpKernelBuild.class.getClassLoader())
                 .perCpuBaseOffset(PerCpuArea.RESERVED)
                 .addMethod(Kernel.class.getName(), "main")
-                .addMethod(ApStartup.class.getName(), "apMain")
+                .addMethod(Kernel.class.getName(), "apMain")
                 .addMethod(Traps.class.getName(), "handle")
                 .addMethod(TaskEntry.class.getName(), "begin");
         for (Alias alias : ALIASES) {
@@ -110,7 +109,7 @@ public final class SmpKernelBuild {
         }
         Label apEntry = LowLevelRoutines.routine(a, symbol, "kernel_ap_entry");
         Label park = new Label();
-        a.call(unit.method(ApStartup.class.getName(), "apMain", "(I)V"));
+        a.call(unit.method(Kernel.class.getName(), "apMain", "(I)V"));
         a.bind(park).cli().hlt().jmp(park);
         for (Map.Entry<String, Label> e : named.entrySet()) {
             if (!e.getValue().isBound()) {

@@ -5,7 +5,7 @@ import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.MemoryBlock;
 import dev.jkvm.klib.kernel.sched.CpuStats;
 import dev.jkvm.klib.kernel.sched.Scheduler;
-import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;

@@ -2,7 +2,6 @@ package dev.jkvm.klib.kernel.task;
 
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.trap.Vectors;
-import dev.jkvm.klib.kernel.user.UserFaults;
 import dev.jkvm.klib.kernel.user.UserPrograms;
 import dev.jkvm.klib.kernel.user.UserSpace;
 import dev.jkvm.klib.rt.Console;

@@ -1,6 +1,6 @@
 package dev.jkvm.klib.kernel.sched;
 
-import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.smp;
 
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.sync.KernelCodeDisassembly;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,8 +1,8 @@
-package dev.jkvm.klib.kernel.smp;
+package dev.jkvm.klib.kernel.selftest;
 
+import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.apic.Lapic;
-import dev.jkvm.klib.kernel.selftest.SelfTestSuite;
-import dev.jkvm.klib.kernel.trap.Traps;
+import dev.jkvm.klib.kernel.trap.InterruptCounts;
 import dev.jkvm.klib.rt.Memory;
 
 /**
@@ -30,7 +30,7 @@ public final class CrossCalls {
             }
             case COUNT -> {
                 SmpState.noteCallRun();
-                Memory.store64(record + SmpState.INTERRUPTS, Traps.interruptCount());
+                Memory.store64(record + SmpState.INTERRUPTS, InterruptCounts.interrupts());
             }
             case READ -> Memory.store64(record + SmpState.TEST_VALUE, Memory.load64(argument));
             default -> SelfTestSuite.runOnCpu(functionId, argument, cpu);
