@@ -30,6 +30,7 @@ import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiSender;
+import dev.jkvm.klib.kernel.selftest.CrossCalls;
 import dev.jkvm.klib.kernel.selftest.IpiChecks;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.smp.TlbShootdown;
@@ -165,6 +166,7 @@ public final class Kernel {
         }
         Gdt.load(gdt, cpuCount, 0);
         IpiHandlers.registerCounters();
+        CrossCalls.registerScratch();
 
         long oldPage = BootAllocator.pages(1);
         long newPage = BootAllocator.pages(1);
@@ -344,7 +346,7 @@ public final class Kernel {
             }
             if (cpu != 0) {
                 Console.print(", interrupts ");
-                Log.dec(Memory.load64(record + SmpState.INTERRUPTS));
+                Log.dec(CrossCalls.interruptsSeen(cpu));
             } else {
                 Console.print(" (boot cpu), interrupts ");
                 Log.dec(InterruptCounts.interrupts());

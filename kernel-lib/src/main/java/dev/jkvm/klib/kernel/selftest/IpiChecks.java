@@ -75,9 +75,7 @@ public final class IpiChecks {
         for (int cpu = CpuMask.next(mask, 1); cpu >= 0; cpu = CpuMask.next(mask, cpu + 1)) {
             long token = 0x5EED_0000L + cpu;
             CallFunction.callSingle(SmpState.calls(), 0, cpu, CrossCalls.RECORD, token);
-            long record = SmpState.record(cpu);
-            if (Memory.load64(record + SmpState.RESULT) == token
-                    && Memory.load32(record + SmpState.APIC_SEEN) == CpuRecord.apicId(cpu)) {
+            if (CrossCalls.result(cpu) == token && CrossCalls.apicSeen(cpu) == CpuRecord.apicId(cpu)) {
                 passed++;
             }
         }
@@ -133,7 +131,7 @@ public final class IpiChecks {
         CallFunction.callMany(SmpState.calls(), 0, mask, CrossCalls.READ, TEST_VA);
         int sawOld = 0;
         for (int cpu = CpuMask.next(mask, 0); cpu >= 0; cpu = CpuMask.next(mask, cpu + 1)) {
-            if (Memory.load64(SmpState.record(cpu) + SmpState.TEST_VALUE) == OLD_VALUE) {
+            if (CrossCalls.valueRead(cpu) == OLD_VALUE) {
                 sawOld++;
             }
         }
@@ -142,7 +140,7 @@ public final class IpiChecks {
         CallFunction.callMany(SmpState.calls(), 0, mask, CrossCalls.READ, TEST_VA);
         int seeNew = 0;
         for (int cpu = CpuMask.next(mask, 0); cpu >= 0; cpu = CpuMask.next(mask, cpu + 1)) {
-            if (Memory.load64(SmpState.record(cpu) + SmpState.TEST_VALUE) == NEW_VALUE) {
+            if (CrossCalls.valueRead(cpu) == NEW_VALUE) {
                 seeNew++;
             }
         }

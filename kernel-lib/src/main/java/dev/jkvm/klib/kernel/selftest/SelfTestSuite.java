@@ -277,9 +277,7 @@ public final class SelfTestSuite {
         for (int cpu = CpuMask.next(online, 1); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
             long token = 0xA11C_0000L + cpu;
             CallFunction.callSingle(SmpState.calls(), 0, cpu, CrossCalls.RECORD, token);
-            long record = SmpState.record(cpu);
-            if (Memory.load64(record + SmpState.RESULT) != token
-                    || Memory.load32(record + SmpState.APIC_SEEN) != CpuRecord.apicId(cpu)) {
+            if (CrossCalls.result(cpu) != token || CrossCalls.apicSeen(cpu) != CpuRecord.apicId(cpu)) {
                 ok = false;
                 Tap.comment();
                 Console.print("cpu ");
@@ -287,7 +285,7 @@ public final class SelfTestSuite {
                 Console.print(": madt apic id ");
                 Log.dec(CpuRecord.apicId(cpu));
                 Console.print(", its local apic reads ");
-                Log.dec(Memory.load32(record + SmpState.APIC_SEEN));
+                Log.dec(CrossCalls.apicSeen(cpu));
                 Tap.end();
             }
             checked++;
@@ -449,7 +447,7 @@ public final class SelfTestSuite {
             CallFunction.callMany(SmpState.calls(), 0, online, CrossCalls.READ, TEST_VA);
             long want = toB ? NEW_VALUE : OLD_VALUE;
             for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
-                if (Memory.load64(SmpState.record(cpu) + SmpState.TEST_VALUE) != want) {
+                if (CrossCalls.valueRead(cpu) != want) {
                     stale++;
                 }
             }

@@ -6,31 +6,27 @@ import dev.jkvm.klib.rt.Atomic;
 
 /**
  * How far each CPU got in bring-up and what the IPI paths counted, in memory every CPU reads:
- * one 128-byte record per CPU (written by that CPU or by the BSP while it brings the CPU up; two
- * cache lines so a CPU's counters never share a line with another CPU's), the IPI mailbox,
+ * one record per CPU (written by that CPU or by the BSP while it brings the CPU up; a cache line
+ * of its own so a CPU's counters never share a line with another CPU's), the IPI mailbox,
  * call-function and TLB-shootdown areas, and a line of global counters. Who a CPU is (APIC ID,
- * per-CPU area, stack top) and which CPUs are online is cpu.CpuRecord's.
+ * per-CPU area, stack top) and which CPUs are online is cpu.CpuRecord's; what self-tests leave
+ * behind is selftest.CrossCalls' (PerCpuVariables).
  *
- * Record: +4 stage (BootStage), +8 features, +12 perCpuCheck, +32 call result, +40 APIC ID seen
- * by a call, +44 reschedule IPIs, +48 timer IPIs, +56 test-page value seen, +64 interrupts
- * handled, +72 protections enabled, +76 set when the AP did not leave the trampoline in time.
+ * Record: +0 stage (BootStage), +4 features, +8 perCpuCheck, +12 protections enabled, +16 set
+ * when the AP did not leave the trampoline in time, +20 reschedule IPIs, +24 timer IPIs.
  */
 public final class SmpState {
     private SmpState() {
     }
 
-    public static final int RECORD = 128;
-    public static final int STAGE = 4;
-    public static final int FEATURES = 8;
-    public static final int PER_CPU_CHECK = 12;
-    public static final int RESULT = 32;
-    public static final int APIC_SEEN = 40;
-    public static final int RESCHEDULES = 44;
-    public static final int TIMER_IPIS = 48;
-    public static final int TEST_VALUE = 56;
-    public static final int INTERRUPTS = 64;
-    public static final int PROTECTIONS = 72;
-    public static final int TRAMPOLINE_TIMED_OUT = 76;
+    public static final int RECORD = 64;
+    public static final int STAGE = 0;
+    public static final int FEATURES = 4;
+    public static final int PER_CPU_CHECK = 8;
+    public static final int PROTECTIONS = 12;
+    public static final int TRAMPOLINE_TIMED_OUT = 16;
+    public static final int RESCHEDULES = 20;
+    public static final int TIMER_IPIS = 24;
 
     private static final int READY_COUNT = 0;
     private static final int RELEASED = 4;
