@@ -29,7 +29,7 @@ class PackageLayersTest {
      * depend on each other.
      */
     static final List<String> LAYERS = List.of(
-            "rt", "asm", "compiler", "image",
+            "arch", "rt", "asm", "compiler", "image",
             "kernel.sync", "kernel.boot", "kernel.apic", "kernel.time", "kernel.acpi",
             "kernel.mm", "kernel.console", "kernel.cpu", "kernel.trap", "kernel.smp", "kernel.sched",
             "kernel.user", "workload", "kernel.task", "kernel.selftest",

@@ -14,7 +14,7 @@ import dev.jkvm.klib.kernel.mm.MemoryMap;
 import dev.jkvm.klib.kernel.selftest.CrossCalls;
 import dev.jkvm.klib.kernel.smp.ApStartup;
 import dev.jkvm.klib.kernel.smp.BootStage;
-import dev.jkvm.klib.kernel.smp.IpiSender;
+import dev.jkvm.klib.kernel.smp.LapicIpiSender;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.time.PitCalibration;
 import dev.jkvm.klib.kernel.trap.InterruptCounts;
@@ -241,7 +241,7 @@ final class BootReport {
         boolean passed = true;
         Console.print("ipi errors (ESR after each ICR write): ");
         Log.dec(Lapic.ipiErrors());
-        if (Lapic.ipiErrors() != 0 || IpiSender.failures() != 0) {
+        if (Lapic.ipiErrors() != 0 || LapicIpiSender.failures() != 0) {
             Console.print(", last ");
             Log.hex(Lapic.lastError());
             passed = false;

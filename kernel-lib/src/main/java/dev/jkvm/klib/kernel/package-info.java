@@ -4,7 +4,8 @@
  *
  * <p>Layers, bottom to top; a package uses only packages above it in this list, never one below
  * (PackageLayersTest checks it with jdeps over the compiled classes and names any edge that
- * points up):
+ * points up). Below them all: dev.jkvm.klib.arch (x86 constants written once: IA32_EFER, the
+ * flat GDT descriptors, COM1) and dev.jkvm.klib.rt (the intrinsics compiled code calls).
  * <ol>
  * <li>{@code sync} locks, barriers, semaphores; {@code boot} what the boot path hands over
  *     (fw_cfg, trampoline parameters); {@code apic} the local APIC and legacy PIC;

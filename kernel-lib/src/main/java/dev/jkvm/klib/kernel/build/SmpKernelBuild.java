@@ -18,7 +18,7 @@ import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.smp.CallFunctionDispatch;
 import dev.jkvm.klib.kernel.selftest.CrossCalls;
 import dev.jkvm.klib.kernel.smp.IpiSend;
-import dev.jkvm.klib.kernel.smp.IpiSender;
+import dev.jkvm.klib.kernel.smp.LapicIpiSender;
 import dev.jkvm.klib.kernel.smp.TlbInstructions;
 import dev.jkvm.klib.kernel.smp.TlbInvalidate;
 import dev.jkvm.klib.kernel.sync.SyncPanic;
@@ -52,8 +52,8 @@ public final class SmpKernelBuild {
         new Alias(SymbolNames.PANIC_ARRAY_INDEX, Panic.class, "arrayIndex", "(JII)V"),
         new Alias(SyncPanic.SYMBOL, Panic.class, "syncCheckFailed", "()V"),
         new Alias(CallFunctionDispatch.SYMBOL, CrossCalls.class, "run", "(IJI)V"),
-        new Alias(IpiSend.SYMBOL, IpiSender.class, "send", "(II)V"),
-        new Alias(IpiSend.ALL_OTHERS_SYMBOL, IpiSender.class, "sendToAllOthers", "(I)V"),
+        new Alias(IpiSend.SYMBOL, LapicIpiSender.class, "send", "(II)V"),
+        new Alias(IpiSend.ALL_OTHERS_SYMBOL, LapicIpiSender.class, "sendToAllOthers", "(I)V"),
         new Alias(TlbInvalidate.PAGE_SYMBOL, TlbInstructions.class, "invalidatePage", "(J)V"),
         new Alias(TlbInvalidate.ADDRESS_SPACE_SYMBOL, TlbInstructions.class, "flushAddressSpace", "()V"),
         new Alias(TlbInvalidate.ALL_SYMBOL, TlbInstructions.class, "flushAll", "()V"),

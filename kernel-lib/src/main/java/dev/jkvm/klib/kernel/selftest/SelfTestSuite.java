@@ -14,12 +14,12 @@ import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.smp.IdleCall;
 import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
-import dev.jkvm.klib.kernel.smp.IpiSender;
+import dev.jkvm.klib.kernel.smp.LapicIpiSender;
 import dev.jkvm.klib.kernel.smp.RemoteCall;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.smp.TlbShootdown;
 import dev.jkvm.klib.kernel.sync.CheckedSpinLock;
-import dev.jkvm.klib.kernel.sync.CountedSemaphore;
+import dev.jkvm.klib.kernel.sync.CountedSpinSemaphore;
 import dev.jkvm.klib.kernel.sync.CountedTicketLock;
 import dev.jkvm.klib.kernel.sync.IrqSpinLock;
 import dev.jkvm.klib.kernel.sync.LockStats;
@@ -572,10 +572,10 @@ public final class SelfTestSuite {
         Contention.initSemaphore();
         total = contend(JOB_SEMAPHORE, iterations);
         Tap.begin(total > 0 && Contention.counter() == total && Contention.violations() == 0
-                && LockStats.acquisitions(CountedSemaphore.stats(lock)) == total, first + 3);
+                && LockStats.acquisitions(CountedSpinSemaphore.stats(lock)) == total, first + 3);
         Console.print("counting semaphore (1 unit) as a mutex: ");
         lockResult(total);
-        printStats(CountedSemaphore.stats(lock));
+        printStats(CountedSpinSemaphore.stats(lock));
 
         Contention.reset();
         Contention.initBarrier(n);
@@ -819,7 +819,7 @@ public final class SelfTestSuite {
             }
         }
         boolean ok = sent == receivedTotal && mismatches == 0 && sent == Memory.load64(stormState + STORM_SENT)
-                && Lapic.ipiErrors() == 0 && IpiSender.failures() == 0;
+                && Lapic.ipiErrors() == 0 && LapicIpiSender.failures() == 0;
         Tap.begin(ok, number);
         Console.print("ipi storm: ");
         Log.dec(sent);

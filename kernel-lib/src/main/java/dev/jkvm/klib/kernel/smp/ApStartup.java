@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.smp;
 
+import dev.jkvm.klib.arch.Efer;
 import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.apic.Lapic;
@@ -42,7 +43,7 @@ public final class ApStartup {
 
     public static final long INIT_DELAY_US = 10000;
     public static final long SIPI_DELAY_US = 200;
-    /** Generous: ring-0 code is emulated on this host and vCPUs are time-shared. */
+    /** Generous: on a KVM that emulates ring 0 (kvm_pvm) the trampoline runs emulated, and vCPUs may be time-shared. */
     public static final long TRAMPOLINE_TIMEOUT_US = 5000000;
     /**
      * Added to the trampoline timeout per AP: all APs start at once, and where their vCPUs are
@@ -54,7 +55,6 @@ public final class ApStartup {
     /** The ready timeout when a test makes an AP hang on purpose (nothing to wait for). */
     public static final long TEST_READY_TIMEOUT_US = 1000000;
     private static final long CR4_PAE = 1 << 5;
-    private static final long EFER_LME = 1 << 8;
 
     private static long gdt;
     private static long idt;
@@ -82,7 +82,7 @@ public final class ApStartup {
         Memory.store64(trampoline + TrampolineParameters.CR3, PageTables.root());
         Memory.store64(trampoline + TrampolineParameters.CR4, CR4_PAE);
         Memory.store64(trampoline + TrampolineParameters.EFER,
-                EFER_LME | (PageTables.noExecuteBit() != 0 ? Features.EFER_NXE : 0));
+                (long) (Efer.LME | (PageTables.noExecuteBit() != 0 ? Efer.NXE : 0)));
         Memory.store64(trampoline + TrampolineParameters.ENTRY, KernelLayout.get(KernelLayout.AP_ENTRY));
         shareCpuTables(cpuCount, enabledMask);
         // INIT to every AP, one wait for all of them, then the SIPIs (SDM Vol. 3A 9.4.4.1).

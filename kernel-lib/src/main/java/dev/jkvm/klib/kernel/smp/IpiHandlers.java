@@ -9,7 +9,7 @@ import dev.jkvm.klib.rt.Memory;
 
 /**
  * Interrupt-time work of the mailbox IPIs and the local timer. The mailbox handler lets
- * IpiHandler serve TLB shootdowns and function calls and acts on the rest: RESCHEDULE and TIMER
+ * MailboxHandler serve TLB shootdowns and function calls and acts on the rest: RESCHEDULE and TIMER
  * are counted (the self-test checks the counts; kernel.Traps passes RESCHEDULE on to the
  * scheduler once it runs), PING
  * requests are added up, PANIC
@@ -55,7 +55,7 @@ public final class IpiHandlers {
      */
     public static int mailbox(int reason) {
         int cpu = PerCpuArea.cpuIndex();
-        int reasons = IpiHandler.handle(SmpState.mailbox(), SmpState.calls(), SmpState.tlb(), cpu, reason);
+        int reasons = MailboxHandler.handle(SmpState.mailbox(), SmpState.calls(), SmpState.tlb(), cpu, reason);
         if ((reasons & IpiReason.RESCHEDULE) != 0) {
             SmpState.increment(cpu, SmpState.RESCHEDULES);
         }

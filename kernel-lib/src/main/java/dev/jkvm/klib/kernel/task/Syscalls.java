@@ -3,7 +3,7 @@ package dev.jkvm.klib.kernel.task;
 import dev.jkvm.klib.kernel.user.SyscallNumbers;
 import dev.jkvm.klib.kernel.user.UserSpace;
 import dev.jkvm.klib.kernel.console.Log;
-import dev.jkvm.klib.kernel.sched.Semaphore;
+import dev.jkvm.klib.kernel.sched.BlockingSemaphore;
 import dev.jkvm.klib.kernel.sched.Sleep;
 import dev.jkvm.klib.kernel.sched.Task;
 import dev.jkvm.klib.kernel.sched.TaskExit;
@@ -19,7 +19,7 @@ import dev.jkvm.klib.rt.Memory;
  * trap.Vectors.SYSTEM_CALL; kernel.Traps calls dispatch and returns the result in rax; the way
  * back to ring 3 is the interrupt path's IRETQ. One case per SyscallNumbers value.
  *
- * On this host's nested paravirtual KVM (kvm_pvm) SYSCALL from ring 3 loads RIP from LSTAR and
+ * On a nested paravirtual KVM (kvm_pvm) SYSCALL from ring 3 loads RIP from LSTAR and
  * saves RCX and R11 but leaves the CPU at CPL 3, so fetching the supervisor-only entry raises a
  * user-mode page fault (error code 0x15) with RIP = LSTAR; QEMU TCG and KVM on hardware switch to
  * CPL 0 as the SDM requires. kernel.Traps recognises that fault by its address
@@ -59,9 +59,9 @@ public final class Syscalls {
                 return -1;
             }
             if (number == SyscallNumbers.SEM_WAIT) {
-                Semaphore.down(sched, semaphore);
+                BlockingSemaphore.down(sched, semaphore);
             } else {
-                Semaphore.post(sched, semaphore);
+                BlockingSemaphore.post(sched, semaphore);
             }
             return 0;
         }

@@ -18,7 +18,7 @@ class SmpSubsetCompileTest {
     static void compile() throws Exception {
         code = KernelCodeDisassembly.compile(CpuMask.class, IpiReason.class, IpiSend.class, IpiMailbox.class,
                 CallFunctionDispatch.class, CallFunction.class, TlbInvalidate.class, TlbInstructions.class,
-                TlbShootdown.class, IpiHandler.class, RemoteCall.class);
+                TlbShootdown.class, MailboxHandler.class, RemoteCall.class);
     }
 
     @Test

@@ -12,8 +12,8 @@ import dev.jkvm.klib.rt.Cpu;
  * alone), a task dividing by zero (the compiled check's UD2 kills it), a semaphore producer and
  * consumer, and sleepers whose sleeps must last at least what they asked for.
  */
-public final class UserTaskTest {
-    private UserTaskTest() {
+public final class UserTaskChecks {
+    private UserTaskChecks() {
     }
 
     public static final long SLEEP_MS = 20;

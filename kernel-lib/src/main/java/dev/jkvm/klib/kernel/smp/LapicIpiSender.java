@@ -4,8 +4,8 @@ import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.apic.Lapic;
 
 /** The kernel's IpiSend bindings (klib_ipi_send, klib_ipi_send_all_others): CPU index to APIC ID, fixed delivery. */
-public final class IpiSender {
-    private IpiSender() {
+public final class LapicIpiSender {
+    private LapicIpiSender() {
     }
 
     private static int failedSends;
