@@ -4,7 +4,7 @@ import dev.jkvm.it.BuiltImage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.klib.kernel.build.SmpKernelImage;
 import dev.jkvm.testsupport.KvmTest;
 import dev.jkvm.vmm.acpi.AcpiPmPorts;
 import dev.jkvm.vmm.api.ExitStatus;
@@ -129,7 +129,7 @@ class SmpKernelOnJkvmTest {
 
     /** The address of the boot stack's guard page in the image (the build is deterministic). */
     private static long bootStackGuard() {
-        return SmpKernelBuild.build().symbols().get("kboot_stack_guard");
+        return SmpKernelImage.build().symbols().get("kboot_stack_guard");
     }
 
     @Test

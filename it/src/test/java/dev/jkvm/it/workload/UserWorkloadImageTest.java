@@ -8,7 +8,7 @@ import dev.jkvm.images.example.MonteCarloPi;
 import dev.jkvm.it.BuiltImage;
 import dev.jkvm.it.Jkvm;
 import dev.jkvm.it.Qemu;
-import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.klib.kernel.build.SmpKernelImage;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.workload.UserWorkload;
 import dev.jkvm.testsupport.KvmTest;
@@ -96,7 +96,7 @@ class UserWorkloadImageTest {
         int tasks = 2 * KernelScheduler.STACKS + 17;
         Path kernel = Path.of("target", "built-images", "many-tasks.elf").toAbsolutePath();
         Files.createDirectories(kernel.getParent());
-        SmpKernelBuild.builder().workload(UserWorkload.of(ManyTasksWorkload.class, "task", tasks)).build()
+        SmpKernelImage.builder().workload(UserWorkload.of(ManyTasksWorkload.class, "task", tasks)).build()
                 .writeTo(kernel);
         Report report = bootAndRead(kernel);
         long n = tasks;

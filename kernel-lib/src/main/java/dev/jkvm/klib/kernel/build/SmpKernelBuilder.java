@@ -6,10 +6,10 @@ import dev.jkvm.klib.workload.UserWorkload;
 
 /**
  * Chooses what an SMP kernel image runs once every CPU is up: by default the prime count of the
- * built-in image (user.PrimeCount), or a user's workload. Get one from SmpKernelBuild.builder().
+ * built-in image (user.PrimeCount), or a user's workload. Get one from SmpKernelImage.builder().
  *
  * <pre>{@code
- * KernelImage image = SmpKernelBuild.builder()
+ * KernelImage image = SmpKernelImage.builder()
  *         .workload(UserWorkload.of(MyWork.class, "task", 64))
  *         .build();
  * }</pre>
@@ -79,6 +79,6 @@ public final class SmpKernelBuilder {
      * when the workload's code cannot run in ring 3.
      */
     public KernelImage build() {
-        return SmpKernelBuild.build(workload, schedulerChecks, watchdogMs);
+        return SmpKernelImage.build(workload, schedulerChecks, watchdogMs);
     }
 }

@@ -129,7 +129,7 @@ public final class SelfTestSuite {
      */
     private static final long LOCK_BUDGET_MS = 3000;
 
-    /** Host side, before SmpKernelBuild.build(): compiles the suite in as switched on. */
+    /** Host side, before SmpKernelImage.build(): compiles the suite in as switched on. */
     public static void enableInImage(boolean enabled) {
         builtIn = enabled ? 1 : 0;
     }

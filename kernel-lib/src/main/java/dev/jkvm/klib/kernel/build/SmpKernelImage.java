@@ -32,14 +32,15 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Builds the SMP kernel image: compiles the kernel's Java-subset classes (Kernel.main, the AP
+ * The SMP kernel image: build() gives the built-in one, builder() an SmpKernelBuilder for an image
+ * with a workload of one's own. Building compiles the kernel's Java-subset classes (Kernel.main, the AP
  * entry, the trap handler and the routines the runtime symbols stand for), adds the assembler
  * parts (multiboot entry, trap stubs, low-level routines, AP trampoline), binds every external
  * symbol the compiled code calls, and writes the layout and symbol tables the kernel reads. The
  * user-mode part holds the image's workload (SmpKernelBuilder, workload.UserWorkload).
  */
-public final class SmpKernelBuild {
-    private SmpKernelBuild() {
+public final class SmpKernelImage {
+    private SmpKernelImage() {
     }
 
     private record Alias(String symbol, Class<?> owner, String method, String descriptor) {
@@ -70,7 +71,7 @@ public final class SmpKernelBuild {
     }
 
     static KernelImage build(UserWorkload workload, boolean schedulerChecks, long watchdogMs) {
-        JavaSubsetCompiler compiler = new JavaSubsetCompiler(SmpKernelBuild.class.getClassLoader())
+        JavaSubsetCompiler compiler = new JavaSubsetCompiler(SmpKernelImage.class.getClassLoader())
                 .perCpuBaseOffset(PerCpuArea.RESERVED)
                 .addMethod(Kernel.class.getName(), "main")
                 .addMethod(Kernel.class.getName(), "apMain")
