@@ -42,9 +42,10 @@ public final class Traps {
         InterruptCounts.noteInterrupt();
         if (vector == Vectors.PAGE_FAULT && UserFaults.fromUser(frame)
                 && Memory.load64(frame + TrapFrame.RIP) == KernelLayout.get(KernelLayout.SYSCALL_ENTRY)) {
-            // SYSCALL that reached IA32_LSTAR still at CPL 3 (this nested KVM's behaviour, see
-            // user.Syscalls): the fetch of the supervisor-only entry faulted. SYSCALL had already
-            // saved the return RIP in RCX and RFLAGS in R11, so the call is served all the same.
+            // SYSCALL that reached IA32_LSTAR still at CPL 3 (what a nested paravirtual KVM,
+            // kvm_pvm, does: see task.Syscalls): the fetch of the supervisor-only entry faulted.
+            // SYSCALL had already saved the return RIP in RCX and RFLAGS in R11, so the call is
+            // served all the same.
             Memory.store64(frame + TrapFrame.RIP, Memory.load64(frame + TrapFrame.RCX));
             Memory.store64(frame + TrapFrame.RFLAGS, Memory.load64(frame + TrapFrame.R11));
             InterruptCounts.noteSystemCallByFault();

@@ -1,7 +1,6 @@
 package dev.jkvm.klib.kernel.cpu;
 
 import dev.jkvm.klib.kernel.console.Log;
-import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Console;
@@ -117,7 +116,7 @@ public final class PerCpuVariables {
         Asm.call(ADD_SYMBOL, offset, delta);
     }
 
-    /** Address of CPU cpu's copy (its area, as the boot CPU recorded it in SmpState). */
+    /** Address of CPU cpu's copy (its area, as the boot CPU recorded it in CpuRecord). */
     public static long of(int cpu, long offset) {
         return CpuRecord.area(cpu) + offset;
     }
