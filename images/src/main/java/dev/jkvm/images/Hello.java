@@ -9,6 +9,8 @@ import dev.jkvm.klib.compiler.CompiledUnit;
 import dev.jkvm.klib.compiler.JavaSubsetCompiler;
 import dev.jkvm.klib.image.ImageBuilder;
 import dev.jkvm.klib.image.KernelImage;
+import dev.jkvm.klib.image.LongModeBoot;
+import dev.jkvm.klib.image.SerialConsole;
 
 import java.io.IOException;
 import java.nio.file.Path;

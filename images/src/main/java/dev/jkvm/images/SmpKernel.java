@@ -1,7 +1,7 @@
 package dev.jkvm.images;
 
 import dev.jkvm.klib.image.KernelImage;
-import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.klib.kernel.build.SmpKernelImage;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -21,7 +21,7 @@ public final class SmpKernel {
             System.err.println("usage: SmpKernel <output.elf>");
             System.exit(2);
         }
-        KernelImage image = SmpKernelBuild.build();
+        KernelImage image = SmpKernelImage.build();
         Path out = Path.of(args[0]);
         image.writeTo(out);
         System.out.print("smp kernel image " + out + "\n" + image.sizeReport());

@@ -1,7 +1,7 @@
 package dev.jkvm.images;
 
 import dev.jkvm.klib.image.KernelImage;
-import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.klib.kernel.build.SmpKernelImage;
 import dev.jkvm.klib.kernel.selftest.SelfTestSuite;
 
 import java.io.IOException;
@@ -25,7 +25,7 @@ public final class SmpSelfTestKernel {
         SelfTestSuite.enableInImage(true);
         KernelImage image;
         try {
-            image = SmpKernelBuild.build();
+            image = SmpKernelImage.build();
         } finally {
             SelfTestSuite.enableInImage(false);
         }

@@ -1,7 +1,7 @@
 package dev.jkvm.images;
 
 import dev.jkvm.klib.image.KernelImage;
-import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.klib.kernel.build.SmpKernelImage;
 import dev.jkvm.klib.workload.UserWorkload;
 import dev.jkvm.klib.workload.WorkloadException;
 
@@ -35,7 +35,7 @@ public final class WorkloadImage {
         }
         KernelImage image;
         try {
-            image = SmpKernelBuild.builder().workload(UserWorkload.of(workloadClass, args[1], tasks)).build();
+            image = SmpKernelImage.builder().workload(UserWorkload.of(workloadClass, args[1], tasks)).build();
         } catch (WorkloadException e) {
             fail(e.getMessage());
             return;

@@ -1,7 +1,7 @@
 package dev.jkvm.images.example;
 
 import dev.jkvm.klib.image.KernelImage;
-import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.klib.kernel.build.SmpKernelImage;
 import dev.jkvm.klib.workload.UserWorkload;
 
 import java.io.IOException;
@@ -13,7 +13,7 @@ public final class PiImage {
     }
 
     public static void main(String[] args) throws IOException {
-        KernelImage image = SmpKernelBuild.builder()
+        KernelImage image = SmpKernelImage.builder()
                 .workload(UserWorkload.of(MonteCarloPi.class, "task", 64))   // .named("...") sets the report's label
                 .watchdogMs(60_000)                                          // the per-task watchdog (this is the default)
                 .build();

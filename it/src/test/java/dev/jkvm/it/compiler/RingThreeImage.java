@@ -2,7 +2,7 @@ package dev.jkvm.it.compiler;
 
 import static dev.jkvm.klib.asm.Reg.*;
 
-import dev.jkvm.images.SerialConsole;
+import dev.jkvm.klib.image.SerialConsole;
 import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.it.Qemu;
-import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.klib.kernel.build.SmpKernelImage;
 import dev.jkvm.klib.kernel.user.PrimeCount;
 import dev.jkvm.klib.workload.UserWorkload;
 import dev.jkvm.vmm.acpi.AcpiPmPorts;
@@ -67,7 +67,7 @@ class SmpKernelOnJkvmTest {
         if (emulatedWorkloadImage == null) {
             Path file = Path.of("target", "built-images", "smp-" + EMULATED_SHARES + "-shares.elf").toAbsolutePath();
             Files.createDirectories(file.getParent());
-            SmpKernelBuild.builder().workload(UserWorkload.of(PrimeCount.class, "share", EMULATED_SHARES))
+            SmpKernelImage.builder().workload(UserWorkload.of(PrimeCount.class, "share", EMULATED_SHARES))
                     .schedulerChecks(true).build().writeTo(file);
             emulatedWorkloadImage = file;
         }
@@ -165,7 +165,7 @@ class SmpKernelOnJkvmTest {
         // A write (bit 1) to a not-present page (bit 0 clear) in ring 0 (bit 2 clear): SDM Vol. 3A 4.7.
         assertTrue(run.serial.contains("error code 0x2 "), run.serial);
         assertEquals(bootStackGuard() + 0x40, Long.decode(guard.group(1)), "the guard page address the kernel wrote to");
-        assertTrue(run.serial.contains("<dev_jkvm_klib_kernel_Kernel__main"), "symbolized RIP:\n" + run.serial);
+        assertTrue(run.serial.contains("<dev_jkvm_klib_kernel_FaultInjection__afterPaging"), "symbolized RIP:\n" + run.serial);
     }
 
     @ParameterizedTest
@@ -211,12 +211,12 @@ class SmpKernelOnJkvmTest {
         Matcher cr2 = Pattern.compile("cr2 (0x[0-9a-f]+)").matcher(run.serial);
         assertTrue(cr2.find(), run.serial);
         assertEquals(bootStackGuard(), Long.decode(cr2.group(1)) & ~0xFFFL, "the fault hit the boot stack's guard page");
-        assertTrue(run.serial.contains("<dev_jkvm_klib_kernel_Kernel__recurse+"), run.serial);
+        assertTrue(run.serial.contains("<dev_jkvm_klib_kernel_FaultInjection__recurse+"), run.serial);
     }
 
     /** The address of the boot stack's guard page in the image (the build is deterministic). */
     private static long bootStackGuard() {
-        return SmpKernelBuild.build().symbols().get("kboot_stack_guard");
+        return SmpKernelImage.build().symbols().get("kboot_stack_guard");
     }
 
     @ParameterizedTest

@@ -117,10 +117,10 @@ class SmpKernelOnQemuTest {
         assertTrue(r.serial().contains("error code 0x2 "), r.serial());
         // The faulting Java line, from the line table the build carries into the image.
         java.util.List<String> source = java.nio.file.Files.readAllLines(
-                java.nio.file.Path.of("../kernel-lib/src/main/java/dev/jkvm/klib/kernel/Kernel.java"));
+                java.nio.file.Path.of("../kernel-lib/src/main/java/dev/jkvm/klib/kernel/FaultInjection.java"));
         int line = source.indexOf("            Memory.store64(KernelLayout.get(KernelLayout.BSP_STACK_GUARD) + 64, 1);") + 1;
-        assertTrue(line > 0, "the guard-page store is no longer in Kernel.java: update this test");
-        assertTrue(r.serial().contains("\nfault at dev.jkvm.klib.kernel.Kernel.main(Kernel.java:" + line + ")\n"), r.serial());
+        assertTrue(line > 0, "the guard-page store is no longer in FaultInjection.java: update this test");
+        assertTrue(r.serial().contains("\nfault at dev.jkvm.klib.kernel.FaultInjection.afterPaging(FaultInjection.java:" + line + ")\n"), r.serial());
     }
 
     /** QEMU with this host's KVM: QEMU's own device models around the same (paravirtual) KVM. */

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.it.Jkvm;
 import dev.jkvm.it.Qemu;
-import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.klib.kernel.build.SmpKernelImage;
 import dev.jkvm.klib.workload.UserWorkload;
 import dev.jkvm.vmm.vcpu.Accelerator;
 
@@ -51,7 +51,7 @@ class GuestFaultReportTest {
     private static Path image(String method, int tasks, long watchdogMs) throws IOException {
         Path kernel = Path.of("target", "built-images", "fault-" + method + "-" + watchdogMs + "ms.elf").toAbsolutePath();
         Files.createDirectories(kernel.getParent());
-        SmpKernelBuild.builder().workload(UserWorkload.of(GuestOnlyFaults.class, method, tasks)).watchdogMs(watchdogMs)
+        SmpKernelImage.builder().workload(UserWorkload.of(GuestOnlyFaults.class, method, tasks)).watchdogMs(watchdogMs)
                 .build().writeTo(kernel);
         return kernel;
     }

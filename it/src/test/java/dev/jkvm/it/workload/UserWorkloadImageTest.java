@@ -9,7 +9,7 @@ import dev.jkvm.it.BuiltImage;
 import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.it.Jkvm;
 import dev.jkvm.it.Qemu;
-import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.klib.kernel.build.SmpKernelImage;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.workload.UserWorkload;
 import dev.jkvm.vmm.api.VmOutcome;
@@ -101,7 +101,7 @@ class UserWorkloadImageTest {
         int tasks = 2 * KernelScheduler.STACKS + 17;
         Path kernel = Path.of("target", "built-images", "many-tasks.elf").toAbsolutePath();
         Files.createDirectories(kernel.getParent());
-        SmpKernelBuild.builder().workload(UserWorkload.of(ManyTasksWorkload.class, "task", tasks)).build()
+        SmpKernelImage.builder().workload(UserWorkload.of(ManyTasksWorkload.class, "task", tasks)).build()
                 .writeTo(kernel);
         Report report = bootAndRead(accel, kernel);
         long n = tasks;

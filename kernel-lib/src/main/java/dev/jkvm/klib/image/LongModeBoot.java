@@ -1,5 +1,7 @@
 package dev.jkvm.klib.image;
 
+import dev.jkvm.klib.arch.SegmentDescriptors;
+import dev.jkvm.klib.arch.Efer;
 import static dev.jkvm.klib.asm.Reg.*;
 
 import dev.jkvm.klib.asm.Assembler;
@@ -19,13 +21,7 @@ public final class LongModeBoot {
     /** GDT selectors: entry 1 is 64-bit code, entry 2 flat data. */
     public static final int CODE64_SELECTOR = 0x08;
     public static final int DATA_SELECTOR = 0x10;
-    /** Access 0x9A (present, ring 0, code, readable), flags 0xA (4 KiB granularity, L=1). SDM Vol. 3A §3.4.5. */
-    private static final long CODE64_DESCRIPTOR = 0x00AF9A000000FFFFL;
-    /** Access 0x92 (present, ring 0, data, writable), flags 0xC (4 KiB granularity, 32-bit). */
-    private static final long DATA_DESCRIPTOR = 0x00CF92000000FFFFL;
     private static final int CR4_PAE = 1 << 5;
-    private static final long IA32_EFER = 0xC0000080L;
-    private static final int EFER_LME = 1 << 8;
     private static final long CR0_PG_PE = 0x80000001L;
     /** Page-table entry bits: present, writable; PS marks a 2 MiB page in a PD entry (SDM Vol. 3A §4.5). */
     private static final int PRESENT_WRITABLE = 0x3;
@@ -49,7 +45,7 @@ public final class LongModeBoot {
         Label stackTop = new Label("boot_stack_top");
 
         a.section("rodata", Section.Kind.RODATA);
-        a.align(8).bind(gdt).dq(0, CODE64_DESCRIPTOR, DATA_DESCRIPTOR);
+        a.align(8).bind(gdt).dq(0, SegmentDescriptors.KERNEL_CODE64, SegmentDescriptors.KERNEL_DATA);
         a.bind(gdtPointer).dw(3 * 8 - 1).dd(gdt);
 
         a.section("data", Section.Kind.DATA);
@@ -71,7 +67,7 @@ public final class LongModeBoot {
         a.lgdt(Mem.abs(gdtPointer));
         a.mov(EAX, CtrlReg.CR4).or(EAX, CR4_PAE).mov(CtrlReg.CR4, EAX);
         a.mov(EAX, pml4).mov(CtrlReg.CR3, EAX);
-        a.mov(ECX, IA32_EFER).rdmsr().or(EAX, EFER_LME).wrmsr();
+        a.mov(ECX, Efer.MSR).rdmsr().or(EAX, Efer.LME).wrmsr();
         a.mov(EAX, CtrlReg.CR0).or(EAX, CR0_PG_PE).mov(CtrlReg.CR0, EAX);
         Label reload = new Label("boot_long_mode");
         a.jmpFar(CODE64_SELECTOR, reload, 32);

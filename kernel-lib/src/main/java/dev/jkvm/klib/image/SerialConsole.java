@@ -1,5 +1,6 @@
 package dev.jkvm.klib.image;
 
+import dev.jkvm.klib.arch.Com1;
 import static dev.jkvm.klib.asm.Reg.*;
 
 import dev.jkvm.klib.asm.Assembler;
@@ -18,9 +19,7 @@ import java.util.TreeMap;
  * ring 3 when RFLAGS.IOPL is 3.
  */
 public final class SerialConsole {
-    public static final int COM1 = 0x3F8;
-    private static final int LINE_STATUS = 5;
-    private static final int TRANSMITTER_EMPTY = 1 << 5;
+    public static final int COM1 = Com1.PORT;
     /** isa-debug-exit iobase used everywhere in jkvm: status (value << 1) | 1. */
     public static final int DEBUG_EXIT_PORT = 0xF4;
     /** Debug-exit value of a panic: process status 255, distinct from any test's. */
@@ -55,8 +54,8 @@ public final class SerialConsole {
         a.bind(done).pop(RBX).ret();
         // serial_putc: writes BL to COM1 once the transmitter holding register is empty.
         Label wait = new Label();
-        a.bind(putc).mov(DX, COM1 + LINE_STATUS);
-        a.bind(wait).in(AL, DX).test(AL, TRANSMITTER_EMPTY).jcc(Cond.E, wait);
+        a.bind(putc).mov(DX, Com1.LINE_STATUS);
+        a.bind(wait).in(AL, DX).test(AL, Com1.TRANSMITTER_EMPTY).jcc(Cond.E, wait);
         a.mov(DX, COM1).mov(AL, BL).out(DX, AL).ret();
     }
 

@@ -5,7 +5,7 @@
  * the one the host JVM computed from the same method when the image was built.
  *
  * <pre>{@code
- * KernelImage image = SmpKernelBuild.builder()
+ * KernelImage image = SmpKernelImage.builder()
  *         .workload(UserWorkload.of(MyWork.class, "task", 64))
  *         .build();
  * image.writeTo(Path.of("my.elf"));

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.klib.image.KernelImage;
-import dev.jkvm.klib.kernel.build.SmpKernelBuild;
+import dev.jkvm.klib.kernel.build.SmpKernelImage;
 import dev.jkvm.klib.kernel.task.WorkloadDescriptor;
 
 import java.nio.ByteBuffer;
@@ -34,7 +34,7 @@ class UserWorkloadTest {
     @Test
     void theImageCarriesTheTaskCountTheExpectedSumAndTheDescription() {
         UserWorkload w = UserWorkload.of(SquaresWorkload.class, "task", 7).named("squares below 7");
-        KernelImage image = SmpKernelBuild.builder().workload(w).build();
+        KernelImage image = SmpKernelImage.builder().workload(w).build();
         ByteBuffer b = ByteBuffer.wrap(image.bytes()).order(ByteOrder.LITTLE_ENDIAN);
         int table = (int) (image.symbols().get("kernel_workload_table") - image.loadAddress());
         assertEquals(7, b.getLong(table + 8 * WorkloadDescriptor.TASKS));
@@ -56,7 +56,7 @@ class UserWorkloadTest {
     })
     void codeRingThreeCannotRunFailsTheBuildWithOneLineNamingTheMethod(String method, String cause) {
         UserWorkload w = UserWorkload.of(OutsideSubsetWorkloads.class, method, 2);
-        WorkloadException e = assertThrows(WorkloadException.class, () -> SmpKernelBuild.builder().workload(w).build());
+        WorkloadException e = assertThrows(WorkloadException.class, () -> SmpKernelImage.builder().workload(w).build());
         assertOneLine(e.getMessage(), OutsideSubsetWorkloads.class.getName() + "." + method, cause);
     }
 

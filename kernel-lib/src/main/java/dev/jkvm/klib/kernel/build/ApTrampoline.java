@@ -1,5 +1,7 @@
 package dev.jkvm.klib.kernel.build;
 
+import dev.jkvm.klib.arch.SegmentDescriptors;
+import dev.jkvm.klib.arch.Efer;
 import static dev.jkvm.klib.asm.Reg.*;
 
 import dev.jkvm.klib.asm.Assembler;
@@ -19,7 +21,7 @@ import dev.jkvm.klib.kernel.smp.BootStage;
  * jump to the kernel's AP entry with rdi = CPU index and rsp = the AP's stack, both found by the
  * AP's own APIC ID, so every AP can run it at the same time. Every step writes its BootStage to
  * the AP's own stage byte. It must not fault: before long mode there is no IDT,
- * and on this host an exception there ends the VM.
+ * and on a KVM that emulates ring 0 (the nested paravirtual kvm_pvm) an exception there ends the VM.
  */
 final class ApTrampoline {
     private ApTrampoline() {
@@ -30,7 +32,6 @@ final class ApTrampoline {
     private static final int CODE64 = 0x18;
     private static final long CR0_PE = 1;
     private static final long CR0_PG_WP_PE = 0x80010001L;
-    private static final int IA32_EFER = 0xC0000080;
 
     /** The trampoline page's bytes as linked at ADDRESS (parameter block and stage bytes zero). */
     static byte[] build() {
@@ -73,7 +74,7 @@ final class ApTrampoline {
         a.mov(Mem.at(EBP, stages).m8(), BootStage.PROTECTED);
         a.mov(EAX, Mem.abs(base + TrampolineParameters.CR4)).mov(CtrlReg.CR4, EAX);
         a.mov(EAX, Mem.abs(base + TrampolineParameters.CR3)).mov(CtrlReg.CR3, EAX);
-        a.mov(ECX, IA32_EFER).rdmsr().or(EAX, Mem.abs(base + TrampolineParameters.EFER)).wrmsr();
+        a.mov(ECX, Efer.MSR).rdmsr().or(EAX, Mem.abs(base + TrampolineParameters.EFER)).wrmsr();
         a.mov(EAX, CtrlReg.CR0).or(EAX, (int) CR0_PG_WP_PE).mov(CtrlReg.CR0, EAX);
         a.jmpFar(CODE64, longMode, 32);
 
@@ -99,7 +100,7 @@ final class ApTrampoline {
         a.bind(unknown).cli().hlt().jmp(unknown);
 
         a.align(8).bind(gdt);
-        a.dq(0, 0x00CF9A000000FFFFL, 0x00CF92000000FFFFL, 0x00AF9A000000FFFFL);
+        a.dq(0, SegmentDescriptors.KERNEL_CODE32, SegmentDescriptors.KERNEL_DATA, SegmentDescriptors.KERNEL_CODE64);
         a.bind(gdtPointer).dw(4 * 8 - 1).dd(gdt);
 
         int codeSize = (int) s.size();

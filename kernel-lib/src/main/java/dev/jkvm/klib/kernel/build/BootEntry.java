@@ -1,5 +1,8 @@
 package dev.jkvm.klib.kernel.build;
 
+import dev.jkvm.klib.arch.SegmentDescriptors;
+import dev.jkvm.klib.arch.Efer;
+import dev.jkvm.klib.arch.Com1;
 import static dev.jkvm.klib.asm.Reg.*;
 
 import dev.jkvm.klib.asm.Assembler;
@@ -17,7 +20,8 @@ import dev.jkvm.klib.kernel.cpu.PerCpuArea;
  * paging off, EAX = 0x2BADB002, EBX = info) to the compiled kernel main: checks that the CPU has
  * long mode, enables it on a static identity map of the first GiB (Intel SDM Vol. 3A 10.8.5),
  * copies the per-CPU template into the boot CPU's area, points GS at it and calls main(info).
- * Nothing here may fault: this host ends the VM on any exception before long mode.
+ * Nothing here may fault: there is no IDT yet, and a KVM that emulates ring 0 (the nested
+ * paravirtual kvm_pvm) ends the VM on any exception before long mode.
  */
 final class BootEntry {
     private BootEntry() {
@@ -27,14 +31,11 @@ final class BootEntry {
     static final int DATA = 0x10;
     private static final long MULTIBOOT_MAGIC = 0x2BADB002L;
     private static final int CR4_PAE = 1 << 5;
-    private static final int IA32_EFER = 0xC0000080;
-    private static final int EFER_LME = 1 << 8;
     private static final long CR0_PG_PE = 0x80000001L;
     private static final int PRESENT_WRITABLE = 0x3;
     private static final int PAGE_SIZE_2M = 0x80;
     private static final int LONG_MODE_BIT = 1 << 29;
     static final int STACK_BYTES = 64 * 1024;
-    private static final int COM1 = 0x3F8;
     private static final int DEBUG_EXIT = 0xF4;
     /** isa-debug-exit value when the CPU cannot run the kernel at all (status 0x7D*2+1 = 251). */
     static final int NO_LONG_MODE_EXIT = 0x7D;
@@ -56,7 +57,7 @@ final class BootEntry {
         Label message = new Label();
 
         a.section("rodata", Section.Kind.RODATA);
-        a.align(8).bind(gdt).dq(0, 0x00AF9A000000FFFFL, 0x00CF92000000FFFFL);
+        a.align(8).bind(gdt).dq(0, SegmentDescriptors.KERNEL_CODE64, SegmentDescriptors.KERNEL_DATA);
         a.bind(gdtPointer).dw(3 * 8 - 1).dd(gdt);
         a.bind(message).asciz("jkvm: this CPU has no long mode (CPUID 0x80000001 EDX bit 29): the kernel needs x86-64\n");
 
@@ -91,7 +92,7 @@ final class BootEntry {
         a.lgdt(Mem.abs(gdtPointer));
         a.mov(EAX, CtrlReg.CR4).or(EAX, CR4_PAE).mov(CtrlReg.CR4, EAX);
         a.mov(EAX, pml4).mov(CtrlReg.CR3, EAX);
-        a.mov(ECX, IA32_EFER).rdmsr().or(EAX, EFER_LME).wrmsr();
+        a.mov(ECX, Efer.MSR).rdmsr().or(EAX, Efer.LME).wrmsr();
         a.mov(EAX, CtrlReg.CR0).or(EAX, (int) CR0_PG_PE).mov(CtrlReg.CR0, EAX);
         Label longMode = new Label("kboot_long_mode");
         a.jmpFar(CODE64, longMode, 32);
@@ -101,7 +102,7 @@ final class BootEntry {
         Label done = new Label();
         a.mov(ESI, message);
         a.bind(next).mov(AL, Mem.at(ESI).m8()).test(AL, AL).jcc(Cond.E, done);
-        a.mov(DX, COM1).out(DX, AL).inc(ESI).jmp(next);
+        a.mov(DX, Com1.PORT).out(DX, AL).inc(ESI).jmp(next);
         a.bind(done).mov(DX, DEBUG_EXIT).mov(EAX, NO_LONG_MODE_EXIT).out(DX, EAX);
         Label stop = new Label();
         a.bind(stop).hlt().jmp(stop);

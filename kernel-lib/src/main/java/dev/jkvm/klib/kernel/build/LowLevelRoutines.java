@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.build;
 
+import dev.jkvm.klib.arch.Com1;
 import static dev.jkvm.klib.asm.Reg.*;
 
 import dev.jkvm.klib.asm.Assembler;
@@ -22,10 +23,6 @@ final class LowLevelRoutines {
     private LowLevelRoutines() {
     }
 
-    /** COM1 (16550 UART): data at +0, line status at +5 with THR-empty in bit 5. */
-    private static final int COM1 = 0x3F8;
-    private static final int LINE_STATUS = 5;
-    private static final int TRANSMITTER_EMPTY = 1 << 5;
 
     static void emit(Assembler a, Function<String, Label> symbol, Label layoutTable) {
         a.section("text", Section.Kind.CODE);
@@ -33,9 +30,9 @@ final class LowLevelRoutines {
         // put_byte: al = byte; clobbers dx, r8b.
         a.align(16).bind(putByte);
         Label wait = new Label();
-        a.mov(R8D, EAX).mov(DX, COM1 + LINE_STATUS);
-        a.bind(wait).in(AL, DX).test(AL, TRANSMITTER_EMPTY).jcc(Cond.E, wait);
-        a.mov(EAX, R8D).mov(DX, COM1).out(DX, AL).ret();
+        a.mov(R8D, EAX).mov(DX, Com1.LINE_STATUS);
+        a.bind(wait).in(AL, DX).test(AL, Com1.TRANSMITTER_EMPTY).jcc(Cond.E, wait);
+        a.mov(EAX, R8D).mov(DX, Com1.PORT).out(DX, AL).ret();
 
         routine(a, symbol, "kernel_putc");
         a.mov(EAX, EDI).call(putByte).ret();

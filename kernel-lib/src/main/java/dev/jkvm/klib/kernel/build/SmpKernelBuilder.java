@@ -6,18 +6,19 @@ import dev.jkvm.klib.workload.UserWorkload;
 
 /**
  * Chooses what an SMP kernel image runs once every CPU is up: by default the prime count of the
- * built-in image (user.PrimeCount), or a user's workload. Get one from SmpKernelBuild.builder().
+ * built-in image (user.PrimeCount), or a user's workload. Get one from SmpKernelImage.builder().
  *
  * <pre>{@code
- * KernelImage image = SmpKernelBuild.builder()
+ * KernelImage image = SmpKernelImage.builder()
  *         .workload(UserWorkload.of(MyWork.class, "task", 64))
  *         .build();
  * }</pre>
  *
  * The image boots every CPU, runs the SMP self-tests, runs the workload's tasks in ring 3 on all
  * CPUs, prints "workload: DESCRIPTION = SUM (host at build time: EXPECTED), N ring-3 tasks; T ms:
- * PASS" (or FAIL) with the per-CPU scheduler table, then "result: PASS" and exits through
- * isa-debug-exit with 0 (jkvm and QEMU report status 1), or with 0x11 on failure (status 35).
+ * PASS" (or FAIL) with the per-CPU scheduler table, then "result: PASS" and powers the machine
+ * off through ACPI S5 (status 0; where the machine has no S5, isa-debug-exit with 0, which jkvm
+ * and QEMU report as status 1), or exits through isa-debug-exit with 0x11 on failure (status 35).
  * A task killed by a fault or by the watchdog (watchdogMs) is reported like a Java stack trace and
  * counted: "workload: F of N tasks failed (first: index I, ...)", the sum compared over the tasks
  * that finished, and the run fails.
@@ -78,6 +79,6 @@ public final class SmpKernelBuilder {
      * when the workload's code cannot run in ring 3.
      */
     public KernelImage build() {
-        return SmpKernelBuild.build(workload, schedulerChecks, watchdogMs);
+        return SmpKernelImage.build(workload, schedulerChecks, watchdogMs);
     }
 }

@@ -58,7 +58,8 @@ final class UserRoutines {
         Label noStac = new Label();
         Label noClac = new Label();
         // put_byte clobbers rdx and r8: the SMAP flag lives in r9. RFLAGS.AC is set with POPF
-        // rather than STAC, which this host's ring-0 instruction emulator does not implement.
+        // rather than STAC, which the ring-0 instruction emulator of kvm_pvm (nested paravirtual
+        // KVM) does not implement.
         a.mov(R9, RDX).test(R9, R9).jcc(Cond.E, noStac);
         a.pushf().or(Mem.at(RSP).m64(), RFLAGS_AC).popf();
         a.bind(noStac);

@@ -2,9 +2,7 @@ package dev.jkvm.klib.kernel.cpu;
 
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
-import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.rt.Asm;
-import dev.jkvm.klib.rt.Memory;
 
 /**
  * Everything one CPU owns, allocated by the boot CPU before the page tables are built (so their
@@ -20,7 +18,7 @@ public final class CpuResources {
     public static final long KERNEL_STACK = 64 * 1024;
     public static final long IST_STACK = 8 * 1024;
 
-    /** Returns the TSS; the area and stack top go to the CPU's SmpState record. */
+    /** Returns the TSS; the APIC ID, area and stack top go to the CPU's CpuRecord. */
     public static long prepare(int cpu, int apicId, boolean bootCpu) {
         long area;
         long stackTop;
@@ -44,10 +42,7 @@ public final class CpuResources {
         long tss = BootAllocator.allocate(Tss.SIZE, 128);
         Tss.format(tss, stackTop, doubleFault, nmi, machineCheck);
         PerCpuArea.initialize(area, cpu, apicId, stackTop, tss);
-        long record = SmpState.record(cpu);
-        Memory.store32(record + SmpState.APIC_ID, apicId);
-        Memory.store64(record + SmpState.AREA, area);
-        Memory.store64(record + SmpState.STACK_TOP, stackTop);
+        CpuRecord.set(cpu, apicId, area, stackTop);
         return tss;
     }
 }

@@ -1,12 +1,13 @@
 package dev.jkvm.klib.kernel.cpu;
 
+import dev.jkvm.klib.arch.Efer;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Msr;
 
 /**
- * The CPU features the kernel uses, read from CPUID (never assumed: this host's CPUID lacks some
- * features bare metal has), and switched on where CPUID reports them. Each CPU runs the same
+ * The CPU features the kernel uses, read from CPUID (never assumed: the CPUID of a nested paravirtual
+ * KVM such as kvm_pvm lacks some features bare metal has), and switched on where CPUID reports them. Each CPU runs the same
  * detection, so CPUs that disagree can be reported.
  */
 public final class Features {
@@ -24,13 +25,11 @@ public final class Features {
     public static final int INVARIANT_TSC = 1 << 8;
     public static final int TSC_DEADLINE = 1 << 9;
 
-    /** Control-register bits (Intel SDM Vol. 3A 2.5) and EFER.NXE (2.2.1). */
+    /** Control-register bits (Intel SDM Vol. 3A 2.5); EFER's are in arch.Efer. */
     public static final long CR0_WP = 1L << 16;
     public static final long CR4_UMIP = 1L << 11;
     public static final long CR4_SMEP = 1L << 20;
     public static final long CR4_SMAP = 1L << 21;
-    public static final int IA32_EFER = 0xC0000080;
-    public static final long EFER_NXE = 1L << 11;
 
     public static int detect() {
         int features = 0;
@@ -81,7 +80,7 @@ public final class Features {
     /** EFER.NXE first: the kernel's page tables carry NX bits only when the CPU has it. */
     public static void enableNx(int features) {
         if ((features & NX) != 0) {
-            Msr.write(IA32_EFER, Msr.read(IA32_EFER) | EFER_NXE);
+            Msr.write(Efer.MSR, Msr.read(Efer.MSR) | Efer.NXE);
         }
     }
 
@@ -106,7 +105,7 @@ public final class Features {
             enabled |= UMIP;
         }
         Cpu.writeCr4(cr4);
-        if ((features & NX) != 0 && (Msr.read(IA32_EFER) & EFER_NXE) != 0) {
+        if ((features & NX) != 0 && (Msr.read(Efer.MSR) & Efer.NXE) != 0) {
             enabled |= NX;
         }
         return enabled;

@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.cpu;
 
+import dev.jkvm.klib.arch.SegmentDescriptors;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Memory;
 
@@ -19,13 +20,11 @@ public final class Gdt {
     public static final int USER_DATA_SELECTOR = 0x18 | 3;
     public static final int USER_CODE64_SELECTOR = 0x20 | 3;
     private static final int FIRST_TSS = 5;
-    /** Present, ring 0, code, readable; L = 1 (64-bit), G = 1. */
-    private static final long CODE64 = 0x00AF9A000000FFFFL;
-    /** Present, ring 0, data, writable; D/B = 1, G = 1. */
-    private static final long DATA = 0x00CF92000000FFFFL;
-    /** As DATA and CODE64 with DPL 3. */
-    private static final long USER_DATA = 0x00CFF2000000FFFFL;
-    private static final long USER_CODE64 = 0x00AFFA000000FFFFL;
+    /** The flat descriptors (arch.SegmentDescriptors: ring 0 64-bit code and data, and both with DPL 3). */
+    private static final long CODE64 = SegmentDescriptors.KERNEL_CODE64;
+    private static final long DATA = SegmentDescriptors.KERNEL_DATA;
+    private static final long USER_DATA = SegmentDescriptors.USER_DATA;
+    private static final long USER_CODE64 = SegmentDescriptors.USER_CODE64;
     /** Present, DPL 0, type 9: available 64-bit TSS. */
     private static final long TSS_AVAILABLE = 0x89;
 

@@ -1,8 +1,6 @@
 package dev.jkvm.klib.kernel.cpu;
 
 import dev.jkvm.klib.kernel.console.Log;
-import dev.jkvm.klib.kernel.smp.CpuMask;
-import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Console;
@@ -118,9 +116,9 @@ public final class PerCpuVariables {
         Asm.call(ADD_SYMBOL, offset, delta);
     }
 
-    /** Address of CPU cpu's copy (its area, as the boot CPU recorded it in SmpState). */
+    /** Address of CPU cpu's copy (its area, as the boot CPU recorded it in CpuRecord). */
     public static long of(int cpu, long offset) {
-        return Memory.load64(SmpState.record(cpu) + SmpState.AREA) + offset;
+        return CpuRecord.area(cpu) + offset;
     }
 
     /** Sum of a 64-bit variable over the CPUs in a CpuMask (a snapshot: each copy read once). */

@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.cpu;
 
+import dev.jkvm.klib.arch.Efer;
 import dev.jkvm.klib.rt.Msr;
 
 /**
@@ -17,12 +18,11 @@ public final class SystemCallMsrs {
     public static final int IA32_STAR = 0xC0000081;
     public static final int IA32_LSTAR = 0xC0000082;
     public static final int IA32_FMASK = 0xC0000084;
-    public static final long EFER_SCE = 1L;
 
     public static void enable(long entry) {
         Msr.write(IA32_STAR, ((long) Gdt.DATA_SELECTOR << 48) | ((long) Gdt.CODE64_SELECTOR << 32));
         Msr.write(IA32_LSTAR, entry);
         Msr.write(IA32_FMASK, Rflags.TF | Rflags.IF | Rflags.DF | Rflags.AC);
-        Msr.write(Features.IA32_EFER, Msr.read(Features.IA32_EFER) | EFER_SCE);
+        Msr.write(Efer.MSR, Msr.read(Efer.MSR) | Efer.SCE);
     }
 }

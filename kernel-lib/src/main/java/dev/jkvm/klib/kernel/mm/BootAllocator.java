@@ -1,6 +1,5 @@
 package dev.jkvm.klib.kernel.mm;
 
-import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
 
@@ -33,7 +32,7 @@ public final class BootAllocator {
         long at = alignUp(nextFree, alignment);
         if (at + bytes > end || at + bytes < at) {
             Console.print("boot allocator: out of memory (give the VM more RAM)\n");
-            Panic.panic();
+            MmPanic.halt();
         }
         nextFree = at + bytes;
         return at;

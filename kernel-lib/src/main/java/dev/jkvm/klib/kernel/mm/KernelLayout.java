@@ -52,7 +52,7 @@ public final class KernelLayout {
     public static final int USER_DATA_END = 20;
     /** Addresses of the user programs' entry stubs, indexed by user.UserPrograms numbers. */
     public static final int USER_ENTRIES = 21;
-    /** The SYSCALL entry (IA32_LSTAR): a user-mode page fault on it is a system call too (trap.Traps). */
+    /** The SYSCALL entry (IA32_LSTAR): a user-mode page fault on it is a system call too (kernel.Traps). */
     public static final int SYSCALL_ENTRY = 22;
     /**
      * The line table of all compiled Java, kernel and user (trap.SourceLines): count, then

@@ -1,7 +1,6 @@
 package dev.jkvm.klib.kernel.mm;
 
 import dev.jkvm.klib.kernel.boot.TrampolineParameters;
-import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
@@ -45,7 +44,7 @@ public final class PageTables {
     private static long table() {
         if (pool >= poolEnd) {
             Console.print("page tables: pool exhausted\n");
-            Panic.panic();
+            MmPanic.halt();
         }
         long page = pool;
         pool += BootAllocator.PAGE;

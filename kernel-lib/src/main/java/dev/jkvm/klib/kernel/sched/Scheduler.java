@@ -1,7 +1,7 @@
 package dev.jkvm.klib.kernel.sched;
 
 import dev.jkvm.klib.kernel.mm.MemoryBlock;
-import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiReason;
 import dev.jkvm.klib.rt.Atomic;

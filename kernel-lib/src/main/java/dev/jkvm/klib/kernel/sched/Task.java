@@ -1,6 +1,6 @@
 package dev.jkvm.klib.kernel.sched;
 
-import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Memory;
 

@@ -1,7 +1,7 @@
 package dev.jkvm.klib.kernel.sched;
 
 /**
- * What a one-step wait (Semaphore.downOrBlock, TaskExit.joinOrBlock, their resume halves)
+ * What a one-step wait (BlockingSemaphore.downOrBlock, TaskExit.joinOrBlock, their resume halves)
  * tells its caller to do next. The blocking wrappers act on it themselves; code that drives the
  * scheduler by hand (host simulations, the arch's own loops) acts on it explicitly.
  */

@@ -26,7 +26,7 @@ import dev.jkvm.klib.rt.Memory;
  *
  * A popped waiter may already be awake (its timer fired, or it saw the condition itself), so a
  * waiter that leaves without having consumed the condition must check it once more after
- * finishWait (Semaphore does): the wake-up may have been delivered to it.
+ * finishWait (BlockingSemaphore does): the wake-up may have been delivered to it.
  *
  * Layout (SIZE bytes, 8-byte aligned):
  * <pre>

@@ -5,7 +5,7 @@ import dev.jkvm.klib.kernel.sync.CheckedMcsLock;
 import dev.jkvm.klib.kernel.sync.CheckedRwLock;
 import dev.jkvm.klib.kernel.sync.CheckedSpinLock;
 import dev.jkvm.klib.kernel.sync.CountedTicketLock;
-import dev.jkvm.klib.kernel.sync.CountedSemaphore;
+import dev.jkvm.klib.kernel.sync.CountedSpinSemaphore;
 import dev.jkvm.klib.kernel.sync.InterruptFlag;
 import dev.jkvm.klib.kernel.sync.IrqSpinLock;
 import dev.jkvm.klib.kernel.sync.McsLock;
@@ -202,10 +202,10 @@ public final class Contention {
     public static int semaphore(int iterations, long deadline) {
         int i = 0;
         for (; i < iterations && (i == 0 || Cpu.rdtsc() < deadline); i++) {
-            CountedSemaphore.waitSpinning(lockMemory);
+            CountedSpinSemaphore.waitSpinning(lockMemory);
             enter();
             leave();
-            CountedSemaphore.post(lockMemory);
+            CountedSpinSemaphore.post(lockMemory);
         }
         return i;
     }
@@ -238,7 +238,7 @@ public final class Contention {
     }
 
     public static void initSemaphore() {
-        CountedSemaphore.init(lockMemory, 1);
+        CountedSpinSemaphore.init(lockMemory, 1);
     }
 
     public static void initIrq() {

@@ -1,8 +1,9 @@
 package dev.jkvm.klib.kernel.selftest;
 
+import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.smp.CallFunction;
-import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiReason;
 import dev.jkvm.klib.kernel.smp.SmpState;
@@ -45,7 +46,7 @@ public final class Gang {
     /** From the boot CPU: runs job(argument) on every online CPU and returns when all finished. */
     public static void run(int job, long argument) {
         long calls = SmpState.calls();
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         int aps = CpuMask.count(online) - 1;
         Memory.store32(state + STARTED, 0);
         Memory.store32(state + FINISHED, 0);

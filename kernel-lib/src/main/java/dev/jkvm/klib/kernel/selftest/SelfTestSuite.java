@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.selftest;
 
+import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
@@ -9,17 +10,16 @@ import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.mm.PageTables;
 import dev.jkvm.klib.kernel.smp.ApStartup;
 import dev.jkvm.klib.kernel.smp.CallFunction;
-import dev.jkvm.klib.kernel.smp.CpuMask;
-import dev.jkvm.klib.kernel.smp.CrossCalls;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.smp.IdleCall;
 import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
-import dev.jkvm.klib.kernel.smp.IpiSender;
+import dev.jkvm.klib.kernel.smp.LapicIpiSender;
 import dev.jkvm.klib.kernel.smp.RemoteCall;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.smp.TlbShootdown;
 import dev.jkvm.klib.kernel.sync.CheckedSpinLock;
-import dev.jkvm.klib.kernel.sync.CountedSemaphore;
+import dev.jkvm.klib.kernel.sync.CountedSpinSemaphore;
 import dev.jkvm.klib.kernel.sync.CountedTicketLock;
 import dev.jkvm.klib.kernel.sync.IrqSpinLock;
 import dev.jkvm.klib.kernel.sync.LockStats;
@@ -93,7 +93,7 @@ public final class SelfTestSuite {
     /** Calls each CPU makes in the pair test once there are more CPUs than this plus one. */
     private static final int PAIR_TARGETS = 31;
     private static final long CALL_TIMEOUT_MS = 100;
-    /** A virtual address outside the identity map, next to the one SmpSelfTest uses. */
+    /** A virtual address outside the identity map, next to the one IpiChecks uses. */
     private static final long TEST_VA = (1L << 39) + (1L << 21);
     private static final long OLD_VALUE = 0x0123_4567_89AB_CDEFL;
     private static final long NEW_VALUE = 0x7EDC_BA98_7654_3210L;
@@ -129,7 +129,7 @@ public final class SelfTestSuite {
      */
     private static final long LOCK_BUDGET_MS = 3000;
 
-    /** Host side, before SmpKernelBuild.build(): compiles the suite in as switched on. */
+    /** Host side, before SmpKernelImage.build(): compiles the suite in as switched on. */
     public static void enableInImage(boolean enabled) {
         builtIn = enabled ? 1 : 0;
     }
@@ -149,7 +149,7 @@ public final class SelfTestSuite {
             stormBudgetMs = requestedStormMs;
         }
         long suiteStart = Cpu.rdtsc();
-        cpuCount = SmpState.cpuCount();
+        cpuCount = CpuRecord.count();
         tscPerMs = PitCalibration.tscTicksPerMs();
         if (tscPerMs <= 0) {
             tscPerMs = 1000000;
@@ -164,7 +164,7 @@ public final class SelfTestSuite {
         seenByGs = PerCpuVariables.register(4, 4);
         samples = BootAllocator.allocate(ROUND_TRIPS * 8L, 64);
         stormState = BootAllocator.allocate(64, 64);
-        int online = CpuMask.count(SmpState.onlineMask());
+        int online = CpuMask.count(CpuRecord.onlineMask());
 
         Tap.plan(TESTS);
         Tap.comment();
@@ -226,11 +226,11 @@ public final class SelfTestSuite {
             long cell = matrix + (argument * cpuCount + cpu) * 4;
             Memory.store32(cell, Memory.load32(cell) + 1);
         } else if (functionId == STORM_SEND) {
-            stormSender(cpu, SmpState.onlineMask());
+            stormSender(cpu, CpuRecord.onlineMask());
         } else if (functionId == PARK) {
             // Goes offline for good: out of the online mask, then halted with interrupts off.
             Cpu.cli();
-            CpuMask.clear(SmpState.onlineMask(), cpu);
+            CpuMask.clear(CpuRecord.onlineMask(), cpu);
             Atomic.storeVolatile32(stormState + PARKED, cpu + 1);
             while (true) {
                 Cpu.hlt();
@@ -240,7 +240,7 @@ public final class SelfTestSuite {
 
     /** A Gang job, on every online CPU at once. */
     public static void runJob(int job, int cpu) {
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         int iterations = (int) Gang.argument();
         if (job == JOB_PAIRS) {
             int targets = pairTargets(CpuMask.count(online));
@@ -271,23 +271,21 @@ public final class SelfTestSuite {
     }
 
     private static void apicIds(int number) {
-        long online = SmpState.onlineMask();
-        boolean ok = Lapic.id() == SmpState.apicId(0);
+        long online = CpuRecord.onlineMask();
+        boolean ok = Lapic.id() == CpuRecord.apicId(0);
         int checked = 1;
         for (int cpu = CpuMask.next(online, 1); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
             long token = 0xA11C_0000L + cpu;
             CallFunction.callSingle(SmpState.calls(), 0, cpu, CrossCalls.RECORD, token);
-            long record = SmpState.record(cpu);
-            if (Memory.load64(record + SmpState.RESULT) != token
-                    || Memory.load32(record + SmpState.APIC_SEEN) != SmpState.apicId(cpu)) {
+            if (CrossCalls.result(cpu) != token || CrossCalls.apicSeen(cpu) != CpuRecord.apicId(cpu)) {
                 ok = false;
                 Tap.comment();
                 Console.print("cpu ");
                 Log.dec(cpu);
                 Console.print(": madt apic id ");
-                Log.dec(SmpState.apicId(cpu));
+                Log.dec(CpuRecord.apicId(cpu));
                 Console.print(", its local apic reads ");
-                Log.dec(Memory.load32(record + SmpState.APIC_SEEN));
+                Log.dec(CrossCalls.apicSeen(cpu));
                 Tap.end();
             }
             checked++;
@@ -300,7 +298,7 @@ public final class SelfTestSuite {
     }
 
     private static void perCpuData(int number) {
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         boolean ok = true;
         for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
             int check = Memory.load32(SmpState.record(cpu) + SmpState.PER_CPU_CHECK);
@@ -341,7 +339,7 @@ public final class SelfTestSuite {
             Memory.store32(matrix + i * 4, 0);
         }
         Gang.run(JOB_PAIRS, 0);
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         int n = CpuMask.count(online);
         int targets = pairTargets(n);
         int delivered = 0;
@@ -386,7 +384,7 @@ public final class SelfTestSuite {
 
     /** Boot CPU to each other CPU in turn: call-function IPI there, completion seen back here. */
     private static void roundTrips() {
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         if (CpuMask.count(online) < 2) {
             Tap.comment();
             Console.print("ipi round trip: needs two cpus");
@@ -433,7 +431,7 @@ public final class SelfTestSuite {
         long pageB = BootAllocator.pages(1);
         Memory.store64(pageA, OLD_VALUE);
         Memory.store64(pageB, NEW_VALUE);
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         int n = CpuMask.count(online);
         PageTables.map(TEST_VA, pageA);
         CallFunction.callMany(SmpState.calls(), 0, online, CrossCalls.READ, TEST_VA);
@@ -449,7 +447,7 @@ public final class SelfTestSuite {
             CallFunction.callMany(SmpState.calls(), 0, online, CrossCalls.READ, TEST_VA);
             long want = toB ? NEW_VALUE : OLD_VALUE;
             for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
-                if (Memory.load64(SmpState.record(cpu) + SmpState.TEST_VALUE) != want) {
+                if (CrossCalls.valueRead(cpu) != want) {
                     stale++;
                 }
             }
@@ -482,7 +480,7 @@ public final class SelfTestSuite {
      * the budget's deadline; returns the acquisitions all CPUs made (what the counter must show).
      */
     private static long contend(int job, int iterations) {
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
             Memory.store64(PerCpuVariables.of(cpu, done), 0L);
         }
@@ -510,7 +508,7 @@ public final class SelfTestSuite {
     }
 
     private static void locks(int first) {
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         int n = CpuMask.count(online);
         int iterations = LOCK_OPERATIONS / n < MIN_LOCK_OPERATIONS_PER_CPU ? MIN_LOCK_OPERATIONS_PER_CPU
                 : LOCK_OPERATIONS / n;
@@ -574,10 +572,10 @@ public final class SelfTestSuite {
         Contention.initSemaphore();
         total = contend(JOB_SEMAPHORE, iterations);
         Tap.begin(total > 0 && Contention.counter() == total && Contention.violations() == 0
-                && LockStats.acquisitions(CountedSemaphore.stats(lock)) == total, first + 3);
+                && LockStats.acquisitions(CountedSpinSemaphore.stats(lock)) == total, first + 3);
         Console.print("counting semaphore (1 unit) as a mutex: ");
         lockResult(total);
-        printStats(CountedSemaphore.stats(lock));
+        printStats(CountedSpinSemaphore.stats(lock));
 
         Contention.reset();
         Contention.initBarrier(n);
@@ -666,7 +664,7 @@ public final class SelfTestSuite {
      * summed over the CPUs must account for every ping later.
      */
     private static void perCpuVariables(int number) {
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         long start = PerCpuVariables.regionStart();
         long end = start + PerCpuVariables.capacity();
         boolean layout = start == KernelLayout.get(KernelLayout.PER_CPU_TEMPLATE_SIZE)
@@ -783,7 +781,7 @@ public final class SelfTestSuite {
      * other CPU, however many of the IPIs its local APIC merged.
      */
     private static void storm(int number) {
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         int n = CpuMask.count(online);
         for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
             Memory.store64(PerCpuVariables.of(cpu, rounds), 0L);
@@ -821,7 +819,7 @@ public final class SelfTestSuite {
             }
         }
         boolean ok = sent == receivedTotal && mismatches == 0 && sent == Memory.load64(stormState + STORM_SENT)
-                && Lapic.ipiErrors() == 0 && IpiSender.failures() == 0;
+                && Lapic.ipiErrors() == 0 && LapicIpiSender.failures() == 0;
         Tap.begin(ok, number);
         Console.print("ipi storm: ");
         Log.dec(sent);
@@ -859,7 +857,7 @@ public final class SelfTestSuite {
      */
     private static void remoteCalls(int first) {
         long calls = SmpState.calls();
-        long online = SmpState.onlineMask();
+        long online = CpuRecord.onlineMask();
         long timeout = CALL_TIMEOUT_MS * tscPerMs;
         int victim = -1;
         for (int cpu = CpuMask.next(online, 1); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {

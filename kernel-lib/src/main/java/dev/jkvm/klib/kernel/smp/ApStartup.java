@@ -1,5 +1,8 @@
 package dev.jkvm.klib.kernel.smp;
 
+import dev.jkvm.klib.arch.Efer;
+import dev.jkvm.klib.kernel.cpu.CpuRecord;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.boot.TrampolineParameters;
 import dev.jkvm.klib.kernel.console.Log;
@@ -12,7 +15,6 @@ import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.mm.MemoryBlock;
 import dev.jkvm.klib.kernel.mm.PageTables;
-import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.rt.Asm;
@@ -41,7 +43,7 @@ public final class ApStartup {
 
     public static final long INIT_DELAY_US = 10000;
     public static final long SIPI_DELAY_US = 200;
-    /** Generous: ring-0 code is emulated on this host and vCPUs are time-shared. */
+    /** Generous: on a KVM that emulates ring 0 (kvm_pvm) the trampoline runs emulated, and vCPUs may be time-shared. */
     public static final long TRAMPOLINE_TIMEOUT_US = 5000000;
     /**
      * Added to the trampoline timeout per AP: all APs start at once, and where their vCPUs are
@@ -53,7 +55,6 @@ public final class ApStartup {
     /** The ready timeout when a test makes an AP hang on purpose (nothing to wait for). */
     public static final long TEST_READY_TIMEOUT_US = 1000000;
     private static final long CR4_PAE = 1 << 5;
-    private static final long EFER_LME = 1 << 8;
 
     private static long gdt;
     private static long idt;
@@ -81,20 +82,20 @@ public final class ApStartup {
         Memory.store64(trampoline + TrampolineParameters.CR3, PageTables.root());
         Memory.store64(trampoline + TrampolineParameters.CR4, CR4_PAE);
         Memory.store64(trampoline + TrampolineParameters.EFER,
-                EFER_LME | (PageTables.noExecuteBit() != 0 ? Features.EFER_NXE : 0));
+                (long) (Efer.LME | (PageTables.noExecuteBit() != 0 ? Efer.NXE : 0)));
         Memory.store64(trampoline + TrampolineParameters.ENTRY, KernelLayout.get(KernelLayout.AP_ENTRY));
         shareCpuTables(cpuCount, enabledMask);
         // INIT to every AP, one wait for all of them, then the SIPIs (SDM Vol. 3A 9.4.4.1).
         for (int cpu = 1; cpu < cpuCount; cpu++) {
             if (CpuMask.contains(enabledMask, cpu)) {
                 SmpState.setStage(cpu, BootStage.NONE);
-                Lapic.sendIpi(SmpState.apicId(cpu), Lapic.INIT | Lapic.ASSERT);
+                Lapic.sendIpi(CpuRecord.apicId(cpu), Lapic.INIT | Lapic.ASSERT);
             }
         }
         Delay.micros(INIT_DELAY_US);
         for (int cpu = 1; cpu < cpuCount; cpu++) {
             if (CpuMask.contains(enabledMask, cpu)) {
-                Lapic.sendIpi(SmpState.apicId(cpu), Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
+                Lapic.sendIpi(CpuRecord.apicId(cpu), Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
             }
         }
         Delay.micros(SIPI_DELAY_US);
@@ -102,7 +103,7 @@ public final class ApStartup {
         for (int cpu = 1; cpu < cpuCount; cpu++) {
             if (CpuMask.contains(enabledMask, cpu) && trampolineStage(cpu) == BootStage.NONE
                     && SmpState.stage(cpu) < BootStage.STACK) {
-                Lapic.sendIpi(SmpState.apicId(cpu), Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
+                Lapic.sendIpi(CpuRecord.apicId(cpu), Lapic.STARTUP | Lapic.ASSERT | TrampolineParameters.SIPI_VECTOR);
             }
         }
         // Every AP leaves the trampoline on its own; the dead-AP timeout is one for all of them.
@@ -135,7 +136,7 @@ public final class ApStartup {
                 continue;
             }
             if (SmpState.stage(cpu) >= BootStage.READY) {
-                CpuMask.set(SmpState.onlineMask(), cpu);
+                CpuMask.set(CpuRecord.onlineMask(), cpu);
                 online++;
             } else {
                 int stage = SmpState.stage(cpu);
@@ -158,17 +159,17 @@ public final class ApStartup {
     private static void shareCpuTables(int cpuCount, long enabledMask) {
         int limit = 0;
         for (int cpu = 0; cpu < cpuCount; cpu++) {
-            if (CpuMask.contains(enabledMask, cpu) && SmpState.apicId(cpu) >= limit) {
-                limit = SmpState.apicId(cpu) + 1;
+            if (CpuMask.contains(enabledMask, cpu) && CpuRecord.apicId(cpu) >= limit) {
+                limit = CpuRecord.apicId(cpu) + 1;
             }
         }
         long apicTable = BootAllocator.allocate(limit * 4L, 8);
         long stackTable = BootAllocator.allocate(cpuCount * 8L, 8);
         MemoryBlock.zero(apicTable, limit * 4L);
         for (int cpu = 0; cpu < cpuCount; cpu++) {
-            Memory.store64(stackTable + cpu * 8L, Memory.load64(SmpState.record(cpu) + SmpState.STACK_TOP));
+            Memory.store64(stackTable + cpu * 8L, CpuRecord.stackTop(cpu));
             if (cpu != 0 && CpuMask.contains(enabledMask, cpu)) {
-                Memory.store32(apicTable + SmpState.apicId(cpu) * 4L, cpu + 1);
+                Memory.store32(apicTable + CpuRecord.apicId(cpu) * 4L, cpu + 1);
             }
         }
         long trampoline = TrampolineParameters.ADDRESS;
@@ -179,7 +180,7 @@ public final class ApStartup {
 
     /** The stage the AP wrote in the trampoline, from its byte (shared above STAGE_SLOTS - 2). */
     private static int trampolineStage(int cpu) {
-        int slot = SmpState.apicId(cpu);
+        int slot = CpuRecord.apicId(cpu);
         if (slot > TrampolineParameters.STAGE_SLOTS - 1) {
             slot = TrampolineParameters.STAGE_SLOTS - 1;
         }
@@ -194,11 +195,11 @@ public final class ApStartup {
     private static void offline(int cpu, int stage, boolean inTrampoline) {
         timedOutCount++;
         // INIT puts the AP back into wait-for-SIPI, so it cannot wake up later on stale state.
-        Lapic.sendIpi(SmpState.apicId(cpu), Lapic.INIT | Lapic.ASSERT);
+        Lapic.sendIpi(CpuRecord.apicId(cpu), Lapic.INIT | Lapic.ASSERT);
         Console.print("smp: cpu ");
         Log.dec(cpu);
         Console.print(" (apic ");
-        Log.dec(SmpState.apicId(cpu));
+        Log.dec(CpuRecord.apicId(cpu));
         if (inTrampoline) {
             Console.print(") did not leave the trampoline; last stage ");
         } else {
@@ -212,12 +213,15 @@ public final class ApStartup {
         return timedOutCount;
     }
 
-    /** The AP side, entered from the trampoline with the AP's own stack. */
-    public static void apMain(int cpu) {
+    /**
+     * The AP side of bring-up, entered (through Kernel.apMain) from the trampoline with the AP's
+     * own stack: returns once the boot CPU released the APs, with interrupts off.
+     */
+    public static void bringUp(int cpu) {
         long record = SmpState.record(cpu);
-        PerCpuArea.install(Memory.load64(record + SmpState.AREA));
+        PerCpuArea.install(CpuRecord.area(cpu));
         SmpState.setStage(cpu, BootStage.STACK);
-        Gdt.load(gdt, SmpState.cpuCount(), cpu);
+        Gdt.load(gdt, CpuRecord.count(), cpu);
         Idt.load(idt);
         SmpState.setStage(cpu, BootStage.GDT_IDT);
         // Interrupts are still off (the trampoline's CLI): HLT holds the AP until the BSP's INIT.
@@ -242,6 +246,5 @@ public final class ApStartup {
             Cpu.cli();
         }
         SmpState.setStage(cpu, BootStage.IDLE);
-        KernelScheduler.apIdle();
     }
 }

@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.smp;
 
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Atomic;

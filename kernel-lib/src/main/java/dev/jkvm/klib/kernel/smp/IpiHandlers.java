@@ -1,16 +1,17 @@
 package dev.jkvm.klib.kernel.smp;
 
+import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 import dev.jkvm.klib.kernel.cpu.PerCpuVariables;
-import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Memory;
 
 /**
  * Interrupt-time work of the mailbox IPIs and the local timer. The mailbox handler lets
- * IpiHandler serve TLB shootdowns and function calls and acts on the rest: RESCHEDULE and TIMER
- * are counted (the kernel has no scheduler: the counts are what the self-test checks), PING
+ * MailboxHandler serve TLB shootdowns and function calls and acts on the rest: RESCHEDULE and TIMER
+ * are counted (the self-test checks the counts; kernel.Traps passes RESCHEDULE on to the
+ * scheduler once it runs), PING
  * requests are added up, PANIC
  * stops the CPU. The boot CPU's timer tick forwards a TIMER reason to every other online CPU.
  */
@@ -47,14 +48,15 @@ public final class IpiHandlers {
         Memory.store64(PerCpuVariables.of(cpu, pingInterrupts), 0L);
     }
 
-    /** The handler of the mailbox vector that stands for reason (one IpiReason bit). */
-    public static void mailbox(int reason) {
+    /**
+     * The handler of the mailbox vector that stands for reason (one IpiReason bit); returns the
+     * reasons it found, so that the caller (kernel.Traps) can hand RESCHEDULE to the scheduler,
+     * which sits above smp.
+     */
+    public static int mailbox(int reason) {
         int cpu = PerCpuArea.cpuIndex();
-        int reasons = IpiHandler.handle(SmpState.mailbox(), SmpState.calls(), SmpState.tlb(), cpu, reason);
+        int reasons = MailboxHandler.handle(SmpState.mailbox(), SmpState.calls(), SmpState.tlb(), cpu, reason);
         if ((reasons & IpiReason.RESCHEDULE) != 0) {
-            if (KernelScheduler.isRunning()) {
-                KernelScheduler.onRescheduleIpi(cpu);
-            }
             SmpState.increment(cpu, SmpState.RESCHEDULES);
         }
         if ((reasons & IpiReason.PING) != 0) {
@@ -67,12 +69,13 @@ public final class IpiHandlers {
         if ((reasons & IpiReason.PANIC) != 0) {
             Asm.call("kernel_halt_forever");
         }
+        return reasons;
     }
 
     public static void timer() {
         int cpu = PerCpuArea.cpuIndex();
         bspTickCount++;
-        IpiMailbox.postMany(SmpState.mailbox(), cpu, SmpState.onlineMask(), IpiReason.TIMER);
+        IpiMailbox.postMany(SmpState.mailbox(), cpu, CpuRecord.onlineMask(), IpiReason.TIMER);
         if (Panic.inProgress()) {
             Asm.call("kernel_halt_forever");
         }

@@ -3,86 +3,55 @@ package dev.jkvm.klib.kernel.smp;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Atomic;
-import dev.jkvm.klib.rt.Memory;
 
 /**
- * What CPUs know about each other, in memory every CPU reads: one 128-byte record per CPU
- * (written by that CPU or by the BSP while it brings the CPU up; two cache lines so a CPU's
- * counters never share a line with another CPU's), the online CpuMask, the IPI mailboxArea,
- * call-function and TLB-shootdown areas, and a line of global counters.
+ * How far each CPU got in bring-up and what the IPI paths counted, in memory every CPU reads:
+ * one record per CPU (written by that CPU or by the BSP while it brings the CPU up; a cache line
+ * of its own so a CPU's counters never share a line with another CPU's), the IPI mailbox,
+ * call-function and TLB-shootdown areas, and a line of global counters. Who a CPU is (APIC ID,
+ * per-CPU area, stack top) and which CPUs are online is cpu.CpuRecord's; what self-tests leave
+ * behind is selftest.CrossCalls' (PerCpuVariables).
  *
- * Record: +0 apicId, +4 stage (BootStage), +8 features, +12 perCpuCheck, +16 per-CPU area,
- * +24 stack top, +32 call result, +40 APIC ID seen by a call, +44 reschedule IPIs, +48 timer IPIs,
- * +56 test-page value seen, +64 interrupts handled, +72 protections enabled, +76 set when the
- * AP did not leave the trampoline in time.
+ * Record: +0 stage (BootStage), +4 features, +8 perCpuCheck, +12 protections enabled, +16 set
+ * when the AP did not leave the trampoline in time, +20 reschedule IPIs, +24 timer IPIs.
  */
 public final class SmpState {
     private SmpState() {
     }
 
-    public static final int RECORD = 128;
-    public static final int APIC_ID = 0;
-    public static final int STAGE = 4;
-    public static final int FEATURES = 8;
-    public static final int PER_CPU_CHECK = 12;
-    public static final int AREA = 16;
-    public static final int STACK_TOP = 24;
-    public static final int RESULT = 32;
-    public static final int APIC_SEEN = 40;
-    public static final int RESCHEDULES = 44;
-    public static final int TIMER_IPIS = 48;
-    public static final int TEST_VALUE = 56;
-    public static final int INTERRUPTS = 64;
-    public static final int PROTECTIONS = 72;
-    public static final int TRAMPOLINE_TIMED_OUT = 76;
+    public static final int RECORD = 64;
+    public static final int STAGE = 0;
+    public static final int FEATURES = 4;
+    public static final int PER_CPU_CHECK = 8;
+    public static final int PROTECTIONS = 12;
+    public static final int TRAMPOLINE_TIMED_OUT = 16;
+    public static final int RESCHEDULES = 20;
+    public static final int TIMER_IPIS = 24;
 
     private static final int READY_COUNT = 0;
     private static final int RELEASED = 4;
-    private static final int STOPPED = 8;
     private static final int CALLS_RUN = 12;
 
-    private static int cpus;
     private static long records;
     private static long globals;
-    private static long online;
     private static long mailboxArea;
     private static long callArea;
     private static long tlbArea;
-    private static boolean structuresReady;
 
+    /** After CpuRecord.allocate(count). */
     public static void allocate(int count) {
-        cpus = count;
         records = BootAllocator.allocate((long) count * RECORD, 64);
         Asm.call("kernel_memzero", records, (long) count * RECORD);
         globals = BootAllocator.allocate(64, 64);
         Asm.call("kernel_memzero", globals, 64);
-        online = BootAllocator.allocate(CpuMask.SIZE, 64);
-        CpuMask.clearAll(online);
         mailboxArea = BootAllocator.allocate(IpiMailbox.bytesFor(count), 64);
         callArea = BootAllocator.allocate(CallFunction.bytesFor(count), 64);
         tlbArea = BootAllocator.allocate(TlbShootdown.bytesFor(count), 64);
         IdleCall.init();
     }
 
-    /** Called once the structures above are initialised: panics may now stop other CPUs. */
-    public static void markReady() {
-        structuresReady = true;
-    }
-
-    public static boolean ready() {
-        return structuresReady;
-    }
-
-    public static int cpuCount() {
-        return cpus;
-    }
-
     public static long record(int cpu) {
         return records + (long) cpu * RECORD;
-    }
-
-    public static int apicId(int cpu) {
-        return Memory.load32(record(cpu) + APIC_ID);
     }
 
     public static int stage(int cpu) {
@@ -99,14 +68,6 @@ public final class SmpState {
 
     public static void increment(int cpu, int offset) {
         Atomic.fetchAdd32(record(cpu) + offset, 1);
-    }
-
-    public static long onlineMask() {
-        return online;
-    }
-
-    public static boolean isOnline(int cpu) {
-        return CpuMask.contains(online, cpu);
     }
 
     public static long mailbox() {
@@ -136,14 +97,6 @@ public final class SmpState {
 
     public static boolean released() {
         return Atomic.loadVolatile32(globals + RELEASED) != 0;
-    }
-
-    public static int stoppedCount() {
-        return Atomic.loadVolatile32(globals + STOPPED);
-    }
-
-    public static void noteStopped() {
-        Atomic.fetchAdd32(globals + STOPPED, 1);
     }
 
     public static int callsRun() {

@@ -1,6 +1,5 @@
 package dev.jkvm.klib.kernel.sync;
 
-import dev.jkvm.klib.kernel.cpu.Rflags;
 import dev.jkvm.klib.rt.Asm;
 
 /**
@@ -14,7 +13,8 @@ public final class InterruptFlag {
     }
 
     public static final String READ_RFLAGS_SYMBOL = "klib_read_rflags";
-    public static final long RFLAGS_IF = Rflags.IF;
+    /** RFLAGS.IF, bit 9 (Intel SDM Vol. 1 3.4.3.3); written here, not taken from cpu.Rflags, so sync stays below cpu. */
+    public static final long RFLAGS_IF = 1L << 9;
 
     public static boolean enabled() {
         return (Asm.call(READ_RFLAGS_SYMBOL) & RFLAGS_IF) != 0;

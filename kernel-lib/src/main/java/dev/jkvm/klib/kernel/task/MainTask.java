@@ -29,8 +29,8 @@ public final class MainTask {
         } else if ((test & 0xFF) == SCHED_TEST) {
             passed = schedTest((int) (test >>> 8) & 0xFF, cpuCount);
         } else if (WorkloadDescriptor.schedulerChecks()) {
-            passed = KernelTaskTest.run(cpuCount);
-            passed &= UserTaskTest.run(cpuCount);
+            passed = KernelTaskChecks.run(cpuCount);
+            passed &= UserTaskChecks.run(cpuCount);
             passed &= WorkloadRun.run(cpuCount);
         } else {
             passed = WorkloadRun.run(cpuCount);
@@ -46,33 +46,33 @@ public final class MainTask {
     }
 
     /**
-     * fairness, migration, priority, timeouts, stress (SchedTests); bench (SchedBench); affinity and join
-     * (KernelTaskTest); isolation and kernel-memory (UserTaskTest).
+     * fairness, migration, priority, timeouts, stress (SchedChecks); bench (SchedBench); affinity and join
+     * (KernelTaskChecks); isolation and kernel-memory (UserTaskChecks).
      */
     private static boolean schedTest(int letter, int cpuCount) {
         if (letter == 'f') {
-            return SchedTests.fairness();
+            return SchedChecks.fairness();
         }
         if (letter == 'm') {
-            return SchedTests.migration(cpuCount);
+            return SchedChecks.migration(cpuCount);
         }
         if (letter == 'p') {
-            return SchedTests.priority();
+            return SchedChecks.priority();
         }
         if (letter == 't') {
-            return SchedTests.timeouts();
+            return SchedChecks.timeouts();
         }
         if (letter == 's') {
-            return SchedTests.stress();
+            return SchedChecks.stress();
         }
         if (letter == 'b') {
             return SchedBench.run(cpuCount);
         }
         if (letter == 'a' || letter == 'j') {
-            return KernelTaskTest.run(cpuCount);
+            return KernelTaskChecks.run(cpuCount);
         }
         if (letter == 'i' || letter == 'k') {
-            return UserTaskTest.run(cpuCount);
+            return UserTaskChecks.run(cpuCount);
         }
         Console.print("sched test: unknown name after test=sched- (use fairness, migration, priority, timeouts,"
                 + " stress, bench, affinity, join, isolation or kernel-memory)\n");

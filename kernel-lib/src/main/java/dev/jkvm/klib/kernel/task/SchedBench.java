@@ -2,7 +2,7 @@ package dev.jkvm.klib.kernel.task;
 
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
-import dev.jkvm.klib.kernel.sched.Semaphore;
+import dev.jkvm.klib.kernel.sched.BlockingSemaphore;
 import dev.jkvm.klib.kernel.sched.Task;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Console;
@@ -23,7 +23,7 @@ public final class SchedBench {
     public static final int YIELDS = 500;
     public static final int SAMPLES = 200;
 
-    /** +0 semaphore (Semaphore.SIZE), +128 long post TSC, +136 long ready flag, +192 samples. */
+    /** +0 semaphore (BlockingSemaphore.SIZE), +128 long post TSC, +136 long ready flag, +192 samples. */
     private static long state;
 
     public static boolean run(int cpuCount) {
@@ -43,7 +43,7 @@ public final class SchedBench {
         Console.print(" switches on cpu 0)\n");
 
         state = BootAllocator.allocate(192 + SAMPLES * 8L, 64);
-        Semaphore.init(state, 0);
+        BlockingSemaphore.init(state, 0);
         int waiterCpu = cpuCount > 1 ? 1 : 0;
         long waiter = KernelScheduler.spawnOn(TaskBodies.WAKE_WAITER, 0, KernelScheduler.NORMAL_PRIORITY, waiterCpu);
         for (int i = 0; i < SAMPLES; i++) {
@@ -52,7 +52,7 @@ public final class SchedBench {
             }
             KernelScheduler.sleepMs(1);
             Atomic.storeVolatile64(state + 128, Cpu.rdtsc());
-            Semaphore.post(KernelScheduler.sched(), state);
+            BlockingSemaphore.post(KernelScheduler.sched(), state);
         }
         KernelScheduler.join(waiter);
         long samples = state + 192;
@@ -92,7 +92,7 @@ public final class SchedBench {
     public static long wakeWaiter() {
         for (int i = 0; i < SAMPLES; i++) {
             Atomic.storeVolatile64(state + 136, i + 1);
-            Semaphore.down(KernelScheduler.sched(), state);
+            BlockingSemaphore.down(KernelScheduler.sched(), state);
             Memory.store64(state + 192 + i * 8L, Cpu.rdtsc() - Atomic.loadVolatile64(state + 128));
         }
         return 0;

@@ -12,21 +12,21 @@ public final class TaskBodies {
 
     /** The boot CPU's main task: the scheduler tests and the final result (MainTask). */
     public static final int MAIN = 1;
-    /** A counting task of the kernel task test (KernelTaskTest.count). */
+    /** A counting task of the kernel task test (KernelTaskChecks.count). */
     public static final int COUNTER = 2;
 
     /** Returns argument + 1 (the stress test's short task). */
     public static final int ECHO = 3;
     /** Returns the TaskState of the task at argument (the priority test's high task). */
     public static final int STATE_OF = 4;
-    /** SchedTests.timedWait on the semaphore at argument. */
+    /** SchedChecks.timedWait on the semaphore at argument. */
     public static final int TIMED_WAIT = 5;
 
     /** SchedBench.yielder. */
     public static final int YIELDER = 6;
     /** SchedBench.wakeWaiter. */
     public static final int WAKE_WAITER = 7;
-    /** SchedTests.postedWait on the semaphore at argument. */
+    /** SchedChecks.postedWait on the semaphore at argument. */
     public static final int POSTED_WAIT = 8;
 
     public static long run(int body, long argument) {
@@ -34,7 +34,7 @@ public final class TaskBodies {
             return MainTask.run(argument);
         }
         if (body == COUNTER) {
-            return KernelTaskTest.count(argument);
+            return KernelTaskChecks.count(argument);
         }
         if (body == ECHO) {
             return argument + 1;
@@ -43,10 +43,10 @@ public final class TaskBodies {
             return Task.state(argument);
         }
         if (body == TIMED_WAIT) {
-            return SchedTests.timedWait(argument);
+            return SchedChecks.timedWait(argument);
         }
         if (body == POSTED_WAIT) {
-            return SchedTests.postedWait(argument);
+            return SchedChecks.postedWait(argument);
         }
         if (body == YIELDER) {
             return SchedBench.yielder();

@@ -1,27 +1,32 @@
 package dev.jkvm.klib.kernel.task;
 
-import dev.jkvm.klib.kernel.CommandLine;
 import dev.jkvm.klib.kernel.sched.Task;
-import dev.jkvm.klib.kernel.user.UserFaults;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
 
 /**
  * The per-task watchdog: a workload task whose run time passes the limit is killed at the next
  * timer tick that interrupts it in ring 3, reported with its index and where it was
- * (user.UserFaults), and counted as failed, so a task that never ends fails the run instead of
+ * (task.UserFaults), and counted as failed, so a task that never ends fails the run instead of
  * hanging it. A CPU with a task to run ticks every period (sched.TimerArming), so the check
  * needs no timer of its own. The limit is the image's (SmpKernelBuilder.watchdogMs) unless the
- * command line gives watchdog-ms=N.
+ * command line gives watchdog-ms=N (Kernel.main passes it in: the command line is parsed above
+ * this layer).
  */
 public final class Watchdog {
     private Watchdog() {
     }
 
+    private static long commandLineMs;
+
+    /** Boot CPU, before the scheduler starts: watchdog-ms=N from the command line, 0 when absent. */
+    public static void setCommandLineLimit(long ms) {
+        commandLineMs = ms;
+    }
+
     /** The limit in ms for this run. */
     public static long limitMs() {
-        long fromCommandLine = CommandLine.watchdogMs();
-        return fromCommandLine != 0 ? fromCommandLine : WorkloadDescriptor.get(WorkloadDescriptor.WATCHDOG_MS);
+        return commandLineMs != 0 ? commandLineMs : WorkloadDescriptor.get(WorkloadDescriptor.WATCHDOG_MS);
     }
 
     /** At a timer tick that interrupted user mode (frame): kills the current task if it is overdue. */

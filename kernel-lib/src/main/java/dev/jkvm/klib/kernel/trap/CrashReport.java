@@ -1,8 +1,8 @@
 package dev.jkvm.klib.kernel.trap;
 
+import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
-import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
@@ -23,7 +23,7 @@ public final class CrashReport {
         Console.print(" (vector ");
         Log.dec(vector);
         Console.print(") on cpu ");
-        Log.dec(SmpState.ready() ? PerCpuArea.cpuIndex() : 0);
+        Log.dec(CpuRecord.ready() ? PerCpuArea.cpuIndex() : 0);
         Console.print("\nerror code ");
         Log.hex(Memory.load64(frame + TrapFrame.ERROR_CODE));
         Console.print(" rip ");

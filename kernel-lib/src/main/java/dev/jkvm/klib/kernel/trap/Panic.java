@@ -1,9 +1,9 @@
 package dev.jkvm.klib.kernel.trap;
 
+import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
-import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
@@ -28,7 +28,7 @@ public final class Panic {
 
     public static void panic() {
         Cpu.cli();
-        int self = SmpState.ready() ? PerCpuArea.cpuIndex() : 0;
+        int self = CpuRecord.ready() ? PerCpuArea.cpuIndex() : 0;
         if (panicking != 0) {
             Asm.call("kernel_halt_forever");
         }
@@ -38,20 +38,20 @@ public final class Panic {
         Log.dec(self);
         Console.print(", stopping the other cpus\n");
         printBacktrace(Asm.call("kernel_read_rbp"));
-        if (SmpState.ready()) {
+        if (CpuRecord.ready()) {
             int stopped = 0;
-            for (int cpu = 0; cpu < SmpState.cpuCount(); cpu++) {
-                if (cpu != self && SmpState.isOnline(cpu)) {
-                    Lapic.sendIpi(SmpState.apicId(cpu), Lapic.NMI | Lapic.ASSERT);
+            for (int cpu = 0; cpu < CpuRecord.count(); cpu++) {
+                if (cpu != self && CpuRecord.isOnline(cpu)) {
+                    Lapic.sendIpi(CpuRecord.apicId(cpu), Lapic.NMI | Lapic.ASSERT);
                     stopped++;
                 }
             }
             long deadline = Delay.deadline(200000);
-            while (SmpState.stoppedCount() < stopped && !Delay.passed(deadline)) {
+            while (CpuRecord.haltedCount() < stopped && !Delay.passed(deadline)) {
                 Cpu.pause();
             }
             Console.print("panic: ");
-            Log.dec(SmpState.stoppedCount());
+            Log.dec(CpuRecord.haltedCount());
             Console.print(" of ");
             Log.dec(stopped);
             Console.print(" other cpus stopped\n");
@@ -69,11 +69,11 @@ public final class Panic {
         int self = PerCpuArea.cpuIndex();
         int rank = 0;
         for (int cpu = 0; cpu < self; cpu++) {
-            if (cpu != panicCpu && SmpState.isOnline(cpu)) {
+            if (cpu != panicCpu && CpuRecord.isOnline(cpu)) {
                 rank++;
             }
         }
-        while (SmpState.stoppedCount() < rank) {
+        while (CpuRecord.haltedCount() < rank) {
             Cpu.pause();
         }
         boolean locked = Log.lockForCrash();
@@ -93,7 +93,7 @@ public final class Panic {
         if (locked) {
             Log.unlock();
         }
-        SmpState.noteStopped();
+        CpuRecord.noteHalted();
         Asm.call("kernel_halt_forever");
     }
 

@@ -4,7 +4,7 @@ import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.mm.PageTables;
 import dev.jkvm.klib.kernel.sched.Scheduler;
-import dev.jkvm.klib.kernel.sched.Semaphore;
+import dev.jkvm.klib.kernel.sched.BlockingSemaphore;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
 
@@ -42,9 +42,9 @@ public final class UserSpace {
         PageTables.allowUser(stackArena, true, false);
         Cpu.writeCr3(Cpu.readCr3());
         fpuAreas = BootAllocator.allocate(stackCount * FPU_AREA_SIZE, 64);
-        semaphores = BootAllocator.allocate(SEMAPHORES * (long) Semaphore.SIZE, 64);
+        semaphores = BootAllocator.allocate(SEMAPHORES * (long) BlockingSemaphore.SIZE, 64);
         for (int i = 0; i < SEMAPHORES; i++) {
-            Semaphore.init(semaphores + i * (long) Semaphore.SIZE, 0);
+            BlockingSemaphore.init(semaphores + i * (long) BlockingSemaphore.SIZE, 0);
         }
     }
 
@@ -93,7 +93,7 @@ public final class UserSpace {
 
     /** Resets a shared semaphore (no task may be waiting on it). */
     public static void resetSemaphore(int id, int count) {
-        Semaphore.init(semaphore(id), count);
+        BlockingSemaphore.init(semaphore(id), count);
     }
 
     /** A shared semaphore by id, or 0 for an id out of range. */
@@ -101,6 +101,6 @@ public final class UserSpace {
         if (id < 0 || id >= SEMAPHORES) {
             return 0L;
         }
-        return semaphores + id * Semaphore.SIZE;
+        return semaphores + id * BlockingSemaphore.SIZE;
     }
 }

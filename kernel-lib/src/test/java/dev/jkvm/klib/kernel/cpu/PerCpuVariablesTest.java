@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
-import dev.jkvm.klib.kernel.smp.CpuMask;
-import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.sync.HostCpus;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
@@ -139,19 +137,19 @@ class PerCpuVariablesTest {
             MemorySegment.ofAddress(args[0]).reinterpret(args[1]).fill((byte) 0);
             return 0;
         });
-        SmpState.allocate(cpus);
+        CpuRecord.allocate(cpus);
         long mask = arena.allocate(CpuMask.SIZE, 8).address();
         CpuMask.clearAll(mask);
         for (int cpu = 0; cpu < cpus; cpu++) {
             long area = arena.allocate(AREA_BYTES, PerCpuArea.ALIGNMENT).fill((byte) 0).address();
-            Memory.store64(SmpState.record(cpu) + SmpState.AREA, area);
+            Memory.store64(CpuRecord.of(cpu) + CpuRecord.AREA, area);
             CpuMask.set(mask, cpu);
         }
         long tag = PerCpuVariables.register(8, 8);
         long counter = PerCpuVariables.register(8, 64);
         int adds = 1000;
         HostCpus.run(cpus, cpu -> {
-            GS_BASE.set(Memory.load64(SmpState.record(cpu) + SmpState.AREA));
+            GS_BASE.set(CpuRecord.area(cpu));
             PerCpuVariables.write(tag, 0x7A60_0000L + cpu);
             for (int i = 0; i < adds * (cpu + 1); i++) {
                 PerCpuVariables.add(counter, 1);

@@ -1,7 +1,7 @@
 package dev.jkvm.klib.kernel.sched;
 
 import dev.jkvm.klib.kernel.console.Log;
-import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.task.SchedTable;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;

@@ -21,7 +21,7 @@ class SchedSubsetCompileTest {
     @BeforeAll
     static void compile() throws Exception {
         code = KernelCodeDisassembly.compile(CpuSelect.class, CpuStats.class, LoadBalance.class, RunQueue.class,
-                SchedArch.class, SchedPanic.class, Scheduler.class, Semaphore.class, Sleep.class, SleepTimers.class,
+                SchedArch.class, SchedPanic.class, Scheduler.class, BlockingSemaphore.class, Sleep.class, SleepTimers.class,
                 Task.class, TaskExit.class, TaskFrame.class, TaskState.class, TaskTable.class, WaitOutcome.class,
                 WaitQueue.class, TimerArming.class, IdleLoop.class);
     }

@@ -1,6 +1,6 @@
 package dev.jkvm.klib.kernel.sched;
 
-import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.sync.HostCpus;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Memory;
@@ -114,14 +114,14 @@ class SchedulerConcurrencyTest {
             for (int i = 0; i < ringSize; i++) {
                 if (Task.state(ring[i]) != TaskState.EXITED) {
                     stuck.add("task " + i + " state " + Task.state(ring[i]) + " passes " + passes.get(i)
-                            + " semaphore " + Semaphore.count(semaphores[i]));
+                            + " semaphore " + BlockingSemaphore.count(semaphores[i]));
                 }
             }
             assertEquals(List.of(), stuck, gaveUp.get() ? "no progress within the step budget" : "");
             for (int i = 0; i < ringSize; i++) {
                 assertEquals(ROUNDS, passes.get(i));
-                assertEquals(initial[i], Semaphore.count(semaphores[i]), "tokens are conserved");
-                assertEquals(0, Semaphore.waiters(semaphores[i]));
+                assertEquals(initial[i], BlockingSemaphore.count(semaphores[i]), "tokens are conserved");
+                assertEquals(0, BlockingSemaphore.waiters(semaphores[i]));
             }
             long expectedSum = 0;
             for (int i = 0; i < ringSize; i++) {
@@ -186,22 +186,22 @@ class SchedulerConcurrencyTest {
             HostCpus.run(2, cpu -> {
                 if (cpu == 1) {
                     for (int i = 0; i < units && !stuck.get(); i++) {
-                        for (int spins = 0; Semaphore.count(semaphore) != 0 && !stuck.get(); spins++) {
+                        for (int spins = 0; BlockingSemaphore.count(semaphore) != 0 && !stuck.get(); spins++) {
                             relax(spins);
                         }
-                        Semaphore.up(machine.sched, 1, semaphore);
+                        BlockingSemaphore.up(machine.sched, 1, semaphore);
                     }
                     return;
                 }
                 for (int taken = 0; taken < units; taken++) {
-                    int outcome = Semaphore.downOrBlock(machine.sched, 0, semaphore, task, 0L);
+                    int outcome = BlockingSemaphore.downOrBlock(machine.sched, 0, semaphore, task, 0L);
                     while (outcome == WaitOutcome.BLOCKED) {
                         blocks.incrementAndGet();
                         if (!awaitRunnableAndClaim(machine, task)) {
                             stuck.set(true);
                             return;
                         }
-                        outcome = Semaphore.resumeDown(machine.sched, 0, semaphore, task, 0L);
+                        outcome = BlockingSemaphore.resumeDown(machine.sched, 0, semaphore, task, 0L);
                     }
                     if (outcome == WaitOutcome.DONE_AFTER_SCHEDULE && !awaitRunnableAndClaim(machine, task)) {
                         stuck.set(true);
@@ -210,8 +210,8 @@ class SchedulerConcurrencyTest {
                 }
             });
             assertTrue(!stuck.get(), "lost wake-up: the waiter stayed blocked with "
-                    + Semaphore.count(semaphore) + " unit(s) posted");
-            assertEquals(0, Semaphore.count(semaphore));
+                    + BlockingSemaphore.count(semaphore) + " unit(s) posted");
+            assertEquals(0, BlockingSemaphore.count(semaphore));
             assertTrue(blocks.get() > 0, "the waiter really blocked");
         }
     }

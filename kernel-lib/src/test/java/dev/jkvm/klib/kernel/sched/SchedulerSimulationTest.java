@@ -1,6 +1,6 @@
 package dev.jkvm.klib.kernel.sched;
 
-import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -247,20 +247,20 @@ class SchedulerSimulationTest {
             }
         });
         machine.rounds(3);
-        assertEquals(2, Semaphore.waiters(semaphore), "both block instead of spinning");
+        assertEquals(2, BlockingSemaphore.waiters(semaphore), "both block instead of spinning");
         assertEquals(TaskState.BLOCKED, Task.state(patient));
         long ticksWhileBlocked = machine.ranTicks.get(patient).get();
         machine.rounds(10);
         assertEquals(ticksWhileBlocked, machine.ranTicks.get(patient).get(), "a blocked task gets no CPU time");
         assertEquals(WaitOutcome.TIMED_OUT, results.get(hasty));
         assertEquals(Task.TIMED_OUT, Task.wakeReason(hasty));
-        assertEquals(1, Semaphore.waiters(semaphore));
+        assertEquals(1, BlockingSemaphore.waiters(semaphore));
         machine.up(0, semaphore);
         machine.rounds(3);
         assertEquals(WaitOutcome.DONE, results.get(patient));
         assertEquals(Task.WOKEN, Task.wakeReason(patient));
-        assertEquals(0, Semaphore.count(semaphore));
-        assertEquals(0, Semaphore.waiters(semaphore));
+        assertEquals(0, BlockingSemaphore.count(semaphore));
+        assertEquals(0, BlockingSemaphore.waiters(semaphore));
     }
 
     @Test
@@ -397,7 +397,7 @@ class SchedulerSimulationTest {
             assertTrue(round < 100_000, "tasks stopped making progress: " + live.size() + " left");
         }
         assertEquals(total, collected.size());
-        assertEquals(2, Semaphore.count(semaphore));
+        assertEquals(2, BlockingSemaphore.count(semaphore));
         assertEquals(cpus, TaskTable.live(Scheduler.taskTable(machine.sched)), "only the idle tasks remain");
         long tasksRun = 0;
         for (int cpu = 0; cpu < cpus; cpu++) {

@@ -273,12 +273,12 @@ final class SimMachine implements AutoCloseable {
     }
 
     boolean down(int cpu, long task, long semaphore, long deadline) {
-        int outcome = Semaphore.downOrBlock(sched, cpu, semaphore, task, deadline);
-        return settle(cpu, task, outcome, c -> Semaphore.resumeDown(sched, c, semaphore, task, deadline));
+        int outcome = BlockingSemaphore.downOrBlock(sched, cpu, semaphore, task, deadline);
+        return settle(cpu, task, outcome, c -> BlockingSemaphore.resumeDown(sched, c, semaphore, task, deadline));
     }
 
     void up(int cpu, long semaphore) {
-        withCpu(cpu, () -> Semaphore.up(sched, cpu, semaphore));
+        withCpu(cpu, () -> BlockingSemaphore.up(sched, cpu, semaphore));
     }
 
     boolean join(int cpu, long joiner, long target) {
@@ -301,8 +301,8 @@ final class SimMachine implements AutoCloseable {
     }
 
     long newSemaphore(int count) {
-        long semaphore = arena.allocate(Semaphore.SIZE, 64).address();
-        Semaphore.init(semaphore, count);
+        long semaphore = arena.allocate(BlockingSemaphore.SIZE, 64).address();
+        BlockingSemaphore.init(semaphore, count);
         return semaphore;
     }
 

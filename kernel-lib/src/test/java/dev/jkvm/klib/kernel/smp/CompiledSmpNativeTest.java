@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.smp;
 
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.sync.HostCpus;
 import dev.jkvm.klib.kernel.sync.NativeKernelCode;
 import dev.jkvm.klib.nativecode.NativeCode;
@@ -108,7 +109,7 @@ class CompiledSmpNativeTest {
                     FULL_FLUSHES.incrementAndGet(RUNNING_CPU.get());
                     return 0;
                 }),
-                CpuMask.class, IpiMailbox.class, CallFunction.class, TlbShootdown.class, IpiHandler.class);
+                CpuMask.class, IpiMailbox.class, CallFunction.class, TlbShootdown.class, MailboxHandler.class);
         maskClearAll = code.method(CpuMask.class, "clearAll", "(J)V", FunctionDescriptor.ofVoid(J));
         maskSet = code.method(CpuMask.class, "set", "(JI)Z", FunctionDescriptor.of(Z, J, I));
         maskClear = code.method(CpuMask.class, "clear", "(JI)Z", FunctionDescriptor.of(Z, J, I));
@@ -126,7 +127,7 @@ class CompiledSmpNativeTest {
         tlbInit = code.method(TlbShootdown.class, "init", "(JIIJJ)V", FunctionDescriptor.ofVoid(J, I, I, J, J));
         tlbShootdown = code.method(TlbShootdown.class, "shootdown", "(JIJJJI)V",
                 FunctionDescriptor.ofVoid(J, I, J, J, J, I));
-        handle = code.method(IpiHandler.class, "handle", "(JJJII)I", FunctionDescriptor.of(I, J, J, J, I, I));
+        handle = code.method(MailboxHandler.class, "handle", "(JJJII)I", FunctionDescriptor.of(I, J, J, J, I, I));
     }
 
     @BeforeEach

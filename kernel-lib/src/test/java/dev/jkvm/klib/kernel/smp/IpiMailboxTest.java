@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.smp;
 
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.HostArena;
 import org.junit.jupiter.api.Test;
@@ -73,7 +74,7 @@ class IpiMailboxTest {
             int[] reasons = {IpiReason.RESCHEDULE, IpiReason.PANIC, IpiReason.TIMER};
             AtomicLong madePending = new AtomicLong();
             AtomicLong taken = new AtomicLong();
-            // RESCHEDULE, PANIC and TIMER come back from IpiHandler: takeOwn plays the kernel's handler.
+            // RESCHEDULE, PANIC and TIMER come back from MailboxHandler: takeOwn plays the kernel's handler.
             IntConsumer takeOwn = cpu -> taken.addAndGet(Integer.bitCount(smp.poll(cpu)));
             smp.run(new int[] {0, 1, 2, 3}, cpu -> {
                 ThreadLocalRandom random = ThreadLocalRandom.current();

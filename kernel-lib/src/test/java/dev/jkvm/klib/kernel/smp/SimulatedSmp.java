@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.smp;
 
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.sync.HostCpus;
 import dev.jkvm.klib.rt.Asm;
 
@@ -14,7 +15,7 @@ import java.util.function.IntConsumer;
 /**
  * A machine of host threads acting as CPUs around the SMP bookkeeping: the IPI sender binding
  * latches the vector in the target's simulated IRR (one bit, so IPIs coalesce as on a local
- * APIC), and each CPU takes its interrupt at poll points by running IpiHandler. The TLB
+ * APIC), and each CPU takes its interrupt at poll points by running MailboxHandler. The TLB
  * instruction bindings log, per running CPU, which invalidation ran.
  */
 final class SimulatedSmp implements AutoCloseable {
@@ -87,7 +88,7 @@ final class SimulatedSmp implements AutoCloseable {
         return List.copyOf(tlbLog[cpu]);
     }
 
-    /** Reasons IpiHandler left to the kernel (RESCHEDULE, TIMER, PANIC) that reached the CPU. */
+    /** Reasons MailboxHandler left to the kernel (RESCHEDULE, TIMER, PANIC) that reached the CPU. */
     int otherReasons(int cpu) {
         return otherReasons[cpu].get();
     }
@@ -101,7 +102,7 @@ final class SimulatedSmp implements AutoCloseable {
         if (latched == 0) {
             return 0;
         }
-        int rest = IpiHandler.handle(mailbox, calls, tlb, cpu, latched);
+        int rest = MailboxHandler.handle(mailbox, calls, tlb, cpu, latched);
         otherReasons[cpu].getAndAccumulate(rest, (a, b) -> a | b);
         return rest;
     }

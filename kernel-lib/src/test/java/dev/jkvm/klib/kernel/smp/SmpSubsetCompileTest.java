@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.smp;
 
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.sync.KernelCodeDisassembly;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,7 @@ class SmpSubsetCompileTest {
     static void compile() throws Exception {
         code = KernelCodeDisassembly.compile(CpuMask.class, IpiReason.class, IpiSend.class, IpiMailbox.class,
                 CallFunctionDispatch.class, CallFunction.class, TlbInvalidate.class, TlbInstructions.class,
-                TlbShootdown.class, IpiHandler.class, RemoteCall.class);
+                TlbShootdown.class, MailboxHandler.class, RemoteCall.class);
     }
 
     @Test

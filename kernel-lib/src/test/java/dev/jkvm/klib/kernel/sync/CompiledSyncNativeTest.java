@@ -39,14 +39,14 @@ class CompiledSyncNativeTest {
     @BeforeAll
     static void compile() {
         code = new NativeKernelCode(NativeSyncWorkload.class, TicketSpinLock.class, SenseBarrier.class,
-                CountingSemaphore.class, SeqLock.class, CountedTicketLock.class, LockStats.class);
+                SpinSemaphore.class, SeqLock.class, CountedTicketLock.class, LockStats.class);
         lockInit = code.method(TicketSpinLock.class, "init", "(J)V", FunctionDescriptor.ofVoid(LONG));
         lockedIncrements = code.method(NativeSyncWorkload.class, "lockedIncrements", "(JJJI)I",
                 FunctionDescriptor.of(INT, LONG, LONG, LONG, INT));
         barrierInit = code.method(SenseBarrier.class, "init", "(JI)V", FunctionDescriptor.ofVoid(LONG, INT));
         barrierRounds = code.method(NativeSyncWorkload.class, "barrierRounds", "(JJIII)I",
                 FunctionDescriptor.of(INT, LONG, LONG, INT, INT, INT));
-        semaphoreInit = code.method(CountingSemaphore.class, "init", "(JI)V", FunctionDescriptor.ofVoid(LONG, INT));
+        semaphoreInit = code.method(SpinSemaphore.class, "init", "(JI)V", FunctionDescriptor.ofVoid(LONG, INT));
         semaphoreCycles = code.method(NativeSyncWorkload.class, "semaphoreCycles", "(JJII)I",
                 FunctionDescriptor.of(INT, LONG, LONG, INT, INT));
         seqLockInit = code.method(SeqLock.class, "init", "(J)V", FunctionDescriptor.ofVoid(LONG));
@@ -115,8 +115,8 @@ class CompiledSyncNativeTest {
             }
         });
         assertEquals(0, violations.get(), "more holders than units");
-        assertEquals(units, CountingSemaphore.count(semaphore));
-        assertEquals(0, Memory.load32(semaphore + CountingSemaphore.WAITERS));
+        assertEquals(units, SpinSemaphore.count(semaphore));
+        assertEquals(0, Memory.load32(semaphore + SpinSemaphore.WAITERS));
     }
 
     /** The compiled seqlock counts exactly the retries its readers made, and every write. */

@@ -65,22 +65,22 @@ class InitOverGarbageTest {
     @Test
     void semaphoresStartWithTheirCountAndNoWaiters() {
         try (Arena arena = HostArena.ofConfined()) {
-            long semaphore = garbage(arena, CountingSemaphore.SIZE);
-            CountingSemaphore.init(semaphore, 2);
-            assertEquals(2, CountingSemaphore.count(semaphore));
-            assertTrue(CountingSemaphore.tryWait(semaphore));
-            assertTrue(CountingSemaphore.tryWait(semaphore));
-            assertFalse(CountingSemaphore.tryWait(semaphore));
+            long semaphore = garbage(arena, SpinSemaphore.SIZE);
+            SpinSemaphore.init(semaphore, 2);
+            assertEquals(2, SpinSemaphore.count(semaphore));
+            assertTrue(SpinSemaphore.tryWait(semaphore));
+            assertTrue(SpinSemaphore.tryWait(semaphore));
+            assertFalse(SpinSemaphore.tryWait(semaphore));
             // With garbage left in the waiter count, post would try to wake a waiter nobody registered.
-            CountingSemaphore.post(semaphore);
-            assertEquals(1, CountingSemaphore.count(semaphore));
+            SpinSemaphore.post(semaphore);
+            assertEquals(1, SpinSemaphore.count(semaphore));
 
-            long counted = garbage(arena, CountedSemaphore.SIZE);
-            CountedSemaphore.init(counted, 1);
-            CountedSemaphore.waitSpinning(counted);
-            CountedSemaphore.post(counted);
-            assertEquals(1, LockStats.acquisitions(CountedSemaphore.stats(counted)));
-            assertEquals(0, LockStats.contended(CountedSemaphore.stats(counted)));
+            long counted = garbage(arena, CountedSpinSemaphore.SIZE);
+            CountedSpinSemaphore.init(counted, 1);
+            CountedSpinSemaphore.waitSpinning(counted);
+            CountedSpinSemaphore.post(counted);
+            assertEquals(1, LockStats.acquisitions(CountedSpinSemaphore.stats(counted)));
+            assertEquals(0, LockStats.contended(CountedSpinSemaphore.stats(counted)));
         }
     }
 

@@ -47,12 +47,12 @@ final class NativeSyncWorkload {
     static int semaphoreCycles(long semaphore, long inside, int units, int times) {
         int violations = 0;
         for (int i = 0; i < times; i++) {
-            CountingSemaphore.waitSpinning(semaphore);
+            SpinSemaphore.waitSpinning(semaphore);
             if (Atomic.fetchAdd32(inside, 1) >= units) {
                 violations++;
             }
             Atomic.fetchAdd32(inside, -1);
-            CountingSemaphore.post(semaphore);
+            SpinSemaphore.post(semaphore);
         }
         return violations;
     }

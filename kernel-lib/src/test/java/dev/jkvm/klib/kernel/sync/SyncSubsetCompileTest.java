@@ -19,9 +19,9 @@ class SyncSubsetCompileTest {
     @BeforeAll
     static void compile() throws Exception {
         code = KernelCodeDisassembly.compile(TicketSpinLock.class, CheckedSpinLock.class, IrqSpinLock.class,
-                InterruptFlag.class, SyncPanic.class, SenseBarrier.class, CountingSemaphore.class, SeqLock.class,
+                InterruptFlag.class, SyncPanic.class, SenseBarrier.class, SpinSemaphore.class, SeqLock.class,
                 LockStats.class, CountedTicketLock.class, McsLock.class, CheckedMcsLock.class, RwLock.class,
-                CheckedRwLock.class, CountedSemaphore.class);
+                CheckedRwLock.class, CountedSpinSemaphore.class);
     }
 
     @Test
@@ -73,7 +73,7 @@ class SyncSubsetCompileTest {
     @Test
     void spinningWaitsUsePause() {
         assertTrue(code.contains("SenseBarrier.await", "pause"));
-        assertTrue(code.contains("CountingSemaphore.awaitPost", "pause"));
+        assertTrue(code.contains("SpinSemaphore.awaitPost", "pause"));
         assertTrue(code.contains("SeqLock.readBegin", "pause"));
     }
 }

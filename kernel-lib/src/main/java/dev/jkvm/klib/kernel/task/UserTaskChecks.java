@@ -2,7 +2,6 @@ package dev.jkvm.klib.kernel.task;
 
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.trap.Vectors;
-import dev.jkvm.klib.kernel.user.UserFaults;
 import dev.jkvm.klib.kernel.user.UserPrograms;
 import dev.jkvm.klib.kernel.user.UserSpace;
 import dev.jkvm.klib.rt.Console;
@@ -13,8 +12,8 @@ import dev.jkvm.klib.rt.Cpu;
  * alone), a task dividing by zero (the compiled check's UD2 kills it), a semaphore producer and
  * consumer, and sleepers whose sleeps must last at least what they asked for.
  */
-public final class UserTaskTest {
-    private UserTaskTest() {
+public final class UserTaskChecks {
+    private UserTaskChecks() {
     }
 
     public static final long SLEEP_MS = 20;

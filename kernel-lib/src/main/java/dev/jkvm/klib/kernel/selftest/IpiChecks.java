@@ -1,5 +1,13 @@
-package dev.jkvm.klib.kernel.smp;
+package dev.jkvm.klib.kernel.selftest;
 
+import dev.jkvm.klib.kernel.smp.IpiHandlers;
+import dev.jkvm.klib.kernel.smp.TlbShootdown;
+import dev.jkvm.klib.kernel.smp.IpiReason;
+import dev.jkvm.klib.kernel.smp.IpiMailbox;
+import dev.jkvm.klib.kernel.smp.CallFunction;
+import dev.jkvm.klib.kernel.smp.SmpState;
+import dev.jkvm.klib.kernel.cpu.CpuRecord;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.PageTables;
@@ -16,8 +24,8 @@ import dev.jkvm.klib.rt.Memory;
  * a TLB shootdown that changes a live mapping. Each prints "name: passed/total ok" and returns
  * whether it passed.
  */
-public final class SmpSelfTest {
-    private SmpSelfTest() {
+public final class IpiChecks {
+    private IpiChecks() {
     }
 
     private static final long WAIT_US = 5000000;
@@ -27,7 +35,7 @@ public final class SmpSelfTest {
     private static final long NEW_VALUE = 0x0E00_0E00_0E00_0E00L;
 
     private static int others() {
-        return CpuMask.count(SmpState.onlineMask()) - 1;
+        return CpuMask.count(CpuRecord.onlineMask()) - 1;
     }
 
     private static void result(int passed, int total) {
@@ -42,7 +50,7 @@ public final class SmpSelfTest {
     }
 
     public static boolean reschedule() {
-        long mask = SmpState.onlineMask();
+        long mask = CpuRecord.onlineMask();
         for (int cpu = CpuMask.next(mask, 1); cpu >= 0; cpu = CpuMask.next(mask, cpu + 1)) {
             IpiMailbox.post(SmpState.mailbox(), cpu, IpiReason.RESCHEDULE);
         }
@@ -62,14 +70,12 @@ public final class SmpSelfTest {
     }
 
     public static boolean callSingle() {
-        long mask = SmpState.onlineMask();
+        long mask = CpuRecord.onlineMask();
         int passed = 0;
         for (int cpu = CpuMask.next(mask, 1); cpu >= 0; cpu = CpuMask.next(mask, cpu + 1)) {
             long token = 0x5EED_0000L + cpu;
             CallFunction.callSingle(SmpState.calls(), 0, cpu, CrossCalls.RECORD, token);
-            long record = SmpState.record(cpu);
-            if (Memory.load64(record + SmpState.RESULT) == token
-                    && Memory.load32(record + SmpState.APIC_SEEN) == SmpState.apicId(cpu)) {
+            if (CrossCalls.result(cpu) == token && CrossCalls.apicSeen(cpu) == CpuRecord.apicId(cpu)) {
                 passed++;
             }
         }
@@ -80,7 +86,7 @@ public final class SmpSelfTest {
 
     public static boolean callMany() {
         int before = SmpState.callsRun();
-        CallFunction.callMany(SmpState.calls(), 0, SmpState.onlineMask(), CrossCalls.COUNT, 0);
+        CallFunction.callMany(SmpState.calls(), 0, CpuRecord.onlineMask(), CrossCalls.COUNT, 0);
         int ran = SmpState.callsRun() - before;
         int online = others() + 1;
         Console.print("ipi call-function many: ");
@@ -96,7 +102,7 @@ public final class SmpSelfTest {
         while (IpiHandlers.bspTicks() == 0 && !Delay.passed(deadline)) {
             Asm.call("kernel_wait_for_interrupt");
         }
-        long mask = SmpState.onlineMask();
+        long mask = CpuRecord.onlineMask();
         int passed = 0;
         for (int cpu = CpuMask.next(mask, 1); cpu >= 0; cpu = CpuMask.next(mask, cpu + 1)) {
             while (SmpState.counter(cpu, SmpState.TIMER_IPIS) == 0 && !Delay.passed(deadline)) {
@@ -121,11 +127,11 @@ public final class SmpSelfTest {
         Memory.store64(oldPage, OLD_VALUE);
         Memory.store64(newPage, NEW_VALUE);
         PageTables.map(TEST_VA, oldPage);
-        long mask = SmpState.onlineMask();
+        long mask = CpuRecord.onlineMask();
         CallFunction.callMany(SmpState.calls(), 0, mask, CrossCalls.READ, TEST_VA);
         int sawOld = 0;
         for (int cpu = CpuMask.next(mask, 0); cpu >= 0; cpu = CpuMask.next(mask, cpu + 1)) {
-            if (Memory.load64(SmpState.record(cpu) + SmpState.TEST_VALUE) == OLD_VALUE) {
+            if (CrossCalls.valueRead(cpu) == OLD_VALUE) {
                 sawOld++;
             }
         }
@@ -134,7 +140,7 @@ public final class SmpSelfTest {
         CallFunction.callMany(SmpState.calls(), 0, mask, CrossCalls.READ, TEST_VA);
         int seeNew = 0;
         for (int cpu = CpuMask.next(mask, 0); cpu >= 0; cpu = CpuMask.next(mask, cpu + 1)) {
-            if (Memory.load64(SmpState.record(cpu) + SmpState.TEST_VALUE) == NEW_VALUE) {
+            if (CrossCalls.valueRead(cpu) == NEW_VALUE) {
                 seeNew++;
             }
         }

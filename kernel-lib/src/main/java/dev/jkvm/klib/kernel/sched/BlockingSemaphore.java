@@ -1,11 +1,11 @@
 package dev.jkvm.klib.kernel.sched;
 
-import dev.jkvm.klib.kernel.sync.CountingSemaphore;
+import dev.jkvm.klib.kernel.sync.SpinSemaphore;
 import dev.jkvm.klib.kernel.sync.InterruptFlag;
 import dev.jkvm.klib.rt.Cpu;
 
 /**
- * A counting semaphore whose waiters block instead of spinning: sync's CountingSemaphore keeps
+ * A counting semaphore whose waiters block instead of spinning: sync's SpinSemaphore keeps
  * the count (and its protocol: take by CAS when positive, post by atomic add), a WaitQueue
  * holds the blocked waiters. post adds a unit and then wakes one waiter; a waiter enqueues
  * itself before it retries the count (WaitQueue's protocol), so a post can never slip between
@@ -14,12 +14,12 @@ import dev.jkvm.klib.rt.Cpu;
  *
  * Layout (SIZE bytes, 8-byte aligned):
  * <pre>
- *   +0  CountingSemaphore (CountingSemaphore.SIZE bytes; its waiters field stays 0)
+ *   +0  SpinSemaphore (SpinSemaphore.SIZE bytes; its waiters field stays 0)
  *   +16 WaitQueue
  * </pre>
  */
-public final class Semaphore {
-    private Semaphore() {
+public final class BlockingSemaphore {
+    private BlockingSemaphore() {
     }
 
     public static final int COUNT = 0;
@@ -27,12 +27,12 @@ public final class Semaphore {
     public static final int SIZE = WAIT_QUEUE + WaitQueue.SIZE;
 
     public static void init(long semaphore, int count) {
-        CountingSemaphore.init(semaphore + COUNT, count);
+        SpinSemaphore.init(semaphore + COUNT, count);
         WaitQueue.init(semaphore + WAIT_QUEUE);
     }
 
     public static int count(long semaphore) {
-        return CountingSemaphore.count(semaphore + COUNT);
+        return SpinSemaphore.count(semaphore + COUNT);
     }
 
     public static int waiters(long semaphore) {
@@ -40,12 +40,12 @@ public final class Semaphore {
     }
 
     public static boolean tryDown(long semaphore) {
-        return CountingSemaphore.tryWait(semaphore + COUNT);
+        return SpinSemaphore.tryWait(semaphore + COUNT);
     }
 
     /** Adds a unit and wakes the longest waiter, if any. */
     public static void up(long sched, int cpu, long semaphore) {
-        CountingSemaphore.post(semaphore + COUNT);
+        SpinSemaphore.post(semaphore + COUNT);
         WaitQueue.wakeOne(sched, cpu, semaphore + WAIT_QUEUE);
     }
 

@@ -23,11 +23,11 @@ import org.junit.jupiter.api.Test;
  * layout table the kernel reads agrees with the symbol table, and binutils' readelf accepts the
  * file as an ELF32 with its entry at multiboot_entry.
  */
-class SmpKernelBuildTest {
+class SmpKernelImageTest {
 
     @Test
     void layoutTableMatchesTheSymbolsAndReadelfAgrees() throws Exception {
-        KernelImage image = SmpKernelBuild.build();
+        KernelImage image = SmpKernelImage.build();
         var symbols = image.symbols();
         assertEquals(symbols.get("multiboot_entry"), image.entryPoint());
         byte[] file = image.bytes();
@@ -70,7 +70,7 @@ class SmpKernelBuildTest {
      */
     @Test
     void perCpuAccessorsAreOneGsRelativeInstruction() throws Exception {
-        KernelImage image = SmpKernelBuild.build();
+        KernelImage image = SmpKernelImage.build();
         Map<String, String> expected = Map.of(
                 PerCpuVariables.READ_SYMBOL, "mov %gs:(%rdi),%rax",
                 PerCpuVariables.WRITE_SYMBOL, "mov %rsi,%gs:(%rdi)",

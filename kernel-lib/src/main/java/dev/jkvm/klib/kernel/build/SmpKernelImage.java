@@ -15,17 +15,16 @@ import dev.jkvm.klib.kernel.Kernel;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
-import dev.jkvm.klib.kernel.smp.ApStartup;
 import dev.jkvm.klib.kernel.smp.CallFunctionDispatch;
-import dev.jkvm.klib.kernel.smp.CrossCalls;
+import dev.jkvm.klib.kernel.selftest.CrossCalls;
 import dev.jkvm.klib.kernel.smp.IpiSend;
-import dev.jkvm.klib.kernel.smp.IpiSender;
+import dev.jkvm.klib.kernel.smp.LapicIpiSender;
 import dev.jkvm.klib.kernel.smp.TlbInstructions;
 import dev.jkvm.klib.kernel.smp.TlbInvalidate;
 import dev.jkvm.klib.kernel.sync.SyncPanic;
 import dev.jkvm.klib.kernel.task.TaskEntry;
 import dev.jkvm.klib.kernel.trap.Panic;
-import dev.jkvm.klib.kernel.trap.Traps;
+import dev.jkvm.klib.kernel.Traps;
 import dev.jkvm.klib.workload.UserWorkload;
 
 import java.util.HashMap;
@@ -33,14 +32,15 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Builds the SMP kernel image: compiles the kernel's Java-subset classes (Kernel.main, the AP
+ * The SMP kernel image: build() gives the built-in one, builder() an SmpKernelBuilder for an image
+ * with a workload of one's own. Building compiles the kernel's Java-subset classes (Kernel.main, the AP
  * entry, the trap handler and the routines the runtime symbols stand for), adds the assembler
  * parts (multiboot entry, trap stubs, low-level routines, AP trampoline), binds every external
  * symbol the compiled code calls, and writes the layout and symbol tables the kernel reads. The
  * user-mode part holds the image's workload (SmpKernelBuilder, workload.UserWorkload).
  */
-public final class SmpKernelBuild {
-    private SmpKernelBuild() {
+public final class SmpKernelImage {
+    private SmpKernelImage() {
     }
 
     private record Alias(String symbol, Class<?> owner, String method, String descriptor) {
@@ -53,8 +53,8 @@ public final class SmpKernelBuild {
         new Alias(SymbolNames.PANIC_ARRAY_INDEX, Panic.class, "arrayIndex", "(JII)V"),
         new Alias(SyncPanic.SYMBOL, Panic.class, "syncCheckFailed", "()V"),
         new Alias(CallFunctionDispatch.SYMBOL, CrossCalls.class, "run", "(IJI)V"),
-        new Alias(IpiSend.SYMBOL, IpiSender.class, "send", "(II)V"),
-        new Alias(IpiSend.ALL_OTHERS_SYMBOL, IpiSender.class, "sendToAllOthers", "(I)V"),
+        new Alias(IpiSend.SYMBOL, LapicIpiSender.class, "send", "(II)V"),
+        new Alias(IpiSend.ALL_OTHERS_SYMBOL, LapicIpiSender.class, "sendToAllOthers", "(I)V"),
         new Alias(TlbInvalidate.PAGE_SYMBOL, TlbInstructions.class, "invalidatePage", "(J)V"),
         new Alias(TlbInvalidate.ADDRESS_SPACE_SYMBOL, TlbInstructions.class, "flushAddressSpace", "()V"),
         new Alias(TlbInvalidate.ALL_SYMBOL, TlbInstructions.class, "flushAll", "()V"),
@@ -71,10 +71,10 @@ public final class SmpKernelBuild {
     }
 
     static KernelImage build(UserWorkload workload, boolean schedulerChecks, long watchdogMs) {
-        JavaSubsetCompiler compiler = new JavaSubsetCompiler(SmpKernelBuild.class.getClassLoader())
+        JavaSubsetCompiler compiler = new JavaSubsetCompiler(SmpKernelImage.class.getClassLoader())
                 .perCpuBaseOffset(PerCpuArea.RESERVED)
                 .addMethod(Kernel.class.getName(), "main")
-                .addMethod(ApStartup.class.getName(), "apMain")
+                .addMethod(Kernel.class.getName(), "apMain")
                 .addMethod(Traps.class.getName(), "handle")
                 .addMethod(TaskEntry.class.getName(), "begin");
         for (Alias alias : ALIASES) {
@@ -110,7 +110,7 @@ public final class SmpKernelBuild {
         }
         Label apEntry = LowLevelRoutines.routine(a, symbol, "kernel_ap_entry");
         Label park = new Label();
-        a.call(unit.method(ApStartup.class.getName(), "apMain", "(I)V"));
+        a.call(unit.method(Kernel.class.getName(), "apMain", "(I)V"));
         a.bind(park).cli().hlt().jmp(park);
         for (Map.Entry<String, Label> e : named.entrySet()) {
             if (!e.getValue().isBound()) {

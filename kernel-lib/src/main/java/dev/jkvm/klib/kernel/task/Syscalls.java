@@ -1,11 +1,12 @@
-package dev.jkvm.klib.kernel.user;
+package dev.jkvm.klib.kernel.task;
 
+import dev.jkvm.klib.kernel.user.SyscallNumbers;
+import dev.jkvm.klib.kernel.user.UserSpace;
 import dev.jkvm.klib.kernel.console.Log;
-import dev.jkvm.klib.kernel.sched.Semaphore;
+import dev.jkvm.klib.kernel.sched.BlockingSemaphore;
 import dev.jkvm.klib.kernel.sched.Sleep;
 import dev.jkvm.klib.kernel.sched.Task;
 import dev.jkvm.klib.kernel.sched.TaskExit;
-import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
@@ -15,13 +16,13 @@ import dev.jkvm.klib.rt.Memory;
  * stub (build.UserSpaceBuild), rax = number and rdi, rsi, rdx = arguments. IA32_LSTAR points at
  * the kernel's entry (build.UserRoutines, MSRs in cpu.SystemCallMsrs), which switches to the
  * task's kernel stack (TSS.RSP0) and joins the interrupt path with a frame marked
- * trap.Vectors.SYSTEM_CALL; trap.Traps calls dispatch and returns the result in rax; the way
+ * trap.Vectors.SYSTEM_CALL; kernel.Traps calls dispatch and returns the result in rax; the way
  * back to ring 3 is the interrupt path's IRETQ. One case per SyscallNumbers value.
  *
- * On this host's nested paravirtual KVM (kvm_pvm) SYSCALL from ring 3 loads RIP from LSTAR and
+ * On a nested paravirtual KVM (kvm_pvm) SYSCALL from ring 3 loads RIP from LSTAR and
  * saves RCX and R11 but leaves the CPU at CPL 3, so fetching the supervisor-only entry raises a
  * user-mode page fault (error code 0x15) with RIP = LSTAR; QEMU TCG and KVM on hardware switch to
- * CPL 0 as the SDM requires. trap.Traps recognises that fault by its address
+ * CPL 0 as the SDM requires. kernel.Traps recognises that fault by its address
  * (KernelLayout.SYSCALL_ENTRY) and serves the system call from it, returning to RCX, so the same
  * image makes real SYSCALLs where the platform supports them and still works here. (INT n
  * through a DPL-3 gate is no alternative: it raised #UD here.)
@@ -58,9 +59,9 @@ public final class Syscalls {
                 return -1;
             }
             if (number == SyscallNumbers.SEM_WAIT) {
-                Semaphore.down(sched, semaphore);
+                BlockingSemaphore.down(sched, semaphore);
             } else {
-                Semaphore.post(sched, semaphore);
+                BlockingSemaphore.post(sched, semaphore);
             }
             return 0;
         }

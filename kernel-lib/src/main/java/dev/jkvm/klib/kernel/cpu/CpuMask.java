@@ -1,4 +1,4 @@
-package dev.jkvm.klib.kernel.smp;
+package dev.jkvm.klib.kernel.cpu;
 
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Memory;

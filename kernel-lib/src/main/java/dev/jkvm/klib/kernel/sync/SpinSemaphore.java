@@ -7,11 +7,11 @@ import dev.jkvm.klib.rt.Memory;
 /**
  * A counting semaphore in raw memory: post adds a unit, a wait takes one when available.
  *
- * Waiting spins for now. The scheduler will make waiters sleep instead: the two hook points are
- * awaitPost (where a waiter with nothing to take would enqueue itself on the semaphore's wait
- * queue and block) and wakeWaiter (where post would make one queued waiter runnable). Everything
- * else, including the count's protocol, stays as it is; the waiters field already counts the
- * CPUs inside awaitPost so the waking side can skip the queue when it is empty.
+ * Waiters spin (awaitPost): this is the semaphore for code that may not sleep, such as code that
+ * runs before the scheduler or on every CPU at once in the self-tests. Tasks that should sleep
+ * use sched.BlockingSemaphore, which keeps this count and its protocol and adds a wait queue
+ * (its waiters field here stays 0). The waiters field counts the CPUs inside awaitPost, so
+ * wakeWaiter can tell when nobody waits.
  *
  * Layout (SIZE bytes, 4-byte aligned):
  * <pre>
@@ -21,8 +21,8 @@ import dev.jkvm.klib.rt.Memory;
  * Ordering: taking and posting are locked read-modify-writes, full barriers on x86 (Intel SDM
  * Vol. 3A 9.2.2), so whatever the poster wrote before post is visible to the taker.
  */
-public final class CountingSemaphore {
-    private CountingSemaphore() {
+public final class SpinSemaphore {
+    private SpinSemaphore() {
     }
 
     public static final int COUNT = 0;
@@ -77,7 +77,7 @@ public final class CountingSemaphore {
         Atomic.fetchAdd32(semaphore + WAITERS, -1);
     }
 
-    /** Scheduler hook: spinning waiters notice the new count by themselves, so nothing to do yet. */
+    /** Spinning waiters notice the new count by themselves: nothing to wake. */
     private static void wakeWaiter(long semaphore) {
     }
 }

@@ -6,8 +6,8 @@ package dev.jkvm.klib.kernel.smp;
  * shootdown requests) and returns the others (IpiReason.RESCHEDULE, TIMER, PANIC, PING) for the
  * kernel's handler to act on. The kernel's handler signals end of interrupt to the local APIC.
  */
-public final class IpiHandler {
-    private IpiHandler() {
+public final class MailboxHandler {
+    private MailboxHandler() {
     }
 
     public static int handle(long mailbox, long calls, long tlb, int cpu, int wanted) {

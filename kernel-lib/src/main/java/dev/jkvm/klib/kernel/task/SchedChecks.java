@@ -5,7 +5,7 @@ import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.sched.CpuStats;
 import dev.jkvm.klib.kernel.sched.Scheduler;
-import dev.jkvm.klib.kernel.sched.Semaphore;
+import dev.jkvm.klib.kernel.sched.BlockingSemaphore;
 import dev.jkvm.klib.kernel.sched.Task;
 import dev.jkvm.klib.kernel.sched.TaskState;
 import dev.jkvm.klib.kernel.sched.TaskTable;
@@ -17,12 +17,12 @@ import dev.jkvm.klib.rt.Memory;
 /**
  * In-guest scheduler tests selected by "test=sched-NAME" on the kernel command line, each ending
  * in one "sched test NAME: ... PASS|FAIL" line: fairness, migration, priority, timeouts, stress.
- * (Affinity and join/exit values are checked by KernelTaskTest, user-task fault isolation and
- * refused kernel access by UserTaskTest; the selectors affinity, join, isolation and
+ * (Affinity and join/exit values are checked by KernelTaskChecks, user-task fault isolation and
+ * refused kernel access by UserTaskChecks; the selectors affinity, join, isolation and
  * kernel-memory run those.)
  */
-public final class SchedTests {
-    private SchedTests() {
+public final class SchedChecks {
+    private SchedChecks() {
     }
 
     /**
@@ -168,15 +168,15 @@ public final class SchedTests {
 
     /** A semaphore wait with a deadline that nobody posts times out; one that is posted does not. */
     public static boolean timeouts() {
-        long semaphore = BootAllocator.allocate(Semaphore.SIZE, 64);
-        Semaphore.init(semaphore, 0);
+        long semaphore = BootAllocator.allocate(BlockingSemaphore.SIZE, 64);
+        BlockingSemaphore.init(semaphore, 0);
         long start = Cpu.rdtsc();
         long expired = KernelScheduler.spawn(TaskBodies.TIMED_WAIT, semaphore, KernelScheduler.NORMAL_PRIORITY);
         boolean timedOut = KernelScheduler.join(expired) == 0;
         long waitedMs = (Cpu.rdtsc() - start) / KernelScheduler.tscPerMs();
         long posted = KernelScheduler.spawn(TaskBodies.POSTED_WAIT, semaphore, KernelScheduler.NORMAL_PRIORITY);
         KernelScheduler.sleepMs(TIMEOUT_MS / 3);
-        Semaphore.post(KernelScheduler.sched(), semaphore);
+        BlockingSemaphore.post(KernelScheduler.sched(), semaphore);
         boolean woken = KernelScheduler.join(posted) == 1;
         boolean passed = timedOut && waitedMs >= TIMEOUT_MS && woken;
         Console.print("sched test timeouts: unposted wait timed out after ");
@@ -257,7 +257,7 @@ public final class SchedTests {
 
     private static long waitAtMost(long semaphore, long ms) {
         long deadline = Cpu.rdtsc() + ms * KernelScheduler.tscPerMs();
-        return Semaphore.downUntil(KernelScheduler.sched(), semaphore, deadline) ? 1 : 0;
+        return BlockingSemaphore.downUntil(KernelScheduler.sched(), semaphore, deadline) ? 1 : 0;
     }
 
     private static long total(int counter, int cpuCount) {

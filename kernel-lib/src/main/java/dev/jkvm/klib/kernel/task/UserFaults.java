@@ -1,11 +1,11 @@
-package dev.jkvm.klib.kernel.user;
+package dev.jkvm.klib.kernel.task;
 
+import dev.jkvm.klib.kernel.user.UserPrograms;
+import dev.jkvm.klib.kernel.user.UserSpace;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.sched.Task;
 import dev.jkvm.klib.kernel.sched.TaskExit;
-import dev.jkvm.klib.kernel.task.KernelScheduler;
-import dev.jkvm.klib.kernel.task.WorkloadRun;
 import dev.jkvm.klib.kernel.trap.CrashReport;
 import dev.jkvm.klib.kernel.trap.SourceLines;
 import dev.jkvm.klib.kernel.trap.Symbols;

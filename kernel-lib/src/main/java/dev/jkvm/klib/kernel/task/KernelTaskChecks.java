@@ -5,7 +5,7 @@ import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.MemoryBlock;
 import dev.jkvm.klib.kernel.sched.CpuStats;
 import dev.jkvm.klib.kernel.sched.Scheduler;
-import dev.jkvm.klib.kernel.smp.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
@@ -21,8 +21,8 @@ import dev.jkvm.klib.rt.Memory;
  * CPU count; the kernel has KernelScheduler.STACKS task stacks, so with many CPUs the tasks are
  * spawned in waves of at most STACKS - 8 live ones, each wave joined before the next.
  */
-public final class KernelTaskTest {
-    private KernelTaskTest() {
+public final class KernelTaskChecks {
+    private KernelTaskChecks() {
     }
 
     public static final int ROUNDS = 4000;

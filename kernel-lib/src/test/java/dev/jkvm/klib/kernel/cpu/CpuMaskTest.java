@@ -1,4 +1,4 @@
-package dev.jkvm.klib.kernel.smp;
+package dev.jkvm.klib.kernel.cpu;
 
 import dev.jkvm.klib.kernel.sync.HostCpus;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,38 +1,35 @@
-package dev.jkvm.klib.kernel.trap;
+package dev.jkvm.klib.kernel;
 
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 import dev.jkvm.klib.kernel.cpu.Rflags;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
+import dev.jkvm.klib.kernel.trap.CrashReport;
+import dev.jkvm.klib.kernel.trap.InterruptCounts;
+import dev.jkvm.klib.kernel.trap.Panic;
+import dev.jkvm.klib.kernel.trap.TrapFrame;
+import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiReason;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
-import dev.jkvm.klib.kernel.user.Syscalls;
+import dev.jkvm.klib.kernel.task.Syscalls;
 import dev.jkvm.klib.kernel.task.Watchdog;
-import dev.jkvm.klib.kernel.user.UserFaults;
+import dev.jkvm.klib.kernel.task.UserFaults;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
-import dev.jkvm.klib.rt.PerCpu;
 
 /**
  * The one compiled entry of every interrupt and exception (called by the stubs with the
  * TrapFrame): exceptions end in a crash report, except an NMI during a panic, which stops the
- * CPU; the APIC vectors go to their handlers and get their EOI here.
+ * CPU; the APIC vectors go to their handlers and get their EOI here. It sits at the top, next to
+ * Kernel.main, because it dispatches into every layer (smp's IPI handlers, the scheduler, system
+ * calls, user faults); what it counts is trap.InterruptCounts, readable from below.
  */
 public final class Traps {
     private Traps() {
     }
 
-    /** Interrupts this CPU has handled (a @PerCpu field: each CPU counts its own). */
-    @PerCpu
-    static long interrupts;
-    @PerCpu
-    static int spurious;
-
-
-    /** System calls that arrived as a user-mode page fault on the SYSCALL entry, on this CPU. */
-    @PerCpu
-    static long systemCallsByFault;
     private static boolean faultPathReported;
 
     public static void handle(long frame) {
@@ -42,15 +39,16 @@ public final class Traps {
             return;
         }
         int vector = (int) marker & 0xFF;
-        interrupts++;
+        InterruptCounts.noteInterrupt();
         if (vector == Vectors.PAGE_FAULT && UserFaults.fromUser(frame)
                 && Memory.load64(frame + TrapFrame.RIP) == KernelLayout.get(KernelLayout.SYSCALL_ENTRY)) {
-            // SYSCALL that reached IA32_LSTAR still at CPL 3 (this nested KVM's behaviour, see
-            // user.Syscalls): the fetch of the supervisor-only entry faulted. SYSCALL had already
-            // saved the return RIP in RCX and RFLAGS in R11, so the call is served all the same.
+            // SYSCALL that reached IA32_LSTAR still at CPL 3 (what a nested paravirtual KVM,
+            // kvm_pvm, does: see task.Syscalls): the fetch of the supervisor-only entry faulted.
+            // SYSCALL had already saved the return RIP in RCX and RFLAGS in R11, so the call is
+            // served all the same.
             Memory.store64(frame + TrapFrame.RIP, Memory.load64(frame + TrapFrame.RCX));
             Memory.store64(frame + TrapFrame.RFLAGS, Memory.load64(frame + TrapFrame.R11));
-            systemCallsByFault++;
+            InterruptCounts.noteSystemCallByFault();
             if (!faultPathReported) {
                 faultPathReported = true;
                 Console.print("syscall: SYSCALL reached its entry at CPL 3 on this host; served from the page fault\n");
@@ -69,16 +67,18 @@ public final class Traps {
             return;
         }
         if (vector == Vectors.SPURIOUS) {
-            spurious++;
+            InterruptCounts.noteSpurious();
             return;
         }
         int ipiReason = vector >= Vectors.MAILBOX_FIRST && vector < Vectors.MAILBOX_FIRST + IpiReason.KINDS
                 ? 1 << (vector - Vectors.MAILBOX_FIRST) : 0;
         if (ipiReason != 0) {
-            IpiHandlers.mailbox(ipiReason);
+            int reasons = IpiHandlers.mailbox(ipiReason);
+            if ((reasons & IpiReason.RESCHEDULE) != 0 && KernelScheduler.isRunning()) {
+                KernelScheduler.onRescheduleIpi(PerCpuArea.cpuIndex());
+            }
         } else if (vector == Vectors.WAKE) {
             // Only ends a HLT (ApStartup's wait for the release); the EOI below is all it needs.
-            spurious += 0;
         } else if (vector == Vectors.TIMER) {
             if (!KernelScheduler.isRunning()) {
                 IpiHandlers.timer();
@@ -108,13 +108,5 @@ public final class Traps {
         Memory.store64(frame + TrapFrame.RAX, Syscalls.dispatch(Memory.load64(frame + TrapFrame.RAX),
                 Memory.load64(frame + TrapFrame.RDI), Memory.load64(frame + TrapFrame.RSI),
                 Memory.load64(frame + TrapFrame.RDX)));
-    }
-
-    public static long interruptCount() {
-        return interrupts;
-    }
-
-    public static int spuriousCount() {
-        return spurious;
     }
 }

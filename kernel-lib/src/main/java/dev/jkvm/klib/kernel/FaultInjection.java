@@ -1,0 +1,88 @@
+package dev.jkvm.klib.kernel;
+
+import dev.jkvm.klib.kernel.acpi.Topology;
+import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.mm.KernelLayout;
+import dev.jkvm.klib.kernel.smp.ApStartup;
+import dev.jkvm.klib.kernel.trap.Panic;
+import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.Memory;
+
+/**
+ * The failure paths the command line can ask for instead of a normal run, all in one place so
+ * that Kernel.main stays the boot path and nothing else (the scheduler tests of test=sched-NAME
+ * and test=boot belong to task.MainTask):
+ * <ul>
+ * <li>test=fault writes to the boot stack's guard page: an exception report.</li>
+ * <li>test=write-text and test=xdata write to kernel text and jump into kernel data: page
+ *     faults that show the page rights hold (CR0.WP, NX).</li>
+ * <li>test=overflow recurses on the boot stack until it hits the guard page: a double fault
+ *     reported from its IST stack.</li>
+ * <li>test=hang keeps the first AP from getting ready: it is reported and left offline.</li>
+ * <li>test=panic panics once every CPU is up: the panic stops the other CPUs.</li>
+ * </ul>
+ */
+final class FaultInjection {
+    private FaultInjection() {
+    }
+
+    /** Whether the run jumps into data on purpose: then a missing NX is no reason to stop. */
+    static boolean executesData() {
+        return CommandLine.test() == CommandLine.TEST_EXECUTE_DATA;
+    }
+
+    /** After ACPI: test=hang needs an AP to hang. */
+    static void checkMachine(long topology) {
+        if (CommandLine.test() == CommandLine.TEST_HANG && Topology.enabledCpuCount(topology) < 2) {
+            Console.print("test=hang needs at least two CPUs (it keeps the first AP from getting ready), and this"
+                    + " machine has one: give it more CPUs or drop test=hang\n");
+            Kernel.fail();
+        }
+    }
+
+    /** Once the kernel's own page tables are live: the faults that test them. */
+    static void afterPaging() {
+        int test = CommandLine.test();
+        if (test == CommandLine.TEST_FAULT) {
+            Console.print("test: writing to the boot stack's guard page\n");
+            Memory.store64(KernelLayout.get(KernelLayout.BSP_STACK_GUARD) + 64, 1);
+        }
+        if (test == CommandLine.TEST_WRITE_TEXT) {
+            Console.print("test: writing to kernel text\n");
+            Memory.store8(KernelLayout.get(KernelLayout.TEXT_START), (byte) 0xCC);
+        }
+        if (test == CommandLine.TEST_EXECUTE_DATA) {
+            Console.print("test: jumping into kernel data\n");
+            Asm.call("kernel_jump_to", KernelLayout.get(KernelLayout.BSP_PER_CPU));
+        }
+        if (test == CommandLine.TEST_OVERFLOW) {
+            Console.print("test: unbounded recursion on the boot stack\n");
+            Log.dec(recurse(0));
+        }
+    }
+
+    /** Before the APs start. */
+    static void beforeApsStart() {
+        if (CommandLine.test() == CommandLine.TEST_HANG) {
+            Console.print("test: cpu 1 will stop before it is ready\n");
+            ApStartup.hangFirstApForTest();
+        }
+    }
+
+    /** Once the APs are up. */
+    static void afterApsStarted() {
+        if (CommandLine.test() == CommandLine.TEST_PANIC) {
+            Console.print("test: panicking on purpose\n");
+            Panic.panic();
+        }
+    }
+
+    /**
+     * Recurses until the stack runs into its guard page: the page fault cannot push its frame on
+     * that stack, so the CPU raises a double fault, which runs on its own IST stack.
+     */
+    private static long recurse(long depth) {
+        return recurse(depth + 1) + depth;
+    }
+}
