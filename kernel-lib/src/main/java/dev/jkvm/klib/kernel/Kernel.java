@@ -161,6 +161,7 @@ public final class Kernel {
         }
         Gdt.load(gdt, cpuCount, 0);
         IpiHandlers.registerCounters();
+        CpuResources.bufferConsoleLines(cpuCount, enabled);
 
         long oldPage = BootAllocator.pages(1);
         long newPage = BootAllocator.pages(1);

@@ -1,7 +1,9 @@
 package dev.jkvm.klib.kernel.cpu;
 
+import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
+import dev.jkvm.klib.kernel.smp.CpuMask;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Memory;
@@ -49,5 +51,24 @@ public final class CpuResources {
         Memory.store64(record + SmpState.AREA, area);
         Memory.store64(record + SmpState.STACK_TOP, stackTop);
         return tss;
+    }
+
+    /**
+     * Gives every enabled CPU a console line buffer (a per-CPU variable) and turns line buffering
+     * on (console.Log). Call once every CPU's area exists and before any AP runs.
+     */
+    public static void bufferConsoleLines(int cpuCount, long enabledMask) {
+        long offset = PerCpuVariables.register(Log.LINE_BUFFER_SIZE, PerCpuArea.ALIGNMENT);
+        if (offset == 0) {
+            return;
+        }
+        for (int cpu = 0; cpu < cpuCount; cpu++) {
+            if (CpuMask.contains(enabledMask, cpu)) {
+                long buffer = PerCpuVariables.of(cpu, offset);
+                Memory.store32(buffer, 0);
+                Memory.store64(Memory.load64(SmpState.record(cpu) + SmpState.AREA) + PerCpuArea.CONSOLE_LINE, buffer);
+            }
+        }
+        Log.bufferLines();
     }
 }
