@@ -193,6 +193,7 @@ public final class Kernel {
         Gdt.load(gdt, cpuCount, 0);
         IpiHandlers.registerCounters();
         CrossCalls.registerScratch();
+        CpuResources.bufferConsoleLines(cpuCount, enabled);
     }
 
     /** The kernel's own page tables, the protections (NX, SMEP, SMAP, UMIP, CR0.WP), SYSCALL, user space. */

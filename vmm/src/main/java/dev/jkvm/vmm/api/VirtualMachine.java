@@ -56,6 +56,7 @@ public final class VirtualMachine {
     private final int numaNodes;
     private final java.util.Map<String, byte[]> fwCfgFiles;
     private final Accelerator accelerator;
+    private final java.util.Set<CpuFeature> hiddenFeatures;
 
     private VirtualMachine(Builder b) {
         this.cpus = b.cpus;
@@ -72,6 +73,7 @@ public final class VirtualMachine {
         this.numaNodes = b.numaNodes;
         this.fwCfgFiles = new java.util.LinkedHashMap<>(b.fwCfgFiles);
         this.accelerator = b.accelerator;
+        this.hiddenFeatures = java.util.Set.copyOf(b.hiddenFeatures);
     }
 
     public static Builder builder() { return new Builder(); }
@@ -97,7 +99,7 @@ public final class VirtualMachine {
                 throw new IllegalArgumentException("vCPU " + index + " cannot be withheld: the VM has vCPUs 0 to " + (cpus - 1));
             }
         }
-        Vm vm = Vm.create(accelerator, cpus, memory, traceExits ? System.err : null);
+        Vm vm = Vm.create(accelerator, cpus, memory, traceExits ? System.err : null, hiddenFeatures);
         try {
             LegacyDevices legacy = LegacyDevices.install(vm.pio(), vm.interruptLines(), console,
                     status -> vm.finish(VmOutcome.guestExit(status)), cpus, vm.ramSize(), Clock.systemUTC());
@@ -142,8 +144,15 @@ public final class VirtualMachine {
         private int numaNodes = 1;
         private final java.util.Map<String, byte[]> fwCfgFiles = new java.util.LinkedHashMap<>();
         private Accelerator accelerator = Accelerator.AUTO;
+        private final java.util.Set<CpuFeature> hiddenFeatures = java.util.EnumSet.noneOf(CpuFeature.class);
 
         private Builder() {}
+
+        /** Clears the feature's CPUID bit on every vCPU (for testing a guest's hardware checks). */
+        public Builder withoutCpuFeature(CpuFeature feature) {
+            hiddenFeatures.add(java.util.Objects.requireNonNull(feature, "feature"));
+            return this;
+        }
 
         /**
          * What runs the guest: {@link Accelerator#KVM}, {@link Accelerator#EMULATED} (the CPU

@@ -72,6 +72,12 @@ public final class Vm implements AutoCloseable {
      * @param trace where to log every exit, or null for no tracing
      */
     public static Vm create(Accelerator accelerator, int cpus, long memoryBytes, PrintStream trace) {
+        return create(accelerator, cpus, memoryBytes, trace, java.util.Set.of());
+    }
+
+    /** As above, with the CPUID bits of {@code hidden} cleared on every vCPU. */
+    public static Vm create(Accelerator accelerator, int cpus, long memoryBytes, PrintStream trace,
+            java.util.Set<CpuFeature> hidden) {
         if (cpus < 1) throw new IllegalArgumentException("at least one vCPU is needed, got " + cpus);
         MachineBackend machine = Accelerators.create(Accelerators.resolve(accelerator).accelerator(), cpus);
         GuestRam ram = null;
@@ -88,8 +94,17 @@ public final class Vm implements AutoCloseable {
             for (int i = 0; i < cpus; i++) {
                 Vcpu vcpu = machine.createVcpu(i);
                 vcpus.add(vcpu);
-                vcpu.setCpuid(cpuid.forVcpu(i));
-                vcpu.setMsrs(msrs);
+                List<dev.jkvm.vmm.vcpu.CpuidEntry> entries = cpuid.forVcpu(i);
+                Map<Integer, Long> vcpuMsrs = msrs;
+                if (!hidden.isEmpty()) {
+                    vcpuMsrs = new java.util.LinkedHashMap<>(msrs);
+                    for (CpuFeature feature : hidden) {
+                        entries = entries.stream().map(feature::clearFrom).toList();
+                        feature.adjustMsrs(vcpuMsrs, i);
+                    }
+                }
+                vcpu.setCpuid(entries);
+                vcpu.setMsrs(vcpuMsrs);
                 // Power-on x87/SSE control state (SDM Vol. 3 Table 9-1).
                 vcpu.setFpuControl(0x037F, 0x1F80);
                 if (i != 0) {

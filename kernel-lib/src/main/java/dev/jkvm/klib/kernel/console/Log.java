@@ -9,8 +9,15 @@ import dev.jkvm.klib.rt.Cpu;
 
 /**
  * Number formatting on the kernel console (COM1). Console.print only takes literals, so digits
- * go out one character at a time through the PUTC routine. Lines that several CPUs may print at
- * once are wrapped in lock()/unlock() so they do not interleave.
+ * go out one character at a time through the PUTC routine.
+ *
+ * Output is line-atomic across CPUs (issue 14): once bufferLines has run, every byte a CPU prints
+ * goes to that CPU's own line buffer (interrupts off while it is appended), and a whole line goes
+ * to COM1 at its newline under one output lock (build.LowLevelRoutines, kernel_put_byte). Lines
+ * longer than LINE_CAPACITY go out in pieces of that size. A line is a CPU's, not a task's: a task
+ * preempted in the middle of a line on its CPU may have the next task's text appended to it there.
+ * Reports of several lines that belong together (user faults, ring-3 writes, crashes) also take
+ * the console lock (beginLine/endLine, lockForCrash) so no other such report comes between them.
  */
 public final class Log {
     private Log() {
@@ -19,6 +26,34 @@ public final class Log {
     public static final String PUTC = "kernel_putc";
     /** Prints the NUL-terminated bytes at rdi. */
     public static final String PUTS = "kernel_puts";
+
+    /** The slot of PerCpuArea's reserved line with the address of the CPU's line buffer (0: none). */
+    public static final int CONSOLE_LINE_SLOT = 48;
+    /** A line buffer: its length (32 bits) at +0, the bytes from +LINE_BYTES. */
+    public static final int LINE_BUFFER_SIZE = 512;
+    public static final int LINE_BYTES = 8;
+    public static final int LINE_CAPACITY = LINE_BUFFER_SIZE - LINE_BYTES;
+    /** Writes out this CPU's unfinished line. */
+    public static final String FLUSH = "kernel_console_flush";
+    /** Turns line buffering on for every CPU whose area has a buffer. */
+    public static final String BUFFER_LINES = "kernel_console_buffer_lines";
+    /** After a panic: a CPU gives up waiting for the output lock after a bounded spin. */
+    public static final String EMERGENCY = "kernel_console_emergency";
+
+    /** Turns line buffering on; CPUs whose CONSOLE_LINE_SLOT is 0 still write straight out. */
+    public static void bufferLines() {
+        Asm.call(BUFFER_LINES);
+    }
+
+    /** Writes this CPU's unfinished line out (before the machine stops). */
+    public static void flush() {
+        Asm.call(FLUSH);
+    }
+
+    /** A panic is under way: waiting for the output lock is bounded from now on. */
+    public static void emergency() {
+        Asm.call(EMERGENCY);
+    }
 
     public static void putc(int c) {
         Asm.call(PUTC, c);

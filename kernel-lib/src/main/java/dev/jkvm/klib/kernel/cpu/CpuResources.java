@@ -1,8 +1,10 @@
 package dev.jkvm.klib.kernel.cpu;
 
+import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.Memory;
 
 /**
  * Everything one CPU owns, allocated by the boot CPU before the page tables are built (so their
@@ -44,5 +46,24 @@ public final class CpuResources {
         PerCpuArea.initialize(area, cpu, apicId, stackTop, tss);
         CpuRecord.set(cpu, apicId, area, stackTop);
         return tss;
+    }
+
+    /**
+     * Gives every enabled CPU a console line buffer (a per-CPU variable) and turns line buffering
+     * on (console.Log). Call once every CPU's area exists and before any AP runs.
+     */
+    public static void bufferConsoleLines(int cpuCount, long enabledMask) {
+        long offset = PerCpuVariables.register(Log.LINE_BUFFER_SIZE, PerCpuArea.ALIGNMENT);
+        if (offset == 0) {
+            return;
+        }
+        for (int cpu = 0; cpu < cpuCount; cpu++) {
+            if (CpuMask.contains(enabledMask, cpu)) {
+                long buffer = PerCpuVariables.of(cpu, offset);
+                Memory.store32(buffer, 0);
+                Memory.store64(CpuRecord.area(cpu) + PerCpuArea.CONSOLE_LINE, buffer);
+            }
+        }
+        Log.bufferLines();
     }
 }

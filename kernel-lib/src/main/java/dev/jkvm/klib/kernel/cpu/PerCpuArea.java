@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.cpu;
 
+import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Memory;
 import dev.jkvm.klib.rt.Msr;
@@ -13,7 +14,7 @@ import dev.jkvm.klib.rt.Msr;
  *
  * Reserved line: +0 self (the area's own address: thisCpu() is one GS-relative load),
  * +8 CPU index, +12 APIC ID, +16 magic, +24 kernel stack top, +32 TSS address, +40 user RSP
- * during SYSCALL entry.
+ * during SYSCALL entry, +48 the CPU's console line buffer (console.Log).
  *
  * Area: [reserved line][@PerCpu fields, copied from the compiled template, whole lines]
  * [DYNAMIC_BYTES zeroed for PerCpuVariables]. The dynamic region comes last so that the
@@ -31,6 +32,8 @@ public final class PerCpuArea {
     public static final int TSS = 32;
     /** Where the SYSCALL entry parks the user RSP while it switches to the kernel stack. */
     public static final int SYSCALL_USER_RSP = 40;
+    /** The address of this CPU's console line buffer, 0 until console.Log gives it one. */
+    public static final int CONSOLE_LINE = Log.CONSOLE_LINE_SLOT;
     public static final int RESERVED = 64;
     public static final int ALIGNMENT = 64;
     /** The dynamic region of every area (PerCpuVariables): 4 KiB, whole cache lines. */

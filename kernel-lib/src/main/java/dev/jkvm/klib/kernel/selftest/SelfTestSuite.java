@@ -28,6 +28,7 @@ import dev.jkvm.klib.kernel.sync.RwLock;
 import dev.jkvm.klib.kernel.sync.SenseBarrier;
 import dev.jkvm.klib.kernel.sync.SeqLock;
 import dev.jkvm.klib.kernel.sync.TicketSpinLock;
+import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.time.PitCalibration;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
 import dev.jkvm.klib.rt.Atomic;
@@ -49,7 +50,7 @@ public final class SelfTestSuite {
     private SelfTestSuite() {
     }
 
-    public static final int TESTS = 17;
+    public static final int TESTS = 18;
 
     /** CallFunctionDispatch ids of the suite's cross-CPU functions (CrossCalls uses small ones). */
     public static final int GANG_JOB = 100;
@@ -68,6 +69,10 @@ public final class SelfTestSuite {
     private static final int JOB_IRQ = 9;
     private static final int JOB_CHECKED_TICKET = 10;
     private static final int JOB_SEQ = 11;
+    private static final int JOB_CONSOLE = 12;
+    /** Lines each CPU prints at once in the console test. */
+    public static final int CONSOLE_LINES = 3;
+    private static final long CONSOLE_PIECE_DELAY_US = 50;
 
     /**
      * The IPI storm's size, and how long it may take before it is scaled down: about 20 s on a
@@ -199,7 +204,8 @@ public final class SelfTestSuite {
         shootdown(6);
         locks(7);
         storm(15);
-        remoteCalls(16);
+        console(16);
+        remoteCalls(17);
 
         if (Tap.failures() == 0) {
             Tap.comment();
@@ -267,7 +273,52 @@ public final class SelfTestSuite {
             tagOwnCopies(cpu);
         } else if (job == JOB_BARRIER) {
             Contention.barrier(iterations, CpuMask.count(online));
+        } else if (job == JOB_CONSOLE) {
+            consoleLines(cpu);
         }
+    }
+
+    /**
+     * A Gang job: CONSOLE_LINES comment lines, each in 33 pieces (the letters one call each, with a
+     * pause after each), so
+     * that CPUs printing at once would interleave inside a line if the console let them. The
+     * suite cannot read its own output back; the host checks the lines (it/'s SmpSelfTestTap).
+     */
+    private static void consoleLines(int cpu) {
+        for (int i = 0; i < CONSOLE_LINES; i++) {
+            Tap.comment();
+            Console.print("console: cpu ");
+            Log.dec(cpu);
+            Console.print(" line ");
+            Log.dec(i);
+            Console.print(" ");
+            for (int c = 'a'; c <= 'z'; c++) {
+                Log.putc(c);
+                // Each line takes a while, so the CPUs' lines overlap in time however the host
+                // schedules them (a line printed faster than a host time slice never would).
+                Delay.micros(CONSOLE_PIECE_DELAY_US);
+            }
+            Console.print(" end");
+            Tap.end();
+        }
+    }
+
+    /**
+     * Every online CPU prints CONSOLE_LINES lines at the same time (a Gang job). Passes here when
+     * every CPU got through its lines; whether they came out whole (issue 14: lines from
+     * different CPUs never interleave) is for the reader of the console to check: each must read
+     * "# console: cpu C line L abc...xyz end", one for each CPU and L.
+     */
+    private static void console(int number) {
+        long online = CpuRecord.onlineMask();
+        Gang.run(JOB_CONSOLE, 0);
+        Tap.begin(true, number);
+        Console.print("console: ");
+        Log.dec(CONSOLE_LINES);
+        Console.print(" lines from each of ");
+        Log.dec(CpuMask.count(online));
+        Console.print(" cpus at once, each a whole line");
+        Tap.end();
     }
 
     private static void apicIds(int number) {

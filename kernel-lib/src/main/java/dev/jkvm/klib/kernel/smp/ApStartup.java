@@ -16,6 +16,7 @@ import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.mm.MemoryBlock;
 import dev.jkvm.klib.kernel.mm.PageTables;
 import dev.jkvm.klib.kernel.time.Delay;
+import dev.jkvm.klib.kernel.time.PitCalibration;
 import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Atomic;
@@ -54,6 +55,9 @@ public final class ApStartup {
     public static final long READY_TIMEOUT_US = 10000000;
     /** The ready timeout when a test makes an AP hang on purpose (nothing to wait for). */
     public static final long TEST_READY_TIMEOUT_US = 1000000;
+    /** How often the boot CPU wakes up to look at the APs while it waits for them. */
+    public static final long WAIT_TICK_US = 500;
+    private static final int LVT_PERIODIC = 1 << 17;
     private static final long CR4_PAE = 1 << 5;
 
     private static long gdt;
@@ -107,6 +111,7 @@ public final class ApStartup {
             }
         }
         // Every AP leaves the trampoline on its own; the dead-AP timeout is one for all of them.
+        startWaitTicks();
         long deadline = Delay.deadline(TRAMPOLINE_TIMEOUT_US + (cpuCount - 1) * TRAMPOLINE_TIMEOUT_PER_AP_US);
         for (int cpu = 1; cpu < cpuCount; cpu++) {
             if (!CpuMask.contains(enabledMask, cpu)) {
@@ -114,7 +119,7 @@ public final class ApStartup {
             }
             while (SmpState.stage(cpu) < BootStage.STACK && trampolineStage(cpu) < BootStage.STACK
                     && !Delay.passed(deadline)) {
-                Cpu.pause();
+                waitTick();
             }
             if (SmpState.stage(cpu) < BootStage.STACK && trampolineStage(cpu) < BootStage.STACK) {
                 int stage = trampolineStage(cpu);
@@ -128,8 +133,9 @@ public final class ApStartup {
         }
         deadline = Delay.deadline(hangFirstAp ? TEST_READY_TIMEOUT_US : READY_TIMEOUT_US);
         while (SmpState.readyCount() < startedCount && !Delay.passed(deadline)) {
-            Cpu.pause();
+            waitTick();
         }
+        stopWaitTicks();
         int online = 1;
         for (int cpu = 1; cpu < cpuCount; cpu++) {
             if (!CpuMask.contains(enabledMask, cpu) || !startedInTime(cpu)) {
@@ -176,6 +182,28 @@ public final class ApStartup {
         Memory.store64(trampoline + TrampolineParameters.APIC_TABLE, apicTable);
         Memory.store64(trampoline + TrampolineParameters.STACK_TABLE, stackTable);
         Memory.store32(trampoline + TrampolineParameters.APIC_LIMIT, limit);
+    }
+
+    /**
+     * The boot CPU waits for the APs in HLT too, woken every WAIT_TICK_US by its local APIC timer
+     * in periodic mode (LVT timer bits 17-18 = 01b, Intel SDM Vol. 3A 11.5.1) on the WAKE vector,
+     * whose handler only acknowledges it. A pause loop there kept one host CPU busy for the whole
+     * bring-up: under QEMU TCG on a 2-core host that was half the CPU time the APs needed to start.
+     */
+    private static void startWaitTicks() {
+        long ticks = PitCalibration.lapicTicksPerMs() * WAIT_TICK_US / 1000;
+        Lapic.write(Lapic.LVT_TIMER, LVT_PERIODIC | Vectors.WAKE);
+        Lapic.write(Lapic.TIMER_INITIAL, (int) (ticks > 0 && ticks < Integer.MAX_VALUE ? ticks : 100000));
+    }
+
+    private static void stopWaitTicks() {
+        Lapic.write(Lapic.LVT_TIMER, Lapic.LVT_MASKED | Vectors.WAKE);
+        Lapic.write(Lapic.TIMER_INITIAL, 0);
+    }
+
+    /** Sleeps until the next interrupt (the wait tick at the latest); returns with interrupts on. */
+    private static void waitTick() {
+        Asm.call("kernel_wait_for_interrupt");
     }
 
     /** The stage the AP wrote in the trampoline, from its byte (shared above STAGE_SLOTS - 2). */

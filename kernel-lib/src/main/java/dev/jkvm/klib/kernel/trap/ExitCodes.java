@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.trap;
 
+import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Port;
 
@@ -25,6 +26,8 @@ public final class ExitCodes {
     public static final int EXCEPTION = 0x7F;
 
     public static void exit(int value) {
+        // This CPU's unfinished console line would be lost with the machine (console.Log).
+        Log.flush();
         Port.out32(PORT, value);
         Asm.call("kernel_halt_forever");
     }

@@ -34,6 +34,8 @@ public final class Panic {
         }
         panicking = 1;
         panicCpu = self;
+        // A CPU the NMI stops may hold the console's output lock; nobody waits for it for long now.
+        Log.emergency();
         Console.print("panic: on cpu ");
         Log.dec(self);
         Console.print(", stopping the other cpus\n");
