@@ -789,6 +789,11 @@ public final class Decoder {
             default -> { if (mem) a |= Insn.A_WRITES_MEMORY; }
         }
         if (in.handler == Handler.BT_EI && in.ext == 4) a &= ~Insn.A_WRITES_MEMORY;
+        // A REP string instruction may yield with RIP left on itself (a chunk done): it ends its block,
+        // so the executor never tests a per-instruction "end block" flag.
+        if (in.handler >= Handler.MOVS && in.handler <= Handler.SCAS && (in.prefixes & (Insn.P_REP | Insn.P_REPNE)) != 0) {
+            a |= Insn.A_ENDS_BLOCK;
+        }
         return a;
     }
 }

@@ -36,8 +36,6 @@ public final class Executor {
 
     /** Start of the executing instruction (restored into RIP when it faults). */
     private long insnStart;
-    /** Set by a handler: leave the current block (REP chunk done, branch taken...). */
-    private boolean endBlock;
     /** Set by a handler: return from {@link #run} after this instruction (system instruction). */
     private boolean stopRun;
 
@@ -132,31 +130,53 @@ public final class Executor {
                 // An instruction crossing a page end, or code outside RAM: decoded every time, not cached.
                 Insn in = crossing;
                 decoder.decode(code, linear, mode, in);
-                endBlock = false;
                 s.rip = (rip + in.length) & ripMask(mode);
                 execute(in);
                 retired++;
                 return 1;
             }
         }
+        return runInsns(block, max, rip, mode, pages);
+    }
+
+    /**
+     * Executes {@code block} from its first instruction (at {@code rip}), at most {@code max}
+     * instructions. Bookkeeping is per block, not per instruction: the retired count is added once
+     * at the end, and the faulting instruction's start is recomputed from the block only when a
+     * {@link CpuException} escapes. A block ends only at its last instruction (the decoder ends
+     * blocks at every instruction that transfers control or may leave RIP on itself, such as a
+     * REP string instruction yielding) or after a store that invalidated decoded code
+     * ({@link CodePages#invalidations}): the rest of this block may be stale (SDM Vol. 3 §8.1.3).
+     */
+    private long runInsns(DecodedBlock block, long max, long rip, int mode, CodePages pages) {
         block.executions++;
         Insn[] insns = block.insns;
         int n = insns.length;
         if (n > max) n = (int) max;
         long mask = ripMask(mode);
-        endBlock = false;
+        int invalidations = pages.invalidations;
         int i = 0;
-        while (i < n) {
-            Insn in = insns[i++];
-            long start = s.rip;
-            insnStart = start;
-            s.rip = (start + in.length) & mask;
-            execute(in);
-            retired++;
-            if (endBlock) break;
-            // A store into this block's own page makes the rest of it stale (self-modifying code).
-            if ((in.attrs & Insn.A_WRITES_MEMORY) != 0 && pages.version(physical) != block.version) break;
+        try {
+            while (i < n) {
+                Insn in = insns[i++];
+                s.rip = (s.rip + in.length) & mask;
+                execute(in);
+                if ((in.attrs & Insn.A_WRITES_MEMORY) != 0 && pages.invalidations != invalidations) {
+                    // Some decoded code was written (this vCPU's store, or another's seen early): stop unless the
+                    // block's own page is untouched.
+                    if (pages.version(block.physical) != block.version) break;
+                    invalidations = pages.invalidations;
+                }
+            }
+        } catch (CpuException ex) {
+            // Instruction i - 1 faulted: the ones before it retired; RIP goes back to its start.
+            retired += i - 1;
+            long start = rip;
+            for (int k = 0; k < i - 1; k++) start += insns[k].length;
+            insnStart = start & mask;
+            throw ex;
         }
+        retired += i;
         return i;
     }
 
@@ -166,11 +186,11 @@ public final class Executor {
         switch (in.handler) {
             case Handler.UD -> throw cpu.ex.raise(CpuException.UD, CpuException.NO_ERROR_CODE);
             case Handler.UNIMPLEMENTED -> {
-                unimplemented.record(in, insnStart);
+                unimplemented.record(in, (s.rip - in.length) & ripMask(in.mode));
                 throw cpu.ex.raise(CpuException.UD, CpuException.NO_ERROR_CODE);
             }
             case Handler.GP_LENGTH -> throw cpu.ex.raise(CpuException.GP, 0);
-            case Handler.SYSTEM -> { cpu.system.execute(cpu, in); endBlock = true; stopRun = true; }
+            case Handler.SYSTEM -> { cpu.system.execute(cpu, in); stopRun = true; }
 
             case Handler.ALU_EG -> aluEG(in, 0);
             case Handler.ALU_EG + 1 -> aluEG(in, 1);
@@ -315,7 +335,6 @@ public final class Executor {
     private void jump(Insn in, long target) {
         int sz = in.size;
         s.rip = sz == 8 ? target : sz == 4 ? target & 0xFFFF_FFFFL : target & 0xFFFF;
-        endBlock = true;
     }
 
     private boolean locked(Insn in) {
@@ -1211,8 +1230,7 @@ public final class Executor {
             long count = g[CpuState.RCX] & amask;
             if (count == 0) return;
             if (n == REP_CHUNK) {
-                s.rip = insnStart; // yield; resumes here
-                endBlock = true;
+                s.rip = (s.rip - in.length) & ripMask(in.mode); // yield; resumes here (the decoder ends the block at REP)
                 return;
             }
             stringOnce(in, h, size, amask, delta, mmu, g);
