@@ -27,6 +27,8 @@ public final class Executor {
     private final UnimplementedOpcodes unimplemented = new UnimplementedOpcodes();
     private final Sse sse;
     private final Decoder.CodeSource code;
+    private final JumpCache jumps = new JumpCache();
+    private final CodePages pages;
 
     /** Events of this vCPU: checked between blocks (one volatile read). */
     private final CpuEvents events;
@@ -46,6 +48,7 @@ public final class Executor {
         this.events = cpu.events;
         Mmu mmu = cpu.mmu;
         this.code = mmu::fetchByte;
+        this.pages = mmu.physical().codePages();
     }
 
     /** Record of unimplemented instructions met so far (for the VMM summary). */
@@ -118,10 +121,13 @@ public final class Executor {
         long linear = mode == Decoder.MODE64 ? rip : (s.segBase[CpuState.CS] + rip) & 0xFFFF_FFFFL;
         insnStart = rip;
         Mmu mmu = cpu.mmu;
+        CodePages pages = this.pages;
+        int context = JumpCache.context(mode, s.cpl);
+        DecodedBlock block = jumps.get(linear, context, mmu.epoch);
+        if (block != null && block.version == pages.version(block.physical)) return runInsns(block, max, rip, mode, pages);
         long physical = mmu.translateFetch(linear);
         PhysicalMemory memory = mmu.physical();
-        CodePages pages = memory.codePages();
-        DecodedBlock block = null;
+        block = null;
         boolean ram = memory.isRam(physical, 1);
         if (ram) block = cache.lookup(physical, mode, pages);
         if (block == null) {
@@ -136,6 +142,8 @@ public final class Executor {
                 return 1;
             }
         }
+        // The epoch is read after the translation: a walk does not change it, a fault never gets here.
+        jumps.put(linear, context, mmu.epoch, block);
         return runInsns(block, max, rip, mode, pages);
     }
 

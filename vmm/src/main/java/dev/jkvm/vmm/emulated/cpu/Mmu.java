@@ -48,6 +48,12 @@ public class Mmu {
     /** log2 of the size of the page the entry came from (12, 21, 22 or 30). */
     private final byte[] tlbShift = new byte[TLB_SIZE];
 
+    /**
+     * Bumped by every TLB flush and INVLPG on this vCPU: caches keyed by linear address (the
+     * executor's {@link JumpCache}) are valid only within one epoch.
+     */
+    long epoch;
+
     /** Physical-address bits above MAXPHYADDR that must be zero in paging entries (reserved, #PF RSVD). */
     private long reservedPhysBits;
     /** Physical address mask (bits MAXPHYADDR-1..12) for frames in paging entries. */
@@ -243,6 +249,7 @@ public class Mmu {
 
     /** INVLPG: drops every entry for the page holding {@code linear}, whatever its size (SDM Vol. 3 §4.10.4.1). */
     public void invalidate(long linear) {
+        epoch++;
         long vpn = linear >>> 12;
         for (int i = 0; i < TLB_SIZE; i++) {
             int shift = tlbShift[i] - 12;
@@ -252,6 +259,7 @@ public class Mmu {
 
     /** Flushes the TLB: all entries, or all but global ones (CR3 load with CR4.PGE, §4.10.4.1). */
     public void flush(boolean includingGlobal) {
+        epoch++;
         for (int i = 0; i < TLB_SIZE; i++) {
             if (includingGlobal || !tlbGlobal[i]) tlbTag[i] = -1;
         }
