@@ -747,31 +747,12 @@ public final class Executor {
                     g[0] = Long.divideUnsigned(lo, d);
                     g[2] = Long.remainderUnsigned(lo, d);
                 } else {
-                    divide128(hi, lo, d);
-                    g[0] = divQuotient;
-                    g[2] = divRemainder;
+                    long q = Divide128.quotient(hi, lo, d);
+                    g[0] = q;
+                    g[2] = lo - q * d;
                 }
             }
         }
-    }
-
-    private long divQuotient, divRemainder;
-
-    /** Unsigned (hi:lo) / d with hi < d (so the quotient fits 64 bits): restoring shift-subtract division. */
-    private void divide128(long hi, long lo, long d) {
-        long q = 0;
-        long r = hi;
-        for (int i = 63; i >= 0; i--) {
-            boolean carry = r < 0; // top bit about to shift out
-            r = r << 1 | (lo >>> i) & 1;
-            q <<= 1;
-            if (carry || Long.compareUnsigned(r, d) >= 0) {
-                r -= d;
-                q |= 1;
-            }
-        }
-        divQuotient = q;
-        divRemainder = r;
     }
 
     private void idiv(Insn in) {
@@ -819,8 +800,7 @@ public final class Executor {
                 boolean negD = d < 0;
                 long ad = negD ? -d : d;
                 if (Long.compareUnsigned(hi, ad) >= 0) throw divideError();
-                divide128(hi, lo, ad);
-                long q = divQuotient, r = divRemainder;
+                long q = Divide128.quotient(hi, lo, ad), r = lo - q * ad;
                 boolean negQ = negN != negD;
                 // |quotient| must fit: at most 2^63 - 1, or 2^63 when negative.
                 if (negQ ? Long.compareUnsigned(q, Long.MIN_VALUE) > 0 : q < 0) throw divideError();
