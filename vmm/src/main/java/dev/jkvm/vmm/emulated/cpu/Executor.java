@@ -70,9 +70,14 @@ public final class Executor {
     public long run(long budget) {
         long done = 0;
         stopRun = false;
+        // Code size, CS base and CPL change only through system instructions (which end the run),
+        // exception and interrupt delivery (outside it) or the VMM (between runs): read them once per run.
+        int mode = codeMode();
+        long csBase = s.segBase[CpuState.CS];
+        int context = JumpCache.context(mode, s.cpl);
         try {
             while (done < budget) {
-                done += runBlock(budget - done);
+                done += runBlock(budget - done, mode, csBase, context);
                 if (stopRun) break;
                 CpuEvents e = events;
                 if (e != null && e.peek() != 0) break;
@@ -117,12 +122,15 @@ public final class Executor {
 
     private long runBlock(long max) {
         int mode = codeMode();
+        return runBlock(max, mode, s.segBase[CpuState.CS], JumpCache.context(mode, s.cpl));
+    }
+
+    private long runBlock(long max, int mode, long csBase, int context) {
         long rip = s.rip;
-        long linear = mode == Decoder.MODE64 ? rip : (s.segBase[CpuState.CS] + rip) & 0xFFFF_FFFFL;
+        long linear = mode == Decoder.MODE64 ? rip : (csBase + rip) & 0xFFFF_FFFFL;
         insnStart = rip;
         Mmu mmu = cpu.mmu;
         CodePages pages = this.pages;
-        int context = JumpCache.context(mode, s.cpl);
         DecodedBlock block = jumps.get(linear, context, mmu.epoch);
         if (block != null && block.version == pages.version(block.physical)) return runInsns(block, max, rip, mode, pages);
         long physical = mmu.translateFetch(linear);
