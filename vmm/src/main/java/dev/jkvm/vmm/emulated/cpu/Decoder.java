@@ -75,6 +75,7 @@ public final class Decoder {
         }
         if (out.segment < 0) out.segment = CpuState.DS;
         out.attrs = attributes(out);
+        specialise(out);
         this.src = null;
         this.in = null;
     }
@@ -763,6 +764,35 @@ public final class Decoder {
         if (op == SseOp.PMOVMSKB && in.mod != 3) { ud(); return; }
         if (op == SseOp.MOVNT_M_X && in.mod == 3) { ud(); return; }
         sse(op);
+    }
+
+    // ------------------------------------------------------------------ specialised handlers
+
+    /**
+     * Register-only ALU, MOV and TEST with a 32- or 64-bit operand get their own handlers (the
+     * commonest instructions of compiled code): the executor then reads and writes {@code s.gpr}
+     * directly instead of going through the generic operand helpers' size and ModRM tests.
+     * Same semantics as the generic handler; nothing else about the instruction changes.
+     */
+    private static void specialise(Insn in) {
+        if (in.mod != 3 || (in.size != 8 && in.size != 4) || (in.prefixes & Insn.P_LOCK) != 0) return;
+        boolean q = in.size == 8;
+        int h = in.handler;
+        if (h >= Handler.ALU_EG && h < Handler.ALU_EG + 8) {
+            in.dst = in.rm; in.src = in.reg; in.handler = (q ? Handler.ALU_RR64 : Handler.ALU_RR32) + (h - Handler.ALU_EG);
+        } else if (h >= Handler.ALU_GE && h < Handler.ALU_GE + 8) {
+            in.dst = in.reg; in.src = in.rm; in.handler = (q ? Handler.ALU_RR64 : Handler.ALU_RR32) + (h - Handler.ALU_GE);
+        } else if (h >= Handler.ALU_EI && h < Handler.ALU_EI + 8) {
+            in.dst = in.rm; in.handler = (q ? Handler.ALU_RI64 : Handler.ALU_RI32) + (h - Handler.ALU_EI);
+        } else if (h == Handler.MOV_EG) {
+            in.dst = in.rm; in.src = in.reg; in.handler = q ? Handler.MOV_RR64 : Handler.MOV_RR32;
+        } else if (h == Handler.MOV_GE) {
+            in.dst = in.reg; in.src = in.rm; in.handler = q ? Handler.MOV_RR64 : Handler.MOV_RR32;
+        } else if (h == Handler.MOV_EI) {
+            in.dst = in.rm; in.handler = q ? Handler.MOV_RI64 : Handler.MOV_RI32;
+        } else if (h == Handler.TEST_EG) {
+            in.dst = in.rm; in.src = in.reg; in.handler = q ? Handler.TEST_RR64 : Handler.TEST_RR32;
+        }
     }
 
     // ------------------------------------------------------------------ attributes

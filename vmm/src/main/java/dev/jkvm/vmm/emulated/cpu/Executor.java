@@ -198,8 +198,51 @@ public final class Executor {
 
     // ------------------------------------------------------------------ dispatch
 
+    private static final long M32 = 0xFFFF_FFFFL;
+
     private void execute(Insn in) {
+        long[] g = s.gpr;
         switch (in.handler) {
+            // Register-only forms (Decoder.specialise): the same operations as the generic handlers below.
+            case Handler.ALU_RR64 + 0 -> { long r = alu(0, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 1 -> { long r = alu(1, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 2 -> { long r = alu(2, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 3 -> { long r = alu(3, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 4 -> { long r = alu(4, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 5 -> { long r = alu(5, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 6 -> { long r = alu(6, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 7 -> { long r = alu(7, g[in.dst], g[in.src], 8); }
+            case Handler.ALU_RR32 + 0 -> { long r = alu(0, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 1 -> { long r = alu(1, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 2 -> { long r = alu(2, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 3 -> { long r = alu(3, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 4 -> { long r = alu(4, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 5 -> { long r = alu(5, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 6 -> { long r = alu(6, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 7 -> { long r = alu(7, g[in.dst] & M32, g[in.src] & M32, 4); }
+            case Handler.ALU_RI64 + 0 -> { long r = alu(0, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 1 -> { long r = alu(1, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 2 -> { long r = alu(2, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 3 -> { long r = alu(3, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 4 -> { long r = alu(4, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 5 -> { long r = alu(5, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 6 -> { long r = alu(6, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 7 -> { long r = alu(7, g[in.dst], in.imm, 8); }
+            case Handler.ALU_RI32 + 0 -> { long r = alu(0, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 1 -> { long r = alu(1, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 2 -> { long r = alu(2, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 3 -> { long r = alu(3, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 4 -> { long r = alu(4, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 5 -> { long r = alu(5, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 6 -> { long r = alu(6, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 7 -> { long r = alu(7, g[in.dst] & M32, in.imm, 4); }
+            case Handler.MOV_RR64 -> g[in.dst] = g[in.src];
+            case Handler.MOV_RR32 -> g[in.dst] = g[in.src] & M32;
+            case Handler.MOV_RI64 -> g[in.dst] = in.imm;
+            case Handler.MOV_RI32 -> g[in.dst] = in.imm & M32;
+            case Handler.TEST_RR64 -> Flags.record(s.flags, Flags.LOGIC, 0, 0, g[in.dst] & g[in.src], 8);
+            case Handler.TEST_RR32 -> Flags.record(s.flags, Flags.LOGIC, 0, 0, g[in.dst] & g[in.src] & M32, 4);
+
             case Handler.UD -> throw cpu.ex.raise(CpuException.UD, CpuException.NO_ERROR_CODE);
             case Handler.UNIMPLEMENTED -> {
                 unimplemented.record(in, (s.rip - in.length) & ripMask(in.mode));
