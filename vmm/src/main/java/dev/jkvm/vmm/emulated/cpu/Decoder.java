@@ -775,9 +775,19 @@ public final class Decoder {
      * Same semantics as the generic handler; nothing else about the instruction changes.
      */
     private static void specialise(Insn in) {
-        if (in.mod != 3 || (in.size != 8 && in.size != 4) || (in.prefixes & Insn.P_LOCK) != 0) return;
+        if ((in.size != 8 && in.size != 4) || (in.prefixes & Insn.P_LOCK) != 0) return;
         boolean q = in.size == 8;
         int h = in.handler;
+        if (in.mod != 3) {
+            // MOV r, [base + disp] and MOV [base + disp], r with 64-bit addressing: the offset needs no mask.
+            if (!in.hasModrm || in.addrSize != 8 || in.base < 0 || in.base == Insn.BASE_RIP || in.index >= 0) return;
+            if (h == Handler.MOV_GE) {
+                in.dst = in.reg; in.handler = q ? Handler.MOV_LOAD64 : Handler.MOV_LOAD32;
+            } else if (h == Handler.MOV_EG) {
+                in.src = in.reg; in.handler = q ? Handler.MOV_STORE64 : Handler.MOV_STORE32;
+            }
+            return;
+        }
         if (h >= Handler.ALU_EG && h < Handler.ALU_EG + 8) {
             in.dst = in.rm; in.src = in.reg; in.handler = (q ? Handler.ALU_RR64 : Handler.ALU_RR32) + (h - Handler.ALU_EG);
         } else if (h >= Handler.ALU_GE && h < Handler.ALU_GE + 8) {
@@ -792,6 +802,10 @@ public final class Decoder {
             in.dst = in.rm; in.handler = q ? Handler.MOV_RI64 : Handler.MOV_RI32;
         } else if (h == Handler.TEST_EG) {
             in.dst = in.rm; in.src = in.reg; in.handler = q ? Handler.TEST_RR64 : Handler.TEST_RR32;
+        } else if (h == Handler.INC) {
+            in.dst = in.rm; in.handler = q ? Handler.INC_R64 : Handler.INC_R32;
+        } else if (h == Handler.DEC) {
+            in.dst = in.rm; in.handler = q ? Handler.DEC_R64 : Handler.DEC_R32;
         }
     }
 

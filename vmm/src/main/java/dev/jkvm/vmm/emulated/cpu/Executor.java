@@ -242,6 +242,14 @@ public final class Executor {
             case Handler.MOV_RI32 -> g[in.dst] = in.imm & M32;
             case Handler.TEST_RR64 -> Flags.record(s.flags, Flags.LOGIC, 0, 0, g[in.dst] & g[in.src], 8);
             case Handler.TEST_RR32 -> Flags.record(s.flags, Flags.LOGIC, 0, 0, g[in.dst] & g[in.src] & M32, 4);
+            case Handler.MOV_LOAD64 -> g[in.dst] = cpu.mmu.read(in.segment, g[in.base] + in.disp, 8);
+            case Handler.MOV_LOAD32 -> g[in.dst] = cpu.mmu.read(in.segment, g[in.base] + in.disp, 4);
+            case Handler.MOV_STORE64 -> cpu.mmu.write(in.segment, g[in.base] + in.disp, 8, g[in.src]);
+            case Handler.MOV_STORE32 -> cpu.mmu.write(in.segment, g[in.base] + in.disp, 4, g[in.src] & M32);
+            case Handler.INC_R64 -> { long v = g[in.dst], r = v + 1; Flags.recordIncDec(s.flags, Flags.INC, v, r, 8); g[in.dst] = r; }
+            case Handler.INC_R32 -> { long v = g[in.dst] & M32, r = v + 1; Flags.recordIncDec(s.flags, Flags.INC, v, r, 4); g[in.dst] = r & M32; }
+            case Handler.DEC_R64 -> { long v = g[in.dst], r = v - 1; Flags.recordIncDec(s.flags, Flags.DEC, v, r, 8); g[in.dst] = r; }
+            case Handler.DEC_R32 -> { long v = g[in.dst] & M32, r = v - 1; Flags.recordIncDec(s.flags, Flags.DEC, v, r, 4); g[in.dst] = r & M32; }
 
             case Handler.UD -> throw cpu.ex.raise(CpuException.UD, CpuException.NO_ERROR_CODE);
             case Handler.UNIMPLEMENTED -> {

@@ -51,5 +51,9 @@ final class Handler {
     static final int ALU_RI32 = 155;  // 155..162
     static final int MOV_RR64 = 163, MOV_RR32 = 164, MOV_RI64 = 165, MOV_RI32 = 166, TEST_RR64 = 167, TEST_RR32 = 168;
 
-    static final int COUNT = 169;
+    // MOV between a register and [base + disp] (64-bit addressing, no index), 32 or 64 bits; INC/DEC of a register.
+    static final int MOV_LOAD64 = 169, MOV_LOAD32 = 170, MOV_STORE64 = 171, MOV_STORE32 = 172;
+    static final int INC_R64 = 173, INC_R32 = 174, DEC_R64 = 175, DEC_R32 = 176;
+
+    static final int COUNT = 177;
 }
