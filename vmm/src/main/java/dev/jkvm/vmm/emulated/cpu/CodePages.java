@@ -1,5 +1,7 @@
 package dev.jkvm.vmm.emulated.cpu;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
@@ -15,8 +17,24 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 public final class CodePages {
     private static final int PAGE_SHIFT = 12;
 
+    private static final VarHandle INVALIDATIONS;
+    static {
+        try {
+            INVALIDATIONS = MethodHandles.lookup().findVarHandle(CodePages.class, "invalidations", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final AtomicIntegerArray version;
     private final byte[] hasCode;
+    /**
+     * How many times any page's version was bumped (atomically incremented, read plainly): an
+     * executor compares it after its own stores instead of reading its block's page version (a
+     * volatile array element) after each of them. Another vCPU's bump may be seen late; that case
+     * is caught by the version check at the next block lookup.
+     */
+    int invalidations;
 
     /** @param physicalLimit one past the highest guest-physical RAM address */
     public CodePages(long physicalLimit) {
@@ -43,6 +61,7 @@ public final class CodePages {
         if (page < hasCode.length && hasCode[page] != 0) {
             hasCode[page] = 0;
             version.incrementAndGet(page);
+            INVALIDATIONS.getAndAdd(this, 1);
         }
     }
 }

@@ -75,6 +75,7 @@ public final class Decoder {
         }
         if (out.segment < 0) out.segment = CpuState.DS;
         out.attrs = attributes(out);
+        specialise(out);
         this.src = null;
         this.in = null;
     }
@@ -765,6 +766,49 @@ public final class Decoder {
         sse(op);
     }
 
+    // ------------------------------------------------------------------ specialised handlers
+
+    /**
+     * Register-only ALU, MOV and TEST with a 32- or 64-bit operand get their own handlers (the
+     * commonest instructions of compiled code): the executor then reads and writes {@code s.gpr}
+     * directly instead of going through the generic operand helpers' size and ModRM tests.
+     * Same semantics as the generic handler; nothing else about the instruction changes.
+     */
+    private static void specialise(Insn in) {
+        if ((in.size != 8 && in.size != 4) || (in.prefixes & Insn.P_LOCK) != 0) return;
+        boolean q = in.size == 8;
+        int h = in.handler;
+        if (in.mod != 3) {
+            // MOV r, [base + disp] and MOV [base + disp], r with 64-bit addressing: the offset needs no mask.
+            if (!in.hasModrm || in.addrSize != 8 || in.base < 0 || in.base == Insn.BASE_RIP || in.index >= 0) return;
+            if (h == Handler.MOV_GE) {
+                in.dst = in.reg; in.handler = q ? Handler.MOV_LOAD64 : Handler.MOV_LOAD32;
+            } else if (h == Handler.MOV_EG) {
+                in.src = in.reg; in.handler = q ? Handler.MOV_STORE64 : Handler.MOV_STORE32;
+            }
+            return;
+        }
+        if (h >= Handler.ALU_EG && h < Handler.ALU_EG + 8) {
+            in.dst = in.rm; in.src = in.reg; in.handler = (q ? Handler.ALU_RR64 : Handler.ALU_RR32) + (h - Handler.ALU_EG);
+        } else if (h >= Handler.ALU_GE && h < Handler.ALU_GE + 8) {
+            in.dst = in.reg; in.src = in.rm; in.handler = (q ? Handler.ALU_RR64 : Handler.ALU_RR32) + (h - Handler.ALU_GE);
+        } else if (h >= Handler.ALU_EI && h < Handler.ALU_EI + 8) {
+            in.dst = in.rm; in.handler = (q ? Handler.ALU_RI64 : Handler.ALU_RI32) + (h - Handler.ALU_EI);
+        } else if (h == Handler.MOV_EG) {
+            in.dst = in.rm; in.src = in.reg; in.handler = q ? Handler.MOV_RR64 : Handler.MOV_RR32;
+        } else if (h == Handler.MOV_GE) {
+            in.dst = in.reg; in.src = in.rm; in.handler = q ? Handler.MOV_RR64 : Handler.MOV_RR32;
+        } else if (h == Handler.MOV_EI) {
+            in.dst = in.rm; in.handler = q ? Handler.MOV_RI64 : Handler.MOV_RI32;
+        } else if (h == Handler.TEST_EG) {
+            in.dst = in.rm; in.src = in.reg; in.handler = q ? Handler.TEST_RR64 : Handler.TEST_RR32;
+        } else if (h == Handler.INC) {
+            in.dst = in.rm; in.handler = q ? Handler.INC_R64 : Handler.INC_R32;
+        } else if (h == Handler.DEC) {
+            in.dst = in.rm; in.handler = q ? Handler.DEC_R64 : Handler.DEC_R32;
+        }
+    }
+
     // ------------------------------------------------------------------ attributes
 
     private static int attributes(Insn in) {
@@ -789,6 +833,11 @@ public final class Decoder {
             default -> { if (mem) a |= Insn.A_WRITES_MEMORY; }
         }
         if (in.handler == Handler.BT_EI && in.ext == 4) a &= ~Insn.A_WRITES_MEMORY;
+        // A REP string instruction may yield with RIP left on itself (a chunk done): it ends its block,
+        // so the executor never tests a per-instruction "end block" flag.
+        if (in.handler >= Handler.MOVS && in.handler <= Handler.SCAS && (in.prefixes & (Insn.P_REP | Insn.P_REPNE)) != 0) {
+            a |= Insn.A_ENDS_BLOCK;
+        }
         return a;
     }
 }

@@ -27,6 +27,8 @@ public final class Executor {
     private final UnimplementedOpcodes unimplemented = new UnimplementedOpcodes();
     private final Sse sse;
     private final Decoder.CodeSource code;
+    private final JumpCache jumps = new JumpCache();
+    private final CodePages pages;
 
     /** Events of this vCPU: checked between blocks (one volatile read). */
     private final CpuEvents events;
@@ -36,8 +38,6 @@ public final class Executor {
 
     /** Start of the executing instruction (restored into RIP when it faults). */
     private long insnStart;
-    /** Set by a handler: leave the current block (REP chunk done, branch taken...). */
-    private boolean endBlock;
     /** Set by a handler: return from {@link #run} after this instruction (system instruction). */
     private boolean stopRun;
 
@@ -48,6 +48,7 @@ public final class Executor {
         this.events = cpu.events;
         Mmu mmu = cpu.mmu;
         this.code = mmu::fetchByte;
+        this.pages = mmu.physical().codePages();
     }
 
     /** Record of unimplemented instructions met so far (for the VMM summary). */
@@ -69,9 +70,14 @@ public final class Executor {
     public long run(long budget) {
         long done = 0;
         stopRun = false;
+        // Code size, CS base and CPL change only through system instructions (which end the run),
+        // exception and interrupt delivery (outside it) or the VMM (between runs): read them once per run.
+        int mode = codeMode();
+        long csBase = s.segBase[CpuState.CS];
+        int context = JumpCache.context(mode, s.cpl);
         try {
             while (done < budget) {
-                done += runBlock(budget - done);
+                done += runBlock(budget - done, mode, csBase, context);
                 if (stopRun) break;
                 CpuEvents e = events;
                 if (e != null && e.peek() != 0) break;
@@ -116,14 +122,20 @@ public final class Executor {
 
     private long runBlock(long max) {
         int mode = codeMode();
+        return runBlock(max, mode, s.segBase[CpuState.CS], JumpCache.context(mode, s.cpl));
+    }
+
+    private long runBlock(long max, int mode, long csBase, int context) {
         long rip = s.rip;
-        long linear = mode == Decoder.MODE64 ? rip : (s.segBase[CpuState.CS] + rip) & 0xFFFF_FFFFL;
+        long linear = mode == Decoder.MODE64 ? rip : (csBase + rip) & 0xFFFF_FFFFL;
         insnStart = rip;
         Mmu mmu = cpu.mmu;
+        CodePages pages = this.pages;
+        DecodedBlock block = jumps.get(linear, context, mmu.epoch);
+        if (block != null && block.version == pages.version(block.physical)) return runInsns(block, max, rip, mode, pages);
         long physical = mmu.translateFetch(linear);
         PhysicalMemory memory = mmu.physical();
-        CodePages pages = memory.codePages();
-        DecodedBlock block = null;
+        block = null;
         boolean ram = memory.isRam(physical, 1);
         if (ram) block = cache.lookup(physical, mode, pages);
         if (block == null) {
@@ -135,32 +147,56 @@ public final class Executor {
                 if (mode != Decoder.MODE64 && rip + in.length - 1 > (s.segLimit[CpuState.CS] & 0xFFFF_FFFFL)) {
                     throw cpu.ex.raise(CpuException.GP, 0);
                 }
-                endBlock = false;
                 s.rip = (rip + in.length) & ripMask(mode);
                 execute(in);
                 retired++;
                 return 1;
             }
         }
+        // The epoch is read after the translation: a walk does not change it, a fault never gets here.
+        jumps.put(linear, context, mmu.epoch, block);
+        return runInsns(block, max, rip, mode, pages);
+    }
+
+    /**
+     * Executes {@code block} from its first instruction (at {@code rip}), at most {@code max}
+     * instructions. Bookkeeping is per block, not per instruction: the retired count is added once
+     * at the end, and the faulting instruction's start is recomputed from the block only when a
+     * {@link CpuException} escapes. A block ends only at its last instruction (the decoder ends
+     * blocks at every instruction that transfers control or may leave RIP on itself, such as a
+     * REP string instruction yielding) or after a store that invalidated decoded code
+     * ({@link CodePages#invalidations}): the rest of this block may be stale (SDM Vol. 3 §8.1.3).
+     */
+    private long runInsns(DecodedBlock block, long max, long rip, int mode, CodePages pages) {
         block.executions++;
         Insn[] insns = block.insns;
         int n = insns.length;
         if (n > max) n = (int) max;
         if (mode != Decoder.MODE64) n = withinCsLimit(insns, n, rip);
         long mask = ripMask(mode);
-        endBlock = false;
+        int invalidations = pages.invalidations;
         int i = 0;
-        while (i < n) {
-            Insn in = insns[i++];
-            long start = s.rip;
-            insnStart = start;
-            s.rip = (start + in.length) & mask;
-            execute(in);
-            retired++;
-            if (endBlock) break;
-            // A store into this block's own page makes the rest of it stale (self-modifying code).
-            if ((in.attrs & Insn.A_WRITES_MEMORY) != 0 && pages.version(physical) != block.version) break;
+        try {
+            while (i < n) {
+                Insn in = insns[i++];
+                s.rip = (s.rip + in.length) & mask;
+                execute(in);
+                if ((in.attrs & Insn.A_WRITES_MEMORY) != 0 && pages.invalidations != invalidations) {
+                    // Some decoded code was written (this vCPU's store, or another's seen early): stop unless the
+                    // block's own page is untouched.
+                    if (pages.version(block.physical) != block.version) break;
+                    invalidations = pages.invalidations;
+                }
+            }
+        } catch (CpuException ex) {
+            // Instruction i - 1 faulted: the ones before it retired; RIP goes back to its start.
+            retired += i - 1;
+            long start = rip;
+            for (int k = 0; k < i - 1; k++) start += insns[k].length;
+            insnStart = start & mask;
+            throw ex;
         }
+        retired += i;
         return i;
     }
 
@@ -185,15 +221,66 @@ public final class Executor {
 
     // ------------------------------------------------------------------ dispatch
 
+    private static final long M32 = 0xFFFF_FFFFL;
+
     private void execute(Insn in) {
+        long[] g = s.gpr;
         switch (in.handler) {
+            // Register-only forms (Decoder.specialise): the same operations as the generic handlers below.
+            case Handler.ALU_RR64 + 0 -> { long r = alu(0, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 1 -> { long r = alu(1, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 2 -> { long r = alu(2, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 3 -> { long r = alu(3, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 4 -> { long r = alu(4, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 5 -> { long r = alu(5, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 6 -> { long r = alu(6, g[in.dst], g[in.src], 8); g[in.dst] = r; }
+            case Handler.ALU_RR64 + 7 -> { long r = alu(7, g[in.dst], g[in.src], 8); }
+            case Handler.ALU_RR32 + 0 -> { long r = alu(0, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 1 -> { long r = alu(1, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 2 -> { long r = alu(2, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 3 -> { long r = alu(3, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 4 -> { long r = alu(4, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 5 -> { long r = alu(5, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 6 -> { long r = alu(6, g[in.dst] & M32, g[in.src] & M32, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RR32 + 7 -> { long r = alu(7, g[in.dst] & M32, g[in.src] & M32, 4); }
+            case Handler.ALU_RI64 + 0 -> { long r = alu(0, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 1 -> { long r = alu(1, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 2 -> { long r = alu(2, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 3 -> { long r = alu(3, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 4 -> { long r = alu(4, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 5 -> { long r = alu(5, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 6 -> { long r = alu(6, g[in.dst], in.imm, 8); g[in.dst] = r; }
+            case Handler.ALU_RI64 + 7 -> { long r = alu(7, g[in.dst], in.imm, 8); }
+            case Handler.ALU_RI32 + 0 -> { long r = alu(0, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 1 -> { long r = alu(1, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 2 -> { long r = alu(2, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 3 -> { long r = alu(3, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 4 -> { long r = alu(4, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 5 -> { long r = alu(5, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 6 -> { long r = alu(6, g[in.dst] & M32, in.imm, 4); g[in.dst] = r & M32; }
+            case Handler.ALU_RI32 + 7 -> { long r = alu(7, g[in.dst] & M32, in.imm, 4); }
+            case Handler.MOV_RR64 -> g[in.dst] = g[in.src];
+            case Handler.MOV_RR32 -> g[in.dst] = g[in.src] & M32;
+            case Handler.MOV_RI64 -> g[in.dst] = in.imm;
+            case Handler.MOV_RI32 -> g[in.dst] = in.imm & M32;
+            case Handler.TEST_RR64 -> Flags.record(s.flags, Flags.LOGIC, 0, 0, g[in.dst] & g[in.src], 8);
+            case Handler.TEST_RR32 -> Flags.record(s.flags, Flags.LOGIC, 0, 0, g[in.dst] & g[in.src] & M32, 4);
+            case Handler.MOV_LOAD64 -> g[in.dst] = cpu.mmu.read(in.segment, g[in.base] + in.disp, 8);
+            case Handler.MOV_LOAD32 -> g[in.dst] = cpu.mmu.read(in.segment, g[in.base] + in.disp, 4);
+            case Handler.MOV_STORE64 -> cpu.mmu.write(in.segment, g[in.base] + in.disp, 8, g[in.src]);
+            case Handler.MOV_STORE32 -> cpu.mmu.write(in.segment, g[in.base] + in.disp, 4, g[in.src] & M32);
+            case Handler.INC_R64 -> { long v = g[in.dst], r = v + 1; Flags.recordIncDec(s.flags, Flags.INC, v, r, 8); g[in.dst] = r; }
+            case Handler.INC_R32 -> { long v = g[in.dst] & M32, r = v + 1; Flags.recordIncDec(s.flags, Flags.INC, v, r, 4); g[in.dst] = r & M32; }
+            case Handler.DEC_R64 -> { long v = g[in.dst], r = v - 1; Flags.recordIncDec(s.flags, Flags.DEC, v, r, 8); g[in.dst] = r; }
+            case Handler.DEC_R32 -> { long v = g[in.dst] & M32, r = v - 1; Flags.recordIncDec(s.flags, Flags.DEC, v, r, 4); g[in.dst] = r & M32; }
+
             case Handler.UD -> throw cpu.ex.raise(CpuException.UD, CpuException.NO_ERROR_CODE);
             case Handler.UNIMPLEMENTED -> {
-                unimplemented.record(in, insnStart);
+                unimplemented.record(in, (s.rip - in.length) & ripMask(in.mode));
                 throw cpu.ex.raise(CpuException.UD, CpuException.NO_ERROR_CODE);
             }
             case Handler.GP_LENGTH -> throw cpu.ex.raise(CpuException.GP, 0);
-            case Handler.SYSTEM -> { cpu.system.execute(cpu, in); endBlock = true; stopRun = true; }
+            case Handler.SYSTEM -> { cpu.system.execute(cpu, in); stopRun = true; }
 
             case Handler.ALU_EG -> aluEG(in, 0);
             case Handler.ALU_EG + 1 -> aluEG(in, 1);
@@ -338,7 +425,6 @@ public final class Executor {
     private void jump(Insn in, long target) {
         int sz = in.size;
         s.rip = sz == 8 ? target : sz == 4 ? target & 0xFFFF_FFFFL : target & 0xFFFF;
-        endBlock = true;
     }
 
     private boolean locked(Insn in) {
@@ -743,31 +829,12 @@ public final class Executor {
                     g[0] = Long.divideUnsigned(lo, d);
                     g[2] = Long.remainderUnsigned(lo, d);
                 } else {
-                    divide128(hi, lo, d);
-                    g[0] = divQuotient;
-                    g[2] = divRemainder;
+                    long q = Divide128.quotient(hi, lo, d);
+                    g[0] = q;
+                    g[2] = lo - q * d;
                 }
             }
         }
-    }
-
-    private long divQuotient, divRemainder;
-
-    /** Unsigned (hi:lo) / d with hi < d (so the quotient fits 64 bits): restoring shift-subtract division. */
-    private void divide128(long hi, long lo, long d) {
-        long q = 0;
-        long r = hi;
-        for (int i = 63; i >= 0; i--) {
-            boolean carry = r < 0; // top bit about to shift out
-            r = r << 1 | (lo >>> i) & 1;
-            q <<= 1;
-            if (carry || Long.compareUnsigned(r, d) >= 0) {
-                r -= d;
-                q |= 1;
-            }
-        }
-        divQuotient = q;
-        divRemainder = r;
     }
 
     private void idiv(Insn in) {
@@ -815,8 +882,7 @@ public final class Executor {
                 boolean negD = d < 0;
                 long ad = negD ? -d : d;
                 if (Long.compareUnsigned(hi, ad) >= 0) throw divideError();
-                divide128(hi, lo, ad);
-                long q = divQuotient, r = divRemainder;
+                long q = Divide128.quotient(hi, lo, ad), r = lo - q * ad;
                 boolean negQ = negN != negD;
                 // |quotient| must fit: at most 2^63 - 1, or 2^63 when negative.
                 if (negQ ? Long.compareUnsigned(q, Long.MIN_VALUE) > 0 : q < 0) throw divideError();
@@ -1234,8 +1300,7 @@ public final class Executor {
             long count = g[CpuState.RCX] & amask;
             if (count == 0) return;
             if (n == REP_CHUNK) {
-                s.rip = insnStart; // yield; resumes here
-                endBlock = true;
+                s.rip = (s.rip - in.length) & ripMask(in.mode); // yield; resumes here (the decoder ends the block at REP)
                 return;
             }
             stringOnce(in, h, size, amask, delta, mmu, g);

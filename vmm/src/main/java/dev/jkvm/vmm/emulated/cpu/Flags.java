@@ -170,6 +170,19 @@ public final class Flags {
             }
             return r != ((cc & 1) != 0);
         }
+        if (f.op == LOGIC) {
+            // After TEST/AND/OR/XOR: CF = OF = 0, ZF and SF from the result (SDM Vol. 2A TEST, "Flags Affected").
+            long r = f.result << (64 - (f.size << 3)); // the result's sign bit on top, its other bits below
+            boolean c;
+            switch (cc >>> 1) {
+                case 0, 1: c = false; break;          // O, B
+                case 2, 3: c = r == 0; break;         // E, BE (CF = 0)
+                case 4, 6: c = r < 0; break;          // S, L (SF != OF with OF = 0)
+                case 7: c = r <= 0; break;            // LE: ZF or SF
+                default: return conditionSlow(f, cc); // P
+            }
+            return c != ((cc & 1) != 0);
+        }
         return conditionSlow(f, cc);
     }
 

@@ -42,5 +42,18 @@ final class Handler {
     /** SSE/SSE2: operation in {@link Insn#ext} (see {@link Sse}). */
     static final int SSE = 130;
 
-    static final int COUNT = 131;
+
+    // Register-only forms of the commonest instructions with a 32- or 64-bit operand, chosen at
+    // decode time (Insn.dst/src hold the registers) so they skip the generic operand helpers.
+    static final int ALU_RR64 = 131;  // 131..138 dst op= src, op as for ALU_EG
+    static final int ALU_RR32 = 139;  // 139..146
+    static final int ALU_RI64 = 147;  // 147..154 dst op= imm
+    static final int ALU_RI32 = 155;  // 155..162
+    static final int MOV_RR64 = 163, MOV_RR32 = 164, MOV_RI64 = 165, MOV_RI32 = 166, TEST_RR64 = 167, TEST_RR32 = 168;
+
+    // MOV between a register and [base + disp] (64-bit addressing, no index), 32 or 64 bits; INC/DEC of a register.
+    static final int MOV_LOAD64 = 169, MOV_LOAD32 = 170, MOV_STORE64 = 171, MOV_STORE32 = 172;
+    static final int INC_R64 = 173, INC_R32 = 174, DEC_R64 = 175, DEC_R32 = 176;
+
+    static final int COUNT = 177;
 }

@@ -59,6 +59,8 @@ public final class Insn {
     public int ext;
     /** Decode attributes, {@code A_*}. */
     public int attrs;
+    /** Destination and source registers (0..15) of the register-only handlers ({@code Handler.ALU_RR64} etc.). */
+    public int dst, src;
     /** The instruction's bytes (for the unimplemented-opcode record and debugging). */
     public byte[] bytes;
 

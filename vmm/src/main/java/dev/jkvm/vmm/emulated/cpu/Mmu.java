@@ -45,8 +45,19 @@ public class Mmu {
     private final long[] tlbPhys = new long[TLB_SIZE];
     private final int[] tlbAllow = new int[TLB_SIZE];
     private final boolean[] tlbGlobal = new boolean[TLB_SIZE];
+    /**
+     * The RAM region holding the whole page ({@link PhysicalMemory#region}), or -1 (MMIO, the
+     * LAPIC page, nothing): QEMU's host addend, so a TLB hit on RAM skips the region search.
+     */
+    private final int[] tlbRegion = new int[TLB_SIZE];
     /** log2 of the size of the page the entry came from (12, 21, 22 or 30). */
     private final byte[] tlbShift = new byte[TLB_SIZE];
+
+    /**
+     * Bumped by every TLB flush and INVLPG on this vCPU: caches keyed by linear address (the
+     * executor's {@link JumpCache}) are valid only within one epoch.
+     */
+    long epoch;
 
     /** Physical-address bits above MAXPHYADDR that must be zero in paging entries (reserved, #PF RSVD). */
     private long reservedPhysBits;
@@ -88,7 +99,9 @@ public class Mmu {
     public final long linear(int seg, long offset, int size, int kind) {
         if (is64()) {
             long lin = seg >= CpuState.FS ? offset + s.segBase[seg] : offset;
-            if (!canonical(lin) || !canonical(lin + size - 1)) throw segFault(seg);
+            // The last byte needs its own check only when the access crosses a page (within one page
+            // both ends are canonical or neither is).
+            if (!canonical(lin) || ((lin & 0xFFF) + size > 0x1000 && !canonical(lin + size - 1))) throw segFault(seg);
             return lin;
         }
         if ((s.cr0 & CR0_PE) != 0) {
@@ -124,11 +137,33 @@ public class Mmu {
 
     /** Reads {@code size} bytes at {@code offset} in segment {@code seg} (CpuState.ES..GS); {@code offset} is already masked to the address size. */
     public long read(int seg, long offset, int size) {
-        return readLinearAs(linear(seg, offset, size, READ), size, s.cpl == 3, false);
+        long lin = linear(seg, offset, size, READ);
+        boolean user = s.cpl == 3;
+        if ((s.cr0 & CR0_PG) != 0 && (lin & 0xFFF) + size <= 0x1000) {
+            // TLB hit on a RAM page: one tag compare, one permission bit, the region from the entry.
+            long vpn = lin >>> 12;
+            int i = (int) vpn & (TLB_SIZE - 1);
+            int r = tlbRegion[i];
+            if (tlbTag[i] == vpn && r >= 0 && (tlbAllow[i] & (user ? 1 << ALLOW_SHIFT_USER : 1)) != 0) {
+                return mem.readRam(r, tlbPhys[i] | (lin & 0xFFF), size);
+            }
+        }
+        return readLinearAs(lin, size, user, false);
     }
 
     public void write(int seg, long offset, int size, long value) {
-        writeLinearAs(linear(seg, offset, size, WRITE), size, value, s.cpl == 3, false);
+        long lin = linear(seg, offset, size, WRITE);
+        boolean user = s.cpl == 3;
+        if ((s.cr0 & CR0_PG) != 0 && (lin & 0xFFF) + size <= 0x1000) {
+            long vpn = lin >>> 12;
+            int i = (int) vpn & (TLB_SIZE - 1);
+            int r = tlbRegion[i];
+            if (tlbTag[i] == vpn && r >= 0 && (tlbAllow[i] & (user ? 2 << ALLOW_SHIFT_USER : 2)) != 0) {
+                mem.writeRam(r, tlbPhys[i] | (lin & 0xFFF), size, value);
+                return;
+            }
+        }
+        writeLinearAs(lin, size, value, user, false);
     }
 
     /** Reads and writes at a linear address (descriptor tables, TSS, IDT: supervisor accesses when {@code supervisor}). */
@@ -243,6 +278,7 @@ public class Mmu {
 
     /** INVLPG: drops every entry for the page holding {@code linear}, whatever its size (SDM Vol. 3 §4.10.4.1). */
     public void invalidate(long linear) {
+        epoch++;
         long vpn = linear >>> 12;
         for (int i = 0; i < TLB_SIZE; i++) {
             int shift = tlbShift[i] - 12;
@@ -252,6 +288,7 @@ public class Mmu {
 
     /** Flushes the TLB: all entries, or all but global ones (CR3 load with CR4.PGE, §4.10.4.1). */
     public void flush(boolean includingGlobal) {
+        epoch++;
         for (int i = 0; i < TLB_SIZE; i++) {
             if (includingGlobal || !tlbGlobal[i]) tlbTag[i] = -1;
         }
@@ -442,6 +479,7 @@ public class Mmu {
             tlbAllow[i] = allow;
             tlbGlobal[i] = (cr4 & CR4_PGE) != 0 && (leaf & PTE_G) != 0;
             tlbShift[i] = (byte) shift;
+            tlbRegion[i] = mem.region(frame, 0x1000);
         }
         return frame | (linear & 0xFFF);
     }
