@@ -33,6 +33,7 @@ import dev.jkvm.klib.kernel.smp.TlbShootdown;
 import dev.jkvm.klib.kernel.task.KernelScheduler;
 import dev.jkvm.klib.kernel.task.KernelStacks;
 import dev.jkvm.klib.kernel.task.TaskBodies;
+import dev.jkvm.klib.kernel.task.SchedChecks;
 import dev.jkvm.klib.kernel.task.Watchdog;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.time.PitCalibration;
@@ -127,6 +128,7 @@ public final class Kernel {
     private static void commandLine(long info) {
         boolean commandLineOk = CommandLine.parse(info);
         Watchdog.setCommandLineLimit(CommandLine.watchdogMs());
+        SchedChecks.setCommandLineSpin(CommandLine.schedSpin());
         selfTestSuite = SelfTestSuite.enabled(CommandLine.selftest());
         if (!commandLineOk || !CommandLine.fitsImage(selfTestSuite)) {
             fail();

@@ -1,6 +1,5 @@
 package dev.jkvm.klib.kernel.task;
 
-import dev.jkvm.klib.kernel.CommandLine;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.sched.CpuStats;
@@ -235,10 +234,17 @@ public final class SchedChecks {
         return verdict(passed);
     }
 
+    /** The command line's sched-spin=, or 0; set by Kernel (task sits below the kernel package). */
+    private static long commandLineSpin;
+
+    /** Called once at boot with the command line's sched-spin= value (0: not given). */
+    public static void setCommandLineSpin(long iterations) {
+        commandLineSpin = iterations;
+    }
+
     /** SPIN_ITERATIONS, or what the command line's sched-spin= asks for. */
     static long spinIterations() {
-        long fromCommandLine = CommandLine.schedSpin();
-        return fromCommandLine != 0 ? fromCommandLine : SPIN_ITERATIONS;
+        return commandLineSpin != 0 ? commandLineSpin : SPIN_ITERATIONS;
     }
 
     /** Body of TIMED_WAIT: 1 when the semaphore was taken before the deadline, 0 on timeout. */
