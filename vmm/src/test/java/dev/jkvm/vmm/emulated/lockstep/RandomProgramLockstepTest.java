@@ -63,7 +63,7 @@ class RandomProgramLockstepTest {
         RandomProgramRun.CpuFactory faulty = (kernel, model) -> new FaultInjectingCpu(
                 new EmulatedCpuUnderTest(RandomProgramRun.MEMORY_BYTES), kernel.program, s -> s.gpr[2] ^= 1L << 40);
         for (boolean stepwise : new boolean[] {false, true}) {
-            RandomProgramRun.Result r = RandomProgramRun.run(faulty, 5, 3, 24, "max", stepwise);
+            RandomProgramRun.Result r = RandomProgramRun.run(faulty, 6, 3, 24, "max", stepwise);
             String summary = r.summary(new Objdump());
             // Stepwise sees every wrong RDX; the fast path only those that survive to the program's
             // end or reach memory (a later write to RDX hides the rest).
