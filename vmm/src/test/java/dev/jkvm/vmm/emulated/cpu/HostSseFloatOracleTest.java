@@ -113,6 +113,75 @@ class HostSseFloatOracleTest {
 
     private static final String HEX = "0123456789abcdef";
 
+    /** Directed: MIN/MAX/CMP with denormal operands under DAZ (which value comes back: the operand or its flushed zero). */
+    @Test
+    void minMaxWithDenormalsUnderDaz() {
+        assumeTrue(System.getProperty("os.arch").equals("amd64"), "needs an x86-64 host");
+        long[] values = {0, Long.MIN_VALUE, 0x4babb61cd8L, 0x8000_004b_abb6_1cd8L, 0x3FF0_0000_0000_0000L, 0xBFF0_0000_0000_0000L, 0x7FF8_0000_0000_0001L};
+        List<String> failures = new ArrayList<>();
+        int run = 0;
+        try (HostCpu host = new HostCpu()) {
+            for (int opcode : new int[] {0x5D, 0x5F}) {
+                for (int prefix : new int[] {0x66, 0xF2, 0, 0xF3}) {
+                    for (long a : values) {
+                        for (long b : values) {
+                            for (int mxcsr : new int[] {0x1F80, 0x1FC0, 0x9FC0}) {
+                                long fa = prefix == 0 || prefix == 0xF3 ? (a >>> 32) * 0x1_0000_0001L : a;
+                                long fb = prefix == 0 || prefix == 0xF3 ? (b >>> 32 | b & 0xFFFF) * 0x1_0000_0001L : b;
+                                String p = compare(host, new Form(prefix, opcode, XX, false, false), new byte[] {(byte) 0xC1}, 0, 1,
+                                        new long[16], new long[] {fa, fa, fb, fb, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, mxcsr, 0x202);
+                                run++;
+                                if (p != null) failures.add(Long.toHexString(fa) + " " + Long.toHexString(fb) + " " + p);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(failures.isEmpty(), failures.size() + " disagreements of " + run + ":\n" + String.join("\n", failures));
+    }
+
+    private static final IsaMachine DIRECTED = new IsaMachine(Decoder.MODE64);
+
+    /** Runs the form (ModRM byte given) on both; null when registers, flags and MXCSR agree. */
+    private static String compare(HostCpu host, Form f, byte[] modrm, int reg, int rm, long[] regs, long[] xmm, int mxcsr, long flags) {
+        HexFormat hex = HexFormat.of();
+        ByteArrayOutputStream ins = new ByteArrayOutputStream();
+        if (f.prefix != 0) ins.write(f.prefix);
+        if (f.rexW) ins.write(0x48);
+        ins.write(0x0F);
+        ins.write(f.opcode);
+        ins.writeBytes(modrm);
+        byte[] insn = ins.toByteArray();
+        ByteArrayOutputStream seq = new ByteArrayOutputStream();
+        seq.writeBytes(hex.parseHex("410fae9f0c020000410fae9700020000"));
+        seq.writeBytes(insn);
+        seq.writeBytes(hex.parseHex("410fae9f04020000410fae970c020000"));
+        byte[] data = new byte[HostCpu.DATA_SIZE];
+        for (int i = 0; i < 4; i++) data[i] = (byte) (mxcsr >>> 8 * i);
+        host.setData(data);
+        long[] hostRegs = regs.clone();
+        long[] hostXmm = xmm.clone();
+        long hostFlags = host.run(seq.toByteArray(), hostRegs, flags, hostXmm);
+        byte[] out = host.data();
+        int hostMxcsr = out[4] & 0xFF | (out[5] & 0xFF) << 8 | (out[6] & 0xFF) << 16 | (out[7] & 0xFF) << 24;
+        IsaMachine m = DIRECTED;
+        for (int r = 0; r < 16; r++) m.s.gpr[r] = regs[r];
+        m.s.gpr[CpuState.RSP] = IsaMachine.STACK;
+        System.arraycopy(xmm, 0, m.s.xmm, 0, 16);
+        m.s.mxcsr = mxcsr;
+        Flags.set(m.s, flags);
+        m.run(hex.formatHex(insn));
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            if (hostXmm[i] != m.s.xmm[i]) b.append(" xmm").append(i / 2).append(i % 2 == 0 ? ".lo" : ".hi").append(" host ")
+                    .append(Long.toHexString(hostXmm[i])).append(" emulated ").append(Long.toHexString(m.s.xmm[i]));
+        }
+        if (hostMxcsr != m.s.mxcsr) b.append(" mxcsr host ").append(Integer.toHexString(hostMxcsr)).append(" emulated ").append(Integer.toHexString(m.s.mxcsr));
+        if (((hostFlags ^ Flags.get(m.s)) & Flags.ARITH) != 0) b.append(" flags");
+        return b.isEmpty() ? null : "[" + hex.formatHex(insn) + "] mxcsr=" + Integer.toHexString(mxcsr) + b;
+    }
+
     @Test
     void floatingPointFormsAgreeWithTheHostProcessor() {
         assumeTrue(System.getProperty("os.arch").equals("amd64"), "needs an x86-64 host");

@@ -67,18 +67,30 @@ final class RandomProgram {
 
     /** As {@link #generate(Random, int, long, boolean)} for code of {@code mode}. */
     static byte[] generate(Random rnd, int length, long address, boolean observeFlags, Mode mode) {
+        return generate(rnd, length, address, observeFlags, mode, 0);
+    }
+
+    /**
+     * As {@link #generate(Random, int, long, boolean, Mode)} with {@code floatPercent} percent of the
+     * instructions (64-bit code only) SSE/SSE2 floating point or an LDMXCSR of a random rounding
+     * mode, DAZ and FZ (exceptions stay masked).
+     */
+    static byte[] generate(Random rnd, int length, long address, boolean observeFlags, Mode mode, int floatPercent) {
         RandomProgram p = new RandomProgram(rnd, mode);
         p.observeFlags = observeFlags;
+        p.floatPercent = floatPercent;
         while (p.count < length) p.one(true);
         return p.a.currentSection().linkAt(address);
     }
 
     private boolean observeFlags;
+    private int floatPercent;
 
     private void one(boolean allowJump) {
         try {
             int kind = rnd.nextInt(100);
-            if (kind < 22) alu();
+            if (floatPercent > 0 && bits == 64 && rnd.nextInt(100) < floatPercent) floatOrMxcsr();
+            else if (kind < 22) alu();
             else if (kind < 27) unary();
             else if (kind < 38) shift();
             else if (kind < 45) multiply();
@@ -713,6 +725,27 @@ final class RandomProgram {
         int[] imm = compare ? new int[] {rnd.nextInt(8)} : new int[0];
         if (memory) sseMem(f[0], false, new int[] {f[1]}, x, disp(f[2] == 16 ? 16 : 1), imm);
         else sseReg(f[0], false, new int[] {f[1]}, x, y, imm);
+    }
+
+    /** An SSE floating-point form, or (one time in eight) MXCSR ← 0x1F80 | random RC, DAZ, FZ through memory. */
+    private void floatOrMxcsr() {
+        if (rnd.nextInt(8) != 0) {
+            sseFloat(rnd.nextInt(16), rnd.nextInt(16), rnd.nextInt(3) == 0);
+            return;
+        }
+        int mxcsr = 0x1F80 | rnd.nextInt(4) << 13 | (rnd.nextInt(4) == 0 ? 0x40 : 0) | (rnd.nextInt(4) == 0 ? 0x8000 : 0);
+        int disp = disp(4);
+        java.util.List<Integer> b = new java.util.ArrayList<>(java.util.List.of(0x41, 0xC7, 0x87)); // mov dword [r15+disp32], imm32
+        for (int i = 0; i < 4; i++) b.add((disp >>> (8 * i)) & 0xFF);
+        for (int i = 0; i < 4; i++) b.add((mxcsr >>> (8 * i)) & 0xFF);
+        a.db(b.stream().mapToInt(Integer::intValue).toArray());
+        sseMemNoPrefix(0xAE, 2, disp); // ldmxcsr [r15+disp32]
+    }
+
+    /** REX.B 0F op ModRM(10, regField, 111) disp32. */
+    private void sseMemNoPrefix(int op, int regField, int disp) {
+        int[] b = {0x41, 0x0F, op, 0x80 | regField << 3 | 7, disp & 0xFF, (disp >>> 8) & 0xFF, (disp >>> 16) & 0xFF, disp >>> 24};
+        a.db(b);
     }
 
     private int disp(int alignment) {
