@@ -15,7 +15,7 @@ import java.math.BigInteger;
  * fma remainder for division and square root). Everything else (other rounding modes, denormals,
  * results near underflow or overflow) takes the exact path: the exact result as an integer
  * significand times a power of two plus a sticky bit, rounded once by {@link #round} — so the
- * result and the PE/UE/OE flags are those of IEEE 754 with x86's tininess detection before rounding.
+ * result and the PE/UE/OE flags are those of IEEE 754 with x86's tininess detection after rounding.
  * Element values are handled as raw bits so NaN payloads survive (Java's float/double conversions
  * do not promise that).
  *
@@ -405,13 +405,13 @@ final class SseFloat {
     /**
      * Rounds m·2^e (m &gt; 0; sticky: a further nonzero amount below 2^e) with sign {@code neg} to
      * the format per MXCSR.RC, FZ and the OM/UM masks, accumulating PE, UE, OE (SDM Vol. 1 §4.9.1.4,
-     * §4.9.1.5: tininess is detected before rounding; masked underflow is signalled only when the
+     * §4.9.1.5: tininess is detected after rounding with unbounded exponent; masked underflow is signalled only when the
      * result is also inexact; FTZ with UM masked gives a signed zero and UE, PE).
      */
     private long round(boolean neg, BigInteger m, int e, boolean sticky, boolean dbl) {
         int p = dbl ? 53 : 24, emin = dbl ? -1022 : -126, emax = dbl ? 1023 : 127;
         int exp = e + m.bitLength() - 1;
-        boolean tiny = exp < emin;
+        boolean tiny = tinyAfterRounding(neg, m, e, sticky, p, emin);
         if (tiny && (mx & FZ) != 0 && masked(UE)) {
             flags |= UE | PE;
             return zeroResult(neg, dbl);
@@ -454,6 +454,38 @@ final class SseFloat {
         }
         double v = Math.scalb((double) mant, q);
         return bits(neg ? -v : v, dbl);
+    }
+
+    /**
+     * Whether m·2^e (+ sticky), rounded to p bits per RC with an unbounded exponent, is below 2^emin:
+     * x86's tininess (SDM Vol. 1 §4.9.1.5), also what FTZ flushes; the host processor agrees and
+     * disagrees with detection before rounding (HostSseFloatOracleTest#productsAtTheUnderflowBoundary).
+     */
+    private boolean tinyAfterRounding(boolean neg, BigInteger m, int e, boolean sticky, int p, int emin) {
+        int exp = e + m.bitLength() - 1;
+        if (exp >= emin) return false;
+        if (exp < emin - 1) return true;
+        int shift = exp - p + 1 - e;
+        long mant;
+        boolean half, rest;
+        if (shift <= 0) {
+            mant = m.shiftLeft(-shift).longValue();
+            half = false;
+            rest = sticky;
+        } else {
+            mant = m.shiftRight(shift).longValue();
+            half = m.testBit(shift - 1);
+            rest = sticky || m.getLowestSetBit() < shift - 1;
+        }
+        if (mant != (1L << p) - 1) return true;
+        boolean inexact = half || rest;
+        boolean up = switch (rc()) {
+            case 0 -> half && (rest || (mant & 1) != 0);
+            case 1 -> neg && inexact;
+            case 2 -> !neg && inexact;
+            default -> false;
+        };
+        return !up;
     }
 
     // ------------------------------------------------------------------ comparisons and conversions

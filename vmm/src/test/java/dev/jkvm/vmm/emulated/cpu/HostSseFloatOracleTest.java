@@ -141,6 +141,52 @@ class HostSseFloatOracleTest {
         assertTrue(failures.isEmpty(), failures.size() + " disagreements of " + run + ":\n" + String.join("\n", failures));
     }
 
+    /**
+     * Directed: products whose exact value lies just below the smallest normal, where tininess
+     * before and after rounding differ (SDM Vol. 1 §4.9.1.5): UE, PE and the result must match the host.
+     */
+    @Test
+    void productsAtTheUnderflowBoundary() {
+        assumeTrue(System.getProperty("os.arch").equals("amd64"), "needs an x86-64 host");
+        Random rnd = new Random(3);
+        List<String> failures = new ArrayList<>();
+        int run = 0;
+        try (HostCpu host = new HostCpu()) {
+            for (boolean dbl : new boolean[] {true, false}) {
+                java.math.BigDecimal min = new java.math.BigDecimal(dbl ? Double.MIN_NORMAL : Float.MIN_NORMAL);
+                java.math.BigDecimal low = min.multiply(java.math.BigDecimal.ONE.subtract(java.math.BigDecimal.valueOf(2).pow(dbl ? -54 : -25,
+                        java.math.MathContext.DECIMAL128)));
+                int found = 0;
+                for (int tries = 0; tries < 1_000_000 && found < 150; tries++) {
+                    long a, b;
+                    if (dbl) {
+                        a = 0x3FEF_FFFF_FFFF_FFFFL - rnd.nextInt(1 << 12);
+                        b = 0x0010_0000_0000_0000L + rnd.nextInt(1 << 12);
+                    } else {
+                        a = 0x3F7F_FFFFL - rnd.nextInt(1 << 6);
+                        b = 0x0080_0000L + rnd.nextInt(1 << 6);
+                    }
+                    java.math.BigDecimal exact = dbl
+                            ? new java.math.BigDecimal(Double.longBitsToDouble(a)).multiply(new java.math.BigDecimal(Double.longBitsToDouble(b)))
+                            : new java.math.BigDecimal(Float.intBitsToFloat((int) a)).multiply(new java.math.BigDecimal(Float.intBitsToFloat((int) b)));
+                    boolean boundary = exact.compareTo(min) < 0 && exact.compareTo(low) > 0;
+                    if (!boundary && rnd.nextInt(50) != 0) continue;
+                    found += boundary ? 1 : 0;
+                    for (int rc = 0; rc < 4; rc++) {
+                        for (int mxcsr : new int[] {0x1F80 | rc << 13, 0x9F80 | rc << 13}) {
+                            String p = compare(host, new Form(dbl ? 0xF2 : 0xF3, 0x59, XX, false, false), new byte[] {(byte) 0xC1}, 0, 1,
+                                    new long[16], new long[] {a, 0, b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, mxcsr, 0x202);
+                            run++;
+                            if (p != null && failures.size() < 20) failures.add(Long.toHexString(a) + " * " + Long.toHexString(b) + p);
+                        }
+                    }
+                }
+                assertTrue(found >= 50, "boundary products found: " + found);
+            }
+        }
+        assertTrue(failures.isEmpty(), failures.size() + " disagreements of " + run + ":\n" + String.join("\n", failures));
+    }
+
     private static final IsaMachine DIRECTED = new IsaMachine(Decoder.MODE64);
 
     /** Runs the form (ModRM byte given) on both; null when registers, flags and MXCSR agree. */
