@@ -165,8 +165,10 @@ final class SseFloat {
     /** Ends the instruction's computation: flags into MXCSR; an unmasked one raises #XM or #UD (SDM Vol. 1 §11.5.1, Vol. 3 §6.15 #XM). */
     private void commit() {
         if (flags == 0) return;
-        s.mxcsr |= flags;
         int unmasked = flags & ~(mx >>> 7) & 0x3F;
+        // An unmasked pre-computation exception (IE, DE, ZE) in any element stops the instruction before
+        // the post-computation step, so no element's OE/UE/PE is reported (SDM Vol. 1 §11.5.3).
+        s.mxcsr |= (unmasked & (IE | DE | ZE)) != 0 ? flags & (IE | DE | ZE) : flags;
         if (unmasked != 0) {
             if ((s.cr4 & CR4_OSXMMEXCPT) != 0) throw cpu.ex.raise(CpuException.XM, CpuException.NO_ERROR_CODE);
             throw cpu.ex.raise(CpuException.UD, CpuException.NO_ERROR_CODE);

@@ -62,6 +62,18 @@ class SseFloatTest {
     }
 
     @Test
+    void anUnmaskedPreComputationExceptionSuppressesTheOtherElementsPostComputationFlags() {
+        IsaMachine m = machine();
+        m.s.xmm[1] = ONE;
+        m.s.xmm[2] = 0;                                     // lane 0: 1/0, ZE (unmasked)
+        m.s.xmm[3] = Double.doubleToRawLongBits(3.0);       // lane 1: 1/3, PE (masked)
+        m.s.mxcsr = 0x1F80 & ~ZM;
+        assertEquals(CpuException.XM, m.runExpectingFault("660f5ec1").vector); // divpd xmm0, xmm1
+        assertEquals(0x1F80 & ~ZM | ZE, m.s.mxcsr);
+        assertEquals(ONE, m.s.xmm[1]);
+    }
+
+    @Test
     void maskedDivideByZeroGivesInfinity() {
         IsaMachine m = machine();
         m.run("f20f5ec1");
