@@ -24,6 +24,10 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       operand (HostSseFloatOracleTest#minMaxWithDenormalsUnderDaz); QEMU 7.2 compares flushed
  *       values but returns the original denormal. Lanes where ours is ±0 and QEMU's a denormal of
  *       the same sign are taken from QEMU.</li>
+ *   <li>ADDPS/ADDSD/SUBx/MULx/DIVx with two NaN operands: the SDM (Vol. 1 Table 4-7, SSE column)
+ *       returns the first source operand (quieted), and so does the host processor
+ *       (HostSseFloatOracleTest); QEMU 7.2 applies the x87 rule (the NaN with the larger
+ *       significand). Lanes where both results are NaNs are taken from QEMU.</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>
@@ -72,33 +76,41 @@ final class QemuDeviations {
     }
 
     /**
-     * MIN/MAX under DAZ (see the class comment): when every lane where {@code ours} differs from
-     * QEMU's result is our ±0 against QEMU's same-signed denormal, copies QEMU's XMM registers into
-     * {@code ours} and returns true.
+     * SSE floating-point lanes where QEMU 7.2 is known to deviate (see the class comment): MIN/MAX
+     * under DAZ (ours ±0, QEMU the same-signed denormal) and the NaN chosen from two NaN operands
+     * of ADD/SUB/MUL/DIV (both results NaNs). When every lane where {@code ours} differs is one of
+     * these, copies QEMU's XMM registers into {@code ours} and returns what was taken, else null.
      */
-    static boolean minMaxDenormalUnderDaz(byte[] code, int bits, X86State before, X86State ours, X86State after) {
-        if ((before.mxcsr & 0x40) == 0) return false;
+    static String sseFloatLanes(byte[] code, int bits, X86State before, X86State ours, X86State after) {
         int i = skipPrefixes(code, bits);
-        if (i + 1 >= code.length || code[i] != 0x0F || (code[i + 1] & 0xFF) != 0x5D && (code[i + 1] & 0xFF) != 0x5F) return false;
+        if (i + 1 >= code.length || code[i] != 0x0F) return null;
+        int op = code[i + 1] & 0xFF;
+        boolean minMax = (op == 0x5D || op == 0x5F) && (before.mxcsr & 0x40) != 0;
+        boolean arithmetic = op == 0x58 || op == 0x59 || op == 0x5C || op == 0x5E;
+        if (!minMax && !arithmetic) return null;
         boolean dbl = false;
         for (int k = 0; k < i; k++) if (code[k] == 0x66 || code[k] == (byte) 0xF2) dbl = true;
+        int width = dbl ? 64 : 32, lanes = dbl ? 1 : 2;
+        long mask = dbl ? -1L : 0xFFFF_FFFFL, sign = dbl ? Long.MIN_VALUE : 0x8000_0000L;
+        long exp = dbl ? 0x7FF0_0000_0000_0000L : 0x7F80_0000L;
         boolean any = false;
         for (int q = 0; q < 32; q++) {
             long o = ours.xmm[q], e = after.xmm[q];
             if (o == e) continue;
-            int lanes = dbl ? 1 : 2, width = dbl ? 64 : 32;
             for (int l = 0; l < lanes; l++) {
-                long mask = dbl ? -1L : 0xFFFF_FFFFL;
                 long ol = (o >>> (width * l)) & mask, el = (e >>> (width * l)) & mask;
                 if (ol == el) continue;
-                long sign = dbl ? Long.MIN_VALUE : 0x8000_0000L, exp = dbl ? 0x7FF0_0000_0000_0000L : 0x7F80_0000L;
-                boolean denormal = (el & exp) == 0 && (el & ~sign & mask) != 0;
-                if (!(ol == (el & sign) && denormal)) return false;
+                boolean explained = minMax
+                        ? ol == (el & sign) && (el & exp) == 0 && (el & ~sign & mask) != 0
+                        : (ol & exp) == exp && (ol & ~sign & ~exp & mask) != 0 && (el & exp) == exp && (el & ~sign & ~exp & mask) != 0;
+                if (!explained) return null;
                 any = true;
             }
         }
-        if (any) System.arraycopy(after.xmm, 0, ours.xmm, 0, 32);
-        return any;
+        if (!any) return null;
+        System.arraycopy(after.xmm, 0, ours.xmm, 0, 32);
+        return minMax ? "MIN/MAX denormal under DAZ (QEMU 7.2 returns the unflushed operand)"
+                : "NaN from two NaN operands (QEMU 7.2 applies the x87 larger-significand rule)";
     }
 
     private static int skipPrefixes(byte[] code, int bits) {
