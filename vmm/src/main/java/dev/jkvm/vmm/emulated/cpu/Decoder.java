@@ -545,7 +545,7 @@ public final class Decoder {
                 else unimplemented();
             }
             case 0x2B -> { modrm(); if (mandatory <= 1 && in.mod != 3) sse(SseOp.MOVNT_M_X); else unimplemented(); }
-            case 0x2A, 0x2C, 0x2D, 0x2E, 0x2F -> { modrm(); unimplemented(); }
+            case 0x2A, 0x2C, 0x2D, 0x2E, 0x2F -> { modrm(); sseFloat(b); }
             case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F -> {
                 modrm(); in.ext = b & 15; handler(Handler.CMOV);
             }
@@ -561,7 +561,7 @@ public final class Decoder {
                 if (mandatory <= 1) sse(SseOp.AND + (b - 0x54));
                 else ud();
             }
-            case 0x51, 0x52, 0x53, 0x58, 0x59, 0x5A, 0x5B, 0x5C, 0x5D, 0x5E, 0x5F -> { modrm(); unimplemented(); }
+            case 0x51, 0x52, 0x53, 0x58, 0x59, 0x5A, 0x5B, 0x5C, 0x5D, 0x5E, 0x5F -> { modrm(); sseFloat(b); }
             case 0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6A, 0x6B, 0x6C, 0x6D -> {
                 modrm();
                 if (mandatory != 1) { if (b >= 0x6C) ud(); else unimplemented(); return; }
@@ -646,7 +646,7 @@ public final class Decoder {
             case 0xBD -> { modrm(); handler(mandatory == 2 ? Handler.LZCNT : Handler.BSR); }
             case 0xC0 -> { in.size = 1; modrm(); handler(Handler.XADD); lockable = true; }
             case 0xC1 -> { modrm(); handler(Handler.XADD); lockable = true; }
-            case 0xC2 -> { modrm(); in.imm = next(); unimplemented(); }
+            case 0xC2 -> { modrm(); in.imm = next(); sseFloat(b); }
             case 0xC3 -> { modrm(); if (in.mod == 3 || mandatory != 0) ud(); else handler(Handler.MOVNTI); }
             case 0xC4 -> { modrm(); in.imm = next(); if (mandatory == 1) { sse(SseOp.PINSRW); } else unimplemented(); }
             case 0xC5 -> {
@@ -660,7 +660,8 @@ public final class Decoder {
             case 0xC7 -> group9();
             case 0xC8, 0xC9, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF -> { regInOpcode(b); handler(Handler.BSWAP); }
             default -> {
-                if (b >= 0xD0) sse2Integer(b);
+                if (b == 0xE6) { modrm(); sseFloat(b); }
+                else if (b >= 0xD0) sse2Integer(b);
                 else ud();
             }
         }
@@ -670,6 +671,18 @@ public final class Decoder {
         in.handler = Handler.SSE;
         in.ext = op;
         in.size = 16;
+    }
+
+    /** SSE/SSE2 floating-point forms (executed by {@link SseFloat}); 2A/2C/2D move a 32- or 64-bit general operand. */
+    private void sseFloat(int b) {
+        switch (SseFloat.form(b, mandatory)) {
+            case 1 -> {
+                sse(SseOp.FLOAT | b << 2 | mandatory);
+                if (b == 0x2A || b == 0x2C || b == 0x2D) in.size = rexW ? 8 : 4;
+            }
+            case 0 -> ud();
+            default -> unimplemented();
+        }
     }
 
     private void sseMove(int b) {

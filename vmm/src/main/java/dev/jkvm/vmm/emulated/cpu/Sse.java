@@ -21,11 +21,13 @@ final class Sse {
     /** Source operand of the executing instruction: low and high quadword. */
     private long srcLo, srcHi;
     private final long[] fxScratch = new long[32];
+    private final SseFloat fp;
 
     Sse(Executor ex) {
         this.ex = ex;
         this.cpu = ex.cpu;
         this.s = ex.s;
+        this.fp = new SseFloat(ex);
     }
 
     private void checkAvailable() {
@@ -155,6 +157,10 @@ final class Sse {
                 x[q] = (x[q] & ~(0xFFFFL << sh)) | v << sh;
             }
             default -> {
+                if (op >= SseOp.FLOAT) {
+                    fp.execute(in);
+                    return;
+                }
                 if ((op & SseOp.SHIFT_IMM) != 0) {
                     shift(x, 2 * in.rm, op & ~SseOp.SHIFT_IMM, in.imm & 0xFF);
                     return;

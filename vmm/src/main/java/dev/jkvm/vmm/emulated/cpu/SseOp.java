@@ -40,4 +40,7 @@ final class SseOp {
     static final int PMULLW = 78, PMULHW = 79, PMULHUW = 80, PMULUDQ = 81, PMADDWD = 82;
     static final int PMINUB = 83, PMAXUB = 84, PMINSW = 85, PMAXSW = 86, PAVGB = 87, PAVGW = 88, PSADBW = 89;
     static final int PMOVMSKB = 90, PINSRW = 91, PEXTRW = 92;
+
+    /** Floating-point arithmetic, comparisons and conversions: FLOAT | opcode byte << 2 | mandatory prefix (executed by {@link SseFloat}). */
+    static final int FLOAT = 0x1000;
 }

@@ -83,6 +83,11 @@ final class HostCpu implements AutoCloseable {
         return state.getAtIndex(ValueLayout.JAVA_LONG, FLAGS_SLOT);
     }
 
+    /** Offset in the (page-aligned) code mapping where the instruction bytes start. */
+    static int instructionOffset() {
+        return PROLOGUE.length() / 2;
+    }
+
     /** Native address of the data window. */
     long dataAddress() {
         return state.address() + DATA_OFFSET;

@@ -67,18 +67,30 @@ final class RandomProgram {
 
     /** As {@link #generate(Random, int, long, boolean)} for code of {@code mode}. */
     static byte[] generate(Random rnd, int length, long address, boolean observeFlags, Mode mode) {
+        return generate(rnd, length, address, observeFlags, mode, 0);
+    }
+
+    /**
+     * As {@link #generate(Random, int, long, boolean, Mode)} with {@code floatPercent} percent of the
+     * instructions (64-bit code only) SSE/SSE2 floating point or an LDMXCSR of a random rounding
+     * mode, DAZ and FZ (exceptions stay masked).
+     */
+    static byte[] generate(Random rnd, int length, long address, boolean observeFlags, Mode mode, int floatPercent) {
         RandomProgram p = new RandomProgram(rnd, mode);
         p.observeFlags = observeFlags;
+        p.floatPercent = floatPercent;
         while (p.count < length) p.one(true);
         return p.a.currentSection().linkAt(address);
     }
 
     private boolean observeFlags;
+    private int floatPercent;
 
     private void one(boolean allowJump) {
         try {
             int kind = rnd.nextInt(100);
-            if (kind < 22) alu();
+            if (floatPercent > 0 && bits == 64 && rnd.nextInt(100) < floatPercent) floatOrMxcsr();
+            else if (kind < 22) alu();
             else if (kind < 27) unary();
             else if (kind < 38) shift();
             else if (kind < 45) multiply();
@@ -637,7 +649,8 @@ final class RandomProgram {
     private void sse() {
         int x = rnd.nextInt(16), y = rnd.nextInt(16);
         boolean memory = rnd.nextInt(3) == 0;
-        switch (rnd.nextInt(6)) {
+        switch (rnd.nextInt(8)) {
+            case 6, 7 -> sseFloat(x, y, memory);
             case 0, 1 -> {
                 int[] f = SSE_X_XM[rnd.nextInt(SSE_X_XM.length)];
                 if (memory) sseMem(f[0], false, new int[] {f[1]}, x, disp(alignedLoad(f) ? 16 : 1));
@@ -677,6 +690,62 @@ final class RandomProgram {
                 sseReg(0x66, false, new int[] {f[0]}, f[1], x, rnd.nextInt(4) == 0 ? rnd.nextInt(256) : rnd.nextInt(20));
             }
         }
+    }
+
+    /** SSE/SSE2 floating-point forms: {prefix, opcode, memory operand bytes (16 = aligned m128)}. */
+    private static final int[][] SSE_FLOAT = {
+            {0, 0x51, 16}, {0x66, 0x51, 16}, {0xF3, 0x51, 4}, {0xF2, 0x51, 8}, {0, 0x58, 16}, {0x66, 0x58, 16},
+            {0xF3, 0x58, 4}, {0xF2, 0x58, 8}, {0, 0x59, 16}, {0x66, 0x59, 16}, {0xF3, 0x59, 4}, {0xF2, 0x59, 8},
+            {0, 0x5C, 16}, {0x66, 0x5C, 16}, {0xF3, 0x5C, 4}, {0xF2, 0x5C, 8}, {0, 0x5D, 16}, {0x66, 0x5D, 16},
+            {0xF3, 0x5D, 4}, {0xF2, 0x5D, 8}, {0, 0x5E, 16}, {0x66, 0x5E, 16}, {0xF3, 0x5E, 4}, {0xF2, 0x5E, 8},
+            {0, 0x5F, 16}, {0x66, 0x5F, 16}, {0xF3, 0x5F, 4}, {0xF2, 0x5F, 8}, {0, 0x5A, 8}, {0x66, 0x5A, 16},
+            {0xF3, 0x5A, 4}, {0xF2, 0x5A, 8}, {0, 0x5B, 16}, {0x66, 0x5B, 16}, {0xF3, 0x5B, 16}, {0x66, 0xE6, 16},
+            {0xF3, 0xE6, 8}, {0xF2, 0xE6, 16}, {0, 0x2E, 4}, {0x66, 0x2E, 8}, {0, 0x2F, 4}, {0x66, 0x2F, 8}};
+
+    /**
+     * SSE/SSE2 floating-point arithmetic, compares and conversions (what gcc -O2 emits for float and
+     * double code) on the random XMM contents, MXCSR at its reset value (every exception masked).
+     */
+    private void sseFloat(int x, int y, boolean memory) {
+        if (rnd.nextInt(4) == 0) {
+            // CVTSI2SS/SD xmm, r/m32/64 and CVT(T)SS2SI/SD2SI r32/64, xmm.
+            Reg g = POOL[rnd.nextInt(POOL.length)];
+            boolean w = rnd.nextBoolean();
+            int prefix = rnd.nextBoolean() ? 0xF3 : 0xF2;
+            switch (rnd.nextInt(3)) {
+                case 0 -> { if (memory) sseMem(prefix, w, new int[] {0x2A}, x, disp(1)); else sseReg(prefix, w, new int[] {0x2A}, x, g.code()); }
+                case 1 -> sseReg(prefix, w, new int[] {0x2C}, g.code(), x);
+                default -> sseReg(prefix, w, new int[] {0x2D}, g.code(), x);
+            }
+            return;
+        }
+        boolean compare = rnd.nextInt(6) == 0;
+        int[] f = compare ? new int[] {new int[] {0, 0x66, 0xF3, 0xF2}[rnd.nextInt(4)], 0xC2, 0} : SSE_FLOAT[rnd.nextInt(SSE_FLOAT.length)];
+        if (compare) f[2] = f[0] <= 0x66 ? 16 : f[0] == 0xF3 ? 4 : 8;
+        int[] imm = compare ? new int[] {rnd.nextInt(8)} : new int[0];
+        if (memory) sseMem(f[0], false, new int[] {f[1]}, x, disp(f[2] == 16 ? 16 : 1), imm);
+        else sseReg(f[0], false, new int[] {f[1]}, x, y, imm);
+    }
+
+    /** An SSE floating-point form, or (one time in eight) MXCSR ← 0x1F80 | random RC, DAZ, FZ through memory. */
+    private void floatOrMxcsr() {
+        if (rnd.nextInt(8) != 0) {
+            sseFloat(rnd.nextInt(16), rnd.nextInt(16), rnd.nextInt(3) == 0);
+            return;
+        }
+        int mxcsr = 0x1F80 | rnd.nextInt(4) << 13 | (rnd.nextInt(4) == 0 ? 0x40 : 0) | (rnd.nextInt(4) == 0 ? 0x8000 : 0);
+        int disp = disp(4);
+        java.util.List<Integer> b = new java.util.ArrayList<>(java.util.List.of(0x41, 0xC7, 0x87)); // mov dword [r15+disp32], imm32
+        for (int i = 0; i < 4; i++) b.add((disp >>> (8 * i)) & 0xFF);
+        for (int i = 0; i < 4; i++) b.add((mxcsr >>> (8 * i)) & 0xFF);
+        a.db(b.stream().mapToInt(Integer::intValue).toArray());
+        sseMemNoPrefix(0xAE, 2, disp); // ldmxcsr [r15+disp32]
+    }
+
+    /** REX.B 0F op ModRM(10, regField, 111) disp32. */
+    private void sseMemNoPrefix(int op, int regField, int disp) {
+        int[] b = {0x41, 0x0F, op, 0x80 | regField << 3 | 7, disp & 0xFF, (disp >>> 8) & 0xFF, (disp >>> 16) & 0xFF, disp >>> 24};
+        a.db(b);
     }
 
     private int disp(int alignment) {

@@ -73,6 +73,12 @@ final class RandomProgramRun {
      */
     static Result run(CpuFactory factory, long seed, int count, int length, String qemuCpuModel, boolean stepwise,
                       Mode mode) throws Exception {
+        return run(factory, seed, count, length, qemuCpuModel, stepwise, mode, 0);
+    }
+
+    /** As {@link #run(CpuFactory, long, int, int, String, boolean, Mode)} with {@code floatPercent} (see {@link RandomProgram}). */
+    static Result run(CpuFactory factory, long seed, int count, int length, String qemuCpuModel, boolean stepwise,
+                      Mode mode, int floatPercent) throws Exception {
         int bits = mode == Mode.LONG64 ? 64 : mode == Mode.PROTECTED32 ? 32 : 16;
         LockstepKernel kernel = LockstepKernel.build();
         Objdump objdump = new Objdump();
@@ -110,7 +116,7 @@ final class RandomProgramRun {
                 }
                 reload = false;
                 Random rnd = new Random(seed * 1_000_003L + i);
-                byte[] program = RandomProgram.generate(rnd, length, programAddress, !stepwise, mode);
+                byte[] program = RandomProgram.generate(rnd, length, programAddress, !stepwise, mode, floatPercent);
                 byte[] code = Arrays.copyOf(program, program.length + 16);
                 Arrays.fill(code, program.length, code.length, (byte) 0xF4);
                 long end = programAddress + program.length;
