@@ -145,6 +145,9 @@ class RunQueueTest {
             RunQueue.enqueue(rq, CPU, t);
         }
         RunQueue.dequeue(rq, CPU, t2);
+        assertEquals(0L, Memory.load64(t2 + Task.QUEUE_NEXT), "a dequeued task keeps no links");
+        assertEquals(0L, Memory.load64(t2 + Task.QUEUE_PREV));
+        assertEquals(0, Memory.load32(t2 + Task.QUEUED_ON));
         RunQueue.dequeue(rq, CPU, t4);
         assertEquals(2, RunQueue.count(rq));
         long t5 = task(2, CPU);
@@ -209,6 +212,19 @@ class RunQueueTest {
         assertFalse(RunQueue.mayHaveMovable(rq, 1, true));
         assertEquals(movableHigh, RunQueue.firstMovable(rq, 1, false));
         assertTrue(RunQueue.mayHaveMovable(rq, 1, false));
+    }
+
+    @Test
+    void theLowestLevelIsSearchedToo() {
+        long pinned = task(0, CPU);
+        long movable = task(0, CPU, 1);
+        RunQueue.enqueue(rq, CPU, pinned);
+        RunQueue.enqueue(rq, CPU, movable);
+        assertEquals(0, RunQueue.highestLevel(rq));
+        assertEquals(movable, RunQueue.firstMovable(rq, 1, false));
+        assertTrue(RunQueue.mayHaveMovable(rq, 1, false));
+        assertEquals(movable, RunQueue.firstMovable(rq, 1, true));
+        assertTrue(RunQueue.mayHaveMovable(rq, 1, true));
     }
 
     @Test

@@ -105,6 +105,16 @@ class TaskTableTest {
     }
 
     @Test
+    void releasingPushesOntoTheFreeListWithoutLosingTheRest() {
+        long first = TaskTable.allocate(table);
+        TaskTable.allocate(table);
+        TaskTable.release(table, first);
+        assertEquals(first, TaskTable.allocate(table), "the released slot first");
+        assertEquals(TaskTable.slot(table, 2), TaskTable.allocate(table), "then the slot never used");
+        assertEquals(0L, TaskTable.allocate(table));
+    }
+
+    @Test
     void lookupRefusesIdsOutsideTheTable() {
         long task = TaskTable.allocate(table);
         assertEquals(task, TaskTable.lookup(table, Task.id(task)));
