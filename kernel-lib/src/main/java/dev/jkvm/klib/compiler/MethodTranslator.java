@@ -91,13 +91,11 @@ final class MethodTranslator {
     private final Map<java.lang.classfile.Label, LoopTest> loopTests = new HashMap<>();
     /** The loop head just entered with an empty stack, while only loads have followed it; else null. */
     private java.lang.classfile.Label freshLoopHead;
-    final List<StackValue> stack = new ArrayList<>();
+    final OperandStack stack;
     FrameLayout frame;
     private boolean reachable = true;
     private final int stackEntries;
     private int maxEntriesSeen;
-    /** Register the current instruction should leave its result in (a local's home, or rax), or null. */
-    private Reg resultHint;
     private int bci;
     private int line = -1;
     private int index;
@@ -112,6 +110,7 @@ final class MethodTranslator {
         this.a = assembler;
         this.stackEntries = stackEntries;
         this.self = self;
+        this.stack = new OperandStack(assembler, this::violation);
         this.method = method;
         this.siteName = self.owner().replace('/', '.') + "." + self.name();
         this.frameName = siteName + "(" + method.parent()
@@ -333,6 +332,7 @@ final class MethodTranslator {
         }
         frame = new FrameLayout(weights.length, stackEntries >= 0 ? stackEntries : code.maxStack(),
                 weights, parameterSlots, hasCalls(), code.maxLocals());
+        stack.layout(frame);
 
         a.bind(entry);
         recordLine(entry, firstLine());
@@ -416,7 +416,7 @@ final class MethodTranslator {
             if (home instanceof Reg r) {
                 moves.add(new ParallelMove.Move(r, arrival, bits));
             } else {
-                move(home, arrival, bits);
+                stack.move(home, arrival, bits);
             }
         }
         ParallelMove.emit(a, moves);
@@ -454,7 +454,7 @@ final class MethodTranslator {
 
     private void enterReachableLabel(java.lang.classfile.Label label, Label target) {
         if (reachable) {
-            flush();
+            stack.flush();
         } else {
             stack.clear();
             List<StackValue> jumped = jumpStates.get(label);
@@ -477,7 +477,7 @@ final class MethodTranslator {
                 if (frameStack.get(d) == null) {
                     throw violation("keeps an object on the operand stack across a branch");
                 }
-                stack.add(StackValue.located(frame.stackHome(d), frameStack.get(d)));
+                stack.push(StackValue.located(frame.stackHome(d), frameStack.get(d)));
             }
             reachable = true;
         }
@@ -490,7 +490,7 @@ final class MethodTranslator {
      * TABLE[c ? i : j], as long as every path brings the same array.
      */
     private Label target(java.lang.classfile.Label label) {
-        List<StackValue> state = List.copyOf(stack);
+        List<StackValue> state = stack.snapshot();
         List<StackValue> known = jumpStates.putIfAbsent(label, state);
         if (known != null) {
             for (int i = 0; i < Math.min(known.size(), state.size()); i++) {
@@ -512,165 +512,12 @@ final class MethodTranslator {
 
     // ------------------------------------------------------------------ operands
 
-    static Object sized(Object operand, int bits) {
-        return switch (operand) {
-            case Reg r -> r.withBits(bits);
-            case Mem m -> m.size(bits);
-            default -> operand;
-        };
-    }
-
-    static boolean fitsInt(long v) {
-        return v == (int) v;
-    }
-
-    /** Where the value is now: Reg (64-bit name), Mem (unsized) or Long. */
-    Object operand(StackValue v) {
-        return switch (v.kind) {
-            case CONSTANT -> v.constant;
-            case LOCAL -> frame.localHome(v.local);
-            case LOCATED -> v.location;
-            case STRING -> throw violation("uses the string literal \"" + v.text
-                    + "\" other than as the argument of Console.print or the symbol of Asm.call");
-            case ARRAY -> throw violation("uses the array " + v.array
-                    + " other than by indexing it or taking its length");
-        };
-    }
-
-    /** dst (Reg or Mem) = src (Reg, Mem or Long), bits wide; memory to memory goes through rax. */
-    void move(Object dst, Object src, int bits) {
-        if (dst instanceof Reg d) {
-            switch (src) {
-                case Reg s -> {
-                    if (s.code() != d.code()) {
-                        a.mov(d.withBits(bits == 64 ? 64 : 32), s.withBits(bits == 64 ? 64 : 32));
-                    }
-                }
-                case Mem m -> a.mov(d.withBits(bits), m.size(bits));
-                case Long imm when bits == 64 && imm >= 0 && imm <= 0xFFFF_FFFFL ->
-                        a.mov(d.withBits(32), imm.longValue()); // writing the low half zero-extends
-                case Long imm -> a.mov(d.withBits(bits == 64 ? 64 : 32), bits == 64 ? imm : (long) imm.intValue());
-                default -> throw new IllegalStateException(src.toString());
-            }
-            return;
-        }
-        Mem m = ((Mem) dst).size(bits);
-        switch (src) {
-            case Reg s -> a.mov(m, s.withBits(bits));
-            case Long imm when bits < 64 || fitsInt(imm) -> a.mov(m, bits == 64 ? imm : narrow(imm, bits));
-            default -> {
-                move(Reg.RAX, src, bits);
-                a.mov(m, Reg.RAX.withBits(bits));
-            }
-        }
-    }
-
-    private static long narrow(long v, int bits) {
-        return switch (bits) {
-            case 8 -> (byte) v;
-            case 16 -> (short) v;
-            default -> (int) v;
-        };
-    }
-
-    /** The register to compute the value of stack depth d in: its home, or rax for a frame home. */
-    Reg resultRegister(int depth) {
-        if (resultHint != null) {
-            return resultHint;
-        }
-        return frame.stackHome(depth) instanceof Reg r ? r : Reg.RAX;
-    }
-
-    /** Pushes the value computed in register r (see resultRegister) as a new stack entry. */
-    void pushResult(Reg r, boolean wide) {
-        if (resultHint != null && r.code() == resultHint.code()) {
-            stack.add(StackValue.located(resultHint, wide));
-            return;
-        }
-        int depth = stack.size();
-        Object home = frame.stackHome(depth);
-        if (home instanceof Mem m) {
-            a.mov(m.size(wide ? 64 : 32), r.withBits(wide ? 64 : 32));
-        }
-        stack.add(StackValue.located(home, wide));
-    }
-
-    StackValue pop() {
-        return stack.removeLast();
-    }
-
-    void push(StackValue v) {
-        stack.add(v);
-    }
-
-    /** The operand as a register: itself if it is one, else loaded into scratch. */
-    Reg inRegister(Object operand, int bits, Reg scratch) {
-        if (operand instanceof Reg r) {
-            return r;
-        }
-        move(scratch, operand, bits);
-        return scratch;
-    }
-
-    /** Brings stack entry i to its home. */
-    private void materialize(int i) {
-        StackValue v = stack.get(i);
-        Object home = frame.stackHome(i);
-        if (v.kind == StackValue.Kind.LOCATED && v.location == home) {
-            return;
-        }
-        if (v.kind == StackValue.Kind.ARRAY || v.kind == StackValue.Kind.STRING) {
-            return;
-        }
-        move(home, operand(v), v.bits());
-        stack.set(i, StackValue.located(home, v.wide));
-    }
-
-    /** Brings every stack entry to its home: the state all paths into a label agree on. */
-    void flush() {
-        for (int i = 0; i < stack.size(); i++) {
-            materialize(i);
-        }
-    }
-
-    /** Copies deferred reads of a local into their stack homes before the local changes. */
-    private void materializeLocal(int slot) {
-        for (int i = 0; i < stack.size(); i++) {
-            StackValue v = stack.get(i);
-            if (v.kind == StackValue.Kind.LOCAL && v.local == slot) {
-                materialize(i);
-            }
-        }
-    }
-
-    /** Saves entries held in caller-saved registers to their frame slots before a call. */
-    void saveAcrossCall() {
-        for (int i = 0; i < stack.size(); i++) {
-            StackValue v = stack.get(i);
-            if (v.kind != StackValue.Kind.LOCATED && v.kind != StackValue.Kind.LOCAL) {
-                continue;
-            }
-            Object where = operand(v);
-            if (where instanceof Reg r && !CallingConvention.CALLEE_SAVED.contains(r)) {
-                Mem slot = frame.stackSaveSlot(i);
-                a.mov(slot.size(64), r);
-                for (int j = i; j < stack.size(); j++) {
-                    StackValue w = stack.get(j);
-                    boolean held = w.kind == StackValue.Kind.LOCATED || w.kind == StackValue.Kind.LOCAL;
-                    if (held && operand(w) == r) {
-                        stack.set(j, StackValue.located(slot, w.wide));
-                    }
-                }
-            }
-        }
-    }
-
     /**
      * Calls target with the given arguments under CallingConvention; pushes the result unless
      * resultBits is 0.
      */
     void call(Label target, List<StackValue> args, int resultBits) {
-        saveAcrossCall();
+        stack.saveAcrossCall();
         int registerArgs = CallingConvention.ARGUMENT_REGISTERS.size();
         int stackArgs = Math.max(0, args.size() - registerArgs);
         int padding = (stackArgs % 2) * 8;
@@ -678,13 +525,13 @@ final class MethodTranslator {
             a.sub(Reg.RSP, padding);
         }
         for (int k = args.size() - 1; k >= registerArgs; k--) {
-            Object src = operand(args.get(k));
+            Object src = stack.operand(args.get(k));
             switch (src) {
                 case Reg r -> a.push(r);
                 case Mem m -> a.push(m.size(64));
-                case Long imm when fitsInt(imm) -> a.push(imm);
+                case Long imm when OperandStack.fitsInt(imm) -> a.push(imm);
                 default -> {
-                    move(Reg.RAX, src, 64);
+                    stack.move(Reg.RAX, src, 64);
                     a.push(Reg.RAX);
                 }
             }
@@ -692,7 +539,7 @@ final class MethodTranslator {
         List<ParallelMove.Move> moves = new ArrayList<>();
         for (int k = 0; k < Math.min(registerArgs, args.size()); k++) {
             moves.add(new ParallelMove.Move(CallingConvention.ARGUMENT_REGISTERS.get(k),
-                    operand(args.get(k)), args.get(k).bits()));
+                    stack.operand(args.get(k)), args.get(k).bits()));
         }
         ParallelMove.emit(a, moves);
         a.call(target);
@@ -700,19 +547,10 @@ final class MethodTranslator {
             a.add(Reg.RSP, 8L * stackArgs + padding);
         }
         if (resultBits != 0) {
-            Reg r = resultRegister(stack.size());
-            move(r, Reg.RAX, resultBits);
-            pushResult(r, resultBits == 64);
+            Reg r = stack.resultRegister(stack.size());
+            stack.move(r, Reg.RAX, resultBits);
+            stack.pushResult(r, resultBits == 64);
         }
-    }
-
-    /** Pops n arguments, returning them in call order. */
-    List<StackValue> popArguments(int n) {
-        List<StackValue> args = new ArrayList<>(stack.subList(stack.size() - n, stack.size()));
-        for (int i = 0; i < n; i++) {
-            pop();
-        }
-        return args;
     }
 
     /** Jumps (never returns) to a panic routine with the site text in rdi. */
@@ -740,7 +578,7 @@ final class MethodTranslator {
     // ------------------------------------------------------------------ instructions
 
     private void instruction(Instruction ins) {
-        resultHint = null;
+        stack.hint(null);
         if (!(ins instanceof LoadInstruction || ins instanceof ConstantInstruction || ins instanceof BranchInstruction)) {
             freshLoopHead = null;
         }
@@ -751,7 +589,7 @@ final class MethodTranslator {
         try {
             dispatch(ins);
         } finally {
-            resultHint = null;
+            stack.hint(null);
         }
     }
 
@@ -785,12 +623,12 @@ final class MethodTranslator {
             for (int i = 0; i < below; i++) {
                 StackValue v = stack.get(i);
                 if (v.kind == StackValue.Kind.LOCAL && v.local == st.slot()) {
-                    materialize(i);
+                    stack.materialize(i);
                 }
             }
-            resultHint = home;
+            stack.hint(home);
         } else if (next instanceof ReturnInstruction r && r.typeKind() != TypeKind.VOID) {
-            resultHint = Reg.RAX;
+            stack.hint(Reg.RAX);
         }
     }
 
@@ -804,7 +642,7 @@ final class MethodTranslator {
             case ConvertInstruction c -> convert(c);
             case BranchInstruction b -> branch(b);
             case TableSwitchInstruction t -> {
-                if (!(stack.getLast().isConstant()) && isDense(t)) {
+                if (!(stack.peek().isConstant()) && isDense(t)) {
                     jumpTable(t);
                 } else {
                     switchOn(new ArrayList<>(t.cases()), t.defaultTarget());
@@ -814,7 +652,7 @@ final class MethodTranslator {
             case ReturnInstruction r -> doReturn(r);
             case InvokeInstruction i -> invoke(i);
             case FieldInstruction f -> field(f);
-            case StackInstruction s -> stackShuffle(s.opcode());
+            case StackInstruction s -> stack.shuffle(s.opcode());
             case ArrayLoadInstruction al -> arrayLoad(al);
             case NopInstruction n -> {
             }
@@ -825,9 +663,9 @@ final class MethodTranslator {
     private void constant(ConstantInstruction c) {
         Object value = c.constantValue();
         switch (value) {
-            case Integer i -> push(StackValue.constant(i, false));
-            case Long l -> push(StackValue.constant(l, true));
-            case String s when c.opcode() == Opcode.LDC || c.opcode() == Opcode.LDC_W -> push(StackValue.string(s));
+            case Integer i -> stack.push(StackValue.constant(i, false));
+            case Long l -> stack.push(StackValue.constant(l, true));
+            case String s when c.opcode() == Opcode.LDC || c.opcode() == Opcode.LDC_W -> stack.push(StackValue.string(s));
             case null -> throw violation("uses null: kernel code has no object references");
             default -> throw violation("uses a " + value.getClass().getSimpleName()
                     + " constant: only int, long and string literals (for Console.print) are allowed");
@@ -836,15 +674,15 @@ final class MethodTranslator {
 
     private void load(LoadInstruction l) {
         switch (l.typeKind()) {
-            case INT -> push(StackValue.local(l.slot(), false));
-            case LONG -> push(StackValue.local(l.slot(), true));
+            case INT -> stack.push(StackValue.local(l.slot(), false));
+            case LONG -> stack.push(StackValue.local(l.slot(), true));
             case REFERENCE -> {
                 FieldRef array = arrayLocals.get(l.slot());
                 if (array == null) {
                     throw violation("loads an object reference from local " + l.slot()
                             + ": only static final constant arrays may be held in locals");
                 }
-                push(StackValue.array(array));
+                stack.push(StackValue.array(array));
             }
             default -> throw violation("loads a " + l.typeKind().name().toLowerCase()
                     + " local: the kernel subset has integers only");
@@ -854,15 +692,15 @@ final class MethodTranslator {
     private void store(StoreInstruction s) {
         switch (s.typeKind()) {
             case INT, LONG -> {
-                StackValue v = pop();
-                materializeLocal(s.slot());
+                StackValue v = stack.pop();
+                stack.materializeLocal(s.slot());
                 if (v.kind == StackValue.Kind.LOCAL && v.local == s.slot()) {
                     return;
                 }
-                move(frame.localHome(s.slot()), operand(v), v.bits());
+                stack.move(frame.localHome(s.slot()), stack.operand(v), v.bits());
             }
             case REFERENCE -> {
-                StackValue v = pop();
+                StackValue v = stack.pop();
                 if (v.kind != StackValue.Kind.ARRAY) {
                     throw violation("stores an object reference in local " + s.slot()
                             + ": only static final constant arrays may be held in locals");
@@ -879,7 +717,7 @@ final class MethodTranslator {
     }
 
     private void increment(IncrementInstruction i) {
-        materializeLocal(i.slot());
+        stack.materializeLocal(i.slot());
         Object home = frame.localHome(i.slot());
         if (i.constant() == 1) {
             if (home instanceof Reg r) {
@@ -901,14 +739,14 @@ final class MethodTranslator {
     private enum Alu { ADD, SUB, AND, OR, XOR, CMP }
 
     private void alu(Alu op, Object dst, Object src, int bits) {
-        Object d = sized(dst, bits);
-        Object s = src instanceof Long l ? (Object) l : sized(src, bits);
-        if (s instanceof Long l && bits == 64 && !fitsInt(l)) {
+        Object d = OperandStack.sized(dst, bits);
+        Object s = src instanceof Long l ? (Object) l : OperandStack.sized(src, bits);
+        if (s instanceof Long l && bits == 64 && !OperandStack.fitsInt(l)) {
             a.mov(Reg.RDX, l.longValue());
             s = Reg.RDX;
         }
         if (d instanceof Mem && s instanceof Mem) {
-            move(Reg.RDX, src, bits);
+            stack.move(Reg.RDX, src, bits);
             s = Reg.RDX.withBits(bits);
         }
         switch (d) {
@@ -991,11 +829,11 @@ final class MethodTranslator {
             case ISHL, ISHR, IUSHR, LSHL, LSHR, LUSHR -> shift(op);
             case LCMP -> longCompare();
             case ARRAYLENGTH -> {
-                StackValue array = pop();
+                StackValue array = stack.pop();
                 if (array.kind != StackValue.Kind.ARRAY) {
                     throw violation("takes the length of a non-constant array");
                 }
-                push(StackValue.constant(constantArray(array.array).length(), false));
+                stack.push(StackValue.constant(constantArray(array.array).length(), false));
             }
             default -> throw violation(Unsupported.describe(o));
         }
@@ -1014,11 +852,11 @@ final class MethodTranslator {
     }
 
     private void binary(Alu op, boolean wide, boolean commutative) {
-        StackValue b = pop();
-        StackValue x = pop();
+        StackValue b = stack.pop();
+        StackValue x = stack.pop();
         int bits = wide ? 64 : 32;
         if (x.isConstant() && b.isConstant()) {
-            push(StackValue.constant(fold(op, x.constant, b.constant, wide), wide));
+            stack.push(StackValue.constant(fold(op, x.constant, b.constant, wide), wide));
             return;
         }
         if (commutative && x.isConstant()) {
@@ -1026,10 +864,10 @@ final class MethodTranslator {
             x = b;
             b = t;
         }
-        if (op == Alu.ADD && wide && operand(x) instanceof Reg xr) {
-            Object bo = operand(b);
+        if (op == Alu.ADD && wide && stack.operand(x) instanceof Reg xr) {
+            Object bo = stack.operand(b);
             Mem address = bo instanceof Reg br ? Mem.at(xr.withBits(64)).index(br.withBits(64), 1)
-                    : bo instanceof Long imm && fitsInt(imm) ? Mem.at(xr.withBits(64), imm) : null;
+                    : bo instanceof Long imm && OperandStack.fitsInt(imm) ? Mem.at(xr.withBits(64), imm) : null;
             int loadAt = following(index);
             int loadBits = memoryLoadBits(instructionAt(loadAt));
             if (address != null && loadBits > 0) {
@@ -1038,16 +876,16 @@ final class MethodTranslator {
                 return;
             }
         }
-        Reg r = resultRegister(stack.size());
-        Object xo = operand(x);
-        Object bo = operand(b);
+        Reg r = stack.resultRegister(stack.size());
+        Object xo = stack.operand(x);
+        Object bo = stack.operand(b);
         if (xo == r) {
             alu(op, r, bo, bits);
         } else if (commutative && bo == r) {
             alu(op, r, xo, bits);
         } else if (bo instanceof Reg br && br.code() == r.code()) {
-            move(Reg.RCX, bo, bits);
-            move(r, xo, bits);
+            stack.move(Reg.RCX, bo, bits);
+            stack.move(r, xo, bits);
             alu(op, r, Reg.RCX, bits);
         } else if (xo instanceof Reg xr && leaAddend(op, bo) != null) {
             // Three-operand add: lea computes x + y or x + imm into r without disturbing x.
@@ -1056,10 +894,10 @@ final class MethodTranslator {
                     : Mem.at(xr.withBits(64), (Long) addend);
             a.lea(r.withBits(bits), sum);
         } else {
-            move(r, xo, bits);
+            stack.move(r, xo, bits);
             alu(op, r, bo, bits);
         }
-        pushResult(r, wide);
+        stack.pushResult(r, wide);
     }
 
     /**
@@ -1073,11 +911,11 @@ final class MethodTranslator {
                 || stack.isEmpty()) {
             return false;
         }
-        StackValue base = stack.getLast();
-        if (!(operand(base) instanceof Reg br) || !(operand(indexValue) instanceof Reg ir)) {
+        StackValue base = stack.peek();
+        if (!(stack.operand(base) instanceof Reg br) || !(stack.operand(indexValue) instanceof Reg ir)) {
             return false;
         }
-        pop();
+        stack.pop();
         skipTo(addAt);
         Mem address = Mem.at(br.withBits(64)).index(ir.withBits(64), scale);
         int loadAt = following(index);
@@ -1087,9 +925,9 @@ final class MethodTranslator {
             memoryLoad(address, loadBits);
             return true;
         }
-        Reg r = resultRegister(stack.size());
+        Reg r = stack.resultRegister(stack.size());
         a.lea(r.withBits(64), address);
-        pushResult(r, true);
+        stack.pushResult(r, true);
         return true;
     }
 
@@ -1097,7 +935,7 @@ final class MethodTranslator {
     private void skipTo(int i) {
         index = i;
         bci = elements.get(i).bci;
-        resultHint = null;
+        stack.hint(null);
     }
 
     /** The instruction at element i, or null when i is past the end or a label. */
@@ -1134,9 +972,9 @@ final class MethodTranslator {
         if (unsigned) {
             skipTo(andAt);
         }
-        Reg r = resultRegister(stack.size());
+        Reg r = stack.resultRegister(stack.size());
         loadExtended(r, address, bits, !unsigned);
-        pushResult(r, bits == 64);
+        stack.pushResult(r, bits == 64);
     }
 
     /** What lea can add for x op b: a register, or a 32-bit displacement; null when lea does not fit. */
@@ -1146,17 +984,17 @@ final class MethodTranslator {
         }
         if (b instanceof Long imm) {
             long addend = op == Alu.ADD ? imm : op == Alu.SUB ? -imm : Long.MAX_VALUE;
-            return addend != Long.MAX_VALUE && fitsInt(addend) ? (Object) addend : null;
+            return addend != Long.MAX_VALUE && OperandStack.fitsInt(addend) ? (Object) addend : null;
         }
         return null;
     }
 
     private void multiply(boolean wide) {
-        StackValue b = pop();
-        StackValue x = pop();
+        StackValue b = stack.pop();
+        StackValue x = stack.pop();
         int bits = wide ? 64 : 32;
         if (x.isConstant() && b.isConstant()) {
-            push(StackValue.constant(wide ? x.constant * b.constant : (int) x.constant * (int) b.constant, wide));
+            stack.push(StackValue.constant(wide ? x.constant * b.constant : (int) x.constant * (int) b.constant, wide));
             return;
         }
         if (x.isConstant()) {
@@ -1168,11 +1006,11 @@ final class MethodTranslator {
                 && fuseScaledAdd(x, (int) b.constant)) {
             return;
         }
-        Reg r = resultRegister(stack.size()).withBits(bits);
-        Object xo = operand(x);
-        Object bo = operand(b);
-        if (bo instanceof Long imm && fitsInt(imm)) {
-            Object src = sized(xo, bits);
+        Reg r = stack.resultRegister(stack.size()).withBits(bits);
+        Object xo = stack.operand(x);
+        Object bo = stack.operand(b);
+        if (bo instanceof Long imm && OperandStack.fitsInt(imm)) {
+            Object src = OperandStack.sized(xo, bits);
             long value = wide ? imm : (long) imm.intValue();
             if (src instanceof Reg s) {
                 a.imul(r, s, value);
@@ -1185,8 +1023,8 @@ final class MethodTranslator {
                 xo = bo;
                 bo = t;
             }
-            move(r, xo, bits);
-            Object src = sized(bo, bits);
+            stack.move(r, xo, bits);
+            Object src = OperandStack.sized(bo, bits);
             switch (src) {
                 case Reg s -> a.imul(r, s);
                 case Mem m -> a.imul(r, m);
@@ -1196,40 +1034,40 @@ final class MethodTranslator {
                 }
             }
         }
-        pushResult(r.withBits(64), wide);
+        stack.pushResult(r.withBits(64), wide);
     }
 
     private void divide(boolean wide, boolean remainder) {
-        StackValue b = pop();
-        StackValue x = pop();
+        StackValue b = stack.pop();
+        StackValue x = stack.pop();
         int bits = wide ? 64 : 32;
         if (b.isConstant() && b.constant == 0) {
             callPanic(SymbolNames.PANIC_DIVIDE_BY_ZERO);
-            push(StackValue.constant(0, wide));
+            stack.push(StackValue.constant(0, wide));
             return;
         }
         if (x.isConstant() && b.isConstant()) {
             long v = wide
                     ? (remainder ? x.constant % b.constant : x.constant / b.constant)
                     : (remainder ? (int) x.constant % (int) b.constant : (int) x.constant / (int) b.constant);
-            push(StackValue.constant(v, wide));
+            stack.push(StackValue.constant(v, wide));
             return;
         }
-        Reg r = resultRegister(stack.size());
+        Reg r = stack.resultRegister(stack.size());
         if (b.isConstant() && b.constant == -1) {
             // x86 idiv faults on MIN / -1; Java defines the quotient as -x (wrapping) and the remainder 0.
             if (remainder) {
-                push(StackValue.constant(0, wide));
+                stack.push(StackValue.constant(0, wide));
                 return;
             }
-            move(r, operand(x), bits);
+            stack.move(r, stack.operand(x), bits);
             a.neg(r.withBits(bits));
-            pushResult(r, wide);
+            stack.pushResult(r, wide);
             return;
         }
-        Object bo = operand(b);
+        Object bo = stack.operand(b);
         if (bo instanceof Long imm) {
-            move(Reg.RCX, imm, bits);
+            stack.move(Reg.RCX, imm, bits);
             bo = Reg.RCX;
         }
         Label done = new Label();
@@ -1248,50 +1086,50 @@ final class MethodTranslator {
                 a.jcc(Cond.E, minusOne);
             }
         }
-        move(Reg.RAX, operand(x), bits);
+        stack.move(Reg.RAX, stack.operand(x), bits);
         if (wide) {
             a.cqo();
         } else {
             a.cdq();
         }
-        Object divisor = sized(bo, bits);
+        Object divisor = OperandStack.sized(bo, bits);
         if (divisor instanceof Reg dr) {
             a.idiv(dr);
         } else {
             a.idiv((Mem) divisor);
         }
-        move(r, remainder ? Reg.RDX : Reg.RAX, bits);
+        stack.move(r, remainder ? Reg.RDX : Reg.RAX, bits);
         if (mayBeMinusOne && dividendMayBeMin) {
             a.jmp(done);
             a.bind(minusOne);
             if (remainder) {
                 a.mov(r.withBits(32), 0);
             } else {
-                move(r, operand(x), bits);
+                stack.move(r, stack.operand(x), bits);
                 a.neg(r.withBits(bits));
             }
             a.bind(done);
         }
-        pushResult(r, wide);
+        stack.pushResult(r, wide);
     }
 
     private void negate(boolean wide) {
-        StackValue x = pop();
+        StackValue x = stack.pop();
         if (x.isConstant()) {
-            push(StackValue.constant(wide ? -x.constant : -(int) x.constant, wide));
+            stack.push(StackValue.constant(wide ? -x.constant : -(int) x.constant, wide));
             return;
         }
-        Reg r = resultRegister(stack.size());
-        move(r, operand(x), wide ? 64 : 32);
+        Reg r = stack.resultRegister(stack.size());
+        stack.move(r, stack.operand(x), wide ? 64 : 32);
         a.neg(r.withBits(wide ? 64 : 32));
-        pushResult(r, wide);
+        stack.pushResult(r, wide);
     }
 
     private void shift(Opcode op) {
         boolean wide = op == Opcode.LSHL || op == Opcode.LSHR || op == Opcode.LUSHR;
         int bits = wide ? 64 : 32;
-        StackValue count = pop();
-        StackValue x = pop();
+        StackValue count = stack.pop();
+        StackValue x = stack.pop();
         if (x.isConstant() && count.isConstant()) {
             int n = (int) count.constant;
             long v = switch (op) {
@@ -1302,16 +1140,16 @@ final class MethodTranslator {
                 case LSHR -> x.constant >> n;
                 default -> x.constant >>> n;
             };
-            push(StackValue.constant(v, wide));
+            stack.push(StackValue.constant(v, wide));
             return;
         }
         if ((op == Opcode.ISHL || op == Opcode.LSHL) && count.isConstant() && fuseRotate(x, (int) count.constant, wide)) {
             return;
         }
-        Reg r = resultRegister(stack.size()).withBits(bits);
+        Reg r = stack.resultRegister(stack.size()).withBits(bits);
         if (count.isConstant()) {
             int n = (int) count.constant & (bits - 1);
-            move(r, operand(x), bits);
+            stack.move(r, stack.operand(x), bits);
             if (n != 0) {
                 switch (op) {
                     case ISHL, LSHL -> a.shl(r, n);
@@ -1321,15 +1159,15 @@ final class MethodTranslator {
             }
         } else {
             // x86 masks the count in CL to 5 bits (6 for 64-bit operands), exactly as Java does (JLS 15.19).
-            move(Reg.RCX, operand(count), 32);
-            move(r, operand(x), bits);
+            stack.move(Reg.RCX, stack.operand(count), 32);
+            stack.move(r, stack.operand(x), bits);
             switch (op) {
                 case ISHL, LSHL -> a.shl(r, Reg.CL);
                 case ISHR, LSHR -> a.sar(r, Reg.CL);
                 default -> a.shr(r, Reg.CL);
             }
         }
-        pushResult(r.withBits(64), wide);
+        stack.pushResult(r.withBits(64), wide);
     }
 
     /**
@@ -1358,33 +1196,33 @@ final class MethodTranslator {
             return false;
         }
         skipTo(orAt);
-        Reg r = resultRegister(stack.size());
-        move(r, operand(x), bits);
+        Reg r = stack.resultRegister(stack.size());
+        stack.move(r, stack.operand(x), bits);
         a.rol(r.withBits(bits), n);
-        pushResult(r, wide);
+        stack.pushResult(r, wide);
         return true;
     }
 
     private void longCompare() {
-        StackValue b = pop();
-        StackValue x = pop();
+        StackValue b = stack.pop();
+        StackValue x = stack.pop();
         Instruction next = nextInstruction();
         if (next instanceof BranchInstruction br && zeroCompare(br.opcode()) != null) {
             index = following(index);
             bci = elements.get(index).bci;
-            flush();
+            stack.flush();
             conditionalBranch(x, b, zeroCompare(br.opcode()), 64, br.target());
             return;
         }
         if (x.isConstant() && b.isConstant()) {
-            push(StackValue.constant(Long.compare(x.constant, b.constant), false));
+            stack.push(StackValue.constant(Long.compare(x.constant, b.constant), false));
             return;
         }
-        Object xo = operand(x);
-        Object bo = operand(b);
-        Reg r = resultRegister(stack.size());
+        Object xo = stack.operand(x);
+        Object bo = stack.operand(b);
+        Reg r = stack.resultRegister(stack.size());
         if (xo instanceof Long) {
-            move(Reg.RAX, xo, 64);
+            stack.move(Reg.RAX, xo, 64);
             xo = Reg.RAX;
         }
         alu(Alu.CMP, xo, bo, 64);
@@ -1392,7 +1230,7 @@ final class MethodTranslator {
         a.setcc(Cond.L, Reg.CL);
         a.sub(Reg.AL, Reg.CL);
         a.movsx(r.withBits(32), Reg.AL);
-        pushResult(r, false);
+        stack.pushResult(r, false);
     }
 
     /** Index of the next instruction or label after element i (line numbers and the like skipped). */
@@ -1415,15 +1253,15 @@ final class MethodTranslator {
     }
 
     private void convert(ConvertInstruction c) {
-        StackValue x = pop();
+        StackValue x = stack.pop();
         TypeKind from = c.fromType();
         TypeKind to = c.toType();
         if (from == TypeKind.LONG && to == TypeKind.INT) {
             // The low half of a 64-bit location is the int (little endian): no instruction.
             switch (x.kind) {
-                case CONSTANT -> push(StackValue.constant((int) x.constant, false));
-                case LOCAL -> push(StackValue.local(x.local, false));
-                default -> push(StackValue.located(x.location, false));
+                case CONSTANT -> stack.push(StackValue.constant((int) x.constant, false));
+                case LOCAL -> stack.push(StackValue.local(x.local, false));
+                default -> stack.push(StackValue.located(x.location, false));
             }
             return;
         }
@@ -1433,16 +1271,16 @@ final class MethodTranslator {
         if (x.isConstant()) {
             int v = (int) x.constant;
             switch (to) {
-                case LONG -> push(StackValue.constant(v, true));
-                case BYTE -> push(StackValue.constant((byte) v, false));
-                case SHORT -> push(StackValue.constant((short) v, false));
-                case CHAR -> push(StackValue.constant((char) v, false));
+                case LONG -> stack.push(StackValue.constant(v, true));
+                case BYTE -> stack.push(StackValue.constant((byte) v, false));
+                case SHORT -> stack.push(StackValue.constant((short) v, false));
+                case CHAR -> stack.push(StackValue.constant((char) v, false));
                 default -> throw violation(Unsupported.describe(c));
             }
             return;
         }
-        Reg r = resultRegister(stack.size());
-        Object src = operand(x);
+        Reg r = stack.resultRegister(stack.size());
+        Object src = stack.operand(x);
         switch (to) {
             case LONG -> {
                 if (src instanceof Reg s) {
@@ -1450,12 +1288,12 @@ final class MethodTranslator {
                 } else {
                     a.movsxd(r, ((Mem) src).size(32));
                 }
-                pushResult(r, true);
+                stack.pushResult(r, true);
                 return;
             }
             case BYTE, SHORT, CHAR -> {
                 int width = to == TypeKind.BYTE ? 8 : 16;
-                Object s = sized(src, width);
+                Object s = OperandStack.sized(src, width);
                 if (to == TypeKind.CHAR) {
                     if (s instanceof Reg sr) {
                         a.movzx(r.withBits(32), sr);
@@ -1470,7 +1308,7 @@ final class MethodTranslator {
             }
             default -> throw violation(Unsupported.describe(c));
         }
-        pushResult(r, false);
+        stack.pushResult(r, false);
     }
 
     // ------------------------------------------------------------------ control flow
@@ -1524,7 +1362,7 @@ final class MethodTranslator {
     private void branch(BranchInstruction b) {
         Opcode op = b.opcode();
         if (op == Opcode.GOTO || op == Opcode.GOTO_W) {
-            flush();
+            stack.flush();
             LoopTest test = loopTests.get(b.target());
             if (test != null && stack.isEmpty()) {
                 // Loop rotation: repeat the head's exit test here, so an iteration takes one jump.
@@ -1545,17 +1383,17 @@ final class MethodTranslator {
         freshLoopHead = null;
         Cond zero = zeroCompare(op);
         if (zero != null) {
-            StackValue x = pop();
-            flush();
+            StackValue x = stack.pop();
+            stack.flush();
             conditionalBranch(x, StackValue.constant(0, false), zero, 32, b.target());
             recordLoopTest(head);
             return;
         }
         Cond pair = pairCompare(op);
         if (pair != null) {
-            StackValue y = pop();
-            StackValue x = pop();
-            flush();
+            StackValue y = stack.pop();
+            StackValue x = stack.pop();
+            stack.flush();
             conditionalBranch(x, y, pair, 32, b.target());
             recordLoopTest(head);
             return;
@@ -1612,8 +1450,8 @@ final class MethodTranslator {
             }
             return;
         }
-        Object xo = operand(x);
-        Object yo = operand(y);
+        Object xo = stack.operand(x);
+        Object yo = stack.operand(y);
         if (xo instanceof Long) {
             Object t = xo;
             xo = yo;
@@ -1621,7 +1459,7 @@ final class MethodTranslator {
             cond = swapped(cond);
         }
         if (xo instanceof Mem && yo instanceof Mem) {
-            move(Reg.RAX, xo, bits);
+            stack.move(Reg.RAX, xo, bits);
             xo = Reg.RAX;
         }
         if (xo instanceof Reg r && yo instanceof Long l && l == 0) {
@@ -1641,8 +1479,8 @@ final class MethodTranslator {
     }
 
     private void switchOn(List<SwitchCase> cases, java.lang.classfile.Label defaultTarget) {
-        StackValue key = pop();
-        flush();
+        StackValue key = stack.pop();
+        stack.flush();
         Label otherwise = target(defaultTarget);
         reachable = false;
         if (key.isConstant()) {
@@ -1655,7 +1493,7 @@ final class MethodTranslator {
             a.jmp(chosen);
             return;
         }
-        Reg k = inRegister(operand(key), 32, Reg.RAX).withBits(32);
+        Reg k = stack.inRegister(stack.operand(key), 32, Reg.RAX).withBits(32);
         cases.sort(Comparator.comparingInt(SwitchCase::caseValue));
         search(k, cases, 0, cases.size(), otherwise);
     }
@@ -1672,15 +1510,15 @@ final class MethodTranslator {
      * large values and take the default too.
      */
     private void jumpTable(TableSwitchInstruction t) {
-        StackValue key = pop();
-        flush();
+        StackValue key = stack.pop();
+        stack.flush();
         Label otherwise = target(t.defaultTarget());
         Map<Integer, Label> byValue = new HashMap<>();
         for (SwitchCase c : t.cases()) {
             byValue.put(c.caseValue(), target(c.target()));
         }
         reachable = false;
-        move(Reg.RAX, operand(key), 32);
+        stack.move(Reg.RAX, stack.operand(key), 32);
         if (t.lowValue() != 0) {
             a.sub(Reg.EAX, t.lowValue());
         }
@@ -1724,8 +1562,8 @@ final class MethodTranslator {
         switch (r.typeKind()) {
             case VOID -> {
             }
-            case INT, BYTE, SHORT, CHAR, BOOLEAN -> move(Reg.RAX, operand(pop()), 32);
-            case LONG -> move(Reg.RAX, operand(pop()), 64);
+            case INT, BYTE, SHORT, CHAR, BOOLEAN -> stack.move(Reg.RAX, stack.operand(stack.pop()), 32);
+            case LONG -> stack.move(Reg.RAX, stack.operand(stack.pop()), 64);
             default -> throw violation(Unsupported.describe(r));
         }
         epilogue();
@@ -1748,7 +1586,7 @@ final class MethodTranslator {
         }
         MethodTypeDesc type = inv.typeSymbol();
         refuseObjectSignature(ref, type);
-        List<StackValue> args = popArguments(type.parameterCount());
+        List<StackValue> args = stack.popArguments(type.parameterCount());
         Label callee;
         try {
             callee = unit.method(ref, self, frameName.substring(siteName.length()) + (line < 0 ? "" : ":" + line) + ")");
@@ -1793,14 +1631,14 @@ final class MethodTranslator {
             case GETSTATIC -> {
                 if (ref.descriptor().startsWith("[")) {
                     constantArray(ref);
-                    push(StackValue.array(ref));
+                    stack.push(StackValue.array(ref));
                     return;
                 }
                 StaticSlot slot = staticSlot(ref);
-                Reg r = resultRegister(stack.size());
+                Reg r = stack.resultRegister(stack.size());
                 boolean wide = slot.bits() == 64;
                 loadExtended(r, slot.address(), slot.bits(), slot.signed());
-                pushResult(r, wide);
+                stack.pushResult(r, wide);
             }
             case PUTSTATIC -> {
                 if (ref.descriptor().startsWith("[")) {
@@ -1808,8 +1646,8 @@ final class MethodTranslator {
                             + ": arrays must be static final constants initialised in the declaration");
                 }
                 StaticSlot slot = staticSlot(ref);
-                StackValue v = pop();
-                move(slot.address(), operand(v), slot.bits());
+                StackValue v = stack.pop();
+                stack.move(slot.address(), stack.operand(v), slot.bits());
             }
             default -> throw violation("accesses the instance field " + ref
                     + ": kernel code has no objects; make it static");
@@ -1840,14 +1678,14 @@ final class MethodTranslator {
     }
 
     private void arrayLoad(ArrayLoadInstruction al) {
-        StackValue indexValue = pop();
-        StackValue array = pop();
+        StackValue indexValue = stack.pop();
+        StackValue array = stack.pop();
         if (array.kind != StackValue.Kind.ARRAY) {
             throw violation("indexes an array that is not a static final constant array");
         }
         ConstantArray ca = constantArray(array.array);
         int scale = ca.elementBits() / 8;
-        Reg r = resultRegister(stack.size());
+        Reg r = stack.resultRegister(stack.size());
         boolean wide = ca.elementBits() == 64;
         if (indexValue.isConstant()) {
             long i = indexValue.constant;
@@ -1855,14 +1693,14 @@ final class MethodTranslator {
                 a.mov(Reg.ESI, i);
                 a.mov(Reg.EDX, ca.length());
                 callPanic(SymbolNames.PANIC_ARRAY_INDEX);
-                push(StackValue.constant(0, wide));
+                stack.push(StackValue.constant(0, wide));
                 return;
             }
             loadExtended(r, Mem.rip(ca.label()).disp(i * scale), ca.elementBits(), ca.signed());
-            pushResult(r, wide);
+            stack.pushResult(r, wide);
             return;
         }
-        move(Reg.RCX, operand(indexValue), 32);
+        stack.move(Reg.RCX, stack.operand(indexValue), 32);
         a.cmp(Reg.ECX, ca.length());
         Label outOfRange = new Label();
         a.jcc(Cond.AE, outOfRange);
@@ -1886,84 +1724,8 @@ final class MethodTranslator {
             a.lea(Reg.RDX, Mem.rip(ca.label()));
         }
         loadExtended(r, Mem.at(base).index(Reg.RCX, scale), ca.elementBits(), ca.signed());
-        pushResult(r, wide);
+        stack.pushResult(r, wide);
     }
 
-    // ------------------------------------------------------------------ stack shuffles
 
-    /** Removes entries covering exactly n JVM stack slots from the top; returned bottom first. */
-    private List<StackValue> takeSlots(int n) {
-        List<StackValue> taken = new ArrayList<>();
-        int slots = 0;
-        while (slots < n) {
-            StackValue v = pop();
-            taken.addFirst(v);
-            slots += v.wide ? 2 : 1;
-        }
-        if (slots != n) {
-            throw violation("splits a long value with a stack instruction");
-        }
-        return taken;
-    }
-
-    private void stackShuffle(Opcode op) {
-        int base = stack.size();
-        switch (op) {
-            case POP -> takeSlots(1);
-            case POP2 -> takeSlots(2);
-            case DUP -> {
-                List<StackValue> t = takeSlots(1);
-                stack.addAll(t);
-                stack.addAll(t);
-            }
-            case DUP2 -> {
-                List<StackValue> t = takeSlots(2);
-                stack.addAll(t);
-                stack.addAll(t);
-            }
-            case DUP_X1, DUP_X2, DUP2_X1, DUP2_X2, SWAP -> {
-                int top = op == Opcode.DUP2_X1 || op == Opcode.DUP2_X2 ? 2 : 1;
-                int under = op == Opcode.DUP_X2 || op == Opcode.DUP2_X2 ? 2 : 1;
-                List<StackValue> t1 = takeSlots(top);
-                List<StackValue> t2 = takeSlots(under);
-                base = stack.size();
-                stack.addAll(t1);
-                stack.addAll(t2);
-                if (op != Opcode.SWAP) {
-                    stack.addAll(t1);
-                }
-                normalize(base);
-            }
-            default -> throw violation(Unsupported.describe(op));
-        }
-    }
-
-    /**
-     * After a shuffle, entries may sit in another depth's home; move them to their own homes,
-     * reading all sources before writing any (through the machine stack).
-     */
-    private void normalize(int from) {
-        List<Integer> moved = new ArrayList<>();
-        for (int i = from; i < stack.size(); i++) {
-            StackValue v = stack.get(i);
-            if (v.kind == StackValue.Kind.LOCATED && v.location != frame.stackHome(i)) {
-                switch (v.location) {
-                    case Reg r -> a.push(r);
-                    case Mem m -> a.push(m.size(64));
-                    default -> throw new IllegalStateException();
-                }
-                moved.add(i);
-            }
-        }
-        for (int k = moved.size() - 1; k >= 0; k--) {
-            int i = moved.get(k);
-            Object home = frame.stackHome(i);
-            switch (home) {
-                case Reg r -> a.pop(r);
-                case Mem m -> a.pop(m.size(64));
-                default -> throw new IllegalStateException();
-            }
-            stack.set(i, StackValue.located(home, stack.get(i).wide));
-        }
-    }
 }
