@@ -57,25 +57,15 @@ import java.util.Set;
  * stubs at the end of the method that call the kernel's panic routine with the source site.
  */
 final class MethodTranslator {
-    private static final String INTRINSIC_PACKAGE = "dev/jkvm/klib/rt/";
-
-    /** One code element with its bytecode index and source line. */
-    private record Element(CodeElement element, int bci, int line) {
-    }
 
     final UnitBuilder unit;
     final Assembler a;
     private final MethodModel method;
+    private final MethodAnalysis analysis;
     private final CodeAttribute code;
     final MethodRef self;
     private final String siteName;
 
-    private final List<Element> elements = new ArrayList<>();
-    private final Set<java.lang.classfile.Label> branchTargets = new HashSet<>();
-    /** Targets of at least one branch at or after them (loop heads): reachable before their jumps are seen. */
-    private final Set<java.lang.classfile.Label> backwardTargets = new HashSet<>();
-    private final Map<java.lang.classfile.Label, Label> labels = new HashMap<>();
-    private final Map<java.lang.classfile.Label, List<Boolean>> mapFrames = new HashMap<>();
     private final Map<Integer, FieldRef> arrayLocals = new HashMap<>();
     private final Map<java.lang.classfile.Label, List<StackValue>> jumpStates = new HashMap<>();
     private final Map<Integer, Label> divideByZeroStubs = new HashMap<>();
@@ -86,7 +76,6 @@ final class MethodTranslator {
     private int recordedLine = Integer.MIN_VALUE;
     /** Pseudo-local slot of each constant array whose base may live in a register (see loopArrays). */
     private final Map<FieldRef, Integer> arrayBaseSlots = new LinkedHashMap<>();
-    private final Map<FieldRef, Long> arrayWeights = new HashMap<>();
     /** Loop heads whose exit test can be repeated at the back edge (see LoopTest). */
     private final Map<java.lang.classfile.Label, LoopTest> loopTests = new HashMap<>();
     /** The loop head just entered with an empty stack, while only loads have followed it; else null. */
@@ -127,6 +116,7 @@ final class MethodTranslator {
         if (!code.exceptionHandlers().isEmpty()) {
             throw violationAt(-1, -1, "has a try/catch/finally: kernel code has no exceptions");
         }
+        this.analysis = new MethodAnalysis(code, unit);
     }
 
     // ------------------------------------------------------------------ errors
@@ -145,164 +135,9 @@ final class MethodTranslator {
         return siteName + " line " + (line < 0 ? "?" : Integer.toString(line));
     }
 
-    // ------------------------------------------------------------------ analysis
-
-    private void analyse() {
-        int at = 0;
-        int currentLine = -1;
-        for (CodeElement e : code.elementList()) {
-            if (e instanceof LineNumber ln) {
-                currentLine = ln.line();
-            }
-            elements.add(new Element(e, at, currentLine));
-            if (e instanceof Instruction ins) {
-                at += ins.sizeInBytes();
-            }
-            switch (e) {
-                case BranchInstruction b -> branchTargets.add(b.target());
-                case TableSwitchInstruction t -> {
-                    branchTargets.add(t.defaultTarget());
-                    t.cases().forEach(c -> branchTargets.add(c.target()));
-                }
-                case LookupSwitchInstruction l -> {
-                    branchTargets.add(l.defaultTarget());
-                    l.cases().forEach(c -> branchTargets.add(c.target()));
-                }
-                default -> {
-                }
-            }
-        }
-        for (java.lang.classfile.Label l : branchTargets) {
-            labels.put(l, new Label());
-        }
-        for (Element el : elements) {
-            List<java.lang.classfile.Label> targets = switch (el.element) {
-                case BranchInstruction b -> List.of(b.target());
-                case TableSwitchInstruction t -> t.cases().stream().map(SwitchCase::target).toList();
-                case LookupSwitchInstruction l -> l.cases().stream().map(SwitchCase::target).toList();
-                default -> List.of();
-            };
-            for (java.lang.classfile.Label t : targets) {
-                if (code.labelToBci(t) <= el.bci) {
-                    backwardTargets.add(t);
-                }
-            }
-            if (el.element instanceof TableSwitchInstruction t && code.labelToBci(t.defaultTarget()) <= el.bci) {
-                backwardTargets.add(t.defaultTarget());
-            }
-            if (el.element instanceof LookupSwitchInstruction l && code.labelToBci(l.defaultTarget()) <= el.bci) {
-                backwardTargets.add(l.defaultTarget());
-            }
-        }
-        code.findAttribute(Attributes.stackMapTable()).ifPresent((StackMapTableAttribute smt) -> {
-            for (StackMapFrameInfo f : smt.entries()) {
-                List<Boolean> wide = new ArrayList<>();
-                for (StackMapFrameInfo.VerificationTypeInfo t : f.stack()) {
-                    wide.add(t == StackMapFrameInfo.SimpleVerificationTypeInfo.LONG);
-                    if (t != StackMapFrameInfo.SimpleVerificationTypeInfo.LONG
-                            && t != StackMapFrameInfo.SimpleVerificationTypeInfo.INTEGER) {
-                        wide.set(wide.size() - 1, null);
-                    }
-                }
-                mapFrames.put(f.target(), wide);
-            }
-        });
-    }
-
-    /** Use weights of local slots: every access counts, 8 times more per enclosing loop. */
-    private long[] localWeights() {
-        long[] weights = new long[code.maxLocals()];
-        List<int[]> loops = new ArrayList<>();
-        for (Element el : elements) {
-            if (el.element instanceof BranchInstruction b) {
-                int target = code.labelToBci(b.target());
-                if (target <= el.bci) {
-                    loops.add(new int[] {target, el.bci});
-                }
-            }
-        }
-        for (Element el : elements) {
-            int slot = switch (el.element) {
-                case LoadInstruction l -> l.slot();
-                case StoreInstruction s -> s.slot();
-                case IncrementInstruction i -> i.slot();
-                default -> -1;
-            };
-            if (slot < 0) {
-                continue;
-            }
-            long w = 1;
-            for (int[] loop : loops) {
-                if (el.bci >= loop[0] && el.bci <= loop[1] && w < (1L << 40)) {
-                    w *= 8;
-                }
-            }
-            weights[slot] += w;
-        }
-        return weights;
-    }
-
-    /**
-     * Constant arrays indexed inside a loop, with their use weights (as localWeights counts
-     * them) in arrayWeights: their base address is loop-invariant, so it may get a register
-     * (a pseudo-local after the real locals) instead of an lea at every access.
-     */
-    private List<FieldRef> loopArrays(long[] localWeights) {
-        List<int[]> loops = new ArrayList<>();
-        for (Element el : elements) {
-            if (el.element instanceof BranchInstruction b && code.labelToBci(b.target()) <= el.bci) {
-                loops.add(new int[] {code.labelToBci(b.target()), el.bci});
-            }
-        }
-        List<FieldRef> arrays = new ArrayList<>();
-        for (Element el : elements) {
-            if (!(el.element instanceof FieldInstruction f) || f.opcode() != Opcode.GETSTATIC
-                    || !f.type().stringValue().startsWith("[")) {
-                continue;
-            }
-            FieldRef ref = new FieldRef(f.owner().asInternalName(), f.name().stringValue(), f.type().stringValue());
-            long w = 1;
-            for (int[] loop : loops) {
-                if (el.bci >= loop[0] && el.bci <= loop[1] && w < (1L << 40)) {
-                    w *= 8;
-                }
-            }
-            if (w == 1 || !isConstantArray(ref)) {
-                continue;
-            }
-            if (!arrayWeights.containsKey(ref)) {
-                arrays.add(ref);
-            }
-            arrayWeights.merge(ref, w, Long::sum);
-        }
-        return arrays;
-    }
-
-    private boolean isConstantArray(FieldRef ref) {
-        try {
-            unit.constantArray(ref);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
-
-    private boolean hasCalls() {
-        for (Element el : elements) {
-            if (el.element instanceof InvokeInstruction inv && inv.opcode() == Opcode.INVOKESTATIC) {
-                String owner = inv.owner().asInternalName();
-                if (!owner.startsWith(INTRINSIC_PACKAGE) || Intrinsics.isCall(owner, inv.name().stringValue())) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
     // ------------------------------------------------------------------ driver
 
     void translate(Label entry) {
-        analyse();
         MethodTypeDesc type = method.methodTypeSymbol();
         int[] parameterSlots = new int[type.parameterCount()];
         boolean[] parameterWide = new boolean[type.parameterCount()];
@@ -323,25 +158,25 @@ final class MethodTranslator {
             throw violationAt(-1, -1, "returns " + type.returnType().displayName()
                     + ": only primitive integer results and void are allowed");
         }
-        long[] localWeights = localWeights();
-        List<FieldRef> loopArrays = loopArrays(localWeights);
+        long[] localWeights = analysis.localWeights();
+        List<FieldRef> loopArrays = analysis.loopArrays(localWeights);
         long[] weights = Arrays.copyOf(localWeights, code.maxLocals() + loopArrays.size());
         for (FieldRef array : loopArrays) {
             arrayBaseSlots.put(array, code.maxLocals() + arrayBaseSlots.size());
-            weights[arrayBaseSlots.get(array)] = arrayWeights.get(array);
+            weights[arrayBaseSlots.get(array)] = analysis.arrayWeights.get(array);
         }
         frame = new FrameLayout(weights.length, stackEntries >= 0 ? stackEntries : code.maxStack(),
-                weights, parameterSlots, hasCalls(), code.maxLocals());
+                weights, parameterSlots, analysis.hasCalls(), code.maxLocals());
         stack.layout(frame);
 
         a.bind(entry);
         recordLine(entry, firstLine());
         prologue(parameterSlots, parameterWide);
-        for (index = 0; index < elements.size(); index++) {
-            Element el = elements.get(index);
-            bci = el.bci;
-            line = el.line;
-            switch (el.element) {
+        for (index = 0; index < analysis.elements.size(); index++) {
+            MethodAnalysis.Element el = analysis.elements.get(index);
+            bci = el.bci();
+            line = el.line();
+            switch (el.element()) {
                 case LabelTarget lt -> enterLabel(lt.label());
                 case Instruction ins -> {
                     if (reachable) {
@@ -376,9 +211,9 @@ final class MethodTranslator {
 
     /** The line of the method's first instruction (its prologue is charged to it), or -1. */
     private int firstLine() {
-        for (Element el : elements) {
-            if (el.element instanceof Instruction) {
-                return el.line;
+        for (MethodAnalysis.Element el : analysis.elements) {
+            if (el.element() instanceof Instruction) {
+                return el.line();
             }
         }
         return -1;
@@ -441,13 +276,13 @@ final class MethodTranslator {
     }
 
     private void enterLabel(java.lang.classfile.Label label) {
-        Label target = labels.get(label);
+        Label target = analysis.labels.get(label);
         if (target == null) {
             return;
         }
         freshLoopHead = null;
         enterReachableLabel(label, target);
-        if (reachable && stack.isEmpty() && backwardTargets.contains(label)) {
+        if (reachable && stack.isEmpty() && analysis.backwardTargets.contains(label)) {
             freshLoopHead = label;
         }
     }
@@ -464,12 +299,12 @@ final class MethodTranslator {
                 a.bind(target);
                 return;
             }
-            if (!backwardTargets.contains(label)) {
+            if (!analysis.backwardTargets.contains(label)) {
                 // Every jump here was folded away (constant condition): the code after it is dead.
                 a.bind(target);
                 return;
             }
-            List<Boolean> frameStack = mapFrames.get(label);
+            List<Boolean> frameStack = analysis.mapFrames.get(label);
             if (frameStack == null) {
                 throw violation("has a branch target without a stack map frame (compile with javac)");
             }
@@ -507,7 +342,7 @@ final class MethodTranslator {
                 }
             }
         }
-        return labels.get(label);
+        return analysis.labels.get(label);
     }
 
     // ------------------------------------------------------------------ operands
@@ -934,19 +769,19 @@ final class MethodTranslator {
     /** Makes element i the current one: the instructions between were consumed by a fused pattern. */
     private void skipTo(int i) {
         index = i;
-        bci = elements.get(i).bci;
+        bci = analysis.elements.get(i).bci();
         stack.hint(null);
     }
 
     /** The instruction at element i, or null when i is past the end or a label. */
     private Instruction instructionAt(int i) {
-        return i < elements.size() && elements.get(i).element instanceof Instruction ins ? ins : null;
+        return i < analysis.elements.size() && analysis.elements.get(i).element() instanceof Instruction ins ? ins : null;
     }
 
     /** Width of a Memory.loadN call, or 0 when ins is not one. */
     private static int memoryLoadBits(Instruction ins) {
         if (ins instanceof InvokeInstruction inv && inv.opcode() == Opcode.INVOKESTATIC
-                && inv.owner().asInternalName().equals(INTRINSIC_PACKAGE + "Memory")) {
+                && inv.owner().asInternalName().equals(MethodAnalysis.INTRINSIC_PACKAGE + "Memory")) {
             return switch (inv.name().stringValue()) {
                 case "load8" -> 8;
                 case "load16" -> 16;
@@ -1209,7 +1044,7 @@ final class MethodTranslator {
         Instruction next = nextInstruction();
         if (next instanceof BranchInstruction br && zeroCompare(br.opcode()) != null) {
             index = following(index);
-            bci = elements.get(index).bci;
+            bci = analysis.elements.get(index).bci();
             stack.flush();
             conditionalBranch(x, b, zeroCompare(br.opcode()), 64, br.target());
             return;
@@ -1236,8 +1071,8 @@ final class MethodTranslator {
     /** Index of the next instruction or label after element i (line numbers and the like skipped). */
     private int following(int i) {
         int j = i + 1;
-        while (j < elements.size() && !(elements.get(j).element instanceof Instruction)
-                && !(elements.get(j).element instanceof LabelTarget lt && branchTargets.contains(lt.label()))) {
+        while (j < analysis.elements.size() && !(analysis.elements.get(j).element() instanceof Instruction)
+                && !(analysis.elements.get(j).element() instanceof LabelTarget lt && analysis.branchTargets.contains(lt.label()))) {
             j++;
         }
         return j;
@@ -1246,7 +1081,7 @@ final class MethodTranslator {
     /** The instruction right after the current one, or null when a label (a join point) comes first. */
     private Instruction nextInstruction() {
         int i = following(index);
-        if (i < elements.size() && elements.get(i).element instanceof Instruction ins) {
+        if (i < analysis.elements.size() && analysis.elements.get(i).element() instanceof Instruction ins) {
             return ins;
         }
         return null;
@@ -1368,8 +1203,8 @@ final class MethodTranslator {
                 // Loop rotation: repeat the head's exit test here, so an iteration takes one jump.
                 compareAndBranch(test.x(), test.y(), test.exitCondition().negate(), test.bits(), test.body());
                 int next = following(index);
-                boolean exitFollows = next < elements.size() && elements.get(next).element instanceof LabelTarget lt
-                        && labels.get(lt.label()) == test.exit();
+                boolean exitFollows = next < analysis.elements.size() && analysis.elements.get(next).element() instanceof LabelTarget lt
+                        && analysis.labels.get(lt.label()) == test.exit();
                 if (!exitFollows) {
                     a.jmp(test.exit());
                 }
@@ -1409,10 +1244,10 @@ final class MethodTranslator {
             java.lang.classfile.Label taken) {
         int gotoIndex = following(index);
         int labelIndex = following(gotoIndex);
-        if (labelIndex < elements.size()
-                && elements.get(gotoIndex).element instanceof BranchInstruction g
+        if (labelIndex < analysis.elements.size()
+                && analysis.elements.get(gotoIndex).element() instanceof BranchInstruction g
                 && (g.opcode() == Opcode.GOTO || g.opcode() == Opcode.GOTO_W)
-                && elements.get(labelIndex).element instanceof LabelTarget lt && lt.label() == taken) {
+                && analysis.elements.get(labelIndex).element() instanceof LabelTarget lt && lt.label() == taken) {
             index = gotoIndex;
             compareAndBranch(x, y, cond.negate(), bits, target(g.target()));
             return;
@@ -1580,7 +1415,7 @@ final class MethodTranslator {
             throw violation("calls " + ref + " with " + inv.opcode().name().toLowerCase()
                     + ": only static methods can be called (no objects, no virtual dispatch)");
         }
-        if (ref.owner().startsWith(INTRINSIC_PACKAGE)) {
+        if (ref.owner().startsWith(MethodAnalysis.INTRINSIC_PACKAGE)) {
             Intrinsics.emit(this, ref);
             return;
         }
