@@ -81,6 +81,7 @@ final class MethodTranslator {
     /** The loop head just entered with an empty stack, while only loads have followed it; else null. */
     private java.lang.classfile.Label freshLoopHead;
     final OperandStack stack;
+    private final SwitchLowering switches;
     FrameLayout frame;
     private boolean reachable = true;
     private final int stackEntries;
@@ -100,6 +101,7 @@ final class MethodTranslator {
         this.stackEntries = stackEntries;
         this.self = self;
         this.stack = new OperandStack(assembler, this::violation);
+        this.switches = new SwitchLowering(assembler, stack, this::target);
         this.method = method;
         this.siteName = self.owner().replace('/', '.') + "." + self.name();
         this.frameName = siteName + "(" + method.parent()
@@ -477,13 +479,13 @@ final class MethodTranslator {
             case ConvertInstruction c -> convert(c);
             case BranchInstruction b -> branch(b);
             case TableSwitchInstruction t -> {
-                if (!(stack.peek().isConstant()) && isDense(t)) {
-                    jumpTable(t);
-                } else {
-                    switchOn(new ArrayList<>(t.cases()), t.defaultTarget());
-                }
+                switches.lower(t);
+                reachable = false;
             }
-            case LookupSwitchInstruction l -> switchOn(new ArrayList<>(l.cases()), l.defaultTarget());
+            case LookupSwitchInstruction l -> {
+                switches.lower(l);
+                reachable = false;
+            }
             case ReturnInstruction r -> doReturn(r);
             case InvokeInstruction i -> invoke(i);
             case FieldInstruction f -> field(f);
@@ -1311,86 +1313,6 @@ final class MethodTranslator {
     /** A value that is a constant or an unread local: re-evaluating it later reads the local anew. */
     private static boolean isReadOnly(StackValue v) {
         return v.kind == StackValue.Kind.CONSTANT || v.kind == StackValue.Kind.LOCAL;
-    }
-
-    private void switchOn(List<SwitchCase> cases, java.lang.classfile.Label defaultTarget) {
-        StackValue key = stack.pop();
-        stack.flush();
-        Label otherwise = target(defaultTarget);
-        reachable = false;
-        if (key.isConstant()) {
-            Label chosen = otherwise;
-            for (SwitchCase c : cases) {
-                if (c.caseValue() == (int) key.constant) {
-                    chosen = target(c.target());
-                }
-            }
-            a.jmp(chosen);
-            return;
-        }
-        Reg k = stack.inRegister(stack.operand(key), 32, Reg.RAX).withBits(32);
-        cases.sort(Comparator.comparingInt(SwitchCase::caseValue));
-        search(k, cases, 0, cases.size(), otherwise);
-    }
-
-    /** Dense enough that a table indexed by key - low beats the binary search's compares. */
-    private static boolean isDense(TableSwitchInstruction t) {
-        long entries = (long) t.highValue() - t.lowValue() + 1;
-        return t.cases().size() >= 4 && entries <= 1024 && entries <= 4L * t.cases().size();
-    }
-
-    /**
-     * A dense tableswitch as one indirect jump through a table of absolute addresses in rodata:
-     * rax = key - low, unsigned-compared against the range so that keys below low wrap to
-     * large values and take the default too.
-     */
-    private void jumpTable(TableSwitchInstruction t) {
-        StackValue key = stack.pop();
-        stack.flush();
-        Label otherwise = target(t.defaultTarget());
-        Map<Integer, Label> byValue = new HashMap<>();
-        for (SwitchCase c : t.cases()) {
-            byValue.put(c.caseValue(), target(c.target()));
-        }
-        reachable = false;
-        stack.move(Reg.RAX, stack.operand(key), 32);
-        if (t.lowValue() != 0) {
-            a.sub(Reg.EAX, t.lowValue());
-        }
-        a.cmp(Reg.EAX, (long) t.highValue() - t.lowValue());
-        a.jcc(Cond.A, otherwise);
-        Label table = new Label();
-        // Writing eax zero-extended rax, so rax is the (unsigned, in-range) table index.
-        a.lea(Reg.RDX, Mem.rip(table));
-        a.jmp(Mem.at(Reg.RDX).index(Reg.RAX, 8).size(64));
-        Section textSection = a.currentSection();
-        a.section("rodata", Section.Kind.RODATA);
-        a.align(8);
-        a.bind(table);
-        for (long v = t.lowValue(); v <= t.highValue(); v++) {
-            a.dq(byValue.getOrDefault((int) v, otherwise));
-        }
-        a.section(textSection.name());
-    }
-
-    /** Binary search over sorted cases [lo, hi): about log2(n) compares per dispatch. */
-    private void search(Reg key, List<SwitchCase> cases, int lo, int hi, Label otherwise) {
-        if (hi - lo <= 4) {
-            for (int i = lo; i < hi; i++) {
-                a.cmp(key, cases.get(i).caseValue());
-                a.jcc(Cond.E, target(cases.get(i).target()));
-            }
-            a.jmp(otherwise);
-            return;
-        }
-        int mid = (lo + hi) >>> 1;
-        Label below = new Label();
-        a.cmp(key, cases.get(mid).caseValue());
-        a.jcc(Cond.E, target(cases.get(mid).target()));
-        a.jcc(Cond.L, below);
-        search(key, cases, mid + 1, hi, otherwise);
-        a.bind(below);
-        search(key, cases, lo, mid, otherwise);
     }
 
     private void doReturn(ReturnInstruction r) {
