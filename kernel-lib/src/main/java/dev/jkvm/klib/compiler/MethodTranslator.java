@@ -62,6 +62,7 @@ final class MethodTranslator {
     final Assembler a;
     private final MethodModel method;
     private final MethodAnalysis analysis;
+    final InstructionCursor cursor;
     private final CodeAttribute code;
     final MethodRef self;
     private final String siteName;
@@ -86,9 +87,6 @@ final class MethodTranslator {
     private boolean reachable = true;
     private final int stackEntries;
     private int maxEntriesSeen;
-    private int bci;
-    private int line = -1;
-    private int index;
 
     /**
      * @param assembler    where the code goes (a scratch assembler for a measuring pass)
@@ -119,6 +117,7 @@ final class MethodTranslator {
             throw violationAt(-1, -1, "has a try/catch/finally: kernel code has no exceptions");
         }
         this.analysis = new MethodAnalysis(code, unit);
+        this.cursor = new InstructionCursor(analysis);
     }
 
     // ------------------------------------------------------------------ errors
@@ -129,12 +128,12 @@ final class MethodTranslator {
     }
 
     SubsetViolation violation(String problem) {
-        return violationAt(bci, line, problem);
+        return violationAt(cursor.bci, cursor.line, problem);
     }
 
     /** The site text a panic reports: "Class.method line N". */
     String site() {
-        return siteName + " line " + (line < 0 ? "?" : Integer.toString(line));
+        return siteName + " line " + (cursor.line < 0 ? "?" : Integer.toString(cursor.line));
     }
 
     // ------------------------------------------------------------------ driver
@@ -174,18 +173,16 @@ final class MethodTranslator {
         a.bind(entry);
         recordLine(entry, firstLine());
         prologue(parameterSlots, parameterWide);
-        for (index = 0; index < analysis.elements.size(); index++) {
-            MethodAnalysis.Element el = analysis.elements.get(index);
-            bci = el.bci();
-            line = el.line();
+        for (cursor.index = 0; cursor.index < analysis.elements.size(); cursor.index++) {
+            MethodAnalysis.Element el = cursor.enter();
             switch (el.element()) {
                 case LabelTarget lt -> enterLabel(lt.label());
                 case Instruction ins -> {
                     if (reachable) {
-                        if (line != recordedLine) {
+                        if (cursor.line != recordedLine) {
                             Label here = new Label();
                             a.bind(here);
-                            recordLine(here, line);
+                            recordLine(here, cursor.line);
                         }
                         instruction(ins);
                         maxEntriesSeen = Math.max(maxEntriesSeen, stack.size());
@@ -398,7 +395,7 @@ final class MethodTranslator {
     }
 
     private Label divideByZeroStub() {
-        return divideByZeroStubs.computeIfAbsent(line, l -> {
+        return divideByZeroStubs.computeIfAbsent(cursor.line, l -> {
             Label stub = new Label();
             Label message = unit.string(site());
             stubs.add(() -> {
@@ -453,7 +450,7 @@ final class MethodTranslator {
      * compute it there: "x = x - y" becomes one sub instead of mov, sub, mov.
      */
     private void chooseResultHint(int operands) {
-        Instruction next = nextInstruction();
+        Instruction next = cursor.nextInstruction();
         if (next instanceof StoreInstruction st && (st.typeKind() == TypeKind.INT || st.typeKind() == TypeKind.LONG)
                 && frame.localHome(st.slot()) instanceof Reg home) {
             int below = stack.size() - operands;
@@ -705,8 +702,8 @@ final class MethodTranslator {
             Object bo = stack.operand(b);
             Mem address = bo instanceof Reg br ? Mem.at(xr.withBits(64)).index(br.withBits(64), 1)
                     : bo instanceof Long imm && OperandStack.fitsInt(imm) ? Mem.at(xr.withBits(64), imm) : null;
-            int loadAt = following(index);
-            int loadBits = memoryLoadBits(instructionAt(loadAt));
+            int loadAt = cursor.following(cursor.index);
+            int loadBits = memoryLoadBits(cursor.instructionAt(loadAt));
             if (address != null && loadBits > 0) {
                 skipTo(loadAt);
                 memoryLoad(address, loadBits);
@@ -743,8 +740,8 @@ final class MethodTranslator {
      * Memory.load consumes the sum. False (nothing emitted) when the pattern does not apply.
      */
     private boolean fuseScaledAdd(StackValue indexValue, int scale) {
-        int addAt = following(index);
-        if (!(instructionAt(addAt) instanceof OperatorInstruction add) || add.opcode() != Opcode.LADD
+        int addAt = cursor.following(cursor.index);
+        if (!(cursor.instructionAt(addAt) instanceof OperatorInstruction add) || add.opcode() != Opcode.LADD
                 || stack.isEmpty()) {
             return false;
         }
@@ -755,8 +752,8 @@ final class MethodTranslator {
         stack.pop();
         skipTo(addAt);
         Mem address = Mem.at(br.withBits(64)).index(ir.withBits(64), scale);
-        int loadAt = following(index);
-        int loadBits = memoryLoadBits(instructionAt(loadAt));
+        int loadAt = cursor.following(cursor.index);
+        int loadBits = memoryLoadBits(cursor.instructionAt(loadAt));
         if (loadBits > 0) {
             skipTo(loadAt);
             memoryLoad(address, loadBits);
@@ -770,14 +767,8 @@ final class MethodTranslator {
 
     /** Makes element i the current one: the instructions between were consumed by a fused pattern. */
     private void skipTo(int i) {
-        index = i;
-        bci = analysis.elements.get(i).bci();
+        cursor.skipTo(i);
         stack.hint(null);
-    }
-
-    /** The instruction at element i, or null when i is past the end or a label. */
-    private Instruction instructionAt(int i) {
-        return i < analysis.elements.size() && analysis.elements.get(i).element() instanceof Instruction ins ? ins : null;
     }
 
     /** Width of a Memory.loadN call, or 0 when ins is not one. */
@@ -800,12 +791,12 @@ final class MethodTranslator {
      * becomes one zero-extending load instead of a sign-extending load and an and.
      */
     void memoryLoad(Mem address, int bits) {
-        int maskAt = following(index);
-        int andAt = following(maskAt);
+        int maskAt = cursor.following(cursor.index);
+        int andAt = cursor.following(maskAt);
         boolean unsigned = bits < 32
-                && instructionAt(maskAt) instanceof ConstantInstruction c
+                && cursor.instructionAt(maskAt) instanceof ConstantInstruction c
                 && c.constantValue() instanceof Integer mask && mask == (1 << bits) - 1
-                && instructionAt(andAt) instanceof OperatorInstruction and && and.opcode() == Opcode.IAND;
+                && cursor.instructionAt(andAt) instanceof OperatorInstruction and && and.opcode() == Opcode.IAND;
         if (unsigned) {
             skipTo(andAt);
         }
@@ -1017,17 +1008,17 @@ final class MethodTranslator {
         if (x.kind != StackValue.Kind.LOCAL || n == 0) {
             return false;
         }
-        int loadAt = following(index);
-        int countAt = following(loadAt);
-        int shiftAt = following(countAt);
-        int orAt = following(shiftAt);
-        boolean matches = instructionAt(loadAt) instanceof LoadInstruction l && l.slot() == x.local
+        int loadAt = cursor.following(cursor.index);
+        int countAt = cursor.following(loadAt);
+        int shiftAt = cursor.following(countAt);
+        int orAt = cursor.following(shiftAt);
+        boolean matches = cursor.instructionAt(loadAt) instanceof LoadInstruction l && l.slot() == x.local
                 && l.typeKind() == (wide ? TypeKind.LONG : TypeKind.INT)
-                && instructionAt(countAt) instanceof ConstantInstruction c
+                && cursor.instructionAt(countAt) instanceof ConstantInstruction c
                 && c.constantValue() instanceof Integer k && (k & (bits - 1)) == bits - n
-                && instructionAt(shiftAt) instanceof OperatorInstruction shr
+                && cursor.instructionAt(shiftAt) instanceof OperatorInstruction shr
                 && shr.opcode() == (wide ? Opcode.LUSHR : Opcode.IUSHR)
-                && instructionAt(orAt) instanceof OperatorInstruction or
+                && cursor.instructionAt(orAt) instanceof OperatorInstruction or
                 && or.opcode() == (wide ? Opcode.LOR : Opcode.IOR);
         if (!matches) {
             return false;
@@ -1043,10 +1034,9 @@ final class MethodTranslator {
     private void longCompare() {
         StackValue b = stack.pop();
         StackValue x = stack.pop();
-        Instruction next = nextInstruction();
+        Instruction next = cursor.nextInstruction();
         if (next instanceof BranchInstruction br && zeroCompare(br.opcode()) != null) {
-            index = following(index);
-            bci = analysis.elements.get(index).bci();
+            cursor.skipTo(cursor.following(cursor.index));
             stack.flush();
             conditionalBranch(x, b, zeroCompare(br.opcode()), 64, br.target());
             return;
@@ -1068,25 +1058,6 @@ final class MethodTranslator {
         a.sub(Reg.AL, Reg.CL);
         a.movsx(r.withBits(32), Reg.AL);
         stack.pushResult(r, false);
-    }
-
-    /** Index of the next instruction or label after element i (line numbers and the like skipped). */
-    private int following(int i) {
-        int j = i + 1;
-        while (j < analysis.elements.size() && !(analysis.elements.get(j).element() instanceof Instruction)
-                && !(analysis.elements.get(j).element() instanceof LabelTarget lt && analysis.branchTargets.contains(lt.label()))) {
-            j++;
-        }
-        return j;
-    }
-
-    /** The instruction right after the current one, or null when a label (a join point) comes first. */
-    private Instruction nextInstruction() {
-        int i = following(index);
-        if (i < analysis.elements.size() && analysis.elements.get(i).element() instanceof Instruction ins) {
-            return ins;
-        }
-        return null;
     }
 
     private void convert(ConvertInstruction c) {
@@ -1204,7 +1175,7 @@ final class MethodTranslator {
             if (test != null && stack.isEmpty()) {
                 // Loop rotation: repeat the head's exit test here, so an iteration takes one jump.
                 compareAndBranch(test.x(), test.y(), test.exitCondition().negate(), test.bits(), test.body());
-                int next = following(index);
+                int next = cursor.following(cursor.index);
                 boolean exitFollows = next < analysis.elements.size() && analysis.elements.get(next).element() instanceof LabelTarget lt
                         && analysis.labels.get(lt.label()) == test.exit();
                 if (!exitFollows) {
@@ -1244,13 +1215,13 @@ final class MethodTranslator {
      */
     private void conditionalBranch(StackValue x, StackValue y, Cond cond, int bits,
             java.lang.classfile.Label taken) {
-        int gotoIndex = following(index);
-        int labelIndex = following(gotoIndex);
+        int gotoIndex = cursor.following(cursor.index);
+        int labelIndex = cursor.following(gotoIndex);
         if (labelIndex < analysis.elements.size()
                 && analysis.elements.get(gotoIndex).element() instanceof BranchInstruction g
                 && (g.opcode() == Opcode.GOTO || g.opcode() == Opcode.GOTO_W)
                 && analysis.elements.get(labelIndex).element() instanceof LabelTarget lt && lt.label() == taken) {
-            index = gotoIndex;
+            cursor.index = gotoIndex;
             compareAndBranch(x, y, cond.negate(), bits, target(g.target()));
             return;
         }
@@ -1346,7 +1317,7 @@ final class MethodTranslator {
         List<StackValue> args = stack.popArguments(type.parameterCount());
         Label callee;
         try {
-            callee = unit.method(ref, self, frameName.substring(siteName.length()) + (line < 0 ? "" : ":" + line) + ")");
+            callee = unit.method(ref, self, frameName.substring(siteName.length()) + (cursor.line < 0 ? "" : ":" + cursor.line) + ")");
         } catch (IllegalArgumentException e) {
             throw violation(e.getMessage());
         }
@@ -1463,7 +1434,7 @@ final class MethodTranslator {
         a.jcc(Cond.AE, outOfRange);
         Label message = unit.string(site());
         int length = ca.length();
-        int stubLine = line;
+        int stubLine = cursor.line;
         stubs.add(() -> {
             a.bind(outOfRange);
             recordLine(outOfRange, stubLine);
