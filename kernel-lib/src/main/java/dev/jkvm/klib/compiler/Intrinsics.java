@@ -138,7 +138,7 @@ final class Intrinsics {
     }
 
     private static void load(MethodTranslator t, int bits) {
-        t.memoryLoad(address(t, t.stack.pop(), Reg.RAX), bits);
+        t.arithmetic.memoryLoad(address(t, t.stack.pop(), Reg.RAX), bits);
     }
 
     private static void store(MethodTranslator t, int bits) {
