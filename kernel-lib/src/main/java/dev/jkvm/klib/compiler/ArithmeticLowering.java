@@ -500,10 +500,10 @@ final class ArithmeticLowering {
         StackValue b = stack.pop();
         StackValue x = stack.pop();
         Instruction next = cursor.nextInstruction();
-        if (next instanceof BranchInstruction br && MethodTranslator.zeroCompare(br.opcode()) != null) {
+        if (next instanceof BranchInstruction br && BranchLowering.zeroCompare(br.opcode()) != null) {
             cursor.skipTo(cursor.following(cursor.index));
             stack.flush();
-            t.conditionalBranch(x, b, MethodTranslator.zeroCompare(br.opcode()), 64, br.target());
+            t.branches.conditionalBranch(x, b, BranchLowering.zeroCompare(br.opcode()), 64, br.target());
             return;
         }
         if (x.isConstant() && b.isConstant()) {

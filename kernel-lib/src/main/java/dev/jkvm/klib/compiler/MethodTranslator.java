@@ -61,7 +61,7 @@ final class MethodTranslator {
     final UnitBuilder unit;
     final Assembler a;
     private final MethodModel method;
-    private final MethodAnalysis analysis;
+    final MethodAnalysis analysis;
     final InstructionCursor cursor;
     private final CodeAttribute code;
     final MethodRef self;
@@ -77,15 +77,13 @@ final class MethodTranslator {
     private int recordedLine = Integer.MIN_VALUE;
     /** Pseudo-local slot of each constant array whose base may live in a register (see loopArrays). */
     private final Map<FieldRef, Integer> arrayBaseSlots = new LinkedHashMap<>();
-    /** Loop heads whose exit test can be repeated at the back edge (see LoopTest). */
-    private final Map<java.lang.classfile.Label, LoopTest> loopTests = new HashMap<>();
-    /** The loop head just entered with an empty stack, while only loads have followed it; else null. */
-    private java.lang.classfile.Label freshLoopHead;
     final OperandStack stack;
     private final SwitchLowering switches;
     final ArithmeticLowering arithmetic;
+    final BranchLowering branches;
     FrameLayout frame;
-    private boolean reachable = true;
+    /** Whether the code being emitted can run: false after a jump until a label that is jumped to. */
+    boolean reachable = true;
     private final int stackEntries;
     private int maxEntriesSeen;
 
@@ -120,6 +118,7 @@ final class MethodTranslator {
         this.analysis = new MethodAnalysis(code, unit);
         this.cursor = new InstructionCursor(analysis);
         this.arithmetic = new ArithmeticLowering(this);
+        this.branches = new BranchLowering(this);
     }
 
     // ------------------------------------------------------------------ errors
@@ -281,10 +280,10 @@ final class MethodTranslator {
         if (target == null) {
             return;
         }
-        freshLoopHead = null;
+        branches.enteredLoopHead(null);
         enterReachableLabel(label, target);
         if (reachable && stack.isEmpty() && analysis.backwardTargets.contains(label)) {
-            freshLoopHead = label;
+            branches.enteredLoopHead(label);
         }
     }
 
@@ -325,7 +324,7 @@ final class MethodTranslator {
      * Constant arrays are compile-time values and may stay on the stack across a branch, as in
      * TABLE[c ? i : j], as long as every path brings the same array.
      */
-    private Label target(java.lang.classfile.Label label) {
+    Label target(java.lang.classfile.Label label) {
         List<StackValue> state = stack.snapshot();
         List<StackValue> known = jumpStates.putIfAbsent(label, state);
         if (known != null) {
@@ -416,7 +415,7 @@ final class MethodTranslator {
     private void instruction(Instruction ins) {
         stack.hint(null);
         if (!(ins instanceof LoadInstruction || ins instanceof ConstantInstruction || ins instanceof BranchInstruction)) {
-            freshLoopHead = null;
+            branches.enteredLoopHead(null);
         }
         int operands = hintableOperandCount(ins);
         if (operands >= 0) {
@@ -476,7 +475,7 @@ final class MethodTranslator {
             case IncrementInstruction i -> increment(i);
             case OperatorInstruction o -> arithmetic.operator(o);
             case ConvertInstruction c -> arithmetic.convert(c);
-            case BranchInstruction b -> branch(b);
+            case BranchInstruction b -> branches.branch(b);
             case TableSwitchInstruction t -> {
                 switches.lower(t);
                 reachable = false;
@@ -571,171 +570,6 @@ final class MethodTranslator {
     }
 
     // ------------------------------------------------------------------ control flow
-
-    static Cond zeroCompare(Opcode op) {
-        return switch (op) {
-            case IFEQ -> Cond.E;
-            case IFNE -> Cond.NE;
-            case IFLT -> Cond.L;
-            case IFGE -> Cond.GE;
-            case IFGT -> Cond.G;
-            case IFLE -> Cond.LE;
-            default -> null;
-        };
-    }
-
-    private static Cond pairCompare(Opcode op) {
-        return switch (op) {
-            case IF_ICMPEQ -> Cond.E;
-            case IF_ICMPNE -> Cond.NE;
-            case IF_ICMPLT -> Cond.L;
-            case IF_ICMPGE -> Cond.GE;
-            case IF_ICMPGT -> Cond.G;
-            case IF_ICMPLE -> Cond.LE;
-            default -> null;
-        };
-    }
-
-    private static Cond swapped(Cond c) {
-        return switch (c) {
-            case L -> Cond.G;
-            case G -> Cond.L;
-            case LE -> Cond.GE;
-            case GE -> Cond.LE;
-            default -> c;
-        };
-    }
-
-    private static boolean holds(Cond c, long x, long y) {
-        return switch (c) {
-            case E -> x == y;
-            case NE -> x != y;
-            case L -> x < y;
-            case GE -> x >= y;
-            case G -> x > y;
-            case LE -> x <= y;
-            default -> throw new IllegalStateException(c.toString());
-        };
-    }
-
-    private void branch(BranchInstruction b) {
-        Opcode op = b.opcode();
-        if (op == Opcode.GOTO || op == Opcode.GOTO_W) {
-            stack.flush();
-            LoopTest test = loopTests.get(b.target());
-            if (test != null && stack.isEmpty()) {
-                // Loop rotation: repeat the head's exit test here, so an iteration takes one jump.
-                compareAndBranch(test.x(), test.y(), test.exitCondition().negate(), test.bits(), test.body());
-                int next = cursor.following(cursor.index);
-                boolean exitFollows = next < analysis.elements.size() && analysis.elements.get(next).element() instanceof LabelTarget lt
-                        && analysis.labels.get(lt.label()) == test.exit();
-                if (!exitFollows) {
-                    a.jmp(test.exit());
-                }
-            } else {
-                a.jmp(target(b.target()));
-            }
-            reachable = false;
-            return;
-        }
-        java.lang.classfile.Label head = freshLoopHead;
-        freshLoopHead = null;
-        Cond zero = zeroCompare(op);
-        if (zero != null) {
-            StackValue x = stack.pop();
-            stack.flush();
-            conditionalBranch(x, StackValue.constant(0, false), zero, 32, b.target());
-            recordLoopTest(head);
-            return;
-        }
-        Cond pair = pairCompare(op);
-        if (pair != null) {
-            StackValue y = stack.pop();
-            StackValue x = stack.pop();
-            stack.flush();
-            conditionalBranch(x, y, pair, 32, b.target());
-            recordLoopTest(head);
-            return;
-        }
-        throw violation(Unsupported.describe(b));
-    }
-
-    /**
-     * javac compiles "if (c) continue/break" as "if !c goto L1; goto L2; L1:"; that pair becomes
-     * one inverted conditional jump to L2.
-     */
-    void conditionalBranch(StackValue x, StackValue y, Cond cond, int bits,
-            java.lang.classfile.Label taken) {
-        int gotoIndex = cursor.following(cursor.index);
-        int labelIndex = cursor.following(gotoIndex);
-        if (labelIndex < analysis.elements.size()
-                && analysis.elements.get(gotoIndex).element() instanceof BranchInstruction g
-                && (g.opcode() == Opcode.GOTO || g.opcode() == Opcode.GOTO_W)
-                && analysis.elements.get(labelIndex).element() instanceof LabelTarget lt && lt.label() == taken) {
-            cursor.index = gotoIndex;
-            compareAndBranch(x, y, cond.negate(), bits, target(g.target()));
-            return;
-        }
-        compareAndBranch(x, y, cond, bits, target(taken));
-    }
-
-    /** The last compareAndBranch, for recordLoopTest. */
-    private LoopTest lastTest;
-
-    /**
-     * If the conditional branch just translated is the whole exit test of a loop head (only
-     * reads of locals and constants since the head, stack empty), remembers it so the loop's
-     * back edge can repeat the test instead of jumping to the head.
-     */
-    private void recordLoopTest(java.lang.classfile.Label head) {
-        LoopTest test = lastTest;
-        lastTest = null;
-        if (head == null || test == null || !reachable || !stack.isEmpty() || loopTests.containsKey(head)) {
-            return;
-        }
-        Label body = new Label();
-        a.bind(body);
-        loopTests.put(head, new LoopTest(test.x(), test.y(), test.exitCondition(), test.bits(), test.exit(), body));
-    }
-
-    private void compareAndBranch(StackValue x, StackValue y, Cond cond, int bits, Label to) {
-        lastTest = null;
-        Cond exitCondition = cond;
-        if (x.isConstant() && y.isConstant()) {
-            if (holds(cond, x.constant, y.constant)) {
-                a.jmp(to);
-                reachable = false;
-                stack.clear();
-            }
-            return;
-        }
-        Object xo = stack.operand(x);
-        Object yo = stack.operand(y);
-        if (xo instanceof Long) {
-            Object t = xo;
-            xo = yo;
-            yo = t;
-            cond = swapped(cond);
-        }
-        if (xo instanceof Mem && yo instanceof Mem) {
-            stack.move(Reg.RAX, xo, bits);
-            xo = Reg.RAX;
-        }
-        if (xo instanceof Reg r && yo instanceof Long l && l == 0) {
-            a.test(r.withBits(bits), r.withBits(bits));
-        } else {
-            arithmetic.alu(ArithmeticLowering.Alu.CMP, xo, yo, bits);
-        }
-        a.jcc(cond, to);
-        if (isReadOnly(x) && isReadOnly(y)) {
-            lastTest = new LoopTest(x, y, exitCondition, bits, to, null);
-        }
-    }
-
-    /** A value that is a constant or an unread local: re-evaluating it later reads the local anew. */
-    private static boolean isReadOnly(StackValue v) {
-        return v.kind == StackValue.Kind.CONSTANT || v.kind == StackValue.Kind.LOCAL;
-    }
 
     private void doReturn(ReturnInstruction r) {
         switch (r.typeKind()) {
