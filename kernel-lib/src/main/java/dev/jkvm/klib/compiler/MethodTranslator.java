@@ -5,17 +5,13 @@ import dev.jkvm.klib.asm.Cond;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Reg;
-import dev.jkvm.klib.asm.Section;
 
 import java.lang.classfile.Attributes;
-import java.lang.classfile.CodeElement;
 import java.lang.classfile.Instruction;
 import java.lang.classfile.MethodModel;
 import java.lang.classfile.Opcode;
 import java.lang.classfile.TypeKind;
 import java.lang.classfile.attribute.CodeAttribute;
-import java.lang.classfile.attribute.StackMapFrameInfo;
-import java.lang.classfile.attribute.StackMapTableAttribute;
 import java.lang.classfile.instruction.ArrayLoadInstruction;
 import java.lang.classfile.instruction.BranchInstruction;
 import java.lang.classfile.instruction.ConstantInstruction;
@@ -24,7 +20,6 @@ import java.lang.classfile.instruction.FieldInstruction;
 import java.lang.classfile.instruction.IncrementInstruction;
 import java.lang.classfile.instruction.InvokeInstruction;
 import java.lang.classfile.instruction.LabelTarget;
-import java.lang.classfile.instruction.LineNumber;
 import java.lang.classfile.instruction.LoadInstruction;
 import java.lang.classfile.instruction.LookupSwitchInstruction;
 import java.lang.classfile.instruction.NopInstruction;
@@ -32,29 +27,30 @@ import java.lang.classfile.instruction.OperatorInstruction;
 import java.lang.classfile.instruction.ReturnInstruction;
 import java.lang.classfile.instruction.StackInstruction;
 import java.lang.classfile.instruction.StoreInstruction;
-import java.lang.classfile.instruction.SwitchCase;
 import java.lang.classfile.instruction.TableSwitchInstruction;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.reflect.AccessFlag;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Translates one static method's bytecode to x86-64 in a single pass over the instructions.
  *
- * The JVM operand stack is simulated at compile time (StackValue): constants and local reads
+ * The JVM operand stack is simulated at compile time (OperandStack): constants and local reads
  * stay symbolic until used, computed values live in the stack depth's home register
  * (FrameLayout). At every branch and branch target the stack is brought to its canonical
  * homes, so all paths into a label agree on where each value is. Locals live in the registers
  * FrameLayout assigned. Runtime checks (divide by zero, array bounds) branch to out-of-line
  * stubs at the end of the method that call the kernel's panic routine with the source site.
+ *
+ * This class drives the pass (MethodAnalysis first, then each element at the InstructionCursor)
+ * and lowers loads, stores, returns, calls, fields and array reads itself; operators and
+ * conversions go to ArithmeticLowering, branches to BranchLowering, switches to
+ * SwitchLowering, calls to the rt package to Intrinsics.
  */
 final class MethodTranslator {
 
