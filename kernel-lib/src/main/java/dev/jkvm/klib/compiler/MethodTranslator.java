@@ -71,7 +71,7 @@ final class MethodTranslator {
     private final List<SourceLine> sourceLines = new ArrayList<>();
     private final String frameName;
     private int recordedLine = Integer.MIN_VALUE;
-    /** Pseudo-local slot of each constant array whose base may live in a register (see loopArrays). */
+    /** Pseudo-local slot of each constant array whose base may live in a register (see MethodAnalysis.loopArrays). */
     private final Map<FieldRef, Integer> arrayBaseSlots = new LinkedHashMap<>();
     final OperandStack stack;
     private final SwitchLowering switches;
