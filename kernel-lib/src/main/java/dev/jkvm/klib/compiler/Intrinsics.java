@@ -68,15 +68,15 @@ final class Intrinsics {
             case "Port.out16" -> portOut(t, 16);
             case "Port.out32" -> portOut(t, 32);
             case "Msr.read" -> {
-                t.move(Reg.RCX, t.operand(t.pop()), 32);
+                t.stack.move(Reg.RCX, t.stack.operand(t.stack.pop()), 32);
                 a.rdmsr();
                 joinEdxEax(t);
             }
             case "Msr.write" -> {
-                StackValue value = t.pop();
-                StackValue msr = t.pop();
-                t.move(Reg.RAX, t.operand(value), 64);
-                t.move(Reg.RCX, t.operand(msr), 32);
+                StackValue value = t.stack.pop();
+                StackValue msr = t.stack.pop();
+                t.stack.move(Reg.RAX, t.stack.operand(value), 64);
+                t.stack.move(Reg.RCX, t.stack.operand(msr), 32);
                 a.mov(Reg.RDX, Reg.RAX);
                 a.shr(Reg.RDX, 32);
                 a.wrmsr();
@@ -100,23 +100,23 @@ final class Intrinsics {
             case "Cpu.hlt" -> a.hlt();
             case "Cpu.cli" -> a.cli();
             case "Cpu.sti" -> a.sti();
-            case "Cpu.invlpg" -> a.invlpg(address(t, t.pop(), Reg.RAX));
+            case "Cpu.invlpg" -> a.invlpg(address(t, t.stack.pop(), Reg.RAX));
             case "Console.print" -> {
-                StackValue literal = t.pop();
+                StackValue literal = t.stack.pop();
                 if (literal.kind != StackValue.Kind.STRING) {
                     throw t.violation("passes a computed String to Console.print: only string literals compile");
                 }
-                t.saveAcrossCall();
+                t.stack.saveAcrossCall();
                 a.lea(Reg.RDI, Mem.rip(t.unit.string(literal.text)));
                 a.mov(Reg.ESI, literal.text.getBytes(StandardCharsets.UTF_8).length);
                 a.call(t.unit.external(SymbolNames.CONSOLE_PRINT));
             }
             case "Console.printHex" ->
-                    t.call(t.unit.external(SymbolNames.CONSOLE_PRINT_HEX), t.popArguments(1), 0);
+                    t.call(t.unit.external(SymbolNames.CONSOLE_PRINT_HEX), t.stack.popArguments(1), 0);
             case "Asm.call" -> {
                 int n = MethodTypeDesc.ofDescriptor(ref.descriptor()).parameterCount() - 1;
-                List<StackValue> args = t.popArguments(n);
-                StackValue symbol = t.pop();
+                List<StackValue> args = t.stack.popArguments(n);
+                StackValue symbol = t.stack.pop();
                 if (symbol.kind != StackValue.Kind.STRING) {
                     throw t.violation("passes a computed symbol to Asm.call: name the routine with a string literal");
                 }
@@ -129,26 +129,26 @@ final class Intrinsics {
 
     /** A memory operand for the address value: [reg] when it is in a register, else via scratch. */
     private static Mem address(MethodTranslator t, StackValue address, Reg scratch) {
-        Object where = t.operand(address);
+        Object where = t.stack.operand(address);
         if (where instanceof Reg r) {
             return Mem.at(r);
         }
-        t.move(scratch, where, 64);
+        t.stack.move(scratch, where, 64);
         return Mem.at(scratch);
     }
 
     private static void load(MethodTranslator t, int bits) {
-        t.memoryLoad(address(t, t.pop(), Reg.RAX), bits);
+        t.arithmetic.memoryLoad(address(t, t.stack.pop(), Reg.RAX), bits);
     }
 
     private static void store(MethodTranslator t, int bits) {
-        StackValue value = t.pop();
-        Object v = t.operand(value);
-        if (v instanceof Mem || (v instanceof Long l && bits == 64 && !MethodTranslator.fitsInt(l))) {
-            t.move(Reg.RDX, v, bits == 64 ? 64 : 32);
+        StackValue value = t.stack.pop();
+        Object v = t.stack.operand(value);
+        if (v instanceof Mem || (v instanceof Long l && bits == 64 && !OperandStack.fitsInt(l))) {
+            t.stack.move(Reg.RDX, v, bits == 64 ? 64 : 32);
             v = Reg.RDX;
         }
-        Mem m = address(t, t.pop(), Reg.RAX).size(bits);
+        Mem m = address(t, t.stack.pop(), Reg.RAX).size(bits);
         if (v instanceof Reg r) {
             t.a.mov(m, r.withBits(bits));
         } else {
@@ -163,23 +163,23 @@ final class Intrinsics {
     }
 
     private static void compareAndSet(MethodTranslator t, int bits) {
-        StackValue update = t.pop();
-        StackValue expected = t.pop();
-        StackValue address = t.pop();
-        t.move(Reg.RAX, t.operand(expected), bits);
-        t.move(Reg.RDX, t.operand(update), bits);
+        StackValue update = t.stack.pop();
+        StackValue expected = t.stack.pop();
+        StackValue address = t.stack.pop();
+        t.stack.move(Reg.RAX, t.stack.operand(expected), bits);
+        t.stack.move(Reg.RDX, t.stack.operand(update), bits);
         Mem m = address(t, address, Reg.RCX).size(bits);
         t.a.lock().cmpxchg(m, Reg.RDX.withBits(bits));
-        Reg r = t.resultRegister(t.stack.size());
+        Reg r = t.stack.resultRegister(t.stack.size());
         t.a.setcc(Cond.E, Reg.AL);
         t.a.movzx(r.withBits(32), Reg.AL);
-        t.pushResult(r, false);
+        t.stack.pushResult(r, false);
     }
 
     private static void readModifyWrite(MethodTranslator t, int bits, boolean add, boolean result) {
-        StackValue value = t.pop();
-        StackValue address = t.pop();
-        t.move(Reg.RDX, t.operand(value), bits);
+        StackValue value = t.stack.pop();
+        StackValue address = t.stack.pop();
+        t.stack.move(Reg.RDX, t.stack.operand(value), bits);
         Mem m = address(t, address, Reg.RCX).size(bits);
         if (add) {
             t.a.lock().xadd(m, Reg.RDX.withBits(bits));
@@ -187,30 +187,30 @@ final class Intrinsics {
             t.a.xchg(m, Reg.RDX.withBits(bits));
         }
         if (result) {
-            Reg r = t.resultRegister(t.stack.size());
-            t.move(r, Reg.RDX, bits);
-            t.pushResult(r, bits == 64);
+            Reg r = t.stack.resultRegister(t.stack.size());
+            t.stack.move(r, Reg.RDX, bits);
+            t.stack.pushResult(r, bits == 64);
         }
     }
 
     private static void portIn(MethodTranslator t, int bits) {
-        t.move(Reg.RDX, t.operand(t.pop()), 32);
+        t.stack.move(Reg.RDX, t.stack.operand(t.stack.pop()), 32);
         Reg accumulator = Reg.RAX.withBits(bits);
         t.a.in(accumulator, Reg.DX);
-        Reg r = t.resultRegister(t.stack.size());
+        Reg r = t.stack.resultRegister(t.stack.size());
         if (bits == 32) {
-            t.move(r, Reg.RAX, 32);
+            t.stack.move(r, Reg.RAX, 32);
         } else {
             t.a.movzx(r.withBits(32), accumulator);
         }
-        t.pushResult(r, false);
+        t.stack.pushResult(r, false);
     }
 
     private static void portOut(MethodTranslator t, int bits) {
-        StackValue value = t.pop();
-        StackValue port = t.pop();
-        t.move(Reg.RAX, t.operand(value), 32);
-        t.move(Reg.RDX, t.operand(port), 32);
+        StackValue value = t.stack.pop();
+        StackValue port = t.stack.pop();
+        t.stack.move(Reg.RAX, t.stack.operand(value), 32);
+        t.stack.move(Reg.RDX, t.stack.operand(port), 32);
         t.a.out(Reg.DX, Reg.RAX.withBits(bits));
     }
 
@@ -218,35 +218,35 @@ final class Intrinsics {
     private static void joinEdxEax(MethodTranslator t) {
         t.a.shl(Reg.RDX, 32);
         t.a.or(Reg.RAX, Reg.RDX);
-        Reg r = t.resultRegister(t.stack.size());
-        t.move(r, Reg.RAX, 64);
-        t.pushResult(r, true);
+        Reg r = t.stack.resultRegister(t.stack.size());
+        t.stack.move(r, Reg.RAX, 64);
+        t.stack.pushResult(r, true);
     }
 
     private static void readControl(MethodTranslator t, CtrlReg cr) {
-        Reg r = t.resultRegister(t.stack.size());
+        Reg r = t.stack.resultRegister(t.stack.size());
         t.a.mov(r, cr);
-        t.pushResult(r, true);
+        t.stack.pushResult(r, true);
     }
 
     private static void writeControl(MethodTranslator t, CtrlReg cr) {
-        t.move(Reg.RAX, t.operand(t.pop()), 64);
+        t.stack.move(Reg.RAX, t.stack.operand(t.stack.pop()), 64);
         t.a.mov(cr, Reg.RAX);
     }
 
     /** CPUID clobbers rbx, which may hold a local: it is saved around the instruction. */
     private static void cpuid(MethodTranslator t, Reg wanted) {
-        StackValue subleaf = t.pop();
-        StackValue leaf = t.pop();
-        t.move(Reg.RAX, t.operand(leaf), 32);
-        t.move(Reg.RCX, t.operand(subleaf), 32);
+        StackValue subleaf = t.stack.pop();
+        StackValue leaf = t.stack.pop();
+        t.stack.move(Reg.RAX, t.stack.operand(leaf), 32);
+        t.stack.move(Reg.RCX, t.stack.operand(subleaf), 32);
         t.a.push(Reg.RBX);
         t.a.cpuid();
-        Reg r = t.resultRegister(t.stack.size());
+        Reg r = t.stack.resultRegister(t.stack.size());
         if (r.withBits(32) != wanted) {
             t.a.mov(r.withBits(32), wanted);
         }
         t.a.pop(Reg.RBX);
-        t.pushResult(r, false);
+        t.stack.pushResult(r, false);
     }
 }

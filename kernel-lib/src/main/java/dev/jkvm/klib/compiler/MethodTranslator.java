@@ -5,17 +5,13 @@ import dev.jkvm.klib.asm.Cond;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Reg;
-import dev.jkvm.klib.asm.Section;
 
 import java.lang.classfile.Attributes;
-import java.lang.classfile.CodeElement;
 import java.lang.classfile.Instruction;
 import java.lang.classfile.MethodModel;
 import java.lang.classfile.Opcode;
 import java.lang.classfile.TypeKind;
 import java.lang.classfile.attribute.CodeAttribute;
-import java.lang.classfile.attribute.StackMapFrameInfo;
-import java.lang.classfile.attribute.StackMapTableAttribute;
 import java.lang.classfile.instruction.ArrayLoadInstruction;
 import java.lang.classfile.instruction.BranchInstruction;
 import java.lang.classfile.instruction.ConstantInstruction;
@@ -24,7 +20,6 @@ import java.lang.classfile.instruction.FieldInstruction;
 import java.lang.classfile.instruction.IncrementInstruction;
 import java.lang.classfile.instruction.InvokeInstruction;
 import java.lang.classfile.instruction.LabelTarget;
-import java.lang.classfile.instruction.LineNumber;
 import java.lang.classfile.instruction.LoadInstruction;
 import java.lang.classfile.instruction.LookupSwitchInstruction;
 import java.lang.classfile.instruction.NopInstruction;
@@ -32,50 +27,42 @@ import java.lang.classfile.instruction.OperatorInstruction;
 import java.lang.classfile.instruction.ReturnInstruction;
 import java.lang.classfile.instruction.StackInstruction;
 import java.lang.classfile.instruction.StoreInstruction;
-import java.lang.classfile.instruction.SwitchCase;
 import java.lang.classfile.instruction.TableSwitchInstruction;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.reflect.AccessFlag;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Translates one static method's bytecode to x86-64 in a single pass over the instructions.
  *
- * The JVM operand stack is simulated at compile time (StackValue): constants and local reads
+ * The JVM operand stack is simulated at compile time (OperandStack): constants and local reads
  * stay symbolic until used, computed values live in the stack depth's home register
  * (FrameLayout). At every branch and branch target the stack is brought to its canonical
  * homes, so all paths into a label agree on where each value is. Locals live in the registers
  * FrameLayout assigned. Runtime checks (divide by zero, array bounds) branch to out-of-line
  * stubs at the end of the method that call the kernel's panic routine with the source site.
+ *
+ * This class drives the pass (MethodAnalysis first, then each element at the InstructionCursor)
+ * and lowers loads, stores, returns, calls, fields and array reads itself; operators and
+ * conversions go to ArithmeticLowering, branches to BranchLowering, switches to
+ * SwitchLowering, calls to the rt package to Intrinsics.
  */
 final class MethodTranslator {
-    private static final String INTRINSIC_PACKAGE = "dev/jkvm/klib/rt/";
-
-    /** One code element with its bytecode index and source line. */
-    private record Element(CodeElement element, int bci, int line) {
-    }
 
     final UnitBuilder unit;
     final Assembler a;
     private final MethodModel method;
+    final MethodAnalysis analysis;
+    final InstructionCursor cursor;
     private final CodeAttribute code;
     final MethodRef self;
     private final String siteName;
 
-    private final List<Element> elements = new ArrayList<>();
-    private final Set<java.lang.classfile.Label> branchTargets = new HashSet<>();
-    /** Targets of at least one branch at or after them (loop heads): reachable before their jumps are seen. */
-    private final Set<java.lang.classfile.Label> backwardTargets = new HashSet<>();
-    private final Map<java.lang.classfile.Label, Label> labels = new HashMap<>();
-    private final Map<java.lang.classfile.Label, List<Boolean>> mapFrames = new HashMap<>();
     private final Map<Integer, FieldRef> arrayLocals = new HashMap<>();
     private final Map<java.lang.classfile.Label, List<StackValue>> jumpStates = new HashMap<>();
     private final Map<Integer, Label> divideByZeroStubs = new HashMap<>();
@@ -84,23 +71,17 @@ final class MethodTranslator {
     private final List<SourceLine> sourceLines = new ArrayList<>();
     private final String frameName;
     private int recordedLine = Integer.MIN_VALUE;
-    /** Pseudo-local slot of each constant array whose base may live in a register (see loopArrays). */
+    /** Pseudo-local slot of each constant array whose base may live in a register (see MethodAnalysis.loopArrays). */
     private final Map<FieldRef, Integer> arrayBaseSlots = new LinkedHashMap<>();
-    private final Map<FieldRef, Long> arrayWeights = new HashMap<>();
-    /** Loop heads whose exit test can be repeated at the back edge (see LoopTest). */
-    private final Map<java.lang.classfile.Label, LoopTest> loopTests = new HashMap<>();
-    /** The loop head just entered with an empty stack, while only loads have followed it; else null. */
-    private java.lang.classfile.Label freshLoopHead;
-    final List<StackValue> stack = new ArrayList<>();
+    final OperandStack stack;
+    private final SwitchLowering switches;
+    final ArithmeticLowering arithmetic;
+    final BranchLowering branches;
     FrameLayout frame;
-    private boolean reachable = true;
+    /** Whether the code being emitted can run: false after a jump until a label that is jumped to. */
+    boolean reachable = true;
     private final int stackEntries;
     private int maxEntriesSeen;
-    /** Register the current instruction should leave its result in (a local's home, or rax), or null. */
-    private Reg resultHint;
-    private int bci;
-    private int line = -1;
-    private int index;
 
     /**
      * @param assembler    where the code goes (a scratch assembler for a measuring pass)
@@ -112,6 +93,8 @@ final class MethodTranslator {
         this.a = assembler;
         this.stackEntries = stackEntries;
         this.self = self;
+        this.stack = new OperandStack(assembler, this::violation);
+        this.switches = new SwitchLowering(assembler, stack, this::target);
         this.method = method;
         this.siteName = self.owner().replace('/', '.') + "." + self.name();
         this.frameName = siteName + "(" + method.parent()
@@ -128,6 +111,10 @@ final class MethodTranslator {
         if (!code.exceptionHandlers().isEmpty()) {
             throw violationAt(-1, -1, "has a try/catch/finally: kernel code has no exceptions");
         }
+        this.analysis = new MethodAnalysis(code, unit);
+        this.cursor = new InstructionCursor(analysis);
+        this.arithmetic = new ArithmeticLowering(this);
+        this.branches = new BranchLowering(this);
     }
 
     // ------------------------------------------------------------------ errors
@@ -138,172 +125,17 @@ final class MethodTranslator {
     }
 
     SubsetViolation violation(String problem) {
-        return violationAt(bci, line, problem);
+        return violationAt(cursor.bci, cursor.line, problem);
     }
 
     /** The site text a panic reports: "Class.method line N". */
     String site() {
-        return siteName + " line " + (line < 0 ? "?" : Integer.toString(line));
-    }
-
-    // ------------------------------------------------------------------ analysis
-
-    private void analyse() {
-        int at = 0;
-        int currentLine = -1;
-        for (CodeElement e : code.elementList()) {
-            if (e instanceof LineNumber ln) {
-                currentLine = ln.line();
-            }
-            elements.add(new Element(e, at, currentLine));
-            if (e instanceof Instruction ins) {
-                at += ins.sizeInBytes();
-            }
-            switch (e) {
-                case BranchInstruction b -> branchTargets.add(b.target());
-                case TableSwitchInstruction t -> {
-                    branchTargets.add(t.defaultTarget());
-                    t.cases().forEach(c -> branchTargets.add(c.target()));
-                }
-                case LookupSwitchInstruction l -> {
-                    branchTargets.add(l.defaultTarget());
-                    l.cases().forEach(c -> branchTargets.add(c.target()));
-                }
-                default -> {
-                }
-            }
-        }
-        for (java.lang.classfile.Label l : branchTargets) {
-            labels.put(l, new Label());
-        }
-        for (Element el : elements) {
-            List<java.lang.classfile.Label> targets = switch (el.element) {
-                case BranchInstruction b -> List.of(b.target());
-                case TableSwitchInstruction t -> t.cases().stream().map(SwitchCase::target).toList();
-                case LookupSwitchInstruction l -> l.cases().stream().map(SwitchCase::target).toList();
-                default -> List.of();
-            };
-            for (java.lang.classfile.Label t : targets) {
-                if (code.labelToBci(t) <= el.bci) {
-                    backwardTargets.add(t);
-                }
-            }
-            if (el.element instanceof TableSwitchInstruction t && code.labelToBci(t.defaultTarget()) <= el.bci) {
-                backwardTargets.add(t.defaultTarget());
-            }
-            if (el.element instanceof LookupSwitchInstruction l && code.labelToBci(l.defaultTarget()) <= el.bci) {
-                backwardTargets.add(l.defaultTarget());
-            }
-        }
-        code.findAttribute(Attributes.stackMapTable()).ifPresent((StackMapTableAttribute smt) -> {
-            for (StackMapFrameInfo f : smt.entries()) {
-                List<Boolean> wide = new ArrayList<>();
-                for (StackMapFrameInfo.VerificationTypeInfo t : f.stack()) {
-                    wide.add(t == StackMapFrameInfo.SimpleVerificationTypeInfo.LONG);
-                    if (t != StackMapFrameInfo.SimpleVerificationTypeInfo.LONG
-                            && t != StackMapFrameInfo.SimpleVerificationTypeInfo.INTEGER) {
-                        wide.set(wide.size() - 1, null);
-                    }
-                }
-                mapFrames.put(f.target(), wide);
-            }
-        });
-    }
-
-    /** Use weights of local slots: every access counts, 8 times more per enclosing loop. */
-    private long[] localWeights() {
-        long[] weights = new long[code.maxLocals()];
-        List<int[]> loops = new ArrayList<>();
-        for (Element el : elements) {
-            if (el.element instanceof BranchInstruction b) {
-                int target = code.labelToBci(b.target());
-                if (target <= el.bci) {
-                    loops.add(new int[] {target, el.bci});
-                }
-            }
-        }
-        for (Element el : elements) {
-            int slot = switch (el.element) {
-                case LoadInstruction l -> l.slot();
-                case StoreInstruction s -> s.slot();
-                case IncrementInstruction i -> i.slot();
-                default -> -1;
-            };
-            if (slot < 0) {
-                continue;
-            }
-            long w = 1;
-            for (int[] loop : loops) {
-                if (el.bci >= loop[0] && el.bci <= loop[1] && w < (1L << 40)) {
-                    w *= 8;
-                }
-            }
-            weights[slot] += w;
-        }
-        return weights;
-    }
-
-    /**
-     * Constant arrays indexed inside a loop, with their use weights (as localWeights counts
-     * them) in arrayWeights: their base address is loop-invariant, so it may get a register
-     * (a pseudo-local after the real locals) instead of an lea at every access.
-     */
-    private List<FieldRef> loopArrays(long[] localWeights) {
-        List<int[]> loops = new ArrayList<>();
-        for (Element el : elements) {
-            if (el.element instanceof BranchInstruction b && code.labelToBci(b.target()) <= el.bci) {
-                loops.add(new int[] {code.labelToBci(b.target()), el.bci});
-            }
-        }
-        List<FieldRef> arrays = new ArrayList<>();
-        for (Element el : elements) {
-            if (!(el.element instanceof FieldInstruction f) || f.opcode() != Opcode.GETSTATIC
-                    || !f.type().stringValue().startsWith("[")) {
-                continue;
-            }
-            FieldRef ref = new FieldRef(f.owner().asInternalName(), f.name().stringValue(), f.type().stringValue());
-            long w = 1;
-            for (int[] loop : loops) {
-                if (el.bci >= loop[0] && el.bci <= loop[1] && w < (1L << 40)) {
-                    w *= 8;
-                }
-            }
-            if (w == 1 || !isConstantArray(ref)) {
-                continue;
-            }
-            if (!arrayWeights.containsKey(ref)) {
-                arrays.add(ref);
-            }
-            arrayWeights.merge(ref, w, Long::sum);
-        }
-        return arrays;
-    }
-
-    private boolean isConstantArray(FieldRef ref) {
-        try {
-            unit.constantArray(ref);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
-
-    private boolean hasCalls() {
-        for (Element el : elements) {
-            if (el.element instanceof InvokeInstruction inv && inv.opcode() == Opcode.INVOKESTATIC) {
-                String owner = inv.owner().asInternalName();
-                if (!owner.startsWith(INTRINSIC_PACKAGE) || Intrinsics.isCall(owner, inv.name().stringValue())) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        return siteName + " line " + (cursor.line < 0 ? "?" : Integer.toString(cursor.line));
     }
 
     // ------------------------------------------------------------------ driver
 
     void translate(Label entry) {
-        analyse();
         MethodTypeDesc type = method.methodTypeSymbol();
         int[] parameterSlots = new int[type.parameterCount()];
         boolean[] parameterWide = new boolean[type.parameterCount()];
@@ -324,31 +156,30 @@ final class MethodTranslator {
             throw violationAt(-1, -1, "returns " + type.returnType().displayName()
                     + ": only primitive integer results and void are allowed");
         }
-        long[] localWeights = localWeights();
-        List<FieldRef> loopArrays = loopArrays(localWeights);
+        long[] localWeights = analysis.localWeights();
+        List<FieldRef> loopArrays = analysis.loopArrays(localWeights);
         long[] weights = Arrays.copyOf(localWeights, code.maxLocals() + loopArrays.size());
         for (FieldRef array : loopArrays) {
             arrayBaseSlots.put(array, code.maxLocals() + arrayBaseSlots.size());
-            weights[arrayBaseSlots.get(array)] = arrayWeights.get(array);
+            weights[arrayBaseSlots.get(array)] = analysis.arrayWeights.get(array);
         }
         frame = new FrameLayout(weights.length, stackEntries >= 0 ? stackEntries : code.maxStack(),
-                weights, parameterSlots, hasCalls(), code.maxLocals());
+                weights, parameterSlots, analysis.hasCalls(), code.maxLocals());
+        stack.layout(frame);
 
         a.bind(entry);
         recordLine(entry, firstLine());
         prologue(parameterSlots, parameterWide);
-        for (index = 0; index < elements.size(); index++) {
-            Element el = elements.get(index);
-            bci = el.bci;
-            line = el.line;
-            switch (el.element) {
+        for (cursor.index = 0; cursor.index < analysis.elements.size(); cursor.index++) {
+            MethodAnalysis.Element el = cursor.enter();
+            switch (el.element()) {
                 case LabelTarget lt -> enterLabel(lt.label());
                 case Instruction ins -> {
                     if (reachable) {
-                        if (line != recordedLine) {
+                        if (cursor.line != recordedLine) {
                             Label here = new Label();
                             a.bind(here);
-                            recordLine(here, line);
+                            recordLine(here, cursor.line);
                         }
                         instruction(ins);
                         maxEntriesSeen = Math.max(maxEntriesSeen, stack.size());
@@ -376,9 +207,9 @@ final class MethodTranslator {
 
     /** The line of the method's first instruction (its prologue is charged to it), or -1. */
     private int firstLine() {
-        for (Element el : elements) {
-            if (el.element instanceof Instruction) {
-                return el.line;
+        for (MethodAnalysis.Element el : analysis.elements) {
+            if (el.element() instanceof Instruction) {
+                return el.line();
             }
         }
         return -1;
@@ -416,7 +247,7 @@ final class MethodTranslator {
             if (home instanceof Reg r) {
                 moves.add(new ParallelMove.Move(r, arrival, bits));
             } else {
-                move(home, arrival, bits);
+                stack.move(home, arrival, bits);
             }
         }
         ParallelMove.emit(a, moves);
@@ -441,20 +272,20 @@ final class MethodTranslator {
     }
 
     private void enterLabel(java.lang.classfile.Label label) {
-        Label target = labels.get(label);
+        Label target = analysis.labels.get(label);
         if (target == null) {
             return;
         }
-        freshLoopHead = null;
+        branches.enteredLoopHead(null);
         enterReachableLabel(label, target);
-        if (reachable && stack.isEmpty() && backwardTargets.contains(label)) {
-            freshLoopHead = label;
+        if (reachable && stack.isEmpty() && analysis.backwardTargets.contains(label)) {
+            branches.enteredLoopHead(label);
         }
     }
 
     private void enterReachableLabel(java.lang.classfile.Label label, Label target) {
         if (reachable) {
-            flush();
+            stack.flush();
         } else {
             stack.clear();
             List<StackValue> jumped = jumpStates.get(label);
@@ -464,12 +295,12 @@ final class MethodTranslator {
                 a.bind(target);
                 return;
             }
-            if (!backwardTargets.contains(label)) {
+            if (!analysis.backwardTargets.contains(label)) {
                 // Every jump here was folded away (constant condition): the code after it is dead.
                 a.bind(target);
                 return;
             }
-            List<Boolean> frameStack = mapFrames.get(label);
+            List<Boolean> frameStack = analysis.mapFrames.get(label);
             if (frameStack == null) {
                 throw violation("has a branch target without a stack map frame (compile with javac)");
             }
@@ -477,7 +308,7 @@ final class MethodTranslator {
                 if (frameStack.get(d) == null) {
                     throw violation("keeps an object on the operand stack across a branch");
                 }
-                stack.add(StackValue.located(frame.stackHome(d), frameStack.get(d)));
+                stack.push(StackValue.located(frame.stackHome(d), frameStack.get(d)));
             }
             reachable = true;
         }
@@ -489,8 +320,8 @@ final class MethodTranslator {
      * Constant arrays are compile-time values and may stay on the stack across a branch, as in
      * TABLE[c ? i : j], as long as every path brings the same array.
      */
-    private Label target(java.lang.classfile.Label label) {
-        List<StackValue> state = List.copyOf(stack);
+    Label target(java.lang.classfile.Label label) {
+        List<StackValue> state = stack.snapshot();
         List<StackValue> known = jumpStates.putIfAbsent(label, state);
         if (known != null) {
             for (int i = 0; i < Math.min(known.size(), state.size()); i++) {
@@ -507,170 +338,17 @@ final class MethodTranslator {
                 }
             }
         }
-        return labels.get(label);
+        return analysis.labels.get(label);
     }
 
     // ------------------------------------------------------------------ operands
-
-    static Object sized(Object operand, int bits) {
-        return switch (operand) {
-            case Reg r -> r.withBits(bits);
-            case Mem m -> m.size(bits);
-            default -> operand;
-        };
-    }
-
-    static boolean fitsInt(long v) {
-        return v == (int) v;
-    }
-
-    /** Where the value is now: Reg (64-bit name), Mem (unsized) or Long. */
-    Object operand(StackValue v) {
-        return switch (v.kind) {
-            case CONSTANT -> v.constant;
-            case LOCAL -> frame.localHome(v.local);
-            case LOCATED -> v.location;
-            case STRING -> throw violation("uses the string literal \"" + v.text
-                    + "\" other than as the argument of Console.print or the symbol of Asm.call");
-            case ARRAY -> throw violation("uses the array " + v.array
-                    + " other than by indexing it or taking its length");
-        };
-    }
-
-    /** dst (Reg or Mem) = src (Reg, Mem or Long), bits wide; memory to memory goes through rax. */
-    void move(Object dst, Object src, int bits) {
-        if (dst instanceof Reg d) {
-            switch (src) {
-                case Reg s -> {
-                    if (s.code() != d.code()) {
-                        a.mov(d.withBits(bits == 64 ? 64 : 32), s.withBits(bits == 64 ? 64 : 32));
-                    }
-                }
-                case Mem m -> a.mov(d.withBits(bits), m.size(bits));
-                case Long imm when bits == 64 && imm >= 0 && imm <= 0xFFFF_FFFFL ->
-                        a.mov(d.withBits(32), imm.longValue()); // writing the low half zero-extends
-                case Long imm -> a.mov(d.withBits(bits == 64 ? 64 : 32), bits == 64 ? imm : (long) imm.intValue());
-                default -> throw new IllegalStateException(src.toString());
-            }
-            return;
-        }
-        Mem m = ((Mem) dst).size(bits);
-        switch (src) {
-            case Reg s -> a.mov(m, s.withBits(bits));
-            case Long imm when bits < 64 || fitsInt(imm) -> a.mov(m, bits == 64 ? imm : narrow(imm, bits));
-            default -> {
-                move(Reg.RAX, src, bits);
-                a.mov(m, Reg.RAX.withBits(bits));
-            }
-        }
-    }
-
-    private static long narrow(long v, int bits) {
-        return switch (bits) {
-            case 8 -> (byte) v;
-            case 16 -> (short) v;
-            default -> (int) v;
-        };
-    }
-
-    /** The register to compute the value of stack depth d in: its home, or rax for a frame home. */
-    Reg resultRegister(int depth) {
-        if (resultHint != null) {
-            return resultHint;
-        }
-        return frame.stackHome(depth) instanceof Reg r ? r : Reg.RAX;
-    }
-
-    /** Pushes the value computed in register r (see resultRegister) as a new stack entry. */
-    void pushResult(Reg r, boolean wide) {
-        if (resultHint != null && r.code() == resultHint.code()) {
-            stack.add(StackValue.located(resultHint, wide));
-            return;
-        }
-        int depth = stack.size();
-        Object home = frame.stackHome(depth);
-        if (home instanceof Mem m) {
-            a.mov(m.size(wide ? 64 : 32), r.withBits(wide ? 64 : 32));
-        }
-        stack.add(StackValue.located(home, wide));
-    }
-
-    StackValue pop() {
-        return stack.removeLast();
-    }
-
-    void push(StackValue v) {
-        stack.add(v);
-    }
-
-    /** The operand as a register: itself if it is one, else loaded into scratch. */
-    Reg inRegister(Object operand, int bits, Reg scratch) {
-        if (operand instanceof Reg r) {
-            return r;
-        }
-        move(scratch, operand, bits);
-        return scratch;
-    }
-
-    /** Brings stack entry i to its home. */
-    private void materialize(int i) {
-        StackValue v = stack.get(i);
-        Object home = frame.stackHome(i);
-        if (v.kind == StackValue.Kind.LOCATED && v.location == home) {
-            return;
-        }
-        if (v.kind == StackValue.Kind.ARRAY || v.kind == StackValue.Kind.STRING) {
-            return;
-        }
-        move(home, operand(v), v.bits());
-        stack.set(i, StackValue.located(home, v.wide));
-    }
-
-    /** Brings every stack entry to its home: the state all paths into a label agree on. */
-    void flush() {
-        for (int i = 0; i < stack.size(); i++) {
-            materialize(i);
-        }
-    }
-
-    /** Copies deferred reads of a local into their stack homes before the local changes. */
-    private void materializeLocal(int slot) {
-        for (int i = 0; i < stack.size(); i++) {
-            StackValue v = stack.get(i);
-            if (v.kind == StackValue.Kind.LOCAL && v.local == slot) {
-                materialize(i);
-            }
-        }
-    }
-
-    /** Saves entries held in caller-saved registers to their frame slots before a call. */
-    void saveAcrossCall() {
-        for (int i = 0; i < stack.size(); i++) {
-            StackValue v = stack.get(i);
-            if (v.kind != StackValue.Kind.LOCATED && v.kind != StackValue.Kind.LOCAL) {
-                continue;
-            }
-            Object where = operand(v);
-            if (where instanceof Reg r && !CallingConvention.CALLEE_SAVED.contains(r)) {
-                Mem slot = frame.stackSaveSlot(i);
-                a.mov(slot.size(64), r);
-                for (int j = i; j < stack.size(); j++) {
-                    StackValue w = stack.get(j);
-                    boolean held = w.kind == StackValue.Kind.LOCATED || w.kind == StackValue.Kind.LOCAL;
-                    if (held && operand(w) == r) {
-                        stack.set(j, StackValue.located(slot, w.wide));
-                    }
-                }
-            }
-        }
-    }
 
     /**
      * Calls target with the given arguments under CallingConvention; pushes the result unless
      * resultBits is 0.
      */
     void call(Label target, List<StackValue> args, int resultBits) {
-        saveAcrossCall();
+        stack.saveAcrossCall();
         int registerArgs = CallingConvention.ARGUMENT_REGISTERS.size();
         int stackArgs = Math.max(0, args.size() - registerArgs);
         int padding = (stackArgs % 2) * 8;
@@ -678,13 +356,13 @@ final class MethodTranslator {
             a.sub(Reg.RSP, padding);
         }
         for (int k = args.size() - 1; k >= registerArgs; k--) {
-            Object src = operand(args.get(k));
+            Object src = stack.operand(args.get(k));
             switch (src) {
                 case Reg r -> a.push(r);
                 case Mem m -> a.push(m.size(64));
-                case Long imm when fitsInt(imm) -> a.push(imm);
+                case Long imm when OperandStack.fitsInt(imm) -> a.push(imm);
                 default -> {
-                    move(Reg.RAX, src, 64);
+                    stack.move(Reg.RAX, src, 64);
                     a.push(Reg.RAX);
                 }
             }
@@ -692,7 +370,7 @@ final class MethodTranslator {
         List<ParallelMove.Move> moves = new ArrayList<>();
         for (int k = 0; k < Math.min(registerArgs, args.size()); k++) {
             moves.add(new ParallelMove.Move(CallingConvention.ARGUMENT_REGISTERS.get(k),
-                    operand(args.get(k)), args.get(k).bits()));
+                    stack.operand(args.get(k)), args.get(k).bits()));
         }
         ParallelMove.emit(a, moves);
         a.call(target);
@@ -700,30 +378,21 @@ final class MethodTranslator {
             a.add(Reg.RSP, 8L * stackArgs + padding);
         }
         if (resultBits != 0) {
-            Reg r = resultRegister(stack.size());
-            move(r, Reg.RAX, resultBits);
-            pushResult(r, resultBits == 64);
+            Reg r = stack.resultRegister(stack.size());
+            stack.move(r, Reg.RAX, resultBits);
+            stack.pushResult(r, resultBits == 64);
         }
-    }
-
-    /** Pops n arguments, returning them in call order. */
-    List<StackValue> popArguments(int n) {
-        List<StackValue> args = new ArrayList<>(stack.subList(stack.size() - n, stack.size()));
-        for (int i = 0; i < n; i++) {
-            pop();
-        }
-        return args;
     }
 
     /** Jumps (never returns) to a panic routine with the site text in rdi. */
-    private void callPanic(String symbol) {
+    void callPanic(String symbol) {
         a.lea(Reg.RDI, Mem.rip(unit.string(site())));
         a.call(unit.external(symbol));
         a.ud2();
     }
 
-    private Label divideByZeroStub() {
-        return divideByZeroStubs.computeIfAbsent(line, l -> {
+    Label divideByZeroStub() {
+        return divideByZeroStubs.computeIfAbsent(cursor.line, l -> {
             Label stub = new Label();
             Label message = unit.string(site());
             stubs.add(() -> {
@@ -740,9 +409,9 @@ final class MethodTranslator {
     // ------------------------------------------------------------------ instructions
 
     private void instruction(Instruction ins) {
-        resultHint = null;
+        stack.hint(null);
         if (!(ins instanceof LoadInstruction || ins instanceof ConstantInstruction || ins instanceof BranchInstruction)) {
-            freshLoopHead = null;
+            branches.enteredLoopHead(null);
         }
         int operands = hintableOperandCount(ins);
         if (operands >= 0) {
@@ -751,7 +420,7 @@ final class MethodTranslator {
         try {
             dispatch(ins);
         } finally {
-            resultHint = null;
+            stack.hint(null);
         }
     }
 
@@ -778,19 +447,19 @@ final class MethodTranslator {
      * compute it there: "x = x - y" becomes one sub instead of mov, sub, mov.
      */
     private void chooseResultHint(int operands) {
-        Instruction next = nextInstruction();
+        Instruction next = cursor.nextInstruction();
         if (next instanceof StoreInstruction st && (st.typeKind() == TypeKind.INT || st.typeKind() == TypeKind.LONG)
                 && frame.localHome(st.slot()) instanceof Reg home) {
             int below = stack.size() - operands;
             for (int i = 0; i < below; i++) {
                 StackValue v = stack.get(i);
                 if (v.kind == StackValue.Kind.LOCAL && v.local == st.slot()) {
-                    materialize(i);
+                    stack.materialize(i);
                 }
             }
-            resultHint = home;
+            stack.hint(home);
         } else if (next instanceof ReturnInstruction r && r.typeKind() != TypeKind.VOID) {
-            resultHint = Reg.RAX;
+            stack.hint(Reg.RAX);
         }
     }
 
@@ -800,21 +469,21 @@ final class MethodTranslator {
             case LoadInstruction l -> load(l);
             case StoreInstruction s -> store(s);
             case IncrementInstruction i -> increment(i);
-            case OperatorInstruction o -> operator(o);
-            case ConvertInstruction c -> convert(c);
-            case BranchInstruction b -> branch(b);
+            case OperatorInstruction o -> arithmetic.operator(o);
+            case ConvertInstruction c -> arithmetic.convert(c);
+            case BranchInstruction b -> branches.branch(b);
             case TableSwitchInstruction t -> {
-                if (!(stack.getLast().isConstant()) && isDense(t)) {
-                    jumpTable(t);
-                } else {
-                    switchOn(new ArrayList<>(t.cases()), t.defaultTarget());
-                }
+                switches.lower(t);
+                reachable = false;
             }
-            case LookupSwitchInstruction l -> switchOn(new ArrayList<>(l.cases()), l.defaultTarget());
+            case LookupSwitchInstruction l -> {
+                switches.lower(l);
+                reachable = false;
+            }
             case ReturnInstruction r -> doReturn(r);
             case InvokeInstruction i -> invoke(i);
             case FieldInstruction f -> field(f);
-            case StackInstruction s -> stackShuffle(s.opcode());
+            case StackInstruction s -> stack.shuffle(s.opcode());
             case ArrayLoadInstruction al -> arrayLoad(al);
             case NopInstruction n -> {
             }
@@ -825,9 +494,9 @@ final class MethodTranslator {
     private void constant(ConstantInstruction c) {
         Object value = c.constantValue();
         switch (value) {
-            case Integer i -> push(StackValue.constant(i, false));
-            case Long l -> push(StackValue.constant(l, true));
-            case String s when c.opcode() == Opcode.LDC || c.opcode() == Opcode.LDC_W -> push(StackValue.string(s));
+            case Integer i -> stack.push(StackValue.constant(i, false));
+            case Long l -> stack.push(StackValue.constant(l, true));
+            case String s when c.opcode() == Opcode.LDC || c.opcode() == Opcode.LDC_W -> stack.push(StackValue.string(s));
             case null -> throw violation("uses null: kernel code has no object references");
             default -> throw violation("uses a " + value.getClass().getSimpleName()
                     + " constant: only int, long and string literals (for Console.print) are allowed");
@@ -836,15 +505,15 @@ final class MethodTranslator {
 
     private void load(LoadInstruction l) {
         switch (l.typeKind()) {
-            case INT -> push(StackValue.local(l.slot(), false));
-            case LONG -> push(StackValue.local(l.slot(), true));
+            case INT -> stack.push(StackValue.local(l.slot(), false));
+            case LONG -> stack.push(StackValue.local(l.slot(), true));
             case REFERENCE -> {
                 FieldRef array = arrayLocals.get(l.slot());
                 if (array == null) {
                     throw violation("loads an object reference from local " + l.slot()
                             + ": only static final constant arrays may be held in locals");
                 }
-                push(StackValue.array(array));
+                stack.push(StackValue.array(array));
             }
             default -> throw violation("loads a " + l.typeKind().name().toLowerCase()
                     + " local: the kernel subset has integers only");
@@ -854,15 +523,15 @@ final class MethodTranslator {
     private void store(StoreInstruction s) {
         switch (s.typeKind()) {
             case INT, LONG -> {
-                StackValue v = pop();
-                materializeLocal(s.slot());
+                StackValue v = stack.pop();
+                stack.materializeLocal(s.slot());
                 if (v.kind == StackValue.Kind.LOCAL && v.local == s.slot()) {
                     return;
                 }
-                move(frame.localHome(s.slot()), operand(v), v.bits());
+                stack.move(frame.localHome(s.slot()), stack.operand(v), v.bits());
             }
             case REFERENCE -> {
-                StackValue v = pop();
+                StackValue v = stack.pop();
                 if (v.kind != StackValue.Kind.ARRAY) {
                     throw violation("stores an object reference in local " + s.slot()
                             + ": only static final constant arrays may be held in locals");
@@ -879,7 +548,7 @@ final class MethodTranslator {
     }
 
     private void increment(IncrementInstruction i) {
-        materializeLocal(i.slot());
+        stack.materializeLocal(i.slot());
         Object home = frame.localHome(i.slot());
         if (i.constant() == 1) {
             if (home instanceof Reg r) {
@@ -896,836 +565,14 @@ final class MethodTranslator {
         }
     }
 
-    // ------------------------------------------------------------------ arithmetic
-
-    private enum Alu { ADD, SUB, AND, OR, XOR, CMP }
-
-    private void alu(Alu op, Object dst, Object src, int bits) {
-        Object d = sized(dst, bits);
-        Object s = src instanceof Long l ? (Object) l : sized(src, bits);
-        if (s instanceof Long l && bits == 64 && !fitsInt(l)) {
-            a.mov(Reg.RDX, l.longValue());
-            s = Reg.RDX;
-        }
-        if (d instanceof Mem && s instanceof Mem) {
-            move(Reg.RDX, src, bits);
-            s = Reg.RDX.withBits(bits);
-        }
-        switch (d) {
-            case Reg r -> {
-                switch (s) {
-                    case Reg x -> {
-                        switch (op) {
-                            case ADD -> a.add(r, x);
-                            case SUB -> a.sub(r, x);
-                            case AND -> a.and(r, x);
-                            case OR -> a.or(r, x);
-                            case XOR -> a.xor(r, x);
-                            case CMP -> a.cmp(r, x);
-                        }
-                    }
-                    case Mem x -> {
-                        switch (op) {
-                            case ADD -> a.add(r, x);
-                            case SUB -> a.sub(r, x);
-                            case AND -> a.and(r, x);
-                            case OR -> a.or(r, x);
-                            case XOR -> a.xor(r, x);
-                            case CMP -> a.cmp(r, x);
-                        }
-                    }
-                    default -> {
-                        long imm = bits == 64 ? (Long) s : (long) ((Long) s).intValue();
-                        switch (op) {
-                            case ADD -> a.add(r, imm);
-                            case SUB -> a.sub(r, imm);
-                            case AND -> a.and(r, imm);
-                            case OR -> a.or(r, imm);
-                            case XOR -> a.xor(r, imm);
-                            case CMP -> a.cmp(r, imm);
-                        }
-                    }
-                }
-            }
-            case Mem m -> {
-                switch (s) {
-                    case Reg x -> {
-                        if (op != Alu.CMP) {
-                            throw new IllegalStateException("alu into memory");
-                        }
-                        a.cmp(m, x);
-                    }
-                    default -> {
-                        if (op != Alu.CMP) {
-                            throw new IllegalStateException("alu into memory");
-                        }
-                        a.cmp(m, bits == 64 ? (Long) s : (long) ((Long) s).intValue());
-                    }
-                }
-            }
-            default -> throw new IllegalStateException(d.toString());
-        }
-    }
-
-    private void operator(OperatorInstruction o) {
-        Opcode op = o.opcode();
-        switch (op) {
-            case IADD -> binary(Alu.ADD, false, true);
-            case LADD -> binary(Alu.ADD, true, true);
-            case ISUB -> binary(Alu.SUB, false, false);
-            case LSUB -> binary(Alu.SUB, true, false);
-            case IAND -> binary(Alu.AND, false, true);
-            case LAND -> binary(Alu.AND, true, true);
-            case IOR -> binary(Alu.OR, false, true);
-            case LOR -> binary(Alu.OR, true, true);
-            case IXOR -> binary(Alu.XOR, false, true);
-            case LXOR -> binary(Alu.XOR, true, true);
-            case IMUL -> multiply(false);
-            case LMUL -> multiply(true);
-            case IDIV -> divide(false, false);
-            case LDIV -> divide(true, false);
-            case IREM -> divide(false, true);
-            case LREM -> divide(true, true);
-            case INEG -> negate(false);
-            case LNEG -> negate(true);
-            case ISHL, ISHR, IUSHR, LSHL, LSHR, LUSHR -> shift(op);
-            case LCMP -> longCompare();
-            case ARRAYLENGTH -> {
-                StackValue array = pop();
-                if (array.kind != StackValue.Kind.ARRAY) {
-                    throw violation("takes the length of a non-constant array");
-                }
-                push(StackValue.constant(constantArray(array.array).length(), false));
-            }
-            default -> throw violation(Unsupported.describe(o));
-        }
-    }
-
-    private static long fold(Alu op, long x, long y, boolean wide) {
-        long r = switch (op) {
-            case ADD -> x + y;
-            case SUB -> x - y;
-            case AND -> x & y;
-            case OR -> x | y;
-            case XOR -> x ^ y;
-            case CMP -> throw new IllegalStateException();
-        };
-        return wide ? r : (int) r;
-    }
-
-    private void binary(Alu op, boolean wide, boolean commutative) {
-        StackValue b = pop();
-        StackValue x = pop();
-        int bits = wide ? 64 : 32;
-        if (x.isConstant() && b.isConstant()) {
-            push(StackValue.constant(fold(op, x.constant, b.constant, wide), wide));
-            return;
-        }
-        if (commutative && x.isConstant()) {
-            StackValue t = x;
-            x = b;
-            b = t;
-        }
-        if (op == Alu.ADD && wide && operand(x) instanceof Reg xr) {
-            Object bo = operand(b);
-            Mem address = bo instanceof Reg br ? Mem.at(xr.withBits(64)).index(br.withBits(64), 1)
-                    : bo instanceof Long imm && fitsInt(imm) ? Mem.at(xr.withBits(64), imm) : null;
-            int loadAt = following(index);
-            int loadBits = memoryLoadBits(instructionAt(loadAt));
-            if (address != null && loadBits > 0) {
-                skipTo(loadAt);
-                memoryLoad(address, loadBits);
-                return;
-            }
-        }
-        Reg r = resultRegister(stack.size());
-        Object xo = operand(x);
-        Object bo = operand(b);
-        if (xo == r) {
-            alu(op, r, bo, bits);
-        } else if (commutative && bo == r) {
-            alu(op, r, xo, bits);
-        } else if (bo instanceof Reg br && br.code() == r.code()) {
-            move(Reg.RCX, bo, bits);
-            move(r, xo, bits);
-            alu(op, r, Reg.RCX, bits);
-        } else if (xo instanceof Reg xr && leaAddend(op, bo) != null) {
-            // Three-operand add: lea computes x + y or x + imm into r without disturbing x.
-            Object addend = leaAddend(op, bo);
-            Mem sum = addend instanceof Reg yr ? Mem.at(xr.withBits(64)).index(yr.withBits(64), 1)
-                    : Mem.at(xr.withBits(64), (Long) addend);
-            a.lea(r.withBits(bits), sum);
-        } else {
-            move(r, xo, bits);
-            alu(op, r, bo, bits);
-        }
-        pushResult(r, wide);
-    }
-
-    /**
-     * Address arithmetic "base + index * scale" (an lmul by 1, 2, 4 or 8 followed by ladd) is one
-     * x86 addressing mode (Intel SDM Vol. 1 3.7.5): one lea, or no instruction at all when a
-     * Memory.load consumes the sum. False (nothing emitted) when the pattern does not apply.
-     */
-    private boolean fuseScaledAdd(StackValue indexValue, int scale) {
-        int addAt = following(index);
-        if (!(instructionAt(addAt) instanceof OperatorInstruction add) || add.opcode() != Opcode.LADD
-                || stack.isEmpty()) {
-            return false;
-        }
-        StackValue base = stack.getLast();
-        if (!(operand(base) instanceof Reg br) || !(operand(indexValue) instanceof Reg ir)) {
-            return false;
-        }
-        pop();
-        skipTo(addAt);
-        Mem address = Mem.at(br.withBits(64)).index(ir.withBits(64), scale);
-        int loadAt = following(index);
-        int loadBits = memoryLoadBits(instructionAt(loadAt));
-        if (loadBits > 0) {
-            skipTo(loadAt);
-            memoryLoad(address, loadBits);
-            return true;
-        }
-        Reg r = resultRegister(stack.size());
-        a.lea(r.withBits(64), address);
-        pushResult(r, true);
-        return true;
-    }
-
-    /** Makes element i the current one: the instructions between were consumed by a fused pattern. */
-    private void skipTo(int i) {
-        index = i;
-        bci = elements.get(i).bci;
-        resultHint = null;
-    }
-
-    /** The instruction at element i, or null when i is past the end or a label. */
-    private Instruction instructionAt(int i) {
-        return i < elements.size() && elements.get(i).element instanceof Instruction ins ? ins : null;
-    }
-
-    /** Width of a Memory.loadN call, or 0 when ins is not one. */
-    private static int memoryLoadBits(Instruction ins) {
-        if (ins instanceof InvokeInstruction inv && inv.opcode() == Opcode.INVOKESTATIC
-                && inv.owner().asInternalName().equals(INTRINSIC_PACKAGE + "Memory")) {
-            return switch (inv.name().stringValue()) {
-                case "load8" -> 8;
-                case "load16" -> 16;
-                case "load32" -> 32;
-                case "load64" -> 64;
-                default -> 0;
-            };
-        }
-        return 0;
-    }
-
-    /**
-     * Pushes the value of a Memory.loadN at address. "load8(p) & 0xFF" (or load16 and 0xFFFF)
-     * becomes one zero-extending load instead of a sign-extending load and an and.
-     */
-    void memoryLoad(Mem address, int bits) {
-        int maskAt = following(index);
-        int andAt = following(maskAt);
-        boolean unsigned = bits < 32
-                && instructionAt(maskAt) instanceof ConstantInstruction c
-                && c.constantValue() instanceof Integer mask && mask == (1 << bits) - 1
-                && instructionAt(andAt) instanceof OperatorInstruction and && and.opcode() == Opcode.IAND;
-        if (unsigned) {
-            skipTo(andAt);
-        }
-        Reg r = resultRegister(stack.size());
-        loadExtended(r, address, bits, !unsigned);
-        pushResult(r, bits == 64);
-    }
-
-    /** What lea can add for x op b: a register, or a 32-bit displacement; null when lea does not fit. */
-    private static Object leaAddend(Alu op, Object b) {
-        if (op == Alu.ADD && b instanceof Reg) {
-            return b;
-        }
-        if (b instanceof Long imm) {
-            long addend = op == Alu.ADD ? imm : op == Alu.SUB ? -imm : Long.MAX_VALUE;
-            return addend != Long.MAX_VALUE && fitsInt(addend) ? (Object) addend : null;
-        }
-        return null;
-    }
-
-    private void multiply(boolean wide) {
-        StackValue b = pop();
-        StackValue x = pop();
-        int bits = wide ? 64 : 32;
-        if (x.isConstant() && b.isConstant()) {
-            push(StackValue.constant(wide ? x.constant * b.constant : (int) x.constant * (int) b.constant, wide));
-            return;
-        }
-        if (x.isConstant()) {
-            StackValue t = x;
-            x = b;
-            b = t;
-        }
-        if (wide && b.isConstant() && (b.constant == 1 || b.constant == 2 || b.constant == 4 || b.constant == 8)
-                && fuseScaledAdd(x, (int) b.constant)) {
-            return;
-        }
-        Reg r = resultRegister(stack.size()).withBits(bits);
-        Object xo = operand(x);
-        Object bo = operand(b);
-        if (bo instanceof Long imm && fitsInt(imm)) {
-            Object src = sized(xo, bits);
-            long value = wide ? imm : (long) imm.intValue();
-            if (src instanceof Reg s) {
-                a.imul(r, s, value);
-            } else {
-                a.imul(r, (Mem) src, value);
-            }
-        } else {
-            if (bo instanceof Reg br && br.code() == r.code()) {
-                Object t = xo;
-                xo = bo;
-                bo = t;
-            }
-            move(r, xo, bits);
-            Object src = sized(bo, bits);
-            switch (src) {
-                case Reg s -> a.imul(r, s);
-                case Mem m -> a.imul(r, m);
-                default -> {
-                    a.mov(Reg.RDX, (Long) src);
-                    a.imul(r, Reg.RDX);
-                }
-            }
-        }
-        pushResult(r.withBits(64), wide);
-    }
-
-    private void divide(boolean wide, boolean remainder) {
-        StackValue b = pop();
-        StackValue x = pop();
-        int bits = wide ? 64 : 32;
-        if (b.isConstant() && b.constant == 0) {
-            callPanic(SymbolNames.PANIC_DIVIDE_BY_ZERO);
-            push(StackValue.constant(0, wide));
-            return;
-        }
-        if (x.isConstant() && b.isConstant()) {
-            long v = wide
-                    ? (remainder ? x.constant % b.constant : x.constant / b.constant)
-                    : (remainder ? (int) x.constant % (int) b.constant : (int) x.constant / (int) b.constant);
-            push(StackValue.constant(v, wide));
-            return;
-        }
-        Reg r = resultRegister(stack.size());
-        if (b.isConstant() && b.constant == -1) {
-            // x86 idiv faults on MIN / -1; Java defines the quotient as -x (wrapping) and the remainder 0.
-            if (remainder) {
-                push(StackValue.constant(0, wide));
-                return;
-            }
-            move(r, operand(x), bits);
-            a.neg(r.withBits(bits));
-            pushResult(r, wide);
-            return;
-        }
-        Object bo = operand(b);
-        if (bo instanceof Long imm) {
-            move(Reg.RCX, imm, bits);
-            bo = Reg.RCX;
-        }
-        Label done = new Label();
-        boolean mayBeMinusOne = !b.isConstant();
-        boolean dividendMayBeMin = !(x.isConstant() && x.constant != (wide ? Long.MIN_VALUE : Integer.MIN_VALUE));
-        Label minusOne = new Label();
-        if (!b.isConstant()) {
-            if (bo instanceof Reg br) {
-                a.test(br.withBits(bits), br.withBits(bits));
-            } else {
-                a.cmp(((Mem) bo).size(bits), 0);
-            }
-            a.jcc(Cond.E, divideByZeroStub());
-            if (mayBeMinusOne && dividendMayBeMin) {
-                alu(Alu.CMP, bo, -1L, bits);
-                a.jcc(Cond.E, minusOne);
-            }
-        }
-        move(Reg.RAX, operand(x), bits);
-        if (wide) {
-            a.cqo();
-        } else {
-            a.cdq();
-        }
-        Object divisor = sized(bo, bits);
-        if (divisor instanceof Reg dr) {
-            a.idiv(dr);
-        } else {
-            a.idiv((Mem) divisor);
-        }
-        move(r, remainder ? Reg.RDX : Reg.RAX, bits);
-        if (mayBeMinusOne && dividendMayBeMin) {
-            a.jmp(done);
-            a.bind(minusOne);
-            if (remainder) {
-                a.mov(r.withBits(32), 0);
-            } else {
-                move(r, operand(x), bits);
-                a.neg(r.withBits(bits));
-            }
-            a.bind(done);
-        }
-        pushResult(r, wide);
-    }
-
-    private void negate(boolean wide) {
-        StackValue x = pop();
-        if (x.isConstant()) {
-            push(StackValue.constant(wide ? -x.constant : -(int) x.constant, wide));
-            return;
-        }
-        Reg r = resultRegister(stack.size());
-        move(r, operand(x), wide ? 64 : 32);
-        a.neg(r.withBits(wide ? 64 : 32));
-        pushResult(r, wide);
-    }
-
-    private void shift(Opcode op) {
-        boolean wide = op == Opcode.LSHL || op == Opcode.LSHR || op == Opcode.LUSHR;
-        int bits = wide ? 64 : 32;
-        StackValue count = pop();
-        StackValue x = pop();
-        if (x.isConstant() && count.isConstant()) {
-            int n = (int) count.constant;
-            long v = switch (op) {
-                case ISHL -> (int) x.constant << n;
-                case ISHR -> (int) x.constant >> n;
-                case IUSHR -> (int) x.constant >>> n;
-                case LSHL -> x.constant << n;
-                case LSHR -> x.constant >> n;
-                default -> x.constant >>> n;
-            };
-            push(StackValue.constant(v, wide));
-            return;
-        }
-        if ((op == Opcode.ISHL || op == Opcode.LSHL) && count.isConstant() && fuseRotate(x, (int) count.constant, wide)) {
-            return;
-        }
-        Reg r = resultRegister(stack.size()).withBits(bits);
-        if (count.isConstant()) {
-            int n = (int) count.constant & (bits - 1);
-            move(r, operand(x), bits);
-            if (n != 0) {
-                switch (op) {
-                    case ISHL, LSHL -> a.shl(r, n);
-                    case ISHR, LSHR -> a.sar(r, n);
-                    default -> a.shr(r, n);
-                }
-            }
-        } else {
-            // x86 masks the count in CL to 5 bits (6 for 64-bit operands), exactly as Java does (JLS 15.19).
-            move(Reg.RCX, operand(count), 32);
-            move(r, operand(x), bits);
-            switch (op) {
-                case ISHL, LSHL -> a.shl(r, Reg.CL);
-                case ISHR, LSHR -> a.sar(r, Reg.CL);
-                default -> a.shr(r, Reg.CL);
-            }
-        }
-        pushResult(r.withBits(64), wide);
-    }
-
-    /**
-     * "(x << n) | (x >>> (bits - n))" of one local x is a rotation: one rol instead of two
-     * shifts, a copy and an or. False (nothing emitted) when the pattern does not apply.
-     */
-    private boolean fuseRotate(StackValue x, int count, boolean wide) {
-        int bits = wide ? 64 : 32;
-        int n = count & (bits - 1);
-        if (x.kind != StackValue.Kind.LOCAL || n == 0) {
-            return false;
-        }
-        int loadAt = following(index);
-        int countAt = following(loadAt);
-        int shiftAt = following(countAt);
-        int orAt = following(shiftAt);
-        boolean matches = instructionAt(loadAt) instanceof LoadInstruction l && l.slot() == x.local
-                && l.typeKind() == (wide ? TypeKind.LONG : TypeKind.INT)
-                && instructionAt(countAt) instanceof ConstantInstruction c
-                && c.constantValue() instanceof Integer k && (k & (bits - 1)) == bits - n
-                && instructionAt(shiftAt) instanceof OperatorInstruction shr
-                && shr.opcode() == (wide ? Opcode.LUSHR : Opcode.IUSHR)
-                && instructionAt(orAt) instanceof OperatorInstruction or
-                && or.opcode() == (wide ? Opcode.LOR : Opcode.IOR);
-        if (!matches) {
-            return false;
-        }
-        skipTo(orAt);
-        Reg r = resultRegister(stack.size());
-        move(r, operand(x), bits);
-        a.rol(r.withBits(bits), n);
-        pushResult(r, wide);
-        return true;
-    }
-
-    private void longCompare() {
-        StackValue b = pop();
-        StackValue x = pop();
-        Instruction next = nextInstruction();
-        if (next instanceof BranchInstruction br && zeroCompare(br.opcode()) != null) {
-            index = following(index);
-            bci = elements.get(index).bci;
-            flush();
-            conditionalBranch(x, b, zeroCompare(br.opcode()), 64, br.target());
-            return;
-        }
-        if (x.isConstant() && b.isConstant()) {
-            push(StackValue.constant(Long.compare(x.constant, b.constant), false));
-            return;
-        }
-        Object xo = operand(x);
-        Object bo = operand(b);
-        Reg r = resultRegister(stack.size());
-        if (xo instanceof Long) {
-            move(Reg.RAX, xo, 64);
-            xo = Reg.RAX;
-        }
-        alu(Alu.CMP, xo, bo, 64);
-        a.setcc(Cond.G, Reg.AL);
-        a.setcc(Cond.L, Reg.CL);
-        a.sub(Reg.AL, Reg.CL);
-        a.movsx(r.withBits(32), Reg.AL);
-        pushResult(r, false);
-    }
-
-    /** Index of the next instruction or label after element i (line numbers and the like skipped). */
-    private int following(int i) {
-        int j = i + 1;
-        while (j < elements.size() && !(elements.get(j).element instanceof Instruction)
-                && !(elements.get(j).element instanceof LabelTarget lt && branchTargets.contains(lt.label()))) {
-            j++;
-        }
-        return j;
-    }
-
-    /** The instruction right after the current one, or null when a label (a join point) comes first. */
-    private Instruction nextInstruction() {
-        int i = following(index);
-        if (i < elements.size() && elements.get(i).element instanceof Instruction ins) {
-            return ins;
-        }
-        return null;
-    }
-
-    private void convert(ConvertInstruction c) {
-        StackValue x = pop();
-        TypeKind from = c.fromType();
-        TypeKind to = c.toType();
-        if (from == TypeKind.LONG && to == TypeKind.INT) {
-            // The low half of a 64-bit location is the int (little endian): no instruction.
-            switch (x.kind) {
-                case CONSTANT -> push(StackValue.constant((int) x.constant, false));
-                case LOCAL -> push(StackValue.local(x.local, false));
-                default -> push(StackValue.located(x.location, false));
-            }
-            return;
-        }
-        if (from != TypeKind.INT) {
-            throw violation(Unsupported.describe(c));
-        }
-        if (x.isConstant()) {
-            int v = (int) x.constant;
-            switch (to) {
-                case LONG -> push(StackValue.constant(v, true));
-                case BYTE -> push(StackValue.constant((byte) v, false));
-                case SHORT -> push(StackValue.constant((short) v, false));
-                case CHAR -> push(StackValue.constant((char) v, false));
-                default -> throw violation(Unsupported.describe(c));
-            }
-            return;
-        }
-        Reg r = resultRegister(stack.size());
-        Object src = operand(x);
-        switch (to) {
-            case LONG -> {
-                if (src instanceof Reg s) {
-                    a.movsxd(r, s.withBits(32));
-                } else {
-                    a.movsxd(r, ((Mem) src).size(32));
-                }
-                pushResult(r, true);
-                return;
-            }
-            case BYTE, SHORT, CHAR -> {
-                int width = to == TypeKind.BYTE ? 8 : 16;
-                Object s = sized(src, width);
-                if (to == TypeKind.CHAR) {
-                    if (s instanceof Reg sr) {
-                        a.movzx(r.withBits(32), sr);
-                    } else {
-                        a.movzx(r.withBits(32), (Mem) s);
-                    }
-                } else if (s instanceof Reg sr) {
-                    a.movsx(r.withBits(32), sr);
-                } else {
-                    a.movsx(r.withBits(32), (Mem) s);
-                }
-            }
-            default -> throw violation(Unsupported.describe(c));
-        }
-        pushResult(r, false);
-    }
-
     // ------------------------------------------------------------------ control flow
-
-    private static Cond zeroCompare(Opcode op) {
-        return switch (op) {
-            case IFEQ -> Cond.E;
-            case IFNE -> Cond.NE;
-            case IFLT -> Cond.L;
-            case IFGE -> Cond.GE;
-            case IFGT -> Cond.G;
-            case IFLE -> Cond.LE;
-            default -> null;
-        };
-    }
-
-    private static Cond pairCompare(Opcode op) {
-        return switch (op) {
-            case IF_ICMPEQ -> Cond.E;
-            case IF_ICMPNE -> Cond.NE;
-            case IF_ICMPLT -> Cond.L;
-            case IF_ICMPGE -> Cond.GE;
-            case IF_ICMPGT -> Cond.G;
-            case IF_ICMPLE -> Cond.LE;
-            default -> null;
-        };
-    }
-
-    private static Cond swapped(Cond c) {
-        return switch (c) {
-            case L -> Cond.G;
-            case G -> Cond.L;
-            case LE -> Cond.GE;
-            case GE -> Cond.LE;
-            default -> c;
-        };
-    }
-
-    private static boolean holds(Cond c, long x, long y) {
-        return switch (c) {
-            case E -> x == y;
-            case NE -> x != y;
-            case L -> x < y;
-            case GE -> x >= y;
-            case G -> x > y;
-            case LE -> x <= y;
-            default -> throw new IllegalStateException(c.toString());
-        };
-    }
-
-    private void branch(BranchInstruction b) {
-        Opcode op = b.opcode();
-        if (op == Opcode.GOTO || op == Opcode.GOTO_W) {
-            flush();
-            LoopTest test = loopTests.get(b.target());
-            if (test != null && stack.isEmpty()) {
-                // Loop rotation: repeat the head's exit test here, so an iteration takes one jump.
-                compareAndBranch(test.x(), test.y(), test.exitCondition().negate(), test.bits(), test.body());
-                int next = following(index);
-                boolean exitFollows = next < elements.size() && elements.get(next).element instanceof LabelTarget lt
-                        && labels.get(lt.label()) == test.exit();
-                if (!exitFollows) {
-                    a.jmp(test.exit());
-                }
-            } else {
-                a.jmp(target(b.target()));
-            }
-            reachable = false;
-            return;
-        }
-        java.lang.classfile.Label head = freshLoopHead;
-        freshLoopHead = null;
-        Cond zero = zeroCompare(op);
-        if (zero != null) {
-            StackValue x = pop();
-            flush();
-            conditionalBranch(x, StackValue.constant(0, false), zero, 32, b.target());
-            recordLoopTest(head);
-            return;
-        }
-        Cond pair = pairCompare(op);
-        if (pair != null) {
-            StackValue y = pop();
-            StackValue x = pop();
-            flush();
-            conditionalBranch(x, y, pair, 32, b.target());
-            recordLoopTest(head);
-            return;
-        }
-        throw violation(Unsupported.describe(b));
-    }
-
-    /**
-     * javac compiles "if (c) continue/break" as "if !c goto L1; goto L2; L1:"; that pair becomes
-     * one inverted conditional jump to L2.
-     */
-    private void conditionalBranch(StackValue x, StackValue y, Cond cond, int bits,
-            java.lang.classfile.Label taken) {
-        int gotoIndex = following(index);
-        int labelIndex = following(gotoIndex);
-        if (labelIndex < elements.size()
-                && elements.get(gotoIndex).element instanceof BranchInstruction g
-                && (g.opcode() == Opcode.GOTO || g.opcode() == Opcode.GOTO_W)
-                && elements.get(labelIndex).element instanceof LabelTarget lt && lt.label() == taken) {
-            index = gotoIndex;
-            compareAndBranch(x, y, cond.negate(), bits, target(g.target()));
-            return;
-        }
-        compareAndBranch(x, y, cond, bits, target(taken));
-    }
-
-    /** The last compareAndBranch, for recordLoopTest. */
-    private LoopTest lastTest;
-
-    /**
-     * If the conditional branch just translated is the whole exit test of a loop head (only
-     * reads of locals and constants since the head, stack empty), remembers it so the loop's
-     * back edge can repeat the test instead of jumping to the head.
-     */
-    private void recordLoopTest(java.lang.classfile.Label head) {
-        LoopTest test = lastTest;
-        lastTest = null;
-        if (head == null || test == null || !reachable || !stack.isEmpty() || loopTests.containsKey(head)) {
-            return;
-        }
-        Label body = new Label();
-        a.bind(body);
-        loopTests.put(head, new LoopTest(test.x(), test.y(), test.exitCondition(), test.bits(), test.exit(), body));
-    }
-
-    private void compareAndBranch(StackValue x, StackValue y, Cond cond, int bits, Label to) {
-        lastTest = null;
-        Cond exitCondition = cond;
-        if (x.isConstant() && y.isConstant()) {
-            if (holds(cond, x.constant, y.constant)) {
-                a.jmp(to);
-                reachable = false;
-                stack.clear();
-            }
-            return;
-        }
-        Object xo = operand(x);
-        Object yo = operand(y);
-        if (xo instanceof Long) {
-            Object t = xo;
-            xo = yo;
-            yo = t;
-            cond = swapped(cond);
-        }
-        if (xo instanceof Mem && yo instanceof Mem) {
-            move(Reg.RAX, xo, bits);
-            xo = Reg.RAX;
-        }
-        if (xo instanceof Reg r && yo instanceof Long l && l == 0) {
-            a.test(r.withBits(bits), r.withBits(bits));
-        } else {
-            alu(Alu.CMP, xo, yo, bits);
-        }
-        a.jcc(cond, to);
-        if (isReadOnly(x) && isReadOnly(y)) {
-            lastTest = new LoopTest(x, y, exitCondition, bits, to, null);
-        }
-    }
-
-    /** A value that is a constant or an unread local: re-evaluating it later reads the local anew. */
-    private static boolean isReadOnly(StackValue v) {
-        return v.kind == StackValue.Kind.CONSTANT || v.kind == StackValue.Kind.LOCAL;
-    }
-
-    private void switchOn(List<SwitchCase> cases, java.lang.classfile.Label defaultTarget) {
-        StackValue key = pop();
-        flush();
-        Label otherwise = target(defaultTarget);
-        reachable = false;
-        if (key.isConstant()) {
-            Label chosen = otherwise;
-            for (SwitchCase c : cases) {
-                if (c.caseValue() == (int) key.constant) {
-                    chosen = target(c.target());
-                }
-            }
-            a.jmp(chosen);
-            return;
-        }
-        Reg k = inRegister(operand(key), 32, Reg.RAX).withBits(32);
-        cases.sort(Comparator.comparingInt(SwitchCase::caseValue));
-        search(k, cases, 0, cases.size(), otherwise);
-    }
-
-    /** Dense enough that a table indexed by key - low beats the binary search's compares. */
-    private static boolean isDense(TableSwitchInstruction t) {
-        long entries = (long) t.highValue() - t.lowValue() + 1;
-        return t.cases().size() >= 4 && entries <= 1024 && entries <= 4L * t.cases().size();
-    }
-
-    /**
-     * A dense tableswitch as one indirect jump through a table of absolute addresses in rodata:
-     * rax = key - low, unsigned-compared against the range so that keys below low wrap to
-     * large values and take the default too.
-     */
-    private void jumpTable(TableSwitchInstruction t) {
-        StackValue key = pop();
-        flush();
-        Label otherwise = target(t.defaultTarget());
-        Map<Integer, Label> byValue = new HashMap<>();
-        for (SwitchCase c : t.cases()) {
-            byValue.put(c.caseValue(), target(c.target()));
-        }
-        reachable = false;
-        move(Reg.RAX, operand(key), 32);
-        if (t.lowValue() != 0) {
-            a.sub(Reg.EAX, t.lowValue());
-        }
-        a.cmp(Reg.EAX, (long) t.highValue() - t.lowValue());
-        a.jcc(Cond.A, otherwise);
-        Label table = new Label();
-        // Writing eax zero-extended rax, so rax is the (unsigned, in-range) table index.
-        a.lea(Reg.RDX, Mem.rip(table));
-        a.jmp(Mem.at(Reg.RDX).index(Reg.RAX, 8).size(64));
-        Section textSection = a.currentSection();
-        a.section("rodata", Section.Kind.RODATA);
-        a.align(8);
-        a.bind(table);
-        for (long v = t.lowValue(); v <= t.highValue(); v++) {
-            a.dq(byValue.getOrDefault((int) v, otherwise));
-        }
-        a.section(textSection.name());
-    }
-
-    /** Binary search over sorted cases [lo, hi): about log2(n) compares per dispatch. */
-    private void search(Reg key, List<SwitchCase> cases, int lo, int hi, Label otherwise) {
-        if (hi - lo <= 4) {
-            for (int i = lo; i < hi; i++) {
-                a.cmp(key, cases.get(i).caseValue());
-                a.jcc(Cond.E, target(cases.get(i).target()));
-            }
-            a.jmp(otherwise);
-            return;
-        }
-        int mid = (lo + hi) >>> 1;
-        Label below = new Label();
-        a.cmp(key, cases.get(mid).caseValue());
-        a.jcc(Cond.E, target(cases.get(mid).target()));
-        a.jcc(Cond.L, below);
-        search(key, cases, mid + 1, hi, otherwise);
-        a.bind(below);
-        search(key, cases, lo, mid, otherwise);
-    }
 
     private void doReturn(ReturnInstruction r) {
         switch (r.typeKind()) {
             case VOID -> {
             }
-            case INT, BYTE, SHORT, CHAR, BOOLEAN -> move(Reg.RAX, operand(pop()), 32);
-            case LONG -> move(Reg.RAX, operand(pop()), 64);
+            case INT, BYTE, SHORT, CHAR, BOOLEAN -> stack.move(Reg.RAX, stack.operand(stack.pop()), 32);
+            case LONG -> stack.move(Reg.RAX, stack.operand(stack.pop()), 64);
             default -> throw violation(Unsupported.describe(r));
         }
         epilogue();
@@ -1742,16 +589,16 @@ final class MethodTranslator {
             throw violation("calls " + ref + " with " + inv.opcode().name().toLowerCase()
                     + ": only static methods can be called (no objects, no virtual dispatch)");
         }
-        if (ref.owner().startsWith(INTRINSIC_PACKAGE)) {
+        if (ref.owner().startsWith(MethodAnalysis.INTRINSIC_PACKAGE)) {
             Intrinsics.emit(this, ref);
             return;
         }
         MethodTypeDesc type = inv.typeSymbol();
         refuseObjectSignature(ref, type);
-        List<StackValue> args = popArguments(type.parameterCount());
+        List<StackValue> args = stack.popArguments(type.parameterCount());
         Label callee;
         try {
-            callee = unit.method(ref, self, frameName.substring(siteName.length()) + (line < 0 ? "" : ":" + line) + ")");
+            callee = unit.method(ref, self, frameName.substring(siteName.length()) + (cursor.line < 0 ? "" : ":" + cursor.line) + ")");
         } catch (IllegalArgumentException e) {
             throw violation(e.getMessage());
         }
@@ -1793,14 +640,14 @@ final class MethodTranslator {
             case GETSTATIC -> {
                 if (ref.descriptor().startsWith("[")) {
                     constantArray(ref);
-                    push(StackValue.array(ref));
+                    stack.push(StackValue.array(ref));
                     return;
                 }
                 StaticSlot slot = staticSlot(ref);
-                Reg r = resultRegister(stack.size());
+                Reg r = stack.resultRegister(stack.size());
                 boolean wide = slot.bits() == 64;
                 loadExtended(r, slot.address(), slot.bits(), slot.signed());
-                pushResult(r, wide);
+                stack.pushResult(r, wide);
             }
             case PUTSTATIC -> {
                 if (ref.descriptor().startsWith("[")) {
@@ -1808,8 +655,8 @@ final class MethodTranslator {
                             + ": arrays must be static final constants initialised in the declaration");
                 }
                 StaticSlot slot = staticSlot(ref);
-                StackValue v = pop();
-                move(slot.address(), operand(v), slot.bits());
+                StackValue v = stack.pop();
+                stack.move(slot.address(), stack.operand(v), slot.bits());
             }
             default -> throw violation("accesses the instance field " + ref
                     + ": kernel code has no objects; make it static");
@@ -1840,14 +687,14 @@ final class MethodTranslator {
     }
 
     private void arrayLoad(ArrayLoadInstruction al) {
-        StackValue indexValue = pop();
-        StackValue array = pop();
+        StackValue indexValue = stack.pop();
+        StackValue array = stack.pop();
         if (array.kind != StackValue.Kind.ARRAY) {
             throw violation("indexes an array that is not a static final constant array");
         }
         ConstantArray ca = constantArray(array.array);
         int scale = ca.elementBits() / 8;
-        Reg r = resultRegister(stack.size());
+        Reg r = stack.resultRegister(stack.size());
         boolean wide = ca.elementBits() == 64;
         if (indexValue.isConstant()) {
             long i = indexValue.constant;
@@ -1855,20 +702,20 @@ final class MethodTranslator {
                 a.mov(Reg.ESI, i);
                 a.mov(Reg.EDX, ca.length());
                 callPanic(SymbolNames.PANIC_ARRAY_INDEX);
-                push(StackValue.constant(0, wide));
+                stack.push(StackValue.constant(0, wide));
                 return;
             }
             loadExtended(r, Mem.rip(ca.label()).disp(i * scale), ca.elementBits(), ca.signed());
-            pushResult(r, wide);
+            stack.pushResult(r, wide);
             return;
         }
-        move(Reg.RCX, operand(indexValue), 32);
+        stack.move(Reg.RCX, stack.operand(indexValue), 32);
         a.cmp(Reg.ECX, ca.length());
         Label outOfRange = new Label();
         a.jcc(Cond.AE, outOfRange);
         Label message = unit.string(site());
         int length = ca.length();
-        int stubLine = line;
+        int stubLine = cursor.line;
         stubs.add(() -> {
             a.bind(outOfRange);
             recordLine(outOfRange, stubLine);
@@ -1886,84 +733,8 @@ final class MethodTranslator {
             a.lea(Reg.RDX, Mem.rip(ca.label()));
         }
         loadExtended(r, Mem.at(base).index(Reg.RCX, scale), ca.elementBits(), ca.signed());
-        pushResult(r, wide);
+        stack.pushResult(r, wide);
     }
 
-    // ------------------------------------------------------------------ stack shuffles
 
-    /** Removes entries covering exactly n JVM stack slots from the top; returned bottom first. */
-    private List<StackValue> takeSlots(int n) {
-        List<StackValue> taken = new ArrayList<>();
-        int slots = 0;
-        while (slots < n) {
-            StackValue v = pop();
-            taken.addFirst(v);
-            slots += v.wide ? 2 : 1;
-        }
-        if (slots != n) {
-            throw violation("splits a long value with a stack instruction");
-        }
-        return taken;
-    }
-
-    private void stackShuffle(Opcode op) {
-        int base = stack.size();
-        switch (op) {
-            case POP -> takeSlots(1);
-            case POP2 -> takeSlots(2);
-            case DUP -> {
-                List<StackValue> t = takeSlots(1);
-                stack.addAll(t);
-                stack.addAll(t);
-            }
-            case DUP2 -> {
-                List<StackValue> t = takeSlots(2);
-                stack.addAll(t);
-                stack.addAll(t);
-            }
-            case DUP_X1, DUP_X2, DUP2_X1, DUP2_X2, SWAP -> {
-                int top = op == Opcode.DUP2_X1 || op == Opcode.DUP2_X2 ? 2 : 1;
-                int under = op == Opcode.DUP_X2 || op == Opcode.DUP2_X2 ? 2 : 1;
-                List<StackValue> t1 = takeSlots(top);
-                List<StackValue> t2 = takeSlots(under);
-                base = stack.size();
-                stack.addAll(t1);
-                stack.addAll(t2);
-                if (op != Opcode.SWAP) {
-                    stack.addAll(t1);
-                }
-                normalize(base);
-            }
-            default -> throw violation(Unsupported.describe(op));
-        }
-    }
-
-    /**
-     * After a shuffle, entries may sit in another depth's home; move them to their own homes,
-     * reading all sources before writing any (through the machine stack).
-     */
-    private void normalize(int from) {
-        List<Integer> moved = new ArrayList<>();
-        for (int i = from; i < stack.size(); i++) {
-            StackValue v = stack.get(i);
-            if (v.kind == StackValue.Kind.LOCATED && v.location != frame.stackHome(i)) {
-                switch (v.location) {
-                    case Reg r -> a.push(r);
-                    case Mem m -> a.push(m.size(64));
-                    default -> throw new IllegalStateException();
-                }
-                moved.add(i);
-            }
-        }
-        for (int k = moved.size() - 1; k >= 0; k--) {
-            int i = moved.get(k);
-            Object home = frame.stackHome(i);
-            switch (home) {
-                case Reg r -> a.pop(r);
-                case Mem m -> a.pop(m.size(64));
-                default -> throw new IllegalStateException();
-            }
-            stack.set(i, StackValue.located(home, stack.get(i).wide));
-        }
-    }
 }

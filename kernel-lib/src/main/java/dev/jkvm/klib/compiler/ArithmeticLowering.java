@@ -1,0 +1,586 @@
+package dev.jkvm.klib.compiler;
+
+import dev.jkvm.klib.asm.Assembler;
+import dev.jkvm.klib.asm.Cond;
+import dev.jkvm.klib.asm.Label;
+import dev.jkvm.klib.asm.Mem;
+import dev.jkvm.klib.asm.Reg;
+
+import java.lang.classfile.Instruction;
+import java.lang.classfile.Opcode;
+import java.lang.classfile.TypeKind;
+import java.lang.classfile.instruction.BranchInstruction;
+import java.lang.classfile.instruction.ConstantInstruction;
+import java.lang.classfile.instruction.ConvertInstruction;
+import java.lang.classfile.instruction.InvokeInstruction;
+import java.lang.classfile.instruction.LoadInstruction;
+import java.lang.classfile.instruction.OperatorInstruction;
+
+/**
+ * Lowers the integer operators (add to ushr, neg, lcmp, arraylength) and conversions of the
+ * method MethodTranslator is translating: constants fold, lea and scaled addressing replace
+ * add chains, shifts that form a rotate become one rol, and a load through Memory.loadN that
+ * follows an address computation becomes one memory operand.
+ */
+final class ArithmeticLowering {
+    private final MethodTranslator t;
+    private final Assembler a;
+    private final OperandStack stack;
+    private final InstructionCursor cursor;
+
+    ArithmeticLowering(MethodTranslator t) {
+        this.t = t;
+        this.a = t.a;
+        this.stack = t.stack;
+        this.cursor = t.cursor;
+    }
+
+    enum Alu { ADD, SUB, AND, OR, XOR, CMP }
+
+    void alu(Alu op, Object dst, Object src, int bits) {
+        Object d = OperandStack.sized(dst, bits);
+        Object s = src instanceof Long l ? (Object) l : OperandStack.sized(src, bits);
+        if (s instanceof Long l && bits == 64 && !OperandStack.fitsInt(l)) {
+            a.mov(Reg.RDX, l.longValue());
+            s = Reg.RDX;
+        }
+        if (d instanceof Mem && s instanceof Mem) {
+            stack.move(Reg.RDX, src, bits);
+            s = Reg.RDX.withBits(bits);
+        }
+        switch (d) {
+            case Reg r -> {
+                switch (s) {
+                    case Reg x -> {
+                        switch (op) {
+                            case ADD -> a.add(r, x);
+                            case SUB -> a.sub(r, x);
+                            case AND -> a.and(r, x);
+                            case OR -> a.or(r, x);
+                            case XOR -> a.xor(r, x);
+                            case CMP -> a.cmp(r, x);
+                        }
+                    }
+                    case Mem x -> {
+                        switch (op) {
+                            case ADD -> a.add(r, x);
+                            case SUB -> a.sub(r, x);
+                            case AND -> a.and(r, x);
+                            case OR -> a.or(r, x);
+                            case XOR -> a.xor(r, x);
+                            case CMP -> a.cmp(r, x);
+                        }
+                    }
+                    default -> {
+                        long imm = bits == 64 ? (Long) s : (long) ((Long) s).intValue();
+                        switch (op) {
+                            case ADD -> a.add(r, imm);
+                            case SUB -> a.sub(r, imm);
+                            case AND -> a.and(r, imm);
+                            case OR -> a.or(r, imm);
+                            case XOR -> a.xor(r, imm);
+                            case CMP -> a.cmp(r, imm);
+                        }
+                    }
+                }
+            }
+            case Mem m -> {
+                switch (s) {
+                    case Reg x -> {
+                        if (op != Alu.CMP) {
+                            throw new IllegalStateException("alu into memory");
+                        }
+                        a.cmp(m, x);
+                    }
+                    default -> {
+                        if (op != Alu.CMP) {
+                            throw new IllegalStateException("alu into memory");
+                        }
+                        a.cmp(m, bits == 64 ? (Long) s : (long) ((Long) s).intValue());
+                    }
+                }
+            }
+            default -> throw new IllegalStateException(d.toString());
+        }
+    }
+
+    void operator(OperatorInstruction o) {
+        Opcode op = o.opcode();
+        switch (op) {
+            case IADD -> binary(Alu.ADD, false, true);
+            case LADD -> binary(Alu.ADD, true, true);
+            case ISUB -> binary(Alu.SUB, false, false);
+            case LSUB -> binary(Alu.SUB, true, false);
+            case IAND -> binary(Alu.AND, false, true);
+            case LAND -> binary(Alu.AND, true, true);
+            case IOR -> binary(Alu.OR, false, true);
+            case LOR -> binary(Alu.OR, true, true);
+            case IXOR -> binary(Alu.XOR, false, true);
+            case LXOR -> binary(Alu.XOR, true, true);
+            case IMUL -> multiply(false);
+            case LMUL -> multiply(true);
+            case IDIV -> divide(false, false);
+            case LDIV -> divide(true, false);
+            case IREM -> divide(false, true);
+            case LREM -> divide(true, true);
+            case INEG -> negate(false);
+            case LNEG -> negate(true);
+            case ISHL, ISHR, IUSHR, LSHL, LSHR, LUSHR -> shift(op);
+            case LCMP -> longCompare();
+            case ARRAYLENGTH -> {
+                StackValue array = stack.pop();
+                if (array.kind != StackValue.Kind.ARRAY) {
+                    throw t.violation("takes the length of a non-constant array");
+                }
+                stack.push(StackValue.constant(t.constantArray(array.array).length(), false));
+            }
+            default -> throw t.violation(Unsupported.describe(o));
+        }
+    }
+
+    private static long fold(Alu op, long x, long y, boolean wide) {
+        long r = switch (op) {
+            case ADD -> x + y;
+            case SUB -> x - y;
+            case AND -> x & y;
+            case OR -> x | y;
+            case XOR -> x ^ y;
+            case CMP -> throw new IllegalStateException();
+        };
+        return wide ? r : (int) r;
+    }
+
+    private void binary(Alu op, boolean wide, boolean commutative) {
+        StackValue b = stack.pop();
+        StackValue x = stack.pop();
+        int bits = wide ? 64 : 32;
+        if (x.isConstant() && b.isConstant()) {
+            stack.push(StackValue.constant(fold(op, x.constant, b.constant, wide), wide));
+            return;
+        }
+        if (commutative && x.isConstant()) {
+            StackValue t = x;
+            x = b;
+            b = t;
+        }
+        if (op == Alu.ADD && wide && stack.operand(x) instanceof Reg xr) {
+            Object bo = stack.operand(b);
+            Mem address = bo instanceof Reg br ? Mem.at(xr.withBits(64)).index(br.withBits(64), 1)
+                    : bo instanceof Long imm && OperandStack.fitsInt(imm) ? Mem.at(xr.withBits(64), imm) : null;
+            int loadAt = cursor.following(cursor.index);
+            int loadBits = memoryLoadBits(cursor.instructionAt(loadAt));
+            if (address != null && loadBits > 0) {
+                skipTo(loadAt);
+                memoryLoad(address, loadBits);
+                return;
+            }
+        }
+        Reg r = stack.resultRegister(stack.size());
+        Object xo = stack.operand(x);
+        Object bo = stack.operand(b);
+        if (xo == r) {
+            alu(op, r, bo, bits);
+        } else if (commutative && bo == r) {
+            alu(op, r, xo, bits);
+        } else if (bo instanceof Reg br && br.code() == r.code()) {
+            stack.move(Reg.RCX, bo, bits);
+            stack.move(r, xo, bits);
+            alu(op, r, Reg.RCX, bits);
+        } else if (xo instanceof Reg xr && leaAddend(op, bo) != null) {
+            // Three-operand add: lea computes x + y or x + imm into r without disturbing x.
+            Object addend = leaAddend(op, bo);
+            Mem sum = addend instanceof Reg yr ? Mem.at(xr.withBits(64)).index(yr.withBits(64), 1)
+                    : Mem.at(xr.withBits(64), (Long) addend);
+            a.lea(r.withBits(bits), sum);
+        } else {
+            stack.move(r, xo, bits);
+            alu(op, r, bo, bits);
+        }
+        stack.pushResult(r, wide);
+    }
+
+    /**
+     * Address arithmetic "base + index * scale" (an lmul by 1, 2, 4 or 8 followed by ladd) is one
+     * x86 addressing mode (Intel SDM Vol. 1 3.7.5): one lea, or no instruction at all when a
+     * Memory.load consumes the sum. False (nothing emitted) when the pattern does not apply.
+     */
+    private boolean fuseScaledAdd(StackValue indexValue, int scale) {
+        int addAt = cursor.following(cursor.index);
+        if (!(cursor.instructionAt(addAt) instanceof OperatorInstruction add) || add.opcode() != Opcode.LADD
+                || stack.isEmpty()) {
+            return false;
+        }
+        StackValue base = stack.peek();
+        if (!(stack.operand(base) instanceof Reg br) || !(stack.operand(indexValue) instanceof Reg ir)) {
+            return false;
+        }
+        stack.pop();
+        skipTo(addAt);
+        Mem address = Mem.at(br.withBits(64)).index(ir.withBits(64), scale);
+        int loadAt = cursor.following(cursor.index);
+        int loadBits = memoryLoadBits(cursor.instructionAt(loadAt));
+        if (loadBits > 0) {
+            skipTo(loadAt);
+            memoryLoad(address, loadBits);
+            return true;
+        }
+        Reg r = stack.resultRegister(stack.size());
+        a.lea(r.withBits(64), address);
+        stack.pushResult(r, true);
+        return true;
+    }
+
+    /** Makes element i the current one: the instructions between were consumed by a fused pattern. */
+    private void skipTo(int i) {
+        cursor.skipTo(i);
+        stack.hint(null);
+    }
+
+    /** Width of a Memory.loadN call, or 0 when ins is not one. */
+    private static int memoryLoadBits(Instruction ins) {
+        if (ins instanceof InvokeInstruction inv && inv.opcode() == Opcode.INVOKESTATIC
+                && inv.owner().asInternalName().equals(MethodAnalysis.INTRINSIC_PACKAGE + "Memory")) {
+            return switch (inv.name().stringValue()) {
+                case "load8" -> 8;
+                case "load16" -> 16;
+                case "load32" -> 32;
+                case "load64" -> 64;
+                default -> 0;
+            };
+        }
+        return 0;
+    }
+
+    /**
+     * Pushes the value of a Memory.loadN at address. "load8(p) & 0xFF" (or load16 and 0xFFFF)
+     * becomes one zero-extending load instead of a sign-extending load and an and.
+     */
+    void memoryLoad(Mem address, int bits) {
+        int maskAt = cursor.following(cursor.index);
+        int andAt = cursor.following(maskAt);
+        boolean unsigned = bits < 32
+                && cursor.instructionAt(maskAt) instanceof ConstantInstruction c
+                && c.constantValue() instanceof Integer mask && mask == (1 << bits) - 1
+                && cursor.instructionAt(andAt) instanceof OperatorInstruction and && and.opcode() == Opcode.IAND;
+        if (unsigned) {
+            skipTo(andAt);
+        }
+        Reg r = stack.resultRegister(stack.size());
+        t.loadExtended(r, address, bits, !unsigned);
+        stack.pushResult(r, bits == 64);
+    }
+
+    /** What lea can add for x op b: a register, or a 32-bit displacement; null when lea does not fit. */
+    private static Object leaAddend(Alu op, Object b) {
+        if (op == Alu.ADD && b instanceof Reg) {
+            return b;
+        }
+        if (b instanceof Long imm) {
+            long addend = op == Alu.ADD ? imm : op == Alu.SUB ? -imm : Long.MAX_VALUE;
+            return addend != Long.MAX_VALUE && OperandStack.fitsInt(addend) ? (Object) addend : null;
+        }
+        return null;
+    }
+
+    private void multiply(boolean wide) {
+        StackValue b = stack.pop();
+        StackValue x = stack.pop();
+        int bits = wide ? 64 : 32;
+        if (x.isConstant() && b.isConstant()) {
+            stack.push(StackValue.constant(wide ? x.constant * b.constant : (int) x.constant * (int) b.constant, wide));
+            return;
+        }
+        if (x.isConstant()) {
+            StackValue t = x;
+            x = b;
+            b = t;
+        }
+        if (wide && b.isConstant() && (b.constant == 1 || b.constant == 2 || b.constant == 4 || b.constant == 8)
+                && fuseScaledAdd(x, (int) b.constant)) {
+            return;
+        }
+        Reg r = stack.resultRegister(stack.size()).withBits(bits);
+        Object xo = stack.operand(x);
+        Object bo = stack.operand(b);
+        if (bo instanceof Long imm && OperandStack.fitsInt(imm)) {
+            Object src = OperandStack.sized(xo, bits);
+            long value = wide ? imm : (long) imm.intValue();
+            if (src instanceof Reg s) {
+                a.imul(r, s, value);
+            } else {
+                a.imul(r, (Mem) src, value);
+            }
+        } else {
+            if (bo instanceof Reg br && br.code() == r.code()) {
+                Object t = xo;
+                xo = bo;
+                bo = t;
+            }
+            stack.move(r, xo, bits);
+            Object src = OperandStack.sized(bo, bits);
+            switch (src) {
+                case Reg s -> a.imul(r, s);
+                case Mem m -> a.imul(r, m);
+                default -> {
+                    a.mov(Reg.RDX, (Long) src);
+                    a.imul(r, Reg.RDX);
+                }
+            }
+        }
+        stack.pushResult(r.withBits(64), wide);
+    }
+
+    private void divide(boolean wide, boolean remainder) {
+        StackValue b = stack.pop();
+        StackValue x = stack.pop();
+        int bits = wide ? 64 : 32;
+        if (b.isConstant() && b.constant == 0) {
+            t.callPanic(SymbolNames.PANIC_DIVIDE_BY_ZERO);
+            stack.push(StackValue.constant(0, wide));
+            return;
+        }
+        if (x.isConstant() && b.isConstant()) {
+            long v = wide
+                    ? (remainder ? x.constant % b.constant : x.constant / b.constant)
+                    : (remainder ? (int) x.constant % (int) b.constant : (int) x.constant / (int) b.constant);
+            stack.push(StackValue.constant(v, wide));
+            return;
+        }
+        Reg r = stack.resultRegister(stack.size());
+        if (b.isConstant() && b.constant == -1) {
+            // x86 idiv faults on MIN / -1; Java defines the quotient as -x (wrapping) and the remainder 0.
+            if (remainder) {
+                stack.push(StackValue.constant(0, wide));
+                return;
+            }
+            stack.move(r, stack.operand(x), bits);
+            a.neg(r.withBits(bits));
+            stack.pushResult(r, wide);
+            return;
+        }
+        Object bo = stack.operand(b);
+        if (bo instanceof Long imm) {
+            stack.move(Reg.RCX, imm, bits);
+            bo = Reg.RCX;
+        }
+        Label done = new Label();
+        boolean mayBeMinusOne = !b.isConstant();
+        boolean dividendMayBeMin = !(x.isConstant() && x.constant != (wide ? Long.MIN_VALUE : Integer.MIN_VALUE));
+        Label minusOne = new Label();
+        if (!b.isConstant()) {
+            if (bo instanceof Reg br) {
+                a.test(br.withBits(bits), br.withBits(bits));
+            } else {
+                a.cmp(((Mem) bo).size(bits), 0);
+            }
+            a.jcc(Cond.E, t.divideByZeroStub());
+            if (mayBeMinusOne && dividendMayBeMin) {
+                alu(Alu.CMP, bo, -1L, bits);
+                a.jcc(Cond.E, minusOne);
+            }
+        }
+        stack.move(Reg.RAX, stack.operand(x), bits);
+        if (wide) {
+            a.cqo();
+        } else {
+            a.cdq();
+        }
+        Object divisor = OperandStack.sized(bo, bits);
+        if (divisor instanceof Reg dr) {
+            a.idiv(dr);
+        } else {
+            a.idiv((Mem) divisor);
+        }
+        stack.move(r, remainder ? Reg.RDX : Reg.RAX, bits);
+        if (mayBeMinusOne && dividendMayBeMin) {
+            a.jmp(done);
+            a.bind(minusOne);
+            if (remainder) {
+                a.mov(r.withBits(32), 0);
+            } else {
+                stack.move(r, stack.operand(x), bits);
+                a.neg(r.withBits(bits));
+            }
+            a.bind(done);
+        }
+        stack.pushResult(r, wide);
+    }
+
+    private void negate(boolean wide) {
+        StackValue x = stack.pop();
+        if (x.isConstant()) {
+            stack.push(StackValue.constant(wide ? -x.constant : -(int) x.constant, wide));
+            return;
+        }
+        Reg r = stack.resultRegister(stack.size());
+        stack.move(r, stack.operand(x), wide ? 64 : 32);
+        a.neg(r.withBits(wide ? 64 : 32));
+        stack.pushResult(r, wide);
+    }
+
+    private void shift(Opcode op) {
+        boolean wide = op == Opcode.LSHL || op == Opcode.LSHR || op == Opcode.LUSHR;
+        int bits = wide ? 64 : 32;
+        StackValue count = stack.pop();
+        StackValue x = stack.pop();
+        if (x.isConstant() && count.isConstant()) {
+            int n = (int) count.constant;
+            long v = switch (op) {
+                case ISHL -> (int) x.constant << n;
+                case ISHR -> (int) x.constant >> n;
+                case IUSHR -> (int) x.constant >>> n;
+                case LSHL -> x.constant << n;
+                case LSHR -> x.constant >> n;
+                default -> x.constant >>> n;
+            };
+            stack.push(StackValue.constant(v, wide));
+            return;
+        }
+        if ((op == Opcode.ISHL || op == Opcode.LSHL) && count.isConstant() && fuseRotate(x, (int) count.constant, wide)) {
+            return;
+        }
+        Reg r = stack.resultRegister(stack.size()).withBits(bits);
+        if (count.isConstant()) {
+            int n = (int) count.constant & (bits - 1);
+            stack.move(r, stack.operand(x), bits);
+            if (n != 0) {
+                switch (op) {
+                    case ISHL, LSHL -> a.shl(r, n);
+                    case ISHR, LSHR -> a.sar(r, n);
+                    default -> a.shr(r, n);
+                }
+            }
+        } else {
+            // x86 masks the count in CL to 5 bits (6 for 64-bit operands), exactly as Java does (JLS 15.19).
+            stack.move(Reg.RCX, stack.operand(count), 32);
+            stack.move(r, stack.operand(x), bits);
+            switch (op) {
+                case ISHL, LSHL -> a.shl(r, Reg.CL);
+                case ISHR, LSHR -> a.sar(r, Reg.CL);
+                default -> a.shr(r, Reg.CL);
+            }
+        }
+        stack.pushResult(r.withBits(64), wide);
+    }
+
+    /**
+     * "(x << n) | (x >>> (bits - n))" of one local x is a rotation: one rol instead of two
+     * shifts, a copy and an or. False (nothing emitted) when the pattern does not apply.
+     */
+    private boolean fuseRotate(StackValue x, int count, boolean wide) {
+        int bits = wide ? 64 : 32;
+        int n = count & (bits - 1);
+        if (x.kind != StackValue.Kind.LOCAL || n == 0) {
+            return false;
+        }
+        int loadAt = cursor.following(cursor.index);
+        int countAt = cursor.following(loadAt);
+        int shiftAt = cursor.following(countAt);
+        int orAt = cursor.following(shiftAt);
+        boolean matches = cursor.instructionAt(loadAt) instanceof LoadInstruction l && l.slot() == x.local
+                && l.typeKind() == (wide ? TypeKind.LONG : TypeKind.INT)
+                && cursor.instructionAt(countAt) instanceof ConstantInstruction c
+                && c.constantValue() instanceof Integer k && (k & (bits - 1)) == bits - n
+                && cursor.instructionAt(shiftAt) instanceof OperatorInstruction shr
+                && shr.opcode() == (wide ? Opcode.LUSHR : Opcode.IUSHR)
+                && cursor.instructionAt(orAt) instanceof OperatorInstruction or
+                && or.opcode() == (wide ? Opcode.LOR : Opcode.IOR);
+        if (!matches) {
+            return false;
+        }
+        skipTo(orAt);
+        Reg r = stack.resultRegister(stack.size());
+        stack.move(r, stack.operand(x), bits);
+        a.rol(r.withBits(bits), n);
+        stack.pushResult(r, wide);
+        return true;
+    }
+
+    private void longCompare() {
+        StackValue b = stack.pop();
+        StackValue x = stack.pop();
+        Instruction next = cursor.nextInstruction();
+        if (next instanceof BranchInstruction br && BranchLowering.zeroCompare(br.opcode()) != null) {
+            cursor.skipTo(cursor.following(cursor.index));
+            stack.flush();
+            t.branches.conditionalBranch(x, b, BranchLowering.zeroCompare(br.opcode()), 64, br.target());
+            return;
+        }
+        if (x.isConstant() && b.isConstant()) {
+            stack.push(StackValue.constant(Long.compare(x.constant, b.constant), false));
+            return;
+        }
+        Object xo = stack.operand(x);
+        Object bo = stack.operand(b);
+        Reg r = stack.resultRegister(stack.size());
+        if (xo instanceof Long) {
+            stack.move(Reg.RAX, xo, 64);
+            xo = Reg.RAX;
+        }
+        alu(Alu.CMP, xo, bo, 64);
+        a.setcc(Cond.G, Reg.AL);
+        a.setcc(Cond.L, Reg.CL);
+        a.sub(Reg.AL, Reg.CL);
+        a.movsx(r.withBits(32), Reg.AL);
+        stack.pushResult(r, false);
+    }
+
+    void convert(ConvertInstruction c) {
+        StackValue x = stack.pop();
+        TypeKind from = c.fromType();
+        TypeKind to = c.toType();
+        if (from == TypeKind.LONG && to == TypeKind.INT) {
+            // The low half of a 64-bit location is the int (little endian): no instruction.
+            switch (x.kind) {
+                case CONSTANT -> stack.push(StackValue.constant((int) x.constant, false));
+                case LOCAL -> stack.push(StackValue.local(x.local, false));
+                default -> stack.push(StackValue.located(x.location, false));
+            }
+            return;
+        }
+        if (from != TypeKind.INT) {
+            throw t.violation(Unsupported.describe(c));
+        }
+        if (x.isConstant()) {
+            int v = (int) x.constant;
+            switch (to) {
+                case LONG -> stack.push(StackValue.constant(v, true));
+                case BYTE -> stack.push(StackValue.constant((byte) v, false));
+                case SHORT -> stack.push(StackValue.constant((short) v, false));
+                case CHAR -> stack.push(StackValue.constant((char) v, false));
+                default -> throw t.violation(Unsupported.describe(c));
+            }
+            return;
+        }
+        Reg r = stack.resultRegister(stack.size());
+        Object src = stack.operand(x);
+        switch (to) {
+            case LONG -> {
+                if (src instanceof Reg s) {
+                    a.movsxd(r, s.withBits(32));
+                } else {
+                    a.movsxd(r, ((Mem) src).size(32));
+                }
+                stack.pushResult(r, true);
+                return;
+            }
+            case BYTE, SHORT, CHAR -> {
+                int width = to == TypeKind.BYTE ? 8 : 16;
+                Object s = OperandStack.sized(src, width);
+                if (to == TypeKind.CHAR) {
+                    if (s instanceof Reg sr) {
+                        a.movzx(r.withBits(32), sr);
+                    } else {
+                        a.movzx(r.withBits(32), (Mem) s);
+                    }
+                } else if (s instanceof Reg sr) {
+                    a.movsx(r.withBits(32), sr);
+                } else {
+                    a.movsx(r.withBits(32), (Mem) s);
+                }
+            }
+            default -> throw t.violation(Unsupported.describe(c));
+        }
+        stack.pushResult(r, false);
+    }
+}
