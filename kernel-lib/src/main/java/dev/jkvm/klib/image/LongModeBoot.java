@@ -1,11 +1,9 @@
 package dev.jkvm.klib.image;
 
 import dev.jkvm.klib.arch.SegmentDescriptors;
-import dev.jkvm.klib.arch.Efer;
 import static dev.jkvm.klib.asm.Reg.*;
 
 import dev.jkvm.klib.asm.Assembler;
-import dev.jkvm.klib.asm.CtrlReg;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Mode;
@@ -13,16 +11,14 @@ import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.asm.SegReg;
 
 /**
- * The 32-bit multiboot entry that switches the CPU into 64-bit long mode by itself
- * (Intel SDM Vol. 3A §10.8.5 "Initializing IA-32e Mode"): flat GDT with a 64-bit code segment,
- * identity-mapped first GiB with 2 MiB pages, CR4.PAE, CR3, EFER.LME, CR0.PG, far jump.
+ * The 32-bit multiboot entry of the hello example (and vmm's lockstep kernels) that switches the
+ * CPU into 64-bit long mode by itself: a flat GDT with a 64-bit code segment, an identity-mapped
+ * first GiB with 2 MiB pages and a stack, then {@link LongModeSwitch} (Intel SDM Vol. 3A §10.8.5).
  */
 public final class LongModeBoot {
     /** GDT selectors: entry 1 is 64-bit code, entry 2 flat data. */
     public static final int CODE64_SELECTOR = 0x08;
     public static final int DATA_SELECTOR = 0x10;
-    private static final int CR4_PAE = 1 << 5;
-    private static final long CR0_PG_PE = 0x80000001L;
     /** Page-table entry bits: present, writable; PS marks a 2 MiB page in a PD entry (SDM Vol. 3A §4.5). */
     private static final int PRESENT_WRITABLE = 0x3;
     private static final int PAGE_SIZE_2M = 0x80;
@@ -64,13 +60,8 @@ public final class LongModeBoot {
         Label entry = a.label("multiboot_entry");
         a.cli();
         a.mov(ESP, stackTop);
-        a.lgdt(Mem.abs(gdtPointer));
-        a.mov(EAX, CtrlReg.CR4).or(EAX, CR4_PAE).mov(CtrlReg.CR4, EAX);
-        a.mov(EAX, pml4).mov(CtrlReg.CR3, EAX);
-        a.mov(ECX, Efer.MSR).rdmsr().or(EAX, Efer.LME).wrmsr();
-        a.mov(EAX, CtrlReg.CR0).or(EAX, CR0_PG_PE).mov(CtrlReg.CR0, EAX);
         Label reload = new Label("boot_long_mode");
-        a.jmpFar(CODE64_SELECTOR, reload, 32);
+        LongModeSwitch.boot(gdtPointer, pml4, CODE64_SELECTOR, reload).emit(a);
 
         a.setMode(Mode.LONG64);
         a.bind(reload);

@@ -1,24 +1,24 @@
 package dev.jkvm.klib.kernel.build;
 
 import dev.jkvm.klib.arch.SegmentDescriptors;
-import dev.jkvm.klib.arch.Efer;
 import dev.jkvm.klib.arch.Com1;
 import static dev.jkvm.klib.asm.Reg.*;
 
 import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Cond;
-import dev.jkvm.klib.asm.CtrlReg;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Mode;
 import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.asm.SegReg;
+import dev.jkvm.klib.image.LongModeSwitch;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 
 /**
  * The boot CPU's path from the multiboot state (Multiboot 0.6.96 §3.2: 32-bit protected mode,
  * paging off, EAX = 0x2BADB002, EBX = info) to the compiled kernel main: checks that the CPU has
- * long mode, enables it on a static identity map of the first GiB (Intel SDM Vol. 3A 10.8.5),
+ * long mode, enables it on a static identity map of the first GiB (LongModeSwitch, Intel SDM
+ * Vol. 3A §10.8.5),
  * copies the per-CPU template into the boot CPU's area, points GS at it and calls main(info).
  * Nothing here may fault: there is no IDT yet, and a KVM that emulates ring 0 (the nested
  * paravirtual kvm_pvm) ends the VM on any exception before long mode.
@@ -30,8 +30,6 @@ final class BootEntry {
     static final int CODE64 = 0x08;
     static final int DATA = 0x10;
     private static final long MULTIBOOT_MAGIC = 0x2BADB002L;
-    private static final int CR4_PAE = 1 << 5;
-    private static final long CR0_PG_PE = 0x80000001L;
     private static final int PRESENT_WRITABLE = 0x3;
     private static final int PAGE_SIZE_2M = 0x80;
     private static final int LONG_MODE_BIT = 1 << 29;
@@ -89,13 +87,8 @@ final class BootEntry {
         // CPUID leaf 0x80000001 exists on every x86-64 CPU; the check only reads registers.
         a.mov(EAX, 0x80000000L).cpuid().cmp(EAX, 0x80000001L).jcc(Cond.B, noLongMode);
         a.mov(EAX, 0x80000001L).cpuid().test(EDX, LONG_MODE_BIT).jcc(Cond.E, noLongMode);
-        a.lgdt(Mem.abs(gdtPointer));
-        a.mov(EAX, CtrlReg.CR4).or(EAX, CR4_PAE).mov(CtrlReg.CR4, EAX);
-        a.mov(EAX, pml4).mov(CtrlReg.CR3, EAX);
-        a.mov(ECX, Efer.MSR).rdmsr().or(EAX, Efer.LME).wrmsr();
-        a.mov(EAX, CtrlReg.CR0).or(EAX, (int) CR0_PG_PE).mov(CtrlReg.CR0, EAX);
         Label longMode = new Label("kboot_long_mode");
-        a.jmpFar(CODE64, longMode, 32);
+        LongModeSwitch.boot(gdtPointer, pml4, CODE64, longMode).emit(a);
 
         a.bind(noLongMode);
         Label next = new Label();
