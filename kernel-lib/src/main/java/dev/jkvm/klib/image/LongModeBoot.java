@@ -1,11 +1,8 @@
 package dev.jkvm.klib.image;
 
-import dev.jkvm.klib.arch.SegmentDescriptors;
-import dev.jkvm.klib.arch.Efer;
 import static dev.jkvm.klib.asm.Reg.*;
 
 import dev.jkvm.klib.asm.Assembler;
-import dev.jkvm.klib.asm.CtrlReg;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Mode;
@@ -13,19 +10,15 @@ import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.asm.SegReg;
 
 /**
- * The 32-bit multiboot entry that switches the CPU into 64-bit long mode by itself
- * (Intel SDM Vol. 3A §10.8.5 "Initializing IA-32e Mode"): flat GDT with a 64-bit code segment,
- * identity-mapped first GiB with 2 MiB pages, CR4.PAE, CR3, EFER.LME, CR0.PG, far jump.
+ * The 32-bit multiboot entry of the hello example (and vmm's lockstep kernels) that switches the
+ * CPU into 64-bit long mode by itself: {@link BootTables} (a flat GDT with a 64-bit code segment,
+ * an identity-mapped first GiB with 2 MiB pages), a stack, then {@link LongModeSwitch} (Intel SDM
+ * Vol. 3A §10.8.5).
  */
 public final class LongModeBoot {
-    /** GDT selectors: entry 1 is 64-bit code, entry 2 flat data. */
-    public static final int CODE64_SELECTOR = 0x08;
-    public static final int DATA_SELECTOR = 0x10;
-    private static final int CR4_PAE = 1 << 5;
-    private static final long CR0_PG_PE = 0x80000001L;
-    /** Page-table entry bits: present, writable; PS marks a 2 MiB page in a PD entry (SDM Vol. 3A §4.5). */
-    private static final int PRESENT_WRITABLE = 0x3;
-    private static final int PAGE_SIZE_2M = 0x80;
+    /** BootTables' selectors: entry 1 is 64-bit code, entry 2 flat data. */
+    public static final int CODE64_SELECTOR = BootTables.CODE64_SELECTOR;
+    public static final int DATA_SELECTOR = BootTables.DATA_SELECTOR;
     private static final int STACK_BYTES = 16 * 1024;
 
     private LongModeBoot() {
@@ -37,24 +30,8 @@ public final class LongModeBoot {
      * Leaves {@code a} in 64-bit mode. Returns the 32-bit entry label ("multiboot_entry").
      */
     public static Label emit(Assembler a, Label longModeEntry) {
-        Label gdt = new Label("boot_gdt");
-        Label gdtPointer = new Label("boot_gdt_pointer");
-        Label pml4 = new Label("boot_pml4");
-        Label pdpt = new Label("boot_pdpt");
-        Label pd = new Label("boot_pd");
         Label stackTop = new Label("boot_stack_top");
-
-        a.section("rodata", Section.Kind.RODATA);
-        a.align(8).bind(gdt).dq(0, SegmentDescriptors.KERNEL_CODE64, SegmentDescriptors.KERNEL_DATA);
-        a.bind(gdtPointer).dw(3 * 8 - 1).dd(gdt);
-
-        a.section("data", Section.Kind.DATA);
-        a.align(4096).bind(pml4).dq(pdpt, PRESENT_WRITABLE).db(new byte[4096 - 8]);
-        a.bind(pdpt).dq(pd, PRESENT_WRITABLE).db(new byte[4096 - 8]);
-        a.bind(pd);
-        for (long i = 0; i < 512; i++) {
-            a.dq(i << 21 | PAGE_SIZE_2M | PRESENT_WRITABLE);
-        }
+        BootTables tables = BootTables.emit(a, "boot");
 
         a.section("bss", Section.Kind.BSS);
         a.align(16).reserve(STACK_BYTES).bind(stackTop);
@@ -64,13 +41,8 @@ public final class LongModeBoot {
         Label entry = a.label("multiboot_entry");
         a.cli();
         a.mov(ESP, stackTop);
-        a.lgdt(Mem.abs(gdtPointer));
-        a.mov(EAX, CtrlReg.CR4).or(EAX, CR4_PAE).mov(CtrlReg.CR4, EAX);
-        a.mov(EAX, pml4).mov(CtrlReg.CR3, EAX);
-        a.mov(ECX, Efer.MSR).rdmsr().or(EAX, Efer.LME).wrmsr();
-        a.mov(EAX, CtrlReg.CR0).or(EAX, CR0_PG_PE).mov(CtrlReg.CR0, EAX);
         Label reload = new Label("boot_long_mode");
-        a.jmpFar(CODE64_SELECTOR, reload, 32);
+        tables.longModeSwitch(reload).emit(a);
 
         a.setMode(Mode.LONG64);
         a.bind(reload);

@@ -1,7 +1,6 @@
 package dev.jkvm.klib.kernel.build;
 
 import dev.jkvm.klib.arch.SegmentDescriptors;
-import dev.jkvm.klib.arch.Efer;
 import static dev.jkvm.klib.asm.Reg.*;
 
 import dev.jkvm.klib.asm.Assembler;
@@ -12,6 +11,8 @@ import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Mode;
 import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.asm.SegReg;
+import dev.jkvm.klib.image.LongModeSwitch;
+import dev.jkvm.klib.image.LongModeSwitch.Value;
 import dev.jkvm.klib.kernel.boot.TrampolineParameters;
 import dev.jkvm.klib.kernel.smp.BootStage;
 
@@ -30,8 +31,6 @@ final class ApTrampoline {
     private static final int CODE32 = 0x08;
     private static final int DATA = 0x10;
     private static final int CODE64 = 0x18;
-    private static final long CR0_PE = 1;
-    private static final long CR0_PG_WP_PE = 0x80010001L;
 
     /** The trampoline page's bytes as linked at ADDRESS (parameter block and stage bytes zero). */
     static byte[] build() {
@@ -65,18 +64,20 @@ final class ApTrampoline {
         a.bind(haveSlot);
         a.mov(Mem.at(EBP, stages).m8(), BootStage.REAL);
         a.lgdt(Mem.abs(gdtPointer));
-        a.mov(EAX, CtrlReg.CR0).or(EAX, CR0_PE).mov(CtrlReg.CR0, EAX);
+        a.mov(EAX, CtrlReg.CR0).or(EAX, LongModeSwitch.CR0_PE).mov(CtrlReg.CR0, EAX);
         a.jmpFar(CODE32, protectedMode, 32);
 
         a.setMode(Mode.PROTECTED32);
         a.bind(protectedMode);
         a.mov(AX, DATA).mov(SegReg.DS, AX).mov(SegReg.ES, AX).mov(SegReg.SS, AX);
         a.mov(Mem.at(EBP, stages).m8(), BootStage.PROTECTED);
-        a.mov(EAX, Mem.abs(base + TrampolineParameters.CR4)).mov(CtrlReg.CR4, EAX);
-        a.mov(EAX, Mem.abs(base + TrampolineParameters.CR3)).mov(CtrlReg.CR3, EAX);
-        a.mov(ECX, Efer.MSR).rdmsr().or(EAX, Mem.abs(base + TrampolineParameters.EFER)).wrmsr();
-        a.mov(EAX, CtrlReg.CR0).or(EAX, (int) CR0_PG_WP_PE).mov(CtrlReg.CR0, EAX);
-        a.jmpFar(CODE64, longMode, 32);
+        // The GDT is loaded already (real mode above). CR4 is 0 after INIT (SDM Vol. 3A Table
+        // 10-1), so OR-ing the block's CR4 into it loads exactly that value; the BSP chose NXE.
+        new LongModeSwitch(null,
+                Value.at(Mem.abs(base + TrampolineParameters.CR4)),
+                Value.at(Mem.abs(base + TrampolineParameters.CR3)),
+                Value.at(Mem.abs(base + TrampolineParameters.EFER)),
+                true, CODE64, longMode).emit(a);
 
         a.setMode(Mode.LONG64);
         a.bind(longMode);

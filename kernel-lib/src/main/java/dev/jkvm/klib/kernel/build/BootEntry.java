@@ -1,24 +1,23 @@
 package dev.jkvm.klib.kernel.build;
 
-import dev.jkvm.klib.arch.SegmentDescriptors;
-import dev.jkvm.klib.arch.Efer;
 import dev.jkvm.klib.arch.Com1;
 import static dev.jkvm.klib.asm.Reg.*;
 
 import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Cond;
-import dev.jkvm.klib.asm.CtrlReg;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Mode;
 import dev.jkvm.klib.asm.Section;
 import dev.jkvm.klib.asm.SegReg;
+import dev.jkvm.klib.image.BootTables;
 import dev.jkvm.klib.kernel.cpu.PerCpuArea;
 
 /**
  * The boot CPU's path from the multiboot state (Multiboot 0.6.96 §3.2: 32-bit protected mode,
  * paging off, EAX = 0x2BADB002, EBX = info) to the compiled kernel main: checks that the CPU has
- * long mode, enables it on a static identity map of the first GiB (Intel SDM Vol. 3A 10.8.5),
+ * long mode, enables it on a static identity map of the first GiB (LongModeSwitch, Intel SDM
+ * Vol. 3A §10.8.5),
  * copies the per-CPU template into the boot CPU's area, points GS at it and calls main(info).
  * Nothing here may fault: there is no IDT yet, and a KVM that emulates ring 0 (the nested
  * paravirtual kvm_pvm) ends the VM on any exception before long mode.
@@ -27,13 +26,9 @@ final class BootEntry {
     private BootEntry() {
     }
 
-    static final int CODE64 = 0x08;
-    static final int DATA = 0x10;
+    static final int CODE64 = BootTables.CODE64_SELECTOR;
+    static final int DATA = BootTables.DATA_SELECTOR;
     private static final long MULTIBOOT_MAGIC = 0x2BADB002L;
-    private static final int CR4_PAE = 1 << 5;
-    private static final long CR0_PG_PE = 0x80000001L;
-    private static final int PRESENT_WRITABLE = 0x3;
-    private static final int PAGE_SIZE_2M = 0x80;
     private static final int LONG_MODE_BIT = 1 << 29;
     static final int STACK_BYTES = 64 * 1024;
     private static final int DEBUG_EXIT = 0xF4;
@@ -44,11 +39,6 @@ final class BootEntry {
     }
 
     static Labels emit(Assembler a, Label kernelMain, Label perCpuTemplate, int perCpuBytes) {
-        Label gdt = new Label("kboot_gdt");
-        Label gdtPointer = new Label("kboot_gdt_pointer");
-        Label pml4 = new Label("kboot_pml4");
-        Label pdpt = new Label("kboot_pdpt");
-        Label pd = new Label("kboot_pd");
         Label stackGuard = new Label("kboot_stack_guard");
         Label stackTop = new Label("kboot_stack_top");
         Label bspPerCpu = new Label("kboot_bsp_percpu");
@@ -56,19 +46,11 @@ final class BootEntry {
         Label noLongMode = new Label("kboot_no_long_mode");
         Label message = new Label();
 
+        // The GDT and identity map first, then this entry's own rodata and data after them.
+        BootTables tables = BootTables.emit(a, "kboot");
         a.section("rodata", Section.Kind.RODATA);
-        a.align(8).bind(gdt).dq(0, SegmentDescriptors.KERNEL_CODE64, SegmentDescriptors.KERNEL_DATA);
-        a.bind(gdtPointer).dw(3 * 8 - 1).dd(gdt);
         a.bind(message).asciz("jkvm: this CPU has no long mode (CPUID 0x80000001 EDX bit 29): the kernel needs x86-64\n");
-
-        // Built at image build time, so the 32-bit code only loads CR3.
         a.section("data", Section.Kind.DATA);
-        a.align(4096).bind(pml4).dq(pdpt, PRESENT_WRITABLE).db(new byte[4096 - 8]);
-        a.bind(pdpt).dq(pd, PRESENT_WRITABLE).db(new byte[4096 - 8]);
-        a.bind(pd);
-        for (long i = 0; i < 512; i++) {
-            a.dq(i << 21 | PAGE_SIZE_2M | PRESENT_WRITABLE);
-        }
         a.align(8).bind(info).dq(0);
 
         // The guard page stays unmapped once the kernel's own page tables are live.
@@ -89,13 +71,8 @@ final class BootEntry {
         // CPUID leaf 0x80000001 exists on every x86-64 CPU; the check only reads registers.
         a.mov(EAX, 0x80000000L).cpuid().cmp(EAX, 0x80000001L).jcc(Cond.B, noLongMode);
         a.mov(EAX, 0x80000001L).cpuid().test(EDX, LONG_MODE_BIT).jcc(Cond.E, noLongMode);
-        a.lgdt(Mem.abs(gdtPointer));
-        a.mov(EAX, CtrlReg.CR4).or(EAX, CR4_PAE).mov(CtrlReg.CR4, EAX);
-        a.mov(EAX, pml4).mov(CtrlReg.CR3, EAX);
-        a.mov(ECX, Efer.MSR).rdmsr().or(EAX, Efer.LME).wrmsr();
-        a.mov(EAX, CtrlReg.CR0).or(EAX, (int) CR0_PG_PE).mov(CtrlReg.CR0, EAX);
         Label longMode = new Label("kboot_long_mode");
-        a.jmpFar(CODE64, longMode, 32);
+        tables.longModeSwitch(longMode).emit(a);
 
         a.bind(noLongMode);
         Label next = new Label();

@@ -2,7 +2,7 @@ package dev.jkvm.vmm.emulated.lockstep;
 
 import static dev.jkvm.klib.asm.Reg.*;
 
-import dev.jkvm.images.LongModeBoot;
+import dev.jkvm.klib.image.LongModeBoot;
 import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.CtrlReg;
 import dev.jkvm.klib.asm.Label;

@@ -1,6 +1,6 @@
 package dev.jkvm.vmm.emulated.lockstep;
 
-import dev.jkvm.images.LongModeBoot;
+import dev.jkvm.klib.image.LongModeBoot;
 import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.CtrlReg;
 import dev.jkvm.klib.asm.Reg;

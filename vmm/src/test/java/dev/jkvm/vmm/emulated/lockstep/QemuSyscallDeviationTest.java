@@ -4,7 +4,7 @@ import static dev.jkvm.klib.asm.Reg.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.jkvm.images.LongModeBoot;
+import dev.jkvm.klib.image.LongModeBoot;
 import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mode;
