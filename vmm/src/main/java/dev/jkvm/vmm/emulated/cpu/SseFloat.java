@@ -420,25 +420,8 @@ final class SseFloat {
         }
         int q = Math.max(exp - p + 1, emin - p + 1);
         int shift = q - e;
-        long mant;
-        boolean half, rest;
-        if (shift <= 0) {
-            mant = m.shiftLeft(-shift).longValue();
-            half = false;
-            rest = sticky;
-        } else {
-            mant = m.shiftRight(shift).longValue();
-            half = m.testBit(shift - 1);
-            rest = sticky || m.getLowestSetBit() < shift - 1;
-        }
-        boolean inexact = half || rest;
-        boolean up = switch (rc()) {
-            case 0 -> half && (rest || (mant & 1) != 0);
-            case 1 -> neg && inexact;
-            case 2 -> !neg && inexact;
-            default -> false;
-        };
-        if (up) mant++;
+        long mant = roundedMantissa(neg, m, shift, sticky);
+        boolean inexact = inexact(m, shift, sticky);
         if (mant == 1L << p) { mant >>>= 1; q++; }
         if (q + 63 - Long.numberOfLeadingZeros(mant) > emax) {
             // Overflow (§4.9.1.4): masked, infinity or the largest finite number by RC and sign.
@@ -467,27 +450,40 @@ final class SseFloat {
         int exp = e + m.bitLength() - 1;
         if (exp >= emin) return false;
         if (exp < emin - 1) return true;
-        int shift = exp - p + 1 - e;
-        long mant;
-        boolean half, rest;
+        // m·2^e has p bits here (2^(p-1) <= mantissa < 2^p): it stays below 2^emin unless
+        // rounding carries it to 2^p.
+        return roundedMantissa(neg, m, exp - p + 1 - e, sticky) != 1L << p;
+    }
+
+    /**
+     * m shifted right by {@code shift} bits (left when shift &lt;= 0), rounded per MXCSR.RC for a
+     * value of sign {@code neg}; sticky: a nonzero amount below m's last bit. A carry may give 2^p.
+     */
+    private long roundedMantissa(boolean neg, BigInteger m, int shift, boolean sticky) {
         if (shift <= 0) {
-            mant = m.shiftLeft(-shift).longValue();
-            half = false;
-            rest = sticky;
-        } else {
-            mant = m.shiftRight(shift).longValue();
-            half = m.testBit(shift - 1);
-            rest = sticky || m.getLowestSetBit() < shift - 1;
+            long mant = m.shiftLeft(-shift).longValue();
+            return roundsUp(neg, false, sticky, mant) ? mant + 1 : mant;
         }
-        if (mant != (1L << p) - 1) return true;
+        long mant = m.shiftRight(shift).longValue();
+        boolean half = m.testBit(shift - 1);
+        boolean rest = sticky || m.getLowestSetBit() < shift - 1;
+        return roundsUp(neg, half, rest, mant) ? mant + 1 : mant;
+    }
+
+    /** Whether the bits {@link #roundedMantissa} drops (and sticky) are not all zero. */
+    private static boolean inexact(BigInteger m, int shift, boolean sticky) {
+        return sticky || shift > 0 && m.getLowestSetBit() < shift;
+    }
+
+    /** half: the first dropped bit; rest: any lower one (or sticky); mant: the kept bits. */
+    private boolean roundsUp(boolean neg, boolean half, boolean rest, long mant) {
         boolean inexact = half || rest;
-        boolean up = switch (rc()) {
+        return switch (rc()) {
             case 0 -> half && (rest || (mant & 1) != 0);
             case 1 -> neg && inexact;
             case 2 -> !neg && inexact;
             default -> false;
         };
-        return !up;
     }
 
     // ------------------------------------------------------------------ comparisons and conversions
