@@ -177,19 +177,19 @@ final class BranchLowering {
             }
             return;
         }
-        Object xo = stack.operand(x);
-        Object yo = stack.operand(y);
-        if (xo instanceof Long) {
-            Object t = xo;
+        Operand xo = stack.operand(x);
+        Operand yo = stack.operand(y);
+        if (xo instanceof Operand.Constant) {
+            Operand t = xo;
             xo = yo;
             yo = t;
             cond = swapped(cond);
         }
-        if (xo instanceof Mem && yo instanceof Mem) {
+        if (xo instanceof Operand.InMemory && yo instanceof Operand.InMemory) {
             stack.move(Reg.RAX, xo, bits);
-            xo = Reg.RAX;
+            xo = Operand.of(Reg.RAX);
         }
-        if (xo instanceof Reg r && yo instanceof Long l && l == 0) {
+        if (xo instanceof Operand.InRegister(Reg r) && yo instanceof Operand.Constant(long l) && l == 0) {
             a.test(r.withBits(bits), r.withBits(bits));
         } else {
             t.arithmetic.alu(ArithmeticLowering.Alu.CMP, xo, yo, bits);

@@ -236,24 +236,23 @@ final class MethodTranslator {
         }
         List<ParallelMove.Move> moves = new ArrayList<>();
         for (int p = 0; p < parameterSlots.length; p++) {
-            Object home = frame.localHome(parameterSlots[p]);
+            Operand.Location home = frame.localHome(parameterSlots[p]);
             if (home == null) {
                 continue;
             }
             int bits = parameterWide[p] ? 64 : 32;
-            Object arrival = p < CallingConvention.ARGUMENT_REGISTERS.size()
-                    ? CallingConvention.ARGUMENT_REGISTERS.get(p)
-                    : Mem.at(Reg.RBP, 16 + 8L * (p - CallingConvention.ARGUMENT_REGISTERS.size()));
-            if (home instanceof Reg r) {
-                moves.add(new ParallelMove.Move(r, arrival, bits));
-            } else {
-                stack.move(home, arrival, bits);
+            Operand arrival = p < CallingConvention.ARGUMENT_REGISTERS.size()
+                    ? Operand.of(CallingConvention.ARGUMENT_REGISTERS.get(p))
+                    : Operand.of(Mem.at(Reg.RBP, 16 + 8L * (p - CallingConvention.ARGUMENT_REGISTERS.size())));
+            switch (home) {
+                case Operand.InRegister(Reg r) -> moves.add(new ParallelMove.Move(r, arrival, bits));
+                case Operand.InMemory m -> stack.move(m, arrival, bits);
             }
         }
         ParallelMove.emit(a, moves);
         // After the parameter moves, which may read registers the array bases take.
         for (Map.Entry<FieldRef, Integer> array : arrayBaseSlots.entrySet()) {
-            if (frame.localHome(array.getValue()) instanceof Reg base) {
+            if (frame.localHome(array.getValue()) instanceof Operand.InRegister(Reg base)) {
                 a.lea(base.withBits(64), Mem.rip(unit.constantArray(array.getKey()).label()));
             }
         }
@@ -356,13 +355,12 @@ final class MethodTranslator {
             a.sub(Reg.RSP, padding);
         }
         for (int k = args.size() - 1; k >= registerArgs; k--) {
-            Object src = stack.operand(args.get(k));
-            switch (src) {
-                case Reg r -> a.push(r);
-                case Mem m -> a.push(m.size(64));
-                case Long imm when OperandStack.fitsInt(imm) -> a.push(imm);
-                default -> {
-                    stack.move(Reg.RAX, src, 64);
+            switch (stack.operand(args.get(k))) {
+                case Operand.InRegister(Reg r) -> a.push(r);
+                case Operand.InMemory(Mem m) -> a.push(m.size(64));
+                case Operand.Constant(long imm) when OperandStack.fitsInt(imm) -> a.push(imm);
+                case Operand.Constant c -> {
+                    stack.move(Reg.RAX, c, 64);
                     a.push(Reg.RAX);
                 }
             }
@@ -449,7 +447,7 @@ final class MethodTranslator {
     private void chooseResultHint(int operands) {
         Instruction next = cursor.nextInstruction();
         if (next instanceof StoreInstruction st && (st.typeKind() == TypeKind.INT || st.typeKind() == TypeKind.LONG)
-                && frame.localHome(st.slot()) instanceof Reg home) {
+                && frame.localHome(st.slot()) instanceof Operand.InRegister(Reg home)) {
             int below = stack.size() - operands;
             for (int i = 0; i < below; i++) {
                 StackValue v = stack.get(i);
@@ -549,19 +547,9 @@ final class MethodTranslator {
 
     private void increment(IncrementInstruction i) {
         stack.materializeLocal(i.slot());
-        Object home = frame.localHome(i.slot());
-        if (i.constant() == 1) {
-            if (home instanceof Reg r) {
-                a.add(r.withBits(32), 1);
-            } else {
-                a.add(((Mem) home).size(32), 1);
-            }
-            return;
-        }
-        if (home instanceof Reg r) {
-            a.add(r.withBits(32), i.constant());
-        } else {
-            a.add(((Mem) home).size(32), i.constant());
+        switch (frame.localHome(i.slot()).sized(32)) {
+            case Operand.InRegister(Reg r) -> a.add(r, i.constant());
+            case Operand.InMemory(Mem m) -> a.add(m, i.constant());
         }
     }
 
@@ -656,7 +644,7 @@ final class MethodTranslator {
                 }
                 StaticSlot slot = staticSlot(ref);
                 StackValue v = stack.pop();
-                stack.move(slot.address(), stack.operand(v), slot.bits());
+                stack.move(Operand.of(slot.address()), stack.operand(v), slot.bits());
             }
             default -> throw violation("accesses the instance field " + ref
                     + ": kernel code has no objects; make it static");
@@ -727,7 +715,7 @@ final class MethodTranslator {
         });
         Integer baseSlot = arrayBaseSlots.get(array.array);
         Reg base = Reg.RDX;
-        if (baseSlot != null && frame.localHome(baseSlot) instanceof Reg hoisted) {
+        if (baseSlot != null && frame.localHome(baseSlot) instanceof Operand.InRegister(Reg hoisted)) {
             base = hoisted.withBits(64);
         } else {
             a.lea(Reg.RDX, Mem.rip(ca.label()));

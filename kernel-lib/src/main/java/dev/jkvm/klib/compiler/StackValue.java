@@ -24,12 +24,12 @@ final class StackValue {
     final boolean wide;
     final long constant;
     final int local;
-    /** A dev.jkvm.klib.asm.Reg (64-bit name) or Mem for LOCATED values. */
-    final Object location;
+    /** The register (64-bit name) or memory holding a LOCATED value. */
+    final Operand.Location location;
     final String text;
     final FieldRef array;
 
-    private StackValue(Kind kind, boolean wide, long constant, int local, Object location, String text,
+    private StackValue(Kind kind, boolean wide, long constant, int local, Operand.Location location, String text,
             FieldRef array) {
         this.kind = kind;
         this.wide = wide;
@@ -48,7 +48,7 @@ final class StackValue {
         return new StackValue(Kind.LOCAL, wide, 0, slot, null, null, null);
     }
 
-    static StackValue located(Object location, boolean wide) {
+    static StackValue located(Operand.Location location, boolean wide) {
         return new StackValue(Kind.LOCATED, wide, 0, -1, location, null, null);
     }
 
