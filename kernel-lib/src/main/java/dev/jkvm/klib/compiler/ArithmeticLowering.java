@@ -128,11 +128,10 @@ final class ArithmeticLowering {
             case ISHL, ISHR, IUSHR, LSHL, LSHR, LUSHR -> shift(op);
             case LCMP -> longCompare();
             case ARRAYLENGTH -> {
-                StackValue array = stack.pop();
-                if (array.kind != StackValue.Kind.ARRAY) {
+                if (!(stack.pop() instanceof StackValue.ArrayRef(FieldRef array))) {
                     throw t.violation("takes the length of a non-constant array");
                 }
-                stack.push(StackValue.constant(t.constantArray(array.array).length(), false));
+                stack.push(StackValue.constant(t.constantArray(array).length(), false));
             }
             default -> throw t.violation(Unsupported.describe(o));
         }
@@ -154,11 +153,11 @@ final class ArithmeticLowering {
         StackValue b = stack.pop();
         StackValue x = stack.pop();
         int bits = wide ? 64 : 32;
-        if (x.isConstant() && b.isConstant()) {
-            stack.push(StackValue.constant(fold(op, x.constant, b.constant, wide), wide));
+        if (x instanceof StackValue.Constant(long xc, _) && b instanceof StackValue.Constant(long bc, _)) {
+            stack.push(StackValue.constant(fold(op, xc, bc, wide), wide));
             return;
         }
-        if (commutative && x.isConstant()) {
+        if (commutative && x instanceof StackValue.Constant) {
             StackValue t = x;
             x = b;
             b = t;
@@ -292,17 +291,17 @@ final class ArithmeticLowering {
         StackValue b = stack.pop();
         StackValue x = stack.pop();
         int bits = wide ? 64 : 32;
-        if (x.isConstant() && b.isConstant()) {
-            stack.push(StackValue.constant(wide ? x.constant * b.constant : (int) x.constant * (int) b.constant, wide));
+        if (x instanceof StackValue.Constant(long xc, _) && b instanceof StackValue.Constant(long bc, _)) {
+            stack.push(StackValue.constant(wide ? xc * bc : (int) xc * (int) bc, wide));
             return;
         }
-        if (x.isConstant()) {
+        if (x instanceof StackValue.Constant) {
             StackValue t = x;
             x = b;
             b = t;
         }
-        if (wide && b.isConstant() && (b.constant == 1 || b.constant == 2 || b.constant == 4 || b.constant == 8)
-                && fuseScaledAdd(x, (int) b.constant)) {
+        if (wide && b instanceof StackValue.Constant(long scale, _) && (scale == 1 || scale == 2 || scale == 4 || scale == 8)
+                && fuseScaledAdd(x, (int) scale)) {
             return;
         }
         Reg r = stack.resultRegister(stack.size()).withBits(bits);
@@ -338,20 +337,20 @@ final class ArithmeticLowering {
         StackValue b = stack.pop();
         StackValue x = stack.pop();
         int bits = wide ? 64 : 32;
-        if (b.isConstant() && b.constant == 0) {
+        if (b instanceof StackValue.Constant(long bc, _) && bc == 0) {
             t.callPanic(SymbolNames.PANIC_DIVIDE_BY_ZERO);
             stack.push(StackValue.constant(0, wide));
             return;
         }
-        if (x.isConstant() && b.isConstant()) {
+        if (x instanceof StackValue.Constant(long xc, _) && b instanceof StackValue.Constant(long bc, _)) {
             long v = wide
-                    ? (remainder ? x.constant % b.constant : x.constant / b.constant)
-                    : (remainder ? (int) x.constant % (int) b.constant : (int) x.constant / (int) b.constant);
+                    ? (remainder ? xc % bc : xc / bc)
+                    : (remainder ? (int) xc % (int) bc : (int) xc / (int) bc);
             stack.push(StackValue.constant(v, wide));
             return;
         }
         Reg r = stack.resultRegister(stack.size());
-        if (b.isConstant() && b.constant == -1) {
+        if (b instanceof StackValue.Constant(long bc, _) && bc == -1) {
             // x86 idiv faults on MIN / -1; Java defines the quotient as -x (wrapping) and the remainder 0.
             if (remainder) {
                 stack.push(StackValue.constant(0, wide));
@@ -368,10 +367,12 @@ final class ArithmeticLowering {
             bo = Operand.of(Reg.RCX);
         }
         Label done = new Label();
-        boolean mayBeMinusOne = !b.isConstant();
-        boolean dividendMayBeMin = !(x.isConstant() && x.constant != (wide ? Long.MIN_VALUE : Integer.MIN_VALUE));
+        boolean divisorIsConstant = b instanceof StackValue.Constant;
+        boolean mayBeMinusOne = !divisorIsConstant;
+        boolean dividendMayBeMin = !(x instanceof StackValue.Constant(long xc, _)
+                && xc != (wide ? Long.MIN_VALUE : Integer.MIN_VALUE));
         Label minusOne = new Label();
-        if (!b.isConstant()) {
+        if (!divisorIsConstant) {
             switch (bo) {
                 case Operand.InRegister(Reg br) -> a.test(br.withBits(bits), br.withBits(bits));
                 case Operand.InMemory(Mem m) -> a.cmp(m.size(bits), 0);
@@ -411,8 +412,8 @@ final class ArithmeticLowering {
 
     private void negate(boolean wide) {
         StackValue x = stack.pop();
-        if (x.isConstant()) {
-            stack.push(StackValue.constant(wide ? -x.constant : -(int) x.constant, wide));
+        if (x instanceof StackValue.Constant(long xc, _)) {
+            stack.push(StackValue.constant(wide ? -xc : -(int) xc, wide));
             return;
         }
         Reg r = stack.resultRegister(stack.size());
@@ -426,25 +427,26 @@ final class ArithmeticLowering {
         int bits = wide ? 64 : 32;
         StackValue count = stack.pop();
         StackValue x = stack.pop();
-        if (x.isConstant() && count.isConstant()) {
-            int n = (int) count.constant;
+        if (x instanceof StackValue.Constant(long xc, _) && count instanceof StackValue.Constant(long cc, _)) {
+            int n = (int) cc;
             long v = switch (op) {
-                case ISHL -> (int) x.constant << n;
-                case ISHR -> (int) x.constant >> n;
-                case IUSHR -> (int) x.constant >>> n;
-                case LSHL -> x.constant << n;
-                case LSHR -> x.constant >> n;
-                default -> x.constant >>> n;
+                case ISHL -> (int) xc << n;
+                case ISHR -> (int) xc >> n;
+                case IUSHR -> (int) xc >>> n;
+                case LSHL -> xc << n;
+                case LSHR -> xc >> n;
+                default -> xc >>> n;
             };
             stack.push(StackValue.constant(v, wide));
             return;
         }
-        if ((op == Opcode.ISHL || op == Opcode.LSHL) && count.isConstant() && fuseRotate(x, (int) count.constant, wide)) {
+        if ((op == Opcode.ISHL || op == Opcode.LSHL) && count instanceof StackValue.Constant(long cc, _)
+                && fuseRotate(x, (int) cc, wide)) {
             return;
         }
         Reg r = stack.resultRegister(stack.size()).withBits(bits);
-        if (count.isConstant()) {
-            int n = (int) count.constant & (bits - 1);
+        if (count instanceof StackValue.Constant(long cc, _)) {
+            int n = (int) cc & (bits - 1);
             stack.move(r, stack.operand(x), bits);
             if (n != 0) {
                 switch (op) {
@@ -473,14 +475,14 @@ final class ArithmeticLowering {
     private boolean fuseRotate(StackValue x, int count, boolean wide) {
         int bits = wide ? 64 : 32;
         int n = count & (bits - 1);
-        if (x.kind != StackValue.Kind.LOCAL || n == 0) {
+        if (!(x instanceof StackValue.LocalRead(int slot, _)) || n == 0) {
             return false;
         }
         int loadAt = cursor.following(cursor.index);
         int countAt = cursor.following(loadAt);
         int shiftAt = cursor.following(countAt);
         int orAt = cursor.following(shiftAt);
-        boolean matches = cursor.instructionAt(loadAt) instanceof LoadInstruction l && l.slot() == x.local
+        boolean matches = cursor.instructionAt(loadAt) instanceof LoadInstruction l && l.slot() == slot
                 && l.typeKind() == (wide ? TypeKind.LONG : TypeKind.INT)
                 && cursor.instructionAt(countAt) instanceof ConstantInstruction c
                 && c.constantValue() instanceof Integer k && (k & (bits - 1)) == bits - n
@@ -509,8 +511,8 @@ final class ArithmeticLowering {
             t.branches.conditionalBranch(x, b, BranchLowering.zeroCompare(br.opcode()), 64, br.target());
             return;
         }
-        if (x.isConstant() && b.isConstant()) {
-            stack.push(StackValue.constant(Long.compare(x.constant, b.constant), false));
+        if (x instanceof StackValue.Constant(long xc, _) && b instanceof StackValue.Constant(long bc, _)) {
+            stack.push(StackValue.constant(Long.compare(xc, bc), false));
             return;
         }
         Operand xo = stack.operand(x);
@@ -534,18 +536,20 @@ final class ArithmeticLowering {
         TypeKind to = c.toType();
         if (from == TypeKind.LONG && to == TypeKind.INT) {
             // The low half of a 64-bit location is the int (little endian): no instruction.
-            switch (x.kind) {
-                case CONSTANT -> stack.push(StackValue.constant((int) x.constant, false));
-                case LOCAL -> stack.push(StackValue.local(x.local, false));
-                default -> stack.push(StackValue.located(x.location, false));
+            switch (x) {
+                case StackValue.Constant(long value, _) -> stack.push(StackValue.constant((int) value, false));
+                case StackValue.LocalRead(int slot, _) -> stack.push(StackValue.local(slot, false));
+                case StackValue.Located(Operand.Location location, _) -> stack.push(StackValue.located(location, false));
+                case StackValue.StringLiteral _, StackValue.ArrayRef _ ->
+                        throw t.violation(Unsupported.describe(c)); // l2i of a reference: the verifier rejects it
             }
             return;
         }
         if (from != TypeKind.INT) {
             throw t.violation(Unsupported.describe(c));
         }
-        if (x.isConstant()) {
-            int v = (int) x.constant;
+        if (x instanceof StackValue.Constant(long value, _)) {
+            int v = (int) value;
             switch (to) {
                 case LONG -> stack.push(StackValue.constant(v, true));
                 case BYTE -> stack.push(StackValue.constant((byte) v, false));

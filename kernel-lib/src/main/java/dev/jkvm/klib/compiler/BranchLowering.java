@@ -169,8 +169,8 @@ final class BranchLowering {
     private void compareAndBranch(StackValue x, StackValue y, Cond cond, int bits, Label to) {
         lastTest = null;
         Cond exitCondition = cond;
-        if (x.isConstant() && y.isConstant()) {
-            if (holds(cond, x.constant, y.constant)) {
+        if (x instanceof StackValue.Constant(long xc, _) && y instanceof StackValue.Constant(long yc, _)) {
+            if (holds(cond, xc, yc)) {
                 a.jmp(to);
                 t.reachable = false;
                 stack.clear();
@@ -202,6 +202,9 @@ final class BranchLowering {
 
     /** A value that is a constant or an unread local: re-evaluating it later reads the local anew. */
     private static boolean isReadOnly(StackValue v) {
-        return v.kind == StackValue.Kind.CONSTANT || v.kind == StackValue.Kind.LOCAL;
+        return switch (v) {
+            case StackValue.Constant _, StackValue.LocalRead _ -> true;
+            case StackValue.Located _, StackValue.StringLiteral _, StackValue.ArrayRef _ -> false;
+        };
     }
 }

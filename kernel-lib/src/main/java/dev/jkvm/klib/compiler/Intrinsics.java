@@ -102,13 +102,12 @@ final class Intrinsics {
             case "Cpu.sti" -> a.sti();
             case "Cpu.invlpg" -> a.invlpg(address(t, t.stack.pop(), Reg.RAX));
             case "Console.print" -> {
-                StackValue literal = t.stack.pop();
-                if (literal.kind != StackValue.Kind.STRING) {
+                if (!(t.stack.pop() instanceof StackValue.StringLiteral(String text))) {
                     throw t.violation("passes a computed String to Console.print: only string literals compile");
                 }
                 t.stack.saveAcrossCall();
-                a.lea(Reg.RDI, Mem.rip(t.unit.string(literal.text)));
-                a.mov(Reg.ESI, literal.text.getBytes(StandardCharsets.UTF_8).length);
+                a.lea(Reg.RDI, Mem.rip(t.unit.string(text)));
+                a.mov(Reg.ESI, text.getBytes(StandardCharsets.UTF_8).length);
                 a.call(t.unit.external(SymbolNames.CONSOLE_PRINT));
             }
             case "Console.printHex" ->
@@ -116,11 +115,10 @@ final class Intrinsics {
             case "Asm.call" -> {
                 int n = MethodTypeDesc.ofDescriptor(ref.descriptor()).parameterCount() - 1;
                 List<StackValue> args = t.stack.popArguments(n);
-                StackValue symbol = t.stack.pop();
-                if (symbol.kind != StackValue.Kind.STRING) {
+                if (!(t.stack.pop() instanceof StackValue.StringLiteral(String symbol))) {
                     throw t.violation("passes a computed symbol to Asm.call: name the routine with a string literal");
                 }
-                t.call(t.unit.external(symbol.text), args, 64);
+                t.call(t.unit.external(symbol), args, 64);
             }
             default -> throw t.violation("calls " + ref + ", which is host-only (no compiled form):"
                     + " call it from host code, not from kernel code");

@@ -326,12 +326,12 @@ final class MethodTranslator {
             for (int i = 0; i < Math.min(known.size(), state.size()); i++) {
                 StackValue k = known.get(i);
                 StackValue v = state.get(i);
-                if ((k.kind == StackValue.Kind.ARRAY || v.kind == StackValue.Kind.ARRAY)
-                        && (k.kind != v.kind || !k.array.equals(v.array))) {
+                // Two array references agree when they name the same field (records compare by value).
+                if ((k instanceof StackValue.ArrayRef || v instanceof StackValue.ArrayRef) && !k.equals(v)) {
                     throw violation("reaches one branch target with different arrays on the operand stack:"
                             + " select the index, not the array");
                 }
-                if (k.kind == StackValue.Kind.STRING || v.kind == StackValue.Kind.STRING) {
+                if (k instanceof StackValue.StringLiteral || v instanceof StackValue.StringLiteral) {
                     throw violation("keeps a string literal on the operand stack across a branch:"
                             + " call Console.print in each branch instead");
                 }
@@ -451,7 +451,7 @@ final class MethodTranslator {
             int below = stack.size() - operands;
             for (int i = 0; i < below; i++) {
                 StackValue v = stack.get(i);
-                if (v.kind == StackValue.Kind.LOCAL && v.local == st.slot()) {
+                if (v instanceof StackValue.LocalRead(int slot, _) && slot == st.slot()) {
                     stack.materialize(i);
                 }
             }
@@ -523,20 +523,19 @@ final class MethodTranslator {
             case INT, LONG -> {
                 StackValue v = stack.pop();
                 stack.materializeLocal(s.slot());
-                if (v.kind == StackValue.Kind.LOCAL && v.local == s.slot()) {
+                if (v instanceof StackValue.LocalRead(int slot, _) && slot == s.slot()) {
                     return;
                 }
                 stack.move(frame.localHome(s.slot()), stack.operand(v), v.bits());
             }
             case REFERENCE -> {
-                StackValue v = stack.pop();
-                if (v.kind != StackValue.Kind.ARRAY) {
+                if (!(stack.pop() instanceof StackValue.ArrayRef(FieldRef array))) {
                     throw violation("stores an object reference in local " + s.slot()
                             + ": only static final constant arrays may be held in locals");
                 }
-                FieldRef previous = arrayLocals.putIfAbsent(s.slot(), v.array);
-                if (previous != null && !previous.equals(v.array)) {
-                    throw violation("stores two different arrays (" + previous + ", " + v.array
+                FieldRef previous = arrayLocals.putIfAbsent(s.slot(), array);
+                if (previous != null && !previous.equals(array)) {
+                    throw violation("stores two different arrays (" + previous + ", " + array
                             + ") in local " + s.slot() + ": use a separate method for each array");
                 }
             }
@@ -676,16 +675,14 @@ final class MethodTranslator {
 
     private void arrayLoad(ArrayLoadInstruction al) {
         StackValue indexValue = stack.pop();
-        StackValue array = stack.pop();
-        if (array.kind != StackValue.Kind.ARRAY) {
+        if (!(stack.pop() instanceof StackValue.ArrayRef(FieldRef array))) {
             throw violation("indexes an array that is not a static final constant array");
         }
-        ConstantArray ca = constantArray(array.array);
+        ConstantArray ca = constantArray(array);
         int scale = ca.elementBits() / 8;
         Reg r = stack.resultRegister(stack.size());
         boolean wide = ca.elementBits() == 64;
-        if (indexValue.isConstant()) {
-            long i = indexValue.constant;
+        if (indexValue instanceof StackValue.Constant(long i, _)) {
             if (i < 0 || i >= ca.length()) {
                 a.mov(Reg.ESI, i);
                 a.mov(Reg.EDX, ca.length());
@@ -713,7 +710,7 @@ final class MethodTranslator {
             a.call(unit.external(SymbolNames.PANIC_ARRAY_INDEX));
             a.ud2();
         });
-        Integer baseSlot = arrayBaseSlots.get(array.array);
+        Integer baseSlot = arrayBaseSlots.get(array);
         Reg base = Reg.RDX;
         if (baseSlot != null && frame.localHome(baseSlot) instanceof Operand.InRegister(Reg hoisted)) {
             base = hoisted.withBits(64);

@@ -79,13 +79,13 @@ final class OperandStack {
 
     /** Where the value is now: a register (64-bit name), memory (unsized) or a constant. */
     Operand operand(StackValue v) {
-        return switch (v.kind) {
-            case CONSTANT -> Operand.of(v.constant);
-            case LOCAL -> frame.localHome(v.local);
-            case LOCATED -> v.location;
-            case STRING -> throw violation.apply("uses the string literal \"" + v.text
+        return switch (v) {
+            case StackValue.Constant(long value, _) -> Operand.of(value);
+            case StackValue.LocalRead(int slot, _) -> frame.localHome(slot);
+            case StackValue.Located(Operand.Location location, _) -> location;
+            case StackValue.StringLiteral(String text) -> throw violation.apply("uses the string literal \"" + text
                     + "\" other than as the argument of Console.print or the symbol of Asm.call");
-            case ARRAY -> throw violation.apply("uses the array " + v.array
+            case StackValue.ArrayRef(FieldRef array) -> throw violation.apply("uses the array " + array
                     + " other than by indexing it or taking its length");
         };
     }
@@ -190,14 +190,15 @@ final class OperandStack {
     void materialize(int i) {
         StackValue v = entries.get(i);
         Operand.Location home = frame.stackHome(i);
-        if (v.kind == StackValue.Kind.LOCATED && home.equals(v.location)) {
-            return;
+        boolean moves = switch (v) {
+            case StackValue.Located(Operand.Location at, _) -> !home.equals(at);
+            case StackValue.Constant _, StackValue.LocalRead _ -> true;
+            case StackValue.ArrayRef _, StackValue.StringLiteral _ -> false; // no value to hold: nothing to move
+        };
+        if (moves) {
+            move(home, operand(v), v.bits());
+            entries.set(i, StackValue.located(home, v.wide()));
         }
-        if (v.kind == StackValue.Kind.ARRAY || v.kind == StackValue.Kind.STRING) {
-            return;
-        }
-        move(home, operand(v), v.bits());
-        entries.set(i, StackValue.located(home, v.wide));
     }
 
     /** Brings every stack entry to its home: the state all paths into a label agree on. */
@@ -211,7 +212,7 @@ final class OperandStack {
     void materializeLocal(int slot) {
         for (int i = 0; i < entries.size(); i++) {
             StackValue v = entries.get(i);
-            if (v.kind == StackValue.Kind.LOCAL && v.local == slot) {
+            if (v instanceof StackValue.LocalRead(int read, _) && read == slot) {
                 materialize(i);
             }
         }
@@ -221,7 +222,7 @@ final class OperandStack {
     void saveAcrossCall() {
         for (int i = 0; i < entries.size(); i++) {
             StackValue v = entries.get(i);
-            if (v.kind != StackValue.Kind.LOCATED && v.kind != StackValue.Kind.LOCAL) {
+            if (!isHeld(v)) {
                 continue;
             }
             if (operand(v) instanceof Operand.InRegister(Reg r) && !CallingConvention.CALLEE_SAVED.contains(r)) {
@@ -229,13 +230,20 @@ final class OperandStack {
                 a.mov(slot.size(64), r);
                 for (int j = i; j < entries.size(); j++) {
                     StackValue w = entries.get(j);
-                    boolean held = w.kind == StackValue.Kind.LOCATED || w.kind == StackValue.Kind.LOCAL;
-                    if (held && Operand.of(r).equals(operand(w))) {
-                        entries.set(j, StackValue.located(Operand.of(slot), w.wide));
+                    if (isHeld(w) && Operand.of(r).equals(operand(w))) {
+                        entries.set(j, StackValue.located(Operand.of(slot), w.wide()));
                     }
                 }
             }
         }
+    }
+
+    /** True for entries whose value sits in a register or memory: a located value or an unread local. */
+    private static boolean isHeld(StackValue v) {
+        return switch (v) {
+            case StackValue.Located _, StackValue.LocalRead _ -> true;
+            case StackValue.Constant _, StackValue.StringLiteral _, StackValue.ArrayRef _ -> false;
+        };
     }
 
     /** Pops n arguments, returning them in call order. */
@@ -254,7 +262,7 @@ final class OperandStack {
         while (slots < n) {
             StackValue v = pop();
             taken.addFirst(v);
-            slots += v.wide ? 2 : 1;
+            slots += v.wide() ? 2 : 1;
         }
         if (slots != n) {
             throw violation.apply("splits a long value with a stack instruction");
@@ -302,8 +310,8 @@ final class OperandStack {
         List<Integer> moved = new ArrayList<>();
         for (int i = from; i < entries.size(); i++) {
             StackValue v = entries.get(i);
-            if (v.kind == StackValue.Kind.LOCATED && !frame.stackHome(i).equals(v.location)) {
-                switch (v.location) {
+            if (v instanceof StackValue.Located(Operand.Location at, _) && !frame.stackHome(i).equals(at)) {
+                switch (at) {
                     case Operand.InRegister(Reg r) -> a.push(r);
                     case Operand.InMemory(Mem m) -> a.push(m.size(64));
                 }
@@ -317,7 +325,7 @@ final class OperandStack {
                 case Operand.InRegister(Reg r) -> a.pop(r);
                 case Operand.InMemory(Mem m) -> a.pop(m.size(64));
             }
-            entries.set(i, StackValue.located(home, entries.get(i).wide));
+            entries.set(i, StackValue.located(home, entries.get(i).wide()));
         }
     }
 }
