@@ -26,8 +26,9 @@ sealed interface Operand {
     }
 
     /**
-     * A register, by its 64-bit name (the use names the width). Equal when it is the same name;
-     * compare {@code reg().code()} to ask whether two widths share a register.
+     * A register. Stack entries and homes hold its 64-bit name; {@link #sized} names it at the
+     * width of a use. Equal when it is the same name; {@link #sharesRegisterWith} asks whether
+     * two names are one register.
      */
     record InRegister(Reg reg) implements Location {
         @Override
