@@ -129,43 +129,43 @@ class HostileKernelTest {
 
     @Test
     void segmentInTheVgaWindow() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xB8000)));
+        String msg = refusedEverywhere(Binutils.bytes(TestKernels.linkedAt(0xB8000)));
         assertContains(msg, "[0xb8000,", "overlaps the VGA and option ROM window (not RAM on a PC) [0xa0000, 0xe0000)", "1 MiB");
     }
 
     @Test
     void segmentInTheAcpiArea() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xF0000)));
+        String msg = refusedEverywhere(Binutils.bytes(TestKernels.linkedAt(0xF0000)));
         assertContains(msg, "overlaps the BIOS/ACPI area holding the VM's ACPI tables [0xe0000, 0x100000)");
     }
 
     @Test
     void segmentOverTheBootInformation() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xA000)));
+        String msg = refusedEverywhere(Binutils.bytes(TestKernels.linkedAt(0xA000)));
         assertContains(msg, "overlaps the multiboot information area the VM writes [0x9000, 0x10000)");
     }
 
     @Test
     void segmentInThePciHole() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xC0000000L)));
+        String msg = refusedEverywhere(Binutils.bytes(TestKernels.linkedAt(0xC0000000L)));
         assertContains(msg, "overlaps the PCI/MMIO hole (no RAM) [0xc0000000, 0x100000000)", "below 3 GiB");
     }
 
     @Test
     void segmentOnTheIoApicPage() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xFEC00000L)));
+        String msg = refusedEverywhere(Binutils.bytes(TestKernels.linkedAt(0xFEC00000L)));
         assertContains(msg, "overlaps the I/O APIC registers [0xfec00000, 0xfec01000)");
     }
 
     @Test
     void segmentOnTheLocalApicPage() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xFEE00000L)));
+        String msg = refusedEverywhere(Binutils.bytes(TestKernels.linkedAt(0xFEE00000L)));
         assertContains(msg, "overlaps the local APIC registers [0xfee00000, 0xfee01000)");
     }
 
     @Test
     void segmentAboveRamIsRefusedBeforeAnyVmExists() {
-        byte[] image = GnuToolchain.bytes(TestKernels.linkedAt(0x8000000));
+        byte[] image = Binutils.bytes(TestKernels.linkedAt(0x8000000));
         String msg = refusal(() -> MultibootLoader.check("kernel.elf", image, 64 * MIB));
         assertContains(msg, "lies outside guest RAM (64 MiB)", "needs at least 129 MiB of guest memory; use --memory");
         MultibootLoader.check("kernel.elf", image, 129 * MIB);
@@ -173,7 +173,7 @@ class HostileKernelTest {
 
     @Test
     void absurdMemorySizesGiveAVerdictNotAnArithmeticError() {
-        byte[] image = GnuToolchain.bytes(TestKernels.elf32());
+        byte[] image = Binutils.bytes(TestKernels.elf32());
         MultibootLoader.check("kernel.elf", image, Long.MAX_VALUE);
         String msg = refusal(() -> MultibootLoader.check("kernel.elf", image, 0));
         assertContains(msg, "lies outside guest RAM (0 MiB)");

@@ -46,7 +46,7 @@ class MultibootInfoTest {
     }
 
     private static BootInfo loadElf32(GuestRam ram, String cmdline) {
-        return MultibootLoader.load(GnuToolchain.bytes(TestKernels.elf32()), ram.memory, cmdline);
+        return MultibootLoader.load(Binutils.bytes(TestKernels.elf32()), ram.memory, cmdline);
     }
 
     @Test
@@ -121,7 +121,7 @@ class MultibootInfoTest {
     @ValueSource(booleans = {false, true})
     void elfSectionHeadersLetTheKernelFindItsOwnSymbols(boolean x86_64) {
         Path elf = x86_64 ? TestKernels.elf64() : TestKernels.elf32();
-        byte[] image = GnuToolchain.bytes(elf);
+        byte[] image = Binutils.bytes(elf);
         try (GuestRam ram = GuestRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             GuestMemory m = ram.memory;
@@ -131,14 +131,14 @@ class MultibootInfoTest {
             int size = m.read32(mbi + 32);
             long addr = Integer.toUnsignedLong(m.read32(mbi + 36));
             int shndx = m.read32(mbi + 40);
-            assertEquals(GnuToolchain.headerField(elf, "Number of section headers"), num);
-            assertEquals(GnuToolchain.headerField(elf, "Size of section headers"), size);
-            assertEquals(GnuToolchain.headerField(elf, "Section header string table index"), shndx);
+            assertEquals(Binutils.headerField(elf, "Number of section headers"), num);
+            assertEquals(Binutils.headerField(elf, "Size of section headers"), size);
+            assertEquals(Binutils.headerField(elf, "Section header string table index"), shndx);
             assertEquals(0, addr % 4096, "page aligned");
-            long segmentsEnd = GnuToolchain.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
+            long segmentsEnd = Binutils.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
             assertTrue(addr >= segmentsEnd, "after the kernel");
 
-            GnuToolchain.Section symtab = GnuToolchain.section(elf, ".symtab");
+            Binutils.Section symtab = Binutils.section(elf, ".symtab");
             long symtabCopy = sectionAddress(m, addr, size, symtab.index(), x86_64);
             assertNotEquals(0, symtabCopy, "the symbol table was placed in memory");
             assertArrayEquals(Arrays.copyOfRange(image, (int) symtab.offset(), (int) (symtab.offset() + symtab.size())),
@@ -149,7 +149,7 @@ class MultibootInfoTest {
             int link = m.read32(addr + (long) symtab.index() * size + (x86_64 ? 40 : 24));
             long strtabCopy = sectionAddress(m, addr, size, link, x86_64);
             long start = findSymbol(m, symtabCopy, symtab.size(), strtabCopy, "_start", x86_64);
-            assertEquals(GnuToolchain.nm(elf).get("_start").address(), start);
+            assertEquals(Binutils.nm(elf).get("_start").address(), start);
         }
     }
 
@@ -171,9 +171,9 @@ class MultibootInfoTest {
     @Test
     void sectionHeadersAreLeftOutWhenRamEndsRightAfterTheKernel() {
         Path elf = TestKernels.elf32();
-        long segmentsEnd = GnuToolchain.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
+        long segmentsEnd = Binutils.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
         try (GuestRam ram = new GuestRam(0, segmentsEnd)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(elf), ram.memory, "");
+            BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             assertEquals(0, ram.memory.read32(info.mbiAddress()) & (1 << 5), "flags bit 5 clear");
             assertEquals(segmentsEnd, info.kernelEnd());
             assertEquals((segmentsEnd - MIB) / 1024, ram.memory.read32(info.mbiAddress() + 8));
@@ -185,17 +185,17 @@ class MultibootInfoTest {
     void strippedKernelLoadsWithoutSymbols() {
         Path elf = TestKernels.stripped();
         try (GuestRam ram = GuestRam.mib(64)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(elf), ram.memory, "");
+            BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             assertTrue(info.symbols().isEmpty());
-            assertEquals(GnuToolchain.headerField(elf, "Entry point address"), info.entry());
-            assertEquals(GnuToolchain.headerField(elf, "Number of section headers"), ram.memory.read32(info.mbiAddress() + 28));
+            assertEquals(Binutils.headerField(elf, "Entry point address"), info.entry());
+            assertEquals(Binutils.headerField(elf, "Number of section headers"), ram.memory.read32(info.mbiAddress() + 28));
         }
     }
 
     @Test
     void flatKernelGetsNoElfSectionHeaders() {
         try (GuestRam ram = GuestRam.mib(64)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(TestKernels.kludge(false, false)), ram.memory, "x");
+            BootInfo info = MultibootLoader.load(Binutils.bytes(TestKernels.kludge(false, false)), ram.memory, "x");
             assertEquals(0, ram.memory.read32(info.mbiAddress()) & (1 << 5));
             assertEquals("x", cString(ram.memory, Integer.toUnsignedLong(ram.memory.read32(info.mbiAddress() + 16))));
         }

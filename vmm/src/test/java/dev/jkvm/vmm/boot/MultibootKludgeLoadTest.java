@@ -15,7 +15,7 @@ class MultibootKludgeLoadTest {
     private static final long LOAD_ADDRESS = 0x100000;
 
     private static long symbol(Path elf, String name) {
-        Map<String, GnuToolchain.NmSymbol> nm = GnuToolchain.nm(elf);
+        Map<String, Binutils.NmSymbol> nm = Binutils.nm(elf);
         return nm.get(name).address();
     }
 
@@ -29,7 +29,7 @@ class MultibootKludgeLoadTest {
     void flatImageIsLoadedAtLoadAddrWithBssUpToBssEndAddr() {
         Path bin = TestKernels.kludge(false, false);
         Path elf = TestKernels.kludgeElf(false, false);
-        byte[] image = GnuToolchain.bytes(bin);
+        byte[] image = Binutils.bytes(bin);
         try (GuestRam ram = GuestRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             long loadEnd = symbol(elf, "load_end");
@@ -49,7 +49,7 @@ class MultibootKludgeLoadTest {
     void loadEndAddrZeroLoadsTheRestOfTheFile() {
         Path bin = TestKernels.kludge(true, false);
         Path elf = TestKernels.kludgeElf(true, false);
-        byte[] image = GnuToolchain.bytes(bin);
+        byte[] image = Binutils.bytes(bin);
         try (GuestRam ram = GuestRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             assertArrayEquals(image, ram.memory.read(LOAD_ADDRESS, image.length));
@@ -63,7 +63,7 @@ class MultibootKludgeLoadTest {
     void bssEndAddrZeroMeansNoBss() {
         Path bin = TestKernels.kludge(false, true);
         Path elf = TestKernels.kludgeElf(false, true);
-        byte[] image = GnuToolchain.bytes(bin);
+        byte[] image = Binutils.bytes(bin);
         try (GuestRam ram = GuestRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             long loadEnd = symbol(elf, "load_end");
@@ -77,7 +77,7 @@ class MultibootKludgeLoadTest {
     @Test
     void headerIsParsedFromTheFile() {
         Path elf = TestKernels.kludgeElf(false, false);
-        MultibootHeader h = MultibootHeader.find("k", GnuToolchain.bytes(TestKernels.kludge(false, false)));
+        MultibootHeader h = MultibootHeader.find("k", Binutils.bytes(TestKernels.kludge(false, false)));
         assertEquals(TestKernels.FLAGS_WITH_ADDRESSES, h.flags());
         assertEquals(symbol(elf, "mb_header"), h.headerAddr());
         assertEquals(symbol(elf, "load_start"), h.loadAddr());

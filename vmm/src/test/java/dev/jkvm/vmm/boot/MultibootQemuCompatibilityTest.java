@@ -35,7 +35,7 @@ class MultibootQemuCompatibilityTest {
 
     private static Case elfCase(Path elf) {
         List<QemuMultiboot.Range> ranges = new ArrayList<>();
-        for (GnuToolchain.Segment s : GnuToolchain.loadSegments(elf)) {
+        for (Binutils.Segment s : Binutils.loadSegments(elf)) {
             // The ELF-header page ld maps below 1 MiB is the one segment this loader keeps out
             // of the BIOS/ACPI area on purpose (LoadPlan); every other segment must match.
             if (s.offset() == 0 && s.physicalAddress() + s.memorySize() <= 0x100000) continue;
@@ -45,7 +45,7 @@ class MultibootQemuCompatibilityTest {
     }
 
     private static Case kludgeCase(boolean loadEndZero, boolean bssEndZero) {
-        Map<String, GnuToolchain.NmSymbol> nm = GnuToolchain.nm(TestKernels.kludgeElf(loadEndZero, bssEndZero, true));
+        Map<String, Binutils.NmSymbol> nm = Binutils.nm(TestKernels.kludgeElf(loadEndZero, bssEndZero, true));
         long start = nm.get("load_start").address();
         long end = nm.get(bssEndZero ? "load_end" : "bss_end").address();
         return new Case(TestKernels.kludge(loadEndZero, bssEndZero, true), List.of(new QemuMultiboot.Range(start, end - start)));
@@ -69,7 +69,7 @@ class MultibootQemuCompatibilityTest {
         QemuMultiboot.Snapshot qemu = QemuMultiboot.boot(c.kernel(), c.ranges());
         assertEquals(MultibootLoader.MULTIBOOT_BOOTLOADER_MAGIC, (int) qemu.eax(), "QEMU started the kernel as multiboot");
         try (GuestRam ram = GuestRam.mib(64)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(c.kernel()), ram.memory, "");
+            BootInfo info = MultibootLoader.load(Binutils.bytes(c.kernel()), ram.memory, "");
             assertEquals(qemu.eip() - 1, info.entry(), "entry: QEMU halted one byte after it");
             for (int i = 0; i < c.ranges().size(); i++) {
                 QemuMultiboot.Range r = c.ranges().get(i);
@@ -115,7 +115,7 @@ class MultibootQemuCompatibilityTest {
     @MethodSource("fuzzCorpusSample")
     void fuzzCorpusLoadsLikeQemu(String name) throws Exception {
         Path kernel = corpus().resolve(name);
-        byte[] image = GnuToolchain.bytes(kernel);
+        byte[] image = Binutils.bytes(kernel);
         LoadPlan plan = LoadPlan.of("fuzz", image, MultibootHeader.find("fuzz", image));
         List<QemuMultiboot.Range> ranges = new ArrayList<>();
         for (LoadSegment s : plan.segments()) ranges.add(new QemuMultiboot.Range(s.address(), s.memorySize()));

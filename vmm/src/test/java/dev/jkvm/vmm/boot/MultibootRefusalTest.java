@@ -42,7 +42,7 @@ class MultibootRefusalTest {
     }
 
     private static int headerOffset(Path elf) {
-        return (int) GnuToolchain.section(elf, ".text").offset();
+        return (int) Binutils.section(elf, ".text").offset();
     }
 
     private static void putInt(byte[] b, int at, int v) {
@@ -52,7 +52,7 @@ class MultibootRefusalTest {
     @Test
     void badChecksum() {
         Path elf = TestKernels.elf32();
-        byte[] image = GnuToolchain.bytes(elf);
+        byte[] image = Binutils.bytes(elf);
         int at = headerOffset(elf);
         image[at + 8] ^= 1;
         String m = refusedEverywhere(image);
@@ -62,7 +62,7 @@ class MultibootRefusalTest {
     @Test
     void noHeader() {
         Path elf = TestKernels.elf32();
-        byte[] image = GnuToolchain.bytes(elf);
+        byte[] image = Binutils.bytes(elf);
         putInt(image, headerOffset(elf), 0);
         String m = refusedEverywhere(image);
         assertTrue(m.contains("no multiboot header") && m.contains("first 8 KiB"), m);
@@ -71,16 +71,16 @@ class MultibootRefusalTest {
     @Test
     void headerBeyondTheFirst8KiB() {
         Path elf = TestKernels.lateHeader();
-        int offset = (int) (GnuToolchain.nm(elf).get("mb_header").address() - 0x100000 + headerOffset(elf));
+        int offset = (int) (Binutils.nm(elf).get("mb_header").address() - 0x100000 + headerOffset(elf));
         assertTrue(offset >= 8192, "the header really is late: " + offset);
-        String m = refusedEverywhere(GnuToolchain.bytes(elf));
+        String m = refusedEverywhere(Binutils.bytes(elf));
         assertTrue(m.contains("beyond the first 8 KiB") && m.contains("0x" + Integer.toHexString(offset)), m);
     }
 
     @Test
     void unknownRequiredFlag() {
         Path elf = TestKernels.elf32();
-        byte[] image = GnuToolchain.bytes(elf);
+        byte[] image = Binutils.bytes(elf);
         int at = headerOffset(elf);
         int flags = TestKernels.FLAGS | 1 << 3;
         putInt(image, at + 4, flags);
@@ -92,14 +92,14 @@ class MultibootRefusalTest {
     @Test
     void videoModeRequestIsIgnoredSafely() {
         Path elf = TestKernels.elf32();
-        byte[] image = GnuToolchain.bytes(elf);
+        byte[] image = Binutils.bytes(elf);
         int at = headerOffset(elf);
         int flags = TestKernels.FLAGS | MultibootHeader.FLAG_VIDEO_MODE;
         putInt(image, at + 4, flags);
         putInt(image, at + 8, -(0x1BADB002 + flags));
         try (GuestRam ram = GuestRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
-            assertEquals(GnuToolchain.headerField(elf, "Entry point address"), info.entry());
+            assertEquals(Binutils.headerField(elf, "Entry point address"), info.entry());
             int mbiFlags = ram.memory.read32(info.mbiAddress());
             assertEquals(0, mbiFlags & (1 << 11 | 1 << 12), "no VBE or framebuffer info is claimed");
         }
@@ -107,44 +107,44 @@ class MultibootRefusalTest {
 
     @Test
     void neitherElfNorAddressFields() {
-        String m = refusedEverywhere(GnuToolchain.bytes(TestKernels.flatWithoutAddressFields()));
+        String m = refusedEverywhere(Binutils.bytes(TestKernels.flatWithoutAddressFields()));
         assertTrue(m.startsWith("kernel.elf is not a multiboot kernel: no ELF header and no multiboot address fields (flag bit 16)"), m);
     }
 
     @Test
     void segmentBeyondRamNamesTheMemoryNeeded() {
         Path elf = TestKernels.linkedAt(0x8000000);
-        long end = GnuToolchain.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
+        long end = Binutils.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
         long neededMiB = (end + (1 << 20) - 1) >> 20;
-        MultibootLoader.checkHeader(GnuToolchain.bytes(elf));
-        String m = refusedAtLoad(GnuToolchain.bytes(elf), 64);
+        MultibootLoader.checkHeader(Binutils.bytes(elf));
+        String m = refusedAtLoad(Binutils.bytes(elf), 64);
         assertTrue(m.contains("outside guest RAM (64 MiB)"), m);
         assertTrue(m.contains("needs at least " + neededMiB + " MiB of guest memory; use --memory"), m);
         assertTrue(m.contains("ELF segment"), m);
         try (GuestRam ram = GuestRam.mib(neededMiB)) {
-            MultibootLoader.load(GnuToolchain.bytes(elf), ram.memory, "");
+            MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
         }
     }
 
     @Test
     void segmentInTheBiosAcpiArea() {
-        String m = refusedAtLoad(GnuToolchain.bytes(TestKernels.linkedAt(0xE8000)), 64);
+        String m = refusedAtLoad(Binutils.bytes(TestKernels.linkedAt(0xE8000)), 64);
         assertTrue(m.contains("[0xe8000,") && m.contains("BIOS/ACPI area") && m.contains("1 MiB"), m);
     }
 
     @Test
     void truncatedSegment() {
         Path elf = TestKernels.elf32();
-        List<GnuToolchain.Segment> segments = GnuToolchain.loadSegments(elf);
-        GnuToolchain.Segment last = segments.getLast();
-        byte[] cut = Arrays.copyOf(GnuToolchain.bytes(elf), (int) (last.offset() + last.fileSize() / 2));
+        List<Binutils.Segment> segments = Binutils.loadSegments(elf);
+        Binutils.Segment last = segments.getLast();
+        byte[] cut = Arrays.copyOf(Binutils.bytes(elf), (int) (last.offset() + last.fileSize() / 2));
         String m = refusedEverywhere(cut);
         assertTrue(m.contains("ELF segment " + (segments.size() - 1)) && m.contains("truncated"), m);
     }
 
     @Test
     void truncatedFlatImage() {
-        byte[] image = GnuToolchain.bytes(TestKernels.kludge(false, false));
+        byte[] image = Binutils.bytes(TestKernels.kludge(false, false));
         String m = refusedEverywhere(Arrays.copyOf(image, image.length - 8));
         assertTrue(m.contains("truncated"), m);
     }
@@ -152,17 +152,17 @@ class MultibootRefusalTest {
     @Test
     void overlappingSegments() {
         Path elf = TestKernels.overlappingSegments();
-        long overlapping = GnuToolchain.loadSegments(elf).stream().filter(s -> s.physicalAddress() == 0x100010).count();
+        long overlapping = Binutils.loadSegments(elf).stream().filter(s -> s.physicalAddress() == 0x100010).count();
         assertEquals(1, overlapping, "ld placed .data over .text as asked");
-        String m = refusedEverywhere(GnuToolchain.bytes(elf));
+        String m = refusedEverywhere(Binutils.bytes(elf));
         assertTrue(m.contains("overlaps") && m.contains("[0x100010,"), m);
     }
 
     @Test
     void elf64EntryAbove4GiB() {
         Path elf = TestKernels.elf64Above4GiB();
-        long entry = GnuToolchain.headerField(elf, "Entry point address");
-        String m = refusedEverywhere(GnuToolchain.bytes(elf));
+        long entry = Binutils.headerField(elf, "Entry point address");
+        String m = refusedEverywhere(Binutils.bytes(elf));
         assertTrue(m.contains("entry point 0x" + Long.toHexString(entry)) && m.contains("4 GiB"), m);
     }
 
@@ -170,7 +170,7 @@ class MultibootRefusalTest {
     void commandLineTooLong() {
         String cmdline = "x".repeat(MultibootInfo.MAX_COMMAND_LINE + 1);
         try (GuestRam ram = GuestRam.mib(64)) {
-            String m = refusal(() -> MultibootLoader.load(GnuToolchain.bytes(TestKernels.elf32()), ram.memory, cmdline));
+            String m = refusal(() -> MultibootLoader.load(Binutils.bytes(TestKernels.elf32()), ram.memory, cmdline));
             assertEquals("command line too long: " + (MultibootInfo.MAX_COMMAND_LINE + 1) + " bytes, at most "
                     + MultibootInfo.MAX_COMMAND_LINE, m);
         }
@@ -179,10 +179,10 @@ class MultibootRefusalTest {
     @Test
     void truncatedSymbolTable() {
         Path elf = TestKernels.elf32();
-        GnuToolchain.Section symtab = GnuToolchain.section(elf, ".symtab");
-        byte[] image = GnuToolchain.bytes(elf);
+        Binutils.Section symtab = Binutils.section(elf, ".symtab");
+        byte[] image = Binutils.bytes(elf);
         // Keep every segment and the section header table, but point .symtab past the end of the file.
-        long shoff = GnuToolchain.headerField(elf, "Start of section headers");
+        long shoff = Binutils.headerField(elf, "Start of section headers");
         int sizeField = (int) (shoff + symtab.index() * 40L + 20);
         putInt(image, sizeField, image.length);
         String m = refusedEverywhere(image);
@@ -191,7 +191,7 @@ class MultibootRefusalTest {
 
     @Test
     void guestRamWithoutTheBootInfoArea() {
-        byte[] image = GnuToolchain.bytes(TestKernels.elf32());
+        byte[] image = Binutils.bytes(TestKernels.elf32());
         try (GuestRam ram = new GuestRam(0x100000, 63 << 20)) {
             String m = refusal(() -> MultibootLoader.load(image, ram.memory, ""));
             assertTrue(m.contains("multiboot information area"), m);
@@ -202,7 +202,7 @@ class MultibootRefusalTest {
     @Test
     void relocatableObjectIsNotAKernel() {
         TestKernels.elf32();
-        String m = refusedEverywhere(GnuToolchain.bytes(GnuToolchain.DIR.resolve("k32.o")));
+        String m = refusedEverywhere(Binutils.bytes(Binutils.TOOLCHAIN.dir().resolve("k32.o")));
         assertTrue(m.contains("ET_REL") && m.contains("link"), m);
     }
 }
