@@ -1,7 +1,6 @@
 package dev.jkvm.klib.kernel;
 
 import dev.jkvm.klib.kernel.console.Log;
-import dev.jkvm.klib.kernel.task.MainTask;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
 

@@ -20,16 +20,18 @@
  * <li>{@code sched}: the portable scheduler (its architecture through sched.SchedArch).</li>
  * <li>{@code user}: ring-3 programs and their address space.</li>
  * <li>{@code task}: the scheduler bound to this kernel (KernelScheduler, kernel stacks, the
- *     task entry), system calls, user faults, the watchdog, the main task and its checks.</li>
- * <li>{@code selftest}: the in-guest SMP test suite and the boot-time IPI checks.</li>
- * <li>this package: Kernel.main and Kernel.apMain, the boot paths; Traps, the dispatch of every
- *     interrupt into the layers below; CommandLine.</li>
+ *     task entry), system calls, user faults, the watchdog, the workload run.</li>
+ * <li>{@code selftest}: every in-guest check: the SMP test suite, the boot-time IPI checks, the
+ *     kernel-task, ring-3-task and scheduler checks and the scheduler benchmark.</li>
+ * <li>this package: Kernel.main and Kernel.apMain, the boot paths; MainTask, the first task,
+ *     and TaskBodyTable, what tasks run; Traps, the dispatch of every interrupt into the layers
+ *     below; CommandLine.</li>
  * <li>{@code build}: host code that compiles all of the above and links the image.</li>
  * </ol>
  * A lower layer that must reach a higher one at run time does so through a by-symbol seam: a
  * symbol the lower package calls (Asm.call) and the kernel build binds to the higher routine
  * (sync.SyncPanic and mm.MmPanic to trap.Panic, smp.CallFunctionDispatch to
- * selftest.CrossCalls, sched.SchedArch to build.SchedRoutines); a host test binds the same symbol
+ * selftest.CrossCalls, task.TaskBodies to TaskBodyTable, sched.SchedArch to build.SchedRoutines); a host test binds the same symbol
  * with Asm.hostDefine.
  *
  * <p>Boot CPU: build.BootEntry (32-bit multiboot entry, static 1 GiB identity map, long mode,
@@ -43,11 +45,12 @@
  * the IPI checks (selftest.IpiChecks: reschedule, call-function and TLB shootdown over smp's
  * mailbox), a report; then the scheduler (package task wires package sched into the kernel: a
  * periodic LAPIC tick and the reschedule IPI on every CPU, kernel stacks with guard pages, the
- * context switch in build.SchedRoutines) starts the main task (task.MainTask): kernel-task and
- * ring-3 task tests and the default workload of ring-3 tasks (package user: user programs on
- * their own user-accessible pages; they enter the kernel with SYSCALL, task.Syscalls; user faults
- * kill only the task, task.UserFaults), a per-CPU table, and ACPI S5 soft-off (acpi.SoftOff;
- * isa-debug-exit through trap.ExitCodes where the machine has no S5, and for every failure).
+ * context switch in build.SchedRoutines) starts the main task (MainTask): the kernel-task and
+ * ring-3 task checks (selftest) and the default workload of ring-3 tasks (package user: user
+ * programs on their own user-accessible pages; they enter the kernel with SYSCALL,
+ * task.Syscalls; user faults kill only the task, task.UserFaults), a per-CPU table, and ACPI S5
+ * soft-off (acpi.SoftOff; isa-debug-exit through trap.ExitCodes where the machine has no S5,
+ * and for every failure).
  *
  * <p>Physical memory: the trampoline page at 0x8000 while APs start; the image at 1 MiB (text,
  * rodata, data, bss: boot stack with its guard page, boot CPU's per-CPU area); then, from the

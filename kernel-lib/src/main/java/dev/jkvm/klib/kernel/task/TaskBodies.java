@@ -1,59 +1,41 @@
 package dev.jkvm.klib.kernel.task;
 
-import dev.jkvm.klib.kernel.sched.Task;
+import dev.jkvm.klib.rt.Asm;
 
 /**
  * What kernel tasks run. Compiled code has no function pointers, so a task's entry is one of
- * these numbers and run dispatches on it.
+ * these numbers, and run hands it to the body table through a by-symbol seam: the kernel build
+ * binds SYMBOL to kernel.TaskBodyTable.run ({@code long run(int body, long argument)}; rdi = body,
+ * rsi = argument), because the bodies (the main task, the in-guest checks of package selftest)
+ * live in layers above this one.
  */
 public final class TaskBodies {
     private TaskBodies() {
     }
 
-    /** The boot CPU's main task: the scheduler tests and the final result (MainTask). */
+    public static final String SYMBOL = "klib_task_body";
+
+    /** The boot CPU's main task: the scheduler tests and the final result (kernel.MainTask). */
     public static final int MAIN = 1;
-    /** A counting task of the kernel task test (KernelTaskChecks.count). */
+    /** A counting task of the kernel task checks (selftest.KernelTaskChecks.count). */
     public static final int COUNTER = 2;
 
     /** Returns argument + 1 (the stress test's short task). */
     public static final int ECHO = 3;
     /** Returns the TaskState of the task at argument (the priority test's high task). */
     public static final int STATE_OF = 4;
-    /** SchedChecks.timedWait on the semaphore at argument. */
+    /** selftest.SchedChecks.timedWait on the semaphore at argument. */
     public static final int TIMED_WAIT = 5;
 
-    /** SchedBench.yielder. */
+    /** selftest.SchedBench.yielder. */
     public static final int YIELDER = 6;
-    /** SchedBench.wakeWaiter. */
+    /** selftest.SchedBench.wakeWaiter. */
     public static final int WAKE_WAITER = 7;
-    /** SchedChecks.postedWait on the semaphore at argument. */
+    /** selftest.SchedChecks.postedWait on the semaphore at argument. */
     public static final int POSTED_WAIT = 8;
 
+    /** Runs body with argument and returns the task's exit value (-1 for an unknown body). */
     public static long run(int body, long argument) {
-        if (body == MAIN) {
-            return MainTask.run(argument);
-        }
-        if (body == COUNTER) {
-            return KernelTaskChecks.count(argument);
-        }
-        if (body == ECHO) {
-            return argument + 1;
-        }
-        if (body == STATE_OF) {
-            return Task.state(argument);
-        }
-        if (body == TIMED_WAIT) {
-            return SchedChecks.timedWait(argument);
-        }
-        if (body == POSTED_WAIT) {
-            return SchedChecks.postedWait(argument);
-        }
-        if (body == YIELDER) {
-            return SchedBench.yielder();
-        }
-        if (body == WAKE_WAITER) {
-            return SchedBench.wakeWaiter();
-        }
-        return -1;
+        return Asm.call(SYMBOL, body, argument);
     }
 }
