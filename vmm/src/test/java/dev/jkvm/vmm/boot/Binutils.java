@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
 
 /**
  * GNU binutils as an independent oracle: what {@code readelf} and {@code nm} say about the kernels
- * {@link TestKernels} builds with the shared {@link GnuToolchain}, in its working directory.
+ * {@link MultibootTestKernels} builds with the shared {@link GnuToolchain}, in its working directory.
  */
 final class Binutils {
     private Binutils() {}

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * A copy of a real kernel built by {@link TestKernels}, with fields patched the way an attacker
+ * A copy of a real kernel built by {@link MultibootTestKernels}, with fields patched the way an attacker
  * (or a broken tool) would. Field offsets are the System V ABI's ("ELF Header", "Program Header",
  * "Sections", "Symbol Table"), read here independently of the loader under test.
  */

@@ -19,9 +19,9 @@ class MultibootElfLoadTest {
 
     static Path kernel(String which) {
         return switch (which) {
-            case "elf32" -> TestKernels.elf32();
-            case "elf64" -> TestKernels.elf64();
-            case "higher" -> TestKernels.higherHalf();
+            case "elf32" -> MultibootTestKernels.elf32();
+            case "elf64" -> MultibootTestKernels.elf64();
+            case "higher" -> MultibootTestKernels.higherHalf();
             default -> throw new IllegalArgumentException(which);
         };
     }
@@ -41,7 +41,7 @@ class MultibootElfLoadTest {
         byte[] image = Binutils.bytes(elf);
         List<Binutils.Segment> segments = Binutils.loadSegments(elf);
         assertTrue(segments.size() >= 2, "readelf lists the test kernel's segments");
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             long lowest = Long.MAX_VALUE;
             long highest = 0;
@@ -50,7 +50,7 @@ class MultibootElfLoadTest {
                 if (isHeaderPageBelowOneMiB(s)) {
                     byte[] untouched = ram.memory.read(s.physicalAddress(), (int) s.memorySize());
                     byte[] garbage = new byte[untouched.length];
-                    Arrays.fill(garbage, GuestRam.GARBAGE);
+                    Arrays.fill(garbage, MarkedRam.GARBAGE);
                     assertArrayEquals(garbage, untouched, "the ELF header page in the BIOS area is left alone");
                     continue;
                 }
@@ -77,7 +77,7 @@ class MultibootElfLoadTest {
     void entryIsTheElfEntryPoint(String which) {
         Path elf = kernel(which);
         long readelfEntry = Binutils.headerField(elf, "Entry point address");
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             assertEquals(readelfEntry, info.entry());
             assertEquals(Binutils.nm(elf).get("_start").address(), info.entry());
@@ -86,10 +86,10 @@ class MultibootElfLoadTest {
 
     @Test
     void higherHalfKernelIsEnteredAtThePhysicalAddressOfItsEntry() {
-        Path elf = TestKernels.higherHalf();
+        Path elf = MultibootTestKernels.higherHalf();
         long virtualEntry = Binutils.headerField(elf, "Entry point address");
         assertTrue(virtualEntry >= 0xC0000000L, "linked high");
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             // higher.ld loads every section at its link address minus 0xC0000000.
             assertEquals(virtualEntry - 0xC0000000L, info.entry());
@@ -100,12 +100,12 @@ class MultibootElfLoadTest {
 
     @Test
     void programBytesAtTheEntryAreTheAssembledStartCode() {
-        Path elf = TestKernels.elf32();
+        Path elf = MultibootTestKernels.elf32();
         // objdump is a second, independent reading of where _start's instructions are.
         String dump = Binutils.run("objdump", "-d", "--section=.text", elf.getFileName().toString());
         String firstInstruction = dump.lines().dropWhile(l -> !l.contains("<_start>:")).skip(1).findFirst().orElseThrow();
         String[] bytes = firstInstruction.split("\t")[1].trim().split(" ");
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             byte[] loaded = ram.memory.read(info.entry(), bytes.length);
             for (int i = 0; i < bytes.length; i++) {
@@ -119,7 +119,7 @@ class MultibootElfLoadTest {
         for (String which : List.of("elf32", "elf64", "higher")) {
             MultibootLoader.checkHeader(Binutils.bytes(kernel(which)));
         }
-        MultibootLoader.checkHeader(Binutils.bytes(TestKernels.kludge(false, false)));
-        assertFalse(SymbolTable.of(Binutils.bytes(TestKernels.elf32())).isEmpty());
+        MultibootLoader.checkHeader(Binutils.bytes(MultibootTestKernels.kludge(false, false)));
+        assertFalse(SymbolTable.of(Binutils.bytes(MultibootTestKernels.elf32())).isEmpty());
     }
 }

@@ -45,13 +45,13 @@ class MultibootInfoTest {
         return list;
     }
 
-    private static BootInfo loadElf32(GuestRam ram, String cmdline) {
-        return MultibootLoader.load(Binutils.bytes(TestKernels.elf32()), ram.memory, cmdline);
+    private static BootInfo loadElf32(MarkedRam ram, String cmdline) {
+        return MultibootLoader.load(Binutils.bytes(MultibootTestKernels.elf32()), ram.memory, cmdline);
     }
 
     @Test
     void flagsMemoryCommandLineAndLoaderName() {
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = loadElf32(ram, "console=ttyS0 loglevel=7 ünïcode");
             GuestMemory m = ram.memory;
             long mbi = info.mbiAddress();
@@ -74,7 +74,7 @@ class MultibootInfoTest {
 
     @Test
     void memoryMapOf64MiB() {
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = loadElf32(ram, "");
             assertEquals(List.of(
                     new Entry(0, 0x9FC00, 1),
@@ -88,7 +88,7 @@ class MultibootInfoTest {
     void memoryMapWithRamAbove4GiB() {
         // The layout a VM with more than 3 GiB gets: low RAM up to the hole, the rest above 4 GiB.
         // Only the layout matters, so both parts are small.
-        try (GuestRam ram = new GuestRam(0, 64 * MIB, 4 * GIB, 2 * MIB)) {
+        try (MarkedRam ram = new MarkedRam(0, 64 * MIB, 4 * GIB, 2 * MIB)) {
             BootInfo info = loadElf32(ram, "");
             List<Entry> map = memoryMap(ram.memory, info.mbiAddress());
             assertEquals(new Entry(0x100000, 63 * MIB, 1), map.get(3));
@@ -100,7 +100,7 @@ class MultibootInfoTest {
 
     @Test
     void ramRunningIntoTheMmioHoleIsClipped() {
-        try (GuestRam ram = new GuestRam(0, 64 * MIB, 3 * GIB - MIB, 2 * MIB)) {
+        try (MarkedRam ram = new MarkedRam(0, 64 * MIB, 3 * GIB - MIB, 2 * MIB)) {
             BootInfo info = loadElf32(ram, "");
             List<Entry> map = memoryMap(ram.memory, info.mbiAddress());
             assertEquals(new Entry(3 * GIB - MIB, MIB, 1), map.getLast(), "the half inside 3-4 GiB is not RAM to the guest");
@@ -109,7 +109,7 @@ class MultibootInfoTest {
 
     @Test
     void legacyVideoHoleInRamGivesTheSameMap() {
-        try (GuestRam ram = new GuestRam(0, 0xA0000, 0x100000, 63 * MIB)) {
+        try (MarkedRam ram = new MarkedRam(0, 0xA0000, 0x100000, 63 * MIB)) {
             BootInfo info = loadElf32(ram, "");
             assertEquals(639, ram.memory.read32(info.mbiAddress() + 4));
             assertEquals((63 * MIB) / 1024, ram.memory.read32(info.mbiAddress() + 8));
@@ -120,9 +120,9 @@ class MultibootInfoTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void elfSectionHeadersLetTheKernelFindItsOwnSymbols(boolean x86_64) {
-        Path elf = x86_64 ? TestKernels.elf64() : TestKernels.elf32();
+        Path elf = x86_64 ? MultibootTestKernels.elf64() : MultibootTestKernels.elf32();
         byte[] image = Binutils.bytes(elf);
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             GuestMemory m = ram.memory;
             long mbi = info.mbiAddress();
@@ -170,9 +170,9 @@ class MultibootInfoTest {
 
     @Test
     void sectionHeadersAreLeftOutWhenRamEndsRightAfterTheKernel() {
-        Path elf = TestKernels.elf32();
+        Path elf = MultibootTestKernels.elf32();
         long segmentsEnd = Binutils.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
-        try (GuestRam ram = new GuestRam(0, segmentsEnd)) {
+        try (MarkedRam ram = new MarkedRam(0, segmentsEnd)) {
             BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             assertEquals(0, ram.memory.read32(info.mbiAddress()) & (1 << 5), "flags bit 5 clear");
             assertEquals(segmentsEnd, info.kernelEnd());
@@ -183,8 +183,8 @@ class MultibootInfoTest {
 
     @Test
     void strippedKernelLoadsWithoutSymbols() {
-        Path elf = TestKernels.stripped();
-        try (GuestRam ram = GuestRam.mib(64)) {
+        Path elf = MultibootTestKernels.stripped();
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             assertTrue(info.symbols().isEmpty());
             assertEquals(Binutils.headerField(elf, "Entry point address"), info.entry());
@@ -194,8 +194,8 @@ class MultibootInfoTest {
 
     @Test
     void flatKernelGetsNoElfSectionHeaders() {
-        try (GuestRam ram = GuestRam.mib(64)) {
-            BootInfo info = MultibootLoader.load(Binutils.bytes(TestKernels.kludge(false, false)), ram.memory, "x");
+        try (MarkedRam ram = MarkedRam.mib(64)) {
+            BootInfo info = MultibootLoader.load(Binutils.bytes(MultibootTestKernels.kludge(false, false)), ram.memory, "x");
             assertEquals(0, ram.memory.read32(info.mbiAddress()) & (1 << 5));
             assertEquals("x", cString(ram.memory, Integer.toUnsignedLong(ram.memory.read32(info.mbiAddress() + 16))));
         }

@@ -45,16 +45,16 @@ class MultibootQemuCompatibilityTest {
     }
 
     private static Case kludgeCase(boolean loadEndZero, boolean bssEndZero) {
-        Map<String, Binutils.NmSymbol> nm = Binutils.nm(TestKernels.kludgeElf(loadEndZero, bssEndZero, true));
+        Map<String, Binutils.NmSymbol> nm = Binutils.nm(MultibootTestKernels.kludgeElf(loadEndZero, bssEndZero, true));
         long start = nm.get("load_start").address();
         long end = nm.get(bssEndZero ? "load_end" : "bss_end").address();
-        return new Case(TestKernels.kludge(loadEndZero, bssEndZero, true), List.of(new QemuMultiboot.Range(start, end - start)));
+        return new Case(MultibootTestKernels.kludge(loadEndZero, bssEndZero, true), List.of(new QemuMultiboot.Range(start, end - start)));
     }
 
     private static Case kernel(String which) {
         return switch (which) {
-            case "elf32" -> elfCase(TestKernels.elf32(true));
-            case "higher-half" -> elfCase(TestKernels.higherHalf(true));
+            case "elf32" -> elfCase(MultibootTestKernels.elf32(true));
+            case "higher-half" -> elfCase(MultibootTestKernels.higherHalf(true));
             case "a.out-kludge" -> kludgeCase(false, false);
             case "a.out-kludge-load-end-0" -> kludgeCase(true, false);
             case "a.out-kludge-bss-end-0" -> kludgeCase(false, true);
@@ -68,7 +68,7 @@ class MultibootQemuCompatibilityTest {
         Case c = kernel(which);
         QemuMultiboot.Snapshot qemu = QemuMultiboot.boot(c.kernel(), c.ranges());
         assertEquals(MultibootLoader.MULTIBOOT_BOOTLOADER_MAGIC, (int) qemu.eax(), "QEMU started the kernel as multiboot");
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(Binutils.bytes(c.kernel()), ram.memory, "");
             assertEquals(qemu.eip() - 1, info.entry(), "entry: QEMU halted one byte after it");
             for (int i = 0; i < c.ranges().size(); i++) {
@@ -91,12 +91,12 @@ class MultibootQemuCompatibilityTest {
      */
     static Stream<String> fuzzCorpusSample() throws IOException, URISyntaxException {
         List<String> usable = new ArrayList<>();
-        try (Stream<Path> files = Files.list(corpus()); GuestRam ram = GuestRam.mib(64)) {
+        try (Stream<Path> files = Files.list(corpus()); MarkedRam ram = MarkedRam.mib(64)) {
             for (Path file : files.sorted().toList()) {
                 byte[] image = Files.readAllBytes(file);
                 if (image.length > 4 && ElfFile.isElf(image) && image[4] == ElfFile.ELFCLASS64) continue;
                 try {
-                    MultibootLoader.check("fuzz", image, 64 * GuestRam.MIB);
+                    MultibootLoader.check("fuzz", image, 64 * MarkedRam.MIB);
                     BootInfo info = MultibootLoader.load("fuzz", image, ram.memory, "");
                     if (ram.memory.read8(info.entry()) == (byte) 0xF4) usable.add(file.getFileName().toString());
                 } catch (MultibootException refused) {
@@ -121,7 +121,7 @@ class MultibootQemuCompatibilityTest {
         for (LoadSegment s : plan.segments()) ranges.add(new QemuMultiboot.Range(s.address(), s.memorySize()));
         QemuMultiboot.Snapshot qemu = QemuMultiboot.boot(kernel, ranges);
         assertEquals(MultibootLoader.MULTIBOOT_BOOTLOADER_MAGIC, (int) qemu.eax(), "QEMU started the kernel as multiboot");
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             assertEquals(qemu.eip() - 1, info.entry(), "entry: QEMU halted one byte after it");
             for (int i = 0; i < ranges.size(); i++) {

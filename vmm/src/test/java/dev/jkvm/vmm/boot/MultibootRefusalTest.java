@@ -27,8 +27,8 @@ class MultibootRefusalTest {
      * into 64 MiB, so every host gives the same verdict.
      */
     static String refusedEverywhere(byte[] image) {
-        String early = refusal(() -> MultibootLoader.check("kernel.elf", image, 64 * GuestRam.MIB));
-        try (GuestRam ram = GuestRam.mib(64)) {
+        String early = refusal(() -> MultibootLoader.check("kernel.elf", image, 64 * MarkedRam.MIB));
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             String late = refusal(() -> MultibootLoader.load("kernel.elf", image, ram.memory, ""));
             assertEquals(early, late);
         }
@@ -36,7 +36,7 @@ class MultibootRefusalTest {
     }
 
     private static String refusedAtLoad(byte[] image, long ramMiB) {
-        try (GuestRam ram = GuestRam.mib(ramMiB)) {
+        try (MarkedRam ram = MarkedRam.mib(ramMiB)) {
             return refusal(() -> MultibootLoader.load("kernel.elf", image, ram.memory, ""));
         }
     }
@@ -51,7 +51,7 @@ class MultibootRefusalTest {
 
     @Test
     void badChecksum() {
-        Path elf = TestKernels.elf32();
+        Path elf = MultibootTestKernels.elf32();
         byte[] image = Binutils.bytes(elf);
         int at = headerOffset(elf);
         image[at + 8] ^= 1;
@@ -61,7 +61,7 @@ class MultibootRefusalTest {
 
     @Test
     void noHeader() {
-        Path elf = TestKernels.elf32();
+        Path elf = MultibootTestKernels.elf32();
         byte[] image = Binutils.bytes(elf);
         putInt(image, headerOffset(elf), 0);
         String m = refusedEverywhere(image);
@@ -70,7 +70,7 @@ class MultibootRefusalTest {
 
     @Test
     void headerBeyondTheFirst8KiB() {
-        Path elf = TestKernels.lateHeader();
+        Path elf = MultibootTestKernels.lateHeader();
         int offset = (int) (Binutils.nm(elf).get("mb_header").address() - 0x100000 + headerOffset(elf));
         assertTrue(offset >= 8192, "the header really is late: " + offset);
         String m = refusedEverywhere(Binutils.bytes(elf));
@@ -79,10 +79,10 @@ class MultibootRefusalTest {
 
     @Test
     void unknownRequiredFlag() {
-        Path elf = TestKernels.elf32();
+        Path elf = MultibootTestKernels.elf32();
         byte[] image = Binutils.bytes(elf);
         int at = headerOffset(elf);
-        int flags = TestKernels.FLAGS | 1 << 3;
+        int flags = MultibootTestKernels.FLAGS | 1 << 3;
         putInt(image, at + 4, flags);
         putInt(image, at + 8, -(0x1BADB002 + flags));
         String m = refusedEverywhere(image);
@@ -91,13 +91,13 @@ class MultibootRefusalTest {
 
     @Test
     void videoModeRequestIsIgnoredSafely() {
-        Path elf = TestKernels.elf32();
+        Path elf = MultibootTestKernels.elf32();
         byte[] image = Binutils.bytes(elf);
         int at = headerOffset(elf);
-        int flags = TestKernels.FLAGS | MultibootHeader.FLAG_VIDEO_MODE;
+        int flags = MultibootTestKernels.FLAGS | MultibootHeader.FLAG_VIDEO_MODE;
         putInt(image, at + 4, flags);
         putInt(image, at + 8, -(0x1BADB002 + flags));
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             assertEquals(Binutils.headerField(elf, "Entry point address"), info.entry());
             int mbiFlags = ram.memory.read32(info.mbiAddress());
@@ -107,13 +107,13 @@ class MultibootRefusalTest {
 
     @Test
     void neitherElfNorAddressFields() {
-        String m = refusedEverywhere(Binutils.bytes(TestKernels.flatWithoutAddressFields()));
+        String m = refusedEverywhere(Binutils.bytes(MultibootTestKernels.flatWithoutAddressFields()));
         assertTrue(m.startsWith("kernel.elf is not a multiboot kernel: no ELF header and no multiboot address fields (flag bit 16)"), m);
     }
 
     @Test
     void segmentBeyondRamNamesTheMemoryNeeded() {
-        Path elf = TestKernels.linkedAt(0x8000000);
+        Path elf = MultibootTestKernels.linkedAt(0x8000000);
         long end = Binutils.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
         long neededMiB = (end + (1 << 20) - 1) >> 20;
         MultibootLoader.checkHeader(Binutils.bytes(elf));
@@ -121,20 +121,20 @@ class MultibootRefusalTest {
         assertTrue(m.contains("outside guest RAM (64 MiB)"), m);
         assertTrue(m.contains("needs at least " + neededMiB + " MiB of guest memory; use --memory"), m);
         assertTrue(m.contains("ELF segment"), m);
-        try (GuestRam ram = GuestRam.mib(neededMiB)) {
+        try (MarkedRam ram = MarkedRam.mib(neededMiB)) {
             MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
         }
     }
 
     @Test
     void segmentInTheBiosAcpiArea() {
-        String m = refusedAtLoad(Binutils.bytes(TestKernels.linkedAt(0xE8000)), 64);
+        String m = refusedAtLoad(Binutils.bytes(MultibootTestKernels.linkedAt(0xE8000)), 64);
         assertTrue(m.contains("[0xe8000,") && m.contains("BIOS/ACPI area") && m.contains("1 MiB"), m);
     }
 
     @Test
     void truncatedSegment() {
-        Path elf = TestKernels.elf32();
+        Path elf = MultibootTestKernels.elf32();
         List<Binutils.Segment> segments = Binutils.loadSegments(elf);
         Binutils.Segment last = segments.getLast();
         byte[] cut = Arrays.copyOf(Binutils.bytes(elf), (int) (last.offset() + last.fileSize() / 2));
@@ -144,14 +144,14 @@ class MultibootRefusalTest {
 
     @Test
     void truncatedFlatImage() {
-        byte[] image = Binutils.bytes(TestKernels.kludge(false, false));
+        byte[] image = Binutils.bytes(MultibootTestKernels.kludge(false, false));
         String m = refusedEverywhere(Arrays.copyOf(image, image.length - 8));
         assertTrue(m.contains("truncated"), m);
     }
 
     @Test
     void overlappingSegments() {
-        Path elf = TestKernels.overlappingSegments();
+        Path elf = MultibootTestKernels.overlappingSegments();
         long overlapping = Binutils.loadSegments(elf).stream().filter(s -> s.physicalAddress() == 0x100010).count();
         assertEquals(1, overlapping, "ld placed .data over .text as asked");
         String m = refusedEverywhere(Binutils.bytes(elf));
@@ -160,7 +160,7 @@ class MultibootRefusalTest {
 
     @Test
     void elf64EntryAbove4GiB() {
-        Path elf = TestKernels.elf64Above4GiB();
+        Path elf = MultibootTestKernels.elf64Above4GiB();
         long entry = Binutils.headerField(elf, "Entry point address");
         String m = refusedEverywhere(Binutils.bytes(elf));
         assertTrue(m.contains("entry point 0x" + Long.toHexString(entry)) && m.contains("4 GiB"), m);
@@ -169,8 +169,8 @@ class MultibootRefusalTest {
     @Test
     void commandLineTooLong() {
         String cmdline = "x".repeat(MultibootInfo.MAX_COMMAND_LINE + 1);
-        try (GuestRam ram = GuestRam.mib(64)) {
-            String m = refusal(() -> MultibootLoader.load(Binutils.bytes(TestKernels.elf32()), ram.memory, cmdline));
+        try (MarkedRam ram = MarkedRam.mib(64)) {
+            String m = refusal(() -> MultibootLoader.load(Binutils.bytes(MultibootTestKernels.elf32()), ram.memory, cmdline));
             assertEquals("command line too long: " + (MultibootInfo.MAX_COMMAND_LINE + 1) + " bytes, at most "
                     + MultibootInfo.MAX_COMMAND_LINE, m);
         }
@@ -178,7 +178,7 @@ class MultibootRefusalTest {
 
     @Test
     void truncatedSymbolTable() {
-        Path elf = TestKernels.elf32();
+        Path elf = MultibootTestKernels.elf32();
         Binutils.Section symtab = Binutils.section(elf, ".symtab");
         byte[] image = Binutils.bytes(elf);
         // Keep every segment and the section header table, but point .symtab past the end of the file.
@@ -191,17 +191,17 @@ class MultibootRefusalTest {
 
     @Test
     void guestRamWithoutTheBootInfoArea() {
-        byte[] image = Binutils.bytes(TestKernels.elf32());
-        try (GuestRam ram = new GuestRam(0x100000, 63 << 20)) {
+        byte[] image = Binutils.bytes(MultibootTestKernels.elf32());
+        try (MarkedRam ram = new MarkedRam(0x100000, 63 << 20)) {
             String m = refusal(() -> MultibootLoader.load(image, ram.memory, ""));
             assertTrue(m.contains("multiboot information area"), m);
-            assertEquals(GuestRam.GARBAGE, ram.memory.read8(0x100000), "refused before anything was written");
+            assertEquals(MarkedRam.GARBAGE, ram.memory.read8(0x100000), "refused before anything was written");
         }
     }
 
     @Test
     void relocatableObjectIsNotAKernel() {
-        TestKernels.elf32();
+        MultibootTestKernels.elf32();
         String m = refusedEverywhere(Binutils.bytes(Binutils.TOOLCHAIN.dir().resolve("k32.o")));
         assertTrue(m.contains("ET_REL") && m.contains("link"), m);
     }

@@ -20,7 +20,7 @@ class SymbolTableTest {
     private static final String ADDRESS_TYPES = "TtDdBbRr";
 
     private static Path kernel(boolean x86_64) {
-        return x86_64 ? TestKernels.elf64() : TestKernels.elf32();
+        return x86_64 ? MultibootTestKernels.elf64() : MultibootTestKernels.elf32();
     }
 
     private static List<Binutils.NmSymbol> addressSymbols(Path elf) {
@@ -72,7 +72,7 @@ class SymbolTableTest {
 
     @Test
     void unsizedLabelsReachUpToTheNextSymbol() {
-        Path elf = TestKernels.elf32();
+        Path elf = MultibootTestKernels.elf32();
         SymbolTable table = SymbolTable.of(Binutils.bytes(elf));
         Map<String, Binutils.NmSymbol> nm = Binutils.nm(elf);
         long stackBottom = nm.get("stack_bottom").address();
@@ -88,8 +88,8 @@ class SymbolTableTest {
 
     @Test
     void imagesWithoutSymbolsGiveAnEmptyTable() {
-        assertTrue(SymbolTable.of(Binutils.bytes(TestKernels.stripped())).isEmpty());
-        assertTrue(SymbolTable.of(Binutils.bytes(TestKernels.kludge(false, false))).isEmpty());
+        assertTrue(SymbolTable.of(Binutils.bytes(MultibootTestKernels.stripped())).isEmpty());
+        assertTrue(SymbolTable.of(Binutils.bytes(MultibootTestKernels.kludge(false, false))).isEmpty());
         assertNull(SymbolTable.empty().symbolize(0x100000));
     }
 }

@@ -8,8 +8,8 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /** Small multiboot kernels built with the shared {@link GnuToolchain}, once per test JVM. */
-final class TestKernels {
-    private TestKernels() {}
+final class MultibootTestKernels {
+    private MultibootTestKernels() {}
 
     private static final GnuToolchain TOOLCHAIN = Binutils.TOOLCHAIN;
 
