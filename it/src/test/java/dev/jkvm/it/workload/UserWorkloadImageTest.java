@@ -10,7 +10,7 @@ import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.it.Jkvm;
 import dev.jkvm.it.Qemu;
 import dev.jkvm.klib.kernel.build.SmpKernelImage;
-import dev.jkvm.klib.kernel.task.KernelScheduler;
+import dev.jkvm.klib.kernel.proc.KernelScheduler;
 import dev.jkvm.klib.workload.UserWorkload;
 import dev.jkvm.vmm.api.VmOutcome;
 import dev.jkvm.vmm.vcpu.Accelerator;

@@ -6,9 +6,9 @@ import dev.jkvm.klib.kernel.selftest.KernelTaskChecks;
 import dev.jkvm.klib.kernel.selftest.SchedBench;
 import dev.jkvm.klib.kernel.selftest.SchedChecks;
 import dev.jkvm.klib.kernel.selftest.UserTaskChecks;
-import dev.jkvm.klib.kernel.task.KernelScheduler;
-import dev.jkvm.klib.kernel.task.WorkloadDescriptor;
-import dev.jkvm.klib.kernel.task.WorkloadRun;
+import dev.jkvm.klib.kernel.proc.KernelScheduler;
+import dev.jkvm.klib.kernel.proc.WorkloadDescriptor;
+import dev.jkvm.klib.kernel.proc.WorkloadRun;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
 import dev.jkvm.klib.rt.Console;
 

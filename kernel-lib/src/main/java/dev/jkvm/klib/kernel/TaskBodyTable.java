@@ -4,11 +4,11 @@ import dev.jkvm.klib.kernel.sched.Task;
 import dev.jkvm.klib.kernel.selftest.KernelTaskChecks;
 import dev.jkvm.klib.kernel.selftest.SchedBench;
 import dev.jkvm.klib.kernel.selftest.SchedChecks;
-import dev.jkvm.klib.kernel.task.TaskBodies;
+import dev.jkvm.klib.kernel.proc.TaskBodies;
 
 /**
- * The kernel's task bodies by number (task.TaskBodies names them): the kernel build binds
- * TaskBodies.SYMBOL here, so task.TaskEntry reaches the main task and the self-test bodies above
+ * The kernel's task bodies by number (proc.TaskBodies names them): the kernel build binds
+ * TaskBodies.SYMBOL here, so proc.TaskEntry reaches the main task and the self-test bodies above
  * its layer without depending on them.
  */
 public final class TaskBodyTable {
