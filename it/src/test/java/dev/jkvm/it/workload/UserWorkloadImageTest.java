@@ -36,7 +36,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * subset refused by the image CLI in one line.
  */
 class UserWorkloadImageTest {
-    /** Only a hang guard: ring 0 is emulated here and the vCPUs share 2 loaded host cores. */
+    /** Only a hang guard: ring 0 may be emulated (nested paravirtual KVM) and the host cores loaded. */
     private static final Duration HANG_LIMIT = Duration.ofSeconds(180);
     private static final int CPUS = 2;
     private static final Pattern WORKLOAD = Pattern.compile(

@@ -74,9 +74,9 @@ class CrashReportGuestTest {
 
     /**
      * An exception in 32-bit protected mode with no IDT. Bare-metal KVM reports a triple fault;
-     * this host's paravirtual KVM an emulation failure (PLATFORM.md), the emulated CPU a triple
-     * fault as hardware. Either way the report
-     * shows the ud2 bytes at RIP, read with paging off.
+     * a nested paravirtual KVM (which emulates ring 0) an emulation failure (PLATFORM.md), the
+     * emulated CPU a triple fault as hardware. Either way the report shows the ud2 bytes at RIP,
+     * read with paging off.
      */
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
