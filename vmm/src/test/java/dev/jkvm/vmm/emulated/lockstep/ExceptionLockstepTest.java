@@ -19,6 +19,38 @@ class ExceptionLockstepTest {
         assumeTrue(EmulatedCpuUnderTest.available(), "the emulated CPU cannot execute yet");
     }
 
+    /** {@link ProtectedModeExceptionKernel}: 32-bit IDT interrupt and trap gates, error codes, CR2, ring 3 -> 0 through ESP0/SS0. */
+    @Test
+    void protectedModeExceptionsAgreeWithQemu() throws Exception {
+        long t0 = System.nanoTime();
+        BootTrace.Result r = BootTrace.run(ProtectedModeExceptionKernel.build().toString(), null, 20_000,
+                (kernel, entry) -> new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES), 10);
+        System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
+        assertTrue(r.agreed(), r.summary());
+        assertTrue(r.end().startsWith("HLT"), "the kernel ran through every exception to its HLT: " + r.summary());
+        // The last handler: #GP (EDI) with error code 0x82 * 8 + 2 (ESI) for INT 0x82 through an empty gate
+        // from ring 3; the frame's outer SS (EBP) is the user data selector: it came through ESP0/SS0.
+        assertEquals(13, r.oracleEnd().gpr[7], r.summary());
+        assertEquals(0x412, r.oracleEnd().gpr[6], r.summary());
+        assertEquals(0x23, r.oracleEnd().gpr[5], r.summary());
+        assertEquals(0x1B, r.oracleEnd().selector[1], r.summary());
+        assertEquals(ProtectedModeExceptionKernel.UNMAPPED + 0x10, r.oracleEnd().cr2, r.summary());
+    }
+
+    /** {@link RealModeExceptionKernel}: the switch back to real mode and IVT delivery. */
+    @Test
+    void realModeInterruptsAgreeWithQemu() throws Exception {
+        long t0 = System.nanoTime();
+        BootTrace.Result r = BootTrace.run(RealModeExceptionKernel.build().toString(), null, 20_000,
+                (kernel, entry) -> new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES), 10);
+        System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
+        assertTrue(r.agreed(), r.summary());
+        assertTrue(r.end().startsWith("HLT"), "the kernel ran through every interrupt to its HLT: " + r.summary());
+        assertEquals(0x21, r.oracleEnd().gpr[7], "the last handler was INT 0x21's: " + r.summary());
+        assertEquals(0xFFFF, r.oracleEnd().gpr[3], "CS pushed by INT 0x21: " + r.summary());
+        assertEquals(0xFFFF, r.oracleEnd().selector[1], r.summary());
+    }
+
     /** {@link DoubleFaultKernel}: IST stacks chosen per gate, #DF from #DE + #NP and from #PF + #PF, triple fault. */
     @Test
     void doubleFaultIstAndTripleFaultAgreeWithQemu() throws Exception {
