@@ -48,6 +48,10 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
         cpu = new X86Cpu(0, memory, apic, events, clock, (vcpu, leaf, sub, out) -> {
             out[0] = out[1] = out[2] = out[3] = 0;
             if (leaf == 0) out[0] = 0xD;
+            // BMI1 and LZCNT as QEMU's "max" model (random programs with TZCNT/LZCNT run on it):
+            // without them F3 0F BC/BD decode as BSF/BSR.
+            if (leaf == 7) out[1] = 1 << 3;
+            if (leaf == 0x8000_0001) out[2] = 1 << 5;
             if (leaf == 0x8000_0000) out[0] = 0x8000_0008;
             if (leaf == 0x8000_0008) out[0] = 40;
         });
