@@ -25,9 +25,11 @@ import java.lang.foreign.ValueLayout;
  * results of a guest CPUID are taken from QEMU by the harness anyway.
  */
 final class EmulatedCpuUnderTest implements CpuUnderTest {
-    private final Arena arena = Arena.ofShared();
-    private final GuestMemory ram = new GuestMemory();
+    /** Null for a second vCPU, which shares the first one's RAM and APIC bus. */
+    private final Arena arena;
+    private final GuestMemory ram;
     private final PhysicalMemory memory;
+    private final ApicBus bus;
     final X86Cpu cpu;
     /** This vCPU's LAPIC, or null. */
     final LocalApic apic;
@@ -39,13 +41,37 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
     }
 
     EmulatedCpuUnderTest(long ramBytes, boolean localApic) {
-        MemorySegment seg = arena.allocate(ramBytes, 4096);
-        ram.addRegion(0, seg);
-        memory = new PhysicalMemory(ram);
-        CpuEvents events = new CpuEvents();
+        this(null, ramBytes, localApic);
+    }
+
+    /**
+     * With {@code first} non-null: vCPU {@code first}'s index + 1 over the same RAM, with a LAPIC
+     * (APIC ID = index, not the BSP) on the same bus, for two-vCPU lockstep; closing it leaves the
+     * RAM to {@code first}.
+     */
+    EmulatedCpuUnderTest(EmulatedCpuUnderTest first) {
+        this(first, 0, true);
+    }
+
+    private EmulatedCpuUnderTest(EmulatedCpuUnderTest first, long ramBytes, boolean localApic) {
         HostClock clock = new HostClock();
-        apic = localApic ? new ApicBus(clock).add(0, true, events) : null;
-        cpu = new X86Cpu(0, memory, apic, events, clock, (vcpu, leaf, sub, out) -> {
+        CpuEvents events = new CpuEvents();
+        int index = first == null ? 0 : first.cpu.index + 1;
+        if (first == null) {
+            arena = Arena.ofShared();
+            ram = new GuestMemory();
+            MemorySegment seg = arena.allocate(ramBytes, 4096);
+            ram.addRegion(0, seg);
+            memory = new PhysicalMemory(ram);
+            bus = localApic ? new ApicBus(clock) : null;
+        } else {
+            arena = null;
+            ram = first.ram;
+            memory = first.memory;
+            bus = first.bus;
+        }
+        apic = localApic ? bus.add(index, index == 0, events) : null;
+        cpu = new X86Cpu(index, memory, apic, events, clock, (vcpu, leaf, sub, out) -> {
             out[0] = out[1] = out[2] = out[3] = 0;
             if (leaf == 0) out[0] = 0xD;
             // BMI1 and LZCNT as QEMU's "max" model (random programs with TZCNT/LZCNT run on it):
@@ -209,7 +235,8 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
     @Override
     public boolean canWake() {
         // A step of a halted CPU sleeps until an event or the LAPIC deadline: never step one that has neither.
-        return apic != null && (apic.nextDeadline() != Long.MAX_VALUE || apic.pendingInterrupt() >= 0);
+        return cpu.events.peek() != 0
+                || apic != null && (apic.nextDeadline() != Long.MAX_VALUE || apic.pendingInterrupt() >= 0);
     }
 
     @Override
@@ -236,6 +263,6 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
 
     @Override
     public void close() {
-        arena.close();
+        if (arena != null) arena.close();
     }
 }

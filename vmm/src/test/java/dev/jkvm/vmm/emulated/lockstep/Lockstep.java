@@ -122,7 +122,10 @@ final class Lockstep {
                 return 0;
             }
         };
-        CpuUnderTest.StepEvent event = cpu.step(answers);
+        // A halted CPU under test with no event or timer to wake it would sleep in its step for
+        // ever (QEMU's step returned: something woke QEMU's): report it instead of stepping.
+        boolean asleep = cpu.halted() && !cpu.canWake();
+        CpuUnderTest.StepEvent event = asleep ? CpuUnderTest.StepEvent.HALTED : cpu.step(answers);
         // HLT with an interrupt to come (Qqemu.sstep=1): QEMU's step halts, wakes and stops at the
         // handler's first instruction; the CPU under test halts in one step and takes the interrupt
         // in later ones (the first may sleep until its LAPIC timer is due).
@@ -166,6 +169,10 @@ final class Lockstep {
             cpu.load(after, oracle.segments());
             takenFromOracle.merge("SS after an IST delivery at the same CPL (QEMU 7.2 loads a null SS)", 1, Integer::sum);
             differences = List.of();
+        }
+        if (asleep) {
+            differences = new java.util.ArrayList<>(differences);
+            differences.add(0, "the CPU under test stayed halted: no interrupt, NMI or timer pending to wake it");
         }
         if (event == CpuUnderTest.StepEvent.FAILED || event == CpuUnderTest.StepEvent.SHUTDOWN) {
             differences = new java.util.ArrayList<>(differences);
