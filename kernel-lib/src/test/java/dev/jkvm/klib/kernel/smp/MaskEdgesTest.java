@@ -1,6 +1,7 @@
 package dev.jkvm.klib.kernel.smp;
 
 import dev.jkvm.klib.kernel.cpu.CpuMask;
+import dev.jkvm.klib.rt.Asm;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -11,12 +12,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Shootdowns at the edges of the CPU masks: an initiator above CPU 63, whose bit sits in the
+ * Shootdowns and cross-CPU calls at the edges of the CPU masks: an initiator above CPU 63, whose bit sits in the
  * second word of its targets' incoming masks, and masks carrying bits at or beyond the machine's
  * CPU count, which are ignored (the online mask of a machine with fewer CPUs than CpuMask holds
- * may be built from a wider mask). TlbShootdownTest's four CPUs never reached either.
+ * may be built from a wider mask). TlbShootdownTest's four CPUs never reached either, and no
+ * test of CallFunction.callMany passed bits beyond the machine.
  */
-class TlbShootdownEdgesTest {
+class MaskEdgesTest {
     private static final long START = 0x7f00_0040_0000L;
 
     private static List<String> pages(long start, int count) {
@@ -63,6 +65,31 @@ class TlbShootdownEdgesTest {
             assertTrue(smp.violations.isEmpty(), smp.violations.toString());
             assertEquals(List.of(List.of(), pages(START, 2)), seen, "cpu 0 is not in the mask; cpu 1 is");
             assertEquals(1, smp.ipisSent.get(), "one IPI, to cpu 1");
+        }
+    }
+
+    @Test
+    void aCallToManyIgnoresMaskBitsAtOrBeyondTheCpuCount() throws Exception {
+        int cpuCount = 4;
+        List<String> ran = Collections.synchronizedList(new ArrayList<>());
+        Asm.hostDefine(CallFunctionDispatch.SYMBOL, args -> {
+            ran.add("run " + args[0] + "(" + args[1] + ") on " + args[2]);
+            return 0;
+        });
+        try (SimulatedSmp smp = new SimulatedSmp(cpuCount, TlbShootdown.DEFAULT_FULL_FLUSH_THRESHOLD)) {
+            long targets = smp.mask(0, 2, cpuCount, 64, CpuMask.WORDS * 64 - 1);
+            smp.run(new int[] {0, 2}, cpu -> {
+                if (cpu == 0) {
+                    CallFunction.callMany(smp.calls, 0, targets, 6, 60);
+                    ran.add("returned");
+                }
+            });
+            assertTrue(smp.violations.isEmpty(), smp.violations.toString());
+            List<String> log = new ArrayList<>(ran);
+            assertEquals("returned", log.removeLast(), "it returned after both ran");
+            Collections.sort(log);
+            assertEquals(List.of("run 6(60) on 0", "run 6(60) on 2"), log);
+            assertEquals(1, smp.ipisSent.get(), "one IPI, to cpu 2");
         }
     }
 }
