@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The kernel's blocking entry points as a task calls them (BlockingSemaphore.downUntil and post,
- * TaskExit.join and exitCurrent, Sleep.until, IdleLoop.run), on the host: the context switch
+ * TaskExit.join and exitCurrent, Sleep.until, IdleLoop.run, Scheduler.preemptIfNeeded), on the host: the context switch
  * hook plays the rest of the machine while the task is switched out (a timer fires, another
  * CPU posts or exits) and then switches the CPU back to the task, as the idle loop would. The
  * simulations drive only the one-step halves these are built from, so each of these loops, the
@@ -285,5 +285,22 @@ class KernelWaitPathsTest {
         Atomic.storeVolatile32(machine.runQueue(0) + RunQueue.NEED_RESCHED, 0);
         assertThrows(Stop.class, () -> IdleLoop.run(sched));
         assertEquals(List.of("idle -> task 2"), switches, "queued work runs even unasked");
+    }
+
+    @Test
+    void anInterruptReturnSwitchesOnlyWhenItsOwnCpuWasAsked() {
+        Asm.hostDefine(SchedArch.CURRENT_CPU, args -> 1);
+        long task = machine.create(1, (m, c, t) -> { });
+        Scheduler.placeOn(sched, 1, 1, task);
+        Atomic.storeVolatile32(machine.runQueue(1) + RunQueue.NEED_RESCHED, 0);
+        RunQueue.setNeedResched(machine.runQueue(0));
+        Scheduler.preemptIfNeeded(sched);
+        assertEquals(Scheduler.idleTask(sched, 1), Scheduler.current(sched, 1), "cpu 1 was not asked");
+        assertEquals(List.of(), switches);
+        RunQueue.setNeedResched(machine.runQueue(1));
+        Scheduler.preemptIfNeeded(sched);
+        assertEquals(task, Scheduler.current(sched, 1));
+        assertFalse(Scheduler.needResched(sched, 1));
+        assertTrue(Scheduler.needResched(sched, 0), "cpu 0's request is cpu 0's");
     }
 }
