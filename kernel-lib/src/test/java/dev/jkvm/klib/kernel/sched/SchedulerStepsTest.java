@@ -442,4 +442,67 @@ class SchedulerStepsTest {
         assertEquals(2, RunQueue.count(rq(1)));
         assertEquals(List.of(), machine.queueProblems());
     }
+
+    @Test
+    void eachCpuStartsOnItsOwnRunningIdleTask() {
+        for (int cpu = 0; cpu < 2; cpu++) {
+            long idle = Scheduler.idleTask(sched, cpu);
+            assertEquals(idle, Scheduler.current(sched, cpu));
+            assertTrue(Task.isIdle(idle));
+            assertEquals(TaskState.RUNNING, Task.state(idle));
+            assertEquals(cpu, Task.lastCpu(idle));
+            assertEquals(0L, Task.savedRsp(idle), "on its CPU: no saved stack pointer");
+            assertTrue(Task.allows(idle, cpu));
+            assertFalse(Task.allows(idle, 1 - cpu), "an idle task never moves");
+        }
+        assertEquals(2, Scheduler.cpuCount(sched));
+    }
+
+    @Test
+    void anIdleCpuTickAsksForASwitchWhenAnythingIsQueuedEvenUnasked() {
+        long lowest = pinned(0, 0);
+        Scheduler.placeOn(sched, 0, 0, lowest);
+        Atomic.storeVolatile32(rq(0) + RunQueue.NEED_RESCHED, 0);
+        assertTrue(tick(0), "priority 0 is work too");
+        Scheduler.onRescheduleIpi(sched, 1);
+        assertTrue(Scheduler.needResched(sched, 1), "a reschedule IPI asks for a switch");
+        assertEquals(1, CpuStats.get(rq(1), CpuStats.IPIS_RECEIVED));
+    }
+
+    @Test
+    void aCpuWhoseQueueRanDryPullsWorkBeforeItIdles() {
+        long mine = pinned(1, 0);
+        runOnCpu0(mine);
+        long a = machine.create(1, (m, c, t) -> { });
+        long b = machine.create(1, (m, c, t) -> { });
+        for (long t : new long[] {a, b}) {
+            Scheduler.setAffinity(sched, 0, t, mask(1));
+            machine.start(1, t);
+            Scheduler.setAffinity(sched, 0, t, mask(0, 1));
+        }
+        Scheduler.block(mine);
+        machine.scheduleAs(0);
+        assertEquals(a, Scheduler.current(sched, 0), "pulled from cpu 1 instead of idling");
+        assertEquals(1, RunQueue.count(rq(1)));
+    }
+
+    @Test
+    void theSwitchHandsBothFpuAreasToTheArchitecture() {
+        List<long[]> calls = new ArrayList<>();
+        Asm.hostDefine(SchedArch.CONTEXT_SWITCH, args -> {
+            calls.add(args.clone());
+            Atomic.storeVolatile64(args[0], 0x5AFE_0000L);
+            return 0;
+        });
+        long task = pinned(1, 0);
+        MemorySegment fpu = machine.arena.allocate(Scheduler.FXSAVE_SIZE, 16);
+        Scheduler.makeUser(task, 0xC3000, 0x401000, 0x7FF000, fpu.address());
+        long idle = Scheduler.idleTask(sched, 0);
+        runOnCpu0(task);
+        assertEquals(1, calls.size());
+        assertEquals(idle + Task.SAVED_RSP, calls.get(0)[0], "where the idle task's stack pointer goes");
+        assertEquals(TaskTable.NO_FRAME, calls.get(0)[1]);
+        assertEquals(0L, calls.get(0)[2], "the idle task has no FPU area");
+        assertEquals(fpu.address(), calls.get(0)[3]);
+    }
 }
