@@ -116,7 +116,8 @@ public final class Executor {
         return (s.segAttr[CpuState.CS] & CpuState.ATTR_DB) != 0 ? Decoder.MODE32 : Decoder.MODE16;
     }
 
-    private static long ripMask(int mode) {
+    /** The instruction pointer's width in code of this size (2, 4 or 8 bytes): RIP, EIP or IP. */
+    static long ripMask(int mode) {
         return mode == 8 ? -1L : mode == 4 ? 0xFFFF_FFFFL : 0xFFFFL;
     }
 

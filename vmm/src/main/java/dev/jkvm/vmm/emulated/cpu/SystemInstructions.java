@@ -41,8 +41,7 @@ public class SystemInstructions {
      * "anything else"), as the executor does for the opcodes it lacks. RIP is already past it.
      */
     private CpuException unimplemented(Insn insn) {
-        long rip = s.rip - insn.length;
-        cpu.executor.unimplemented().record(insn, mmu.is64() ? rip : rip & 0xFFFF_FFFFL);
+        cpu.executor.unimplemented().record(insn, (s.rip - insn.length) & Executor.ripMask(insn.mode));
         return ud();
     }
 
