@@ -80,15 +80,7 @@ final class DoubleFaultKernel {
         a.hlt();
 
         // Gate for vector RDI -> handler RSI with IST EDX: 64-bit interrupt gate, present, DPL 0 (SDM Figure 6-8).
-        a.bind(setGate);
-        a.mov(R8, RDI).shl(R8, 4).mov(RCX, idt).add(R8, RCX);
-        a.mov(RAX, RSI).and(EAX, 0xFFFF);
-        a.mov(RCX, (long) LongModeBoot.CODE64_SELECTOR << 16 | 0x8E00L << 32).or(RAX, RCX);
-        a.mov(RCX, RDX).shl(RCX, 32).or(RAX, RCX);
-        a.mov(RCX, RSI).shr(RCX, 16).and(ECX, 0xFFFF).shl(RCX, 48).or(RAX, RCX);
-        a.mov(Mem.at(R8), RAX);
-        a.mov(RCX, RSI).shr(RCX, 32).mov(Mem.at(R8, 8), RCX);
-        a.ret();
+        IdtGate64.emitSetGate(a, setGate, idt);
 
         for (int i = 0; i < vectors.length; i++) {
             a.bind(handlers[i]);

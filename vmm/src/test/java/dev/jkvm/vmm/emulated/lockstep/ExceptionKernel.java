@@ -46,7 +46,7 @@ final class ExceptionKernel {
         for (int i = 0; i < vectors.length; i++) handlers[i] = new Label("exc_handler_" + vectors[i]);
 
         a.bind(start);
-        for (int i = 0; i < vectors.length; i++) a.mov(RDI, vectors[i]).mov(RSI, handlers[i]).call(setGate);
+        for (int i = 0; i < vectors.length; i++) a.mov(RDI, vectors[i]).mov(RSI, handlers[i]).xor(EDX, EDX).call(setGate);
         a.lidt(Mem.abs(idtPointer));
         Label[] after = new Label[8];
         for (int i = 0; i < after.length; i++) after[i] = new Label("exc_after_" + i);
@@ -92,14 +92,7 @@ final class ExceptionKernel {
         a.hlt();                                                                                // the trace ends before it
 
         // Gate for vector RDI -> handler RSI: 64-bit interrupt gate, present, DPL 0 (SDM Vol. 3A Figure 6-8).
-        a.bind(setGate);
-        a.mov(RDX, RDI).shl(RDX, 4).mov(RCX, idt).add(RDX, RCX);
-        a.mov(RAX, RSI).and(EAX, 0xFFFF);
-        a.mov(RCX, (long) LongModeBoot.CODE64_SELECTOR << 16 | 0x8E00L << 32).or(RAX, RCX);
-        a.mov(RCX, RSI).shr(RCX, 16).and(ECX, 0xFFFF).shl(RCX, 48).or(RAX, RCX);
-        a.mov(Mem.at(RDX), RAX);
-        a.mov(RCX, RSI).shr(RCX, 32).mov(Mem.at(RDX, 8), RCX);
-        a.ret();
+        IdtGate64.emitSetGate(a, setGate, idt);
 
         for (int i = 0; i < vectors.length; i++) {
             a.bind(handlers[i]);

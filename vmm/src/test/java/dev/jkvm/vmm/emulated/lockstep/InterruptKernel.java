@@ -78,7 +78,7 @@ final class InterruptKernel {
         a.mov(RCX, apicPd).or(RCX, 3).mov(Mem.at(RDX, 3 * 8), RCX);
         a.mov(RCX, apicPd).mov(RAX, APIC | 0x93).mov(Mem.at(RCX, 0x1F7 * 8), RAX);
         a.mov(RAX, CtrlReg.CR3).mov(CtrlReg.CR3, RAX);
-        for (int i = 0; i < vectors.length; i++) a.mov(RDI, vectors[i]).mov(RSI, handlers[i]).call(setGate);
+        for (int i = 0; i < vectors.length; i++) a.mov(RDI, vectors[i]).mov(RSI, handlers[i]).xor(EDX, EDX).call(setGate);
         a.lidt(Mem.abs(idtPointer));
         a.mov(R15, APIC).xor(EBP, EBP).jmp(lockstep);
 
@@ -130,14 +130,7 @@ final class InterruptKernel {
         a.bind(new Label(END)).hlt();
 
         // Gate for vector RDI -> handler RSI: 64-bit interrupt gate, present, DPL 0 (SDM Vol. 3A Figure 6-8).
-        a.bind(setGate);
-        a.mov(RDX, RDI).shl(RDX, 4).mov(RCX, idt).add(RDX, RCX);
-        a.mov(RAX, RSI).and(EAX, 0xFFFF);
-        a.mov(RCX, (long) LongModeBoot.CODE64_SELECTOR << 16 | 0x8E00L << 32).or(RAX, RCX);
-        a.mov(RCX, RSI).shr(RCX, 16).and(ECX, 0xFFFF).shl(RCX, 48).or(RAX, RCX);
-        a.mov(Mem.at(RDX), RAX);
-        a.mov(RCX, RSI).shr(RCX, 32).mov(Mem.at(RDX, 8), RCX);
-        a.ret();
+        IdtGate64.emitSetGate(a, setGate, idt);
 
         for (int i = 0; i < vectors.length; i++) {
             a.bind(handlers[i]);
