@@ -29,28 +29,19 @@ class LoadBalanceStepsTest {
         machine.close();
     }
 
-    private long mask(int... cpus) {
-        long mask = machine.arena.allocate(CpuMask.SIZE, 8).address();
-        CpuMask.clearAll(mask);
-        for (int cpu : cpus) {
-            CpuMask.set(mask, cpu);
-        }
-        return mask;
-    }
-
     /** count tasks on cpu: the first runs, the others queue in order; all may move unless pinned. */
     private List<Long> load(int cpu, int count, boolean pinned) {
         List<Long> tasks = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             long task = machine.create(1, (m, c, t) -> { });
-            Scheduler.setAffinity(machine.sched, 0, task, mask(cpu));
+            Scheduler.setAffinity(machine.sched, 0, task, machine.mask(cpu));
             machine.start(cpu, task);
             if (i == 0) {
                 machine.scheduleAs(cpu);
                 assertEquals(task, Scheduler.current(machine.sched, cpu));
             }
             if (!pinned) {
-                long all = mask();
+                long all = machine.mask();
                 CpuMask.setFirst(all, machine.cpuCount);
                 Scheduler.setAffinity(machine.sched, 0, task, all);
             }
@@ -62,9 +53,9 @@ class LoadBalanceStepsTest {
     /** One more movable task queued on cpu. */
     private long queueOn(int cpu) {
         long task = machine.create(1, (m, c, t) -> { });
-        Scheduler.setAffinity(machine.sched, 0, task, mask(cpu));
+        Scheduler.setAffinity(machine.sched, 0, task, machine.mask(cpu));
         machine.start(cpu, task);
-        long all = mask();
+        long all = machine.mask();
         CpuMask.setFirst(all, machine.cpuCount);
         Scheduler.setAffinity(machine.sched, 0, task, all);
         return task;

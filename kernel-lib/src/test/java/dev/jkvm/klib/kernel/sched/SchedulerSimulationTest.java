@@ -1,6 +1,5 @@
 package dev.jkvm.klib.kernel.sched;
 
-import dev.jkvm.klib.kernel.cpu.CpuMask;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -39,18 +38,9 @@ class SchedulerSimulationTest {
 
     private static final SimMachine.Body SPIN = (m, cpu, task) -> { };
 
-    private long mask(int... cpus) {
-        long mask = machine.arena.allocate(CpuMask.SIZE, 8).address();
-        CpuMask.clearAll(mask);
-        for (int cpu : cpus) {
-            CpuMask.set(mask, cpu);
-        }
-        return mask;
-    }
-
     private long pinnedSpinner(int priority, int... cpus) {
         long task = machine.create(priority, SPIN);
-        assertTrue(Scheduler.setAffinity(machine.sched, 0, task, mask(cpus)));
+        assertTrue(Scheduler.setAffinity(machine.sched, 0, task, machine.mask(cpus)));
         machine.start(0, task);
         return task;
     }
@@ -95,7 +85,7 @@ class SchedulerSimulationTest {
                     m.sleepUntil(cpu, t, m.now() + SimMachine.TICK_TSC * (1 + (t >> 6) % 7));
                 }
             });
-            assertTrue(Scheduler.setAffinity(machine.sched, 0, task, mask(cpus.stream().mapToInt(c -> c).toArray())));
+            assertTrue(Scheduler.setAffinity(machine.sched, 0, task, machine.mask(cpus.stream().mapToInt(c -> c).toArray())));
             machine.start(0, task);
             allowed.put(task, cpus);
         }
@@ -110,7 +100,7 @@ class SchedulerSimulationTest {
                 assertTrue(allowed.get(s[1]).contains((int) s[0]), "task ran on cpu " + s[0]);
             }
         }
-        assertFalse(Scheduler.setAffinity(machine.sched, 0, allowed.keySet().iterator().next(), mask()),
+        assertFalse(Scheduler.setAffinity(machine.sched, 0, allowed.keySet().iterator().next(), machine.mask()),
                 "an empty affinity is refused");
     }
 
@@ -123,7 +113,7 @@ class SchedulerSimulationTest {
         }
         machine.round();
         assertEquals(5, RunQueue.count(machine.runQueue(0)), "all six pinned to cpu 0");
-        long everywhere = mask(0, 1);
+        long everywhere = machine.mask(0, 1);
         for (long task : tasks) {
             Scheduler.setAffinity(machine.sched, 0, task, everywhere);
         }
@@ -148,7 +138,7 @@ class SchedulerSimulationTest {
         machine.rounds(2);
         assertEquals(7, RunQueue.load(machine.runQueue(0)));
         assertEquals(1, RunQueue.load(machine.runQueue(1)));
-        long everywhere = mask(0, 1);
+        long everywhere = machine.mask(0, 1);
         for (long task : tasks) {
             Scheduler.setAffinity(machine.sched, 0, task, everywhere);
         }
@@ -169,12 +159,12 @@ class SchedulerSimulationTest {
         long receivedBefore = CpuStats.get(machine.runQueue(1), CpuStats.IPIS_RECEIVED);
         long sentBefore = CpuStats.get(machine.runQueue(0), CpuStats.IPIS_SENT);
         long lower = machine.create(0, SPIN);
-        Scheduler.setAffinity(machine.sched, 0, lower, mask(0));
+        Scheduler.setAffinity(machine.sched, 0, lower, machine.mask(0));
         machine.start(1, lower);
         assertEquals(ipisBefore, machine.ipis.size(), "a lower priority waits for its turn without an IPI");
         assertFalse(Scheduler.needResched(machine.sched, 0));
         long high = machine.create(6, SPIN);
-        Scheduler.setAffinity(machine.sched, 0, high, mask(1));
+        Scheduler.setAffinity(machine.sched, 0, high, machine.mask(1));
         machine.start(0, high);
         assertEquals(ipisBefore + 1, machine.ipis.size(), "cpu 0 placed the task on cpu 1 and interrupted it");
         int[] lastIpi = machine.ipis.stream().reduce((a, b) -> b).orElseThrow();
@@ -307,13 +297,13 @@ class SchedulerSimulationTest {
         }
         machine.rounds(1);
         long probe = machine.create(1, SPIN);
-        Scheduler.setAffinity(machine.sched, 0, probe, mask(0, 1, 2, 3));
+        Scheduler.setAffinity(machine.sched, 0, probe, machine.mask(0, 1, 2, 3));
         assertEquals(2, CpuSelect.select(machine.sched, probe), "no history: the least loaded CPU");
         setLastCpu(probe, 1);
         assertEquals(1, CpuSelect.select(machine.sched, probe), "previous CPU busier by only the slack");
         setLastCpu(probe, 3);
         assertEquals(2, CpuSelect.select(machine.sched, probe), "previous CPU busier by more than the slack");
-        Scheduler.setAffinity(machine.sched, 0, probe, mask(0, 3));
+        Scheduler.setAffinity(machine.sched, 0, probe, machine.mask(0, 3));
         assertEquals(3, CpuSelect.select(machine.sched, probe), "previous CPU within slack of the best allowed");
         setLastCpu(probe, 1);
         assertEquals(0, CpuSelect.select(machine.sched, probe), "previous CPU not allowed");

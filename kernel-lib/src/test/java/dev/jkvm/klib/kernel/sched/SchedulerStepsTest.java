@@ -1,6 +1,5 @@
 package dev.jkvm.klib.kernel.sched;
 
-import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Memory;
@@ -43,18 +42,9 @@ class SchedulerStepsTest {
         machine.close();
     }
 
-    private long mask(int... cpus) {
-        long mask = machine.arena.allocate(CpuMask.SIZE, 8).address();
-        CpuMask.clearAll(mask);
-        for (int cpu : cpus) {
-            CpuMask.set(mask, cpu);
-        }
-        return mask;
-    }
-
     private long pinned(int priority, int cpu) {
         long task = machine.create(priority, (m, c, t) -> { });
-        assertTrue(Scheduler.setAffinity(sched, 0, task, mask(cpu)));
+        assertTrue(Scheduler.setAffinity(sched, 0, task, machine.mask(cpu)));
         return task;
     }
 
@@ -219,21 +209,21 @@ class SchedulerStepsTest {
     @Test
     void affinityOutsideTheMachineIsRefusedAndAQueuedTaskMovesOnlyWhenItsCpuIsNoLongerAllowed() {
         long task = pinned(1, 0);
-        assertFalse(Scheduler.setAffinity(sched, 0, task, mask()), "no CPU at all");
-        assertFalse(Scheduler.setAffinity(sched, 0, task, mask(2)), "cpu 2 is not in a 2-CPU machine");
+        assertFalse(Scheduler.setAffinity(sched, 0, task, machine.mask()), "no CPU at all");
+        assertFalse(Scheduler.setAffinity(sched, 0, task, machine.mask(2)), "cpu 2 is not in a 2-CPU machine");
         assertTrue(Task.allows(task, 0));
         assertFalse(Task.allows(task, 1), "a refused mask changes nothing");
-        assertTrue(Scheduler.setAffinity(sched, 0, task, mask(1, 2)), "cpu 1 is enough");
+        assertTrue(Scheduler.setAffinity(sched, 0, task, machine.mask(1, 2)), "cpu 1 is enough");
         assertTrue(Task.allows(task, 1));
         assertEquals(0, Atomic.loadVolatile32(task + Task.QUEUED_ON), "not started: nothing to move");
 
-        assertTrue(Scheduler.setAffinity(sched, 0, task, mask(0)));
+        assertTrue(Scheduler.setAffinity(sched, 0, task, machine.mask(0)));
         machine.start(0, task);
         assertEquals(1, Memory.load32(task + Task.QUEUED_ON));
-        assertTrue(Scheduler.setAffinity(sched, 0, task, mask(0, 1)));
+        assertTrue(Scheduler.setAffinity(sched, 0, task, machine.mask(0, 1)));
         assertEquals(1, Memory.load32(task + Task.QUEUED_ON), "cpu 0 is still allowed: it stays");
         assertEquals(1, RunQueue.count(rq(0)));
-        assertTrue(Scheduler.setAffinity(sched, 0, task, mask(1)));
+        assertTrue(Scheduler.setAffinity(sched, 0, task, machine.mask(1)));
         assertEquals(2, Memory.load32(task + Task.QUEUED_ON), "moved to cpu 1's queue");
         assertEquals(0, RunQueue.count(rq(0)));
         assertEquals(1, RunQueue.count(rq(1)));
@@ -244,7 +234,7 @@ class SchedulerStepsTest {
     void aRunningTaskThatMayNoLongerRunOnItsCpuMovesWhenItLeavesIt() {
         long task = machine.create(1, (m, c, t) -> { });
         runOnCpu0(task);
-        assertTrue(Scheduler.setAffinity(sched, 0, task, mask(1)));
+        assertTrue(Scheduler.setAffinity(sched, 0, task, machine.mask(1)));
         assertEquals(task, Scheduler.current(sched, 0), "a running task moves only when it leaves its CPU");
         machine.scheduleAs(0);
         assertEquals(Scheduler.idleTask(sched, 0), Scheduler.current(sched, 0));
@@ -357,7 +347,7 @@ class SchedulerStepsTest {
         long plain = pinned(1, 0);
         runOnCpu0(plain);
         assertEquals(List.of(), arch, "a kernel task keeps the current address space");
-        Scheduler.setAffinity(sched, 0, task, mask(0));
+        Scheduler.setAffinity(sched, 0, task, machine.mask(0));
         machine.start(0, task);
         Scheduler.block(plain);
         machine.scheduleAs(0);
@@ -419,15 +409,15 @@ class SchedulerStepsTest {
         Scheduler.configure(sched, 1000, 3, 1);
         long mine = machine.create(1, (m, c, t) -> { });
         runOnCpu0(mine);
-        Scheduler.setAffinity(sched, 0, mine, mask(0));
+        Scheduler.setAffinity(sched, 0, mine, machine.mask(0));
         for (int i = 0; i < 4; i++) {
             long t = machine.create(1, (m, c, x) -> { });
-            Scheduler.setAffinity(sched, 0, t, mask(1));
+            Scheduler.setAffinity(sched, 0, t, machine.mask(1));
             machine.start(0, t);
             if (i == 0) {
                 machine.scheduleAs(1);
             }
-            Scheduler.setAffinity(sched, 0, t, mask(0, 1));
+            Scheduler.setAffinity(sched, 0, t, machine.mask(0, 1));
         }
         assertEquals(3, RunQueue.count(rq(1)), "cpu 1 runs one and queues three");
         assertEquals(0, RunQueue.count(rq(0)));
@@ -476,9 +466,9 @@ class SchedulerStepsTest {
         long a = machine.create(1, (m, c, t) -> { });
         long b = machine.create(1, (m, c, t) -> { });
         for (long t : new long[] {a, b}) {
-            Scheduler.setAffinity(sched, 0, t, mask(1));
+            Scheduler.setAffinity(sched, 0, t, machine.mask(1));
             machine.start(1, t);
-            Scheduler.setAffinity(sched, 0, t, mask(0, 1));
+            Scheduler.setAffinity(sched, 0, t, machine.mask(0, 1));
         }
         Scheduler.block(mine);
         machine.scheduleAs(0);

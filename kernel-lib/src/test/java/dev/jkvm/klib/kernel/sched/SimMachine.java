@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.sched;
 
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiReason;
 import dev.jkvm.klib.kernel.smp.IpiSend;
@@ -298,6 +299,16 @@ final class SimMachine implements AutoCloseable {
         lingerBeforeSwitch();
         schedule(cpu);
         return false;
+    }
+
+    /** A CpuMask in the machine's memory with exactly these CPUs set (for affinities). */
+    long mask(int... cpus) {
+        long mask = arena.allocate(CpuMask.SIZE, 8).address();
+        CpuMask.clearAll(mask);
+        for (int cpu : cpus) {
+            CpuMask.set(mask, cpu);
+        }
+        return mask;
     }
 
     long newSemaphore(int count) {
