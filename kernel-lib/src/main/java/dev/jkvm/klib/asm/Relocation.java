@@ -5,7 +5,9 @@ package dev.jkvm.klib.asm;
  *
  * <p>Semantics follow ELF RELA: absolute kinds store {@code S + A}; PC-relative kinds store
  * {@code S + A - P}, where S is the target label's address, A the addend and P the address of
- * the field itself. The field's bytes in {@link Section#bytes()} are zero.
+ * the field itself. The field's bytes in {@link Section#bytes()} are zero. Each kind is the
+ * System V x86-64 psABI relocation type named on it (AMD64 Architecture Processor Supplement,
+ * section 4.4.1 "Relocation Types"); {@link SectionPlacement} applies them.
  *
  * @param offset byte offset of the field within its section
  * @param kind   field width and arithmetic
@@ -16,17 +18,26 @@ public record Relocation(long offset, Kind kind, Label target, long addend) {
 
     /** Field kinds. */
     public enum Kind {
-        /** 16-bit absolute address (real-mode code). */
+        /** 16-bit absolute address (real-mode code): R_X86_64_16, word16, S + A. */
         ABS16(2, false),
-        /** 32-bit absolute address, zero-extended by the CPU: must fit in 32 bits unsigned. */
+        /**
+         * 32-bit absolute address, zero-extended by the CPU: must fit in 32 bits unsigned.
+         * R_X86_64_32, word32, S + A.
+         */
         ABS32(4, false),
-        /** 32-bit absolute address sign-extended to 64 bits (disp32 and imm32 in 64-bit mode). */
+        /**
+         * 32-bit absolute address sign-extended to 64 bits (disp32 and imm32 in 64-bit mode):
+         * R_X86_64_32S, word32, S + A.
+         */
         ABS32S(4, false),
-        /** 64-bit absolute address. */
+        /** 64-bit absolute address: R_X86_64_64, word64, S + A. */
         ABS64(8, false),
-        /** 16-bit PC-relative displacement. */
+        /** 16-bit PC-relative displacement: R_X86_64_PC16, word16, S + A - P. */
         PC16(2, true),
-        /** 32-bit PC-relative displacement (call/jmp rel32, RIP-relative operands). */
+        /**
+         * 32-bit PC-relative displacement (call/jmp rel32, RIP-relative operands):
+         * R_X86_64_PC32, word32, S + A - P.
+         */
         PC32(4, true);
 
         private final int width;

@@ -99,9 +99,8 @@ public final class Section {
                         + (r.target().section() == null ? "(unbound)" : r.target().section().name())
                         + ": link all sections with the image builder instead of linkAt");
             }
-            r.apply(out, (int) r.offset(), address + r.offset(), address + offsetOf(r.target()));
         }
-        return out;
+        return new SectionPlacement(address).place(this, address).linked(this);
     }
 
     long offsetOf(Label label) {

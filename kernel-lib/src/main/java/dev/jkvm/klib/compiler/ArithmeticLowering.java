@@ -37,21 +37,22 @@ final class ArithmeticLowering {
 
     enum Alu { ADD, SUB, AND, OR, XOR, CMP }
 
-    void alu(Alu op, Object dst, Object src, int bits) {
-        Object d = OperandStack.sized(dst, bits);
-        Object s = src instanceof Long l ? (Object) l : OperandStack.sized(src, bits);
-        if (s instanceof Long l && bits == 64 && !OperandStack.fitsInt(l)) {
-            a.mov(Reg.RDX, l.longValue());
-            s = Reg.RDX;
+    /** dst op= src, bits wide; into memory only CMP (the stack never updates memory in place). */
+    void alu(Alu op, Operand dst, Operand src, int bits) {
+        Operand d = dst.sized(bits);
+        Operand s = src.sized(bits);
+        if (s instanceof Operand.Constant(long l) && bits == 64 && !OperandStack.fitsInt(l)) {
+            a.mov(Reg.RDX, l);
+            s = Operand.of(Reg.RDX);
         }
-        if (d instanceof Mem && s instanceof Mem) {
+        if (d instanceof Operand.InMemory && s instanceof Operand.InMemory) {
             stack.move(Reg.RDX, src, bits);
-            s = Reg.RDX.withBits(bits);
+            s = Operand.of(Reg.RDX.withBits(bits));
         }
         switch (d) {
-            case Reg r -> {
+            case Operand.InRegister(Reg r) -> {
                 switch (s) {
-                    case Reg x -> {
+                    case Operand.InRegister(Reg x) -> {
                         switch (op) {
                             case ADD -> a.add(r, x);
                             case SUB -> a.sub(r, x);
@@ -61,7 +62,7 @@ final class ArithmeticLowering {
                             case CMP -> a.cmp(r, x);
                         }
                     }
-                    case Mem x -> {
+                    case Operand.InMemory(Mem x) -> {
                         switch (op) {
                             case ADD -> a.add(r, x);
                             case SUB -> a.sub(r, x);
@@ -71,8 +72,8 @@ final class ArithmeticLowering {
                             case CMP -> a.cmp(r, x);
                         }
                     }
-                    default -> {
-                        long imm = bits == 64 ? (Long) s : (long) ((Long) s).intValue();
+                    case Operand.Constant(long c) -> {
+                        long imm = bits == 64 ? c : (long) (int) c;
                         switch (op) {
                             case ADD -> a.add(r, imm);
                             case SUB -> a.sub(r, imm);
@@ -84,24 +85,23 @@ final class ArithmeticLowering {
                     }
                 }
             }
-            case Mem m -> {
+            case Operand.InMemory(Mem m) -> {
+                if (op != Alu.CMP) {
+                    throw new IllegalStateException("alu into memory");
+                }
                 switch (s) {
-                    case Reg x -> {
-                        if (op != Alu.CMP) {
-                            throw new IllegalStateException("alu into memory");
-                        }
-                        a.cmp(m, x);
-                    }
-                    default -> {
-                        if (op != Alu.CMP) {
-                            throw new IllegalStateException("alu into memory");
-                        }
-                        a.cmp(m, bits == 64 ? (Long) s : (long) ((Long) s).intValue());
-                    }
+                    case Operand.InRegister(Reg x) -> a.cmp(m, x);
+                    case Operand.Constant(long c) -> a.cmp(m, bits == 64 ? c : (long) (int) c);
+                    case Operand.InMemory x -> throw new IllegalStateException("memory to memory went through rdx above");
                 }
             }
-            default -> throw new IllegalStateException(d.toString());
+            case Operand.Constant c -> throw new IllegalStateException("alu into the constant " + c.value());
         }
+    }
+
+    /** Register dst op= src, bits wide. */
+    void alu(Alu op, Reg dst, Operand src, int bits) {
+        alu(op, Operand.of(dst), src, bits);
     }
 
     void operator(OperatorInstruction o) {
@@ -128,11 +128,10 @@ final class ArithmeticLowering {
             case ISHL, ISHR, IUSHR, LSHL, LSHR, LUSHR -> shift(op);
             case LCMP -> longCompare();
             case ARRAYLENGTH -> {
-                StackValue array = stack.pop();
-                if (array.kind != StackValue.Kind.ARRAY) {
+                if (!(stack.pop() instanceof StackValue.ArrayRef(FieldRef array))) {
                     throw t.violation("takes the length of a non-constant array");
                 }
-                stack.push(StackValue.constant(t.constantArray(array.array).length(), false));
+                stack.push(StackValue.constant(t.constantArray(array).length(), false));
             }
             default -> throw t.violation(Unsupported.describe(o));
         }
@@ -154,19 +153,22 @@ final class ArithmeticLowering {
         StackValue b = stack.pop();
         StackValue x = stack.pop();
         int bits = wide ? 64 : 32;
-        if (x.isConstant() && b.isConstant()) {
-            stack.push(StackValue.constant(fold(op, x.constant, b.constant, wide), wide));
+        if (x instanceof StackValue.Constant(long xc, _) && b instanceof StackValue.Constant(long bc, _)) {
+            stack.push(StackValue.constant(fold(op, xc, bc, wide), wide));
             return;
         }
-        if (commutative && x.isConstant()) {
+        if (commutative && x instanceof StackValue.Constant) {
             StackValue t = x;
             x = b;
             b = t;
         }
-        if (op == Alu.ADD && wide && stack.operand(x) instanceof Reg xr) {
-            Object bo = stack.operand(b);
-            Mem address = bo instanceof Reg br ? Mem.at(xr.withBits(64)).index(br.withBits(64), 1)
-                    : bo instanceof Long imm && OperandStack.fitsInt(imm) ? Mem.at(xr.withBits(64), imm) : null;
+        if (op == Alu.ADD && wide && stack.operand(x) instanceof Operand.InRegister(Reg xr)) {
+            Mem address = switch (stack.operand(b)) {
+                case Operand.InRegister(Reg br) -> Mem.at(xr.withBits(64)).index(br.withBits(64), 1);
+                case Operand.Constant(long imm) when OperandStack.fitsInt(imm) -> Mem.at(xr.withBits(64), imm);
+                case Operand.Constant c -> null;
+                case Operand.InMemory m -> null;
+            };
             int loadAt = cursor.following(cursor.index);
             int loadBits = memoryLoadBits(cursor.instructionAt(loadAt));
             if (address != null && loadBits > 0) {
@@ -176,21 +178,23 @@ final class ArithmeticLowering {
             }
         }
         Reg r = stack.resultRegister(stack.size());
-        Object xo = stack.operand(x);
-        Object bo = stack.operand(b);
-        if (xo == r) {
+        Operand xo = stack.operand(x);
+        Operand bo = stack.operand(b);
+        if (xo.is(r)) {
             alu(op, r, bo, bits);
-        } else if (commutative && bo == r) {
+        } else if (commutative && bo.is(r)) {
             alu(op, r, xo, bits);
-        } else if (bo instanceof Reg br && br.code() == r.code()) {
+        } else if (bo.sharesRegisterWith(r)) {
             stack.move(Reg.RCX, bo, bits);
             stack.move(r, xo, bits);
-            alu(op, r, Reg.RCX, bits);
-        } else if (xo instanceof Reg xr && leaAddend(op, bo) != null) {
+            alu(op, r, Operand.of(Reg.RCX), bits);
+        } else if (xo instanceof Operand.InRegister(Reg xr) && leaAddend(op, bo) != null) {
             // Three-operand add: lea computes x + y or x + imm into r without disturbing x.
-            Object addend = leaAddend(op, bo);
-            Mem sum = addend instanceof Reg yr ? Mem.at(xr.withBits(64)).index(yr.withBits(64), 1)
-                    : Mem.at(xr.withBits(64), (Long) addend);
+            Mem sum = switch (leaAddend(op, bo)) {
+                case Operand.InRegister(Reg yr) -> Mem.at(xr.withBits(64)).index(yr.withBits(64), 1);
+                case Operand.Constant(long displacement) -> Mem.at(xr.withBits(64), displacement);
+                case Operand.InMemory m -> throw new IllegalStateException("lea adds no memory operand");
+            };
             a.lea(r.withBits(bits), sum);
         } else {
             stack.move(r, xo, bits);
@@ -211,7 +215,8 @@ final class ArithmeticLowering {
             return false;
         }
         StackValue base = stack.peek();
-        if (!(stack.operand(base) instanceof Reg br) || !(stack.operand(indexValue) instanceof Reg ir)) {
+        if (!(stack.operand(base) instanceof Operand.InRegister(Reg br))
+                || !(stack.operand(indexValue) instanceof Operand.InRegister(Reg ir))) {
             return false;
         }
         stack.pop();
@@ -271,58 +276,56 @@ final class ArithmeticLowering {
     }
 
     /** What lea can add for x op b: a register, or a 32-bit displacement; null when lea does not fit. */
-    private static Object leaAddend(Alu op, Object b) {
-        if (op == Alu.ADD && b instanceof Reg) {
-            return b;
-        }
-        if (b instanceof Long imm) {
-            long addend = op == Alu.ADD ? imm : op == Alu.SUB ? -imm : Long.MAX_VALUE;
-            return addend != Long.MAX_VALUE && OperandStack.fitsInt(addend) ? (Object) addend : null;
-        }
-        return null;
+    private static Operand leaAddend(Alu op, Operand b) {
+        return switch (b) {
+            case Operand.InRegister r -> op == Alu.ADD ? r : null;
+            case Operand.Constant(long imm) -> {
+                long addend = op == Alu.ADD ? imm : op == Alu.SUB ? -imm : Long.MAX_VALUE;
+                yield addend != Long.MAX_VALUE && OperandStack.fitsInt(addend) ? Operand.of(addend) : null;
+            }
+            case Operand.InMemory m -> null;
+        };
     }
 
     private void multiply(boolean wide) {
         StackValue b = stack.pop();
         StackValue x = stack.pop();
         int bits = wide ? 64 : 32;
-        if (x.isConstant() && b.isConstant()) {
-            stack.push(StackValue.constant(wide ? x.constant * b.constant : (int) x.constant * (int) b.constant, wide));
+        if (x instanceof StackValue.Constant(long xc, _) && b instanceof StackValue.Constant(long bc, _)) {
+            stack.push(StackValue.constant(wide ? xc * bc : (int) xc * (int) bc, wide));
             return;
         }
-        if (x.isConstant()) {
+        if (x instanceof StackValue.Constant) {
             StackValue t = x;
             x = b;
             b = t;
         }
-        if (wide && b.isConstant() && (b.constant == 1 || b.constant == 2 || b.constant == 4 || b.constant == 8)
-                && fuseScaledAdd(x, (int) b.constant)) {
+        if (wide && b instanceof StackValue.Constant(long scale, _) && (scale == 1 || scale == 2 || scale == 4 || scale == 8)
+                && fuseScaledAdd(x, (int) scale)) {
             return;
         }
         Reg r = stack.resultRegister(stack.size()).withBits(bits);
-        Object xo = stack.operand(x);
-        Object bo = stack.operand(b);
-        if (bo instanceof Long imm && OperandStack.fitsInt(imm)) {
-            Object src = OperandStack.sized(xo, bits);
-            long value = wide ? imm : (long) imm.intValue();
-            if (src instanceof Reg s) {
-                a.imul(r, s, value);
-            } else {
-                a.imul(r, (Mem) src, value);
+        Operand xo = stack.operand(x);
+        Operand bo = stack.operand(b);
+        if (bo instanceof Operand.Constant(long imm) && OperandStack.fitsInt(imm)) {
+            long value = wide ? imm : (long) (int) imm;
+            switch (xo.sized(bits)) {
+                case Operand.InRegister(Reg s) -> a.imul(r, s, value);
+                case Operand.InMemory(Mem m) -> a.imul(r, m, value);
+                case Operand.Constant c -> throw new IllegalStateException("two constants are folded above");
             }
         } else {
-            if (bo instanceof Reg br && br.code() == r.code()) {
-                Object t = xo;
+            if (bo.sharesRegisterWith(r)) {
+                Operand t = xo;
                 xo = bo;
                 bo = t;
             }
             stack.move(r, xo, bits);
-            Object src = OperandStack.sized(bo, bits);
-            switch (src) {
-                case Reg s -> a.imul(r, s);
-                case Mem m -> a.imul(r, m);
-                default -> {
-                    a.mov(Reg.RDX, (Long) src);
+            switch (bo.sized(bits)) {
+                case Operand.InRegister(Reg s) -> a.imul(r, s);
+                case Operand.InMemory(Mem m) -> a.imul(r, m);
+                case Operand.Constant(long c) -> {
+                    a.mov(Reg.RDX, c);
                     a.imul(r, Reg.RDX);
                 }
             }
@@ -334,20 +337,20 @@ final class ArithmeticLowering {
         StackValue b = stack.pop();
         StackValue x = stack.pop();
         int bits = wide ? 64 : 32;
-        if (b.isConstant() && b.constant == 0) {
+        if (b instanceof StackValue.Constant(long bc, _) && bc == 0) {
             t.callPanic(SymbolNames.PANIC_DIVIDE_BY_ZERO);
             stack.push(StackValue.constant(0, wide));
             return;
         }
-        if (x.isConstant() && b.isConstant()) {
+        if (x instanceof StackValue.Constant(long xc, _) && b instanceof StackValue.Constant(long bc, _)) {
             long v = wide
-                    ? (remainder ? x.constant % b.constant : x.constant / b.constant)
-                    : (remainder ? (int) x.constant % (int) b.constant : (int) x.constant / (int) b.constant);
+                    ? (remainder ? xc % bc : xc / bc)
+                    : (remainder ? (int) xc % (int) bc : (int) xc / (int) bc);
             stack.push(StackValue.constant(v, wide));
             return;
         }
         Reg r = stack.resultRegister(stack.size());
-        if (b.isConstant() && b.constant == -1) {
+        if (b instanceof StackValue.Constant(long bc, _) && bc == -1) {
             // x86 idiv faults on MIN / -1; Java defines the quotient as -x (wrapping) and the remainder 0.
             if (remainder) {
                 stack.push(StackValue.constant(0, wide));
@@ -358,24 +361,26 @@ final class ArithmeticLowering {
             stack.pushResult(r, wide);
             return;
         }
-        Object bo = stack.operand(b);
-        if (bo instanceof Long imm) {
-            stack.move(Reg.RCX, imm, bits);
-            bo = Reg.RCX;
+        Operand bo = stack.operand(b);
+        if (bo instanceof Operand.Constant c) {
+            stack.move(Reg.RCX, c, bits);
+            bo = Operand.of(Reg.RCX);
         }
         Label done = new Label();
-        boolean mayBeMinusOne = !b.isConstant();
-        boolean dividendMayBeMin = !(x.isConstant() && x.constant != (wide ? Long.MIN_VALUE : Integer.MIN_VALUE));
+        boolean divisorIsConstant = b instanceof StackValue.Constant;
+        boolean mayBeMinusOne = !divisorIsConstant;
+        boolean dividendMayBeMin = !(x instanceof StackValue.Constant(long xc, _)
+                && xc != (wide ? Long.MIN_VALUE : Integer.MIN_VALUE));
         Label minusOne = new Label();
-        if (!b.isConstant()) {
-            if (bo instanceof Reg br) {
-                a.test(br.withBits(bits), br.withBits(bits));
-            } else {
-                a.cmp(((Mem) bo).size(bits), 0);
+        if (!divisorIsConstant) {
+            switch (bo) {
+                case Operand.InRegister(Reg br) -> a.test(br.withBits(bits), br.withBits(bits));
+                case Operand.InMemory(Mem m) -> a.cmp(m.size(bits), 0);
+                case Operand.Constant c -> throw new IllegalStateException("a constant divisor was moved to rcx above");
             }
             a.jcc(Cond.E, t.divideByZeroStub());
             if (mayBeMinusOne && dividendMayBeMin) {
-                alu(Alu.CMP, bo, -1L, bits);
+                alu(Alu.CMP, bo, Operand.of(-1L), bits);
                 a.jcc(Cond.E, minusOne);
             }
         }
@@ -385,11 +390,10 @@ final class ArithmeticLowering {
         } else {
             a.cdq();
         }
-        Object divisor = OperandStack.sized(bo, bits);
-        if (divisor instanceof Reg dr) {
-            a.idiv(dr);
-        } else {
-            a.idiv((Mem) divisor);
+        switch (bo.sized(bits)) {
+            case Operand.InRegister(Reg dr) -> a.idiv(dr);
+            case Operand.InMemory(Mem m) -> a.idiv(m);
+            case Operand.Constant c -> throw new IllegalStateException("a constant divisor was moved to rcx above");
         }
         stack.move(r, remainder ? Reg.RDX : Reg.RAX, bits);
         if (mayBeMinusOne && dividendMayBeMin) {
@@ -408,8 +412,8 @@ final class ArithmeticLowering {
 
     private void negate(boolean wide) {
         StackValue x = stack.pop();
-        if (x.isConstant()) {
-            stack.push(StackValue.constant(wide ? -x.constant : -(int) x.constant, wide));
+        if (x instanceof StackValue.Constant(long xc, _)) {
+            stack.push(StackValue.constant(wide ? -xc : -(int) xc, wide));
             return;
         }
         Reg r = stack.resultRegister(stack.size());
@@ -423,25 +427,26 @@ final class ArithmeticLowering {
         int bits = wide ? 64 : 32;
         StackValue count = stack.pop();
         StackValue x = stack.pop();
-        if (x.isConstant() && count.isConstant()) {
-            int n = (int) count.constant;
+        if (x instanceof StackValue.Constant(long xc, _) && count instanceof StackValue.Constant(long cc, _)) {
+            int n = (int) cc;
             long v = switch (op) {
-                case ISHL -> (int) x.constant << n;
-                case ISHR -> (int) x.constant >> n;
-                case IUSHR -> (int) x.constant >>> n;
-                case LSHL -> x.constant << n;
-                case LSHR -> x.constant >> n;
-                default -> x.constant >>> n;
+                case ISHL -> (int) xc << n;
+                case ISHR -> (int) xc >> n;
+                case IUSHR -> (int) xc >>> n;
+                case LSHL -> xc << n;
+                case LSHR -> xc >> n;
+                default -> xc >>> n;
             };
             stack.push(StackValue.constant(v, wide));
             return;
         }
-        if ((op == Opcode.ISHL || op == Opcode.LSHL) && count.isConstant() && fuseRotate(x, (int) count.constant, wide)) {
+        if ((op == Opcode.ISHL || op == Opcode.LSHL) && count instanceof StackValue.Constant(long cc, _)
+                && fuseRotate(x, (int) cc, wide)) {
             return;
         }
         Reg r = stack.resultRegister(stack.size()).withBits(bits);
-        if (count.isConstant()) {
-            int n = (int) count.constant & (bits - 1);
+        if (count instanceof StackValue.Constant(long cc, _)) {
+            int n = (int) cc & (bits - 1);
             stack.move(r, stack.operand(x), bits);
             if (n != 0) {
                 switch (op) {
@@ -470,14 +475,14 @@ final class ArithmeticLowering {
     private boolean fuseRotate(StackValue x, int count, boolean wide) {
         int bits = wide ? 64 : 32;
         int n = count & (bits - 1);
-        if (x.kind != StackValue.Kind.LOCAL || n == 0) {
+        if (!(x instanceof StackValue.LocalRead(int slot, _)) || n == 0) {
             return false;
         }
         int loadAt = cursor.following(cursor.index);
         int countAt = cursor.following(loadAt);
         int shiftAt = cursor.following(countAt);
         int orAt = cursor.following(shiftAt);
-        boolean matches = cursor.instructionAt(loadAt) instanceof LoadInstruction l && l.slot() == x.local
+        boolean matches = cursor.instructionAt(loadAt) instanceof LoadInstruction l && l.slot() == slot
                 && l.typeKind() == (wide ? TypeKind.LONG : TypeKind.INT)
                 && cursor.instructionAt(countAt) instanceof ConstantInstruction c
                 && c.constantValue() instanceof Integer k && (k & (bits - 1)) == bits - n
@@ -506,16 +511,16 @@ final class ArithmeticLowering {
             t.branches.conditionalBranch(x, b, BranchLowering.zeroCompare(br.opcode()), 64, br.target());
             return;
         }
-        if (x.isConstant() && b.isConstant()) {
-            stack.push(StackValue.constant(Long.compare(x.constant, b.constant), false));
+        if (x instanceof StackValue.Constant(long xc, _) && b instanceof StackValue.Constant(long bc, _)) {
+            stack.push(StackValue.constant(Long.compare(xc, bc), false));
             return;
         }
-        Object xo = stack.operand(x);
-        Object bo = stack.operand(b);
+        Operand xo = stack.operand(x);
+        Operand bo = stack.operand(b);
         Reg r = stack.resultRegister(stack.size());
-        if (xo instanceof Long) {
-            stack.move(Reg.RAX, xo, 64);
-            xo = Reg.RAX;
+        if (xo instanceof Operand.Constant c) {
+            stack.move(Reg.RAX, c, 64);
+            xo = Operand.of(Reg.RAX);
         }
         alu(Alu.CMP, xo, bo, 64);
         a.setcc(Cond.G, Reg.AL);
@@ -531,18 +536,20 @@ final class ArithmeticLowering {
         TypeKind to = c.toType();
         if (from == TypeKind.LONG && to == TypeKind.INT) {
             // The low half of a 64-bit location is the int (little endian): no instruction.
-            switch (x.kind) {
-                case CONSTANT -> stack.push(StackValue.constant((int) x.constant, false));
-                case LOCAL -> stack.push(StackValue.local(x.local, false));
-                default -> stack.push(StackValue.located(x.location, false));
+            switch (x) {
+                case StackValue.Constant(long value, _) -> stack.push(StackValue.constant((int) value, false));
+                case StackValue.LocalRead(int slot, _) -> stack.push(StackValue.local(slot, false));
+                case StackValue.Located(Operand.Location location, _) -> stack.push(StackValue.located(location, false));
+                case StackValue.StringLiteral _, StackValue.ArrayRef _ ->
+                        throw t.violation(Unsupported.describe(c)); // l2i of a reference: the verifier rejects it
             }
             return;
         }
         if (from != TypeKind.INT) {
             throw t.violation(Unsupported.describe(c));
         }
-        if (x.isConstant()) {
-            int v = (int) x.constant;
+        if (x instanceof StackValue.Constant(long value, _)) {
+            int v = (int) value;
             switch (to) {
                 case LONG -> stack.push(StackValue.constant(v, true));
                 case BYTE -> stack.push(StackValue.constant((byte) v, false));
@@ -553,30 +560,25 @@ final class ArithmeticLowering {
             return;
         }
         Reg r = stack.resultRegister(stack.size());
-        Object src = stack.operand(x);
+        Operand src = stack.operand(x);
         switch (to) {
             case LONG -> {
-                if (src instanceof Reg s) {
-                    a.movsxd(r, s.withBits(32));
-                } else {
-                    a.movsxd(r, ((Mem) src).size(32));
+                switch (src.sized(32)) {
+                    case Operand.InRegister(Reg s) -> a.movsxd(r, s);
+                    case Operand.InMemory(Mem m) -> a.movsxd(r, m);
+                    case Operand.Constant k -> throw new IllegalStateException("constants are converted above");
                 }
                 stack.pushResult(r, true);
                 return;
             }
             case BYTE, SHORT, CHAR -> {
-                int width = to == TypeKind.BYTE ? 8 : 16;
-                Object s = OperandStack.sized(src, width);
-                if (to == TypeKind.CHAR) {
-                    if (s instanceof Reg sr) {
-                        a.movzx(r.withBits(32), sr);
-                    } else {
-                        a.movzx(r.withBits(32), (Mem) s);
-                    }
-                } else if (s instanceof Reg sr) {
-                    a.movsx(r.withBits(32), sr);
-                } else {
-                    a.movsx(r.withBits(32), (Mem) s);
+                boolean zeroExtend = to == TypeKind.CHAR;
+                switch (src.sized(to == TypeKind.BYTE ? 8 : 16)) {
+                    case Operand.InRegister(Reg s) when zeroExtend -> a.movzx(r.withBits(32), s);
+                    case Operand.InRegister(Reg s) -> a.movsx(r.withBits(32), s);
+                    case Operand.InMemory(Mem m) when zeroExtend -> a.movzx(r.withBits(32), m);
+                    case Operand.InMemory(Mem m) -> a.movsx(r.withBits(32), m);
+                    case Operand.Constant k -> throw new IllegalStateException("constants are converted above");
                 }
             }
             default -> throw t.violation(Unsupported.describe(c));

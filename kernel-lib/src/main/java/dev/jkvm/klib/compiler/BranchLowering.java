@@ -169,27 +169,27 @@ final class BranchLowering {
     private void compareAndBranch(StackValue x, StackValue y, Cond cond, int bits, Label to) {
         lastTest = null;
         Cond exitCondition = cond;
-        if (x.isConstant() && y.isConstant()) {
-            if (holds(cond, x.constant, y.constant)) {
+        if (x instanceof StackValue.Constant(long xc, _) && y instanceof StackValue.Constant(long yc, _)) {
+            if (holds(cond, xc, yc)) {
                 a.jmp(to);
                 t.reachable = false;
                 stack.clear();
             }
             return;
         }
-        Object xo = stack.operand(x);
-        Object yo = stack.operand(y);
-        if (xo instanceof Long) {
-            Object t = xo;
+        Operand xo = stack.operand(x);
+        Operand yo = stack.operand(y);
+        if (xo instanceof Operand.Constant) {
+            Operand t = xo;
             xo = yo;
             yo = t;
             cond = swapped(cond);
         }
-        if (xo instanceof Mem && yo instanceof Mem) {
+        if (xo instanceof Operand.InMemory && yo instanceof Operand.InMemory) {
             stack.move(Reg.RAX, xo, bits);
-            xo = Reg.RAX;
+            xo = Operand.of(Reg.RAX);
         }
-        if (xo instanceof Reg r && yo instanceof Long l && l == 0) {
+        if (xo instanceof Operand.InRegister(Reg r) && yo instanceof Operand.Constant(long l) && l == 0) {
             a.test(r.withBits(bits), r.withBits(bits));
         } else {
             t.arithmetic.alu(ArithmeticLowering.Alu.CMP, xo, yo, bits);
@@ -202,6 +202,9 @@ final class BranchLowering {
 
     /** A value that is a constant or an unread local: re-evaluating it later reads the local anew. */
     private static boolean isReadOnly(StackValue v) {
-        return v.kind == StackValue.Kind.CONSTANT || v.kind == StackValue.Kind.LOCAL;
+        return switch (v) {
+            case StackValue.Constant _, StackValue.LocalRead _ -> true;
+            case StackValue.Located _, StackValue.StringLiteral _, StackValue.ArrayRef _ -> false;
+        };
     }
 }

@@ -27,8 +27,8 @@ final class FrameLayout {
     static final List<Reg> STACK_REGISTERS = List.of(Reg.R10, Reg.R11, Reg.R9, Reg.R8, Reg.RDI, Reg.RSI);
     private static final List<Reg> LEAF_LOCAL_PREFERENCE = List.of(Reg.RSI, Reg.RDI, Reg.R8, Reg.R9, Reg.R11, Reg.R10);
 
-    private final Object[] localHomes;
-    private final Object[] stackHomes;
+    private final Operand.Location[] localHomes;
+    private final Operand.Location[] stackHomes;
     private final Mem[] stackSaveSlots;
     private final List<Reg> savedRegisters;
     private final int slotBytes;
@@ -55,7 +55,7 @@ final class FrameLayout {
         }
         free.addAll(CallingConvention.CALLEE_SAVED);
 
-        localHomes = new Object[maxLocals];
+        localHomes = new Operand.Location[maxLocals];
         Integer[] order = new Integer[maxLocals];
         for (int i = 0; i < maxLocals; i++) {
             order[i] = i;
@@ -66,7 +66,7 @@ final class FrameLayout {
             Reg arrival = CallingConvention.ARGUMENT_REGISTERS.get(p);
             int slot = parameterSlots[p];
             if (weights[slot] > 0 && free.contains(arrival) && !CallingConvention.CALLEE_SAVED.contains(arrival)) {
-                localHomes[slot] = arrival;
+                localHomes[slot] = Operand.of(arrival);
                 free.remove(arrival);
             }
         }
@@ -78,33 +78,33 @@ final class FrameLayout {
             if (!free.isEmpty()) {
                 Reg r = free.iterator().next();
                 free.remove(r);
-                localHomes[slot] = r;
+                localHomes[slot] = Operand.of(r);
             } else if (slot < registerOnlyFrom) {
                 spilled.add(slot);
             }
         }
         List<Reg> saved = new ArrayList<>();
         for (Reg r : CallingConvention.CALLEE_SAVED) {
-            if (Arrays.asList(localHomes).contains(r)) {
+            if (Arrays.asList(localHomes).contains(Operand.of(r))) {
                 saved.add(r);
             }
         }
         savedRegisters = List.copyOf(saved);
         int slot = 0;
         for (int local : spilled) {
-            localHomes[local] = frameSlot(slot++);
+            localHomes[local] = Operand.of(frameSlot(slot++));
         }
-        stackHomes = new Object[maxStack];
+        stackHomes = new Operand.Location[maxStack];
         stackSaveSlots = new Mem[maxStack];
         for (int d = 0; d < maxStack; d++) {
             if (d < stackRegisterCount) {
-                stackHomes[d] = STACK_REGISTERS.get(d);
+                stackHomes[d] = Operand.of(STACK_REGISTERS.get(d));
                 if (hasCalls) {
                     stackSaveSlots[d] = frameSlot(slot++);
                 }
             } else {
                 Mem m = frameSlot(slot++);
-                stackHomes[d] = m;
+                stackHomes[d] = Operand.of(m);
                 stackSaveSlots[d] = m;
             }
         }
@@ -115,13 +115,13 @@ final class FrameLayout {
         return Mem.at(Reg.RBP, -8L * (savedRegisters.size() + 1 + index));
     }
 
-    /** Reg or Mem holding the local, or null when the method never uses it. */
-    Object localHome(int slot) {
+    /** Register or memory holding the local, or null when the method never uses it. */
+    Operand.Location localHome(int slot) {
         return localHomes[slot];
     }
 
-    /** Reg or Mem of operand stack depth d. */
-    Object stackHome(int depth) {
+    /** Register or memory of operand stack depth d. */
+    Operand.Location stackHome(int depth) {
         return stackHomes[depth];
     }
 

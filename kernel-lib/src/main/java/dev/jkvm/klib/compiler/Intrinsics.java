@@ -102,13 +102,12 @@ final class Intrinsics {
             case "Cpu.sti" -> a.sti();
             case "Cpu.invlpg" -> a.invlpg(address(t, t.stack.pop(), Reg.RAX));
             case "Console.print" -> {
-                StackValue literal = t.stack.pop();
-                if (literal.kind != StackValue.Kind.STRING) {
+                if (!(t.stack.pop() instanceof StackValue.StringLiteral(String text))) {
                     throw t.violation("passes a computed String to Console.print: only string literals compile");
                 }
                 t.stack.saveAcrossCall();
-                a.lea(Reg.RDI, Mem.rip(t.unit.string(literal.text)));
-                a.mov(Reg.ESI, literal.text.getBytes(StandardCharsets.UTF_8).length);
+                a.lea(Reg.RDI, Mem.rip(t.unit.string(text)));
+                a.mov(Reg.ESI, text.getBytes(StandardCharsets.UTF_8).length);
                 a.call(t.unit.external(SymbolNames.CONSOLE_PRINT));
             }
             case "Console.printHex" ->
@@ -116,11 +115,10 @@ final class Intrinsics {
             case "Asm.call" -> {
                 int n = MethodTypeDesc.ofDescriptor(ref.descriptor()).parameterCount() - 1;
                 List<StackValue> args = t.stack.popArguments(n);
-                StackValue symbol = t.stack.pop();
-                if (symbol.kind != StackValue.Kind.STRING) {
+                if (!(t.stack.pop() instanceof StackValue.StringLiteral(String symbol))) {
                     throw t.violation("passes a computed symbol to Asm.call: name the routine with a string literal");
                 }
-                t.call(t.unit.external(symbol.text), args, 64);
+                t.call(t.unit.external(symbol), args, 64);
             }
             default -> throw t.violation("calls " + ref + ", which is host-only (no compiled form):"
                     + " call it from host code, not from kernel code");
@@ -129,12 +127,7 @@ final class Intrinsics {
 
     /** A memory operand for the address value: [reg] when it is in a register, else via scratch. */
     private static Mem address(MethodTranslator t, StackValue address, Reg scratch) {
-        Object where = t.stack.operand(address);
-        if (where instanceof Reg r) {
-            return Mem.at(r);
-        }
-        t.stack.move(scratch, where, 64);
-        return Mem.at(scratch);
+        return Mem.at(t.stack.inRegister(t.stack.operand(address), 64, scratch));
     }
 
     private static void load(MethodTranslator t, int bits) {
@@ -143,22 +136,26 @@ final class Intrinsics {
 
     private static void store(MethodTranslator t, int bits) {
         StackValue value = t.stack.pop();
-        Object v = t.stack.operand(value);
-        if (v instanceof Mem || (v instanceof Long l && bits == 64 && !OperandStack.fitsInt(l))) {
+        Operand v = t.stack.operand(value);
+        boolean viaRdx = switch (v) {
+            case Operand.InMemory m -> true;
+            case Operand.Constant(long imm) -> bits == 64 && !OperandStack.fitsInt(imm);
+            case Operand.InRegister r -> false;
+        };
+        if (viaRdx) {
             t.stack.move(Reg.RDX, v, bits == 64 ? 64 : 32);
-            v = Reg.RDX;
+            v = Operand.of(Reg.RDX);
         }
         Mem m = address(t, t.stack.pop(), Reg.RAX).size(bits);
-        if (v instanceof Reg r) {
-            t.a.mov(m, r.withBits(bits));
-        } else {
-            long imm = (Long) v;
-            t.a.mov(m, switch (bits) {
+        switch (v) {
+            case Operand.InRegister(Reg r) -> t.a.mov(m, r.withBits(bits));
+            case Operand.Constant(long imm) -> t.a.mov(m, switch (bits) {
                 case 8 -> (long) (byte) imm;
                 case 16 -> (long) (short) imm;
                 case 32 -> (long) (int) imm;
                 default -> imm;
             });
+            case Operand.InMemory mem -> throw new IllegalStateException("memory sources go through rdx above");
         }
     }
 

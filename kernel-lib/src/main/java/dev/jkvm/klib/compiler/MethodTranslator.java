@@ -236,24 +236,23 @@ final class MethodTranslator {
         }
         List<ParallelMove.Move> moves = new ArrayList<>();
         for (int p = 0; p < parameterSlots.length; p++) {
-            Object home = frame.localHome(parameterSlots[p]);
+            Operand.Location home = frame.localHome(parameterSlots[p]);
             if (home == null) {
                 continue;
             }
             int bits = parameterWide[p] ? 64 : 32;
-            Object arrival = p < CallingConvention.ARGUMENT_REGISTERS.size()
-                    ? CallingConvention.ARGUMENT_REGISTERS.get(p)
-                    : Mem.at(Reg.RBP, 16 + 8L * (p - CallingConvention.ARGUMENT_REGISTERS.size()));
-            if (home instanceof Reg r) {
-                moves.add(new ParallelMove.Move(r, arrival, bits));
-            } else {
-                stack.move(home, arrival, bits);
+            Operand arrival = p < CallingConvention.ARGUMENT_REGISTERS.size()
+                    ? Operand.of(CallingConvention.ARGUMENT_REGISTERS.get(p))
+                    : Operand.of(Mem.at(Reg.RBP, 16 + 8L * (p - CallingConvention.ARGUMENT_REGISTERS.size())));
+            switch (home) {
+                case Operand.InRegister(Reg r) -> moves.add(new ParallelMove.Move(r, arrival, bits));
+                case Operand.InMemory m -> stack.move(m, arrival, bits);
             }
         }
         ParallelMove.emit(a, moves);
         // After the parameter moves, which may read registers the array bases take.
         for (Map.Entry<FieldRef, Integer> array : arrayBaseSlots.entrySet()) {
-            if (frame.localHome(array.getValue()) instanceof Reg base) {
+            if (frame.localHome(array.getValue()) instanceof Operand.InRegister(Reg base)) {
                 a.lea(base.withBits(64), Mem.rip(unit.constantArray(array.getKey()).label()));
             }
         }
@@ -327,12 +326,12 @@ final class MethodTranslator {
             for (int i = 0; i < Math.min(known.size(), state.size()); i++) {
                 StackValue k = known.get(i);
                 StackValue v = state.get(i);
-                if ((k.kind == StackValue.Kind.ARRAY || v.kind == StackValue.Kind.ARRAY)
-                        && (k.kind != v.kind || !k.array.equals(v.array))) {
+                // Two array references agree when they name the same field (records compare by value).
+                if ((k instanceof StackValue.ArrayRef || v instanceof StackValue.ArrayRef) && !k.equals(v)) {
                     throw violation("reaches one branch target with different arrays on the operand stack:"
                             + " select the index, not the array");
                 }
-                if (k.kind == StackValue.Kind.STRING || v.kind == StackValue.Kind.STRING) {
+                if (k instanceof StackValue.StringLiteral || v instanceof StackValue.StringLiteral) {
                     throw violation("keeps a string literal on the operand stack across a branch:"
                             + " call Console.print in each branch instead");
                 }
@@ -356,13 +355,12 @@ final class MethodTranslator {
             a.sub(Reg.RSP, padding);
         }
         for (int k = args.size() - 1; k >= registerArgs; k--) {
-            Object src = stack.operand(args.get(k));
-            switch (src) {
-                case Reg r -> a.push(r);
-                case Mem m -> a.push(m.size(64));
-                case Long imm when OperandStack.fitsInt(imm) -> a.push(imm);
-                default -> {
-                    stack.move(Reg.RAX, src, 64);
+            switch (stack.operand(args.get(k))) {
+                case Operand.InRegister(Reg r) -> a.push(r);
+                case Operand.InMemory(Mem m) -> a.push(m.size(64));
+                case Operand.Constant(long imm) when OperandStack.fitsInt(imm) -> a.push(imm);
+                case Operand.Constant c -> {
+                    stack.move(Reg.RAX, c, 64);
                     a.push(Reg.RAX);
                 }
             }
@@ -449,11 +447,11 @@ final class MethodTranslator {
     private void chooseResultHint(int operands) {
         Instruction next = cursor.nextInstruction();
         if (next instanceof StoreInstruction st && (st.typeKind() == TypeKind.INT || st.typeKind() == TypeKind.LONG)
-                && frame.localHome(st.slot()) instanceof Reg home) {
+                && frame.localHome(st.slot()) instanceof Operand.InRegister(Reg home)) {
             int below = stack.size() - operands;
             for (int i = 0; i < below; i++) {
                 StackValue v = stack.get(i);
-                if (v.kind == StackValue.Kind.LOCAL && v.local == st.slot()) {
+                if (v instanceof StackValue.LocalRead(int slot, _) && slot == st.slot()) {
                     stack.materialize(i);
                 }
             }
@@ -525,20 +523,19 @@ final class MethodTranslator {
             case INT, LONG -> {
                 StackValue v = stack.pop();
                 stack.materializeLocal(s.slot());
-                if (v.kind == StackValue.Kind.LOCAL && v.local == s.slot()) {
+                if (v instanceof StackValue.LocalRead(int slot, _) && slot == s.slot()) {
                     return;
                 }
                 stack.move(frame.localHome(s.slot()), stack.operand(v), v.bits());
             }
             case REFERENCE -> {
-                StackValue v = stack.pop();
-                if (v.kind != StackValue.Kind.ARRAY) {
+                if (!(stack.pop() instanceof StackValue.ArrayRef(FieldRef array))) {
                     throw violation("stores an object reference in local " + s.slot()
                             + ": only static final constant arrays may be held in locals");
                 }
-                FieldRef previous = arrayLocals.putIfAbsent(s.slot(), v.array);
-                if (previous != null && !previous.equals(v.array)) {
-                    throw violation("stores two different arrays (" + previous + ", " + v.array
+                FieldRef previous = arrayLocals.putIfAbsent(s.slot(), array);
+                if (previous != null && !previous.equals(array)) {
+                    throw violation("stores two different arrays (" + previous + ", " + array
                             + ") in local " + s.slot() + ": use a separate method for each array");
                 }
             }
@@ -549,19 +546,9 @@ final class MethodTranslator {
 
     private void increment(IncrementInstruction i) {
         stack.materializeLocal(i.slot());
-        Object home = frame.localHome(i.slot());
-        if (i.constant() == 1) {
-            if (home instanceof Reg r) {
-                a.add(r.withBits(32), 1);
-            } else {
-                a.add(((Mem) home).size(32), 1);
-            }
-            return;
-        }
-        if (home instanceof Reg r) {
-            a.add(r.withBits(32), i.constant());
-        } else {
-            a.add(((Mem) home).size(32), i.constant());
+        switch (frame.localHome(i.slot()).sized(32)) {
+            case Operand.InRegister(Reg r) -> a.add(r, i.constant());
+            case Operand.InMemory(Mem m) -> a.add(m, i.constant());
         }
     }
 
@@ -656,7 +643,7 @@ final class MethodTranslator {
                 }
                 StaticSlot slot = staticSlot(ref);
                 StackValue v = stack.pop();
-                stack.move(slot.address(), stack.operand(v), slot.bits());
+                stack.move(Operand.of(slot.address()), stack.operand(v), slot.bits());
             }
             default -> throw violation("accesses the instance field " + ref
                     + ": kernel code has no objects; make it static");
@@ -688,16 +675,14 @@ final class MethodTranslator {
 
     private void arrayLoad(ArrayLoadInstruction al) {
         StackValue indexValue = stack.pop();
-        StackValue array = stack.pop();
-        if (array.kind != StackValue.Kind.ARRAY) {
+        if (!(stack.pop() instanceof StackValue.ArrayRef(FieldRef array))) {
             throw violation("indexes an array that is not a static final constant array");
         }
-        ConstantArray ca = constantArray(array.array);
+        ConstantArray ca = constantArray(array);
         int scale = ca.elementBits() / 8;
         Reg r = stack.resultRegister(stack.size());
         boolean wide = ca.elementBits() == 64;
-        if (indexValue.isConstant()) {
-            long i = indexValue.constant;
+        if (indexValue instanceof StackValue.Constant(long i, _)) {
             if (i < 0 || i >= ca.length()) {
                 a.mov(Reg.ESI, i);
                 a.mov(Reg.EDX, ca.length());
@@ -725,9 +710,9 @@ final class MethodTranslator {
             a.call(unit.external(SymbolNames.PANIC_ARRAY_INDEX));
             a.ud2();
         });
-        Integer baseSlot = arrayBaseSlots.get(array.array);
+        Integer baseSlot = arrayBaseSlots.get(array);
         Reg base = Reg.RDX;
-        if (baseSlot != null && frame.localHome(baseSlot) instanceof Reg hoisted) {
+        if (baseSlot != null && frame.localHome(baseSlot) instanceof Operand.InRegister(Reg hoisted)) {
             base = hoisted.withBits(64);
         } else {
             a.lea(Reg.RDX, Mem.rip(ca.label()));

@@ -73,57 +73,64 @@ final class OperandStack {
         return List.copyOf(entries);
     }
 
-    static Object sized(Object operand, int bits) {
-        return switch (operand) {
-            case Reg r -> r.withBits(bits);
-            case Mem m -> m.size(bits);
-            default -> operand;
-        };
-    }
-
     static boolean fitsInt(long v) {
         return v == (int) v;
     }
 
-    /** Where the value is now: Reg (64-bit name), Mem (unsized) or Long. */
-    Object operand(StackValue v) {
-        return switch (v.kind) {
-            case CONSTANT -> v.constant;
-            case LOCAL -> frame.localHome(v.local);
-            case LOCATED -> v.location;
-            case STRING -> throw violation.apply("uses the string literal \"" + v.text
+    /** Where the value is now: a register (64-bit name), memory (unsized) or a constant. */
+    Operand operand(StackValue v) {
+        return switch (v) {
+            case StackValue.Constant(long value, _) -> Operand.of(value);
+            case StackValue.LocalRead(int slot, _) -> frame.localHome(slot);
+            case StackValue.Located(Operand.Location location, _) -> location;
+            case StackValue.StringLiteral(String text) -> throw violation.apply("uses the string literal \"" + text
                     + "\" other than as the argument of Console.print or the symbol of Asm.call");
-            case ARRAY -> throw violation.apply("uses the array " + v.array
+            case StackValue.ArrayRef(FieldRef array) -> throw violation.apply("uses the array " + array
                     + " other than by indexing it or taking its length");
         };
     }
 
-    /** dst (Reg or Mem) = src (Reg, Mem or Long), bits wide; memory to memory goes through rax. */
-    void move(Object dst, Object src, int bits) {
-        if (dst instanceof Reg d) {
-            switch (src) {
-                case Reg s -> {
-                    if (s.code() != d.code()) {
-                        a.mov(d.withBits(bits == 64 ? 64 : 32), s.withBits(bits == 64 ? 64 : 32));
+    /** dst = src, bits wide; memory to memory goes through rax. */
+    void move(Operand.Location dst, Operand src, int bits) {
+        switch (dst) {
+            case Operand.InRegister(Reg d) -> move(d, src, bits);
+            case Operand.InMemory(Mem dm) -> {
+                Mem m = dm.size(bits);
+                switch (src) {
+                    case Operand.InRegister(Reg s) -> a.mov(m, s.withBits(bits));
+                    case Operand.Constant(long imm) when bits < 64 || fitsInt(imm) ->
+                            a.mov(m, bits == 64 ? imm : narrow(imm, bits));
+                    case Operand.Constant c -> {
+                        move(Reg.RAX, c, bits);
+                        a.mov(m, Reg.RAX.withBits(bits));
+                    }
+                    case Operand.InMemory s -> {
+                        move(Reg.RAX, s, bits);
+                        a.mov(m, Reg.RAX.withBits(bits));
                     }
                 }
-                case Mem m -> a.mov(d.withBits(bits), m.size(bits));
-                case Long imm when bits == 64 && imm >= 0 && imm <= 0xFFFF_FFFFL ->
-                        a.mov(d.withBits(32), imm.longValue()); // writing the low half zero-extends
-                case Long imm -> a.mov(d.withBits(bits == 64 ? 64 : 32), bits == 64 ? imm : (long) imm.intValue());
-                default -> throw new IllegalStateException(src.toString());
             }
-            return;
         }
-        Mem m = ((Mem) dst).size(bits);
+    }
+
+    /** Register d (any name: the width comes from bits) = src, bits wide. */
+    void move(Reg d, Operand src, int bits) {
         switch (src) {
-            case Reg s -> a.mov(m, s.withBits(bits));
-            case Long imm when bits < 64 || fitsInt(imm) -> a.mov(m, bits == 64 ? imm : narrow(imm, bits));
-            default -> {
-                move(Reg.RAX, src, bits);
-                a.mov(m, Reg.RAX.withBits(bits));
+            case Operand.InRegister(Reg s) -> {
+                if (s.code() != d.code()) {
+                    a.mov(d.withBits(bits == 64 ? 64 : 32), s.withBits(bits == 64 ? 64 : 32));
+                }
             }
+            case Operand.InMemory(Mem m) -> a.mov(d.withBits(bits), m.size(bits));
+            case Operand.Constant(long imm) when bits == 64 && imm >= 0 && imm <= 0xFFFF_FFFFL ->
+                    a.mov(d.withBits(32), imm); // writing the low half zero-extends
+            case Operand.Constant(long imm) -> a.mov(d.withBits(bits == 64 ? 64 : 32), bits == 64 ? imm : (long) (int) imm);
         }
+    }
+
+    /** Register d = register s, bits wide (no instruction when they are the same register). */
+    void move(Reg d, Reg s, int bits) {
+        move(d, Operand.of(s), bits);
     }
 
     private static long narrow(long v, int bits) {
@@ -139,18 +146,18 @@ final class OperandStack {
         if (resultHint != null) {
             return resultHint;
         }
-        return frame.stackHome(depth) instanceof Reg r ? r : Reg.RAX;
+        return frame.stackHome(depth) instanceof Operand.InRegister(Reg r) ? r : Reg.RAX;
     }
 
     /** Pushes the value computed in register r (see resultRegister) as a new stack entry. */
     void pushResult(Reg r, boolean wide) {
         if (resultHint != null && r.code() == resultHint.code()) {
-            entries.add(StackValue.located(resultHint, wide));
+            entries.add(StackValue.located(Operand.of(resultHint), wide));
             return;
         }
         int depth = entries.size();
-        Object home = frame.stackHome(depth);
-        if (home instanceof Mem m) {
+        Operand.Location home = frame.stackHome(depth);
+        if (home instanceof Operand.InMemory(Mem m)) {
             a.mov(m.size(wide ? 64 : 32), r.withBits(wide ? 64 : 32));
         }
         entries.add(StackValue.located(home, wide));
@@ -165,26 +172,33 @@ final class OperandStack {
     }
 
     /** The operand as a register: itself if it is one, else loaded into scratch. */
-    Reg inRegister(Object operand, int bits, Reg scratch) {
-        if (operand instanceof Reg r) {
-            return r;
-        }
-        move(scratch, operand, bits);
-        return scratch;
+    Reg inRegister(Operand operand, int bits, Reg scratch) {
+        return switch (operand) {
+            case Operand.InRegister(Reg r) -> r;
+            case Operand.InMemory m -> {
+                move(scratch, m, bits);
+                yield scratch;
+            }
+            case Operand.Constant c -> {
+                move(scratch, c, bits);
+                yield scratch;
+            }
+        };
     }
 
     /** Brings stack entry i to its home. */
     void materialize(int i) {
         StackValue v = entries.get(i);
-        Object home = frame.stackHome(i);
-        if (v.kind == StackValue.Kind.LOCATED && v.location == home) {
-            return;
+        Operand.Location home = frame.stackHome(i);
+        boolean moves = switch (v) {
+            case StackValue.Located(Operand.Location at, _) -> !home.equals(at);
+            case StackValue.Constant _, StackValue.LocalRead _ -> true;
+            case StackValue.ArrayRef _, StackValue.StringLiteral _ -> false; // no value to hold: nothing to move
+        };
+        if (moves) {
+            move(home, operand(v), v.bits());
+            entries.set(i, StackValue.located(home, v.wide()));
         }
-        if (v.kind == StackValue.Kind.ARRAY || v.kind == StackValue.Kind.STRING) {
-            return;
-        }
-        move(home, operand(v), v.bits());
-        entries.set(i, StackValue.located(home, v.wide));
     }
 
     /** Brings every stack entry to its home: the state all paths into a label agree on. */
@@ -198,7 +212,7 @@ final class OperandStack {
     void materializeLocal(int slot) {
         for (int i = 0; i < entries.size(); i++) {
             StackValue v = entries.get(i);
-            if (v.kind == StackValue.Kind.LOCAL && v.local == slot) {
+            if (v instanceof StackValue.LocalRead(int read, _) && read == slot) {
                 materialize(i);
             }
         }
@@ -208,22 +222,28 @@ final class OperandStack {
     void saveAcrossCall() {
         for (int i = 0; i < entries.size(); i++) {
             StackValue v = entries.get(i);
-            if (v.kind != StackValue.Kind.LOCATED && v.kind != StackValue.Kind.LOCAL) {
+            if (!isHeld(v)) {
                 continue;
             }
-            Object where = operand(v);
-            if (where instanceof Reg r && !CallingConvention.CALLEE_SAVED.contains(r)) {
+            if (operand(v) instanceof Operand.InRegister(Reg r) && !CallingConvention.CALLEE_SAVED.contains(r)) {
                 Mem slot = frame.stackSaveSlot(i);
                 a.mov(slot.size(64), r);
                 for (int j = i; j < entries.size(); j++) {
                     StackValue w = entries.get(j);
-                    boolean held = w.kind == StackValue.Kind.LOCATED || w.kind == StackValue.Kind.LOCAL;
-                    if (held && operand(w) == r) {
-                        entries.set(j, StackValue.located(slot, w.wide));
+                    if (isHeld(w) && Operand.of(r).equals(operand(w))) {
+                        entries.set(j, StackValue.located(Operand.of(slot), w.wide()));
                     }
                 }
             }
         }
+    }
+
+    /** True for entries whose value sits in a register or memory: a located value or an unread local. */
+    private static boolean isHeld(StackValue v) {
+        return switch (v) {
+            case StackValue.Located _, StackValue.LocalRead _ -> true;
+            case StackValue.Constant _, StackValue.StringLiteral _, StackValue.ArrayRef _ -> false;
+        };
     }
 
     /** Pops n arguments, returning them in call order. */
@@ -242,7 +262,7 @@ final class OperandStack {
         while (slots < n) {
             StackValue v = pop();
             taken.addFirst(v);
-            slots += v.wide ? 2 : 1;
+            slots += v.wide() ? 2 : 1;
         }
         if (slots != n) {
             throw violation.apply("splits a long value with a stack instruction");
@@ -290,24 +310,22 @@ final class OperandStack {
         List<Integer> moved = new ArrayList<>();
         for (int i = from; i < entries.size(); i++) {
             StackValue v = entries.get(i);
-            if (v.kind == StackValue.Kind.LOCATED && v.location != frame.stackHome(i)) {
-                switch (v.location) {
-                    case Reg r -> a.push(r);
-                    case Mem m -> a.push(m.size(64));
-                    default -> throw new IllegalStateException();
+            if (v instanceof StackValue.Located(Operand.Location at, _) && !frame.stackHome(i).equals(at)) {
+                switch (at) {
+                    case Operand.InRegister(Reg r) -> a.push(r);
+                    case Operand.InMemory(Mem m) -> a.push(m.size(64));
                 }
                 moved.add(i);
             }
         }
         for (int k = moved.size() - 1; k >= 0; k--) {
             int i = moved.get(k);
-            Object home = frame.stackHome(i);
+            Operand.Location home = frame.stackHome(i);
             switch (home) {
-                case Reg r -> a.pop(r);
-                case Mem m -> a.pop(m.size(64));
-                default -> throw new IllegalStateException();
+                case Operand.InRegister(Reg r) -> a.pop(r);
+                case Operand.InMemory(Mem m) -> a.pop(m.size(64));
             }
-            entries.set(i, StackValue.located(home, entries.get(i).wide));
+            entries.set(i, StackValue.located(home, entries.get(i).wide()));
         }
     }
 }

@@ -13,8 +13,8 @@ import java.util.List;
  * breaking register cycles through rax.
  */
 final class ParallelMove {
-    /** One move: dst (64-bit register name) receives src (Reg, Mem or Long) of the given width. */
-    record Move(Reg dst, Object src, int bits) {
+    /** One move: dst (64-bit register name) receives src of the given width. */
+    record Move(Reg dst, Operand src, int bits) {
     }
 
     private ParallelMove() {
@@ -23,7 +23,7 @@ final class ParallelMove {
     static void emit(Assembler a, List<Move> moves) {
         List<Move> pending = new ArrayList<>();
         for (Move m : moves) {
-            if (!(m.src instanceof Reg r && r.code() == m.dst.code())) {
+            if (!m.src.sharesRegisterWith(m.dst)) {
                 pending.add(m);
             }
         }
@@ -46,8 +46,8 @@ final class ParallelMove {
                 a.mov(Reg.RAX, blocked);
                 for (int i = 0; i < pending.size(); i++) {
                     Move m = pending.get(i);
-                    if (m.src instanceof Reg r && r.code() == blocked.code()) {
-                        pending.set(i, new Move(m.dst, Reg.RAX, m.bits));
+                    if (m.src.sharesRegisterWith(blocked)) {
+                        pending.set(i, new Move(m.dst, Operand.of(Reg.RAX), m.bits));
                     }
                 }
             }
@@ -56,7 +56,7 @@ final class ParallelMove {
 
     private static boolean isRead(List<Move> pending, Reg reg, Move except) {
         for (Move m : pending) {
-            if (m != except && m.src instanceof Reg r && r.code() == reg.code()) {
+            if (m != except && m.src.sharesRegisterWith(reg)) {
                 return true;
             }
         }
@@ -65,10 +65,9 @@ final class ParallelMove {
 
     private static void emitOne(Assembler a, Move m) {
         switch (m.src) {
-            case Reg r -> a.mov(m.dst, r);
-            case Mem mem -> a.mov(m.dst.withBits(m.bits), mem.size(m.bits));
-            case Long imm -> a.mov(m.dst.withBits(m.bits), m.bits == 32 ? (long) imm.intValue() : imm);
-            default -> throw new IllegalStateException("unsupported move source " + m.src);
+            case Operand.InRegister(Reg r) -> a.mov(m.dst, r);
+            case Operand.InMemory(Mem mem) -> a.mov(m.dst.withBits(m.bits), mem.size(m.bits));
+            case Operand.Constant(long imm) -> a.mov(m.dst.withBits(m.bits), m.bits == 32 ? (long) (int) imm : imm);
         }
     }
 }

@@ -4,68 +4,67 @@ package dev.jkvm.klib.compiler;
  * One entry of the JVM operand stack as the translator tracks it at compile time. Values are
  * kept symbolic (a constant, an unread local) until an instruction needs them, so that
  * "iload a; iload b; iadd" becomes one mov and one add on the registers holding a and b.
+ * OperandStack.operand says where an entry's value is (an {@link Operand}); switches over the
+ * cases here have no default, so the compiler checks that each one is handled.
  */
-final class StackValue {
-    enum Kind {
-        /** A compile-time constant. */
-        CONSTANT,
-        /** The current value of a local variable, not yet copied (copied before the local changes). */
-        LOCAL,
-        /** A value held in a register or frame slot (the location field). */
-        LOCATED,
-        /** A string literal: legal only as an argument of Console.print or Asm.call. */
-        STRING,
-        /** A reference to a static final constant array: legal only for indexing and length. */
-        ARRAY
+sealed interface StackValue {
+
+    /** True for long (one entry, two JVM stack slots). */
+    boolean wide();
+
+    /** Width in bits of the Java value: 64 for long, 32 for every int-like type. */
+    default int bits() {
+        return wide() ? 64 : 32;
     }
 
-    final Kind kind;
-    /** True for long (one entry, two JVM stack slots). */
-    final boolean wide;
-    final long constant;
-    final int local;
-    /** A dev.jkvm.klib.asm.Reg (64-bit name) or Mem for LOCATED values. */
-    final Object location;
-    final String text;
-    final FieldRef array;
+    /** A compile-time constant; an int constant is kept sign-extended from 32 bits. */
+    record Constant(long value, boolean wide) implements StackValue {
+        public Constant {
+            value = wide ? value : (int) value;
+        }
+    }
 
-    private StackValue(Kind kind, boolean wide, long constant, int local, Object location, String text,
-            FieldRef array) {
-        this.kind = kind;
-        this.wide = wide;
-        this.constant = constant;
-        this.local = local;
-        this.location = location;
-        this.text = text;
-        this.array = array;
+    /** The current value of a local variable, not yet copied (copied before the local changes). */
+    record LocalRead(int slot, boolean wide) implements StackValue {
+    }
+
+    /** A value held in a register or frame slot. */
+    record Located(Operand.Location location, boolean wide) implements StackValue {
+    }
+
+    /** A string literal: legal only as an argument of Console.print or Asm.call. */
+    record StringLiteral(String text) implements StackValue {
+        @Override
+        public boolean wide() {
+            return false;
+        }
+    }
+
+    /** A reference to a static final constant array: legal only for indexing and length. */
+    record ArrayRef(FieldRef field) implements StackValue {
+        @Override
+        public boolean wide() {
+            return false;
+        }
     }
 
     static StackValue constant(long value, boolean wide) {
-        return new StackValue(Kind.CONSTANT, wide, wide ? value : (int) value, -1, null, null, null);
+        return new Constant(value, wide);
     }
 
     static StackValue local(int slot, boolean wide) {
-        return new StackValue(Kind.LOCAL, wide, 0, slot, null, null, null);
+        return new LocalRead(slot, wide);
     }
 
-    static StackValue located(Object location, boolean wide) {
-        return new StackValue(Kind.LOCATED, wide, 0, -1, location, null, null);
+    static StackValue located(Operand.Location location, boolean wide) {
+        return new Located(location, wide);
     }
 
     static StackValue string(String text) {
-        return new StackValue(Kind.STRING, false, 0, -1, null, text, null);
+        return new StringLiteral(text);
     }
 
     static StackValue array(FieldRef field) {
-        return new StackValue(Kind.ARRAY, false, 0, -1, null, null, field);
-    }
-
-    boolean isConstant() {
-        return kind == Kind.CONSTANT;
-    }
-
-    /** Width in bits of the Java value: 64 for long, 32 for every int-like type. */
-    int bits() {
-        return wide ? 64 : 32;
+        return new ArrayRef(field);
     }
 }

@@ -35,7 +35,7 @@ final class SwitchLowering {
     }
 
     void lower(TableSwitchInstruction t) {
-        if (!(stack.peek().isConstant()) && isDense(t)) {
+        if (!(stack.peek() instanceof StackValue.Constant) && isDense(t)) {
             jumpTable(t);
         } else {
             switchOn(new ArrayList<>(t.cases()), t.defaultTarget());
@@ -50,10 +50,10 @@ final class SwitchLowering {
         StackValue key = stack.pop();
         stack.flush();
         Label otherwise = target.apply(defaultTarget);
-        if (key.isConstant()) {
+        if (key instanceof StackValue.Constant(long keyValue, _)) {
             Label chosen = otherwise;
             for (SwitchCase c : cases) {
-                if (c.caseValue() == (int) key.constant) {
+                if (c.caseValue() == (int) keyValue) {
                     chosen = target.apply(c.target());
                 }
             }

@@ -3,19 +3,19 @@ package dev.jkvm.klib.image;
 import dev.jkvm.klib.asm.AsmException;
 import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Label;
-import dev.jkvm.klib.asm.Relocation;
 import dev.jkvm.klib.asm.Section;
+import dev.jkvm.klib.asm.SectionPlacement;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Lays out assembled sections into a Multiboot v1 kernel file that QEMU's {@code -kernel},
- * GRUB and jkvm's own loader accept, and links them (applies every {@link Relocation}).
+ * GRUB and jkvm's own loader accept, and links them: {@link SectionPlacement} gives each section
+ * its address and applies its relocations.
  *
  * <p>Layout: the first page at the load address (1 MiB by default) holds the ELF header,
  * program headers and multiboot header; then all code sections, then rodata, data and bss,
@@ -68,35 +68,34 @@ public final class ImageBuilder {
         if (entry == null) {
             throw new AsmException("no entry point: call entry(label) with the 32-bit multiboot entry label");
         }
-        Map<Section, Long> addressOf = new IdentityHashMap<>();
+        SectionPlacement placement = new SectionPlacement(loadAddress + PAGE);
         List<PlacedSection> groups = new ArrayList<>();
         Map<Section.Kind, Integer> groupIndex = new HashMap<>();
-        long address = loadAddress + PAGE;
-        long loadedEnd = address;
+        long loadedEnd = placement.end();
         for (Section.Kind kind : ORDER) {
             List<Section> members = sections.stream().filter(s -> s.kind() == kind && s.size() > 0).toList();
             if (members.isEmpty()) {
                 continue;
             }
-            address = alignUp(address, PAGE);
-            long start = address;
+            long start = placement.alignEnd(PAGE);
             for (Section s : members) {
-                address = alignUp(address, s.alignment());
-                addressOf.put(s, address);
-                address += s.size();
+                placement.append(s, 1);
             }
             groupIndex.put(kind, groups.size());
-            groups.add(new PlacedSection(Elf32Writer.names().get(kind), kind, start, address - start, start - loadAddress));
+            groups.add(new PlacedSection(Elf32Writer.names().get(kind), kind, start, placement.end() - start, start - loadAddress));
             if (kind != Section.Kind.BSS) {
-                loadedEnd = address;
+                loadedEnd = placement.end();
             }
         }
-        long bssEnd = address;
+        long bssEnd = placement.end();
         if (bssEnd >= 1L << 32) {
             throw new AsmException("image ends at 0x" + Long.toHexString(bssEnd) + ", beyond 4 GiB: lower the load address or shrink bss");
         }
+        // Empty sections hold no bytes, only labels: they all sit at the end of the image.
         for (Section s : sections) {
-            addressOf.putIfAbsent(s, alignUp(address, Math.max(1, s.alignment())));
+            if (!placement.isPlaced(s)) {
+                placement.place(s, SectionPlacement.alignUp(bssEnd, Math.max(1, s.alignment())));
+            }
         }
 
         byte[] loaded = new byte[Math.toIntExact(loadedEnd - loadAddress)];
@@ -104,16 +103,11 @@ public final class ImageBuilder {
             if (s.kind() == Section.Kind.BSS || s.size() == 0) {
                 continue;
             }
-            long base = addressOf.get(s);
-            byte[] bytes = s.bytes();
-            int fileAt = (int) (base - loadAddress);
-            for (Relocation r : s.relocations()) {
-                r.apply(bytes, (int) r.offset(), base + r.offset(), addressOfLabel(r.target(), addressOf));
-            }
-            System.arraycopy(bytes, 0, loaded, fileAt, bytes.length);
+            byte[] bytes = placement.linked(s);
+            System.arraycopy(bytes, 0, loaded, (int) (placement.address(s) - loadAddress), bytes.length);
         }
 
-        long entryAddress = addressOfLabel(entry, addressOf);
+        long entryAddress = placement.address(entry);
         List<PlacedSection> segments = new ArrayList<>();
         segments.add(new PlacedSection("headers", Section.Kind.RODATA, loadAddress, PAGE, 0));
         segments.addAll(groups);
@@ -129,7 +123,7 @@ public final class ImageBuilder {
         List<Elf32Writer.Symbol> elfSymbols = new ArrayList<>();
         for (Section s : sections) {
             for (Map.Entry<String, Label> e : s.symbols().entrySet()) {
-                long at = addressOf.get(s) + e.getValue().offset();
+                long at = placement.address(s) + e.getValue().offset();
                 if (symbols.putIfAbsent(e.getKey(), at) != null) {
                     throw new AsmException("symbol " + e.getKey() + " is defined in two sections: rename one");
                 }
@@ -141,21 +135,5 @@ public final class ImageBuilder {
         }
         byte[] file = Elf32Writer.write(loaded, loadAddress, entryAddress, segments, groups, elfSymbols);
         return new KernelImage(file, entryAddress, loadAddress, symbols, groups);
-    }
-
-    private static long addressOfLabel(Label label, Map<Section, Long> addressOf) {
-        if (!label.isBound()) {
-            throw new AsmException("label " + label + " is referenced but never bound: call bind(label) where it belongs");
-        }
-        Long base = addressOf.get(label.section());
-        if (base == null) {
-            throw new AsmException("label " + label + " lives in section " + label.section().name()
-                    + ", which is not part of the image: add it (or its assembler) to the ImageBuilder");
-        }
-        return base + label.offset();
-    }
-
-    private static long alignUp(long v, long a) {
-        return (v + a - 1) / a * a;
     }
 }

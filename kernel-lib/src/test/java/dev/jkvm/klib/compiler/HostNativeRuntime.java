@@ -4,8 +4,8 @@ import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Reg;
-import dev.jkvm.klib.asm.Relocation;
 import dev.jkvm.klib.asm.Section;
+import dev.jkvm.klib.asm.SectionPlacement;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -16,7 +16,6 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -39,7 +38,7 @@ final class HostNativeRuntime implements AutoCloseable {
 
     private final Arena arena = Arena.ofConfined();
     private final CompiledUnit unit;
-    private final Map<Section, Long> bases = new HashMap<>();
+    private final SectionPlacement placement;
     private final MemorySegment region;
     private final long regionSize;
     private final Label enter = new Label("test_enter");
@@ -105,23 +104,16 @@ final class HostNativeRuntime implements AutoCloseable {
                 }
             }
         }
-        long size = 0;
+        SectionPlacement offsets = new SectionPlacement(0);
         for (Section s : a.sections()) {
-            size = align(size, Math.max(16, s.alignment()));
-            bases.put(s, size);
-            size += s.size();
+            offsets.append(s, 16);
         }
-        regionSize = Math.max(4096, align(size, 4096));
+        regionSize = Math.max(4096, SectionPlacement.alignUp(offsets.end(), 4096));
         region = ExecutableMemory.map(regionSize);
-        long base = region.address();
+        placement = offsets.movedBy(region.address());
         for (Section s : a.sections()) {
-            long sectionBase = base + bases.get(s);
-            byte[] bytes = s.bytes();
-            for (Relocation r : s.relocations()) {
-                long target = base + bases.get(r.target().section()) + r.target().offset();
-                r.apply(bytes, (int) r.offset(), sectionBase + r.offset(), target);
-            }
-            MemorySegment.copy(bytes, 0, region, ValueLayout.JAVA_BYTE, bases.get(s), bytes.length);
+            byte[] bytes = placement.linked(s);
+            MemorySegment.copy(bytes, 0, region, ValueLayout.JAVA_BYTE, offsets.address(s), bytes.length);
         }
         try {
             MethodHandle print = MethodHandles.lookup().findVirtual(HostNativeRuntime.class, "print",
@@ -150,12 +142,8 @@ final class HostNativeRuntime implements AutoCloseable {
         return console.toString();
     }
 
-    private static long align(long v, long a) {
-        return (v + a - 1) / a * a;
-    }
-
     long addressOf(Label label) {
-        return region.address() + bases.get(label.section()) + label.offset();
+        return placement.address(label);
     }
 
     private void setCell(Label cell, long value) {

@@ -2,8 +2,8 @@ package dev.jkvm.klib.compiler.bench;
 
 import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Label;
-import dev.jkvm.klib.asm.Relocation;
 import dev.jkvm.klib.asm.Section;
+import dev.jkvm.klib.asm.SectionPlacement;
 import dev.jkvm.klib.compiler.CompiledUnit;
 import dev.jkvm.klib.compiler.JavaSubsetCompiler;
 import org.junit.jupiter.api.Test;
@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -135,23 +134,16 @@ class CompilerCodeQualityBenchmark {
             a.ud2();
         }
         Path dir = Files.createTempDirectory("klib-bench");
-        Map<Section, Long> bases = new LinkedHashMap<>();
-        long size = 0;
+        SectionPlacement offsets = new SectionPlacement(0);
         for (Section s : a.sections()) {
-            size = (size + 63) / 64 * 64;
-            bases.put(s, size);
-            size += s.size();
+            offsets.append(s, 64);
         }
-        size = (size + 4095) / 4096 * 4096;
+        long size = SectionPlacement.alignUp(offsets.end(), 4096);
+        SectionPlacement placement = offsets.movedBy(IMAGE_BASE);
         byte[] image = new byte[(int) size];
         for (Section s : a.sections()) {
-            byte[] bytes = s.bytes();
-            long sectionAddress = IMAGE_BASE + bases.get(s);
-            for (Relocation r : s.relocations()) {
-                long target = IMAGE_BASE + bases.get(r.target().section()) + r.target().offset();
-                r.apply(bytes, (int) r.offset(), sectionAddress + r.offset(), target);
-            }
-            System.arraycopy(bytes, 0, image, bases.get(s).intValue(), bytes.length);
+            byte[] bytes = placement.linked(s);
+            System.arraycopy(bytes, 0, image, (int) offsets.address(s), bytes.length);
         }
         Files.write(dir.resolve("image.bin"), image);
         StringBuilder header = new StringBuilder("#define IMAGE_BASE 0x" + Long.toHexString(IMAGE_BASE) + "L\n");
@@ -160,7 +152,7 @@ class CompilerCodeQualityBenchmark {
         for (String routine : ROUTINES) {
             Label label = unit.methods().entrySet().stream()
                     .filter(e -> e.getKey().name().equals(routine)).findFirst().orElseThrow().getValue();
-            header.append("#define OFF_").append(routine).append(" ").append(bases.get(text) + label.offset())
+            header.append("#define OFF_").append(routine).append(" ").append(offsets.address(text) + label.offset())
                     .append("\n");
         }
         Files.writeString(dir.resolve("offsets.h"), header);

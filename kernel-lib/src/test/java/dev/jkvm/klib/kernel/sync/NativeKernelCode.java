@@ -3,8 +3,8 @@ package dev.jkvm.klib.kernel.sync;
 import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Reg;
-import dev.jkvm.klib.asm.Relocation;
 import dev.jkvm.klib.asm.Section;
+import dev.jkvm.klib.asm.SectionPlacement;
 import dev.jkvm.klib.compiler.CompiledUnit;
 import dev.jkvm.klib.compiler.ExecutableMemory;
 import dev.jkvm.klib.compiler.JavaSubsetCompiler;
@@ -17,7 +17,6 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -34,7 +33,7 @@ public final class NativeKernelCode {
 
     private final CompiledUnit unit;
     private final MemorySegment region;
-    private final Map<Section, Long> bases = new HashMap<>();
+    private final SectionPlacement placement;
 
     /** A kernel routine's host version: up to four arguments, as Asm.call passes them. */
     @FunctionalInterface
@@ -65,29 +64,21 @@ public final class NativeKernelCode {
             a.mov(Reg.RAX, upcall(routine));
             a.jmp(Reg.RAX);
         }
-        long size = 0;
+        SectionPlacement offsets = new SectionPlacement(0);
         for (Section s : a.sections()) {
-            size = (size + 63) / 64 * 64;
-            bases.put(s, size);
-            size += s.size();
+            offsets.append(s, 64);
         }
-        long mapped = Math.max(4096, (size + 4095) / 4096 * 4096);
-        region = ExecutableMemory.map(mapped);
+        region = ExecutableMemory.map(Math.max(4096, SectionPlacement.alignUp(offsets.end(), 4096)));
+        placement = offsets.movedBy(region.address());
         for (Section s : a.sections()) {
-            byte[] bytes = s.bytes();
-            long sectionBase = region.address() + bases.get(s);
-            for (Relocation r : s.relocations()) {
-                long target = region.address() + bases.get(r.target().section()) + r.target().offset();
-                r.apply(bytes, (int) r.offset(), sectionBase + r.offset(), target);
-            }
-            MemorySegment.copy(bytes, 0, region, ValueLayout.JAVA_BYTE, bases.get(s), bytes.length);
+            byte[] bytes = placement.linked(s);
+            MemorySegment.copy(bytes, 0, region, ValueLayout.JAVA_BYTE, offsets.address(s), bytes.length);
         }
     }
 
     /** A handle calling the compiled static method (all overloads must share the descriptor). */
     public MethodHandle method(Class<?> owner, String name, String descriptor, FunctionDescriptor signature) {
-        long address = region.address() + bases.get(unit.method(owner.getName(), name, descriptor).section())
-                + unit.method(owner.getName(), name, descriptor).offset();
+        long address = placement.address(unit.method(owner.getName(), name, descriptor));
         return LINKER.downcallHandle(MemorySegment.ofAddress(address), signature);
     }
 
