@@ -45,3 +45,10 @@ apt_ensure() {
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
+
+# build_test_kernel SOURCE.S OUT.elf [gcc options]: a GNU-toolchain multiboot kernel (gcc, ld,
+# objcopy to ELF32) built by the tests' one builder, test-support's GnuToolchain, run as a
+# source-file program (no Maven build needed). Needs find_jdk first; gcc options take absolute paths.
+build_test_kernel() {
+  "$JAVA_HOME/bin/java" "$jkvm_root/test-support/src/main/java/dev/jkvm/testsupport/GnuToolchain.java" "$@"
+}

@@ -6,7 +6,8 @@
  * Vol. 1 §18.3.1) and does the same there, then exits through isa-debug-exit with 0 (process
  * status 1). The host times the serial lines; instructions = 6 * ITERS per ring (plus the few
  * loop set-up instructions, under 0.001 %).
- * Build: gcc -c -DITERS=N -I it/src/test/resources/kernels, then as it/.../build.sh links.
+ * Build: scripts/lib.sh's build_test_kernel (test-support's GnuToolchain: gcc -c -DITERS=N -I the
+ * test kernels' directory, ld, objcopy to ELF32).
  */
 #include "multiboot.inc"
 #include "longmode.inc"

@@ -44,8 +44,8 @@ _start:
         cld
         rep movsb
 
-        /* Software-enable the LAPIC (SVR bit 8, Intel SDM Vol. 3 §10.9): without it the
-         * nested KVM here accepts INIT/SIPI and starts nothing (PLATFORM.md). */
+        /* Software-enable the LAPIC (SVR bit 8, Intel SDM Vol. 3 §10.9): without it a nested
+         * paravirtual KVM (kvm_pvm) accepts INIT/SIPI and starts nothing (PLATFORM.md). */
         orl $0x1FF, LAPIC_SVR
         /* INIT to all excluding self (ICR shorthand 11b, level assert; SDM Vol. 3 §10.6.1). */
         movl $0, LAPIC_ICR_HIGH

@@ -1,9 +1,9 @@
 /*
  * Triple-faults on purpose: loads an empty IDT, drops to ring 3 and executes int3 there, so
  * neither the #BP nor the #GP and #DF that follow can be delivered (Intel SDM Vol. 3 §6.15,
- * interrupt 8). The fault is raised in ring 3 because on the nested KVM here ring-0 code is
- * emulated and a fault cascade inside the emulator ends as an emulation error rather than a
- * shutdown (measured; see PLATFORM.md). The VMM must report the shutdown with registers and the
+ * interrupt 8). The fault is raised in ring 3 because on a KVM that emulates ring-0 code (the
+ * nested paravirtual kvm_pvm) a fault cascade inside the emulator ends as an emulation error
+ * rather than a shutdown (measured; see PLATFORM.md). The VMM must report the shutdown with registers and the
  * bytes at RIP; QEMU with -no-reboot just stops.
  */
 #include "multiboot.inc"

@@ -32,7 +32,7 @@ class PackageLayersTest {
             "arch", "rt", "asm", "compiler", "image",
             "kernel.sync", "kernel.boot", "kernel.apic", "kernel.time", "kernel.acpi",
             "kernel.mm", "kernel.console", "kernel.cpu", "kernel.trap", "kernel.smp", "kernel.sched",
-            "kernel.user", "workload", "kernel.task", "kernel.selftest",
+            "kernel.user", "workload", "kernel.proc", "kernel.selftest",
             "kernel", "kernel.build");
 
     private static PackageGraph graph() {

@@ -19,8 +19,8 @@ import dev.jkvm.klib.image.KernelImage;
  * A multiboot image that runs one compiled Java-subset method in ring 3: the 32-bit entry maps
  * the first GiB user-accessible, enters long mode, and drops to ring 3 with IOPL 3 (so the
  * compiled Console and debug-exit port I/O work there) through iretq (Intel SDM Vol. 3A §6.14.3).
- * Ring 3 runs natively on the nested KVM here, ring 0 is emulated: this is where compiled code
- * runs at full speed.
+ * On a KVM that emulates ring 0 (the nested paravirtual kvm_pvm, PLATFORM.md) ring 3 still runs
+ * natively: this is where compiled code runs at full speed there.
  */
 final class RingThreeImage {
     /** GDT: null, ring-0 code and data, ring-3 data and code (selectors with RPL 3). */

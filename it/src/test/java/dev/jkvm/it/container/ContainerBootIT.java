@@ -31,7 +31,7 @@ class ContainerBootIT {
     @ParameterizedTest(name = "{0} vCPUs")
     @ValueSource(ints = {2, 4})
     void theSmpKernelSeesEveryVcpu(int cpus) throws Exception {
-        VmOutcome out = VmContainer.run(smp("smp-" + cpus + "-cpus", cpus));
+        ContainerOutcome out = VmContainer.run(smp("smp-" + cpus + "-cpus", cpus));
 
         SmpKernelExpectations.assertEveryCpuCameUp(out, cpus);
         LauncherReport report = LauncherReport.of(out);
@@ -41,8 +41,8 @@ class ContainerBootIT {
 
     @Test
     void twoVmsInTwoContainersAtOnce() throws Exception {
-        VmOutcome first;
-        VmOutcome second;
+        ContainerOutcome first;
+        ContainerOutcome second;
         // Both containers are started before either is waited for, so the two VMs run side by side.
         try (VmContainer a = smp("concurrent-a-2-cpus", 2); VmContainer b = smp("concurrent-b-2-cpus", 2)) {
             a.start();
@@ -66,7 +66,7 @@ class ContainerBootIT {
     void theBuiltInImageBootsAsOnTheHost(int cpus) throws Exception {
         String[] args = {"--cpus", Integer.toString(cpus), "--serial", "stdio", "--timeout", "120s"};
         HostLauncher.Result host = HostLauncher.run(args);
-        VmOutcome out = VmContainer.run(new VmContainer("built-in-image-" + cpus + "-cpus").withKvm()
+        ContainerOutcome out = VmContainer.run(new VmContainer("built-in-image-" + cpus + "-cpus").withKvm()
                 .withArgs(args).withArgs("--report", VmContainer.REPORT_PATH));
 
         // The guest ended the run (power-off 0, or isa-debug-exit's odd (v << 1) | 1), not the launcher.

@@ -36,7 +36,7 @@ class ContainerEmulatedIT {
     @ParameterizedTest(name = "{0} vCPUs")
     @ValueSource(ints = {2, 4})
     void theSmpKernelSeesEveryVcpuOnTheEmulatedCpu(int cpus) throws Exception {
-        VmOutcome out = VmContainer.run(smp("emulated-smp-" + cpus + "-cpus", cpus));
+        ContainerOutcome out = VmContainer.run(smp("emulated-smp-" + cpus + "-cpus", cpus));
 
         SmpKernelExpectations.assertEveryCpuCameUp(out, cpus);
         assertEquals(List.of(FALLBACK), out.stderr().lines().filter(l -> l.startsWith("jkvm: ")).toList(), out.stderr());
@@ -47,8 +47,8 @@ class ContainerEmulatedIT {
 
     @Test
     void twoEmulatedVmsInTwoContainersAtOnce() throws Exception {
-        VmOutcome first;
-        VmOutcome second;
+        ContainerOutcome first;
+        ContainerOutcome second;
         try (VmContainer a = smp("emulated-concurrent-a", 2); VmContainer b = smp("emulated-concurrent-b", 2)) {
             a.start();
             b.start();
@@ -66,7 +66,7 @@ class ContainerEmulatedIT {
     void aSpinningGuestOnTheEmulatedCpuIsEndedByTheTimeout() throws Exception {
         // spin.S prints "S" and loops with interrupts off: only the wall clock can end it.
         Path spin = TestKernels.build("spin");
-        VmOutcome out = VmContainer.run(new VmContainer("emulated-spin-timeout")
+        ContainerOutcome out = VmContainer.run(new VmContainer("emulated-spin-timeout")
                 .withFile(spin, "/tmp/spin.elf")
                 .withArgs("--kernel", "/tmp/spin.elf", "--serial", "stdio", "--timeout", "1s"));
 

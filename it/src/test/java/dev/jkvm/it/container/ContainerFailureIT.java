@@ -30,7 +30,7 @@ class ContainerFailureIT {
     void withAccelKvmButNoKvmDeviceTheLauncherNamesItAndExitsWith2() throws Exception {
         // A readable kernel, so that /dev/kvm is the only thing missing.
         Path spin = TestKernels.build("spin");
-        VmOutcome out = VmContainer.run(new VmContainer("no-kvm-device")
+        ContainerOutcome out = VmContainer.run(new VmContainer("no-kvm-device")
                 .withFile(spin, "/tmp/spin.elf").withArgs("--accel", "kvm", "--kernel", "/tmp/spin.elf", "--cpus", "2"));
 
         List<String> lines = out.stderr().strip().lines().toList();
@@ -45,7 +45,7 @@ class ContainerFailureIT {
     void aGuestThatSpinsForeverIsEndedByTheTimeout() throws Exception {
         // spin.S prints "S" and loops with interrupts off: only the wall clock can end it.
         Path spin = TestKernels.build("spin");
-        VmOutcome out = VmContainer.run(new VmContainer("spin-timeout").withKvm()
+        ContainerOutcome out = VmContainer.run(new VmContainer("spin-timeout").withKvm()
                 .withFile(spin, "/tmp/spin.elf")
                 .withArgs("--kernel", "/tmp/spin.elf", "--serial", "stdio", "--timeout", "1s"));
 

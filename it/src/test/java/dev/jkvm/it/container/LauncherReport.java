@@ -9,7 +9,7 @@ record LauncherReport(String outcome, long exitStatus, int cpus) {
     private static final Pattern EXIT_STATUS = Pattern.compile("\"exitStatus\": (\\d+)");
     private static final Pattern CPUS = Pattern.compile("\"cpus\": (\\d+)");
 
-    static LauncherReport of(VmOutcome out) {
+    static LauncherReport of(ContainerOutcome out) {
         String json = out.report().orElseThrow(() -> new AssertionError("the launcher wrote no --report file"));
         return new LauncherReport(field(OUTCOME, json), Long.parseLong(field(EXIT_STATUS, json)),
                 Integer.parseInt(field(CPUS, json)));

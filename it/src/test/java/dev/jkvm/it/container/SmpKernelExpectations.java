@@ -16,7 +16,7 @@ final class SmpKernelExpectations {
 
     private SmpKernelExpectations() {}
 
-    static void assertEveryCpuCameUp(VmOutcome out, int cpus) {
+    static void assertEveryCpuCameUp(ContainerOutcome out, int cpus) {
         int expectedStatus = (cpus << 1) | 1;
         assertEquals(expectedStatus, out.exitStatus(), () -> "launcher stderr:\n" + out.stderr() + "\nserial:\n" + out.serial());
         Matcher online = ONLINE.matcher(out.serial());

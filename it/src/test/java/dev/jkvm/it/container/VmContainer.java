@@ -66,7 +66,7 @@ final class VmContainer implements AutoCloseable {
     }
 
     /** Waits for the launcher to exit and collects what it left, saving it as test artifacts. */
-    VmOutcome awaitExit() throws IOException {
+    ContainerOutcome awaitExit() throws IOException {
         String id = container.getContainerId();
         long status = DockerEngine.client().waitContainerCmd(id)
                 .start().awaitStatusCode(EXIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
@@ -78,7 +78,7 @@ final class VmContainer implements AutoCloseable {
         Files.writeString(dir.resolve(logName + ".serial.log"), serial);
         Files.writeString(dir.resolve(logName + ".stderr.log"), stderr);
         if (report.isPresent()) Files.writeString(dir.resolve(logName + ".report.json"), report.get());
-        return new VmOutcome(id, status, serial, stderr, report);
+        return new ContainerOutcome(id, status, serial, stderr, report);
     }
 
     private Optional<String> copyReport() {
@@ -102,7 +102,7 @@ final class VmContainer implements AutoCloseable {
     }
 
     /** Start, wait, remove: the whole life of one launcher container. */
-    static VmOutcome run(VmContainer vm) throws IOException {
+    static ContainerOutcome run(VmContainer vm) throws IOException {
         try (vm) {
             vm.start();
             return vm.awaitExit();

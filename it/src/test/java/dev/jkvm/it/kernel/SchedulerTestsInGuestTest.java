@@ -36,8 +36,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class SchedulerTestsInGuestTest {
     /**
-     * Only a hang guard. Up to 8 vCPUs share 2 host cores here and ring 0 is emulated, so a lock
-     * holder descheduled on the host stalls every waiter. An 8-vCPU boot that takes about a second
+     * Only a hang guard. When the vCPUs outnumber the host's cores (8 on 2 in CI) and ring 0 is
+     * emulated (a nested paravirtual KVM, or the emulated CPU), a lock holder descheduled on the
+     * host stalls every waiter. An 8-vCPU boot that takes about a second
      * when the host is idle once hit the former 60 s limit on a heavily loaded host (not seen again
      * in 13 later 8-vCPU boots, 10 of them concurrent); see the session notes.
      */

@@ -85,7 +85,8 @@ class SmpKernelOnQemuTest {
         report.assertSchedulerWorkload(cpus);
         assertTrue(r.serial().contains("lapic: xapic mode (MMIO 0xfee00000)"), r.serial());
         // TCG switches to CPL 0 on SYSCALL as the SDM says: the user tasks' system calls must
-        // have come through the real entry, not the page-fault path this host's KVM needs.
+        // have come through the real entry, not the page-fault path a nested paravirtual KVM
+        // (kvm_pvm, which leaves SYSCALL at CPL 3) needs.
         assertFalse(r.serial().contains("SYSCALL reached its entry at CPL 3"), r.serial());
         assertTrue(r.serial().contains("user semaphores: producer sent 50: PASS"), r.serial());
     }
@@ -123,7 +124,7 @@ class SmpKernelOnQemuTest {
         assertTrue(r.serial().contains("\nfault at dev.jkvm.klib.kernel.FaultInjection.afterPaging(FaultInjection.java:" + line + ")\n"), r.serial());
     }
 
-    /** QEMU with this host's KVM: QEMU's own device models around the same (paravirtual) KVM. */
+    /** QEMU with the host's KVM: QEMU's own device models around the same KVM jkvm uses. */
     @KvmTest
     @Test
     void bootsUnderQemuWithKvmToo() throws Exception {

@@ -25,11 +25,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Boots the self-test image on our VMM, once per accelerator (GuestAccelerators: the emulated CPU
- * everywhere, KVM where it is usable), and requires every TAP test to pass. Ring-0 code is
- * emulated on this host's KVM and everything is on the emulated CPU, so the IPI storm gets a short
- * budget (storm-ms) and scales itself down. On the emulated CPU every run is also compared with
- * QEMU TCG, an independent software x86, on the same image and command line: the same TAP plan
- * and the same result line for every test (issue 11 §5).
+ * everywhere, KVM where it is usable), and requires every TAP test to pass. Ring-0 code runs
+ * emulated on the emulated CPU and on a KVM that emulates ring 0 (a nested paravirtual KVM), so
+ * the IPI storm gets a short budget (storm-ms) and scales itself down when it runs out. On the
+ * emulated CPU every run is also compared with QEMU TCG, an independent software x86, on the same
+ * image and command line: the same TAP plan and the same result line for every test (issue 11 §5).
  */
 class SmpSelfTestOnJkvmTest {
     static final String CMDLINE = "storm-ms=1500";

@@ -10,7 +10,7 @@ import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.it.Jkvm;
 import dev.jkvm.it.Qemu;
 import dev.jkvm.klib.kernel.build.SmpKernelImage;
-import dev.jkvm.klib.kernel.task.KernelScheduler;
+import dev.jkvm.klib.kernel.proc.KernelScheduler;
 import dev.jkvm.klib.workload.UserWorkload;
 import dev.jkvm.vmm.api.VmOutcome;
 import dev.jkvm.vmm.vcpu.Accelerator;
@@ -36,7 +36,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * subset refused by the image CLI in one line.
  */
 class UserWorkloadImageTest {
-    /** Only a hang guard: ring 0 is emulated here and the vCPUs share 2 loaded host cores. */
+    /** Only a hang guard: ring 0 may be emulated (nested paravirtual KVM) and the host cores loaded. */
     private static final Duration HANG_LIMIT = Duration.ofSeconds(180);
     private static final int CPUS = 2;
     private static final Pattern WORKLOAD = Pattern.compile(

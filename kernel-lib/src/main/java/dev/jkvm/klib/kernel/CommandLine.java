@@ -1,7 +1,6 @@
 package dev.jkvm.klib.kernel;
 
 import dev.jkvm.klib.kernel.console.Log;
-import dev.jkvm.klib.kernel.task.MainTask;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
 
@@ -16,7 +15,7 @@ import java.nio.charset.StandardCharsets;
  *   test=fault|panic|hang|overflow|write-text|xdata|boot|sched-NAME   a failure path or one test
  *   expect-cpus=N   the run fails unless exactly N CPUs come online (1-1024)
  *   storm-ms=N      the self-test suite's IPI storm budget in ms (1-60000)
- *   watchdog-ms=N   the per-task watchdog's limit for workload tasks in ms (1-3600000; task.Watchdog)
+ *   watchdog-ms=N   the per-task watchdog's limit for workload tasks in ms (1-3600000; proc.Watchdog)
  *   sched-spin=N    iterations of the scheduler tests' CPU-bound user task (1-300000000; default
  *                   task.SchedTests.SPIN_ITERATIONS): the same tests at a size a slow CPU finishes
  *   selftest        run the SMP self-test suite (built into the self-test image)

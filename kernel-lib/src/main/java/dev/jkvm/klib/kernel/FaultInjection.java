@@ -12,7 +12,7 @@ import dev.jkvm.klib.rt.Memory;
 /**
  * The failure paths the command line can ask for instead of a normal run, all in one place so
  * that Kernel.main stays the boot path and nothing else (the scheduler tests of test=sched-NAME
- * and test=boot belong to task.MainTask):
+ * and test=boot belong to MainTask):
  * <ul>
  * <li>test=fault writes to the boot stack's guard page: an exception report.</li>
  * <li>test=write-text and test=xdata write to kernel text and jump into kernel data: page

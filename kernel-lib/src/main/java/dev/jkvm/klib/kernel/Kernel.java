@@ -30,11 +30,11 @@ import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.smp.TlbShootdown;
-import dev.jkvm.klib.kernel.task.KernelScheduler;
-import dev.jkvm.klib.kernel.task.KernelStacks;
-import dev.jkvm.klib.kernel.task.TaskBodies;
-import dev.jkvm.klib.kernel.task.SchedChecks;
-import dev.jkvm.klib.kernel.task.Watchdog;
+import dev.jkvm.klib.kernel.proc.KernelScheduler;
+import dev.jkvm.klib.kernel.proc.KernelStacks;
+import dev.jkvm.klib.kernel.proc.TaskBodies;
+import dev.jkvm.klib.kernel.selftest.SchedChecks;
+import dev.jkvm.klib.kernel.proc.Watchdog;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.time.PitCalibration;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
@@ -54,7 +54,7 @@ import dev.jkvm.klib.rt.Memory;
  * The command line is parsed strictly (CommandLine): anything else fails the run with one line,
  * and "expect-cpus=N" fails it unless N CPUs come online. "test=..." asks for a failure path
  * instead of a normal run (FaultInjection), "test=sched-NAME" and "test=boot" for a scheduler
- * test (task.MainTask).
+ * test (MainTask).
  *
  * What the steps hand each other is kept in the static fields below: the boot CPU alone runs
  * them, once, before any other CPU starts.
@@ -278,7 +278,7 @@ public final class Kernel {
         return passed;
     }
 
-    /** The scheduler on every CPU and the main task (task.MainTask), which ends the run; never returns. */
+    /** The scheduler on every CPU and the main task (MainTask), which ends the run; never returns. */
     private static void scheduler() {
         KernelScheduler.start(cpuCount, CpuRecord.onlineMask(), PitCalibration.lapicTicksPerMs(),
                 PitCalibration.tscTicksPerMs());

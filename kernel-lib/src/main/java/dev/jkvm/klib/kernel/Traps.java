@@ -12,10 +12,10 @@ import dev.jkvm.klib.kernel.trap.TrapFrame;
 import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.kernel.smp.IpiHandlers;
 import dev.jkvm.klib.kernel.smp.IpiReason;
-import dev.jkvm.klib.kernel.task.KernelScheduler;
-import dev.jkvm.klib.kernel.task.Syscalls;
-import dev.jkvm.klib.kernel.task.Watchdog;
-import dev.jkvm.klib.kernel.task.UserFaults;
+import dev.jkvm.klib.kernel.proc.KernelScheduler;
+import dev.jkvm.klib.kernel.proc.Syscalls;
+import dev.jkvm.klib.kernel.proc.Watchdog;
+import dev.jkvm.klib.kernel.proc.UserFaults;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
 
@@ -43,7 +43,7 @@ public final class Traps {
         if (vector == Vectors.PAGE_FAULT && UserFaults.fromUser(frame)
                 && Memory.load64(frame + TrapFrame.RIP) == KernelLayout.get(KernelLayout.SYSCALL_ENTRY)) {
             // SYSCALL that reached IA32_LSTAR still at CPL 3 (what a nested paravirtual KVM,
-            // kvm_pvm, does: see task.Syscalls): the fetch of the supervisor-only entry faulted.
+            // kvm_pvm, does: see proc.Syscalls): the fetch of the supervisor-only entry faulted.
             // SYSCALL had already saved the return RIP in RCX and RFLAGS in R11, so the call is
             // served all the same.
             Memory.store64(frame + TrapFrame.RIP, Memory.load64(frame + TrapFrame.RCX));

@@ -17,20 +17,26 @@
  * <li>{@code trap}: vectors, the trap frame, panic, crash reports, symbols and source lines,
  *     exit codes, interrupt counts.</li>
  * <li>{@code smp}: AP start-up, IPI mailbox and handlers, call-function, TLB shootdown.</li>
- * <li>{@code sched}: the portable scheduler (its architecture through sched.SchedArch).</li>
+ * <li>{@code sched}: the portable scheduler: tasks, run queues, wait queues, sleep, blocking
+ *     semaphores; it never touches a register, the GS area, the TSS or the local APIC (what it
+ *     needs of the CPU goes through sched.SchedArch), so host tests run it unchanged.</li>
  * <li>{@code user}: ring-3 programs and their address space.</li>
- * <li>{@code task}: the scheduler bound to this kernel (KernelScheduler, kernel stacks, the
- *     task entry), system calls, user faults, the watchdog, the main task and its checks.</li>
- * <li>{@code selftest}: the in-guest SMP test suite and the boot-time IPI checks.</li>
- * <li>this package: Kernel.main and Kernel.apMain, the boot paths; Traps, the dispatch of every
- *     interrupt into the layers below; CommandLine.</li>
+ * <li>{@code proc}: tasks in this kernel (as xv6's proc.c and syscall.c): package sched bound to
+ *     the machine (KernelScheduler: a scheduler block per CPU, the LAPIC tick, the reschedule
+ *     IPI; kernel stacks; the task entry and the task-body numbers), system calls, user faults,
+ *     the watchdog, the workload run.</li>
+ * <li>{@code selftest}: every in-guest check: the SMP test suite, the boot-time IPI checks, the
+ *     kernel-task, ring-3-task and scheduler checks and the scheduler benchmark.</li>
+ * <li>this package: Kernel.main and Kernel.apMain, the boot paths; MainTask, the first task,
+ *     and TaskBodyTable, what tasks run; Traps, the dispatch of every interrupt into the layers
+ *     below; CommandLine.</li>
  * <li>{@code build}: host code that compiles all of the above and links the image.</li>
  * </ol>
  * A lower layer that must reach a higher one at run time does so through a by-symbol seam: a
  * symbol the lower package calls (Asm.call) and the kernel build binds to the higher routine
  * (sync.SyncPanic and mm.MmPanic to trap.Panic, smp.CallFunctionDispatch to
- * selftest.CrossCalls, sched.SchedArch to build.SchedRoutines); a host test binds the same symbol
- * with Asm.hostDefine.
+ * selftest.CrossCalls, proc.TaskBodies to TaskBodyTable, sched.SchedArch to
+ * build.SchedRoutines); a host test binds the same symbol with Asm.hostDefine.
  *
  * <p>Boot CPU: build.BootEntry (32-bit multiboot entry, static 1 GiB identity map, long mode,
  * per-CPU area, GS) calls {@link dev.jkvm.klib.kernel.Kernel#main}: memory map and boot
@@ -41,13 +47,14 @@
  * CR0.WP), the local APIC and its timer calibrated against the PIT (apic, time), the APs
  * (smp.ApStartup through the trampoline of build.ApTrampoline; each AP enters Kernel.apMain),
  * the IPI checks (selftest.IpiChecks: reschedule, call-function and TLB shootdown over smp's
- * mailbox), a report; then the scheduler (package task wires package sched into the kernel: a
+ * mailbox), a report; then the scheduler (package proc wires package sched into the kernel: a
  * periodic LAPIC tick and the reschedule IPI on every CPU, kernel stacks with guard pages, the
- * context switch in build.SchedRoutines) starts the main task (task.MainTask): kernel-task and
- * ring-3 task tests and the default workload of ring-3 tasks (package user: user programs on
- * their own user-accessible pages; they enter the kernel with SYSCALL, task.Syscalls; user faults
- * kill only the task, task.UserFaults), a per-CPU table, and ACPI S5 soft-off (acpi.SoftOff;
- * isa-debug-exit through trap.ExitCodes where the machine has no S5, and for every failure).
+ * context switch in build.SchedRoutines) starts the main task (MainTask): the kernel-task and
+ * ring-3 task checks (selftest) and the default workload of ring-3 tasks (package user: user
+ * programs on their own user-accessible pages; they enter the kernel with SYSCALL,
+ * proc.Syscalls; user faults kill only the task, proc.UserFaults), a per-CPU table, and ACPI S5
+ * soft-off (acpi.SoftOff; isa-debug-exit through trap.ExitCodes where the machine has no S5,
+ * and for every failure).
  *
  * <p>Physical memory: the trampoline page at 0x8000 while APs start; the image at 1 MiB (text,
  * rodata, data, bss: boot stack with its guard page, boot CPU's per-CPU area); then, from the

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 
 import dev.jkvm.klib.kernel.CommandLine;
-import dev.jkvm.klib.kernel.task.MainTask;
+import dev.jkvm.klib.kernel.MainTask;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.klib.image.KernelImage;
 import dev.jkvm.klib.kernel.build.SmpKernelImage;
-import dev.jkvm.klib.kernel.task.WorkloadDescriptor;
+import dev.jkvm.klib.kernel.proc.WorkloadDescriptor;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

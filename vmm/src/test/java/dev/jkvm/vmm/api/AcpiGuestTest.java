@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.acpi.AcpiPmPorts;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,7 +32,7 @@ class AcpiGuestTest {
                     out %%al, $0xf4
                 """.formatted(AcpiPmPorts.PM1A_CNT_BLK,
                 (AcpiPmPorts.SLP_TYP_S5 << AcpiPmPorts.SLP_TYP_SHIFT) | AcpiPmPorts.SLP_EN);
-        try (RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(16 << 20).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(16 << 20).kernel(GnuToolchain.multibootElf(guest))
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.POWER_OFF, outcome.kind(), outcome.toString());

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.boot.MultibootException;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,7 @@ class BuilderValidationTest {
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void moreVcpusThanTheAcceleratorAllowsIsRefusedAtStartWithoutLeaking(Accelerator accel) throws Exception {
         VirtualMachine vm = GuestAccelerators.builder(accel).cpus(100_000).memory(8 << 20)
-                .kernel(GuestAssembler.multibootElf(SerialAndDebugExitTest.HELLO)).build();
+                .kernel(GnuToolchain.multibootElf(SerialAndDebugExitTest.HELLO)).build();
         LifecycleLeakTest.Usage before = LifecycleLeakTest.usage();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, vm::start);
         assertTrue(e.getMessage().contains("at most"), e.getMessage());
@@ -48,7 +49,7 @@ class BuilderValidationTest {
     /** The placement half of the verdict too, at build(), from the memory size alone: no VM is created. */
     @Test
     void aKernelThatDoesNotFitTheMemoryIsRefusedAtBuild() {
-        byte[] bigBss = GuestAssembler.multibootElf("""
+        byte[] bigBss = GnuToolchain.multibootElf("""
                     .text
                     .globl _start
                 _start:

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -41,7 +42,7 @@ class CrashReportGuestTest {
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void tripleFaultProducesACrashReportWithRegistersCodeAndBacktrace(Accelerator accel) throws Exception {
-        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GuestAssembler.multibootElf(TRIPLE_FAULT))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GnuToolchain.multibootElf(TRIPLE_FAULT))
                 .timeout(Duration.ofSeconds(120)).build().start()) {
             VmOutcome outcome = run.await();
             String report = outcome.crashReport();
@@ -61,7 +62,7 @@ class CrashReportGuestTest {
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void anEmbedderSymbolizerReplacesTheKernelSymbols(Accelerator accel) throws Exception {
-        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GuestAssembler.multibootElf(TRIPLE_FAULT))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GnuToolchain.multibootElf(TRIPLE_FAULT))
                 .symbolizer(address -> "at_" + Long.toHexString(address)).timeout(Duration.ofSeconds(120)).build().start()) {
             VmOutcome outcome = run.await();
             Matcher rip = Pattern.compile("RIP=([0-9a-f]{16})").matcher(outcome.crashReport());
@@ -73,9 +74,9 @@ class CrashReportGuestTest {
 
     /**
      * An exception in 32-bit protected mode with no IDT. Bare-metal KVM reports a triple fault;
-     * this host's paravirtual KVM an emulation failure (PLATFORM.md), the emulated CPU a triple
-     * fault as hardware. Either way the report
-     * shows the ud2 bytes at RIP, read with paging off.
+     * a nested paravirtual KVM (which emulates ring 0) an emulation failure (PLATFORM.md), the
+     * emulated CPU a triple fault as hardware. Either way the report shows the ud2 bytes at RIP,
+     * read with paging off.
      */
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
@@ -85,7 +86,7 @@ class CrashReportGuestTest {
                     ud2
                     .byte 0xf4, 0xeb, 0xfe
                 """;
-        try (RunningVm run = GuestAccelerators.builder(accel).memory(8 << 20).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(8 << 20).kernel(GnuToolchain.multibootElf(guest))
                 .timeout(Duration.ofSeconds(120)).build().start()) {
             VmOutcome outcome = run.await();
             String report = outcome.crashReport();

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.devices.MmioDevice;
 import dev.jkvm.vmm.devices.PioDevice;
@@ -85,7 +86,7 @@ class DeviceDispatchGuestTest {
                 6:  hlt
                     jmp 6b
                 """.formatted(MMIO + 8, MMIO + 16, PORT);
-        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GnuToolchain.multibootElf(guest))
                 .pio(PORT, 1, pio).mmio(MMIO, 0x1000, mmio).timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(ExitStatus.debugExit(31), outcome.exitStatus(), outcome + " pio=" + pioLog + " mmio=" + mmioLog);

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import dev.jkvm.vmm.memory.GuestLayout;
 import dev.jkvm.vmm.memory.GuestMemory;
@@ -45,7 +46,7 @@ class HighMemoryGuestTest {
                     jmp 1b
                 """;
         long memory = GuestLayout.MMIO_HOLE_START + HIGH_RAM;
-        try (RunningVm run = GuestAccelerators.builder(accel).memory(memory).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(memory).kernel(GnuToolchain.multibootElf(guest))
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(ExitStatus.debugExit(1), outcome.exitStatus(), outcome + "\n" + outcome.crashReport());

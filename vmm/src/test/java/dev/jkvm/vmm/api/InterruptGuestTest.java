@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -65,7 +66,7 @@ class InterruptGuestTest {
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void serialInterruptReachesTheGuestHandlerThroughTheIoapic(Accelerator accel) throws Exception {
-        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GuestAssembler.multibootElf(GUEST))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GnuToolchain.multibootElf(GUEST))
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(ExitStatus.debugExit(0x42), outcome.exitStatus(), outcome + "\n" + outcome.crashReport());

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -60,7 +61,7 @@ class LifecycleLeakTest {
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void hundredCyclesReleaseEverything(Accelerator accel) throws Exception {
         VirtualMachine machine = GuestAccelerators.builder(accel).cpus(2).memory(RAM)
-                .kernel(GuestAssembler.multibootElf(SerialAndDebugExitTest.HELLO))
+                .kernel(GnuToolchain.multibootElf(SerialAndDebugExitTest.HELLO))
                 .timeout(Duration.ofSeconds(60)).build();
         for (int i = 0; i < WARMUP; i++) cycle(machine);
         Usage before = usage();

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -58,7 +59,7 @@ class LongModeGuestTest {
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void exceptionInLongModeGoesThroughTheGuestIdt(Accelerator accel) throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GuestAssembler.multibootElf(GUEST))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(16 << 20).kernel(GnuToolchain.multibootElf(GUEST))
                 .console(console).timeout(Duration.ofSeconds(120)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome + "\n" + outcome.crashReport());

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.boot.SymbolTable;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,7 +29,7 @@ class PauseGuestTest {
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void pauseRightAfterStartFreezesTheGuest(Accelerator accel) throws Exception {
-        byte[] kernel = GuestAssembler.multibootElf(COUNT);
+        byte[] kernel = GnuToolchain.multibootElf(COUNT);
         long counter = SymbolTable.of(kernel).address("counter").orElseThrow();
         for (int round = 0; round < ROUNDS; round++) {
             try (RunningVm run = GuestAccelerators.builder(accel).cpus(4).memory(8 << 20).kernel(kernel)

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -33,7 +34,7 @@ class SerialAndDebugExitTest {
     void guestWritesHelloToCom1AndExitsThroughDebugExit(Accelerator accel) throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         try (RunningVm run = GuestAccelerators.builder(accel).cpus(1).memory(16 << 20)
-                .kernel(GuestAssembler.multibootElf(HELLO)).console(console)
+                .kernel(GnuToolchain.multibootElf(HELLO)).console(console)
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome.toString());
@@ -60,7 +61,7 @@ class SerialAndDebugExitTest {
                 1:  hlt
                     jmp 1b
                 """.formatted(value);
-        try (RunningVm run = GuestAccelerators.builder(accel).memory(8 << 20).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(8 << 20).kernel(GnuToolchain.multibootElf(guest))
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome.toString());
@@ -101,7 +102,7 @@ class SerialAndDebugExitTest {
                 1:  hlt
                     jmp 1b
                 """;
-        try (RunningVm run = GuestAccelerators.builder(accel).memory(8 << 20).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(8 << 20).kernel(GnuToolchain.multibootElf(guest))
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(ExitStatus.debugExit(1), outcome.exitStatus(), outcome.toString());

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -72,7 +73,7 @@ class SmpGuestTest {
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void bspStartsOneApWithInitSipiSipi(Accelerator accel) throws Exception {
-        byte[] kernel = GuestAssembler.multibootElf(guest(1 << 24, 0, 1, LEAF_1_APIC_ID));
+        byte[] kernel = GnuToolchain.multibootElf(guest(1 << 24, 0, 1, LEAF_1_APIC_ID));
         try (RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(16 << 20).kernel(kernel)
                 .timeout(Duration.ofSeconds(120)).build().start()) {
             VmOutcome outcome = run.await();
@@ -91,7 +92,7 @@ class SmpGuestTest {
     void threeHundredVcpusAllCheckIn(Accelerator accel) throws Exception {
         int cpus = 300;
         String guest = guest(0, 3, cpus - 1, LEAF_B_X2APIC_ID).replace("mov 0x7004, %eax", "mov 0x7000, %eax");
-        try (RunningVm run = GuestAccelerators.builder(accel).cpus(cpus).memory(16 << 20).kernel(GuestAssembler.multibootElf(guest))
+        try (RunningVm run = GuestAccelerators.builder(accel).cpus(cpus).memory(16 << 20).kernel(GnuToolchain.multibootElf(guest))
                 .timeout(Duration.ofSeconds(240)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome + "\n" + outcome.crashReport());
@@ -108,7 +109,7 @@ class SmpGuestTest {
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void broadcastStartsAllSevenApsOfAnEightCpuGuest(Accelerator accel) throws Exception {
-        byte[] kernel = GuestAssembler.multibootElf(guest(0, 3, 7, LEAF_B_X2APIC_ID));
+        byte[] kernel = GnuToolchain.multibootElf(guest(0, 3, 7, LEAF_B_X2APIC_ID));
         try (RunningVm run = GuestAccelerators.builder(accel).cpus(8).memory(16 << 20).kernel(kernel)
                 .timeout(Duration.ofSeconds(240)).build().start()) {
             VmOutcome outcome = run.await();

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -33,7 +34,7 @@ class StopAndTimeoutTest {
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void spinningGuestEndsWithTimeout(Accelerator accel) throws Exception {
-        try (RunningVm run = GuestAccelerators.builder(accel).memory(8 << 20).kernel(GuestAssembler.multibootElf(SPIN))
+        try (RunningVm run = GuestAccelerators.builder(accel).memory(8 << 20).kernel(GnuToolchain.multibootElf(SPIN))
                 .timeout(Duration.ofMillis(500)).build().start()) {
             VmOutcome outcome = run.await(ENDS_WITHIN);
             assertNotNull(outcome, "the timeout did not end a spinning guest");
@@ -45,7 +46,7 @@ class StopAndTimeoutTest {
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void haltedGuestEndsWithTimeout(Accelerator accel) throws Exception {
-        try (RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(8 << 20).kernel(GuestAssembler.multibootElf(HALT_FOREVER))
+        try (RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(8 << 20).kernel(GnuToolchain.multibootElf(HALT_FOREVER))
                 .timeout(Duration.ofMillis(500)).build().start()) {
             VmOutcome outcome = run.await(ENDS_WITHIN);
             assertNotNull(outcome, "the timeout did not end a halted guest");
@@ -56,7 +57,7 @@ class StopAndTimeoutTest {
     @ParameterizedTest
     @MethodSource("dev.jkvm.vmm.api.GuestAccelerators#all")
     void stopEndsASpinningGuestAndCloseJoinsItsThreads(Accelerator accel) throws Exception {
-        RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(8 << 20).kernel(GuestAssembler.multibootElf(SPIN))
+        RunningVm run = GuestAccelerators.builder(accel).cpus(2).memory(8 << 20).kernel(GnuToolchain.multibootElf(SPIN))
                 .build().start();
         try {
             assertNull(run.await(Duration.ofMillis(300)), "a spinning guest without a limit must still run");

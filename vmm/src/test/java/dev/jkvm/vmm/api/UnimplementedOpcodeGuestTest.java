@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.api;
 
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.vcpu.Accelerator;
 import org.junit.jupiter.api.Test;
 
@@ -53,7 +54,7 @@ class UnimplementedOpcodeGuestTest {
 
     @Test
     void anUnimplementedOpcodeIsUdInTheGuestAndCountedInTheSummary() throws Exception {
-        byte[] kernel = GuestAssembler.multibootElf(GUEST);
+        byte[] kernel = GnuToolchain.multibootElf(GUEST);
         try (RunningVm run = GuestAccelerators.builder(Accelerator.EMULATED).memory(16 << 20).kernel(kernel)
                 .timeout(Duration.ofSeconds(60)).build().start()) {
             VmOutcome outcome = run.await();

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * A copy of a real kernel built by {@link TestKernels}, with fields patched the way an attacker
+ * A copy of a real kernel built by {@link MultibootTestKernels}, with fields patched the way an attacker
  * (or a broken tool) would. Field offsets are the System V ABI's ("ELF Header", "Program Header",
  * "Sections", "Symbol Table"), read here independently of the loader under test.
  */
@@ -17,7 +17,7 @@ final class ElfMutant {
 
     ElfMutant(Path elf) {
         source = elf;
-        b = ByteBuffer.wrap(GnuToolchain.bytes(elf)).order(ByteOrder.LITTLE_ENDIAN);
+        b = ByteBuffer.wrap(Binutils.bytes(elf)).order(ByteOrder.LITTLE_ENDIAN);
         is64 = b.get(4) == 2;
     }
 
@@ -33,7 +33,7 @@ final class ElfMutant {
     int sectionHeader(int index) { return (int) (shoff() + (long) index * shentsize()); }
 
     /** Index of the section {@code name} according to readelf. */
-    int section(String name) { return GnuToolchain.section(source, name).index(); }
+    int section(String name) { return Binutils.section(source, name).index(); }
 
     ElfMutant u8(int at, int v) { b.put(at, (byte) v); return this; }
     ElfMutant u16(int at, int v) { b.putShort(at, (short) v); return this; }

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.boot;
 
+import dev.jkvm.vmm.memory.GuestRam;
 import static dev.jkvm.vmm.boot.MultibootRefusalTest.refusal;
 import static dev.jkvm.vmm.boot.MultibootRefusalTest.refusedEverywhere;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -17,10 +18,10 @@ import org.junit.jupiter.api.Test;
  * opens /dev/kvm and by the loader alike (never an unchecked exception, never a load).
  */
 class HostileKernelTest {
-    private static final long MIB = GuestRam.MIB;
+    private static final long MIB = MarkedRam.MIB;
 
-    private static ElfMutant elf32() { return new ElfMutant(TestKernels.elf32()); }
-    private static ElfMutant elf64() { return new ElfMutant(TestKernels.elf64()); }
+    private static ElfMutant elf32() { return new ElfMutant(MultibootTestKernels.elf32()); }
+    private static ElfMutant elf64() { return new ElfMutant(MultibootTestKernels.elf64()); }
 
     private static void assertContains(String message, String... parts) {
         for (String p : parts) assertTrue(message.contains(p), "'" + p + "' missing in: " + message);
@@ -41,7 +42,7 @@ class HostileKernelTest {
 
     @Test
     void extendedSectionCountThroughTheAoutKludgePath() {
-        ElfMutant m = new ElfMutant(TestKernels.kludgeElf(false, false)).shnum(0);
+        ElfMutant m = new ElfMutant(MultibootTestKernels.kludgeElf(false, false)).shnum(0);
         m.shSize(0, 0xFFFF_FFFFL);
         String msg = refusedEverywhere(m.bytes());
         assertContains(msg, "section header table", "has 4294967295 entries of 40 bytes");
@@ -129,43 +130,43 @@ class HostileKernelTest {
 
     @Test
     void segmentInTheVgaWindow() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xB8000)));
+        String msg = refusedEverywhere(Binutils.bytes(MultibootTestKernels.linkedAt(0xB8000)));
         assertContains(msg, "[0xb8000,", "overlaps the VGA and option ROM window (not RAM on a PC) [0xa0000, 0xe0000)", "1 MiB");
     }
 
     @Test
     void segmentInTheAcpiArea() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xF0000)));
+        String msg = refusedEverywhere(Binutils.bytes(MultibootTestKernels.linkedAt(0xF0000)));
         assertContains(msg, "overlaps the BIOS/ACPI area holding the VM's ACPI tables [0xe0000, 0x100000)");
     }
 
     @Test
     void segmentOverTheBootInformation() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xA000)));
+        String msg = refusedEverywhere(Binutils.bytes(MultibootTestKernels.linkedAt(0xA000)));
         assertContains(msg, "overlaps the multiboot information area the VM writes [0x9000, 0x10000)");
     }
 
     @Test
     void segmentInThePciHole() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xC0000000L)));
+        String msg = refusedEverywhere(Binutils.bytes(MultibootTestKernels.linkedAt(0xC0000000L)));
         assertContains(msg, "overlaps the PCI/MMIO hole (no RAM) [0xc0000000, 0x100000000)", "below 3 GiB");
     }
 
     @Test
     void segmentOnTheIoApicPage() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xFEC00000L)));
+        String msg = refusedEverywhere(Binutils.bytes(MultibootTestKernels.linkedAt(0xFEC00000L)));
         assertContains(msg, "overlaps the I/O APIC registers [0xfec00000, 0xfec01000)");
     }
 
     @Test
     void segmentOnTheLocalApicPage() {
-        String msg = refusedEverywhere(GnuToolchain.bytes(TestKernels.linkedAt(0xFEE00000L)));
+        String msg = refusedEverywhere(Binutils.bytes(MultibootTestKernels.linkedAt(0xFEE00000L)));
         assertContains(msg, "overlaps the local APIC registers [0xfee00000, 0xfee01000)");
     }
 
     @Test
     void segmentAboveRamIsRefusedBeforeAnyVmExists() {
-        byte[] image = GnuToolchain.bytes(TestKernels.linkedAt(0x8000000));
+        byte[] image = Binutils.bytes(MultibootTestKernels.linkedAt(0x8000000));
         String msg = refusal(() -> MultibootLoader.check("kernel.elf", image, 64 * MIB));
         assertContains(msg, "lies outside guest RAM (64 MiB)", "needs at least 129 MiB of guest memory; use --memory");
         MultibootLoader.check("kernel.elf", image, 129 * MIB);
@@ -173,7 +174,7 @@ class HostileKernelTest {
 
     @Test
     void absurdMemorySizesGiveAVerdictNotAnArithmeticError() {
-        byte[] image = GnuToolchain.bytes(TestKernels.elf32());
+        byte[] image = Binutils.bytes(MultibootTestKernels.elf32());
         MultibootLoader.check("kernel.elf", image, Long.MAX_VALUE);
         String msg = refusal(() -> MultibootLoader.check("kernel.elf", image, 0));
         assertContains(msg, "lies outside guest RAM (0 MiB)");
@@ -182,7 +183,7 @@ class HostileKernelTest {
     @Test
     void placementVerdictUsesTheRamLayoutTheVmAllocates() {
         for (long size : new long[] {2 * MIB, 64 * MIB + 1, 3L << 30, (3L << 30) + 4096, 5L << 30}) {
-            try (dev.jkvm.vmm.memory.GuestRam ram = dev.jkvm.vmm.memory.GuestRam.allocate(size)) {
+            try (GuestRam ram = GuestRam.allocate(size)) {
                 assertEquals(RamRange.of(ram.memory()), RamRange.of(size), "RAM of " + size + " bytes");
             }
         }

@@ -19,9 +19,9 @@ class MultibootElfLoadTest {
 
     static Path kernel(String which) {
         return switch (which) {
-            case "elf32" -> TestKernels.elf32();
-            case "elf64" -> TestKernels.elf64();
-            case "higher" -> TestKernels.higherHalf();
+            case "elf32" -> MultibootTestKernels.elf32();
+            case "elf64" -> MultibootTestKernels.elf64();
+            case "higher" -> MultibootTestKernels.higherHalf();
             default -> throw new IllegalArgumentException(which);
         };
     }
@@ -30,7 +30,7 @@ class MultibootElfLoadTest {
      * ld maps the ELF headers one page below -Ttext; that page (0xFF000) is in the BIOS/ACPI area
      * and must stay untouched, every other segment must be loaded.
      */
-    private static boolean isHeaderPageBelowOneMiB(GnuToolchain.Segment s) {
+    private static boolean isHeaderPageBelowOneMiB(Binutils.Segment s) {
         return s.offset() == 0 && s.physicalAddress() + s.memorySize() <= ONE_MIB;
     }
 
@@ -38,19 +38,19 @@ class MultibootElfLoadTest {
     @ValueSource(strings = {"elf32", "elf64", "higher"})
     void everyLoadSegmentIsCopiedToItsPhysicalAddressAndItsBssZeroed(String which) {
         Path elf = kernel(which);
-        byte[] image = GnuToolchain.bytes(elf);
-        List<GnuToolchain.Segment> segments = GnuToolchain.loadSegments(elf);
+        byte[] image = Binutils.bytes(elf);
+        List<Binutils.Segment> segments = Binutils.loadSegments(elf);
         assertTrue(segments.size() >= 2, "readelf lists the test kernel's segments");
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             long lowest = Long.MAX_VALUE;
             long highest = 0;
             boolean sawBss = false;
-            for (GnuToolchain.Segment s : segments) {
+            for (Binutils.Segment s : segments) {
                 if (isHeaderPageBelowOneMiB(s)) {
                     byte[] untouched = ram.memory.read(s.physicalAddress(), (int) s.memorySize());
                     byte[] garbage = new byte[untouched.length];
-                    Arrays.fill(garbage, GuestRam.GARBAGE);
+                    Arrays.fill(garbage, MarkedRam.GARBAGE);
                     assertArrayEquals(garbage, untouched, "the ELF header page in the BIOS area is left alone");
                     continue;
                 }
@@ -76,21 +76,21 @@ class MultibootElfLoadTest {
     @ValueSource(strings = {"elf32", "elf64"})
     void entryIsTheElfEntryPoint(String which) {
         Path elf = kernel(which);
-        long readelfEntry = GnuToolchain.headerField(elf, "Entry point address");
-        try (GuestRam ram = GuestRam.mib(64)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(elf), ram.memory, "");
+        long readelfEntry = Binutils.headerField(elf, "Entry point address");
+        try (MarkedRam ram = MarkedRam.mib(64)) {
+            BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             assertEquals(readelfEntry, info.entry());
-            assertEquals(GnuToolchain.nm(elf).get("_start").address(), info.entry());
+            assertEquals(Binutils.nm(elf).get("_start").address(), info.entry());
         }
     }
 
     @Test
     void higherHalfKernelIsEnteredAtThePhysicalAddressOfItsEntry() {
-        Path elf = TestKernels.higherHalf();
-        long virtualEntry = GnuToolchain.headerField(elf, "Entry point address");
+        Path elf = MultibootTestKernels.higherHalf();
+        long virtualEntry = Binutils.headerField(elf, "Entry point address");
         assertTrue(virtualEntry >= 0xC0000000L, "linked high");
-        try (GuestRam ram = GuestRam.mib(64)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(elf), ram.memory, "");
+        try (MarkedRam ram = MarkedRam.mib(64)) {
+            BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             // higher.ld loads every section at its link address minus 0xC0000000.
             assertEquals(virtualEntry - 0xC0000000L, info.entry());
             assertEquals(ONE_MIB, info.kernelStart());
@@ -100,13 +100,13 @@ class MultibootElfLoadTest {
 
     @Test
     void programBytesAtTheEntryAreTheAssembledStartCode() {
-        Path elf = TestKernels.elf32();
+        Path elf = MultibootTestKernels.elf32();
         // objdump is a second, independent reading of where _start's instructions are.
-        String dump = GnuToolchain.run("objdump", "-d", "--section=.text", elf.getFileName().toString());
+        String dump = Binutils.run("objdump", "-d", "--section=.text", elf.getFileName().toString());
         String firstInstruction = dump.lines().dropWhile(l -> !l.contains("<_start>:")).skip(1).findFirst().orElseThrow();
         String[] bytes = firstInstruction.split("\t")[1].trim().split(" ");
-        try (GuestRam ram = GuestRam.mib(64)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(elf), ram.memory, "");
+        try (MarkedRam ram = MarkedRam.mib(64)) {
+            BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             byte[] loaded = ram.memory.read(info.entry(), bytes.length);
             for (int i = 0; i < bytes.length; i++) {
                 assertEquals((byte) Integer.parseInt(bytes[i], 16), loaded[i], "byte " + i + " of _start");
@@ -117,9 +117,9 @@ class MultibootElfLoadTest {
     @Test
     void checkHeaderAcceptsTheBootableKernels() {
         for (String which : List.of("elf32", "elf64", "higher")) {
-            MultibootLoader.checkHeader(GnuToolchain.bytes(kernel(which)));
+            MultibootLoader.checkHeader(Binutils.bytes(kernel(which)));
         }
-        MultibootLoader.checkHeader(GnuToolchain.bytes(TestKernels.kludge(false, false)));
-        assertFalse(SymbolTable.of(GnuToolchain.bytes(TestKernels.elf32())).isEmpty());
+        MultibootLoader.checkHeader(Binutils.bytes(MultibootTestKernels.kludge(false, false)));
+        assertFalse(SymbolTable.of(Binutils.bytes(MultibootTestKernels.elf32())).isEmpty());
     }
 }

@@ -45,13 +45,13 @@ class MultibootInfoTest {
         return list;
     }
 
-    private static BootInfo loadElf32(GuestRam ram, String cmdline) {
-        return MultibootLoader.load(GnuToolchain.bytes(TestKernels.elf32()), ram.memory, cmdline);
+    private static BootInfo loadElf32(MarkedRam ram, String cmdline) {
+        return MultibootLoader.load(Binutils.bytes(MultibootTestKernels.elf32()), ram.memory, cmdline);
     }
 
     @Test
     void flagsMemoryCommandLineAndLoaderName() {
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = loadElf32(ram, "console=ttyS0 loglevel=7 ünïcode");
             GuestMemory m = ram.memory;
             long mbi = info.mbiAddress();
@@ -74,7 +74,7 @@ class MultibootInfoTest {
 
     @Test
     void memoryMapOf64MiB() {
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = loadElf32(ram, "");
             assertEquals(List.of(
                     new Entry(0, 0x9FC00, 1),
@@ -88,7 +88,7 @@ class MultibootInfoTest {
     void memoryMapWithRamAbove4GiB() {
         // The layout a VM with more than 3 GiB gets: low RAM up to the hole, the rest above 4 GiB.
         // Only the layout matters, so both parts are small.
-        try (GuestRam ram = new GuestRam(0, 64 * MIB, 4 * GIB, 2 * MIB)) {
+        try (MarkedRam ram = new MarkedRam(0, 64 * MIB, 4 * GIB, 2 * MIB)) {
             BootInfo info = loadElf32(ram, "");
             List<Entry> map = memoryMap(ram.memory, info.mbiAddress());
             assertEquals(new Entry(0x100000, 63 * MIB, 1), map.get(3));
@@ -100,7 +100,7 @@ class MultibootInfoTest {
 
     @Test
     void ramRunningIntoTheMmioHoleIsClipped() {
-        try (GuestRam ram = new GuestRam(0, 64 * MIB, 3 * GIB - MIB, 2 * MIB)) {
+        try (MarkedRam ram = new MarkedRam(0, 64 * MIB, 3 * GIB - MIB, 2 * MIB)) {
             BootInfo info = loadElf32(ram, "");
             List<Entry> map = memoryMap(ram.memory, info.mbiAddress());
             assertEquals(new Entry(3 * GIB - MIB, MIB, 1), map.getLast(), "the half inside 3-4 GiB is not RAM to the guest");
@@ -109,7 +109,7 @@ class MultibootInfoTest {
 
     @Test
     void legacyVideoHoleInRamGivesTheSameMap() {
-        try (GuestRam ram = new GuestRam(0, 0xA0000, 0x100000, 63 * MIB)) {
+        try (MarkedRam ram = new MarkedRam(0, 0xA0000, 0x100000, 63 * MIB)) {
             BootInfo info = loadElf32(ram, "");
             assertEquals(639, ram.memory.read32(info.mbiAddress() + 4));
             assertEquals((63 * MIB) / 1024, ram.memory.read32(info.mbiAddress() + 8));
@@ -120,9 +120,9 @@ class MultibootInfoTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void elfSectionHeadersLetTheKernelFindItsOwnSymbols(boolean x86_64) {
-        Path elf = x86_64 ? TestKernels.elf64() : TestKernels.elf32();
-        byte[] image = GnuToolchain.bytes(elf);
-        try (GuestRam ram = GuestRam.mib(64)) {
+        Path elf = x86_64 ? MultibootTestKernels.elf64() : MultibootTestKernels.elf32();
+        byte[] image = Binutils.bytes(elf);
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             GuestMemory m = ram.memory;
             long mbi = info.mbiAddress();
@@ -131,14 +131,14 @@ class MultibootInfoTest {
             int size = m.read32(mbi + 32);
             long addr = Integer.toUnsignedLong(m.read32(mbi + 36));
             int shndx = m.read32(mbi + 40);
-            assertEquals(GnuToolchain.headerField(elf, "Number of section headers"), num);
-            assertEquals(GnuToolchain.headerField(elf, "Size of section headers"), size);
-            assertEquals(GnuToolchain.headerField(elf, "Section header string table index"), shndx);
+            assertEquals(Binutils.headerField(elf, "Number of section headers"), num);
+            assertEquals(Binutils.headerField(elf, "Size of section headers"), size);
+            assertEquals(Binutils.headerField(elf, "Section header string table index"), shndx);
             assertEquals(0, addr % 4096, "page aligned");
-            long segmentsEnd = GnuToolchain.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
+            long segmentsEnd = Binutils.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
             assertTrue(addr >= segmentsEnd, "after the kernel");
 
-            GnuToolchain.Section symtab = GnuToolchain.section(elf, ".symtab");
+            Binutils.Section symtab = Binutils.section(elf, ".symtab");
             long symtabCopy = sectionAddress(m, addr, size, symtab.index(), x86_64);
             assertNotEquals(0, symtabCopy, "the symbol table was placed in memory");
             assertArrayEquals(Arrays.copyOfRange(image, (int) symtab.offset(), (int) (symtab.offset() + symtab.size())),
@@ -149,7 +149,7 @@ class MultibootInfoTest {
             int link = m.read32(addr + (long) symtab.index() * size + (x86_64 ? 40 : 24));
             long strtabCopy = sectionAddress(m, addr, size, link, x86_64);
             long start = findSymbol(m, symtabCopy, symtab.size(), strtabCopy, "_start", x86_64);
-            assertEquals(GnuToolchain.nm(elf).get("_start").address(), start);
+            assertEquals(Binutils.nm(elf).get("_start").address(), start);
         }
     }
 
@@ -170,10 +170,10 @@ class MultibootInfoTest {
 
     @Test
     void sectionHeadersAreLeftOutWhenRamEndsRightAfterTheKernel() {
-        Path elf = TestKernels.elf32();
-        long segmentsEnd = GnuToolchain.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
-        try (GuestRam ram = new GuestRam(0, segmentsEnd)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(elf), ram.memory, "");
+        Path elf = MultibootTestKernels.elf32();
+        long segmentsEnd = Binutils.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
+        try (MarkedRam ram = new MarkedRam(0, segmentsEnd)) {
+            BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             assertEquals(0, ram.memory.read32(info.mbiAddress()) & (1 << 5), "flags bit 5 clear");
             assertEquals(segmentsEnd, info.kernelEnd());
             assertEquals((segmentsEnd - MIB) / 1024, ram.memory.read32(info.mbiAddress() + 8));
@@ -183,19 +183,19 @@ class MultibootInfoTest {
 
     @Test
     void strippedKernelLoadsWithoutSymbols() {
-        Path elf = TestKernels.stripped();
-        try (GuestRam ram = GuestRam.mib(64)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(elf), ram.memory, "");
+        Path elf = MultibootTestKernels.stripped();
+        try (MarkedRam ram = MarkedRam.mib(64)) {
+            BootInfo info = MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
             assertTrue(info.symbols().isEmpty());
-            assertEquals(GnuToolchain.headerField(elf, "Entry point address"), info.entry());
-            assertEquals(GnuToolchain.headerField(elf, "Number of section headers"), ram.memory.read32(info.mbiAddress() + 28));
+            assertEquals(Binutils.headerField(elf, "Entry point address"), info.entry());
+            assertEquals(Binutils.headerField(elf, "Number of section headers"), ram.memory.read32(info.mbiAddress() + 28));
         }
     }
 
     @Test
     void flatKernelGetsNoElfSectionHeaders() {
-        try (GuestRam ram = GuestRam.mib(64)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(TestKernels.kludge(false, false)), ram.memory, "x");
+        try (MarkedRam ram = MarkedRam.mib(64)) {
+            BootInfo info = MultibootLoader.load(Binutils.bytes(MultibootTestKernels.kludge(false, false)), ram.memory, "x");
             assertEquals(0, ram.memory.read32(info.mbiAddress()) & (1 << 5));
             assertEquals("x", cString(ram.memory, Integer.toUnsignedLong(ram.memory.read32(info.mbiAddress() + 16))));
         }

@@ -15,11 +15,11 @@ class MultibootKludgeLoadTest {
     private static final long LOAD_ADDRESS = 0x100000;
 
     private static long symbol(Path elf, String name) {
-        Map<String, GnuToolchain.NmSymbol> nm = GnuToolchain.nm(elf);
+        Map<String, Binutils.NmSymbol> nm = Binutils.nm(elf);
         return nm.get(name).address();
     }
 
-    private static void assertFilled(GuestRam ram, long from, long to, byte value, String what) {
+    private static void assertFilled(MarkedRam ram, long from, long to, byte value, String what) {
         byte[] expected = new byte[(int) (to - from)];
         Arrays.fill(expected, value);
         assertArrayEquals(expected, ram.memory.read(from, expected.length), what);
@@ -27,17 +27,17 @@ class MultibootKludgeLoadTest {
 
     @Test
     void flatImageIsLoadedAtLoadAddrWithBssUpToBssEndAddr() {
-        Path bin = TestKernels.kludge(false, false);
-        Path elf = TestKernels.kludgeElf(false, false);
-        byte[] image = GnuToolchain.bytes(bin);
-        try (GuestRam ram = GuestRam.mib(64)) {
+        Path bin = MultibootTestKernels.kludge(false, false);
+        Path elf = MultibootTestKernels.kludgeElf(false, false);
+        byte[] image = Binutils.bytes(bin);
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             long loadEnd = symbol(elf, "load_end");
             long bssEnd = symbol(elf, "bss_end");
             assertEquals(image.length, loadEnd - LOAD_ADDRESS, "objcopy output ends at load_end");
             assertArrayEquals(image, ram.memory.read(LOAD_ADDRESS, image.length));
             assertFilled(ram, loadEnd, bssEnd, (byte) 0, "bss zeroed up to bss_end_addr");
-            assertFilled(ram, bssEnd, bssEnd + 64, GuestRam.GARBAGE, "nothing written after bss_end_addr");
+            assertFilled(ram, bssEnd, bssEnd + 64, MarkedRam.GARBAGE, "nothing written after bss_end_addr");
             assertEquals(symbol(elf, "_start"), info.entry());
             assertEquals(LOAD_ADDRESS, info.kernelStart());
             assertEquals(bssEnd, info.kernelEnd());
@@ -47,10 +47,10 @@ class MultibootKludgeLoadTest {
 
     @Test
     void loadEndAddrZeroLoadsTheRestOfTheFile() {
-        Path bin = TestKernels.kludge(true, false);
-        Path elf = TestKernels.kludgeElf(true, false);
-        byte[] image = GnuToolchain.bytes(bin);
-        try (GuestRam ram = GuestRam.mib(64)) {
+        Path bin = MultibootTestKernels.kludge(true, false);
+        Path elf = MultibootTestKernels.kludgeElf(true, false);
+        byte[] image = Binutils.bytes(bin);
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             assertArrayEquals(image, ram.memory.read(LOAD_ADDRESS, image.length));
             long bssEnd = symbol(elf, "bss_end");
@@ -61,14 +61,14 @@ class MultibootKludgeLoadTest {
 
     @Test
     void bssEndAddrZeroMeansNoBss() {
-        Path bin = TestKernels.kludge(false, true);
-        Path elf = TestKernels.kludgeElf(false, true);
-        byte[] image = GnuToolchain.bytes(bin);
-        try (GuestRam ram = GuestRam.mib(64)) {
+        Path bin = MultibootTestKernels.kludge(false, true);
+        Path elf = MultibootTestKernels.kludgeElf(false, true);
+        byte[] image = Binutils.bytes(bin);
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             long loadEnd = symbol(elf, "load_end");
             assertArrayEquals(image, ram.memory.read(LOAD_ADDRESS, image.length));
-            assertFilled(ram, loadEnd, loadEnd + 256, GuestRam.GARBAGE, "no bss is zeroed");
+            assertFilled(ram, loadEnd, loadEnd + 256, MarkedRam.GARBAGE, "no bss is zeroed");
             assertEquals(loadEnd, info.kernelEnd());
             assertEquals(symbol(elf, "_start"), info.entry());
         }
@@ -76,9 +76,9 @@ class MultibootKludgeLoadTest {
 
     @Test
     void headerIsParsedFromTheFile() {
-        Path elf = TestKernels.kludgeElf(false, false);
-        MultibootHeader h = MultibootHeader.find("k", GnuToolchain.bytes(TestKernels.kludge(false, false)));
-        assertEquals(TestKernels.FLAGS_WITH_ADDRESSES, h.flags());
+        Path elf = MultibootTestKernels.kludgeElf(false, false);
+        MultibootHeader h = MultibootHeader.find("k", Binutils.bytes(MultibootTestKernels.kludge(false, false)));
+        assertEquals(MultibootTestKernels.FLAGS_WITH_ADDRESSES, h.flags());
         assertEquals(symbol(elf, "mb_header"), h.headerAddr());
         assertEquals(symbol(elf, "load_start"), h.loadAddr());
         assertEquals(symbol(elf, "load_end"), h.loadEndAddr());

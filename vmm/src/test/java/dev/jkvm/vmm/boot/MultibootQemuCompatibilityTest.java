@@ -35,7 +35,7 @@ class MultibootQemuCompatibilityTest {
 
     private static Case elfCase(Path elf) {
         List<QemuMultiboot.Range> ranges = new ArrayList<>();
-        for (GnuToolchain.Segment s : GnuToolchain.loadSegments(elf)) {
+        for (Binutils.Segment s : Binutils.loadSegments(elf)) {
             // The ELF-header page ld maps below 1 MiB is the one segment this loader keeps out
             // of the BIOS/ACPI area on purpose (LoadPlan); every other segment must match.
             if (s.offset() == 0 && s.physicalAddress() + s.memorySize() <= 0x100000) continue;
@@ -45,16 +45,16 @@ class MultibootQemuCompatibilityTest {
     }
 
     private static Case kludgeCase(boolean loadEndZero, boolean bssEndZero) {
-        Map<String, GnuToolchain.NmSymbol> nm = GnuToolchain.nm(TestKernels.kludgeElf(loadEndZero, bssEndZero, true));
+        Map<String, Binutils.NmSymbol> nm = Binutils.nm(MultibootTestKernels.kludgeElf(loadEndZero, bssEndZero, true));
         long start = nm.get("load_start").address();
         long end = nm.get(bssEndZero ? "load_end" : "bss_end").address();
-        return new Case(TestKernels.kludge(loadEndZero, bssEndZero, true), List.of(new QemuMultiboot.Range(start, end - start)));
+        return new Case(MultibootTestKernels.kludge(loadEndZero, bssEndZero, true), List.of(new QemuMultiboot.Range(start, end - start)));
     }
 
     private static Case kernel(String which) {
         return switch (which) {
-            case "elf32" -> elfCase(TestKernels.elf32(true));
-            case "higher-half" -> elfCase(TestKernels.higherHalf(true));
+            case "elf32" -> elfCase(MultibootTestKernels.elf32(true));
+            case "higher-half" -> elfCase(MultibootTestKernels.higherHalf(true));
             case "a.out-kludge" -> kludgeCase(false, false);
             case "a.out-kludge-load-end-0" -> kludgeCase(true, false);
             case "a.out-kludge-bss-end-0" -> kludgeCase(false, true);
@@ -68,8 +68,8 @@ class MultibootQemuCompatibilityTest {
         Case c = kernel(which);
         QemuMultiboot.Snapshot qemu = QemuMultiboot.boot(c.kernel(), c.ranges());
         assertEquals(MultibootLoader.MULTIBOOT_BOOTLOADER_MAGIC, (int) qemu.eax(), "QEMU started the kernel as multiboot");
-        try (GuestRam ram = GuestRam.mib(64)) {
-            BootInfo info = MultibootLoader.load(GnuToolchain.bytes(c.kernel()), ram.memory, "");
+        try (MarkedRam ram = MarkedRam.mib(64)) {
+            BootInfo info = MultibootLoader.load(Binutils.bytes(c.kernel()), ram.memory, "");
             assertEquals(qemu.eip() - 1, info.entry(), "entry: QEMU halted one byte after it");
             for (int i = 0; i < c.ranges().size(); i++) {
                 QemuMultiboot.Range r = c.ranges().get(i);
@@ -91,12 +91,12 @@ class MultibootQemuCompatibilityTest {
      */
     static Stream<String> fuzzCorpusSample() throws IOException, URISyntaxException {
         List<String> usable = new ArrayList<>();
-        try (Stream<Path> files = Files.list(corpus()); GuestRam ram = GuestRam.mib(64)) {
+        try (Stream<Path> files = Files.list(corpus()); MarkedRam ram = MarkedRam.mib(64)) {
             for (Path file : files.sorted().toList()) {
                 byte[] image = Files.readAllBytes(file);
                 if (image.length > 4 && ElfFile.isElf(image) && image[4] == ElfFile.ELFCLASS64) continue;
                 try {
-                    MultibootLoader.check("fuzz", image, 64 * GuestRam.MIB);
+                    MultibootLoader.check("fuzz", image, 64 * MarkedRam.MIB);
                     BootInfo info = MultibootLoader.load("fuzz", image, ram.memory, "");
                     if (ram.memory.read8(info.entry()) == (byte) 0xF4) usable.add(file.getFileName().toString());
                 } catch (MultibootException refused) {
@@ -115,13 +115,13 @@ class MultibootQemuCompatibilityTest {
     @MethodSource("fuzzCorpusSample")
     void fuzzCorpusLoadsLikeQemu(String name) throws Exception {
         Path kernel = corpus().resolve(name);
-        byte[] image = GnuToolchain.bytes(kernel);
+        byte[] image = Binutils.bytes(kernel);
         LoadPlan plan = LoadPlan.of("fuzz", image, MultibootHeader.find("fuzz", image));
         List<QemuMultiboot.Range> ranges = new ArrayList<>();
         for (LoadSegment s : plan.segments()) ranges.add(new QemuMultiboot.Range(s.address(), s.memorySize()));
         QemuMultiboot.Snapshot qemu = QemuMultiboot.boot(kernel, ranges);
         assertEquals(MultibootLoader.MULTIBOOT_BOOTLOADER_MAGIC, (int) qemu.eax(), "QEMU started the kernel as multiboot");
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
             assertEquals(qemu.eip() - 1, info.entry(), "entry: QEMU halted one byte after it");
             for (int i = 0; i < ranges.size(); i++) {

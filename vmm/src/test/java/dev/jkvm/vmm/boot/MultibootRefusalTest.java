@@ -27,8 +27,8 @@ class MultibootRefusalTest {
      * into 64 MiB, so every host gives the same verdict.
      */
     static String refusedEverywhere(byte[] image) {
-        String early = refusal(() -> MultibootLoader.check("kernel.elf", image, 64 * GuestRam.MIB));
-        try (GuestRam ram = GuestRam.mib(64)) {
+        String early = refusal(() -> MultibootLoader.check("kernel.elf", image, 64 * MarkedRam.MIB));
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             String late = refusal(() -> MultibootLoader.load("kernel.elf", image, ram.memory, ""));
             assertEquals(early, late);
         }
@@ -36,13 +36,13 @@ class MultibootRefusalTest {
     }
 
     private static String refusedAtLoad(byte[] image, long ramMiB) {
-        try (GuestRam ram = GuestRam.mib(ramMiB)) {
+        try (MarkedRam ram = MarkedRam.mib(ramMiB)) {
             return refusal(() -> MultibootLoader.load("kernel.elf", image, ram.memory, ""));
         }
     }
 
     private static int headerOffset(Path elf) {
-        return (int) GnuToolchain.section(elf, ".text").offset();
+        return (int) Binutils.section(elf, ".text").offset();
     }
 
     private static void putInt(byte[] b, int at, int v) {
@@ -51,8 +51,8 @@ class MultibootRefusalTest {
 
     @Test
     void badChecksum() {
-        Path elf = TestKernels.elf32();
-        byte[] image = GnuToolchain.bytes(elf);
+        Path elf = MultibootTestKernels.elf32();
+        byte[] image = Binutils.bytes(elf);
         int at = headerOffset(elf);
         image[at + 8] ^= 1;
         String m = refusedEverywhere(image);
@@ -61,8 +61,8 @@ class MultibootRefusalTest {
 
     @Test
     void noHeader() {
-        Path elf = TestKernels.elf32();
-        byte[] image = GnuToolchain.bytes(elf);
+        Path elf = MultibootTestKernels.elf32();
+        byte[] image = Binutils.bytes(elf);
         putInt(image, headerOffset(elf), 0);
         String m = refusedEverywhere(image);
         assertTrue(m.contains("no multiboot header") && m.contains("first 8 KiB"), m);
@@ -70,19 +70,19 @@ class MultibootRefusalTest {
 
     @Test
     void headerBeyondTheFirst8KiB() {
-        Path elf = TestKernels.lateHeader();
-        int offset = (int) (GnuToolchain.nm(elf).get("mb_header").address() - 0x100000 + headerOffset(elf));
+        Path elf = MultibootTestKernels.lateHeader();
+        int offset = (int) (Binutils.nm(elf).get("mb_header").address() - 0x100000 + headerOffset(elf));
         assertTrue(offset >= 8192, "the header really is late: " + offset);
-        String m = refusedEverywhere(GnuToolchain.bytes(elf));
+        String m = refusedEverywhere(Binutils.bytes(elf));
         assertTrue(m.contains("beyond the first 8 KiB") && m.contains("0x" + Integer.toHexString(offset)), m);
     }
 
     @Test
     void unknownRequiredFlag() {
-        Path elf = TestKernels.elf32();
-        byte[] image = GnuToolchain.bytes(elf);
+        Path elf = MultibootTestKernels.elf32();
+        byte[] image = Binutils.bytes(elf);
         int at = headerOffset(elf);
-        int flags = TestKernels.FLAGS | 1 << 3;
+        int flags = MultibootTestKernels.FLAGS | 1 << 3;
         putInt(image, at + 4, flags);
         putInt(image, at + 8, -(0x1BADB002 + flags));
         String m = refusedEverywhere(image);
@@ -91,15 +91,15 @@ class MultibootRefusalTest {
 
     @Test
     void videoModeRequestIsIgnoredSafely() {
-        Path elf = TestKernels.elf32();
-        byte[] image = GnuToolchain.bytes(elf);
+        Path elf = MultibootTestKernels.elf32();
+        byte[] image = Binutils.bytes(elf);
         int at = headerOffset(elf);
-        int flags = TestKernels.FLAGS | MultibootHeader.FLAG_VIDEO_MODE;
+        int flags = MultibootTestKernels.FLAGS | MultibootHeader.FLAG_VIDEO_MODE;
         putInt(image, at + 4, flags);
         putInt(image, at + 8, -(0x1BADB002 + flags));
-        try (GuestRam ram = GuestRam.mib(64)) {
+        try (MarkedRam ram = MarkedRam.mib(64)) {
             BootInfo info = MultibootLoader.load(image, ram.memory, "");
-            assertEquals(GnuToolchain.headerField(elf, "Entry point address"), info.entry());
+            assertEquals(Binutils.headerField(elf, "Entry point address"), info.entry());
             int mbiFlags = ram.memory.read32(info.mbiAddress());
             assertEquals(0, mbiFlags & (1 << 11 | 1 << 12), "no VBE or framebuffer info is claimed");
         }
@@ -107,70 +107,70 @@ class MultibootRefusalTest {
 
     @Test
     void neitherElfNorAddressFields() {
-        String m = refusedEverywhere(GnuToolchain.bytes(TestKernels.flatWithoutAddressFields()));
+        String m = refusedEverywhere(Binutils.bytes(MultibootTestKernels.flatWithoutAddressFields()));
         assertTrue(m.startsWith("kernel.elf is not a multiboot kernel: no ELF header and no multiboot address fields (flag bit 16)"), m);
     }
 
     @Test
     void segmentBeyondRamNamesTheMemoryNeeded() {
-        Path elf = TestKernels.linkedAt(0x8000000);
-        long end = GnuToolchain.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
+        Path elf = MultibootTestKernels.linkedAt(0x8000000);
+        long end = Binutils.loadSegments(elf).stream().mapToLong(s -> s.physicalAddress() + s.memorySize()).max().orElseThrow();
         long neededMiB = (end + (1 << 20) - 1) >> 20;
-        MultibootLoader.checkHeader(GnuToolchain.bytes(elf));
-        String m = refusedAtLoad(GnuToolchain.bytes(elf), 64);
+        MultibootLoader.checkHeader(Binutils.bytes(elf));
+        String m = refusedAtLoad(Binutils.bytes(elf), 64);
         assertTrue(m.contains("outside guest RAM (64 MiB)"), m);
         assertTrue(m.contains("needs at least " + neededMiB + " MiB of guest memory; use --memory"), m);
         assertTrue(m.contains("ELF segment"), m);
-        try (GuestRam ram = GuestRam.mib(neededMiB)) {
-            MultibootLoader.load(GnuToolchain.bytes(elf), ram.memory, "");
+        try (MarkedRam ram = MarkedRam.mib(neededMiB)) {
+            MultibootLoader.load(Binutils.bytes(elf), ram.memory, "");
         }
     }
 
     @Test
     void segmentInTheBiosAcpiArea() {
-        String m = refusedAtLoad(GnuToolchain.bytes(TestKernels.linkedAt(0xE8000)), 64);
+        String m = refusedAtLoad(Binutils.bytes(MultibootTestKernels.linkedAt(0xE8000)), 64);
         assertTrue(m.contains("[0xe8000,") && m.contains("BIOS/ACPI area") && m.contains("1 MiB"), m);
     }
 
     @Test
     void truncatedSegment() {
-        Path elf = TestKernels.elf32();
-        List<GnuToolchain.Segment> segments = GnuToolchain.loadSegments(elf);
-        GnuToolchain.Segment last = segments.getLast();
-        byte[] cut = Arrays.copyOf(GnuToolchain.bytes(elf), (int) (last.offset() + last.fileSize() / 2));
+        Path elf = MultibootTestKernels.elf32();
+        List<Binutils.Segment> segments = Binutils.loadSegments(elf);
+        Binutils.Segment last = segments.getLast();
+        byte[] cut = Arrays.copyOf(Binutils.bytes(elf), (int) (last.offset() + last.fileSize() / 2));
         String m = refusedEverywhere(cut);
         assertTrue(m.contains("ELF segment " + (segments.size() - 1)) && m.contains("truncated"), m);
     }
 
     @Test
     void truncatedFlatImage() {
-        byte[] image = GnuToolchain.bytes(TestKernels.kludge(false, false));
+        byte[] image = Binutils.bytes(MultibootTestKernels.kludge(false, false));
         String m = refusedEverywhere(Arrays.copyOf(image, image.length - 8));
         assertTrue(m.contains("truncated"), m);
     }
 
     @Test
     void overlappingSegments() {
-        Path elf = TestKernels.overlappingSegments();
-        long overlapping = GnuToolchain.loadSegments(elf).stream().filter(s -> s.physicalAddress() == 0x100010).count();
+        Path elf = MultibootTestKernels.overlappingSegments();
+        long overlapping = Binutils.loadSegments(elf).stream().filter(s -> s.physicalAddress() == 0x100010).count();
         assertEquals(1, overlapping, "ld placed .data over .text as asked");
-        String m = refusedEverywhere(GnuToolchain.bytes(elf));
+        String m = refusedEverywhere(Binutils.bytes(elf));
         assertTrue(m.contains("overlaps") && m.contains("[0x100010,"), m);
     }
 
     @Test
     void elf64EntryAbove4GiB() {
-        Path elf = TestKernels.elf64Above4GiB();
-        long entry = GnuToolchain.headerField(elf, "Entry point address");
-        String m = refusedEverywhere(GnuToolchain.bytes(elf));
+        Path elf = MultibootTestKernels.elf64Above4GiB();
+        long entry = Binutils.headerField(elf, "Entry point address");
+        String m = refusedEverywhere(Binutils.bytes(elf));
         assertTrue(m.contains("entry point 0x" + Long.toHexString(entry)) && m.contains("4 GiB"), m);
     }
 
     @Test
     void commandLineTooLong() {
         String cmdline = "x".repeat(MultibootInfo.MAX_COMMAND_LINE + 1);
-        try (GuestRam ram = GuestRam.mib(64)) {
-            String m = refusal(() -> MultibootLoader.load(GnuToolchain.bytes(TestKernels.elf32()), ram.memory, cmdline));
+        try (MarkedRam ram = MarkedRam.mib(64)) {
+            String m = refusal(() -> MultibootLoader.load(Binutils.bytes(MultibootTestKernels.elf32()), ram.memory, cmdline));
             assertEquals("command line too long: " + (MultibootInfo.MAX_COMMAND_LINE + 1) + " bytes, at most "
                     + MultibootInfo.MAX_COMMAND_LINE, m);
         }
@@ -178,11 +178,11 @@ class MultibootRefusalTest {
 
     @Test
     void truncatedSymbolTable() {
-        Path elf = TestKernels.elf32();
-        GnuToolchain.Section symtab = GnuToolchain.section(elf, ".symtab");
-        byte[] image = GnuToolchain.bytes(elf);
+        Path elf = MultibootTestKernels.elf32();
+        Binutils.Section symtab = Binutils.section(elf, ".symtab");
+        byte[] image = Binutils.bytes(elf);
         // Keep every segment and the section header table, but point .symtab past the end of the file.
-        long shoff = GnuToolchain.headerField(elf, "Start of section headers");
+        long shoff = Binutils.headerField(elf, "Start of section headers");
         int sizeField = (int) (shoff + symtab.index() * 40L + 20);
         putInt(image, sizeField, image.length);
         String m = refusedEverywhere(image);
@@ -191,18 +191,18 @@ class MultibootRefusalTest {
 
     @Test
     void guestRamWithoutTheBootInfoArea() {
-        byte[] image = GnuToolchain.bytes(TestKernels.elf32());
-        try (GuestRam ram = new GuestRam(0x100000, 63 << 20)) {
+        byte[] image = Binutils.bytes(MultibootTestKernels.elf32());
+        try (MarkedRam ram = new MarkedRam(0x100000, 63 << 20)) {
             String m = refusal(() -> MultibootLoader.load(image, ram.memory, ""));
             assertTrue(m.contains("multiboot information area"), m);
-            assertEquals(GuestRam.GARBAGE, ram.memory.read8(0x100000), "refused before anything was written");
+            assertEquals(MarkedRam.GARBAGE, ram.memory.read8(0x100000), "refused before anything was written");
         }
     }
 
     @Test
     void relocatableObjectIsNotAKernel() {
-        TestKernels.elf32();
-        String m = refusedEverywhere(GnuToolchain.bytes(GnuToolchain.DIR.resolve("k32.o")));
+        MultibootTestKernels.elf32();
+        String m = refusedEverywhere(Binutils.bytes(Binutils.TOOLCHAIN.dir().resolve("k32.o")));
         assertTrue(m.contains("ET_REL") && m.contains("link"), m);
     }
 }

@@ -51,7 +51,7 @@ final class QemuMultiboot {
             if (!registers.contains("HLT=1")) throw new IllegalStateException("QEMU never reached the kernel's hlt: " + registers);
             List<byte[]> dumps = new ArrayList<>();
             for (int i = 0; i < ranges.size(); i++) {
-                Path file = GnuToolchain.DIR.resolve("qemu-dump-" + i + ".bin").toAbsolutePath();
+                Path file = Binutils.TOOLCHAIN.dir().resolve("qemu-dump-" + i + ".bin").toAbsolutePath();
                 command(in, out, "{\"execute\":\"pmemsave\",\"arguments\":{\"val\":" + ranges.get(i).address()
                         + ",\"size\":" + ranges.get(i).length() + ",\"filename\":\"" + file + "\"}}");
                 dumps.add(Files.readAllBytes(file));

@@ -20,12 +20,12 @@ class SymbolTableTest {
     private static final String ADDRESS_TYPES = "TtDdBbRr";
 
     private static Path kernel(boolean x86_64) {
-        return x86_64 ? TestKernels.elf64() : TestKernels.elf32();
+        return x86_64 ? MultibootTestKernels.elf64() : MultibootTestKernels.elf32();
     }
 
-    private static List<GnuToolchain.NmSymbol> addressSymbols(Path elf) {
-        List<GnuToolchain.NmSymbol> list = new ArrayList<>();
-        for (GnuToolchain.NmSymbol s : GnuToolchain.nm(elf).values()) {
+    private static List<Binutils.NmSymbol> addressSymbols(Path elf) {
+        List<Binutils.NmSymbol> list = new ArrayList<>();
+        for (Binutils.NmSymbol s : Binutils.nm(elf).values()) {
             if (ADDRESS_TYPES.indexOf(s.type()) >= 0 && !s.name().startsWith("_")) list.add(s);
         }
         return list;
@@ -35,13 +35,13 @@ class SymbolTableTest {
     @ValueSource(booleans = {false, true})
     void everyNmSymbolHasTheSameAddress(boolean x86_64) {
         Path elf = kernel(x86_64);
-        SymbolTable table = SymbolTable.of(GnuToolchain.bytes(elf));
-        List<GnuToolchain.NmSymbol> symbols = addressSymbols(elf);
+        SymbolTable table = SymbolTable.of(Binutils.bytes(elf));
+        List<Binutils.NmSymbol> symbols = addressSymbols(elf);
         assertTrue(symbols.size() >= 8, "the test kernel has symbols: " + symbols);
-        for (GnuToolchain.NmSymbol s : symbols) {
+        for (Binutils.NmSymbol s : symbols) {
             assertEquals(Optional.of(s.address()), table.address(s.name()), s.name());
         }
-        assertEquals(Optional.of(GnuToolchain.nm(elf).get("_start").address()), table.address("_start"));
+        assertEquals(Optional.of(Binutils.nm(elf).get("_start").address()), table.address("_start"));
         assertEquals(Optional.empty(), table.address("no_such_symbol"));
         assertEquals(Optional.empty(), table.address("MB_MAGIC"), "absolute constants are not addresses");
     }
@@ -50,10 +50,10 @@ class SymbolTableTest {
     @ValueSource(booleans = {false, true})
     void sizedSymbolsCoverExactlyTheirSize(boolean x86_64) {
         Path elf = kernel(x86_64);
-        SymbolTable table = SymbolTable.of(GnuToolchain.bytes(elf));
-        Map<String, GnuToolchain.NmSymbol> nm = GnuToolchain.nm(elf);
+        SymbolTable table = SymbolTable.of(Binutils.bytes(elf));
+        Map<String, Binutils.NmSymbol> nm = Binutils.nm(elf);
         for (String name : List.of("helper", "counter", "message", "magic_seen")) {
-            GnuToolchain.NmSymbol s = nm.get(name);
+            Binutils.NmSymbol s = nm.get(name);
             assertTrue(s.size() > 0, "nm -S gives " + name + " a size");
             assertEquals(name + "+0x0", table.symbolize(s.address()));
             assertEquals(name + "+0x" + Long.toHexString(s.size() - 1), table.symbolize(s.address() + s.size() - 1));
@@ -72,9 +72,9 @@ class SymbolTableTest {
 
     @Test
     void unsizedLabelsReachUpToTheNextSymbol() {
-        Path elf = TestKernels.elf32();
-        SymbolTable table = SymbolTable.of(GnuToolchain.bytes(elf));
-        Map<String, GnuToolchain.NmSymbol> nm = GnuToolchain.nm(elf);
+        Path elf = MultibootTestKernels.elf32();
+        SymbolTable table = SymbolTable.of(Binutils.bytes(elf));
+        Map<String, Binutils.NmSymbol> nm = Binutils.nm(elf);
         long stackBottom = nm.get("stack_bottom").address();
         long stackTop = nm.get("stack_top").address();
         assertEquals("stack_bottom+0x100", table.symbolize(stackBottom + 0x100));
@@ -88,8 +88,8 @@ class SymbolTableTest {
 
     @Test
     void imagesWithoutSymbolsGiveAnEmptyTable() {
-        assertTrue(SymbolTable.of(GnuToolchain.bytes(TestKernels.stripped())).isEmpty());
-        assertTrue(SymbolTable.of(GnuToolchain.bytes(TestKernels.kludge(false, false))).isEmpty());
+        assertTrue(SymbolTable.of(Binutils.bytes(MultibootTestKernels.stripped())).isEmpty());
+        assertTrue(SymbolTable.of(Binutils.bytes(MultibootTestKernels.kludge(false, false))).isEmpty());
         assertNull(SymbolTable.empty().symbolize(0x100000));
     }
 }

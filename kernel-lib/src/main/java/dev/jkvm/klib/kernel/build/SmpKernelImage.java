@@ -22,8 +22,10 @@ import dev.jkvm.klib.kernel.smp.LapicIpiSender;
 import dev.jkvm.klib.kernel.smp.TlbInstructions;
 import dev.jkvm.klib.kernel.smp.TlbInvalidate;
 import dev.jkvm.klib.kernel.sync.SyncPanic;
-import dev.jkvm.klib.kernel.task.TaskEntry;
+import dev.jkvm.klib.kernel.proc.TaskBodies;
+import dev.jkvm.klib.kernel.proc.TaskEntry;
 import dev.jkvm.klib.kernel.trap.Panic;
+import dev.jkvm.klib.kernel.TaskBodyTable;
 import dev.jkvm.klib.kernel.Traps;
 import dev.jkvm.klib.workload.UserWorkload;
 
@@ -53,6 +55,7 @@ public final class SmpKernelImage {
         new Alias(SymbolNames.PANIC_ARRAY_INDEX, Panic.class, "arrayIndex", "(JII)V"),
         new Alias(SyncPanic.SYMBOL, Panic.class, "syncCheckFailed", "()V"),
         new Alias(CallFunctionDispatch.SYMBOL, CrossCalls.class, "run", "(IJI)V"),
+        new Alias(TaskBodies.SYMBOL, TaskBodyTable.class, "run", "(IJ)J"),
         new Alias(IpiSend.SYMBOL, LapicIpiSender.class, "send", "(II)V"),
         new Alias(IpiSend.ALL_OTHERS_SYMBOL, LapicIpiSender.class, "sendToAllOthers", "(I)V"),
         new Alias(TlbInvalidate.PAGE_SYMBOL, TlbInstructions.class, "invalidatePage", "(J)V"),

@@ -23,7 +23,7 @@ import java.util.Map;
  * The user-mode part of the image: UserPrograms and the image's workload method
  * (workload.UserWorkload) compiled as a unit of its own (its externals
  * prefixed so they cannot clash with the kernel's symbols), the system call stub Sys calls
- * (SYSCALL, task.Syscalls), the
+ * (SYSCALL, proc.Syscalls), the
  * routines the compiled code needs (console output becomes the WRITE call; a runtime check that
  * fails executes UD2, so the task is killed with a report), and one entry stub per program that
  * calls it and passes its result to EXIT. A problem with the workload's code is a

@@ -6,13 +6,13 @@ import dev.jkvm.klib.asm.Assembler;
 import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.asm.Section;
-import dev.jkvm.klib.kernel.task.WorkloadDescriptor;
+import dev.jkvm.klib.kernel.proc.WorkloadDescriptor;
 import dev.jkvm.klib.workload.UserWorkload;
 
 import java.util.function.Function;
 
 /**
- * Writes the image's task.WorkloadDescriptor into the kernel's rodata, with the routine that
+ * Writes the image's proc.WorkloadDescriptor into the kernel's rodata, with the routine that
  * returns its address. The expected answer comes from running the workload method on this JVM,
  * after the user unit was compiled: the compiler has by then taken the initial values of the
  * workload's static fields, so a method that writes them cannot change what the guest starts with.

@@ -39,8 +39,8 @@ import dev.jkvm.klib.rt.Asm;
  * registers (the compiler has no floating point), so kernel tasks have no FPU state and pass
  * fpuArea 0; user tasks get their state saved and restored at every switch. Lazy switching
  * (CR0.TS and a #NM handler) was rejected: it leaks register contents across tasks
- * speculatively (the "LazyFP" problem), and every #NM trap is expensive on this nested
- * paravirtual KVM, where ring-0 work runs emulated.
+ * speculatively (the "LazyFP" problem), and every #NM trap is expensive on a KVM that emulates
+ * ring 0 (a nested paravirtual KVM).
  *
  * TASK_TRAMPOLINE: where a new task's first switch returns to (see TaskFrame for the frame).
  * It finds rbx = entry, r12 = argument, r13 = task address, rsp 16-aligned plus 8 as after a

@@ -6,8 +6,8 @@ import dev.jkvm.klib.rt.Memory;
  * Programs a CPU's one-shot timer (SchedArch.timerOneshot) for its next tick. A CPU with work
  * ticks every period, which drives time slices; an idle CPU with an empty queue sleeps until
  * its earliest sleep timer, but at most one balance interval, so that it still pulls work from
- * busy CPUs. Fewer timer interrupts on idle CPUs matter here: on the nested paravirtual KVM each
- * one is an expensive exit.
+ * busy CPUs. Fewer timer interrupts on idle CPUs matter most on a nested paravirtual KVM, where
+ * each one is an expensive exit.
  */
 public final class TimerArming {
     private TimerArming() {

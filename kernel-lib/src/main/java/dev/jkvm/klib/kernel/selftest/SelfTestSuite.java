@@ -894,7 +894,7 @@ public final class SelfTestSuite {
         if (n > 1 && sent < STORM_IPIS) {
             Console.print(", scaled down: stopped at the ");
             Log.dec(stormBudgetMs);
-            Console.print(" ms budget (ring 0 runs emulated on this host)");
+            Console.print(" ms budget");
         }
         Console.print("; apic ipi errors ");
         Log.dec(Lapic.ipiErrors());

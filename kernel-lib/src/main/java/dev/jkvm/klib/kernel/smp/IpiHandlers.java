@@ -9,11 +9,10 @@ import dev.jkvm.klib.rt.Memory;
 
 /**
  * Interrupt-time work of the mailbox IPIs and the local timer. The mailbox handler lets
- * MailboxHandler serve TLB shootdowns and function calls and acts on the rest: RESCHEDULE and TIMER
- * are counted (the self-test checks the counts; kernel.Traps passes RESCHEDULE on to the
- * scheduler once it runs), PING
- * requests are added up, PANIC
- * stops the CPU. The boot CPU's timer tick forwards a TIMER reason to every other online CPU.
+ * MailboxHandler serve TLB shootdowns and function calls and acts on the rest: RESCHEDULE and
+ * TIMER are counted (the self-test checks the counts; once the scheduler runs, kernel.Traps
+ * passes RESCHEDULE on to it), PING requests are added up, PANIC stops the CPU. The boot CPU's
+ * timer tick forwards a TIMER reason to every other online CPU.
  */
 public final class IpiHandlers {
     private IpiHandlers() {

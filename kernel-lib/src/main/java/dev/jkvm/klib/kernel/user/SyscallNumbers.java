@@ -2,7 +2,7 @@ package dev.jkvm.klib.kernel.user;
 
 /**
  * System call numbers (RAX at SYSCALL; arguments in RDI, RSI, RDX; result in RAX), shared by the
- * user-side stubs (Sys) and the kernel's dispatcher (task.Syscalls).
+ * user-side stubs (Sys) and the kernel's dispatcher (proc.Syscalls).
  */
 public final class SyscallNumbers {
     private SyscallNumbers() {

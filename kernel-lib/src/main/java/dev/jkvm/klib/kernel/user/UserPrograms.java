@@ -29,8 +29,8 @@ public final class UserPrograms {
     /** Items the producer passes to the consumer in the ring-3 task checks. */
     public static final int ITEMS = 50;
     /**
-     * Items in the default workload's pair: each hand-off is a block, a wake-up and a switch in
-     * emulated ring 0 here (milliseconds), serial work that would blur the scaling figure.
+     * Items in the default workload's pair: each hand-off is a block, a wake-up and a switch, which
+     * take milliseconds where ring 0 is emulated: serial work that would blur the scaling figure.
      */
     public static final int WORKLOAD_ITEMS = 10;
     public static final int SEM_ITEMS = 0;

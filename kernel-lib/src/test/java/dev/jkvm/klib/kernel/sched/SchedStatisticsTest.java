@@ -2,7 +2,7 @@ package dev.jkvm.klib.kernel.sched;
 
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.cpu.CpuMask;
-import dev.jkvm.klib.kernel.task.SchedTable;
+import dev.jkvm.klib.kernel.proc.SchedTable;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.HostArena;

@@ -3,7 +3,7 @@ package dev.jkvm.vmm.emulated.irq;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.jkvm.vmm.api.GuestAssembler;
+import dev.jkvm.testsupport.GnuToolchain;
 import dev.jkvm.vmm.api.RunningVm;
 import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
@@ -384,7 +384,7 @@ class IrqChipKvmOracleTest {
 
     private List<Long> kvm() throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (RunningVm run = VirtualMachine.builder().cpus(1).memory(16 << 20).kernel(GuestAssembler.multibootElf(guest()))
+        try (RunningVm run = VirtualMachine.builder().cpus(1).memory(16 << 20).kernel(GnuToolchain.multibootElf(guest()))
                 .console(console).timeout(Duration.ofSeconds(120)).build().start()) {
             VmOutcome outcome = run.await();
             assertEquals(VmOutcome.Kind.GUEST_EXIT, outcome.kind(), outcome + "\n" + outcome.crashReport());

@@ -1,9 +1,7 @@
 package dev.jkvm.vmm.boot;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
+import dev.jkvm.testsupport.GnuToolchain;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,13 +12,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * GNU binutils as an independent oracle: builds test kernels with {@code as}/{@code ld}/
- * {@code objcopy} and reads back what {@code readelf} and {@code nm} say about them.
+ * GNU binutils as an independent oracle: what {@code readelf} and {@code nm} say about the kernels
+ * {@link MultibootTestKernels} builds with the shared {@link GnuToolchain}, in its working directory.
  */
-final class GnuToolchain {
-    private GnuToolchain() {}
+final class Binutils {
+    private Binutils() {}
 
-    static final Path DIR = Path.of("target", "test-kernels");
+    /** The boot tests' toolchain; its directory holds every test kernel and QEMU dump. */
+    static final GnuToolchain TOOLCHAIN = new GnuToolchain(Path.of("target", "test-kernels"));
 
     /** A PT_LOAD line of {@code readelf -lW}. */
     record Segment(long offset, long virtualAddress, long physicalAddress, long fileSize, long memorySize, String flags) {}
@@ -32,56 +31,12 @@ final class GnuToolchain {
     record NmSymbol(String name, long address, long size, char type) {}
 
     static String run(String... command) {
-        try {
-            Files.createDirectories(DIR);
-            Process p = new ProcessBuilder(command).directory(DIR.toFile()).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            int rc = p.waitFor();
-            assertEquals(0, rc, () -> String.join(" ", command) + " failed:\n" + out);
-            return out;
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot run " + command[0], e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Assembles {@code source} into {@code name}.o (as --32 or --64). */
-    static void assemble(String name, String source, boolean x86_64, String... extraArgs) {
-        try {
-            Files.createDirectories(DIR);
-            Files.writeString(DIR.resolve(name + ".s"), source);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        List<String> cmd = new ArrayList<>(List.of("as", x86_64 ? "--64" : "--32"));
-        cmd.addAll(List.of(extraArgs));
-        cmd.addAll(List.of(name + ".s", "-o", name + ".o"));
-        run(cmd.toArray(String[]::new));
-    }
-
-    /** Links {@code object}.o into {@code output} with ld and the given options. */
-    static Path link(String object, String output, String... ldArgs) {
-        List<String> cmd = new ArrayList<>(List.of("ld"));
-        cmd.addAll(List.of(ldArgs));
-        cmd.addAll(List.of("-o", output, object + ".o"));
-        run(cmd.toArray(String[]::new));
-        return DIR.resolve(output);
+        return TOOLCHAIN.run(command);
     }
 
     static byte[] bytes(Path file) {
         try {
             return Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static void write(Path file, String text) {
-        try {
-            Files.createDirectories(file.getParent());
-            Files.writeString(file, text);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

@@ -1,5 +1,7 @@
-package dev.jkvm.klib.kernel.task;
+package dev.jkvm.klib.kernel.selftest;
 
+import dev.jkvm.klib.kernel.proc.KernelScheduler;
+import dev.jkvm.klib.kernel.proc.TaskBodies;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.sched.CpuStats;

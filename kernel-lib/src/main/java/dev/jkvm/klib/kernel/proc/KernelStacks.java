@@ -1,4 +1,4 @@
-package dev.jkvm.klib.kernel.task;
+package dev.jkvm.klib.kernel.proc;
 
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.sync.TicketSpinLock;

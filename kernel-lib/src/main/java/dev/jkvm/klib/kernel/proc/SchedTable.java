@@ -1,4 +1,4 @@
-package dev.jkvm.klib.kernel.task;
+package dev.jkvm.klib.kernel.proc;
 
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.sched.CpuStats;

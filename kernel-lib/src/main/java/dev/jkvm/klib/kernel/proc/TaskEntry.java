@@ -1,4 +1,4 @@
-package dev.jkvm.klib.kernel.task;
+package dev.jkvm.klib.kernel.proc;
 
 import dev.jkvm.klib.kernel.sched.SchedArch;
 import dev.jkvm.klib.kernel.sched.Scheduler;

@@ -1,17 +1,17 @@
 package dev.jkvm.vmm.boot;
 
-import static dev.jkvm.vmm.boot.GnuToolchain.assemble;
-import static dev.jkvm.vmm.boot.GnuToolchain.link;
-import static dev.jkvm.vmm.boot.GnuToolchain.run;
+import dev.jkvm.testsupport.GnuToolchain;
 
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Supplier;
 
-/** Small multiboot kernels built with the GNU toolchain, once per test JVM. */
-final class TestKernels {
-    private TestKernels() {}
+/** Small multiboot kernels built with the shared {@link GnuToolchain}, once per test JVM. */
+final class MultibootTestKernels {
+    private MultibootTestKernels() {}
+
+    private static final GnuToolchain TOOLCHAIN = Binutils.TOOLCHAIN;
 
     /** Header flags: page-align modules and memory info (§3.1.2 bits 0 and 1). */
     static final int FLAGS = 0x3;
@@ -105,15 +105,15 @@ final class TestKernels {
     static Path elf32(boolean haltAtEntry) {
         String name = haltAtEntry ? "k32-halt" : "k32";
         return cached(name, () -> {
-            assemble(name, source(FLAGS, false, 0, haltAtEntry), false);
-            return link(name, name + ".elf", "-m", "elf_i386", "-Ttext", "0x100000");
+            TOOLCHAIN.assemble(name, source(FLAGS, false, 0, haltAtEntry), false);
+            return TOOLCHAIN.link(name, name + ".elf", "-m", "elf_i386", "-Ttext", "0x100000");
         });
     }
 
     static Path elf64() {
         return cached("elf64", () -> {
-            assemble("k64", source(FLAGS, false, 0), true);
-            return link("k64", "k64.elf", "-m", "elf_x86_64", "-Ttext", "0x100000");
+            TOOLCHAIN.assemble("k64", source(FLAGS, false, 0), true);
+            return TOOLCHAIN.link("k64", "k64.elf", "-m", "elf_x86_64", "-Ttext", "0x100000");
         });
     }
 
@@ -125,8 +125,8 @@ final class TestKernels {
     static Path higherHalf(boolean haltAtEntry) {
         String name = haltAtEntry ? "khigh-halt" : "khigh";
         return cached(name, () -> {
-            assemble(name, source(FLAGS, false, 0, haltAtEntry), false);
-            GnuToolchain.write(GnuToolchain.DIR.resolve("higher.ld"), """
+            TOOLCHAIN.assemble(name, source(FLAGS, false, 0, haltAtEntry), false);
+            TOOLCHAIN.write("higher.ld", """
                     ENTRY(_start)
                     SECTIONS {
                         . = 0xC0100000;
@@ -135,7 +135,7 @@ final class TestKernels {
                         .bss ALIGN(4096) : AT(ADDR(.bss) - 0xC0000000) { *(.bss) }
                     }
                     """);
-            return link(name, name + ".elf", "-m", "elf_i386", "-T", "higher.ld");
+            return TOOLCHAIN.link(name, name + ".elf", "-m", "elf_i386", "-T", "higher.ld");
         });
     }
 
@@ -151,10 +151,10 @@ final class TestKernels {
             if (loadEndZero && bssEndZero) defs = new String[] {"--defsym", "LOAD_END_ZERO=1", "--defsym", "BSS_END_ZERO=1"};
             else if (loadEndZero) defs = new String[] {"--defsym", "LOAD_END_ZERO=1"};
             else if (bssEndZero) defs = new String[] {"--defsym", "BSS_END_ZERO=1"};
-            assemble(name, source(FLAGS_WITH_ADDRESSES, true, 0, haltAtEntry), false, defs);
-            link(name, name + ".elf", "-m", "elf_i386", "-Ttext", "0x100000");
-            run("objcopy", "-O", "binary", name + ".elf", name + ".bin");
-            return GnuToolchain.DIR.resolve(name + ".bin");
+            TOOLCHAIN.assemble(name, source(FLAGS_WITH_ADDRESSES, true, 0, haltAtEntry), false, defs);
+            TOOLCHAIN.link(name, name + ".elf", "-m", "elf_i386", "-Ttext", "0x100000");
+            TOOLCHAIN.run("objcopy", "-O", "binary", name + ".elf", name + ".bin");
+            return TOOLCHAIN.dir().resolve(name + ".bin");
         });
     }
 
@@ -172,16 +172,16 @@ final class TestKernels {
     static Path flatWithoutAddressFields() {
         return cached("flat", () -> {
             elf32();
-            run("objcopy", "-O", "binary", "k32.elf", "k32.bin");
-            return GnuToolchain.DIR.resolve("k32.bin");
+            TOOLCHAIN.run("objcopy", "-O", "binary", "k32.elf", "k32.bin");
+            return TOOLCHAIN.dir().resolve("k32.bin");
         });
     }
 
     /** The header 9000 bytes into .text: beyond the first 8 KiB of the file. */
     static Path lateHeader() {
         return cached("late", () -> {
-            assemble("klate", source(FLAGS, false, 9000), false);
-            return link("klate", "klate.elf", "-m", "elf_i386", "-Ttext", "0x100000");
+            TOOLCHAIN.assemble("klate", source(FLAGS, false, 9000), false);
+            return TOOLCHAIN.link("klate", "klate.elf", "-m", "elf_i386", "-Ttext", "0x100000");
         });
     }
 
@@ -189,16 +189,16 @@ final class TestKernels {
     static Path linkedAt(long address) {
         String name = "kat" + Long.toHexString(address);
         return cached(name, () -> {
-            assemble(name, source(FLAGS, false, 0), false);
-            return link(name, name + ".elf", "-m", "elf_i386", "-Ttext", "0x" + Long.toHexString(address));
+            TOOLCHAIN.assemble(name, source(FLAGS, false, 0), false);
+            return TOOLCHAIN.link(name, name + ".elf", "-m", "elf_i386", "-Ttext", "0x" + Long.toHexString(address));
         });
     }
 
     /** .data placed (LMA) on top of .text: ld refuses unless told not to check. */
     static Path overlappingSegments() {
         return cached("overlap", () -> {
-            assemble("kover", source(FLAGS, false, 0), false);
-            GnuToolchain.write(GnuToolchain.DIR.resolve("overlap.ld"), """
+            TOOLCHAIN.assemble("kover", source(FLAGS, false, 0), false);
+            TOOLCHAIN.write("overlap.ld", """
                     ENTRY(_start)
                     SECTIONS {
                         . = 0x100000;
@@ -207,14 +207,14 @@ final class TestKernels {
                         .bss : { *(.bss) }
                     }
                     """);
-            return link("kover", "kover.elf", "-m", "elf_i386", "--no-check-sections", "-T", "overlap.ld");
+            return TOOLCHAIN.link("kover", "kover.elf", "-m", "elf_i386", "--no-check-sections", "-T", "overlap.ld");
         });
     }
 
     /** An ELF64 kernel whose code (and entry) is above 4 GiB. */
     static Path elf64Above4GiB() {
         return cached("high64", () -> {
-            assemble("khigh64", """
+            TOOLCHAIN.assemble("khigh64", """
                         .set MB_MAGIC, 0x1BADB002
                         .set MB_FLAGS, 3
                         .text
@@ -225,7 +225,7 @@ final class TestKernels {
                         hlt
                         jmp _start
                     """, true);
-            return link("khigh64", "khigh64.elf", "-m", "elf_x86_64", "-Ttext", "0x100000000");
+            return TOOLCHAIN.link("khigh64", "khigh64.elf", "-m", "elf_x86_64", "-Ttext", "0x100000000");
         });
     }
 
@@ -233,8 +233,8 @@ final class TestKernels {
     static Path stripped() {
         return cached("stripped", () -> {
             elf32();
-            run("strip", "--strip-all", "-o", "k32-stripped.elf", "k32.elf");
-            return GnuToolchain.DIR.resolve("k32-stripped.elf");
+            TOOLCHAIN.run("strip", "--strip-all", "-o", "k32-stripped.elf", "k32.elf");
+            return TOOLCHAIN.dir().resolve("k32-stripped.elf");
         });
     }
 }

@@ -1,4 +1,4 @@
-package dev.jkvm.klib.kernel.task;
+package dev.jkvm.klib.kernel.proc;
 
 import dev.jkvm.klib.kernel.sched.Task;
 import dev.jkvm.klib.rt.Cpu;
@@ -7,7 +7,7 @@ import dev.jkvm.klib.rt.Memory;
 /**
  * The per-task watchdog: a workload task whose run time passes the limit is killed at the next
  * timer tick that interrupts it in ring 3, reported with its index and where it was
- * (task.UserFaults), and counted as failed, so a task that never ends fails the run instead of
+ * (proc.UserFaults), and counted as failed, so a task that never ends fails the run instead of
  * hanging it. A CPU with a task to run ticks every period (sched.TimerArming), so the check
  * needs no timer of its own. The limit is the image's (SmpKernelBuilder.watchdogMs) unless the
  * command line gives watchdog-ms=N (Kernel.main passes it in: the command line is parsed above

@@ -1,4 +1,4 @@
-package dev.jkvm.klib.kernel.task;
+package dev.jkvm.klib.kernel.proc;
 
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
@@ -13,7 +13,7 @@ import dev.jkvm.klib.rt.Memory;
 /**
  * The image's job: the workload (WorkloadDescriptor) run as TASKS ring-3 tasks over every CPU,
  * joined and summed; the sum is checked against the answer the host computed at build time, and
- * the per-CPU table follows. A task killed by a fault or the watchdog (task.UserFaults) has no
+ * the per-CPU table follows. A task killed by a fault or the watchdog (proc.UserFaults) has no
  * result: the run reports "workload: F of N tasks failed (first: index I, WHAT at FRAME)", compares
  * the sum over the tasks that finished with the host's results for the same indices, and fails. With the scheduler checks on (the default image), blocking tasks (a
  * semaphore producer and consumer, two sleepers) run alongside and must finish too.
@@ -27,14 +27,14 @@ public final class WorkloadRun {
 
     public static final long SLEEP_MS = 30;
     private static final int SLEEPERS = 2;
-    /** Per task index: kind (0 while it has not failed), two details, line-table row (task.UserFaults). */
+    /** Per task index: kind (0 while it has not failed), two details, line-table row (proc.UserFaults). */
     private static final int FAILURE_BYTES = 32;
 
     private static long failures;
     private static long failureCount;
 
     /**
-     * Called by task.UserFaults when it kills workload task index: remembers what and where for
+     * Called by proc.UserFaults when it kills workload task index: remembers what and where for
      * the summary. Each index has its own record, so CPUs killing tasks at once need no lock.
      */
     public static void recordFailure(long index, int kind, long detailA, long detailB, long row) {

@@ -1,4 +1,4 @@
-package dev.jkvm.klib.kernel.task;
+package dev.jkvm.klib.kernel.proc;
 
 import dev.jkvm.klib.kernel.user.UserPrograms;
 import dev.jkvm.klib.kernel.user.UserSpace;
@@ -22,7 +22,7 @@ import dev.jkvm.klib.rt.Memory;
  * stack trace gives it: "Exception in task INDEX on cpu N: java.lang.ArithmeticException: / by
  * zero" and one "\tat pkg.Class.method(File.java:LINE)" per frame, from the faulting one out
  * (trap.SourceLines; the user stack is walked along the frame pointers compiled code keeps). A
- * workload task's fault is also recorded for the run's summary (task.WorkloadRun). The task exits
+ * workload task's fault is also recorded for the run's summary (proc.WorkloadRun). The task exits
  * with KILLED_BASE - vector and the CPU schedules on.
  */
 public final class UserFaults {

@@ -1,4 +1,4 @@
-package dev.jkvm.klib.kernel.task;
+package dev.jkvm.klib.kernel.proc;
 
 import dev.jkvm.klib.kernel.user.SyscallNumbers;
 import dev.jkvm.klib.kernel.user.UserSpace;
@@ -24,8 +24,8 @@ import dev.jkvm.klib.rt.Memory;
  * user-mode page fault (error code 0x15) with RIP = LSTAR; QEMU TCG and KVM on hardware switch to
  * CPL 0 as the SDM requires. kernel.Traps recognises that fault by its address
  * (KernelLayout.SYSCALL_ENTRY) and serves the system call from it, returning to RCX, so the same
- * image makes real SYSCALLs where the platform supports them and still works here. (INT n
- * through a DPL-3 gate is no alternative: it raised #UD here.)
+ * image makes real SYSCALLs where the platform supports them and still works on kvm_pvm. (INT n
+ * through a DPL-3 gate is no alternative: on kvm_pvm it raised #UD.)
  */
 public final class Syscalls {
     private Syscalls() {

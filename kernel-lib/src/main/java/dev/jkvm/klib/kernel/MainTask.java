@@ -1,7 +1,14 @@
-package dev.jkvm.klib.kernel.task;
+package dev.jkvm.klib.kernel;
 
 import dev.jkvm.klib.kernel.acpi.SoftOff;
 import dev.jkvm.klib.kernel.sched.Scheduler;
+import dev.jkvm.klib.kernel.selftest.KernelTaskChecks;
+import dev.jkvm.klib.kernel.selftest.SchedBench;
+import dev.jkvm.klib.kernel.selftest.SchedChecks;
+import dev.jkvm.klib.kernel.selftest.UserTaskChecks;
+import dev.jkvm.klib.kernel.proc.KernelScheduler;
+import dev.jkvm.klib.kernel.proc.WorkloadDescriptor;
+import dev.jkvm.klib.kernel.proc.WorkloadRun;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
 import dev.jkvm.klib.rt.Console;
 
