@@ -39,7 +39,6 @@ public final class Launcher {
     }
 
     public static void main(String[] args) {
-        NativeWarmUp.start();
         System.exit(run(args, System.err));
     }
 
@@ -116,6 +115,9 @@ public final class Launcher {
         if (numaNodes > 1 && memory > dev.jkvm.vmm.memory.GuestLayout.MMIO_HOLE_START) {
             throw new UserError("--numa needs all RAM below the 3 GiB hole; give --memory 3G or less");
         }
+        // Options take well under a millisecond to parse, so the warm-up can wait for --accel,
+        // and then overlaps with reading and checking the kernel.
+        NativeWarmUp.start(options.accel);
         long hostMemory = HostChecks.hostMemory();
         if (memory > hostMemory) {
             throw new UserError("--memory " + (memory >> 20) + "M is more than this host's " + (hostMemory >> 20)
