@@ -8,6 +8,8 @@
 # the 1-minute load average; asserts nothing.
 #   jkvm bin/vmm emulated    dist bin/vmm --accel emulated (jlinked runtime, AOT cache lib/vmm.aot)
 #   jkvm bin/vmm kvm         dist bin/vmm --accel kvm (only where /dev/kvm is usable)
+#   jkvm bin/vmm auto, no kvm  dist bin/vmm (--accel auto) under without-kvm, as on a host without
+#                            /dev/kvm (only where scripts/without-kvm is installed; includes its setup)
 #   jkvm java -jar emulated  the full JDK's java -jar vmm-launcher.jar --accel emulated, no AOT cache
 #   qemu tcg                 qemu-system-x86_64 -accel tcg -M microvm,acpi=on -m 256M -nographic
 #                            -no-reboot -kernel KERNEL (when installed)
@@ -50,6 +52,9 @@ for side in new old; do
   if [ "$side" = new ]; then dir="$home"; prefix=""; else [ -n "${OLD_HOME:-}" ] || continue; dir="$OLD_HOME"; prefix="old "; fi
   add "${prefix}jkvm bin/vmm emulated" "$dir/bin/vmm --accel emulated --kernel $kernel --serial stdio --quiet"
   if kvm_usable; then add "${prefix}jkvm bin/vmm kvm" "$dir/bin/vmm --accel kvm --kernel $kernel --serial stdio --quiet"; fi
+  if command -v without-kvm >/dev/null 2>&1; then
+    add "${prefix}jkvm bin/vmm auto, no kvm" "without-kvm $dir/bin/vmm --kernel $kernel --serial stdio --quiet"
+  fi
   add "${prefix}jkvm java -jar emulated" "${java_jar[*]} $dir/lib/vmm-launcher.jar --accel emulated --kernel $kernel --serial stdio --quiet"
 done
 if command -v qemu-system-x86_64 >/dev/null 2>&1; then
