@@ -75,12 +75,12 @@ for round in $(seq 0 "$runs"); do
 done
 
 median() { sort -g "$1" | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-printf '| %-28s | %14s | %14s | %13s | %9s |\n' "set-up" "first byte ms" "(min-max)" "CPU ms to it" "load 1m"
-printf '|%s|%s|%s|%s|%s|\n' "------------------------------" "----------------" "----------------" "---------------" "-----------"
+printf '| %-30s | %14s | %14s | %13s | %9s |\n' "set-up" "first byte ms" "(min-max)" "CPU ms to it" "load 1m"
+printf '|%s|%s|%s|%s|%s|\n' "--------------------------------" "----------------" "----------------" "---------------" "-----------"
 for i in "${!names[@]}"; do
   ms="$(median "$out/$i.ms.fig")"
   range="$(sort -g "$out/$i.ms.fig" | sed -n '1p;$p' | paste -sd- -)"
   cpu="$(median "$out/$i.cpu.fig" | awk '{printf "%.0f", $1 * 1000}')"
-  printf '| %-28s | %14.1f | %14s | %13s | %9s |\n' "${names[$i]}" "$ms" "$range" "$cpu" "$(median "$out/$i.load.fig")"
+  printf '| %-30s | %14.1f | %14s | %13s | %9s |\n' "${names[$i]}" "$ms" "$range" "$cpu" "$(median "$out/$i.load.fig")"
 done
 echo "raw figures: $out/ (N.ms.fig, N.cpu.fig, N.load.fig; N = row, top first)"
