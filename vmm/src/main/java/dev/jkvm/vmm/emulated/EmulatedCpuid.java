@@ -33,6 +33,8 @@ public final class EmulatedCpuid {
     // Leaf 0x80000001 EDX/ECX (Table 3-8, leaf 80000001H).
     static final int X1_EDX_SYSCALL = 1 << 11, X1_EDX_NX = 1 << 20, X1_EDX_PAGE1GB = 1 << 26, X1_EDX_RDTSCP = 1 << 27,
             X1_EDX_LM = 1 << 29, X1_ECX_LAHF = 1;
+    /** Leaf 0x80000001 ECX bit 5: LZCNT (F3 0F BD counts leading zeros; without the bit it would be BSR). */
+    static final int X1_ECX_LZCNT = 1 << 5;
     /** Leaf 0x80000007 EDX bit 8: invariant TSC (guest TSC follows host monotonic time at a fixed rate). */
     static final int X7_EDX_INVARIANT_TSC = 1 << 8;
     /** Physical address bits (leaf 0x80000008 EAX[7:0]) and linear (EAX[15:8]): 4-level paging. */
@@ -58,7 +60,7 @@ public final class EmulatedCpuid {
                 // Leaf 0x16: base/max frequency in MHz, bus 100 MHz (leaf 16H).
                 new CpuidEntry(0x16, 0, 0, mhz, mhz, 100, 0),
                 new CpuidEntry(0x8000_0000, 0, 0, 0x8000_0008, 0, 0, 0),
-                new CpuidEntry(0x8000_0001, 0, 0, 0, 0, X1_ECX_LAHF,
+                new CpuidEntry(0x8000_0001, 0, 0, 0, 0, X1_ECX_LAHF | X1_ECX_LZCNT,
                         X1_EDX_SYSCALL | X1_EDX_NX | X1_EDX_PAGE1GB | X1_EDX_RDTSCP | X1_EDX_LM),
                 new CpuidEntry(0x8000_0007, 0, 0, 0, 0, 0, X7_EDX_INVARIANT_TSC),
                 new CpuidEntry(0x8000_0008, 0, 0, PHYS_BITS | (LINEAR_BITS << 8), 0, 0, 0));

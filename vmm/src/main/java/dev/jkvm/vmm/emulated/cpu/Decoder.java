@@ -42,6 +42,13 @@ public final class Decoder {
     private boolean rexW;
     /** Mandatory-prefix selector for SSE: 0 none, 1 = 66, 2 = F3, 3 = F2 (F3 wins over F2, both over 66). */
     private int mandatory;
+    /**
+     * F3 0F BC / F3 0F BD are TZCNT / LZCNT only on a processor that has them
+     * (CPUID.(EAX=07H,ECX=0):EBX.BMI1[bit 3], CPUID.80000001H:ECX.LZCNT[bit 5]); on one without,
+     * the F3 prefix is ignored and they execute as BSF / BSR (SDM Vol. 2B TZCNT and Vol. 2A LZCNT,
+     * "Description"). X86Cpu sets these from its CPUID table; true when built without one.
+     */
+    boolean tzcnt = true, lzcnt = true;
     private boolean lockable;
 
     /**
@@ -642,8 +649,8 @@ public final class Decoder {
                 if (r < 4) ud();
                 else { in.ext = r; handler(Handler.BT_EI); lockable = r != 4; }
             }
-            case 0xBC -> { modrm(); handler(mandatory == 2 ? Handler.TZCNT : Handler.BSF); }
-            case 0xBD -> { modrm(); handler(mandatory == 2 ? Handler.LZCNT : Handler.BSR); }
+            case 0xBC -> { modrm(); handler(mandatory == 2 && tzcnt ? Handler.TZCNT : Handler.BSF); }
+            case 0xBD -> { modrm(); handler(mandatory == 2 && lzcnt ? Handler.LZCNT : Handler.BSR); }
             case 0xC0 -> { in.size = 1; modrm(); handler(Handler.XADD); lockable = true; }
             case 0xC1 -> { modrm(); handler(Handler.XADD); lockable = true; }
             case 0xC2 -> { modrm(); in.imm = next(); sseFloat(b); }

@@ -52,6 +52,11 @@ public final class InterruptDelivery {
                 return;
             } catch (CpuException e) {
                 int second = e.vector;
+                // The processor loads CR2 when it detects a page fault, also one raised while
+                // delivering an earlier exception that then becomes #DF (SDM Vol. 3A §6.15,
+                // Interrupt 14: CR2 holds the address that generated it); a #DF handler reads it
+                // to tell a kernel stack overflow (the frame push faulted) from other double faults.
+                if (second == CpuException.PF) s.cr2 = e.faultAddress;
                 if (second == CpuException.VMM_EXIT || vector == CpuException.DF) {
                     if (fromSoftware) s.rip = softwareReturn;
                     cpu.shutdown("triple fault: exception " + second + (e.errorCode >= 0 ? " (error code 0x" + Integer.toHexString(e.errorCode) + ")" : "")

@@ -35,6 +35,35 @@ public class SystemInstructions {
 
     private CpuException ud() { return ex.raise(CpuException.UD, CpuException.NO_ERROR_CODE); }
 
+    /**
+     * A valid instruction the emulator does not implement (nor CPUID advertise): #UD as on a
+     * processor without it, plus the counted record the VMM prints in its summary (issue 11 §2,
+     * "anything else"), as the executor does for the opcodes it lacks. RIP is already past it.
+     */
+    private CpuException unimplemented(Insn insn) {
+        long rip = s.rip - insn.length;
+        cpu.executor.unimplemented().record(insn, mmu.is64() ? rip : rip & 0xFFFF_FFFFL);
+        return ud();
+    }
+
+    /**
+     * 0F 01 with mod = 11b (SDM Vol. 2 Table A-6, group 7) that name instructions of features not
+     * implemented: VMX (ENCLV, VMCALL, VMLAUNCH, VMRESUME, VMXOFF, PCONFIG), MONITOR/MWAIT, ENCLS,
+     * XGETBV/XSETBV, VMFUNC, XEND/XTEST, ENCLU, SVM (VMRUN ... INVLPGA), SERIALIZE, RDPKRU/WRPKRU,
+     * MONITORX/MWAITX/CLZERO/RDPRU. Reserved encodings stay plain #UD.
+     */
+    private static boolean knownGroup7(int reg, int rm) {
+        return switch (reg) {
+            case 0 -> rm <= 5;
+            case 1 -> rm == 0 || rm == 1 || rm == 7;
+            case 2 -> rm != 2 && rm != 3;
+            case 3 -> true;
+            case 5 -> rm == 0 || rm == 6 || rm == 7;
+            case 7 -> rm >= 2 && rm <= 5;
+            default -> false;
+        };
+    }
+
     private CpuException gp0() { return ex.raise(CpuException.GP, 0); }
 
     private boolean protectedMode() { return (s.cr0 & Mmu.CR0_PE) != 0; }
@@ -137,7 +166,7 @@ public class SystemInstructions {
             case 0x06E -> outs(insn, 1);
             case 0x06F -> outs(insn, ioSize(insn));
             case 0x108, 0x109 -> requireCpl0(); // INVD/WBINVD: no caches to write back
-            case 0x134, 0x135 -> throw ud(); // SYSENTER/SYSEXIT: not advertised
+            case 0x134, 0x135 -> throw unimplemented(insn); // SYSENTER/SYSEXIT: not advertised (CPUID.1:EDX.SEP clear)
             default -> throw ud();
         }
     }
@@ -312,6 +341,7 @@ public class SystemInstructions {
         int reg = insn.reg & 7;
         if (insn.mod == 3) {
             int rm = insn.rm & 7;
+            if (knownGroup7(reg, rm)) throw unimplemented(insn);
             switch (reg) {
                 case 1 -> {
                     if (rm == 2 || rm == 3) { // CLAC / STAC (SDM Vol. 2A)
@@ -320,7 +350,7 @@ public class SystemInstructions {
                         else s.rflagsRest |= Rflags.AC;
                         return;
                     }
-                    throw ud(); // MONITOR/MWAIT: not advertised
+                    throw ud();
                 }
                 case 4 -> { umipCheck(); storeSelector(insn, s.cr0 & 0xFFFF); return; }
                 case 6 -> { lmsw(readReg(insn.rm, 2)); return; }

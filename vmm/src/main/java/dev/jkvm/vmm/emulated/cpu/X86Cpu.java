@@ -68,13 +68,23 @@ public final class X86Cpu {
         int maxPhys = cpuidEax(0x8000_0000) >= 0x8000_0008 ? cpuidEax(0x8000_0008) & 0xFF : 36;
         mmu.setMaxPhysAddr(maxPhys == 0 ? 36 : maxPhys);
         this.executor = new Executor(this);
+        if (cpuid != null) {
+            // What the decoder makes of F3 0F BC/BD follows the advertised features (see Decoder.tzcnt).
+            executor.decoder.tzcnt = cpuidEax(0) >= 7 && (cpuidRegister(7, 1) & 1 << 3) != 0;
+            executor.decoder.lzcnt = cpuidEax(0x8000_0000) >= 0x8000_0001 && (cpuidRegister(0x8000_0001, 2) & 1 << 5) != 0;
+        }
         PowerOn.reset(this);
     }
 
     private int cpuidEax(int leaf) {
+        return cpuidRegister(leaf, 0);
+    }
+
+    /** Register {@code r} (0 EAX, 1 EBX, 2 ECX, 3 EDX) of CPUID leaf {@code leaf}, subleaf 0. */
+    private int cpuidRegister(int leaf, int r) {
         if (cpuid == null) return 0;
         cpuid.cpuid(index, leaf, 0, cpuidOut);
-        return cpuidOut[0];
+        return cpuidOut[r];
     }
 
     // ------------------------------------------------------------------ RFLAGS

@@ -28,14 +28,24 @@ final class IsaMachine {
 
     /** A machine with its own vCPU over {@code other}'s RAM (null: new RAM), for SMP tests. */
     IsaMachine(int mode, IsaMachine other) {
+        this(mode, other, null);
+    }
+
+    /** As {@link #IsaMachine(int, IsaMachine)} with a CPUID table ({@code null}: the minimal one below). */
+    IsaMachine(int mode, IsaMachine other, CpuidSource cpuid) {
         if (other == null) {
             ram.addRegion(0, Arena.ofAuto().allocate(4 << 20, 4096));
             memory = new PhysicalMemory(ram);
         } else {
             memory = other.memory;
         }
-        cpu = new X86Cpu(other == null ? 0 : other.cpu.index + 1, memory, null, new CpuEvents(), new HostClock(), (vcpu, leaf, sub, out) -> {
+        cpu = new X86Cpu(other == null ? 0 : other.cpu.index + 1, memory, null, new CpuEvents(), new HostClock(), cpuid != null ? cpuid : (vcpu, leaf, sub, out) -> {
             out[0] = out[1] = out[2] = out[3] = 0;
+            // BMI1 (leaf 7 EBX bit 3) and LZCNT (0x80000001 ECX bit 5) as the host processor the
+            // oracle tests compare TZCNT/LZCNT with: without them F3 0F BC/BD decode as BSF/BSR.
+            if (leaf == 0) out[0] = 7;
+            if (leaf == 7) out[1] = 1 << 3;
+            if (leaf == 0x8000_0001) out[2] = 1 << 5;
             if (leaf == 0x8000_0000) out[0] = 0x8000_0008;
             if (leaf == 0x8000_0008) out[0] = 40;
         });

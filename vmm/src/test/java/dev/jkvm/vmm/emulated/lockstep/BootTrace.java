@@ -131,7 +131,7 @@ final class BootTrace {
                 }
                 X86State after = lock.oracleState();
                 if (after.selector[1] != before.selector[1] || after.cr0 != before.cr0 || after.cr4 != before.cr4
-                        || after.efer != before.efer || steps % SEGMENT_CHECK_INTERVAL == 0) {
+                        || after.efer != before.efer || farTransfer(code, bits) || steps % SEGMENT_CHECK_INTERVAL == 0) {
                     SegmentState seg = q.segments();
                     bits = bits(seg);
                     csBase = bits == 64 ? 0 : seg.base()[1];
@@ -150,8 +150,8 @@ final class BootTrace {
                         String mem = lock.compareMemory(0, (int) Math.min(Integer.MAX_VALUE - 8, MEMORY_BYTES), true);
                         if (mem != null) other.add("RAM at the end: " + mem);
                     }
-                } catch (GdbRemote.TargetGoneException gone) {
-                    // the guest exited during the last step
+                } catch (java.io.IOException gone) {
+                    // the guest exited during the last step (the connection may reset while QEMU exits)
                 }
             }
             undefined.putAll(lock.undefinedFlagDifferences);
@@ -167,6 +167,22 @@ final class BootTrace {
         NotReached(String message) {
             super(message);
         }
+    }
+
+    /**
+     * A far JMP/CALL/RET or IRET: CS is reloaded, possibly with the same selector and another
+     * descriptor (the far jump into 64-bit code after the CR0 write that enabled long mode).
+     */
+    private static boolean farTransfer(byte[] code, int bits) {
+        int i = 0;
+        while (i < code.length - 1 && ((code[i] & 0xFF) == 0x66 || (code[i] & 0xFF) == 0x67
+                || (bits == 64 && (code[i] & 0xF0) == 0x40))) {
+            i++;
+        }
+        int op = code[i] & 0xFF;
+        if (op == 0xEA || op == 0x9A || op == 0xCA || op == 0xCB || op == 0xCF) return true;
+        return op == 0xFF && i + 1 < code.length && ((code[i + 1] >> 3) & 7) >= 3 && ((code[i + 1] >> 3) & 7) <= 5
+                && ((code[i + 1] >> 3) & 7) != 4;
     }
 
     /** The code segment's default operand size: CS.L → 64, CS.D → 32, else 16 (SDM Vol. 3A §3.4.5). */

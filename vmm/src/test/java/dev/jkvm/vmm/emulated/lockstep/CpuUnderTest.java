@@ -61,6 +61,19 @@ interface CpuUnderTest extends AutoCloseable {
 
     SegmentState segments() throws Exception;
 
+    /** Whether the CPU is halted (HLT executed, no interrupt taken yet). */
+    default boolean halted() throws Exception {
+        return false;
+    }
+
+    /**
+     * Whether a halted CPU has an interrupt pending or a timer armed, so that stepping it returns:
+     * the harness steps a halted CPU under test after a HLT only while this holds.
+     */
+    default boolean canWake() throws Exception {
+        return false;
+    }
+
     /** What the last step that ended FAILED or SHUTDOWN reported (the backend's exit), or null. */
     default String failureDetail() {
         return null;

@@ -5,6 +5,8 @@ import dev.jkvm.vmm.emulated.cpu.CpuExit;
 import dev.jkvm.vmm.emulated.cpu.CpuState;
 import dev.jkvm.vmm.emulated.cpu.PhysicalMemory;
 import dev.jkvm.vmm.emulated.cpu.X86Cpu;
+import dev.jkvm.vmm.emulated.irq.ApicBus;
+import dev.jkvm.vmm.emulated.irq.LocalApic;
 import dev.jkvm.vmm.emulated.time.HostClock;
 import dev.jkvm.vmm.memory.GuestMemory;
 import java.lang.foreign.Arena;
@@ -13,27 +15,69 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The project's emulated CPU ({@link X86Cpu}) as the CPU under test: one vCPU over {@code ramBytes}
- * of guest RAM at physical 0 and no devices — no LAPIC, so every device access is an exit the
- * harness answers from QEMU (port input, MMIO reads) or ignores (port output, MMIO writes).
+ * of guest RAM at physical 0 and no devices — by default no LAPIC either, so every device access
+ * is an exit the harness answers from QEMU (port input, MMIO reads) or ignores (port output, MMIO
+ * writes). With {@code localApic} the vCPU has its own {@link LocalApic} (APIC ID 0, the BSP, as
+ * QEMU's single CPU) on an {@link ApicBus} without a platform timer thread: its page is served
+ * inside the CPU and compared, and its timer fires when the CPU checks the deadline (while halted).
  *
  * <p>CPUID: a minimal table (max leaves, 40 physical address bits as QEMU's default CPU model);
  * results of a guest CPUID are taken from QEMU by the harness anyway.
  */
 final class EmulatedCpuUnderTest implements CpuUnderTest {
-    private final Arena arena = Arena.ofShared();
-    private final GuestMemory ram = new GuestMemory();
+    /** Null for a second vCPU, which shares the first one's RAM and APIC bus. */
+    private final Arena arena;
+    private final GuestMemory ram;
     private final PhysicalMemory memory;
+    private final ApicBus bus;
     final X86Cpu cpu;
+    /** This vCPU's LAPIC, or null. */
+    final LocalApic apic;
     /** What the last failed step reported (internal error text), for mismatch reports. */
     String lastFailure;
 
     EmulatedCpuUnderTest(long ramBytes) {
-        MemorySegment seg = arena.allocate(ramBytes, 4096);
-        ram.addRegion(0, seg);
-        memory = new PhysicalMemory(ram);
-        cpu = new X86Cpu(0, memory, null, new CpuEvents(), new HostClock(), (vcpu, leaf, sub, out) -> {
+        this(ramBytes, false);
+    }
+
+    EmulatedCpuUnderTest(long ramBytes, boolean localApic) {
+        this(null, ramBytes, localApic);
+    }
+
+    /**
+     * With {@code first} non-null: vCPU {@code first}'s index + 1 over the same RAM, with a LAPIC
+     * (APIC ID = index, not the BSP) on the same bus, for two-vCPU lockstep; closing it leaves the
+     * RAM to {@code first}.
+     */
+    EmulatedCpuUnderTest(EmulatedCpuUnderTest first) {
+        this(first, 0, true);
+    }
+
+    private EmulatedCpuUnderTest(EmulatedCpuUnderTest first, long ramBytes, boolean localApic) {
+        HostClock clock = new HostClock();
+        CpuEvents events = new CpuEvents();
+        int index = first == null ? 0 : first.cpu.index + 1;
+        if (first == null) {
+            arena = Arena.ofShared();
+            ram = new GuestMemory();
+            MemorySegment seg = arena.allocate(ramBytes, 4096);
+            ram.addRegion(0, seg);
+            memory = new PhysicalMemory(ram);
+            bus = localApic ? new ApicBus(clock) : null;
+        } else {
+            arena = null;
+            ram = first.ram;
+            memory = first.memory;
+            bus = first.bus;
+        }
+        apic = localApic ? bus.add(index, index == 0, events) : null;
+        cpu = new X86Cpu(index, memory, apic, events, clock, (vcpu, leaf, sub, out) -> {
             out[0] = out[1] = out[2] = out[3] = 0;
             if (leaf == 0) out[0] = 0xD;
+            // BMI1 and LZCNT as QEMU's "max" model (random programs with TZCNT/LZCNT run on it):
+            // without them F3 0F BC/BD decode as BSF/BSR.
+            if (leaf == 7) out[1] = 1 << 3;
+            if (leaf == 0x8000_0001) out[2] = 1 << 5;
             if (leaf == 0x8000_0000) out[0] = 0x8000_0008;
             if (leaf == 0x8000_0008) out[0] = 40;
         });
@@ -176,11 +220,23 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
         r.cr2 = s.cr2;
         r.cr3 = s.cr3;
         r.cr4 = s.cr4;
-        r.cr8 = 0; // no LAPIC here: CR8 (the TPR) is not compared
+        r.cr8 = apic != null ? apic.cr8() : 0; // not compared (X86State.differences): the guest reads it with MOV
         r.efer = s.efer;
         System.arraycopy(s.xmm, 0, r.xmm, 0, 32);
         r.mxcsr = s.mxcsr;
         return r;
+    }
+
+    @Override
+    public boolean halted() {
+        return cpu.s.activity == CpuState.Activity.HALTED;
+    }
+
+    @Override
+    public boolean canWake() {
+        // A step of a halted CPU sleeps until an event or the LAPIC deadline: never step one that has neither.
+        return cpu.events.peek() != 0
+                || apic != null && (apic.nextDeadline() != Long.MAX_VALUE || apic.pendingInterrupt() >= 0);
     }
 
     @Override
@@ -207,6 +263,6 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
 
     @Override
     public void close() {
-        arena.close();
+        if (arena != null) arena.close();
     }
 }

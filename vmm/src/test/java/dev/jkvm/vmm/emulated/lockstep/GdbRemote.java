@@ -207,6 +207,11 @@ final class GdbRemote implements Closeable {
         return StopReply.parse(command("vCont;s"));
     }
 
+    /** One instruction on thread {@code thread} (e.g. {@code p1.2}) only; the other vCPUs stay stopped. */
+    StopReply step(String thread) throws IOException {
+        return StopReply.parse(command("vCont;s:" + thread));
+    }
+
     StopReply cont() throws IOException {
         return StopReply.parse(command("vCont;c"));
     }

@@ -11,11 +11,22 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * An external event injected into both CPUs at the same instruction boundary during a lockstep
- * trace: an NMI (QEMU's monitor command {@code nmi}; the emulated CPU's NMI event) while
- * {@link ExceptionKernel} runs, with interrupts allowed during QEMU's single step
- * ({@code Qqemu.sstep=1}: without SSTEP_NOIRQ). Delivery through the IDT's NMI gate, the pushed
- * frame (copied into registers by the handler), NMI blocking until IRETQ and the return are compared.
+ * Interrupts in lockstep with QEMU TCG, with interrupts allowed during QEMU's single step
+ * ({@code Qqemu.sstep=1}: without SSTEP_NOIRQ; QEMU then stops at the handler's first instruction,
+ * delivery being the step, as {@code X86Cpu.step} does):
+ * <ul>
+ *   <li>an NMI injected into both CPUs at the same instruction boundary (QEMU's monitor command
+ *       {@code nmi}; the emulated CPU's NMI event) while {@link ExceptionKernel} runs: delivery
+ *       through the IDT's NMI gate, the pushed frame (copied into registers by the handler), NMI
+ *       blocking until IRETQ and the return;</li>
+ *   <li>maskable interrupts from each CPU's own local APIC ({@link InterruptKernel}): self-IPIs,
+ *       which both CPUs make pending at the same instruction, so the boundary each is taken at is
+ *       compared along with everything else — IF, the STI and STI;MOV SS shadows, TPR/CR8
+ *       masking, ISR nesting and EOI order, IRR/ISR/PPR read back — and a LAPIC timer interrupt.
+ *       The timer is not cycle-exact in QEMU (nor in the emulated CPU, on host time), so the kernel
+ *       waits for it with STI; HLT: it is taken after the HLT in both, whenever it fires, and the
+ *       boundary, frame and handler state are compared too; the timer's current count is never read.</li>
+ * </ul>
  */
 class InterruptLockstepTest {
     @BeforeAll
@@ -32,6 +43,52 @@ class InterruptLockstepTest {
     @Test
     void anNmiOnlyQemuGetsIsCaught() throws Exception {
         run(false);
+    }
+
+    /** Vectors taken, in order, by {@link InterruptKernel}'s scenarios (see its class comment). */
+    private static final java.util.List<Integer> EXPECTED_VECTORS =
+            java.util.List.of(0x40, 0x45, 0x45, 0x40, 0x40, 0x60, 0x45, 0x30, 0x60, 0x70);
+
+    @Test
+    void localApicInterruptsAreTakenAlike() throws Exception {
+        Path kernel = InterruptKernel.build();
+        long from = Images.symbol(kernel, InterruptKernel.LOCKSTEP);
+        long end = Images.symbol(kernel, InterruptKernel.END);
+        java.util.Map<Long, Integer> handlers = new java.util.HashMap<>();
+        for (int v : new int[] {0x30, 0x40, 0x45, 0x60, 0x70}) handlers.put(Images.symbol(kernel, String.format("irq_handler_%x", v)), v);
+        Objdump objdump = new Objdump();
+        try (QemuTarget q = QemuTarget.start(kernel, "pc", BootTrace.MEMORY);
+             EmulatedCpuUnderTest cpu = new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES, true)) {
+            q.runTo(from);
+            Lockstep lock = new Lockstep(q, cpu, objdump);
+            lock.copyEverything(BootTrace.MEMORY_BYTES);
+            assertEquals("OK", q.gdb.command("Qqemu.sstep=1"), "QEMU's gdbstub takes single-step flags");
+            java.util.List<Integer> taken = new java.util.ArrayList<>();
+            StringBuilder boundaries = new StringBuilder();
+            int steps = 0;
+            for (; steps < 5000; steps++) {
+                X86State before = lock.oracleState();
+                if (before.rip == end) break;
+                byte[] code = q.read(before.rip, 16);
+                Lockstep.Mismatch m = lock.step(code, 64);
+                assertNull(m, () -> m.report() + "\nvectors taken so far: " + hex(taken));
+                Integer v = handlers.get(lock.oracleState().rip);
+                if (v != null) {
+                    taken.add(v);
+                    // The interrupted RIP QEMU pushed: where the boundary was (compared in the handler's registers too).
+                    long pushed = java.nio.ByteBuffer.wrap(q.read(lock.oracleState().gpr[4], 8)).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+                    boundaries.append(String.format("%x@%#x ", v, pushed));
+                }
+            }
+            assertEquals(end, lock.oracleState().rip, "the trace reached " + InterruptKernel.END + " within 5000 steps");
+            assertEquals(hex(EXPECTED_VECTORS), hex(taken), "vectors taken, in order, at " + boundaries);
+            System.out.printf("LAPIC interrupts: %d instructions compared, %d interrupts taken at the same boundaries: %s%n",
+                    steps, taken.size(), boundaries);
+        }
+    }
+
+    private static String hex(java.util.List<Integer> vectors) {
+        return vectors.stream().map(Integer::toHexString).toList().toString();
     }
 
     private static void run(boolean injectIntoEmulated) throws Exception {

@@ -28,6 +28,13 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       returns the first source operand (quieted), and so does the host processor
  *       (HostSseFloatOracleTest); QEMU 7.2 applies the x87 rule (the NaN with the larger
  *       significand). Lanes where both results are NaNs are taken from QEMU.</li>
+ *   <li>An interrupt or exception through a 64-bit IDT gate with a nonzero IST index that does not
+ *       change CPL: QEMU 7.2's do_interrupt64 treats IST like a privilege change and loads a null SS
+ *       (RPL = CPL); the SDM nulls SS only when the CPL changes (Vol. 3A §6.14.4: "When stacks are
+ *       switched as part of a 64-bit mode privilege-level change ..., the new SS selector is forced
+ *       to NULL"; §6.14.5 has IST select only the stack pointer), and the emulated CPU keeps SS.
+ *       The frame (old SS pushed) is the same in both, and IRETQ reloads SS from it. Where SS is the
+ *       only difference after such a delivery, QEMU's segment state is copied into the CPU under test.</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>
@@ -111,6 +118,28 @@ final class QemuDeviations {
         System.arraycopy(after.xmm, 0, ours.xmm, 0, 32);
         return minMax ? "MIN/MAX denormal under DAZ (QEMU 7.2 returns the unflushed operand)"
                 : "NaN from two NaN operands (QEMU 7.2 applies the x87 larger-significand rule)";
+    }
+
+    /**
+     * True when a step entered, at the same CPL, a handler whose 64-bit IDT gate has an IST index
+     * and QEMU left SS a null selector with RPL = CPL where {@code ours} kept the SS of before
+     * (see the class comment).
+     */
+    static boolean istWithoutPrivilegeChangeNullsSs(QemuTarget q, X86State before, X86State ours, X86State after)
+            throws java.io.IOException {
+        int cpl = after.selector[1] & 3;
+        if ((before.selector[1] & 3) != cpl || after.selector[2] != cpl || ours.selector[2] != before.selector[2]) return false;
+        if ((after.efer & 0x400) == 0) return false;
+        SegmentState seg = q.segments();
+        int gates = Math.min(256, (seg.idtLimit() + 1) / 16);
+        byte[] idt = q.read(seg.idtBase(), gates * 16);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(idt).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int v = 0; v < gates; v++) {
+            long lo = b.getLong(v * 16), hi = b.getLong(v * 16 + 8);
+            long offset = (lo & 0xFFFF) | ((lo >>> 32) & 0xFFFF_0000L) | (hi << 32);
+            if ((lo & 1L << 47) != 0 && ((lo >>> 32) & 7) != 0 && offset == after.rip) return true;
+        }
+        return false;
     }
 
     private static int skipPrefixes(byte[] code, int bits) {

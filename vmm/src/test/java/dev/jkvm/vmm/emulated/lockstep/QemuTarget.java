@@ -49,6 +49,12 @@ final class QemuTarget implements AutoCloseable {
 
     /** As {@link #start(Path, String, String)} with {@code -cpu model} ({@code max} enables TZCNT/LZCNT/POPCNT, BMI...). */
     static QemuTarget start(Path kernel, String machine, String memory, String cpuModel) throws IOException, InterruptedException {
+        return start(kernel, machine, memory, cpuModel, 1);
+    }
+
+    /** As {@link #start(Path, String, String, String)} with {@code cpus} vCPUs (gdbstub threads p1.1, p1.2, ...). */
+    static QemuTarget start(Path kernel, String machine, String memory, String cpuModel, int cpus)
+            throws IOException, InterruptedException {
         Path work = Files.createTempDirectory("lockstep-qemu");
         for (int attempt = 0; ; attempt++) {
             int port;
@@ -56,7 +62,7 @@ final class QemuTarget implements AutoCloseable {
                 port = probe.getLocalPort();
             }
             List<String> cmd = new ArrayList<>(List.of(BINARY, "-accel", "tcg", "-M", machine, "-m", memory,
-                    "-cpu", cpuModel, "-smp", "1", "-display", "none", "-nodefaults", "-no-reboot", "-monitor", "none",
+                    "-cpu", cpuModel, "-smp", Integer.toString(cpus), "-display", "none", "-nodefaults", "-no-reboot", "-monitor", "none",
                     "-serial", "file:" + work.resolve("serial.txt"),
                     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                     "-S", "-gdb", "tcp:127.0.0.1:" + port, "-kernel", kernel.toAbsolutePath().toString()));
@@ -150,7 +156,23 @@ final class QemuTarget implements AutoCloseable {
     }
 
     GdbRemote.StopReply step() throws IOException {
-        return gdb.step();
+        return thread == null ? gdb.step() : gdb.step(thread);
+    }
+
+    /** The gdbstub thread {@link #selectCpu} chose, or null: {@link #step} steps every vCPU. */
+    private String thread;
+
+    /**
+     * Makes vCPU {@code index} (0-based) the one {@link #state}, {@link #segments} and {@link #step}
+     * address: {@code Hg} for the register packets, the monitor's {@code cpu} for
+     * {@code info registers}, and steps only on its thread ({@code vCont;s:p1.N}) with the others stopped.
+     */
+    void selectCpu(int index) throws IOException {
+        thread = "p1." + Integer.toHexString(index + 1);
+        String r = gdb.command("Hg" + thread);
+        if (!r.equals("OK")) throw new IOException("QEMU's gdbstub did not select thread " + thread + ": " + r);
+        String m = gdb.monitor("cpu " + index);
+        if (!m.isBlank()) throw new IOException("QEMU's monitor did not select CPU " + index + ": " + m.strip());
     }
 
     /** Runs until the instruction at {@code address} (a software breakpoint, removed again). */

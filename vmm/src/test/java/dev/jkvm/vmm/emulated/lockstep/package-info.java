@@ -19,7 +19,13 @@
  *       {@link dev.jkvm.vmm.emulated.lockstep.BootTrace} (an image's boot from its entry or a symbol, optionally
  *       from a state {@link dev.jkvm.vmm.emulated.lockstep.SipiStart} gives: an AP through the real-mode
  *       trampoline), {@link dev.jkvm.vmm.emulated.lockstep.ExceptionKernel} (exceptions raised in ring 0 and
- *       ring 3, frames compared) and {@code InterruptLockstepTest} (an NMI injected into both at one boundary).</li>
+ *       ring 3, frames compared), {@code ExceptionLockstepTest} ({@link dev.jkvm.vmm.emulated.lockstep.ProtectedModeExceptionKernel}:
+ *       32-bit IDT gates and ESP0/SS0; {@link dev.jkvm.vmm.emulated.lockstep.RealModeExceptionKernel}: the IVT;
+ *       {@link dev.jkvm.vmm.emulated.lockstep.DoubleFaultKernel}: IST, #DF, triple fault) and {@code InterruptLockstepTest} (an NMI injected into both at one boundary;
+ *       {@link dev.jkvm.vmm.emulated.lockstep.InterruptKernel}'s LAPIC self-IPIs and timer interrupt,
+ *       each CPU with its own local APIC: shadows, TPR, nesting, EOI order), and {@code SmpLockstepTest}
+ *       (two vCPUs stepped in a fixed interleaving, one gdbstub thread each: an NMI IPI from the BSP
+ *       taken by the AP, {@link dev.jkvm.vmm.emulated.lockstep.SmpKernel}).</li>
  *   <li>CPUs under test: {@link dev.jkvm.vmm.emulated.lockstep.EmulatedCpuUnderTest} (ours),
  *       {@link dev.jkvm.vmm.emulated.lockstep.QemuCpuUnderTest} (a second QEMU, for the harness's own
  *       tests), {@link dev.jkvm.vmm.emulated.lockstep.FaultInjectingCpu} (a deliberate bug).</li>

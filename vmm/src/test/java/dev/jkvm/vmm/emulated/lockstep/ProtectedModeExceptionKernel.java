@@ -1,0 +1,154 @@
+package dev.jkvm.vmm.emulated.lockstep;
+
+import static dev.jkvm.klib.asm.Reg.*;
+
+import dev.jkvm.klib.asm.Assembler;
+import dev.jkvm.klib.asm.Cond;
+import dev.jkvm.klib.asm.CtrlReg;
+import dev.jkvm.klib.asm.Label;
+import dev.jkvm.klib.asm.Mem;
+import dev.jkvm.klib.asm.Mode;
+import dev.jkvm.klib.asm.Section;
+import dev.jkvm.klib.asm.SegReg;
+import dev.jkvm.klib.image.ImageBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A 32-bit protected-mode kernel that raises exceptions through a 32-bit IDT (SDM Vol. 3A
+ * §6.10-§6.13, Figure 6-2), for the lockstep: from the multiboot entry it loads its own GDT (ring 0
+ * and ring 3 flat segments, a 32-bit TSS with ESP0/SS0, §8.2.1), an IDT with 32-bit interrupt gates
+ * (#DE, #UD, #NP, #PF), trap gates (#BP, #GP, INT 0x80 with DPL 3), a not-present gate 0x81 and an
+ * empty DPL-0 gate 0x82, turns on 32-bit paging with 4 MiB pages (CR4.PSE; the first 128 MiB
+ * identity-mapped, user-accessible) and sets IF. Then in ring 0: DIV by zero, INT3, UD2, MOV DS with
+ * a selector beyond the GDT limit (#GP(0x1230)), a read and a write of an unmapped address (#PF
+ * error codes 0 and 2, CR2), INT 0x80, INT 0x81 (#NP(0x40A)); IRETD to ring 3 and there INT 0x80
+ * (the privilege change: ESP0/SS0 from the TSS, SS:ESP pushed), CLI (#GP(0)), a user write of an
+ * unmapped address (#PF error code 6) and INT 0x82 (#GP(0x412)); the trace ends at a HLT in ring 3.
+ * Interrupt gates clear IF and trap gates keep it: RFLAGS is compared at each handler's first step.
+ *
+ * <p>Each handler copies the frame into registers (EIP EAX, CS EBX, EFLAGS ECX, the outer ESP EDX
+ * and SS EBP — stack contents when CPL did not change —, error code ESI, vector EDI) and returns
+ * with IRETD to the address the scenario left in {@code pm_resume}.
+ */
+final class ProtectedModeExceptionKernel {
+    static final long UNMAPPED = 0x1000_0000L;
+
+    private ProtectedModeExceptionKernel() {}
+
+    static Path build() throws IOException {
+        Assembler a = new Assembler(Mode.PROTECTED32);
+        a.section("text", Section.Kind.CODE);
+        Label entry = new Label("pm_entry");
+        Label reload = new Label("pm_reload");
+        Label idt = new Label("pm_idt");
+        Label idtPointer = new Label("pm_idt_pointer");
+        Label gdt = new Label("pm_gdt");
+        Label gdtPointer = new Label("pm_gdt_pointer");
+        Label tss = new Label("pm_tss");
+        Label pd = new Label("pm_page_directory");
+        Label kernelStack = new Label("pm_kernel_stack_top");
+        Label ring0Stack = new Label("pm_ring0_stack_top");
+        Label userStack = new Label("pm_user_stack_top");
+        Label resume = new Label("pm_resume");
+        Label vectorSlot = new Label("pm_vector");
+        Label setGate = new Label("pm_set_gate");
+        Label common = new Label("pm_common");
+        // vector, gate type (0xE interrupt, 0xF trap), DPL, present, error code
+        int[][] gates = {{0, 0xE, 0, 1, 0}, {3, 0xF, 0, 1, 0}, {6, 0xE, 0, 1, 0}, {11, 0xE, 0, 1, 1}, {13, 0xF, 0, 1, 1},
+                {14, 0xE, 0, 1, 1}, {0x80, 0xF, 3, 1, 0}, {0x81, 0xE, 0, 0, 0}};
+        Label[] handlers = new Label[gates.length];
+        for (int i = 0; i < gates.length; i++) handlers[i] = new Label("pm_handler_" + gates[i][0]);
+
+        a.bind(entry);
+        a.cli().mov(ESP, kernelStack);
+        a.lgdt(Mem.abs(gdtPointer)).jmpFar(0x08, reload, 32);
+        a.bind(reload);
+        a.mov(EAX, 0x10).mov(SegReg.DS, AX).mov(SegReg.ES, AX).mov(SegReg.SS, AX).mov(SegReg.FS, AX).mov(SegReg.GS, AX);
+        // TSS: ESP0 at +4, SS0 at +8 (SDM Figure 8-2); descriptor 0x28: base, limit 0x67, type 9, present (Figure 8-3).
+        a.mov(ESI, tss).mov(EAX, ring0Stack).mov(Mem.at(ESI, 4), EAX).mov(Mem.at(ESI, 8).m32(), 0x10);
+        a.mov(EDX, gdt).mov(EAX, ESI).shl(EAX, 16).or(EAX, 0x67).mov(Mem.at(EDX, 0x28), EAX);
+        a.mov(EAX, ESI).shr(EAX, 16).and(EAX, 0xFF).or(EAX, 0x8900).mov(ECX, ESI).and(ECX, 0xFF00_0000).or(EAX, ECX)
+                .mov(Mem.at(EDX, 0x2C), EAX);
+        a.mov(EAX, 0x28).ltr(AX);
+        for (int[] g : gates) {
+            a.mov(EDI, g[0]).mov(ESI, handlers[java.util.Arrays.asList(gates).indexOf(g)])
+                    .mov(EDX, (g[3] << 15 | g[2] << 13 | g[1] << 8)).call(setGate);
+        }
+        a.lidt(Mem.abs(idtPointer));
+        // 32-bit paging, 4 MiB pages (SDM §4.3, Figure 4-4): 32 PDEs P|RW|US|PS, the rest not present.
+        a.mov(EDX, pd).xor(ECX, ECX);
+        Label pdLoop = new Label("pm_pd_loop");
+        a.bind(pdLoop).mov(EAX, ECX).shl(EAX, 22).or(EAX, 0x87).mov(Mem.at(EDX).index(ECX, 4), EAX).inc(ECX)
+                .cmp(ECX, 32).jcc(Cond.NE, pdLoop);
+        a.mov(CtrlReg.CR3, EDX).mov(EAX, CtrlReg.CR4).or(EAX, 0x10).mov(CtrlReg.CR4, EAX);
+        a.mov(EAX, CtrlReg.CR0).or(EAX, 0x8000_0000).mov(CtrlReg.CR0, EAX);
+        a.sti();
+
+        a.bind(new Label("pm_scenarios"));
+        Label[] after = new Label[7];
+        for (int i = 0; i < after.length; i++) after[i] = new Label("pm_after_" + i);
+        scenario(a, resume, after[0]).xor(EDX, EDX).mov(EAX, 1).xor(ECX, ECX).div(ECX).bind(after[0]);     // #DE
+        scenario(a, resume, after[1]).int3().bind(after[1]);                                                // #BP, trap gate
+        scenario(a, resume, after[2]).ud2().bind(after[2]);                                                 // #UD
+        scenario(a, resume, after[3]).mov(EAX, 0x1234).mov(SegReg.DS, AX).bind(after[3]);                  // #GP(0x1230)
+        scenario(a, resume, after[4]).mov(EAX, UNMAPPED + 8).mov(EBX, Mem.at(EAX)).bind(after[4]);         // #PF 0
+        scenario(a, resume, after[5]).mov(EAX, UNMAPPED + 0x10).mov(Mem.at(EAX), EBX).bind(after[5]);     // #PF 2
+        scenario(a, resume, after[6]).intN(0x80).bind(after[6]);                                           // INT 0x80
+        Label np = new Label("pm_after_np");
+        scenario(a, resume, np).intN(0x81).bind(np);                                                        // #NP(0x40A)
+
+        // Ring 3: IRETD with SS:ESP (SDM Vol. 2A IRET, return to outer privilege level).
+        Label user = new Label("pm_user");
+        a.mov(EAX, 0x23).mov(SegReg.DS, AX).mov(SegReg.ES, AX).mov(SegReg.FS, AX).mov(SegReg.GS, AX);
+        a.push(0x23).mov(EAX, userStack).push(EAX).push(0x202).push(0x1B).mov(EAX, user).push(EAX).iret();
+        a.bind(user);
+        Label[] u = new Label[4];
+        for (int i = 0; i < u.length; i++) u[i] = new Label("pm_user_after_" + i);
+        scenario(a, resume, u[0]).intN(0x80).bind(u[0]);                                                   // privilege change
+        scenario(a, resume, u[1]).cli().bind(u[1]);                                                        // #GP(0)
+        scenario(a, resume, u[2]).mov(EAX, UNMAPPED + 0x10).mov(Mem.at(EAX), EBX).bind(u[2]);             // #PF 6
+        scenario(a, resume, u[3]).intN(0x82).bind(u[3]);                                                   // #GP(0x412)
+        a.hlt();                                                                                           // the trace ends before it
+
+        // Gate for vector EDI -> handler ESI, EDX = P|DPL|type << 8 (SDM Figure 6-2), selector 0x08.
+        a.bind(setGate);
+        a.mov(EBX, idt).lea(EBX, Mem.at(EBX).index(EDI, 8));
+        a.mov(EAX, ESI).and(EAX, 0xFFFF).or(EAX, 0x08 << 16).mov(Mem.at(EBX), EAX);
+        a.mov(EAX, ESI).and(EAX, 0xFFFF_0000).or(EAX, EDX).mov(Mem.at(EBX, 4), EAX);
+        a.ret();
+
+        for (int i = 0; i < gates.length; i++) {
+            a.bind(handlers[i]);
+            if (gates[i][4] == 0) a.push(0);
+            a.mov(Mem.abs(vectorSlot).m32(), gates[i][0]).jmp(common);
+        }
+        a.bind(common);
+        a.pop(ESI);
+        a.mov(EAX, Mem.at(ESP)).mov(EBX, Mem.at(ESP, 4)).mov(ECX, Mem.at(ESP, 8)).mov(EDX, Mem.at(ESP, 12))
+                .mov(EBP, Mem.at(ESP, 16));
+        a.mov(EDI, Mem.abs(resume)).mov(Mem.at(ESP), EDI).mov(EDI, Mem.abs(vectorSlot)).iret();
+
+        a.section("data", Section.Kind.DATA);
+        a.align(8).bind(idt).db(new byte[0x83 * 8]);
+        a.align(8).bind(idtPointer).dw(0x83 * 8 - 1).dd(idt);
+        // GDT: null, 0x08 code, 0x10 data (DPL 0), 0x18 code, 0x20 data (DPL 3), 0x28 the TSS (filled at run time).
+        a.align(8).bind(gdt).dq(0, 0x00CF9A000000FFFFL, 0x00CF92000000FFFFL, 0x00CFFA000000FFFFL, 0x00CFF2000000FFFFL, 0);
+        a.align(8).bind(gdtPointer).dw(6 * 8 - 1).dd(gdt);
+        a.align(8).bind(resume).dd(0).bind(vectorSlot).dd(0);
+        a.align(16).bind(tss).db(new byte[0x68]);
+        a.align(4096).bind(pd).db(new byte[4096]);
+        a.align(16).db(new byte[4096]).bind(kernelStack);
+        a.align(16).db(new byte[4096]).bind(ring0Stack);
+        a.align(16).db(new byte[4096]).bind(userStack);
+        Path f = Files.createTempFile("lockstep-protected-mode", ".elf");
+        f.toFile().deleteOnExit();
+        new ImageBuilder().add(a).entry(entry).build().writeTo(f);
+        return f;
+    }
+
+    private static Assembler scenario(Assembler a, Label resume, Label after) {
+        return a.mov(Mem.abs(resume).m32(), after);
+    }
+}
