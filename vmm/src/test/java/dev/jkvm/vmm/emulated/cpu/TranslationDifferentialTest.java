@@ -186,7 +186,7 @@ class TranslationDifferentialTest {
     void translatedBlocksAgreeWithTheInterpreter() {
         Machine off = new Machine("off");
         Machine always = new Machine("always");
-        int programs = Integer.getInteger("jkvm.test.translationPrograms", 3000);
+        int programs = Integer.getInteger("jkvm.test.translationPrograms", 2000);
         int[] shapes = new int[Shape.values().length];
         int faulted = 0;
         List<String> failures = new ArrayList<>();
