@@ -175,36 +175,46 @@ final class BlockTranslator {
             long[] starts = new long[n];
             long offset = 0;
             InlineEmitter inline = new InlineEmitter(this);
+            boolean lastInlined = false;
             for (int k = 0; k < n; k++) {
                 Insn in = insns[k];
                 starts[k] = offset;
                 offset += in.length;
-                setRip(offset);
+                handlers[k] = cob.newLabel();
+                if (k == n - 1 && directBranch(in)) {
+                    branch(in, offset, top);
+                    break;
+                }
                 Label start = cob.newBoundLabel();
-                if (!inline.emit(in, offset)) {
+                // RIP is stored only for the interpreter's code (relative branches, RIP-relative operands,
+                // system instructions read it) and at every exit; inlined forms fold it: a fault's RIP comes
+                // from the handler below.
+                boolean inlined = inline.emit(in, offset);
+                if (!inlined) {
+                    setRip(offset);
                     cob.aload(EX);
                     insn(k);
                     cob.invokevirtual(CD_EXECUTOR, "execute", MethodTypeDesc.of(CD_void, CD_INSN));
                 }
                 Label end = cob.newBoundLabel();
-                handlers[k] = cob.newLabel();
                 cob.exceptionCatch(start, end, handlers[k], CD_EXCEPTION);
-                if ((in.attrs & Insn.A_WRITES_MEMORY) != 0) storeCheck(k);
+                if (k < n - 1 && (in.attrs & Insn.A_WRITES_MEMORY) != 0) storeCheck(k, offset);
+                if (k == n - 1) {
+                    // The last instruction: RIP is the fall-through unless it was the interpreter's or set it itself.
+                    if (inlined && in.handler != Handler.CALL_REL && in.handler != Handler.RET) setRip(offset);
+                    cob.lload(done).ldc((long) n).ladd().lstore(done);
+                    if (!inlined && mayBranchBack(in)) {
+                        // Back at the block's start: another iteration, if the run loop would have let the next block run.
+                        Label exit = cob.newLabel();
+                        cob.aload(s).getfield(CD_STATE, "rip", CD_long).lload(RIP).lcmp().ifne(exit);
+                        loopChecks(exit, top);
+                        cob.labelBinding(exit);
+                    }
+                    cob.lload(done).lreturn();
+                }
             }
-            cob.lload(done).ldc((long) n).ladd().lstore(done);
-            if (mayBranchBack(insns[n - 1])) {
-                // Back at the block's start: another iteration, if the run loop would have let the next block run.
-                Label exit = cob.newLabel();
-                cob.aload(s).getfield(CD_STATE, "rip", CD_long).lload(RIP).lcmp().ifne(exit);
-                cob.lload(MAX).lload(done).lsub().ldc((long) n).lcmp().iflt(exit);
-                cob.aload(EX).ldc(block.physical).ldc(block.version)
-                        .invokestatic(CD_BLOCK, "mayLoop", MethodTypeDesc.of(CD_boolean, CD_EXECUTOR, CD_long, CD_int))
-                        .ifeq(exit);
-                cob.goto_(top);
-                cob.labelBinding(exit);
-            }
-            cob.lload(done).lreturn();
             for (int k = 0; k < n; k++) {
+                if (k == n - 1 && directBranch(insns[k])) break; // cannot fault: no handler
                 // Instruction k faulted: k more retired in this iteration; RIP goes back to its start.
                 cob.labelBinding(handlers[k]);
                 cob.astore(thrown);
@@ -217,16 +227,60 @@ final class BlockTranslator {
             }
         }
 
+        /** A Jcc or JMP with a 64-bit operand size: branched to directly, looping in place when it targets the block's start. */
+        private static boolean directBranch(Insn in) {
+            return (in.handler == Handler.JCC || in.handler == Handler.JMP_REL) && in.size == 8;
+        }
+
+        /**
+         * The block's last instruction, a direct Jcc/JMP (SDM Vol. 2A Jcc: RIP = next + rel, no
+         * masking with a 64-bit operand size): taken to the block's own start, it loops here.
+         */
+        private void branch(Insn in, long end, Label top) {
+            long target = end + in.imm;
+            int n = block.insns.length;
+            Label fallThrough = cob.newLabel();
+            if (in.handler == Handler.JCC) {
+                cob.aload(f).loadConstant(in.ext)
+                        .invokestatic(CD_FLAGS_OPS, "condition", MethodTypeDesc.of(CD_boolean, CD_FLAGS, CD_int))
+                        .ifeq(fallThrough);
+            }
+            cob.lload(done).ldc((long) n).ladd().lstore(done);
+            if (target == 0) {
+                Label exit = cob.newLabel();
+                loopChecks(exit, top);
+                cob.labelBinding(exit);
+            }
+            setRip(target);
+            cob.lload(done).lreturn();
+            if (in.handler == Handler.JCC) {
+                cob.labelBinding(fallThrough);
+                setRip(end);
+                cob.lload(done).ldc((long) n).ladd().lreturn();
+            }
+        }
+
+        /** Goes to {@code top} for another iteration when a whole one fits the budget and the run loop would go on; else to {@code exit}. */
+        private void loopChecks(Label exit, Label top) {
+            int n = block.insns.length;
+            cob.lload(MAX).lload(done).lsub().ldc((long) n).lcmp().iflt(exit);
+            cob.aload(EX).ldc(block.physical).ldc(block.version)
+                    .invokestatic(CD_BLOCK, "mayLoop", MethodTypeDesc.of(CD_boolean, CD_EXECUTOR, CD_long, CD_int))
+                    .ifeq(exit);
+            cob.goto_(top);
+        }
+
         /**
          * After an instruction that may store: as the interpreter, end the block (k + 1 retired)
          * when some decoded code was written and it was this block's page (SDM Vol. 3 §8.1.3).
          */
-        private void storeCheck(int k) {
+        private void storeCheck(int k, long end) {
             Label same = cob.newLabel();
             cob.aload(pages).getfield(CD_PAGES, "invalidations", CD_int).iload(inv).if_icmpeq(same);
             Label untouched = cob.newLabel();
             cob.aload(pages).ldc(block.physical).invokevirtual(CD_PAGES, "version", MethodTypeDesc.of(CD_int, CD_long))
                     .ldc(block.version).if_icmpeq(untouched);
+            setRip(end);
             cob.lload(done).ldc((long) k + 1).ladd().lreturn();
             cob.labelBinding(untouched);
             cob.aload(pages).getfield(CD_PAGES, "invalidations", CD_int).istore(inv);

@@ -18,7 +18,7 @@ import java.lang.constant.MethodTypeDesc;
  * Bytecode for the hot instruction families with the Insn's fields folded as constants: exactly
  * the operations of {@link Executor}'s handlers for them (register and immediate ALU with lazy
  * flags, MOV/LEA/MOVZX loads and stores with a 64-bit address, INC/DEC, TEST/CMP, Jcc/JMP,
- * CMOVcc/SETcc, PUSH/POP/CALL/RET near) in 32- and 64-bit operand sizes. Anything else, and any
+ * CMOVcc/SETcc, PUSH/POP/CALL/RET near; a final Jcc/JMP is the translator's) in 32- and 64-bit operand sizes. Anything else, and any
  * form with a byte or 16-bit operand (legacy high-byte registers, merges), ADC/SBB and LOCK, is
  * left to the interpreter's code: {@link #emit} returns false.
  */
@@ -88,20 +88,6 @@ final class InlineEmitter {
                 return true;
             }
             case Handler.NOP -> { cob.nop(); return true; }
-            case Handler.JCC -> {
-                if (size != 8) return false;
-                Label not = cob.newLabel();
-                condition(in.ext);
-                cob.ifeq(not);
-                body.setRip(end + in.imm);
-                cob.labelBinding(not);
-                return true;
-            }
-            case Handler.JMP_REL -> {
-                if (size != 8) return false;
-                body.setRip(end + in.imm);
-                return true;
-            }
             case Handler.CALL_REL -> {
                 if (size != 8 || stackOf(in) != 8) return false;
                 push(8, () -> cob.lload(BlockTranslator.Body.RIP).loadConstant(end).ladd());

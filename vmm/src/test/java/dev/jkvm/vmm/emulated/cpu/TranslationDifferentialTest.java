@@ -139,6 +139,12 @@ class TranslationDifferentialTest {
             buffer = BUFFER;
         }
         out.writeBytes(body);
+        if (rnd.nextBoolean()) {
+            // RIP-relative operands, inlined (LEA, MOV r64) and the interpreter's (a 16-bit MOV): RIP must be right there.
+            out.write(0x48); out.write(0x8D); out.write(0x05); le(out, rnd.nextInt(64) - 32, 4);      // lea rax, [rip + d]
+            out.write(0x48); out.write(0x8B); out.write(0x1D); le(out, -rnd.nextInt(64), 4);          // mov rbx, [rip + d]
+            out.write(0x66); out.write(0x8B); out.write(0x0D); le(out, -rnd.nextInt(64), 4);          // mov cx, [rip + d]
+        }
         if (shape == Shape.FAULTING_STRAIGHT) {
             switch (rnd.nextInt(3)) {
                 case 0 -> { out.write(0x0F); out.write(0x0B); } // ud2: #UD
