@@ -16,7 +16,8 @@ import java.lang.constant.DynamicConstantDesc;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Translates hot 64-bit {@link DecodedBlock}s to JVM bytecode with the JDK's class-file API
@@ -88,14 +89,18 @@ final class BlockTranslator {
         };
     }
 
-    /** Translates {@code block} (64-bit code); {@link TranslatedBlock#INTERPRET} when the bounds say no. */
-    TranslatedBlock translate(DecodedBlock block, DecodedCache cache) {
+    /** Translates {@code block} (64-bit code) with its region; {@link TranslatedBlock#INTERPRET} when the bounds say no. */
+    TranslatedBlock translate(DecodedBlock block, DecodedCache cache, CodePages pages) {
         if (cache.translatedBlocks >= MAX_TRANSLATED) return TranslatedBlock.INTERPRET;
-        byte[] bytes = generate(block);
+        TranslationRegion region = TranslationRegion.of(block, cache, pages);
+        byte[] bytes = generate(region);
+        if (codeLength(bytes) > HUGE_METHOD && region.blocks.size() > 1) {
+            region = new TranslationRegion(block);
+            bytes = generate(region);
+        }
         TranslatedBlock t;
         try {
-            MethodHandles.Lookup hidden = MethodHandles.lookup()
-                    .defineHiddenClassWithClassData(bytes, Arrays.asList(block.insns.clone()), true);
+            MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClassWithClassData(bytes, region.insns(), true);
             t = (TranslatedBlock) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class)).invoke();
         } catch (Throwable e) {
             throw new IllegalStateException("translating the block at guest-physical 0x"
@@ -103,6 +108,18 @@ final class BlockTranslator {
         }
         cache.translatedBlocks++;
         return t;
+    }
+
+    /** HotSpot compiles no method longer than 8000 bytecode bytes (DontCompileHugeMethods): stay below. */
+    private static final int HUGE_METHOD = 7900;
+
+    private static int codeLength(byte[] bytes) {
+        for (var m : CLASS_FILE.parse(bytes).methods()) {
+            if (m.methodName().equalsString("run")) {
+                return m.code().map(c -> ((java.lang.classfile.attribute.CodeAttribute) c).codeLength()).orElse(0);
+            }
+        }
+        return 0;
     }
 
     /** Last instructions after which control may be back at the block's start (the self-loop test runs after them). */
@@ -113,28 +130,37 @@ final class BlockTranslator {
         };
     }
 
-    static byte[] generate(DecodedBlock block) {
+    /** A Jcc or JMP with a 64-bit operand size (SDM Vol. 2A Jcc: RIP = next + rel, no masking): compiled as a branch. */
+    static boolean directBranch(Insn in) {
+        return (in.handler == Handler.JCC || in.handler == Handler.JMP_REL) && in.size == 8;
+    }
+
+    static byte[] generate(TranslationRegion region) {
         ClassDesc self = ClassDesc.of(BlockTranslator.class.getPackageName() + ".Translated");
         return CLASS_FILE.build(self, clb -> {
             clb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER);
             clb.withSuperclass(CD_BLOCK);
             clb.withMethodBody(ConstantDescs.INIT_NAME, ConstantDescs.MTD_void, 0, cob -> cob
                     .aload(0).invokespecial(CD_BLOCK, ConstantDescs.INIT_NAME, ConstantDescs.MTD_void).return_());
-            clb.withMethodBody("run", RUN, ClassFile.ACC_FINAL, cob -> new Body(cob, block).emit());
+            clb.withMethodBody("run", RUN, ClassFile.ACC_FINAL, cob -> new Body(cob, region).emit());
         });
     }
 
-    /** The generated {@code run} method of one block: its locals and emitters. */
+    /** The generated {@code run} method of one region: its locals and emitters. */
     static final class Body {
         final CodeBuilder cob;
+        final TranslationRegion region;
         final DecodedBlock block;
         // Parameters: this 0, ex 1, rip 2-3, max 4-5.
         static final int EX = 1, RIP = 2, MAX = 4;
         final int s, g, f, pages, inv, done, mmu, a, b, r, thrown;
+        private final Label[] starts;
+        private final List<Runnable> handlerCode = new ArrayList<>();
 
-        Body(CodeBuilder cob, DecodedBlock block) {
+        Body(CodeBuilder cob, TranslationRegion region) {
             this.cob = cob;
-            this.block = block;
+            this.region = region;
+            this.block = region.blocks.get(0);
             s = cob.allocateLocal(TypeKind.REFERENCE);
             g = cob.allocateLocal(TypeKind.REFERENCE);
             f = cob.allocateLocal(TypeKind.REFERENCE);
@@ -146,6 +172,8 @@ final class BlockTranslator {
             b = cob.allocateLocal(TypeKind.LONG);
             r = cob.allocateLocal(TypeKind.LONG);
             thrown = cob.allocateLocal(TypeKind.REFERENCE);
+            starts = new Label[region.blocks.size()];
+            for (int i = 0; i < starts.length; i++) starts[i] = cob.newLabel();
         }
 
         /** Loads the block's {@code k}-th Insn (a class-data constant). */
@@ -161,8 +189,6 @@ final class BlockTranslator {
         }
 
         void emit() {
-            Insn[] insns = block.insns;
-            int n = insns.length;
             cob.aload(EX).getfield(CD_EXECUTOR, "s", CD_STATE).astore(s);
             cob.aload(s).getfield(CD_STATE, "gpr", CD_LONGS).astore(g);
             cob.aload(s).getfield(CD_STATE, "flags", CD_FLAGS).astore(f);
@@ -170,104 +196,117 @@ final class BlockTranslator {
             cob.aload(pages).getfield(CD_PAGES, "invalidations", CD_int).istore(inv);
             cob.lconst_0().lstore(done);
             cob.aload(EX).getfield(CD_EXECUTOR, "cpu", CD_CPU).getfield(CD_CPU, "mmu", CD_MMU).astore(mmu);
-            Label top = cob.newBoundLabel();
-            Label[] handlers = new Label[n];
-            long[] starts = new long[n];
-            long offset = 0;
+            int first = 0;
+            for (int i = 0; i < region.blocks.size(); i++) {
+                emitBlock(i, first);
+                first += region.blocks.get(i).insns.length;
+            }
+            for (Runnable h : handlerCode) h.run();
+        }
+
+        /** Block {@code i} of the region, whose first instruction is the class data's {@code first}. */
+        private void emitBlock(int i, int first) {
+            Insn[] insns = region.blocks.get(i).insns;
+            long base = region.offsets.get(i);
+            int n = insns.length;
+            cob.labelBinding(starts[i]);
+            long offset = base;
             InlineEmitter inline = new InlineEmitter(this);
-            boolean lastInlined = false;
             for (int k = 0; k < n; k++) {
                 Insn in = insns[k];
-                starts[k] = offset;
+                long startOffset = offset;
                 offset += in.length;
-                handlers[k] = cob.newLabel();
                 if (k == n - 1 && directBranch(in)) {
-                    branch(in, offset, top);
-                    break;
+                    branch(in, offset, n);
+                    return;
                 }
                 Label start = cob.newBoundLabel();
                 // RIP is stored only for the interpreter's code (relative branches, RIP-relative operands,
                 // system instructions read it) and at every exit; inlined forms fold it: a fault's RIP comes
-                // from the handler below.
+                // from the handler.
                 boolean inlined = inline.emit(in, offset);
                 if (!inlined) {
                     setRip(offset);
                     cob.aload(EX);
-                    insn(k);
+                    insn(first + k);
                     cob.invokevirtual(CD_EXECUTOR, "execute", MethodTypeDesc.of(CD_void, CD_INSN));
                 }
                 Label end = cob.newBoundLabel();
-                cob.exceptionCatch(start, end, handlers[k], CD_EXCEPTION);
+                Label handler = cob.newLabel();
+                cob.exceptionCatch(start, end, handler, CD_EXCEPTION);
+                int retiredBefore = k;
+                handlerCode.add(() -> {
+                    // Instruction k of this block faulted: k more retired in it; RIP goes back to its start.
+                    cob.labelBinding(handler);
+                    cob.astore(thrown);
+                    cob.aload(EX).lload(done);
+                    if (retiredBefore != 0) cob.ldc((long) retiredBefore).ladd();
+                    cob.lload(RIP);
+                    if (startOffset != 0) cob.ldc(startOffset).ladd();
+                    cob.invokevirtual(CD_EXECUTOR, "translatedFault", MethodTypeDesc.of(CD_void, CD_long, CD_long));
+                    cob.aload(thrown).athrow();
+                });
                 if (k < n - 1 && (in.attrs & Insn.A_WRITES_MEMORY) != 0) storeCheck(k, offset);
                 if (k == n - 1) {
-                    // The last instruction: RIP is the fall-through unless it was the interpreter's or set it itself.
-                    if (inlined && in.handler != Handler.CALL_REL && in.handler != Handler.RET) setRip(offset);
-                    cob.lload(done).ldc((long) n).ladd().lstore(done);
-                    if (!inlined && mayBranchBack(in)) {
-                        // Back at the block's start: another iteration, if the run loop would have let the next block run.
-                        Label exit = cob.newLabel();
-                        cob.aload(s).getfield(CD_STATE, "rip", CD_long).lload(RIP).lcmp().ifne(exit);
-                        loopChecks(exit, top);
-                        cob.labelBinding(exit);
+                    if (!inlined) {
+                        // The interpreter's last instruction set RIP (or stopped the run: a system instruction).
+                        cob.lload(done).ldc((long) n).ladd().lstore(done);
+                        if (mayBranchBack(in)) {
+                            Label exit = cob.newLabel();
+                            cob.aload(s).getfield(CD_STATE, "rip", CD_long).lload(RIP).lcmp().ifne(exit);
+                            loopChecks(0, exit);
+                            cob.labelBinding(exit);
+                        }
+                        cob.lload(done).lreturn();
+                    } else if (in.handler == Handler.CALL_REL || in.handler == Handler.RET) {
+                        cob.lload(done).ldc((long) n).ladd().lreturn();
+                    } else {
+                        transfer(n, offset); // cut at the length cap or the page end: falls through
                     }
-                    cob.lload(done).lreturn();
                 }
             }
-            for (int k = 0; k < n; k++) {
-                if (k == n - 1 && directBranch(insns[k])) break; // cannot fault: no handler
-                // Instruction k faulted: k more retired in this iteration; RIP goes back to its start.
-                cob.labelBinding(handlers[k]);
-                cob.astore(thrown);
-                cob.aload(EX).lload(done);
-                if (k != 0) cob.ldc((long) k).ladd();
-                cob.lload(RIP);
-                if (starts[k] != 0) cob.ldc(starts[k]).ladd();
-                cob.invokevirtual(CD_EXECUTOR, "translatedFault", MethodTypeDesc.of(CD_void, CD_long, CD_long));
-                cob.aload(thrown).athrow();
-            }
         }
 
-        /** A Jcc or JMP with a 64-bit operand size: branched to directly, looping in place when it targets the block's start. */
-        private static boolean directBranch(Insn in) {
-            return (in.handler == Handler.JCC || in.handler == Handler.JMP_REL) && in.size == 8;
-        }
-
-        /**
-         * The block's last instruction, a direct Jcc/JMP (SDM Vol. 2A Jcc: RIP = next + rel, no
-         * masking with a 64-bit operand size): taken to the block's own start, it loops here.
-         */
-        private void branch(Insn in, long end, Label top) {
-            long target = end + in.imm;
-            int n = block.insns.length;
+        /** The block's last instruction, a direct Jcc/JMP: both ways go on in the region where they can. */
+        private void branch(Insn in, long end, int n) {
             Label fallThrough = cob.newLabel();
             if (in.handler == Handler.JCC) {
                 cob.aload(f).loadConstant(in.ext)
                         .invokestatic(CD_FLAGS_OPS, "condition", MethodTypeDesc.of(CD_boolean, CD_FLAGS, CD_int))
                         .ifeq(fallThrough);
             }
+            transfer(n, end + in.imm);
+            if (in.handler == Handler.JCC) {
+                cob.labelBinding(fallThrough);
+                transfer(n, end);
+            }
+        }
+
+        /**
+         * After a block of {@code n} instructions, control goes to {@code target} (relative to the
+         * entry): to that block's code when it is in the region and the run loop would have run it
+         * next (a whole block fits the budget, no event pending, the page unchanged); else RIP is
+         * set and the method returns to the run loop.
+         */
+        private void transfer(int n, long target) {
             cob.lload(done).ldc((long) n).ladd().lstore(done);
-            if (target == 0) {
+            int next = region.indexOf(target);
+            if (next >= 0) {
                 Label exit = cob.newLabel();
-                loopChecks(exit, top);
+                loopChecks(next, exit);
                 cob.labelBinding(exit);
             }
             setRip(target);
             cob.lload(done).lreturn();
-            if (in.handler == Handler.JCC) {
-                cob.labelBinding(fallThrough);
-                setRip(end);
-                cob.lload(done).ldc((long) n).ladd().lreturn();
-            }
         }
 
-        /** Goes to {@code top} for another iteration when a whole one fits the budget and the run loop would go on; else to {@code exit}. */
-        private void loopChecks(Label exit, Label top) {
-            int n = block.insns.length;
-            cob.lload(MAX).lload(done).lsub().ldc((long) n).lcmp().iflt(exit);
+        /** Goes to block {@code next} when it fits the budget and the run loop would go on; else to {@code exit}. */
+        private void loopChecks(int next, Label exit) {
+            cob.lload(MAX).lload(done).lsub().ldc((long) region.blocks.get(next).insns.length).lcmp().iflt(exit);
             cob.aload(EX).ldc(block.physical).ldc(block.version)
                     .invokestatic(CD_BLOCK, "mayLoop", MethodTypeDesc.of(CD_boolean, CD_EXECUTOR, CD_long, CD_int))
                     .ifeq(exit);
-            cob.goto_(top);
+            cob.goto_(starts[next]);
         }
 
         /**

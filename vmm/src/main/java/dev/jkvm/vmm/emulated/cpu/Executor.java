@@ -189,7 +189,7 @@ public final class Executor {
         if (mode == Decoder.MODE64 && n <= max && executions > translator.threshold
                 && translator.mode != BlockTranslator.Mode.OFF) {
             TranslatedBlock t = block.translated;
-            if (t == null) t = block.translated = translator.translate(block, cache);
+            if (t == null) t = block.translated = translator.translate(block, cache, pages);
             if (t != TranslatedBlock.INTERPRET) {
                 long done = t.run(this, rip, looping ? max : n);
                 retired += done;
