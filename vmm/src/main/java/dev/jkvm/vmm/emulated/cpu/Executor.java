@@ -42,7 +42,7 @@ public final class Executor {
     private long insnStart;
     /** Set by a handler: return from {@link #run} after this instruction (system instruction). */
     private boolean stopRun;
-    /** Within {@link #run}: a translated self-looping block may run more than one iteration. */
+    /** Within {@link #run}: a translated region may go on from block to block (and loop) within the budget. */
     private boolean looping;
 
     public Executor(X86Cpu cpu) {
