@@ -236,7 +236,7 @@ final class BlockTranslator {
                 // RIP is stored only for the interpreter's code (relative branches, RIP-relative operands,
                 // system instructions read it) and at every exit; inlined forms fold it: a fault's RIP comes
                 // from the handler.
-                boolean inlined = inline.emit(in, offset);
+                boolean inlined = inline.emit(in, offset, first + k);
                 if (!inlined) {
                     setRip(offset);
                     cob.aload(EX);

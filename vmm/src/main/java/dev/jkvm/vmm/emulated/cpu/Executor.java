@@ -831,7 +831,7 @@ public final class Executor {
     }
 
     /** DIV: #DE on a zero divisor or a quotient that does not fit (SDM Vol. 2A DIV); flags unchanged (undefined). */
-    private void div(Insn in) {
+    void div(Insn in) {
         int size = in.size;
         long d = Operands.readRm(cpu, in, size);
         if (d == 0) throw divideError();
@@ -872,7 +872,7 @@ public final class Executor {
         }
     }
 
-    private void idiv(Insn in) {
+    void idiv(Insn in) {
         int size = in.size;
         long d = signExtend(Operands.readRm(cpu, in, size), size);
         if (d == 0) throw divideError();

@@ -32,6 +32,7 @@ final class InlineEmitter {
             PUSH = MethodTypeDesc.of(CD_void, CD_long, CD_int),
             POP = MethodTypeDesc.of(CD_long, CD_int);
 
+    private static final java.lang.constant.ClassDesc CD_OPS = java.lang.constant.ClassDesc.of(TranslatedOps.class.getName());
     private final BlockTranslator.Body body;
     private final CodeBuilder cob;
 
@@ -40,8 +41,8 @@ final class InlineEmitter {
         this.cob = body.cob;
     }
 
-    /** Emits {@code in} (ending {@code end} bytes after the block start, where RIP points now); false when not inlined. */
-    boolean emit(Insn in, long end) {
+    /** Emits {@code in} (ending {@code end} bytes after the entry's start; class-data {@code index}); false when not inlined. */
+    boolean emit(Insn in, long end, int index) {
         int h = in.handler;
         if (h >= Handler.ALU_RR64 && h < Handler.ALU_RR64 + 8) return aluReg(in, h - Handler.ALU_RR64, 8, true);
         if (h >= Handler.ALU_RR32 && h < Handler.ALU_RR32 + 8) return aluReg(in, h - Handler.ALU_RR32, 4, true);
@@ -190,6 +191,32 @@ final class InlineEmitter {
                 cob.labelBinding(no);
                 cob.labelBinding(done);
                 cob.lastore();
+                return true;
+            }
+            case Handler.CWD -> {
+                // CQO/CDQ: RDX/EDX = the sign of RAX/EAX (SDM Vol. 2A CWD/CDQ/CQO).
+                if (size == 8) storeReg(CpuState.RDX, 8, () -> cob.aload(body.g).iconst_0().laload().loadConstant(63).lshr());
+                else if (size == 4) storeReg(CpuState.RDX, 4, () -> cob.aload(body.g).iconst_0().laload().loadConstant(32).lshl().loadConstant(63).lshr());
+                else return false;
+                return true;
+            }
+            case Handler.IMUL_GE, Handler.IMUL_GEI -> {
+                if (!wide || (in.mod != 3 && in.addrSize != 8)) return false;
+                // imul2(in, reg, r/m) or imul2(in, r/m, imm): the product is the same either way round.
+                storeReg(in.reg, 8, () -> {
+                    cob.aload(body.f);
+                    rm(in, size, end);
+                    if (h == Handler.IMUL_GE) loadReg(in.reg, size); else cob.loadConstant(in.imm);
+                    cob.invokestatic(CD_OPS, size == 8 ? "imul64" : "imul32", MethodTypeDesc.of(CD_long, CD_FLAGS, CD_long, CD_long));
+                });
+                return true;
+            }
+            case Handler.DIV, Handler.IDIV -> {
+                // The interpreter's handler called directly (no dispatch), RIP stored for a RIP-relative divisor.
+                body.setRip(end);
+                cob.aload(BlockTranslator.Body.EX);
+                body.insn(index);
+                cob.invokevirtual(CD_EXECUTOR, h == Handler.DIV ? "div" : "idiv", MethodTypeDesc.of(CD_void, BlockTranslator.CD_INSN));
                 return true;
             }
             default -> { return false; }
