@@ -95,7 +95,8 @@ class IpiHandlersTest {
     void eachVectorTakesAndCountsOnlyItsOwnReason() {
         IpiMailbox.post(SmpState.mailbox(), 2, IpiReason.RESCHEDULE | IpiReason.TIMER);
         runningCpu = 2;
-        IpiHandlers.mailbox(IpiReason.RESCHEDULE);
+        assertEquals(IpiReason.RESCHEDULE, IpiHandlers.mailbox(IpiReason.RESCHEDULE),
+                "kernel.Traps hands what it returns to the scheduler");
         assertEquals(1, SmpState.counter(2, SmpState.RESCHEDULES));
         assertEquals(0, SmpState.counter(2, SmpState.TIMER_IPIS), "TIMER has its own vector");
         assertEquals(IpiReason.TIMER, IpiMailbox.pending(SmpState.mailbox(), 2));
@@ -104,7 +105,7 @@ class IpiHandlersTest {
         assertEquals(1, SmpState.counter(2, SmpState.RESCHEDULES));
         assertEquals(0, IpiMailbox.pending(SmpState.mailbox(), 2));
         // An interrupt whose reason was taken already (IPIs coalesce) counts nothing.
-        IpiHandlers.mailbox(IpiReason.TIMER);
+        assertEquals(0, IpiHandlers.mailbox(IpiReason.TIMER));
         IpiHandlers.mailbox(IpiReason.PING);
         assertEquals(1, SmpState.counter(2, SmpState.TIMER_IPIS));
         assertEquals(0, IpiHandlers.pingInterrupts(2));

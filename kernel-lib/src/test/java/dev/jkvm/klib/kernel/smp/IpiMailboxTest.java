@@ -42,6 +42,38 @@ class IpiMailboxTest {
     }
 
     @Test
+    void aPingSetsThePingBitOnceAndLeavesTheOtherReasons() {
+        List<String> sent = Collections.synchronizedList(new ArrayList<>());
+        Asm.hostDefine(IpiSend.SYMBOL, args -> {
+            sent.add(args[0] + "@" + Long.toHexString(args[1]));
+            return 0;
+        });
+        Asm.hostDefine(IpiSend.ALL_OTHERS_SYMBOL, args -> {
+            sent.add("others@" + Long.toHexString(args[0]));
+            return 0;
+        });
+        try (Arena arena = HostArena.ofConfined()) {
+            long mailbox = arena.allocate(IpiMailbox.bytesFor(4), 64).address();
+            IpiMailbox.init(mailbox, 4, 0xF3);
+            IpiMailbox.post(mailbox, 1, IpiReason.TIMER);
+            IpiMailbox.ping(mailbox, 1);
+            assertEquals(IpiReason.TIMER | IpiReason.PING, IpiMailbox.pending(mailbox, 1), "the handler must find PING due");
+            IpiMailbox.ping(mailbox, 1);
+            assertEquals(IpiReason.TIMER | IpiReason.PING, IpiMailbox.pending(mailbox, 1));
+            assertEquals(List.of("1@f7", "1@f8", "1@f8"), sent, "every ping is an IPI of its own");
+            assertEquals(IpiReason.PING, IpiMailbox.takeReasons(mailbox, 1, IpiReason.PING));
+            assertEquals(2, IpiMailbox.takePings(mailbox, 1));
+            assertEquals(IpiReason.TIMER, IpiMailbox.pending(mailbox, 1));
+            IpiMailbox.pingAllOthers(mailbox, 0);
+            for (int cpu = 1; cpu < 4; cpu++) {
+                assertEquals(IpiReason.PING, IpiMailbox.pending(mailbox, cpu) & IpiReason.PING, "cpu " + cpu);
+            }
+            assertEquals(0, IpiMailbox.pending(mailbox, 0), "not the sender");
+            assertEquals("others@f8", sent.getLast(), "one broadcast");
+        }
+    }
+
+    @Test
     void postManySkipsTheSenderAndCpusBeyondTheCount() {
         List<Long> sent = Collections.synchronizedList(new ArrayList<>());
         Asm.hostDefine(IpiSend.SYMBOL, args -> {
