@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
  * Two vCPUs in lockstep with a two-vCPU QEMU TCG, stepped in a fixed interleaving: QEMU's gdbstub
  * exposes each vCPU as a thread, and {@code vCont;s:p1.N} steps one with the other stopped; the
  * emulated machine is two {@code X86Cpu}s over one RAM with their LAPICs on one {@code ApicBus}.
- * {@link SmpKernel}: the BSP sends an NMI IPI to the AP, which wakes from HLT, takes it through its
+ * {@link TwoCpuLockstepKernel}: the BSP sends an NMI IPI to the AP, which wakes from HLT, takes it through its
  * real-mode IVT and halts again; every instruction of both is compared, the AP's from the step that
  * delivers the NMI (QEMU single-steps with interrupts allowed, {@code Qqemu.sstep=1}).
  */
@@ -26,10 +26,10 @@ class SmpLockstepTest {
 
     @Test
     void anIpiFromOneCpuIsTakenByTheOtherAlike() throws Exception {
-        Path kernel = SmpKernel.build();
-        long from = Images.symbol(kernel, SmpKernel.LOCKSTEP);
-        long read = Images.symbol(kernel, SmpKernel.BSP_READ);
-        long end = Images.symbol(kernel, SmpKernel.END);
+        Path kernel = TwoCpuLockstepKernel.build();
+        long from = Images.symbol(kernel, TwoCpuLockstepKernel.LOCKSTEP);
+        long read = Images.symbol(kernel, TwoCpuLockstepKernel.BSP_READ);
+        long end = Images.symbol(kernel, TwoCpuLockstepKernel.END);
         Objdump objdump = new Objdump();
         try (QemuTarget q = QemuTarget.start(kernel, "pc", BootTrace.MEMORY, "qemu64", 2);
              EmulatedCpuUnderTest bsp = new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES, true);
@@ -62,7 +62,7 @@ class SmpLockstepTest {
                 if (apSteps > 0 && SpecialInstruction.of(code, 16) == SpecialInstruction.HLT) break;
                 steps += step(q, apLock, 1, apCsBase, 16, trace);
             }
-            assertEquals(1, q.read(SmpKernel.COUNT, 1)[0], "the AP's handler ran once: " + trace);
+            assertEquals(1, q.read(TwoCpuLockstepKernel.COUNT, 1)[0], "the AP's handler ran once: " + trace);
             // 3. The BSP reads what the AP wrote.
             q.selectCpu(0);
             bspLock.refresh();

@@ -24,13 +24,13 @@ import java.nio.file.Path;
  * through its IVT (the handler counts at 0x7F02 and copies the frame into BX, CX, DX) and halts
  * again; the BSP reads the count.
  */
-final class SmpKernel {
+final class TwoCpuLockstepKernel {
     static final String LOCKSTEP = "smp_lockstep";
     static final String BSP_READ = "smp_bsp_read";
     static final String END = "smp_end";
     static final int READY = 0x7F00, COUNT = 0x7F02;
 
-    private SmpKernel() {}
+    private TwoCpuLockstepKernel() {}
 
     static Path build() throws IOException {
         Assembler a = new Assembler(Mode.PROTECTED32);
