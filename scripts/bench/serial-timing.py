@@ -10,15 +10,29 @@ serial-timing.py CMD... prints, in milliseconds since just before the process wa
                            on a loaded host a steadier measure of work done than wall time
 stderr of the command is discarded. One clock (time.monotonic) for both VMMs, so the figures of
 our launcher and of QEMU are measured the same way.
+
+serial-timing.py --first-byte CMD... stops at the first byte: prints its first-byte line, kills
+the process and prints its cpu line (CPU time up to the kill, all threads), for start-up figures
+(scripts/bench/startup.sh) of commands that would run on.
 """
 import os
 import subprocess
 import sys
 import time
 
+first_byte_only = len(sys.argv) > 1 and sys.argv[1] == "--first-byte"
+command = sys.argv[2:] if first_byte_only else sys.argv[1:]
 start = time.monotonic()
-p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+p = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
 fd = p.stdout.fileno()
+if first_byte_only:
+    got = os.read(fd, 1)
+    now = (time.monotonic() - start) * 1000
+    p.kill()
+    _, _, usage = os.wait4(p.pid, 0)
+    print("first-byte %s" % ("%.1f" % now if got else "nan"))
+    print("cpu %.3f" % (usage.ru_utime + usage.ru_stime))
+    sys.exit(0)
 first = None
 pending = b""
 out = []

@@ -13,8 +13,7 @@ if [ ! -x "$jdk/bin/jlink" ] || [ ! -x "$jdk/bin/jdeps" ]; then
   exit 2
 fi
 
-# jdeps reads the bytecode, so the set follows the code; picocli's optional converters
-# (java.sql types) are looked up reflectively and are not needed.
+# jdeps reads the bytecode, so the set follows the code.
 modules="$("$jdk/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release 25 "$jar")"
 echo "jlink-runtime: modules $modules" >&2
 

@@ -20,8 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The kernel's machine checks on our VMM, once per accelerator (GuestAccelerators): RAM sizes that
- * move RAM above 4 GiB, the fw_cfg CPU count agreeing with the MADT, expect-cpus=, and a
- * command-line error failing the run.
+ * move RAM above 4 GiB, the fw_cfg CPU count agreeing with the MADT, expect-cpus=, more than 255
+ * vCPUs, and a command-line error failing the run.
  */
 class MachineConfigurationsOnJkvmTest {
     /** Only a hang guard: ring 0 is emulated on this host's KVM. */
@@ -53,6 +53,27 @@ class MachineConfigurationsOnJkvmTest {
         report.assertAllCpusPassed(2);
         assertTrue(run.serial.contains("\nmemory: " + (mebibytes - 1) + " MiB of RAM")
                 || run.serial.contains("\nmemory: " + mebibytes + " MiB of RAM"), run.serial);
+    }
+
+    /**
+     * Beyond 255 vCPUs: APIC IDs 255 and up exist only as x2APIC IDs (MADT x2APIC entries, KVM's
+     * 32-bit ID API). Every CPU comes online, passes the IPI checks and enters the scheduler, and the
+     * first task runs. On KVM this stalled for more than 12 minutes as the scheduler started (also at
+     * 255 and, for 51 s, at 128 vCPUs): every idle CPU ticked 100 times a second, each tick scanning
+     * every run queue, on a host whose ring 0 runs at about 1 MIPS; idle CPUs now stop their tick
+     * (task.IdleTick). About 10 s on the emulated CPU, 30 s on this host's KVM.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void moreThan255CpusBootAndSchedule(Accelerator accel) throws Exception {
+        int cpus = 260;
+        Run run = boot(accel, cpus, 256L << 20, "test=boot expect-cpus=" + cpus);
+        assertEquals(VmOutcome.Kind.POWER_OFF, run.outcome.kind(), () -> run.outcome + "\n" + run.serial);
+        SmpBootReport report = new SmpBootReport(run.serial);
+        report.line("fw_cfg: " + cpus + " cpus, as the MADT says");
+        report.line("boot only: the scheduler runs on every cpu");
+        report.assertAllCpusPassed(cpus);
+        assertTrue(run.serial.contains(" 254 255 256 257 258 259\n"), run.serial);
     }
 
     @ParameterizedTest

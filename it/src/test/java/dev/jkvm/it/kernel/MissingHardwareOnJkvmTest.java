@@ -8,6 +8,7 @@ import dev.jkvm.it.BuiltImage;
 import dev.jkvm.it.GuestAccelerators;
 import dev.jkvm.vmm.api.CpuFeature;
 import dev.jkvm.vmm.api.RunningVm;
+import dev.jkvm.vmm.api.VirtualMachine;
 import dev.jkvm.vmm.api.VmOutcome;
 import dev.jkvm.vmm.vcpu.Accelerator;
 
@@ -23,8 +24,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * MissingHardwareOnQemuTest's CPU cases on our VMM, on KVM and on the emulated CPU: a VM built
  * without a CPU feature (its CPUID bit cleared, CpuFeature) makes the kernel name it on one line
  * and stop cleanly (isa-debug-exit 0x11, status 35) before using it; without NX it runs without
- * it. A machine without the 8254 PIT (QEMU's pit=off) is not among them: our VMM always has one
- * (KVM's in-kernel PIT, the emulated CPU's irq package), so that case stays a QEMU test.
+ * it. And QEMU's pit=off case: a VM built without the 8254 PIT (VirtualMachine.Builder.withoutPit:
+ * no KVM_CREATE_PIT2 on KVM, no PIT wired on the emulated CPU) makes the kernel say its timer
+ * calibration is out of range and stop the same way.
  */
 class MissingHardwareOnJkvmTest {
     /** Only a hang guard: ring 0 is emulated on this host's KVM and by the emulated CPU. */
@@ -33,10 +35,14 @@ class MissingHardwareOnJkvmTest {
     private record Run(VmOutcome outcome, String serial) {}
 
     private static Run boot(Accelerator accel, CpuFeature missing, String cmdline) throws Exception {
+        return boot(GuestAccelerators.builder(accel).withoutCpuFeature(missing), cmdline);
+    }
+
+    private static Run boot(VirtualMachine.Builder builder, String cmdline) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        try (RunningVm vm = GuestAccelerators.builder(accel).cpus(2).memory(128L << 20)
+        try (RunningVm vm = builder.cpus(2).memory(128L << 20)
                 .kernel(BuiltImage.SMP_KERNEL.bytes()).console(serial).timeout(HANG_LIMIT).cmdline(cmdline)
-                .withoutCpuFeature(missing).build().start()) {
+                .build().start()) {
             VmOutcome outcome = vm.await();
             return new Run(outcome, serial.toString(StandardCharsets.ISO_8859_1));
         }
@@ -57,6 +63,18 @@ class MissingHardwareOnJkvmTest {
         assertEquals(VmOutcome.Kind.GUEST_EXIT, run.outcome.kind(), () -> run.outcome + "\n" + run.serial);
         assertEquals(35, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
         assertTrue(run.serial.contains("\n" + line), run.serial);
+        assertTrue(run.serial.endsWith("; stopping\nresult: FAIL\n"), run.serial);
+        assertFalse(run.serial.contains("*** exception"), run.serial);
+    }
+
+    /** As MissingHardwareOnQemuTest's "pc,pit=off" and "microvm,pit=off" cases. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void withoutPitTheTimerIsNamedAndTheRunStops(Accelerator accel) throws Exception {
+        Run run = boot(GuestAccelerators.builder(accel).withoutPit(), "");
+        assertEquals(VmOutcome.Kind.GUEST_EXIT, run.outcome.kind(), () -> run.outcome + "\n" + run.serial);
+        assertEquals(35, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        assertTrue(run.serial.contains("\ntimer: calibration against the 8254 PIT is out of range"), run.serial);
         assertTrue(run.serial.endsWith("; stopping\nresult: FAIL\n"), run.serial);
         assertFalse(run.serial.contains("*** exception"), run.serial);
     }

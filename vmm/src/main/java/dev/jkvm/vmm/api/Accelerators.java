@@ -31,9 +31,14 @@ public final class Accelerators {
 
     /** Creates the machine of a resolved accelerator for {@code cpus} vCPUs. */
     static MachineBackend create(Accelerator accelerator, int cpus) {
+        return create(accelerator, cpus, true);
+    }
+
+    /** As above; without {@code pit} the machine has no 8254 (QEMU's {@code -M ...,pit=off}). */
+    static MachineBackend create(Accelerator accelerator, int cpus, boolean pit) {
         return switch (accelerator) {
-            case KVM -> KvmMachine.create(cpus);
-            case EMULATED -> EmulatedMachine.create();
+            case KVM -> KvmMachine.create(cpus, pit);
+            case EMULATED -> EmulatedMachine.create(pit);
             case AUTO -> throw new IllegalArgumentException("AUTO must be resolved first");
         };
     }

@@ -57,6 +57,7 @@ public final class VirtualMachine {
     private final java.util.Map<String, byte[]> fwCfgFiles;
     private final Accelerator accelerator;
     private final java.util.Set<CpuFeature> hiddenFeatures;
+    private final boolean pit;
 
     private VirtualMachine(Builder b) {
         this.cpus = b.cpus;
@@ -74,6 +75,7 @@ public final class VirtualMachine {
         this.fwCfgFiles = new java.util.LinkedHashMap<>(b.fwCfgFiles);
         this.accelerator = b.accelerator;
         this.hiddenFeatures = java.util.Set.copyOf(b.hiddenFeatures);
+        this.pit = b.pit;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -99,7 +101,7 @@ public final class VirtualMachine {
                 throw new IllegalArgumentException("vCPU " + index + " cannot be withheld: the VM has vCPUs 0 to " + (cpus - 1));
             }
         }
-        Vm vm = Vm.create(accelerator, cpus, memory, traceExits ? System.err : null, hiddenFeatures);
+        Vm vm = Vm.create(accelerator, cpus, memory, traceExits ? System.err : null, hiddenFeatures, pit);
         try {
             LegacyDevices legacy = LegacyDevices.install(vm.pio(), vm.interruptLines(), console,
                     status -> vm.finish(VmOutcome.guestExit(status)), cpus, vm.ramSize(), Clock.systemUTC());
@@ -145,8 +147,19 @@ public final class VirtualMachine {
         private final java.util.Map<String, byte[]> fwCfgFiles = new java.util.LinkedHashMap<>();
         private Accelerator accelerator = Accelerator.AUTO;
         private final java.util.Set<CpuFeature> hiddenFeatures = java.util.EnumSet.noneOf(CpuFeature.class);
+        private boolean pit = true;
 
         private Builder() {}
+
+        /**
+         * Leaves out the 8254 PIT (for testing a guest's timer checks, as QEMU's {@code -M ...,pit=off}):
+         * on KVM no in-kernel PIT is created, on the emulated CPU none is wired; ports 0x40-0x43 and
+         * 0x61 then have no device (reads return all ones, writes are dropped).
+         */
+        public Builder withoutPit() {
+            this.pit = false;
+            return this;
+        }
 
         /** Clears the feature's CPUID bit on every vCPU (for testing a guest's hardware checks). */
         public Builder withoutCpuFeature(CpuFeature feature) {

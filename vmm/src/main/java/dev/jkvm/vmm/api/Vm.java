@@ -78,8 +78,14 @@ public final class Vm implements AutoCloseable {
     /** As above, with the CPUID bits of {@code hidden} cleared on every vCPU. */
     public static Vm create(Accelerator accelerator, int cpus, long memoryBytes, PrintStream trace,
             java.util.Set<CpuFeature> hidden) {
+        return create(accelerator, cpus, memoryBytes, trace, hidden, true);
+    }
+
+    /** As above; without {@code pit} the machine has no 8254 PIT (VirtualMachine.Builder#withoutPit). */
+    public static Vm create(Accelerator accelerator, int cpus, long memoryBytes, PrintStream trace,
+            java.util.Set<CpuFeature> hidden, boolean pit) {
         if (cpus < 1) throw new IllegalArgumentException("at least one vCPU is needed, got " + cpus);
-        MachineBackend machine = Accelerators.create(Accelerators.resolve(accelerator).accelerator(), cpus);
+        MachineBackend machine = Accelerators.create(Accelerators.resolve(accelerator).accelerator(), cpus, pit);
         GuestRam ram = null;
         List<Vcpu> vcpus = new ArrayList<>();
         try {

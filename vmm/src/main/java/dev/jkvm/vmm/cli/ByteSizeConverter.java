@@ -1,14 +1,10 @@
 package dev.jkvm.vmm.cli;
 
-import picocli.CommandLine;
-
 /** Parses sizes such as {@code 256M}, {@code 2G}, {@code 65536} (bytes) or {@code 512K}. */
-public final class ByteSizeConverter implements CommandLine.ITypeConverter<Long> {
-    @Override
-    public Long convert(String text) {
-        return parse(text);
-    }
+public final class ByteSizeConverter {
+    private ByteSizeConverter() {}
 
+    /** The size in bytes; IllegalArgumentException says how to write one. */
     public static long parse(String text) {
         String t = text.trim().toUpperCase(java.util.Locale.ROOT);
         if (t.endsWith("IB")) t = t.substring(0, t.length() - 2);
@@ -29,10 +25,10 @@ public final class ByteSizeConverter implements CommandLine.ITypeConverter<Long>
         try {
             value = Long.parseLong(t);
         } catch (NumberFormatException e) {
-            throw new CommandLine.TypeConversionException("'" + text + "' is not a size; write it like 256M, 2G or 65536");
+            throw new IllegalArgumentException("'" + text + "' is not a size; write it like 256M, 2G or 65536");
         }
         if (value <= 0 || value > (Long.MAX_VALUE >> shift)) {
-            throw new CommandLine.TypeConversionException("'" + text + "' is not a positive size that fits in 64 bits");
+            throw new IllegalArgumentException("'" + text + "' is not a positive size that fits in 64 bits");
         }
         return value << shift;
     }

@@ -1,15 +1,12 @@
 package dev.jkvm.vmm.cli;
 
 import java.time.Duration;
-import picocli.CommandLine;
 
 /** Parses durations such as {@code 30s}, {@code 500ms}, {@code 2m} or a bare number of seconds. */
-public final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-    @Override
-    public Duration convert(String text) {
-        return parse(text);
-    }
+public final class DurationConverter {
+    private DurationConverter() {}
 
+    /** A positive duration; IllegalArgumentException says how to write one. */
     public static Duration parse(String text) {
         String t = text.trim().toLowerCase(java.util.Locale.ROOT);
         try {
@@ -22,7 +19,7 @@ public final class DurationConverter implements CommandLine.ITypeConverter<Durat
             if (d.isNegative() || d.isZero()) throw new NumberFormatException();
             return d;
         } catch (NumberFormatException e) {
-            throw new CommandLine.TypeConversionException("'" + text + "' is not a duration; write it like 30s, 500ms or 2m");
+            throw new IllegalArgumentException("'" + text + "' is not a duration; write it like 30s, 500ms or 2m");
         }
     }
 }

@@ -19,105 +19,51 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.concurrent.Callable;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
  * The command-line launcher: a thin shell over {@link VirtualMachine}. Its exit status is the
  * guest's (QEMU's isa-debug-exit convention) or one of {@link ExitStatus}'s for everything else.
+ * Options: {@link LauncherOptions}; {@code vmm --help}: {@link UsageText}.
  */
-@Command(name = "vmm", mixinStandardHelpOptions = true, versionProvider = Launcher.Version.class,
-        sortOptions = false, usageHelpAutoWidth = true,
-        description = "Boots a multiboot kernel on KVM (or, without /dev/kvm, on a CPU emulated in Java) with N vCPUs, COM1,"
-                + " isa-debug-exit, fw_cfg and ACPI tables.",
-        exitCodeListHeading = "%nExit status:%n",
-        exitCodeList = {
-                "0:the guest powered off (ACPI S5)",
-                "(v<<1)|1:the guest wrote v to isa-debug-exit (port 0xF4), as QEMU",
-                "2:bad input (options, kernel file, /dev/kvm, accelerator)",
-                "4:triple fault or guest-reported crash",
-                "6:emulation error or entry failure",
-                "8:VMM error",
-                "124:timeout",
-                "130:stopped"})
-public final class Launcher implements Callable<Integer> {
+public final class Launcher {
     /** The most vCPUs accepted; KVM's own KVM_CAP_MAX_VCPUS may be lower and is checked at creation. */
-    static final int MAX_CPUS = 1024;
-
-    @Option(names = "--cpus", paramLabel = "N", description = "vCPUs (1-" + MAX_CPUS + "; default ${DEFAULT-VALUE})", defaultValue = "1")
-    int cpus;
-
-    @Option(names = "--memory", paramLabel = "SIZE", description = "guest RAM, e.g. 256M or 2G (default ${DEFAULT-VALUE})",
-            defaultValue = "256M", converter = ByteSizeConverter.class)
-    long memory;
-
-    @Option(names = "--kernel", paramLabel = "FILE", description = "multiboot kernel (ELF32, ELF64 or a.out kludge); default: the built-in image")
-    Path kernel;
-
-    @Option(names = "--cmdline", paramLabel = "TEXT", description = "kernel command line", defaultValue = "")
-    String cmdline;
-
-    @Option(names = "--serial", paramLabel = "stdio|file:PATH", description = "where COM1 output goes (default ${DEFAULT-VALUE})",
-            defaultValue = "stdio", converter = SerialTarget.Converter.class)
-    SerialTarget serial;
-
-    @Option(names = "--timeout", paramLabel = "DURATION", description = "wall-clock limit, e.g. 30s, 500ms, 2m (default: none)",
-            converter = DurationConverter.class)
-    Duration timeout;
-
-    @Option(names = "--offline-cpu", paramLabel = "INDEX",
-            description = "withhold vCPU INDEX (repeatable): the guest sees it but it never starts, like a dead AP")
-    java.util.List<Integer> offlineCpus = new java.util.ArrayList<>();
-
-    @Option(names = "--numa", paramLabel = "NODES", defaultValue = "1",
-            description = "split vCPUs and RAM into NODES equal NUMA nodes, described in an ACPI SRAT (default: ${DEFAULT-VALUE}, no SRAT)")
-    int numaNodes;
-
-    @Option(names = "--accel", paramLabel = "kvm|emulated|auto", defaultValue = "auto", converter = AcceleratorConverter.class,
-            description = "what runs the guest: KVM, the CPU emulated in Java, or auto = KVM when /dev/kvm is usable,"
-                    + " otherwise emulated (default: ${DEFAULT-VALUE})")
-    Accelerator accel;
-
-    @Option(names = "--trace-exits", description = "log every I/O and MMIO exit to standard error")
-    boolean traceExits;
-
-    @Option(names = "--report", paramLabel = "FILE.json", description = "also write the run summary as JSON")
-    Path report;
-
-    @Option(names = "--quiet", description = "print no summary at the end")
-    boolean quiet;
+    static final int MAX_CPUS = LauncherOptions.MAX_CPUS;
 
     private final PrintStream err;
 
-    public Launcher() {
-        this(System.err);
-    }
+    private final LauncherOptions options;
 
-    Launcher(PrintStream err) {
+    private Launcher(LauncherOptions options, PrintStream err) {
+        this.options = options;
         this.err = err;
     }
 
     public static void main(String[] args) {
-        NativeWarmUp.start();
         System.exit(run(args, System.err));
     }
 
     /** Runs the launcher and returns the exit status; for tests and embedders of the CLI itself. */
     public static int run(String[] args, PrintStream err) {
-        CommandLine cli = new CommandLine(new Launcher(err));
-        cli.setParameterExceptionHandler((ex, a) -> {
+        LauncherOptions options;
+        try {
+            options = LauncherOptions.parse(args);
+        } catch (OptionError ex) {
             err.println("error: " + oneLine(ex.getMessage()) + " (see vmm --help)");
             return ExitStatus.USAGE;
-        });
-        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+        }
+        // Help before version, as picocli: -hV prints the help.
+        if (options.helpRequested || options.versionRequested) {
+            System.out.print(options.helpRequested ? UsageText.HELP : UsageText.version());
+            System.out.flush();
+            return 0;
+        }
+        try {
+            return new Launcher(options, err).call();
+        } catch (Exception ex) {
             err.println("error: " + oneLine(describe(ex)));
             return ex instanceof UserError || ex instanceof MultibootException || ex instanceof AcceleratorUnavailableException
                     ? ExitStatus.USAGE : ExitStatus.VMM_ERROR;
-        });
-        return cli.execute(args);
+        }
     }
 
     /**
@@ -145,8 +91,13 @@ public final class Launcher implements Callable<Integer> {
         return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
-    @Override
-    public Integer call() throws Exception {
+    private int call() throws Exception {
+        int cpus = options.cpus;
+        long memory = options.memory;
+        Path kernel = options.kernel;
+        String cmdline = options.cmdline;
+        int numaNodes = options.numaNodes;
+        java.util.List<Integer> offlineCpus = options.offlineCpus;
         if (cpus < 1 || cpus > MAX_CPUS) {
             throw new UserError("--cpus " + cpus + " is out of range; give 1 to " + MAX_CPUS);
         }
@@ -164,6 +115,9 @@ public final class Launcher implements Callable<Integer> {
         if (numaNodes > 1 && memory > dev.jkvm.vmm.memory.GuestLayout.MMIO_HOLE_START) {
             throw new UserError("--numa needs all RAM below the 3 GiB hole; give --memory 3G or less");
         }
+        // Options take well under a millisecond to parse, so the warm-up can wait for --accel,
+        // and then overlaps with reading and checking the kernel.
+        NativeWarmUp.start(options.accel);
         long hostMemory = HostChecks.hostMemory();
         if (memory > hostMemory) {
             throw new UserError("--memory " + (memory >> 20) + "M is more than this host's " + (hostMemory >> 20)
@@ -175,12 +129,13 @@ public final class Launcher implements Callable<Integer> {
         MultibootLoader.check(kernel != null ? kernel.toString() : "the built-in image", image, memory);
         MultibootInfo.checkCommandLine(cmdline);
         Accelerator accelerator = chooseAccelerator(image);
+        SerialTarget serial = options.serial;
 
         OutputStream console = serial.isStdio() ? System.out : openSerialFile(serial.file());
         try {
             VirtualMachine.Builder builder = VirtualMachine.builder()
                     .cpus(cpus).memory(memory).kernel(image).cmdline(cmdline)
-                    .console(console).timeout(timeout).traceExits(traceExits).numaNodes(numaNodes)
+                    .console(console).timeout(options.timeout).traceExits(options.traceExits).numaNodes(numaNodes)
                     .accelerator(accelerator);
             for (int index : offlineCpus) builder.offlineCpu(index);
             VirtualMachine machine = builder.build();
@@ -195,8 +150,8 @@ public final class Launcher implements Callable<Integer> {
                 }
                 console.flush();
                 RunSummary summary = new RunSummary(cpus, memory, outcome, run.stats());
-                if (!quiet) err.print(summary.text());
-                if (report != null) summary.writeJson(report);
+                if (!options.quiet) err.print(summary.text());
+                if (options.report != null) summary.writeJson(options.report);
                 if (!outcome.crashReport().isEmpty()) err.print(outcome.crashReport());
                 if (outcome.kind() != VmOutcome.Kind.GUEST_EXIT && outcome.kind() != VmOutcome.Kind.POWER_OFF) {
                     err.println("error: " + outcome.cause());
@@ -213,11 +168,12 @@ public final class Launcher implements Callable<Integer> {
      * KVM when /dev/kvm opens and creates a VM, otherwise the emulated CPU, saying so on one line.
      */
     private Accelerator chooseAccelerator(byte[] image) {
-        if (accel == Accelerator.KVM) {
-            HostChecks.kvmAccessible(Path.of("/dev/kvm"), new QemuTcgCommand(kernel, image, cpus, memory, cmdline));
+        if (options.accel == Accelerator.KVM) {
+            HostChecks.kvmAccessible(Path.of("/dev/kvm"),
+                    new QemuTcgCommand(options.kernel, image, options.cpus, options.memory, options.cmdline));
             return Accelerator.KVM;
         }
-        Accelerators.Choice choice = Accelerators.resolve(accel);
+        Accelerators.Choice choice = Accelerators.resolve(options.accel);
         if (choice.fallbackReason() != null) {
             err.println("jkvm: KVM is not usable (" + choice.fallbackReason() + "); running on the emulated CPU (--accel emulated)");
         }
@@ -241,14 +197,6 @@ public final class Launcher implements Callable<Integer> {
             return new BufferedOutputStream(Files.newOutputStream(file));
         } catch (IOException e) {
             throw new UserError("cannot write serial output to " + file + " (" + e.getClass().getSimpleName() + "); choose a writable path");
-        }
-    }
-
-    static final class Version implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            String v = Launcher.class.getPackage().getImplementationVersion();
-            return new String[] {"jkvm vmm " + (v == null ? "development build" : v)};
         }
     }
 }

@@ -1,7 +1,6 @@
 package dev.jkvm.vmm.cli;
 
 import java.nio.file.Path;
-import picocli.CommandLine;
 
 /** Where COM1 output goes: {@code stdio} or {@code file:PATH}. */
 public record SerialTarget(Path file) {
@@ -9,12 +8,10 @@ public record SerialTarget(Path file) {
 
     public boolean isStdio() { return file == null; }
 
-    public static final class Converter implements CommandLine.ITypeConverter<SerialTarget> {
-        @Override
-        public SerialTarget convert(String text) {
-            if (text.equals("stdio")) return STDIO;
-            if (text.startsWith("file:") && text.length() > 5) return new SerialTarget(Path.of(text.substring(5)));
-            throw new CommandLine.TypeConversionException("'" + text + "' is not a serial target; use stdio or file:PATH");
-        }
+    /** Parses {@code stdio} or {@code file:PATH}; IllegalArgumentException names the accepted forms. */
+    public static SerialTarget parse(String text) {
+        if (text.equals("stdio")) return STDIO;
+        if (text.startsWith("file:") && text.length() > 5) return new SerialTarget(Path.of(text.substring(5)));
+        throw new IllegalArgumentException("'" + text + "' is not a serial target; use stdio or file:PATH");
     }
 }

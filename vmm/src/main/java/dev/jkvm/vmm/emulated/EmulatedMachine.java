@@ -40,16 +40,21 @@ public final class EmulatedMachine implements MachineBackend {
     private volatile PhysicalMemory memory;
     private boolean closed;
 
-    private EmulatedMachine(GuestClock clock) {
+    private EmulatedMachine(GuestClock clock, boolean pit) {
         this.clock = clock;
         this.chip = new IrqChip(clock);
         this.cpuid = EmulatedCpuid.table(clock.tscHz());
-        chip.registerPorts(internalPorts);
+        chip.registerPorts(internalPorts, pit);
     }
 
     /** A machine on host time; its timer thread starts with it. */
     public static EmulatedMachine create() {
-        EmulatedMachine m = new EmulatedMachine(new HostClock());
+        return create(true);
+    }
+
+    /** As above; without {@code pit} no 8254 is wired (its ports and port 0x61 have no device). */
+    public static EmulatedMachine create(boolean pit) {
+        EmulatedMachine m = new EmulatedMachine(new HostClock(), pit);
         m.chip.start();
         return m;
     }

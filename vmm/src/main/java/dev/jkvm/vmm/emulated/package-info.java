@@ -7,7 +7,9 @@
  *       virtual time later, so seeded deterministic SMP runs need no change elsewhere).</li>
  *   <li>{@code cpu} — one processor: {@code CpuState} (plain fields), the decoder and the
  *       decoded-block cache keyed by physical address ({@code Insn}, {@code CodePages}), the
- *       executor (integer, string, SSE), {@code Mmu}/{@code PhysicalMemory} (paging, TLB, TSO
+ *       executor (integer, string, SSE) with hot 64-bit blocks translated to JVM bytecode
+ *       ({@code BlockTranslator}: one hidden class per region of a code page, shared by the vCPUs;
+ *       {@code -Djkvm.emulated.translate=on|off|always}), {@code Mmu}/{@code PhysicalMemory} (paging, TLB, TSO
  *       ordering of guest RAM), {@code SystemInstructions} (segmentation, control registers,
  *       MSRs, exceptions and interrupt delivery) and {@code X86Cpu}, whose run loop executes
  *       until an exit and can be stepped one instruction or one block at a time.</li>

@@ -34,6 +34,14 @@ public final class KvmMachine implements MachineBackend {
      * {@code cpus} vCPUs with its in-kernel interrupt controllers and PIT.
      */
     public static KvmMachine create(int cpus) {
+        return create(cpus, true);
+    }
+
+    /**
+     * As above; without {@code pit} KVM_CREATE_PIT2 is not called, so ports 0x40-0x43 and 0x61
+     * reach the VMM, which has no device there (a machine without an 8254, as QEMU's pit=off).
+     */
+    public static KvmMachine create(int cpus, boolean pit) {
         Kvm kvm = Kvm.open();
         KvmVm vm = null;
         try {
@@ -63,7 +71,7 @@ public final class KvmMachine implements MachineBackend {
             vm.setTssAddr(GuestLayout.TSS_ADDR);
             vm.setIdentityMapAddr(GuestLayout.IDENTITY_MAP_ADDR);
             vm.createIrqchip();
-            vm.createPit2();
+            if (pit) vm.createPit2();
             return new KvmMachine(kvm, vm, maxVcpus);
         } catch (RuntimeException e) {
             if (vm != null) closeQuietly(vm, e);

@@ -39,6 +39,10 @@ final class AnonymousMapping {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), SAVE_ERRNO);
 
     /** Maps {@code length} bytes readable and writable; throws naming the errno when the kernel refuses. */
+    /** Nothing to do but initialise this class, which links MMAP and MUNMAP. */
+    static void link() {
+    }
+
     static MemorySegment map(long length, String what) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment capture = arena.allocate(CAPTURE);

@@ -25,6 +25,15 @@ public final class GuestRam implements AutoCloseable {
         if (size > low) memory.addRegion(GuestLayout.MMIO_HOLE_END, mapping.asSlice(low, size - low));
     }
 
+    /**
+     * Links the native calls that {@link #allocate} and {@link #close} make (mmap, munmap), which
+     * the first call would otherwise do: some milliseconds of method-handle generation that a
+     * launcher can spend on a spare core while it reads the kernel. Idempotent.
+     */
+    public static void linkNativeCalls() {
+        AnonymousMapping.link();
+    }
+
     /** Maps {@code bytes} of RAM (rounded up to whole pages). */
     public static GuestRam allocate(long bytes) {
         if (bytes <= 0) throw new IllegalArgumentException("guest RAM size must be positive");

@@ -2,6 +2,7 @@ package dev.jkvm.vmm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.nio.file.Path;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
@@ -11,6 +12,12 @@ class AotTrainingTest {
     void commandLinesAreSplitAtNext() {
         assertEquals(List.of(List.of("--cpus", "2"), List.of("--accel", "emulated", "--timeout", "10s")),
                 AotTraining.runs(new String[] {"--cpus", "2", "--next", "--accel", "emulated", "--timeout", "10s"}));
+    }
+
+    @Test
+    void thePlaceholderBecomesTheImageFile() {
+        assertEquals(List.of("--kernel", "/tmp/k.elf", "--quiet"),
+                AotTraining.withImageFile(List.of("--kernel", AotTraining.DEFAULT_IMAGE_FILE, "--quiet"), Path.of("/tmp/k.elf")));
     }
 
     @Test

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Fuzz target (Jazzer) for the launcher's option parsing and checks: any command line made of
  * its options and arbitrary values ends in exactly one "error: " line and status 2, or — when a
- * help or version option reached picocli as an option (a value after a flag that takes none,
+ * help or version option reached the parser as an option (a value after a flag that takes none,
  * like {@code --quiet -h}, does) — status 0 with nothing on standard error; never a stack trace
  * or another status. The kernel is always a path that does not exist, so no input gets as far
  * as opening /dev/kvm or writing a file.
@@ -53,7 +53,7 @@ class LauncherOptionsFuzzTest {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status = Launcher.run(args.toArray(String[]::new), new PrintStream(err, true, StandardCharsets.UTF_8));
         String stderr = err.toString(StandardCharsets.UTF_8);
-        if (status == 0) { // picocli's status after printing help or version
+        if (status == 0) { // the status after printing help or version
             assertTrue(args.stream().anyMatch(LauncherOptionsFuzzTest::asksForHelpOrVersion), "status 0 without -h/-V: " + args);
             assertEquals("", stderr, args + " -> " + stderr);
             return;
@@ -68,7 +68,7 @@ class LauncherOptionsFuzzTest {
 
     /**
      * Picocli's help and version options, alone or as the head of a short-option cluster
-     * ({@code -hV}; picocli also takes {@code -h///} as {@code -h}).
+     * ({@code -hV}; {@code -h///} is taken as {@code -h}, as picocli did).
      */
     private static boolean asksForHelpOrVersion(String arg) {
         return arg.equals("--help") || arg.equals("--version") || arg.startsWith("-h") || arg.startsWith("-V");

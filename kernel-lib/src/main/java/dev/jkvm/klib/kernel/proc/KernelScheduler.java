@@ -31,8 +31,8 @@ import dev.jkvm.klib.rt.Memory;
  *
  * The tick is periodic (Intel SDM Vol. 3A 11.5.4, LVT timer mode 01) rather than re-armed one-shot
  * as TimerArming could do: a one-shot would have to be re-armed on every path that switches to a
- * task, and a missed re-arm silently stops preemption on that CPU; the cost is a tick on idle
- * CPUs too.
+ * task, and a missed re-arm silently stops preemption on that CPU. An idle CPU with nothing to
+ * do stops it until its next mailbox interrupt (IdleTick).
  */
 public final class KernelScheduler {
     private KernelScheduler() {
@@ -83,6 +83,7 @@ public final class KernelScheduler {
         block = BootAllocator.allocate(Scheduler.bytesFor(cpuCount, capacity), 64);
         Scheduler.init(block, cpuCount, capacity, SmpState.mailbox());
         Scheduler.setTrampoline(block, SchedArch.taskTrampolineAddress());
+        IdleTick.init();
         Atomic.storeVolatile32(flags, 1);
         Atomic.fetchAdd32(flags + 4, 1);
         startTimer();
@@ -125,7 +126,9 @@ public final class KernelScheduler {
         boolean switchNow;
         if (timer) {
             switchNow = Scheduler.tick(block, cpu, Cpu.rdtsc());
+            IdleTick.afterTick(block, cpu, switchNow);
         } else {
+            IdleTick.restart(cpu, lapicTicksPerTick);
             switchNow = Scheduler.needResched(block, cpu);
         }
         if (switchNow) {
@@ -189,6 +192,7 @@ public final class KernelScheduler {
             Scheduler.setAffinity(block, cpu, task, mask);
         }
         Scheduler.start(block, cpu, task);
+        IdleTick.restart(cpu, lapicTicksPerTick);
         if (interrupts) {
             Cpu.sti();
         }

@@ -129,8 +129,9 @@ public final class SelfTestSuite {
     private static final int LOCK_DEADLINE = 24;
     /**
      * How long a lock test may run; the workers stop taking the lock at this deadline, except
-     * that each takes it at least once (Contention), so that with many CPUs under a software CPU,
-     * where waking them all can take longer than the budget, every CPU still contends.
+     * that each takes it at least Contention.ACQUISITIONS_BEFORE_DEADLINE times, so that with many
+     * CPUs under a software CPU on a loaded host, where waking them all can take longer than the
+     * budget, every CPU still contends more than once.
      */
     private static final long LOCK_BUDGET_MS = 3000;
 

@@ -137,6 +137,20 @@ class RwLockTest {
         assertEquals(0, RwLock.state(lock));
     }
 
+    /** CPUs 159 and 223 share bit 31 under a mod-64 shift: both read at once, and both release cleanly. */
+    @Test
+    void checkedFormTracksNoReaderBeyondCpu63() {
+        CheckedRwLock.readLock(lock, 159);
+        CheckedRwLock.readLock(lock, 223);
+        assertEquals(0L, CheckedRwLock.readers(lock));
+        CheckedRwLock.readUnlock(lock, 223);
+        CheckedRwLock.readUnlock(lock, 159);
+        assertEquals(0, RwLock.state(lock));
+        CheckedRwLock.readLock(lock, 31);
+        assertEquals(1L << 31, CheckedRwLock.readers(lock));
+        CheckedRwLock.readUnlock(lock, 31);
+    }
+
     @Test
     void checkedFormPanicsOnUnlockByANonHolder() {
         CheckedRwLock.writeLock(lock, 1);

@@ -26,6 +26,9 @@ public final class CodePages {
         }
     }
 
+    /** The machine's translated code, keyed by page version like the decoded blocks (used by {@link BlockTranslator}). */
+    final SharedTranslations translations = new SharedTranslations();
+
     private final AtomicIntegerArray version;
     private final byte[] hasCode;
     /**

@@ -16,6 +16,8 @@ public final class DecodedBlock {
     public final Insn[] insns;
     /** How many times the block was entered (for choosing hot blocks). */
     public long executions;
+    /** Its translation to JVM bytecode once hot, {@link TranslatedBlock#INTERPRET} when refused, null before. */
+    TranslatedBlock translated;
     /** Next block in the same hash bucket. */
     DecodedBlock next;
 

@@ -22,6 +22,9 @@ public final class DecodedCache {
     private final Insn[] scratch = new Insn[MAX_BLOCK];
     private final Decoder decoder;
 
+    /** Translated blocks in the table (bounded by {@link BlockTranslator#MAX_TRANSLATED}). */
+    int translatedBlocks;
+
     /** Blocks decoded since creation (cache misses, stale or new). */
     public long decodedBlocks;
 
@@ -43,7 +46,7 @@ public final class DecodedCache {
                 if (d.version == pages.version(physical)) return d;
                 // Stale: unlink it.
                 if (prev == null) table[b] = d.next; else prev.next = d.next;
-                blocks--;
+                dropped(d);
                 return null;
             }
         }
@@ -89,7 +92,7 @@ public final class DecodedCache {
         for (DecodedBlock d = table[b]; d != null; prev = d, d = d.next) {
             if (d.physical == physical && d.mode == mode) {
                 if (prev == null) table[b] = d.next; else prev.next = d.next;
-                blocks--;
+                dropped(d);
                 break;
             }
         }
@@ -100,9 +103,15 @@ public final class DecodedCache {
         return block;
     }
 
+    private void dropped(DecodedBlock d) {
+        blocks--;
+        if (d.translated != null && d.translated != TranslatedBlock.INTERPRET) translatedBlocks--;
+    }
+
     public void clear() {
         java.util.Arrays.fill(table, null);
         blocks = 0;
+        translatedBlocks = 0;
     }
 
     public int size() {

@@ -28,10 +28,12 @@ public final class Executor {
     private final Sse sse;
     private final Decoder.CodeSource code;
     private final JumpCache jumps = new JumpCache();
-    private final CodePages pages;
+    final CodePages pages;
+    /** Translation of hot 64-bit blocks to JVM bytecode ({@link BlockTranslator}). */
+    private BlockTranslator translator = new BlockTranslator(BlockTranslator.modeFromProperty());
 
     /** Events of this vCPU: checked between blocks (one volatile read). */
-    private final CpuEvents events;
+    final CpuEvents events;
 
     /** Instructions retired since creation. */
     public long retired;
@@ -40,6 +42,8 @@ public final class Executor {
     private long insnStart;
     /** Set by a handler: return from {@link #run} after this instruction (system instruction). */
     private boolean stopRun;
+    /** Within {@link #run}: a translated region may go on from block to block (and loop) within the budget. */
+    private boolean looping;
 
     public Executor(X86Cpu cpu) {
         this.cpu = cpu;
@@ -54,6 +58,14 @@ public final class Executor {
     /** Record of unimplemented instructions met so far (for the VMM summary). */
     public UnimplementedOpcodes unimplemented() {
         return unimplemented;
+    }
+
+    /**
+     * Sets the translation mode ({@code on}, {@code off}, {@code always}; default from the system
+     * property {@value BlockTranslator#PROPERTY}), for tests comparing translated and interpreted runs.
+     */
+    public void translation(String mode) {
+        translator = new BlockTranslator(BlockTranslator.parse(mode));
     }
 
     /** The decoded-block cache (for statistics and a later translator). */
@@ -75,6 +87,7 @@ public final class Executor {
         int mode = codeMode();
         long csBase = s.segBase[CpuState.CS];
         int context = JumpCache.context(mode, s.cpl);
+        looping = true;
         try {
             while (done < budget) {
                 done += runBlock(budget - done, mode, csBase, context);
@@ -85,6 +98,8 @@ public final class Executor {
         } catch (CpuException ex) {
             s.rip = insnStart;
             throw ex;
+        } finally {
+            looping = false;
         }
         return done;
     }
@@ -169,9 +184,19 @@ public final class Executor {
      * ({@link CodePages#invalidations}): the rest of this block may be stale (SDM Vol. 3 §8.1.3).
      */
     private long runInsns(DecodedBlock block, long max, long rip, int mode, CodePages pages) {
-        block.executions++;
+        long executions = ++block.executions;
         Insn[] insns = block.insns;
         int n = insns.length;
+        if (mode == Decoder.MODE64 && n <= max && executions > translator.threshold
+                && translator.mode != BlockTranslator.Mode.OFF) {
+            TranslatedBlock t = block.translated;
+            if (t == null) t = block.translated = translator.translate(block, cache, pages);
+            if (t != TranslatedBlock.INTERPRET) {
+                long done = t.run(this, rip, looping ? max : n);
+                retired += done;
+                return done;
+            }
+        }
         if (n > max) n = (int) max;
         if (mode != Decoder.MODE64) n = withinCsLimit(insns, n, rip);
         long mask = ripMask(mode);
@@ -202,6 +227,15 @@ public final class Executor {
     }
 
     /**
+     * Instruction {@code retiredBefore} of a translated block's run faulted: as {@link #runInsns}
+     * does for the interpreter, count the ones before it and remember its start for RIP.
+     */
+    void translatedFault(long retiredBefore, long start) {
+        retired += retiredBefore;
+        insnStart = start;
+    }
+
+    /**
      * How many of the block's first {@code n} instructions from {@code rip} lie wholly within the
      * CS limit; #GP(0) when the first does not (SDM Vol. 3A §5.3: outside 64-bit mode every code
      * fetch is limit-checked; real mode alike, §20.1.1). Checked per block entry, only in 16/32-bit
@@ -224,7 +258,8 @@ public final class Executor {
 
     private static final long M32 = 0xFFFF_FFFFL;
 
-    private void execute(Insn in) {
+    /** Executes one instruction (RIP already at the next one): the interpreter's code, also called by translated blocks. */
+    void execute(Insn in) {
         long[] g = s.gpr;
         switch (in.handler) {
             // Register-only forms (Decoder.specialise): the same operations as the generic handlers below.
@@ -797,7 +832,7 @@ public final class Executor {
     }
 
     /** DIV: #DE on a zero divisor or a quotient that does not fit (SDM Vol. 2A DIV); flags unchanged (undefined). */
-    private void div(Insn in) {
+    void div(Insn in) {
         int size = in.size;
         long d = Operands.readRm(cpu, in, size);
         if (d == 0) throw divideError();
@@ -838,7 +873,7 @@ public final class Executor {
         }
     }
 
-    private void idiv(Insn in) {
+    void idiv(Insn in) {
         int size = in.size;
         long d = signExtend(Operands.readRm(cpu, in, size), size);
         if (d == 0) throw divideError();

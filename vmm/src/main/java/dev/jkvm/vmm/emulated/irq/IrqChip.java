@@ -54,11 +54,22 @@ public final class IrqChip implements AutoCloseable {
     }
 
     public void registerPorts(PortIoBus ports) {
+        registerPorts(ports, true);
+    }
+
+    /**
+     * As above; without {@code withPit} the 8254's ports (and port 0x61, which it serves) are left
+     * unregistered, as on a machine without one (QEMU's pit=off): its channel 0 never runs, since
+     * only the guest's programming through those ports starts it.
+     */
+    public void registerPorts(PortIoBus ports, boolean withPit) {
         ports.register(Pic8259.MASTER_COMMAND, 2, pic);
         ports.register(Pic8259.SLAVE_COMMAND, 2, pic);
         ports.register(Pic8259.ELCR, 2, pic);
-        ports.register(Pit8254.BASE, 4, pit);
-        ports.register(Pit8254.PORT_B, 1, pit);
+        if (withPit) {
+            ports.register(Pit8254.BASE, 4, pit);
+            ports.register(Pit8254.PORT_B, 1, pit);
+        }
     }
 
     public void registerMmio(MmioBus mmio) {

@@ -302,6 +302,11 @@ public final class LocalApic implements InterruptController, TimerSource {
             return dest == initialId;
         }
         if (fromX2apicSender ? dest == ApicMessage.X2APIC_BROADCAST : (dest & 0xFF) == ApicMessage.XAPIC_BROADCAST) return true;
+        // KVM's kvm_apic_match_physical_addr: an xAPIC-mode LAPIC matches a destination that no
+        // 8-bit ID can encode (above 0xFF, from an x2APIC sender) by its x2APIC ID. An AP is in
+        // xAPIC mode until its own code switches, so this is how an x2APIC BSP's INIT and SIPIs
+        // reach the APs whose IDs are 256 and up (without it they never started: issue 14).
+        if (fromX2apicSender && Integer.compareUnsigned(dest, 0xFF) > 0) return dest == initialId;
         return fromX2apicSender ? dest == xapicId : (dest & 0xFF) == xapicId;
     }
 

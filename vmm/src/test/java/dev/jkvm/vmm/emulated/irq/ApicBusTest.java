@@ -102,6 +102,28 @@ class ApicBusTest {
         assertTrue(big.inIrr(0x47), "0xFFFFFFFF is the x2APIC broadcast");
     }
 
+    /**
+     * An x2APIC BSP starts an AP whose ID is above 255 while that AP is still in xAPIC mode (its
+     * own code switches it later): KVM matches such a destination by the x2APIC ID, and so must we
+     * (kvm_apic_match_physical_addr); a destination an 8-bit ID can encode still needs the xAPIC ID.
+     */
+    @Test
+    void x2apicSenderReachesAnXapicModeApWhoseIdNeedsMoreThan8Bits() {
+        CpuEvents e = new CpuEvents();
+        LocalApic big = bus.add(256, false, e);
+        big.mmioWrite(REG_SVR, 4, 0x1FF);
+        x2apic(apics[0]);
+        for (CpuEvents other : events) other.take(-1);
+        e.take(-1);
+        assertTrue(apics[0].writeMsr(0x830, (256L << 32) | (ApicMessage.INIT << 8) | (1 << 14)));
+        assertEquals(CpuEvents.INIT, e.take(-1));
+        assertTrue(apics[0].writeMsr(0x830, (256L << 32) | (ApicMessage.STARTUP << 8) | (1 << 14) | 0x08));
+        assertEquals(CpuEvents.SIPI, e.take(-1));
+        assertTrue(apics[0].writeMsr(0x830, (3L << 32) | (ApicMessage.INIT << 8) | (1 << 14)));
+        assertEquals(CpuEvents.INIT, events[3].take(-1), "ID 3 in xAPIC mode, by its xAPIC ID");
+        assertEquals(0, e.take(-1));
+    }
+
     private static void x2apic(LocalApic a) {
         assertTrue(a.setApicBase(DEFAULT_BASE | BASE_EN | BASE_EXTD | (a.isBsp() ? BASE_BSP : 0)));
         assertTrue(a.writeMsr(0x80F, 0x1FF));

@@ -1,0 +1,222 @@
+package dev.jkvm.vmm.emulated.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.klib.asm.Mode;
+import java.io.ByteArrayOutputStream;
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Translated blocks ({@link BlockTranslator}) against the interpreter: thousands of random
+ * programs from the lockstep tests' generator, straight-line and wrapped in loops (self-looping
+ * blocks when the body has no branch), some faulting at a chosen instruction or iteration, some
+ * storing into their own code page, each run on two identical machines — translation off, and
+ * translation of every block from its first execution — and compared whole: registers, RFLAGS,
+ * CR2, instructions retired, the data buffer, and the stack (where every instruction group's
+ * flags and the exception frame of a fault, with its RIP and error code, were pushed).
+ */
+class TranslationDifferentialTest {
+    static final long GDT = 0x1000, IDT = 0x3000, PML4 = 0x10000, HANDLER = 0x100000, STACK_TOP = 0x180000,
+            CODE = 0x200000, BUFFER = 0x3FE000, UNMAPPED = 0x400000;
+    static final int STACK_BYTES = 0x1000, BUFFER_BYTES = 4096;
+
+    /** RandomProgram.generate(Random, int, long, boolean, Mode, int): package-private in the lockstep tests, reached reflectively rather than copied. */
+    private static final Method GENERATE;
+    static {
+        try {
+            GENERATE = Class.forName("dev.jkvm.vmm.emulated.lockstep.RandomProgram").getDeclaredMethod("generate",
+                    Random.class, int.class, long.class, boolean.class, Mode.class, int.class);
+            GENERATE.setAccessible(true);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    static byte[] generate(Random rnd, int length, long address) {
+        try {
+            return (byte[]) GENERATE.invoke(null, rnd, length, address, true, Mode.LONG64, 3);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** One machine: 4 MiB identity-mapped by two 2 MiB pages (above: not present, for #PF), an IDT whose every gate leads to OUT 0xF4. */
+    static final class Machine {
+        final TestMachine m = new TestMachine(4 << 20);
+        final X86Cpu cpu = m.cpu(0);
+
+        Machine(String translation) {
+            PhysicalMemory mem = m.mem;
+            mem.write(GDT + 0x08, 8, TestMachine.code64(0));
+            mem.write(GDT + 0x10, 8, TestMachine.data(0));
+            mem.write(PML4, 8, 0x11000 | 3);
+            mem.write(0x11000, 8, 0x12000 | 3);
+            for (int i = 0; i < 2; i++) mem.write(0x12000 + i * 8L, 8, (i * 0x200000L) | 0x83);
+            for (int v = 0; v < 32; v++) {
+                long lo = (HANDLER & 0xFFFF) | (0x08L << 16) | (0xEL << 40) | (1L << 47) | ((HANDLER >>> 16) << 48);
+                mem.write(IDT + v * 16L, 8, lo);
+                mem.write(IDT + v * 16L + 8, 8, 0);
+            }
+            mem.write(HANDLER, 1, 0xE6);
+            mem.write(HANDLER + 1, 1, 0xF4);
+            cpu.executor.translation(translation);
+        }
+
+        /** Runs the program until the OUT to port 0xF4; returns the final state as text for comparison. */
+        String run(byte[] code, byte[] buffer, byte[] stack, long[] gpr, long rflags, long[] xmm) {
+            PhysicalMemory mem = m.mem;
+            for (int i = 0; i < code.length; i++) mem.write(CODE + i, 1, code[i] & 0xFF);
+            for (int i = 0; i < buffer.length; i++) mem.write(BUFFER + i, 1, buffer[i] & 0xFF);
+            for (int i = 0; i < stack.length; i++) mem.write(STACK_TOP - STACK_BYTES + i, 1, stack[i] & 0xFF);
+            TestMachine.longMode(cpu, PML4, 0x08, 0x10, 0);
+            CpuState s = cpu.s;
+            s.gdtBase = GDT;
+            s.gdtLimit = 0x17;
+            s.idtBase = IDT;
+            s.idtLimit = 32 * 16 - 1;
+            s.cr2 = 0;
+            s.cr4 |= 0x600; // OSFXSR, OSXMMEXCPT: the generator emits SSE (SDM Vol. 3 §13.1.3)
+            System.arraycopy(gpr, 0, s.gpr, 0, 16);
+            System.arraycopy(xmm, 0, s.xmm, 0, 32);
+            s.rip = CODE;
+            cpu.setRflags(rflags);
+            long retiredBefore = cpu.executor.retired;
+            CpuExit e = null;
+            for (int i = 0; i < 1000; i++) {
+                e = cpu.run();
+                if (e.kind == CpuExit.Kind.PORT_OUT && e.port == 0xF4) break;
+                if (e.kind != CpuExit.Kind.PORT_OUT) break;
+            }
+            StringBuilder b = new StringBuilder();
+            b.append("exit ").append(e.kind).append(' ').append(e.reason).append(" port ").append(Integer.toHexString(e.port)).append('\n');
+            b.append("rip ").append(Long.toHexString(s.rip)).append(" rflags ").append(Long.toHexString(Flags.get(s)))
+                    .append(" cr2 ").append(Long.toHexString(s.cr2)).append(" retired ").append(cpu.executor.retired - retiredBefore).append('\n');
+            for (int r = 0; r < 16; r++) b.append("r").append(r).append(' ').append(Long.toHexString(s.gpr[r])).append('\n');
+            for (int x = 0; x < 32; x++) b.append(Long.toHexString(s.xmm[x])).append(x % 4 == 3 ? '\n' : ' ');
+            dump(b, "buffer", BUFFER, BUFFER_BYTES);
+            dump(b, "stack", STACK_TOP - STACK_BYTES, STACK_BYTES);
+            dump(b, "code", CODE, code.length);
+            return b.toString();
+        }
+
+        private void dump(StringBuilder b, String name, long at, int length) {
+            b.append(name).append(':');
+            for (int i = 0; i < length; i += 8) {
+                long v = m.mem.read(at + i, 8);
+                if (v != 0) b.append(' ').append(Integer.toHexString(i)).append('=').append(Long.toHexString(v));
+            }
+            b.append('\n');
+        }
+    }
+
+    /** How a program is wrapped. */
+    enum Shape { STRAIGHT, LOOP, FAULTING_STRAIGHT, FAULTING_LOOP, SELF_MODIFYING_LOOP }
+
+    record Program(Shape shape, byte[] code, byte[] buffer, byte[] stack, long[] gpr, long rflags, long[] xmm) {}
+
+    static Program program(long seed) {
+        Random rnd = new Random(seed);
+        Shape shape = Shape.values()[rnd.nextInt(Shape.values().length)];
+        boolean loop = shape == Shape.LOOP || shape == Shape.FAULTING_LOOP || shape == Shape.SELF_MODIFYING_LOOP;
+        long buffer = shape == Shape.SELF_MODIFYING_LOOP ? CODE + 0x600 : BUFFER;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        long r14 = rnd.nextInt(4);
+        int iterations = 2 + rnd.nextInt(12);
+        if (loop) {
+            // mov r14d, start (the generator's index register: its memory operands stay in the buffer while r14 < 16)
+            out.write(0x41); out.write(0xBE); le(out, r14, 4);
+        }
+        long bodyAt = CODE + out.size();
+        byte[] body = generate(rnd, loop ? 2 + rnd.nextInt(30) : 5 + rnd.nextInt(150), bodyAt);
+        if (shape == Shape.SELF_MODIFYING_LOOP && out.size() + body.length + 32 > 0x600) {
+            shape = Shape.LOOP;
+            buffer = BUFFER;
+        }
+        out.writeBytes(body);
+        if (rnd.nextBoolean()) {
+            // RIP-relative operands, inlined (LEA, MOV r64) and the interpreter's (a 16-bit MOV): RIP must be right there.
+            out.write(0x48); out.write(0x8D); out.write(0x05); le(out, rnd.nextInt(64) - 32, 4);      // lea rax, [rip + d]
+            out.write(0x48); out.write(0x8B); out.write(0x1D); le(out, -rnd.nextInt(64), 4);          // mov rbx, [rip + d]
+            out.write(0x66); out.write(0x8B); out.write(0x0D); le(out, -rnd.nextInt(64), 4);          // mov cx, [rip + d]
+        }
+        if (shape == Shape.FAULTING_STRAIGHT) {
+            switch (rnd.nextInt(3)) {
+                case 0 -> { out.write(0x0F); out.write(0x0B); } // ud2: #UD
+                case 1 -> { out.write(0x48); out.write(0x8B); out.write(0x04); out.write(0x25); le(out, UNMAPPED + rnd.nextInt(0x1000), 4); } // mov rax, [abs]: #PF
+                default -> { out.write(0x48); out.write(0x89); out.write(0x1C); out.write(0x25); le(out, UNMAPPED + rnd.nextInt(0x1000), 4); } // mov [abs], rbx: #PF
+            }
+        }
+        if (shape == Shape.FAULTING_LOOP) {
+            // mov rax, [r15 + r14*8 + d]: not present once r14 reaches k (SDM Vol. 3 §4.7, #PF)
+            long k = r14 + rnd.nextInt(iterations + 1);
+            out.write(0x4B); out.write(0x8B); out.write(0x84); out.write(0xF7); le(out, UNMAPPED - buffer - 8 * k, 4);
+        }
+        if (loop) {
+            // inc r14; cmp r14, start + iterations; jne body
+            out.write(0x49); out.write(0xFF); out.write(0xC6);
+            out.write(0x49); out.write(0x83); out.write(0xFE); out.write((int) (r14 + iterations));
+            long next = CODE + out.size() + 6;
+            out.write(0x0F); out.write(0x85); le(out, bodyAt - next, 4);
+        }
+        out.write(0xE6); out.write(0xF4); // out 0xF4, al
+        byte[] data = new byte[BUFFER_BYTES];
+        rnd.nextBytes(data);
+        byte[] stack = new byte[STACK_BYTES];
+        rnd.nextBytes(stack);
+        long[] gpr = new long[16];
+        for (int r = 0; r < 16; r++) gpr[r] = rnd.nextInt(4) == 0 ? rnd.nextInt(64) - 32 : rnd.nextLong();
+        gpr[CpuState.RSP] = STACK_TOP - 0x100;
+        gpr[14] = r14;
+        gpr[15] = buffer;
+        long rflags = 0x2 | (rnd.nextLong() & Flags.ARITH) | (rnd.nextInt(4) == 0 ? Flags.DF : 0);
+        long[] xmm = new long[32];
+        for (int x = 0; x < 32; x++) xmm[x] = rnd.nextInt(4) == 0 ? 0 : rnd.nextLong();
+        if (shape == Shape.SELF_MODIFYING_LOOP) {
+            // The buffer shares the code's page: the program's own stores invalidate its decoded blocks.
+            data = Arrays.copyOf(data, 0);
+        }
+        return new Program(shape, out.toByteArray(), data, stack, gpr, rflags, xmm);
+    }
+
+    private static void le(ByteArrayOutputStream out, long v, int bytes) {
+        for (int i = 0; i < bytes; i++) out.write((int) (v >>> (8 * i)));
+    }
+
+    @Test
+    void translatedBlocksAgreeWithTheInterpreter() {
+        Machine off = new Machine("off");
+        Machine always = new Machine("always");
+        int programs = Integer.getInteger("jkvm.test.translationPrograms", 2000);
+        int[] shapes = new int[Shape.values().length];
+        int faulted = 0;
+        List<String> failures = new ArrayList<>();
+        for (int i = 0; i < programs && failures.size() < 3; i++) {
+            Program p = program(0x7EA1_0000L + i);
+            String a = off.run(p.code, p.buffer, p.stack, p.gpr, p.rflags, p.xmm);
+            String b = always.run(p.code, p.buffer, p.stack, p.gpr, p.rflags, p.xmm);
+            shapes[p.shape.ordinal()]++;
+            if (!a.startsWith("exit PORT_OUT null port f4")) failures.add("program " + i + " did not end at its OUT:\n" + a);
+            if (a.contains("rip 100002")) {
+                faulted++;
+                if (p.shape == Shape.STRAIGHT && Boolean.getBoolean("jkvm.test.translationDebug")) {
+                    long sp = off.cpu.s.gpr[CpuState.RSP];
+                    System.out.println("program " + i + " faulted at " + Long.toHexString(off.m.mem.read(sp, 8)) + " / "
+                            + Long.toHexString(off.m.mem.read(sp + 8, 8)) + " cr2 " + Long.toHexString(off.cpu.s.cr2));
+                }
+            }
+            if (!a.equals(b)) failures.add("program " + i + " (" + p.shape + ") differs:\n--- interpreted\n" + a + "--- translated\n" + b);
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+        assertTrue(always.cpu.executor.cache().translatedBlocks > 0 || always.cpu.executor.cache().size() > 0);
+        System.out.println("translation differential: " + programs + " programs by shape " + Arrays.toString(shapes)
+                + ", " + faulted + " faulted");
+        assertTrue(faulted > programs / 10, "too few faulting programs: " + faulted);
+        assertEquals(0, off.cpu.executor.cache().translatedBlocks);
+    }
+}
