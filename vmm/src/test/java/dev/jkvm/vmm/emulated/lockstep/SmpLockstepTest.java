@@ -74,6 +74,90 @@ class SmpLockstepTest {
         }
     }
 
+    /**
+     * {@link FixedIpiKernel}: fixed IPIs from one vCPU interrupt the other between two instructions
+     * the interleaving chooses — after MOV SS (held one instruction by its shadow alone), inside a
+     * busy loop, inside a loop that toggles IF — and the reverse direction; before them, TF's
+     * single-step trap held by POP SS and MOV SS. Every instruction of both vCPUs is compared.
+     */
+    @Test
+    void fixedIpisInterruptRunningCodeAlike() throws Exception {
+        Path kernel = FixedIpiKernel.build();
+        long from = Images.symbol(kernel, FixedIpiKernel.LOCKSTEP);
+        long shadowed = Images.symbol(kernel, FixedIpiKernel.BSP_SHADOWED);
+        long loop = Images.symbol(kernel, FixedIpiKernel.BSP_LOOP);
+        long loop2 = Images.symbol(kernel, FixedIpiKernel.BSP_LOOP2_STI);
+        long waitAp = Images.symbol(kernel, FixedIpiKernel.BSP_WAIT_AP);
+        long end = Images.symbol(kernel, FixedIpiKernel.END);
+        long[] sent = {Images.symbol(kernel, FixedIpiKernel.AP_SENT1), Images.symbol(kernel, FixedIpiKernel.AP_SENT2),
+                Images.symbol(kernel, FixedIpiKernel.AP_SENT3)};
+        long apEnd = Images.symbol(kernel, FixedIpiKernel.AP_END);
+        java.util.Map<Long, Integer> handlers = new java.util.HashMap<>();
+        for (int v : new int[] {1, 0x40, 0x41, 0x42, 0x43}) handlers.put(Images.symbol(kernel, String.format("ipi_handler_%x", v)), v);
+        Objdump objdump = new Objdump();
+        long t0 = System.nanoTime();
+        try (QemuTarget q = QemuTarget.start(kernel, "pc", BootTrace.MEMORY, "qemu64", 2);
+             EmulatedCpuUnderTest bsp = new EmulatedCpuUnderTest(BootTrace.MEMORY_BYTES, true);
+             EmulatedCpuUnderTest ap = new EmulatedCpuUnderTest(bsp)) {
+            q.runTo(from);
+            assertEquals("OK", q.gdb.command("Qqemu.sstep=1"), "QEMU's gdbstub takes single-step flags");
+            q.selectCpu(1);
+            Lockstep apLock = new Lockstep(q, ap, objdump);
+            apLock.copyRegisters(true);
+            q.selectCpu(0);
+            Lockstep bspLock = new Lockstep(q, bsp, objdump);
+            bspLock.copyEverything(BootTrace.MEMORY_BYTES);
+            Lockstep[] locks = {bspLock, apLock};
+            StringBuilder trace = new StringBuilder();
+            java.util.List<String> taken = new java.util.ArrayList<>();
+            int[] current = {0};
+            // Steps vCPU cpu until its RIP is target (or, with a negative maxSteps, exactly -maxSteps steps).
+            interface Runner {
+                int run(int cpu, long target, int maxSteps) throws Exception;
+            }
+            Runner run = (cpu, target, maxSteps) -> {
+                if (current[0] != cpu) {
+                    q.selectCpu(cpu);
+                    locks[cpu].refresh();
+                    current[0] = cpu;
+                }
+                int n = 0;
+                while (maxSteps < 0 ? n < -maxSteps : locks[cpu].oracleState().rip != target) {
+                    if (n >= Math.abs(maxSteps)) throw new AssertionError("vCPU " + cpu + " did not reach 0x" + Long.toHexString(target) + ": " + trace);
+                    n += step(q, locks[cpu], cpu, 0, 32, trace);
+                    Integer v = handlers.get(locks[cpu].oracleState().rip);
+                    if (v != null) {
+                        long pushed = java.nio.ByteBuffer.wrap(q.read(locks[cpu].oracleState().gpr[4], 4))
+                                .order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFF_FFFFL;
+                        taken.add(String.format("%d:%x@%x", cpu, v, pushed));
+                    }
+                }
+                return n;
+            };
+            int steps = 0;
+            steps += run.run(0, shadowed, 200);           // 1. the #DB traps; 2. up to right after MOV SS
+            steps += run.run(1, sent[0], 50);             // the AP sends 0x40
+            steps += run.run(0, loop, 50);                // the BSP: one instruction, then 0x40
+            steps += run.run(0, 0, -7);                   // 3. two loop iterations and a bit
+            steps += run.run(1, sent[1], 50);             // the AP sends 0x41
+            steps += run.run(0, loop2, 50);               // taken inside the loop; the flag ends it
+            steps += run.run(0, 0, -5);                   // 4. into the second iteration, after its CLI
+            long stopped = bspLock.oracleState().rip;
+            steps += run.run(1, sent[2], 50);             // the AP sends 0x43
+            steps += run.run(0, waitAp, 50);              // held to after the STI's shadow; 5. the BSP sends 0x42
+            steps += run.run(1, apEnd, 50);               // the AP takes it after its STI's shadow
+            steps += run.run(0, end, 50);                 // the BSP sees the AP's flag
+            assertEquals(loop2, stopped, "the BSP was stopped after the second loop's CLI: " + trace);
+            // vCPU:vector@the EIP in its frame: where each was taken (SDM Vol. 3A §6.8.3, Vol. 2B STI).
+            java.util.List<String> expected = new java.util.ArrayList<>();
+            String[][] events = {{"0", "1", "db1"}, {"0", "1", "db2"}, {"0", "40", "40"}, {"0", "41", "41"}, {"0", "43", "43"}, {"1", "42", "42"}};
+            for (String[] e : events) expected.add(String.format("%s:%s@%x", e[0], e[1], Images.symbol(kernel, "ipi_ret_" + e[2])));
+            assertEquals(expected, taken, "events taken, in order: " + trace);
+            System.out.printf("fixed IPIs on two vCPUs: %d instructions compared, taken %s (%.1f s)%n", steps, taken,
+                    (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
     private static int step(QemuTarget q, Lockstep lock, int cpu, long csBase, int bits, StringBuilder trace) throws Exception {
         X86State before = lock.oracleState();
         byte[] code = q.read(csBase + before.rip, 16);
