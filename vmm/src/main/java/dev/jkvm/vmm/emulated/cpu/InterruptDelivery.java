@@ -364,8 +364,13 @@ public final class InterruptDelivery {
             long ssd = segs.checkReturnStack(ss, rpl, false);
             segs.loadCode(cs, d, rpl);
             segs.setCache(CpuState.SS, ss, ssd);
-            long newMask = (Segments.attr(ssd) & CpuState.ATTR_DB) != 0 ? 0xFFFF_FFFFL : 0xFFFFL;
-            s.gpr[CpuState.RSP] = size == 2 ? (s.gpr[CpuState.RSP] & ~0xFFFFL) | (newSp & 0xFFFF) : newSp & newMask;
+            // The popped ESP is an operand-size value ("16-bit pop; clear upper bits", SDM Vol. 2A IRET,
+            // RETURN-TO-OUTER-PRIVILEGE-LEVEL); the new SS's B flag decides how much of ESP it replaces:
+            // all of it for a 32-bit stack, only SP for a 16-bit one (the upper half keeps the inner
+            // stack's bits, as hardware and QEMU do: what Linux's espfix works around).
+            long popped = size == 2 ? newSp & 0xFFFF : newSp & 0xFFFF_FFFFL;
+            boolean big = (Segments.attr(ssd) & CpuState.ATTR_DB) != 0;
+            s.gpr[CpuState.RSP] = big ? popped : (s.gpr[CpuState.RSP] & ~0xFFFFL) | (popped & 0xFFFF);
             segs.nullInaccessibleDataSegments();
         } else {
             segs.loadCode(cs, d, rpl);

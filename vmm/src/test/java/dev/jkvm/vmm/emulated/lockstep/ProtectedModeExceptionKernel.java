@@ -27,6 +27,12 @@ import java.nio.file.Path;
  * (the privilege change: ESP0/SS0 from the TSS, SS:ESP pushed), CLI (#GP(0)), a user write of an
  * unmapped address (#PF error code 6) and INT 0x82 (#GP(0x412)); the trace ends at a HLT in ring 3.
  * Interrupt gates clear IF and trap gates keep it: RFLAGS is compared at each handler's first step.
+ * 16-bit gates (SDM Vol. 3A §6.11; QEMU implements them): their handler and the INTs that reach
+ * them run in 32-bit code segments based at {@link #BASE16} (selectors 0x30 and 0x3B), so IPs fit 16
+ * bits; in ring 0 INT 0x83 through a 16-bit interrupt gate (FLAGS, CS, IP pushed as words), in ring 3
+ * on a stack below 64 KiB INT 0x84 through a 16-bit DPL-3 trap gate (SS, SP, FLAGS, CS, IP as words on
+ * the ESP0/SS0 stack); both return with a 16-bit IRET, the second to ring 3 (ESP = the popped SP,
+ * zero-extended: SDM Vol. 2A IRET). EAX at the final HLT has a bit per 16-bit gate taken.
  *
  * <p>Each handler copies the frame into registers (EIP EAX, CS EBX, EFLAGS ECX, the outer ESP EDX
  * and SS EBP — stack contents when CPL did not change —, error code ESI, vector EDI) and returns
@@ -34,6 +40,13 @@ import java.nio.file.Path;
  */
 final class ProtectedModeExceptionKernel {
     static final long UNMAPPED = 0x1000_0000L;
+    /**
+     * Base of the code segments the 16-bit gates use: the kernel's text (from 0x101000, under 64 KiB
+     * long) lies within 64 KiB of it, so its offsets fit the gates' and frames' 16-bit IPs.
+     */
+    static final long BASE16 = 0x10_0000L;
+    /** Ring 3's stack for the 16-bit frame: below 64 KiB, so SP is the whole ESP. */
+    static final int LOW_USER_STACK = 0x7000;
 
     private ProtectedModeExceptionKernel() {}
 
@@ -76,6 +89,15 @@ final class ProtectedModeExceptionKernel {
             a.mov(EDI, g[0]).mov(ESI, handlers[java.util.Arrays.asList(gates).indexOf(g)])
                     .mov(EDX, (g[3] << 15 | g[2] << 13 | g[1] << 8)).call(setGate);
         }
+        // 16-bit gates: selector 0x30 (ring-0 code based at BASE16), the handler's offset in it, the
+        // upper offset word zero as the 80286 gate format has it (SDM Vol. 3A §6.11: 16-bit gates).
+        Label handler16 = new Label("pm_handler16");
+        Label seen16 = new Label("pm_seen16");
+        Label[] h16 = {new Label("pm_handler_83"), new Label("pm_handler_84")};
+        for (int i = 0; i < 2; i++) {
+            a.mov(EDI, 0x83 + i).mov(ESI, h16[i]).mov(EDX, 1 << 15 | (i == 0 ? 0 : 3 << 13) | (0x6 + i) << 8).call(setGate);
+            a.mov(Mem.abs(idt).disp((0x83 + i) * 8L + 2).m16(), 0x30).mov(Mem.abs(idt).disp((0x83 + i) * 8L + 6).m16(), 0);
+        }
         a.lidt(Mem.abs(idtPointer));
         // 32-bit paging, 4 MiB pages (SDM §4.3, Figure 4-4): 32 PDEs P|RW|US|PS, the rest not present.
         a.mov(EDX, pd).xor(ECX, ECX);
@@ -98,6 +120,13 @@ final class ProtectedModeExceptionKernel {
         scenario(a, resume, after[6]).intN(0x80).bind(after[6]);                                           // INT 0x80
         Label np = new Label("pm_after_np");
         scenario(a, resume, np).intN(0x81).bind(np);                                                        // #NP(0x40A)
+        // 16-bit gates need a 16-bit IP: into the ring-0 code segment based at BASE16, INT 0x83 there
+        // (16-bit interrupt gate, same privilege), back to the flat segment.
+        Label low0 = new Label("pm_low0"), flat0 = new Label("pm_flat0");
+        farReturnTo(a, 0x30, low0, BASE16);
+        a.bind(low0).intN(0x83).bind(new Label("pm_after_83"));
+        farReturnTo(a, 0x08, flat0, 0);
+        a.bind(flat0);
 
         // Ring 3: IRETD with SS:ESP (SDM Vol. 2A IRET, return to outer privilege level).
         Label user = new Label("pm_user");
@@ -109,7 +138,16 @@ final class ProtectedModeExceptionKernel {
         scenario(a, resume, u[0]).intN(0x80).bind(u[0]);                                                   // privilege change
         scenario(a, resume, u[1]).cli().bind(u[1]);                                                        // #GP(0)
         scenario(a, resume, u[2]).mov(EAX, UNMAPPED + 0x10).mov(Mem.at(EAX), EBX).bind(u[2]);             // #PF 6
+        // A 16-bit trap gate (DPL 3) from ring 3: SS0:ESP0 from the 32-bit TSS, SS, SP, FLAGS, CS, IP
+        // pushed as words; its IRET (66 CF) returns to ring 3 with ESP = the popped SP zero-extended.
+        Label low3 = new Label("pm_low3"), flat3 = new Label("pm_flat3");
+        a.mov(ESP, LOW_USER_STACK);
+        farReturnTo(a, 0x3B, low3, BASE16);
+        a.bind(low3).intN(0x84).bind(new Label("pm_after_84"));
+        farReturnTo(a, 0x1B, flat3, 0);
+        a.bind(flat3).mov(ESP, userStack);
         scenario(a, resume, u[3]).intN(0x82).bind(u[3]);                                                   // #GP(0x412)
+        a.mov(EAX, Mem.abs(seen16));                                                                       // 3: both 16-bit gates ran
         a.hlt();                                                                                           // the trace ends before it
 
         // Gate for vector EDI -> handler ESI, EDX = P|DPL|type << 8 (SDM Figure 6-2), selector 0x08.
@@ -118,6 +156,15 @@ final class ProtectedModeExceptionKernel {
         a.mov(EAX, ESI).and(EAX, 0xFFFF).or(EAX, 0x08 << 16).mov(Mem.at(EBX), EAX);
         a.mov(EAX, ESI).and(EAX, 0xFFFF_0000).or(EAX, EDX).mov(Mem.at(EBX, 4), EAX);
         a.ret();
+
+        // The 16-bit gates' handler: the word frame into registers (IP EAX, CS EBX, FLAGS ECX, SP EDX,
+        // SS EBP: SP and SS only when CPL changed, else stack contents), vector EDI; IRET with a
+        // 16-bit operand size (66 CF, SDM Vol. 2A IRET) to the instruction after the INT.
+        for (int i = 0; i < 2; i++) a.bind(h16[i]).mov(EDI, 0x83 + i).or(Mem.abs(seen16).m32(), 1 << i).jmp(handler16);
+        a.bind(handler16);
+        a.movzx(EAX, Mem.at(ESP).m16()).movzx(EBX, Mem.at(ESP, 2).m16()).movzx(ECX, Mem.at(ESP, 4).m16())
+                .movzx(EDX, Mem.at(ESP, 6).m16()).movzx(EBP, Mem.at(ESP, 8).m16());
+        a.db(0x66, 0xCF);
 
         for (int i = 0; i < gates.length; i++) {
             a.bind(handlers[i]);
@@ -131,12 +178,14 @@ final class ProtectedModeExceptionKernel {
         a.mov(EDI, Mem.abs(resume)).mov(Mem.at(ESP), EDI).mov(EDI, Mem.abs(vectorSlot)).iret();
 
         a.section("data", Section.Kind.DATA);
-        a.align(8).bind(idt).db(new byte[0x83 * 8]);
-        a.align(8).bind(idtPointer).dw(0x83 * 8 - 1).dd(idt);
-        // GDT: null, 0x08 code, 0x10 data (DPL 0), 0x18 code, 0x20 data (DPL 3), 0x28 the TSS (filled at run time).
-        a.align(8).bind(gdt).dq(0, 0x00CF9A000000FFFFL, 0x00CF92000000FFFFL, 0x00CFFA000000FFFFL, 0x00CFF2000000FFFFL, 0);
-        a.align(8).bind(gdtPointer).dw(6 * 8 - 1).dd(gdt);
-        a.align(8).bind(resume).dd(0).bind(vectorSlot).dd(0);
+        a.align(8).bind(idt).db(new byte[0x85 * 8]);
+        a.align(8).bind(idtPointer).dw(0x85 * 8 - 1).dd(idt);
+        // GDT: null, 0x08 code, 0x10 data (DPL 0), 0x18 code, 0x20 data (DPL 3), 0x28 the TSS (filled at
+        // run time), 0x30 and 0x38 32-bit code (DPL 0 and 3) based at BASE16 with a 64 KiB limit.
+        a.align(8).bind(gdt).dq(0, 0x00CF9A000000FFFFL, 0x00CF92000000FFFFL, 0x00CFFA000000FFFFL, 0x00CFF2000000FFFFL, 0,
+                0x00409A000000FFFFL | BASE16 << 16, 0x0040FA000000FFFFL | BASE16 << 16);
+        a.align(8).bind(gdtPointer).dw(8 * 8 - 1).dd(gdt);
+        a.align(8).bind(resume).dd(0).bind(vectorSlot).dd(0).bind(seen16).dd(0);
         a.align(16).bind(tss).db(new byte[0x68]);
         a.align(4096).bind(pd).db(new byte[4096]);
         a.align(16).db(new byte[4096]).bind(kernelStack);
@@ -146,6 +195,13 @@ final class ProtectedModeExceptionKernel {
         f.toFile().deleteOnExit();
         new ImageBuilder().add(a).entry(entry).build().writeTo(f);
         return f;
+    }
+
+    /** {@code retf} to {@code selector:(target - base)}: a far transfer at the same privilege level. */
+    private static void farReturnTo(Assembler a, int selector, Label target, long base) {
+        a.push(selector).mov(EAX, target);
+        if (base != 0) a.sub(EAX, base);
+        a.push(EAX).retf();
     }
 
     private static Assembler scenario(Assembler a, Label resume, Label after) {
