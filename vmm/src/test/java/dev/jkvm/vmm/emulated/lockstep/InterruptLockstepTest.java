@@ -126,7 +126,7 @@ class InterruptLockstepTest {
                 }
             }
             X86State end = lock.oracleState();
-            assertEquals(13, end.gpr[11], "ran on to the last handler: " + trace);
+            assertEquals(10, end.gpr[11], "ran on to the last handler (#TS): " + trace);
             System.out.printf("NMI injected at %#x: %d instructions compared, trace starts %s%n", injectAt, steps, trace);
         }
     }
