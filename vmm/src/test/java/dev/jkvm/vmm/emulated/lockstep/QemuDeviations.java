@@ -35,6 +35,14 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       to NULL"; §6.14.5 has IST select only the stack pointer), and the emulated CPU keeps SS.
  *       The frame (old SS pushed) is the same in both, and IRETQ reloads SS from it. Where SS is the
  *       only difference after such a delivery, QEMU's segment state is copied into the CPU under test.</li>
+ *   <li>A 64-bit-mode memory reference through SS (base RBP or RSP) at a non-canonical address:
+ *       the SDM has #SS(0) (Vol. 3A §6.15 Interrupt 12, §3.3.7.1), hardware and the emulated CPU
+ *       raise it; QEMU 7.2 raises #GP(0) (its canonical check sits in the page walk, which does not
+ *       know the segment). No rule: the lockstep kernels raise no such reference
+ *       ({@link QemuStackFaultDeviationTest} shows the difference on TCG and KVM).</li>
+ *   <li>A maskable interrupt made pending (by another vCPU) while a 16-bit or 32-bit kernel
+ *       runs: QEMU's single step first only processes the cross-vCPU poll request and executes
+ *       nothing, a step {@link Lockstep#step} repeats (see there); no value is taken from QEMU.</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>
