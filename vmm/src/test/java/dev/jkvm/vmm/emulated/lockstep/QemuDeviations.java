@@ -40,9 +40,13 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       raise it; QEMU 7.2 raises #GP(0) (its canonical check sits in the page walk, which does not
  *       know the segment). No rule: the lockstep kernels raise no such reference
  *       ({@link QemuStackFaultDeviationTest} shows the difference on TCG and KVM).</li>
- *   <li>A maskable interrupt made pending (by another vCPU) while a 16-bit or 32-bit kernel
- *       runs: QEMU's single step first only processes the cross-vCPU poll request and executes
- *       nothing, a step {@link Lockstep#step} repeats (see there); no value is taken from QEMU.</li>
+ *   <li>A maskable interrupt made pending by another vCPU: QEMU's next single step only processes
+ *       the cross-vCPU poll request and executes nothing, a step {@link Lockstep#step} repeats (see
+ *       there); no value is taken from QEMU.</li>
+ *   <li>LSS: QEMU 7.2 inhibits interrupts for one instruction after any load of SS, LSS included;
+ *       the SDM names only MOV SS and POP SS (Vol. 3A §6.8.3; "blocking by MOV SS", Vol. 3C
+ *       §24.4.2), and the emulated CPU sets no shadow after LSS. {@code SmpLockstepTest} checks both
+ *       after an LSS and then gives the CPU under test QEMU's shadow.</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>

@@ -1,6 +1,8 @@
 package dev.jkvm.vmm.emulated.lockstep;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -16,6 +18,9 @@ import org.junit.jupiter.api.Test;
  * {@link TwoCpuLockstepKernel}: the BSP sends an NMI IPI to the AP, which wakes from HLT, takes it through its
  * real-mode IVT and halts again; every instruction of both is compared, the AP's from the step that
  * delivers the NMI (QEMU single-steps with interrupts allowed, {@code Qqemu.sstep=1}).
+ * {@link FixedIpiKernel}: fixed IPIs between the two, each sent while the other is stopped at a
+ * boundary the interleaving chooses, so even interrupts into a busy loop are taken at the same
+ * instruction in both (see {@link #fixedIpisInterruptRunningCodeAlike}).
  */
 class SmpLockstepTest {
     @BeforeAll
@@ -88,12 +93,14 @@ class SmpLockstepTest {
         long loop = Images.symbol(kernel, FixedIpiKernel.BSP_LOOP);
         long loop2 = Images.symbol(kernel, FixedIpiKernel.BSP_LOOP2_STI);
         long waitAp = Images.symbol(kernel, FixedIpiKernel.BSP_WAIT_AP);
+        long lss = Images.symbol(kernel, FixedIpiKernel.BSP_LSS);
+        long sentLss = Images.symbol(kernel, FixedIpiKernel.AP_SENT_LSS);
         long end = Images.symbol(kernel, FixedIpiKernel.END);
         long[] sent = {Images.symbol(kernel, FixedIpiKernel.AP_SENT1), Images.symbol(kernel, FixedIpiKernel.AP_SENT2),
                 Images.symbol(kernel, FixedIpiKernel.AP_SENT3)};
         long apEnd = Images.symbol(kernel, FixedIpiKernel.AP_END);
         java.util.Map<Long, Integer> handlers = new java.util.HashMap<>();
-        for (int v : new int[] {1, 0x40, 0x41, 0x42, 0x43}) handlers.put(Images.symbol(kernel, String.format("ipi_handler_%x", v)), v);
+        for (int v : new int[] {1, 0x40, 0x41, 0x42, 0x43, 0x44}) handlers.put(Images.symbol(kernel, String.format("ipi_handler_%x", v)), v);
         Objdump objdump = new Objdump();
         long t0 = System.nanoTime();
         try (QemuTarget q = QemuTarget.start(kernel, "pc", BootTrace.MEMORY, "qemu64", 2);
@@ -137,7 +144,12 @@ class SmpLockstepTest {
             int steps = 0;
             steps += run.run(0, shadowed, 200);           // 1. the #DB traps; 2. up to right after MOV SS
             steps += run.run(1, sent[0], 50);             // the AP sends 0x40
-            steps += run.run(0, loop, 50);                // the BSP: one instruction, then 0x40
+            steps += run.run(0, lss, 50);                 // the BSP: one instruction, then 0x40; 2b. LSS
+            assertFalse(bsp.cpu.s.interruptShadow, "LSS sets no interrupt shadow (SDM Vol. 3A §6.8.3: MOV SS and POP SS do)");
+            assertTrue(q.segments().interruptShadow(), "QEMU 7.2 still inhibits interrupts after LSS (QemuDeviations)");
+            bsp.cpu.s.interruptShadow = true;             // QEMU's, so that both take 0x44 at the same boundary
+            steps += run.run(1, sentLss, 50);             // the AP sends 0x44
+            steps += run.run(0, loop, 50);                // taken at once (no shadow after LSS)
             steps += run.run(0, 0, -7);                   // 3. two loop iterations and a bit
             steps += run.run(1, sent[1], 50);             // the AP sends 0x41
             steps += run.run(0, loop2, 50);               // taken inside the loop; the flag ends it
@@ -150,7 +162,7 @@ class SmpLockstepTest {
             assertEquals(loop2, stopped, "the BSP was stopped after the second loop's CLI: " + trace);
             // vCPU:vector@the EIP in its frame: where each was taken (SDM Vol. 3A §6.8.3, Vol. 2B STI).
             java.util.List<String> expected = new java.util.ArrayList<>();
-            String[][] events = {{"0", "1", "db1"}, {"0", "1", "db2"}, {"0", "40", "40"}, {"0", "41", "41"}, {"0", "43", "43"}, {"1", "42", "42"}};
+            String[][] events = {{"0", "1", "db1"}, {"0", "1", "db2"}, {"0", "40", "40"}, {"0", "44", "44"}, {"0", "41", "41"}, {"0", "43", "43"}, {"1", "42", "42"}};
             for (String[] e : events) expected.add(String.format("%s:%s@%x", e[0], e[1], Images.symbol(kernel, "ipi_ret_" + e[2])));
             assertEquals(expected, taken, "events taken, in order: " + trace);
             System.out.printf("fixed IPIs on two vCPUs: %d instructions compared, taken %s (%.1f s)%n", steps, taken,
