@@ -21,7 +21,7 @@ class ExceptionLockstepTest {
 
     /**
      * {@link ProtectedModeExceptionKernel}: 32-bit IDT interrupt and trap gates, error codes, CR2, ring 3 -> 0 through
-     * ESP0/SS0; 16-bit interrupt and trap gates, in ring 0 and from ring 3, with their 16-bit IRETs.
+     * ESP0/SS0; #TS(SS0) for an SS0 with RPL 3; 16-bit interrupt and trap gates, in ring 0 and from ring 3, with their 16-bit IRETs.
      */
     @Test
     void protectedModeExceptionsAgreeWithQemu() throws Exception {
@@ -39,6 +39,7 @@ class ExceptionLockstepTest {
         assertEquals(0x1B, r.oracleEnd().selector[1], r.summary());
         assertEquals(ProtectedModeExceptionKernel.UNMAPPED + 0x10, r.oracleEnd().cr2, r.summary());
         assertEquals(3, r.oracleEnd().gpr[0], "both 16-bit gates were taken: " + r.summary());
+        assertEquals(0x10, r.oracleEnd().gpr[3], "#TS(SS0 selector) for SS0 with RPL 3: " + r.summary());
     }
 
     /** {@link RealModeExceptionKernel}: the switch back to real mode and IVT delivery. */

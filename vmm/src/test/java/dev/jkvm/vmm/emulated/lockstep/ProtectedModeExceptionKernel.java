@@ -25,7 +25,8 @@ import java.nio.file.Path;
  * a selector beyond the GDT limit (#GP(0x1230)), a read and a write of an unmapped address (#PF
  * error codes 0 and 2, CR2), INT 0x80, INT 0x81 (#NP(0x40A)); IRETD to ring 3 and there INT 0x80
  * (the privilege change: ESP0/SS0 from the TSS, SS:ESP pushed), CLI (#GP(0)), a user write of an
- * unmapped address (#PF error code 6) and INT 0x82 (#GP(0x412)); the trace ends at a HLT in ring 3.
+ * unmapped address (#PF error code 6), INT 0x80 with SS0's RPL 3 (#TS(0x10), through a gate to a
+ * conforming segment, handled at CPL 3) and INT 0x82 (#GP(0x412)); the trace ends at a HLT in ring 3.
  * Interrupt gates clear IF and trap gates keep it: RFLAGS is compared at each handler's first step.
  * 16-bit gates (SDM Vol. 3A §6.11; QEMU implements them): their handler and the INTs that reach
  * them run in 32-bit code segments based at {@link #BASE16} (selectors 0x30 and 0x3B), so IPs fit 16
@@ -66,10 +67,11 @@ final class ProtectedModeExceptionKernel {
         Label userStack = new Label("pm_user_stack_top");
         Label resume = new Label("pm_resume");
         Label vectorSlot = new Label("pm_vector");
+        Label seen16 = new Label("pm_seen16");
         Label setGate = new Label("pm_set_gate");
         Label common = new Label("pm_common");
         // vector, gate type (0xE interrupt, 0xF trap), DPL, present, error code
-        int[][] gates = {{0, 0xE, 0, 1, 0}, {3, 0xF, 0, 1, 0}, {6, 0xE, 0, 1, 0}, {11, 0xE, 0, 1, 1}, {13, 0xF, 0, 1, 1},
+        int[][] gates = {{0, 0xE, 0, 1, 0}, {3, 0xF, 0, 1, 0}, {6, 0xE, 0, 1, 0}, {10, 0xE, 0, 1, 1}, {11, 0xE, 0, 1, 1}, {13, 0xF, 0, 1, 1},
                 {14, 0xE, 0, 1, 1}, {0x80, 0xF, 3, 1, 0}, {0x81, 0xE, 0, 0, 0}};
         Label[] handlers = new Label[gates.length];
         for (int i = 0; i < gates.length; i++) handlers[i] = new Label("pm_handler_" + gates[i][0]);
@@ -89,10 +91,11 @@ final class ProtectedModeExceptionKernel {
             a.mov(EDI, g[0]).mov(ESI, handlers[java.util.Arrays.asList(gates).indexOf(g)])
                     .mov(EDX, (g[3] << 15 | g[2] << 13 | g[1] << 8)).call(setGate);
         }
+        // #TS through the conforming segment 0x40: no stack switch, so an invalid SS0 cannot fault its delivery again.
+        a.mov(Mem.abs(idt).disp(10 * 8 + 2).m16(), 0x40);
         // 16-bit gates: selector 0x30 (ring-0 code based at BASE16), the handler's offset in it, the
         // upper offset word zero as the 80286 gate format has it (SDM Vol. 3A §6.11: 16-bit gates).
         Label handler16 = new Label("pm_handler16");
-        Label seen16 = new Label("pm_seen16");
         Label[] h16 = {new Label("pm_handler_83"), new Label("pm_handler_84")};
         for (int i = 0; i < 2; i++) {
             a.mov(EDI, 0x83 + i).mov(ESI, h16[i]).mov(EDX, 1 << 15 | (i == 0 ? 0 : 3 << 13) | (0x6 + i) << 8).call(setGate);
@@ -138,6 +141,13 @@ final class ProtectedModeExceptionKernel {
         scenario(a, resume, u[0]).intN(0x80).bind(u[0]);                                                   // privilege change
         scenario(a, resume, u[1]).cli().bind(u[1]);                                                        // #GP(0)
         scenario(a, resume, u[2]).mov(EAX, UNMAPPED + 0x10).mov(Mem.at(EAX), EBX).bind(u[2]);             // #PF 6
+        // SS0 with RPL 3 (the TSS is user-accessible here): INT 0x80 from ring 3 raises #TS(0x10), SS0's
+        // selector (SDM Vol. 2A INT n, INTER-PRIVILEGE-LEVEL-INTERRUPT: "IF NewSS.RPL != new CPL THEN
+        // #TS(SS selector + EXT)"), taken at CPL 3 through the conforming segment; SS0 restored after.
+        Label ts = new Label("pm_user_after_ts");
+        a.mov(Mem.abs(tss).disp(8).m32(), 0x13);
+        scenario(a, resume, ts).intN(0x80).bind(ts);
+        a.mov(Mem.abs(tss).disp(8).m32(), 0x10).mov(Mem.abs(seen16).disp(4).m32(), ESI);         // #TS's error code, for the end
         // A 16-bit trap gate (DPL 3) from ring 3: SS0:ESP0 from the 32-bit TSS, SS, SP, FLAGS, CS, IP
         // pushed as words; its IRET (66 CF) returns to ring 3 with ESP = the popped SP zero-extended.
         Label low3 = new Label("pm_low3"), flat3 = new Label("pm_flat3");
@@ -147,7 +157,7 @@ final class ProtectedModeExceptionKernel {
         farReturnTo(a, 0x1B, flat3, 0);
         a.bind(flat3).mov(ESP, userStack);
         scenario(a, resume, u[3]).intN(0x82).bind(u[3]);                                                   // #GP(0x412)
-        a.mov(EAX, Mem.abs(seen16));                                                                       // 3: both 16-bit gates ran
+        a.mov(EAX, Mem.abs(seen16)).mov(EBX, Mem.abs(seen16).disp(4));                                     // 3; #TS's 0x10
         a.hlt();                                                                                           // the trace ends before it
 
         // Gate for vector EDI -> handler ESI, EDX = P|DPL|type << 8 (SDM Figure 6-2), selector 0x08.
@@ -181,11 +191,12 @@ final class ProtectedModeExceptionKernel {
         a.align(8).bind(idt).db(new byte[0x85 * 8]);
         a.align(8).bind(idtPointer).dw(0x85 * 8 - 1).dd(idt);
         // GDT: null, 0x08 code, 0x10 data (DPL 0), 0x18 code, 0x20 data (DPL 3), 0x28 the TSS (filled at
-        // run time), 0x30 and 0x38 32-bit code (DPL 0 and 3) based at BASE16 with a 64 KiB limit.
+        // run time), 0x30 and 0x38 32-bit code (DPL 0 and 3) based at BASE16 with a 64 KiB limit, 0x40
+        // flat 32-bit conforming code, DPL 0 (the #TS gate's).
         a.align(8).bind(gdt).dq(0, 0x00CF9A000000FFFFL, 0x00CF92000000FFFFL, 0x00CFFA000000FFFFL, 0x00CFF2000000FFFFL, 0,
-                0x00409A000000FFFFL | BASE16 << 16, 0x0040FA000000FFFFL | BASE16 << 16);
-        a.align(8).bind(gdtPointer).dw(8 * 8 - 1).dd(gdt);
-        a.align(8).bind(resume).dd(0).bind(vectorSlot).dd(0).bind(seen16).dd(0);
+                0x00409A000000FFFFL | BASE16 << 16, 0x0040FA000000FFFFL | BASE16 << 16, 0x00CF9E000000FFFFL);
+        a.align(8).bind(gdtPointer).dw(9 * 8 - 1).dd(gdt);
+        a.align(8).bind(resume).dd(0).bind(vectorSlot).dd(0).bind(seen16).dd(0, 0);
         a.align(16).bind(tss).db(new byte[0x68]);
         a.align(4096).bind(pd).db(new byte[4096]);
         a.align(16).db(new byte[4096]).bind(kernelStack);
