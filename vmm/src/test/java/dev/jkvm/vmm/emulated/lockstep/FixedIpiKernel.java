@@ -38,6 +38,11 @@ import java.nio.file.Path;
  *       and ESP together and sets no shadow (SDM Vol. 3A §6.8.3 names MOV SS and POP SS only), but
  *       QEMU 7.2 inhibits interrupts after it ({@link QemuDeviations}): the test checks both and
  *       gives the CPU under test QEMU's shadow, so 0x44 is taken one instruction later in both.</li>
+ *   <li>BSP stopped right after MOV SS again ({@link #BSP_NMI_SHADOWED}); the AP sends an NMI IPI.
+ *       MOV SS blocks NMIs on the next boundary too (SDM Vol. 3A §6.8.3; Vol. 3C §24.4.2, "Blocking
+ *       by MOV SS": "interrupts (maskable and nonmaskable)"), and the emulated CPU holds it; QEMU 7.2
+ *       delivers it at once ({@link QemuDeviations}): the test checks ours has the shadow, then
+ *       clears it so that both deliver the NMI at that boundary.</li>
  *   <li>BSP in a busy loop ({@link #BSP_LOOP}: INC EBP; CMP; JE) stopped at a chosen step; the AP
  *       sends 0x41; the BSP takes it at the next boundary, inside the loop; the handler's flag ends it.</li>
  *   <li>BSP in a loop that toggles IF ({@link #BSP_LOOP2}: CLI; INC; STI; CMP; JE) stopped after its
@@ -60,6 +65,8 @@ final class FixedIpiKernel {
     static final String AP_SENT1 = "ipi_ap_sent1";
     static final String AP_SENT2 = "ipi_ap_sent2";
     static final String AP_SENT_LSS = "ipi_ap_sent_lss";
+    static final String AP_SENT_NMI = "ipi_ap_sent_nmi";
+    static final String BSP_NMI_SHADOWED = "ipi_bsp_nmi_shadowed";
     static final String BSP_LSS = "ipi_bsp_after_lss";
     static final String AP_SENT3 = "ipi_ap_sent3";
     static final String AP_END = "ipi_ap_end";
@@ -82,7 +89,7 @@ final class FixedIpiKernel {
         Label ap32 = new Label("ipi_ap32");
         Label idt = new Label("ipi_idt");
         Label idtPointer = new Label("ipi_idt_pointer");
-        int[] vectors = {1, 0x40, 0x41, 0x42, 0x43, 0x44};
+        int[] vectors = {1, 2, 0x40, 0x41, 0x42, 0x43, 0x44};
         Label[] handlers = new Label[vectors.length];
         for (int i = 0; i < vectors.length; i++) handlers[i] = new Label(String.format("ipi_handler_%x", vectors[i]));
 
@@ -125,11 +132,14 @@ final class FixedIpiKernel {
         a.db(0x0F, 0xB2, 0x25).dd(LSS_POINTER);                                         // lss esp, [LSS_POINTER]
         a.bind(new Label(BSP_LSS)).mov(EDI, 0x2002).bind(new Label("ipi_ret_44")).nop();
         // 3. A busy loop the AP's IPI interrupts.
-        a.xor(EBP, EBP).mov(Mem.abs(GO).m8(), 3);
+        // 2c. An NMI IPI arriving right after MOV SS.
+        a.mov(CX, SegReg.SS).mov(Mem.abs(GO).m8(), 3);
+        a.mov(SegReg.SS, CX).bind(new Label(BSP_NMI_SHADOWED)).bind(new Label("ipi_ret_2")).mov(EDI, 0x2003).nop();
+        a.xor(EBP, EBP).mov(Mem.abs(GO).m8(), 4);
         Label loop = new Label(BSP_LOOP);
         a.bind(loop).inc(EBP).bind(new Label("ipi_ret_41")).cmp(Mem.abs(FLAGS + 1).m8(), 0).jcc(Cond.E, loop);
         // 4. A loop with IF toggled.
-        a.mov(Mem.abs(GO).m8(), 4);
+        a.mov(Mem.abs(GO).m8(), 5);
         Label loop2 = new Label("ipi_bsp_loop2");
         a.bind(loop2).cli().bind(new Label(BSP_LOOP2_STI)).inc(EBP).sti().cmp(Mem.abs(FLAGS + 3).m8(), 0)
                 .bind(new Label("ipi_ret_43")).jcc(Cond.E, loop2);
@@ -154,9 +164,12 @@ final class FixedIpiKernel {
         a.mov(Mem.abs(APIC + 0x300).m32(), ICR_FIXED | 0x44);
         Label apWait2 = new Label(AP_SENT_LSS);
         a.bind(apWait2).cmp(Mem.abs(GO).m8(), 3).jcc(Cond.NE, apWait2);
+        a.mov(Mem.abs(APIC + 0x300).m32(), 0x4400);                                 // NMI (delivery mode 100b) to APIC ID 0
+        Label apWaitNmi = new Label(AP_SENT_NMI);
+        a.bind(apWaitNmi).cmp(Mem.abs(GO).m8(), 4).jcc(Cond.NE, apWaitNmi);
         a.mov(Mem.abs(APIC + 0x300).m32(), ICR_FIXED | 0x41);
         Label apWait3 = new Label(AP_SENT2);
-        a.bind(apWait3).cmp(Mem.abs(GO).m8(), 4).jcc(Cond.NE, apWait3);
+        a.bind(apWait3).cmp(Mem.abs(GO).m8(), 5).jcc(Cond.NE, apWait3);
         a.mov(Mem.abs(APIC + 0x300).m32(), ICR_FIXED | 0x43);
         a.bind(new Label(AP_SENT3)).sti();
         Label apIdle = new Label("ipi_ap_idle");
@@ -170,6 +183,8 @@ final class FixedIpiKernel {
             if (vectors[i] == 1) {
                 a.db(0x0F, 0x21, 0xF2).and(EDX, 0x4000);                               // mov edx, dr6: DR6.BS (SDM §17.2.3)
                 a.and(Mem.at(ESP, 8).m32(), ~0x100);                                   // TF off in the frame
+            } else if (vectors[i] == 2) {
+                a.mov(Mem.abs(FLAGS + 8).m8(), 1);                                     // no EOI: an NMI sets no ISR bit
             } else {
                 a.mov(EDX, Mem.abs(APIC + 0x120)).mov(ESI, Mem.abs(APIC + 0x220));
                 a.mov(Mem.abs(FLAGS + vectors[i] - 0x40).m8(), 1);

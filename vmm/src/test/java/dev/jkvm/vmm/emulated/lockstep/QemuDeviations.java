@@ -47,6 +47,11 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       the SDM names only MOV SS and POP SS (Vol. 3A §6.8.3; "blocking by MOV SS", Vol. 3C
  *       §24.4.2), and the emulated CPU sets no shadow after LSS. {@code SmpLockstepTest} checks both
  *       after an LSS and then gives the CPU under test QEMU's shadow.</li>
+ *   <li>An NMI pending on the boundary after MOV SS: the SDM blocks it (Vol. 3A §6.8.3; Vol. 3C
+ *       §24.4.2, "Blocking by MOV SS": "interrupts (maskable and nonmaskable)") and the emulated
+ *       CPU holds it one instruction; QEMU 7.2 delivers it at once (its interrupt shadow holds
+ *       maskable interrupts only). {@code SmpLockstepTest} checks ours has the shadow, then clears
+ *       it, so that both deliver at that boundary.</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>
