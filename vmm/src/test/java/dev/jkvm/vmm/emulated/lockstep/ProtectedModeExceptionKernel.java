@@ -26,7 +26,9 @@ import java.nio.file.Path;
  * error codes 0 and 2, CR2), INT 0x80, INT 0x81 (#NP(0x40A)); IRETD to ring 3 and there INT 0x80
  * (the privilege change: ESP0/SS0 from the TSS, SS:ESP pushed), CLI (#GP(0)), a user write of an
  * unmapped address (#PF error code 6), INT 0x80 with SS0's RPL 3 (#TS(0x10), through a gate to a
- * conforming segment, handled at CPL 3) and INT 0x82 (#GP(0x412)); the trace ends at a HLT in ring 3.
+ * conforming segment, handled at CPL 3), INT 0x82 (#GP(0x412)), INT 0x85 (a ring-0 service loading
+ * TR with a copy of the TSS descriptor whose limit, 7, leaves ESP0/SS0 out) and INT 0x80 again
+ * (#TS(0x48)); the trace ends at a HLT in ring 3.
  * Interrupt gates clear IF and trap gates keep it: RFLAGS is compared at each handler's first step.
  * 16-bit gates (SDM Vol. 3A §6.11; QEMU implements them): their handler and the INTs that reach
  * them run in 32-bit code segments based at {@link #BASE16} (selectors 0x30 and 0x3B), so IPs fit 16
@@ -86,6 +88,8 @@ final class ProtectedModeExceptionKernel {
         a.mov(EDX, gdt).mov(EAX, ESI).shl(EAX, 16).or(EAX, 0x67).mov(Mem.at(EDX, 0x28), EAX);
         a.mov(EAX, ESI).shr(EAX, 16).and(EAX, 0xFF).or(EAX, 0x8900).mov(ECX, ESI).and(ECX, 0xFF00_0000).or(EAX, ECX)
                 .mov(Mem.at(EDX, 0x2C), EAX);
+        // 0x48: the same TSS with limit 7, too short for ESP0/SS0 (bytes 4-9), for the last scenario.
+        a.mov(Mem.at(EDX, 0x4C), EAX).mov(EAX, Mem.at(EDX, 0x28)).and(EAX, 0xFFFF_0000).or(EAX, 7).mov(Mem.at(EDX, 0x48), EAX);
         a.mov(EAX, 0x28).ltr(AX);
         for (int[] g : gates) {
             a.mov(EDI, g[0]).mov(ESI, handlers[java.util.Arrays.asList(gates).indexOf(g)])
@@ -101,6 +105,8 @@ final class ProtectedModeExceptionKernel {
             a.mov(EDI, 0x83 + i).mov(ESI, h16[i]).mov(EDX, 1 << 15 | (i == 0 ? 0 : 3 << 13) | (0x6 + i) << 8).call(setGate);
             a.mov(Mem.abs(idt).disp((0x83 + i) * 8L + 2).m16(), 0x30).mov(Mem.abs(idt).disp((0x83 + i) * 8L + 6).m16(), 0);
         }
+        Label ring0Service = new Label("pm_handler_85");
+        a.mov(EDI, 0x85).mov(ESI, ring0Service).mov(EDX, 1 << 15 | 3 << 13 | 0xE << 8).call(setGate);
         a.lidt(Mem.abs(idtPointer));
         // 32-bit paging, 4 MiB pages (SDM §4.3, Figure 4-4): 32 PDEs P|RW|US|PS, the rest not present.
         a.mov(EDX, pd).xor(ECX, ECX);
@@ -157,7 +163,14 @@ final class ProtectedModeExceptionKernel {
         farReturnTo(a, 0x1B, flat3, 0);
         a.bind(flat3).mov(ESP, userStack);
         scenario(a, resume, u[3]).intN(0x82).bind(u[3]);                                                   // #GP(0x412)
+        a.mov(Mem.abs(seen16).disp(8).m32(), ESI).mov(Mem.abs(seen16).disp(12).m32(), EBP);               // its error code, outer SS
+        // INT 0x85 (DPL 3): a ring-0 service loads TR with the short TSS 0x48 and returns; INT 0x80 then
+        // finds ESP0/SS0 beyond TR's limit: #TS(0x48) (SDM Vol. 2A INT n: TSSstackAddress + 5 > TSS limit).
+        Label service = new Label("pm_after_service"), tsLimit = new Label("pm_after_ts_limit");
+        scenario(a, resume, service).intN(0x85).bind(service);
+        scenario(a, resume, tsLimit).intN(0x80).bind(tsLimit);
         a.mov(EAX, Mem.abs(seen16)).mov(EBX, Mem.abs(seen16).disp(4));                                     // 3; #TS's 0x10
+        a.mov(ECX, Mem.abs(seen16).disp(8)).mov(EDX, Mem.abs(seen16).disp(12));                            // 0x412; 0x23
         a.hlt();                                                                                           // the trace ends before it
 
         // Gate for vector EDI -> handler ESI, EDX = P|DPL|type << 8 (SDM Figure 6-2), selector 0x08.
@@ -171,6 +184,8 @@ final class ProtectedModeExceptionKernel {
         // SS EBP: SP and SS only when CPL changed, else stack contents), vector EDI; IRET with a
         // 16-bit operand size (66 CF, SDM Vol. 2A IRET) to the instruction after the INT.
         for (int i = 0; i < 2; i++) a.bind(h16[i]).mov(EDI, 0x83 + i).or(Mem.abs(seen16).m32(), 1 << i).jmp(handler16);
+        // INT 0x85's handler (ring 0): TR = the short TSS, return to pm_resume.
+        a.bind(ring0Service).mov(EAX, 0x48).ltr(AX).mov(EAX, Mem.abs(resume)).mov(Mem.at(ESP), EAX).iret();
         a.bind(handler16);
         a.movzx(EAX, Mem.at(ESP).m16()).movzx(EBX, Mem.at(ESP, 2).m16()).movzx(ECX, Mem.at(ESP, 4).m16())
                 .movzx(EDX, Mem.at(ESP, 6).m16()).movzx(EBP, Mem.at(ESP, 8).m16());
@@ -188,15 +203,15 @@ final class ProtectedModeExceptionKernel {
         a.mov(EDI, Mem.abs(resume)).mov(Mem.at(ESP), EDI).mov(EDI, Mem.abs(vectorSlot)).iret();
 
         a.section("data", Section.Kind.DATA);
-        a.align(8).bind(idt).db(new byte[0x85 * 8]);
-        a.align(8).bind(idtPointer).dw(0x85 * 8 - 1).dd(idt);
+        a.align(8).bind(idt).db(new byte[0x86 * 8]);
+        a.align(8).bind(idtPointer).dw(0x86 * 8 - 1).dd(idt);
         // GDT: null, 0x08 code, 0x10 data (DPL 0), 0x18 code, 0x20 data (DPL 3), 0x28 the TSS (filled at
         // run time), 0x30 and 0x38 32-bit code (DPL 0 and 3) based at BASE16 with a 64 KiB limit, 0x40
-        // flat 32-bit conforming code, DPL 0 (the #TS gate's).
+        // flat 32-bit conforming code, DPL 0 (the #TS gate's), 0x48 a copy of the TSS descriptor with limit 7.
         a.align(8).bind(gdt).dq(0, 0x00CF9A000000FFFFL, 0x00CF92000000FFFFL, 0x00CFFA000000FFFFL, 0x00CFF2000000FFFFL, 0,
-                0x00409A000000FFFFL | BASE16 << 16, 0x0040FA000000FFFFL | BASE16 << 16, 0x00CF9E000000FFFFL);
-        a.align(8).bind(gdtPointer).dw(9 * 8 - 1).dd(gdt);
-        a.align(8).bind(resume).dd(0).bind(vectorSlot).dd(0).bind(seen16).dd(0, 0);
+                0x00409A000000FFFFL | BASE16 << 16, 0x0040FA000000FFFFL | BASE16 << 16, 0x00CF9E000000FFFFL, 0);
+        a.align(8).bind(gdtPointer).dw(10 * 8 - 1).dd(gdt);
+        a.align(8).bind(resume).dd(0).bind(vectorSlot).dd(0).bind(seen16).dd(0, 0, 0, 0);
         a.align(16).bind(tss).db(new byte[0x68]);
         a.align(4096).bind(pd).db(new byte[4096]);
         a.align(16).db(new byte[4096]).bind(kernelStack);
