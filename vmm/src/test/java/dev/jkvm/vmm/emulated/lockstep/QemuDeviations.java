@@ -40,6 +40,10 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       raise it; QEMU 7.2 raises #GP(0) (its canonical check sits in the page walk, which does not
  *       know the segment). No rule: the lockstep kernels raise no such reference
  *       ({@link QemuStackFaultDeviationTest} shows the difference on TCG and KVM).</li>
+ *   <li>IRET/IRETQ whose SS selector names a not-present segment: the SDM has #SS(selector)
+ *       (Vol. 2A IRET, Protected Mode Exceptions), KVM and the emulated CPU raise it; QEMU 7.2
+ *       raises #NP(selector). No rule: the lockstep kernels do not do it
+ *       ({@link QemuStackFaultDeviationTest} again).</li>
  *   <li>A maskable interrupt made pending by another vCPU: QEMU's next single step only processes
  *       the cross-vCPU poll request and executes nothing, a step {@link Lockstep#step} repeats (see
  *       there); no value is taken from QEMU.</li>
