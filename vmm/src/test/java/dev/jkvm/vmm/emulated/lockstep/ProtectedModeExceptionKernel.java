@@ -35,7 +35,8 @@ import java.nio.file.Path;
  * bits; in ring 0 INT 0x83 through a 16-bit interrupt gate (FLAGS, CS, IP pushed as words), in ring 3
  * on a stack below 64 KiB INT 0x84 through a 16-bit DPL-3 trap gate (SS, SP, FLAGS, CS, IP as words on
  * the ESP0/SS0 stack); both return with a 16-bit IRET, the second to ring 3 (ESP = the popped SP,
- * zero-extended: SDM Vol. 2A IRET). EAX at the final HLT has a bit per 16-bit gate taken.
+ * zero-extended: SDM Vol. 2A IRET), then again on a 16-bit stack segment (the IRET replaces only SP).
+ * EAX at the final HLT has a bit per 16-bit gate taken.
  *
  * <p>Each handler copies the frame into registers (EIP EAX, CS EBX, EFLAGS ECX, the outer ESP EDX
  * and SS EBP — stack contents when CPL did not change —, error code ESI, vector EDI) and returns
@@ -162,6 +163,14 @@ final class ProtectedModeExceptionKernel {
         a.bind(low3).intN(0x84).bind(new Label("pm_after_84"));
         farReturnTo(a, 0x1B, flat3, 0);
         a.bind(flat3).mov(ESP, userStack);
+        // The same on a 16-bit stack segment (0x53, B = 0): the IRETW replaces only SP, ESP's upper half
+        // keeps the ring-0 stack's bits (as hardware: what Linux's espfix hides).
+        Label low3b = new Label("pm_low3b"), flat3b = new Label("pm_flat3b");
+        a.mov(EAX, 0x53).mov(SegReg.SS, AX).mov(ESP, LOW_USER_STACK);
+        farReturnTo(a, 0x3B, low3b, BASE16);
+        a.bind(low3b).intN(0x84).bind(new Label("pm_after_84b"));
+        farReturnTo(a, 0x1B, flat3b, 0);
+        a.bind(flat3b).mov(EAX, 0x23).mov(SegReg.SS, AX).mov(ESP, userStack);
         scenario(a, resume, u[3]).intN(0x82).bind(u[3]);                                                   // #GP(0x412)
         a.mov(Mem.abs(seen16).disp(8).m32(), ESI).mov(Mem.abs(seen16).disp(12).m32(), EBP);               // its error code, outer SS
         // INT 0x85 (DPL 3): a ring-0 service loads TR with the short TSS 0x48 and returns; INT 0x80 then
@@ -207,10 +216,12 @@ final class ProtectedModeExceptionKernel {
         a.align(8).bind(idtPointer).dw(0x86 * 8 - 1).dd(idt);
         // GDT: null, 0x08 code, 0x10 data (DPL 0), 0x18 code, 0x20 data (DPL 3), 0x28 the TSS (filled at
         // run time), 0x30 and 0x38 32-bit code (DPL 0 and 3) based at BASE16 with a 64 KiB limit, 0x40
-        // flat 32-bit conforming code, DPL 0 (the #TS gate's), 0x48 a copy of the TSS descriptor with limit 7.
+        // flat 32-bit conforming code, DPL 0 (the #TS gate's), 0x48 a copy of the TSS descriptor with limit 7,
+        // 0x50 a 16-bit (B = 0) DPL-3 data segment, 64 KiB: a 16-bit stack for ring 3.
         a.align(8).bind(gdt).dq(0, 0x00CF9A000000FFFFL, 0x00CF92000000FFFFL, 0x00CFFA000000FFFFL, 0x00CFF2000000FFFFL, 0,
-                0x00409A000000FFFFL | BASE16 << 16, 0x0040FA000000FFFFL | BASE16 << 16, 0x00CF9E000000FFFFL, 0);
-        a.align(8).bind(gdtPointer).dw(10 * 8 - 1).dd(gdt);
+                0x00409A000000FFFFL | BASE16 << 16, 0x0040FA000000FFFFL | BASE16 << 16, 0x00CF9E000000FFFFL, 0,
+                0x0000F2000000FFFFL);
+        a.align(8).bind(gdtPointer).dw(11 * 8 - 1).dd(gdt);
         a.align(8).bind(resume).dd(0).bind(vectorSlot).dd(0).bind(seen16).dd(0, 0, 0, 0);
         a.align(16).bind(tss).db(new byte[0x68]);
         a.align(4096).bind(pd).db(new byte[4096]);
