@@ -96,10 +96,10 @@ final class FixedIpiKernel {
         a.bind(entry).cli().mov(ESP, stack);
         a.mov(AL, 0xFF).out(0x21, AL).out(0xA1, AL);                                   // both 8259s masked (OCW1)
         // Interrupt gates (type 0xE, P, DPL 0) with the multiboot loader's CS: SDM Vol. 3A Figure 6-2.
-        a.mov(EDX, 0).mov(DX, SegReg.CS).shl(EDX, 16);
+        Label setGate = new Label("ipi_set_gate");
         for (int i = 0; i < vectors.length; i++) {
-            a.mov(EAX, handlers[i]).and(EAX, 0xFFFF).or(EAX, EDX).mov(Mem.abs(idt).disp(vectors[i] * 8L).m32(), EAX);
-            a.mov(EAX, handlers[i]).and(EAX, 0xFFFF_0000).or(EAX, 0x8E00).mov(Mem.abs(idt).disp(vectors[i] * 8L + 4).m32(), EAX);
+            a.mov(EDX, 0).mov(DX, SegReg.CS).shl(EDX, 16).or(EDX, IdtGate32.attributes(0, 0xE, 0, true));
+            a.mov(EDI, vectors[i]).mov(ESI, handlers[i]).call(setGate);
         }
         a.lidt(Mem.abs(idtPointer));
         // What the AP needs to enter the same protected mode: GDTR, CS:EIP of its 32-bit code, DS.
@@ -192,6 +192,8 @@ final class FixedIpiKernel {
             }
             a.iret();
         }
+
+        IdtGate32.emitSetGate(a, setGate, idt);
 
         // The AP's real-mode trampoline (copied to 0x8000, run at CS 0x0800): into the BSP's protected mode.
         a.setMode(Mode.REAL16);

@@ -92,22 +92,21 @@ final class ProtectedModeExceptionKernel {
         // 0x48: the same TSS with limit 7, too short for ESP0/SS0 (bytes 4-9), for the last scenario.
         a.mov(Mem.at(EDX, 0x4C), EAX).mov(EAX, Mem.at(EDX, 0x28)).and(EAX, 0xFFFF_0000).or(EAX, 7).mov(Mem.at(EDX, 0x48), EAX);
         a.mov(EAX, 0x28).ltr(AX);
+        // #TS's gate selects the conforming segment 0x40: no stack switch, so an invalid SS0 cannot fault its delivery again.
         for (int[] g : gates) {
             a.mov(EDI, g[0]).mov(ESI, handlers[java.util.Arrays.asList(gates).indexOf(g)])
-                    .mov(EDX, (g[3] << 15 | g[2] << 13 | g[1] << 8)).call(setGate);
+                    .mov(EDX, IdtGate32.attributes(g[0] == 10 ? 0x40 : 0x08, g[1], g[2], g[3] != 0)).call(setGate);
         }
-        // #TS through the conforming segment 0x40: no stack switch, so an invalid SS0 cannot fault its delivery again.
-        a.mov(Mem.abs(idt).disp(10 * 8 + 2).m16(), 0x40);
-        // 16-bit gates: selector 0x30 (ring-0 code based at BASE16), the handler's offset in it, the
-        // upper offset word zero as the 80286 gate format has it (SDM Vol. 3A §6.11: 16-bit gates).
+        // 16-bit gates: selector 0x30 (ring-0 code based at BASE16), the handler's offset in it (below 64 KiB, so the
+        // upper offset word is zero, as the 80286 gate format has it: SDM Vol. 3A §6.11, 16-bit gates).
         Label handler16 = new Label("pm_handler16");
         Label[] h16 = {new Label("pm_handler_83"), new Label("pm_handler_84")};
         for (int i = 0; i < 2; i++) {
-            a.mov(EDI, 0x83 + i).mov(ESI, h16[i]).mov(EDX, 1 << 15 | (i == 0 ? 0 : 3 << 13) | (0x6 + i) << 8).call(setGate);
-            a.mov(Mem.abs(idt).disp((0x83 + i) * 8L + 2).m16(), 0x30).mov(Mem.abs(idt).disp((0x83 + i) * 8L + 6).m16(), 0);
+            a.mov(EDI, 0x83 + i).mov(ESI, h16[i]).sub(ESI, BASE16).mov(EDX, IdtGate32.attributes(0x30, 0x6 + i, i == 0 ? 0 : 3, true))
+                    .call(setGate);
         }
         Label ring0Service = new Label("pm_handler_85");
-        a.mov(EDI, 0x85).mov(ESI, ring0Service).mov(EDX, 1 << 15 | 3 << 13 | 0xE << 8).call(setGate);
+        a.mov(EDI, 0x85).mov(ESI, ring0Service).mov(EDX, IdtGate32.attributes(0x08, 0xE, 3, true)).call(setGate);
         a.lidt(Mem.abs(idtPointer));
         // 32-bit paging, 4 MiB pages (SDM §4.3, Figure 4-4): 32 PDEs P|RW|US|PS, the rest not present.
         a.mov(EDX, pd).xor(ECX, ECX);
@@ -182,12 +181,7 @@ final class ProtectedModeExceptionKernel {
         a.mov(ECX, Mem.abs(seen16).disp(8)).mov(EDX, Mem.abs(seen16).disp(12));                            // 0x412; 0x23
         a.hlt();                                                                                           // the trace ends before it
 
-        // Gate for vector EDI -> handler ESI, EDX = P|DPL|type << 8 (SDM Figure 6-2), selector 0x08.
-        a.bind(setGate);
-        a.mov(EBX, idt).lea(EBX, Mem.at(EBX).index(EDI, 8));
-        a.mov(EAX, ESI).and(EAX, 0xFFFF).or(EAX, 0x08 << 16).mov(Mem.at(EBX), EAX);
-        a.mov(EAX, ESI).and(EAX, 0xFFFF_0000).or(EAX, EDX).mov(Mem.at(EBX, 4), EAX);
-        a.ret();
+        IdtGate32.emitSetGate(a, setGate, idt);
 
         // The 16-bit gates' handler: the word frame into registers (IP EAX, CS EBX, FLAGS ECX, SP EDX,
         // SS EBP: SP and SS only when CPL changed, else stack contents), vector EDI; IRET with a
