@@ -74,7 +74,7 @@ public final class CpuState {
     /** Current privilege level: CS.RPL/DPL, cached (SDM Vol. 3 §5.5). */
     public int cpl;
 
-    /** Set by MOV SS/POP SS and STI: interrupts (and single-step) are held off for one instruction (SDM Vol. 3 §6.8.3). */
+    /** Set by MOV SS/POP SS and STI: interrupts and NMIs are held off for one instruction (SDM Vol. 3 §6.8.3); after MOV SS/POP SS the single-step trap too (X86Cpu.executeOne). */
     public boolean interruptShadow;
     /** Between NMI delivery and the next IRET further NMIs are blocked (SDM Vol. 3 §6.7.1). */
     public boolean nmiBlocked;

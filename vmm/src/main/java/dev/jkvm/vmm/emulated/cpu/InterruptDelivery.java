@@ -182,6 +182,11 @@ public final class InterruptDelivery {
             // Inner stack from the TSS (SDM §7.2.1, Figure 7-2; 16-bit TSS Figure 7-11).
             long tss = s.segBase[CpuState.TR];
             boolean tss32 = (s.segAttr[CpuState.TR] & 8) != 0;
+            // The stack pointer and SS must lie within the TSS limit, else #TS(TSS selector + EXT)
+            // (SDM Vol. 2A INT n "Operation", INTER-PRIVILEGE-LEVEL-INTERRUPT: TSSstackAddress + 5 /
+            // + 3 > TSS limit for a 32-bit / 16-bit TSS).
+            long at = tss32 ? 4 + newCpl * 8L : 2 + newCpl * 4L;
+            if (at + (tss32 ? 5 : 3) > s.segLimit[CpuState.TR]) throw ex.raise(CpuException.TS, (s.segSelector[CpuState.TR] & 0xFFFC) + ext);
             if (tss32) {
                 sp = mmu.readLinear(tss + 4 + newCpl * 8L, 4, true);
                 newSs = (int) mmu.readLinear(tss + 8 + newCpl * 8L, 2, true);
@@ -258,10 +263,12 @@ public final class InterruptDelivery {
 
         long rsp;
         long tss = s.segBase[CpuState.TR];
-        if (ist != 0) {
-            rsp = mmu.readLinear(tss + 0x24 + (ist - 1) * 8L, 8, true); // IST1..7 (SDM §7.7, Figure 7-23)
-        } else if (privilegeChange) {
-            rsp = mmu.readLinear(tss + 4 + newCpl * 8L, 8, true);       // RSP0..2
+        if (ist != 0 || privilegeChange) {
+            // IST1..7 or RSP0..2 (SDM §7.7, Figure 7-23), within the TSS limit, else #TS(TSS selector
+            // + EXT) (SDM Vol. 2A INT n "Operation", IA-32e mode: TSSstackAddress + 7 > TSS limit).
+            long at = ist != 0 ? 0x24 + (ist - 1) * 8L : 4 + newCpl * 8L;
+            if (at + 7 > s.segLimit[CpuState.TR]) throw ex.raise(CpuException.TS, (s.segSelector[CpuState.TR] & 0xFFFC) + ext);
+            rsp = mmu.readLinear(tss + at, 8, true);
         } else {
             rsp = s.gpr[CpuState.RSP];
         }
@@ -364,8 +371,13 @@ public final class InterruptDelivery {
             long ssd = segs.checkReturnStack(ss, rpl, false);
             segs.loadCode(cs, d, rpl);
             segs.setCache(CpuState.SS, ss, ssd);
-            long newMask = (Segments.attr(ssd) & CpuState.ATTR_DB) != 0 ? 0xFFFF_FFFFL : 0xFFFFL;
-            s.gpr[CpuState.RSP] = size == 2 ? (s.gpr[CpuState.RSP] & ~0xFFFFL) | (newSp & 0xFFFF) : newSp & newMask;
+            // The popped ESP is an operand-size value ("16-bit pop; clear upper bits", SDM Vol. 2A IRET,
+            // RETURN-TO-OUTER-PRIVILEGE-LEVEL); the new SS's B flag decides how much of ESP it replaces:
+            // all of it for a 32-bit stack, only SP for a 16-bit one (the upper half keeps the inner
+            // stack's bits, as hardware and QEMU do: what Linux's espfix works around).
+            long popped = size == 2 ? newSp & 0xFFFF : newSp & 0xFFFF_FFFFL;
+            boolean big = (Segments.attr(ssd) & CpuState.ATTR_DB) != 0;
+            s.gpr[CpuState.RSP] = big ? popped : (s.gpr[CpuState.RSP] & ~0xFFFFL) | (popped & 0xFFFF);
             segs.nullInaccessibleDataSegments();
         } else {
             segs.loadCode(cs, d, rpl);

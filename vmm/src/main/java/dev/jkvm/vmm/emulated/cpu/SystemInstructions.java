@@ -488,16 +488,27 @@ public class SystemInstructions {
         if (sreg == CpuState.CS || sreg > CpuState.GS) throw ud();
         int sel = (int) readRm(insn, 2);
         loadSreg(sreg, sel);
+        if (sreg == CpuState.SS) stackShadow();
     }
 
     private void loadSreg(int sreg, int sel) {
         if (sreg == CpuState.SS) {
             segments.loadStack(sel);
-            s.interruptShadow = true; // MOV SS / POP SS inhibit interrupts for one instruction (SDM Vol. 3 §6.8.3)
-            cpu.events.post(CpuEvents.SELF);
         } else {
             segments.loadData(sreg, sel);
         }
+    }
+
+    /**
+     * After MOV SS and POP SS (not LSS, which loads SS and the stack pointer at once): "the processor
+     * inhibits interrupts, debug exceptions, and single-step trap exceptions ... until the
+     * instruction boundary following the next instruction is reached" (SDM Vol. 3A §6.8.3; Vol. 2B
+     * MOV, POP). The single-step trap is held in {@link X86Cpu#executeOne}.
+     */
+    private void stackShadow() {
+        s.interruptShadow = true;
+        cpu.stackLoaded = true;
+        cpu.events.post(CpuEvents.SELF);
     }
 
     private void pushSreg(Insn insn, int sreg) {
@@ -510,6 +521,7 @@ public class SystemInstructions {
         int sel = (int) peek(0, insn.opSize) & 0xFFFF;
         loadSreg(sreg, sel);
         discard(insn.opSize);
+        if (sreg == CpuState.SS) stackShadow();
     }
 
     /** LDS/LES/LSS/LFS/LGS: offset then selector from memory (SDM Vol. 2A LDS). */

@@ -227,6 +227,7 @@ public final class X86Cpu {
         boolean shadow = s.interruptShadow;
         boolean singleStep = (s.rflagsRest & Rflags.TF) != 0;
         s.interruptShadow = false;
+        stackLoaded = false;
         try {
             executor.step();
         } catch (CpuException e) {
@@ -237,11 +238,20 @@ public final class X86Cpu {
             // Two shadowing instructions in a row (STI; STI or MOV SS; MOV SS): the second does not extend it (SDM §6.8.3).
             s.interruptShadow = false;
         }
+        if (stackLoaded) {
+            // MOV SS / POP SS hold the single-step trap to the boundary after the next instruction,
+            // which traps (TF still set) with DR6.BS (SDM Vol. 3A §6.8.3, §17.3.1.4). STI holds only interrupts.
+            stackLoaded = false;
+            singleStep = false;
+        }
         if (singleStep && s.activity != CpuState.Activity.SHUTDOWN) {
             s.dr[6] |= DR6_BS;
             interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
         }
     }
+
+    /** Set by MOV SS / POP SS ({@link SystemInstructions}): the single-step trap after it is held (see {@link #executeOne}). */
+    boolean stackLoaded;
 
     /** DR6.BS: the #DB came from single-stepping (SDM Vol. 3 §17.2.3). */
     private static final long DR6_BS = 1 << 14;

@@ -112,6 +112,45 @@ class RunLoopTest {
         assertEquals(0x6000, ap.s.gpr[CpuState.RSP]);
     }
 
+    /**
+     * An interrupt made pending by another thread (a LAPIC does so for another vCPU's IPI or its
+     * timer) while the vCPU runs a busy loop in {@link X86Cpu#run} — decoded and, once hot,
+     * translated blocks, no HLT — is taken between two of the loop's instructions (SDM Vol. 3A
+     * §6.8.1: maskable interrupts are recognised at instruction boundaries when IF = 1). A kick
+     * after 30 s keeps a broken CPU from hanging the test: run() then returns KICKED, not the port.
+     */
+    @Test
+    void anInterruptFromAnotherThreadStopsABusyLoop() throws Exception {
+        m.mem.write(0x42 * 4, 4, 0x7000);
+        code(0x7000, 0xE6, 0x81, 0xF4);                   // out 0x81, al; hlt
+        code(0x8000, 0xFB, 0x41, 0xEB, 0xFD);             // sti; l: inc cx; jmp l
+        sipi(0x08);
+        ap.s.gpr[CpuState.RSP] = 0x6000;
+        Thread sender = Thread.ofPlatform().start(() -> {
+            try {
+                Thread.sleep(50);                          // let the loop run (and get hot) first
+                apic.pending = 0x42;
+                events.post(CpuEvents.INTERRUPT);
+                Thread.sleep(30_000);
+                events.post(CpuEvents.KICK);
+            } catch (InterruptedException e) {
+                // the test is over
+            }
+        });
+        try {
+            CpuExit e = ap.run();
+            assertEquals(CpuExit.Kind.PORT_OUT, e.kind, e::toString);
+            assertEquals(0x81, e.port, "the interrupt ended the busy loop");
+            assertEquals(0x42, apic.acknowledged);
+            long ip = m.mem.read(0x5FFA, 2);
+            org.junit.jupiter.api.Assertions.assertTrue(ip == 1 || ip == 2, "the frame's IP is in the loop: " + ip);
+            org.junit.jupiter.api.Assertions.assertTrue((ap.s.gpr[CpuState.RCX] & 0xFFFF) != 0, "the loop ran");
+        } finally {
+            sender.interrupt();
+            sender.join();
+        }
+    }
+
     @Test
     void haltSleepsUntilTheTimerFires() {
         m.mem.write(0x41 * 4, 4, 0x7000);

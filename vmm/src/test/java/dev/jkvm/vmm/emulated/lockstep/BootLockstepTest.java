@@ -85,6 +85,9 @@ class BootLockstepTest {
      * Exceptions the guest raises itself, delivered through its IDT on both CPUs ({@link ExceptionKernel}):
      * #DE, #BP, #UD, #GP(0), #GP(selector), #PF on read and write with CR2, INT 0x80 in ring 0, and
      * from ring 3 with the switch to the TSS's RSP0: #GP(0), #PF (user read/write), INT 0x80, #GP(0x40A);
+     * #SS(0x40) from MOV SS with a not-present segment (on IST2); from ring 3 INT 0x82 through an IST1
+     * gate (the IST stack, SS a null selector with RPL 0: SDM Vol. 3A §6.14.4-§6.14.5) and INT 0x80 with
+     * TR's limit too short for RSP0: #TS(TR selector) through a conforming-segment gate;
      * the handler moves the pushed frame and error code into registers, so each is compared.
      */
     @Test
@@ -95,14 +98,19 @@ class BootLockstepTest {
         System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
         assertTrue(r.agreed(), r.summary());
         assertTrue(r.end().startsWith("HLT"), "the kernel ran through every exception to its HLT: " + r.summary());
-        // The last handler run was #GP (R11) for INT 0x81 through an empty DPL-0 gate from ring 3, error
-        // code 0x81 * 8 + 2 (IDT, R12; SDM Vol. 3A §6.12.1.1, §6.13), the last CR2 the user #PF write's (R9), the trace ends in ring 3:
-        // the exceptions were delivered.
-        assertEquals(13, r.oracleEnd().gpr[11], r.summary());
-        // QEMU 7.2 pushes 0x81 * 16 + 2 there (QemuDeviations.softwareInterruptErrorCode); the harness copies
-        // its value only after checking the emulated CPU pushed the SDM's 0x40A.
-        assertEquals(0x812, r.oracleEnd().gpr[12], r.summary());
+        // The last handler run was #TS (R11) for INT 0x80 from ring 3 with TR's limit 0x0A: error code the
+        // TSS selector 0x48 (R12; SDM Vol. 2A INT n: TSSstackAddress + 7 > TSS limit), taken at CPL 3 through
+        // the conforming segment (frame CS 0x2B in RBX, SS 0x23 in R8); the last CR2 the user #PF write's
+        // (R9); the trace ends in ring 3: the exceptions were delivered.
+        assertEquals(10, r.oracleEnd().gpr[11], r.summary());
+        assertEquals(0x48, r.oracleEnd().gpr[12], r.summary());
+        assertEquals(0x2B, r.oracleEnd().gpr[3], r.summary());
+        assertEquals(0x23, r.oracleEnd().gpr[8], r.summary());
+        // INT 0x81 from ring 3: QEMU 7.2 pushes 0x81 * 16 + 2 as #GP's error code (QemuDeviations.softwareInterruptErrorCode);
+        // the harness copies its value only after checking the emulated CPU pushed the SDM's 0x40A (SDM Vol. 3A §6.13).
         assertEquals(1, r.takenFromOracle().get("INT n gate-check error code (QEMU: vector*16+2)"), r.summary());
+        // #SS on IST2 at CPL 0: QEMU's null SS (QemuDeviations); INT 0x82's IST delivery changes CPL, so SS is null in both.
+        assertEquals(1, r.takenFromOracle().get("SS after an IST delivery at the same CPL (QEMU 7.2 loads a null SS)"), r.summary());
         assertEquals(0x8000_0010L, r.oracleEnd().gpr[9], r.summary());
         assertEquals(0x2B, r.oracleEnd().selector[1], r.summary());
     }

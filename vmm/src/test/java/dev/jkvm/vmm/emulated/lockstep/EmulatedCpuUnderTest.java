@@ -33,6 +33,9 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
     final X86Cpu cpu;
     /** This vCPU's LAPIC, or null. */
     final LocalApic apic;
+    private final HostClock clock;
+    /** The LAPIC timer's own thread, when {@link #startPlatformTimer} started it. */
+    private dev.jkvm.vmm.emulated.irq.PlatformTimer platformTimer;
     /** What the last failed step reported (internal error text), for mismatch reports. */
     String lastFailure;
 
@@ -54,7 +57,7 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
     }
 
     private EmulatedCpuUnderTest(EmulatedCpuUnderTest first, long ramBytes, boolean localApic) {
-        HostClock clock = new HostClock();
+        clock = new HostClock();
         CpuEvents events = new CpuEvents();
         int index = first == null ? 0 : first.cpu.index + 1;
         if (first == null) {
@@ -261,8 +264,19 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
                 s.interruptShadow, s.activity == CpuState.Activity.HALTED);
     }
 
+    /**
+     * Fires the LAPIC timer from a thread of its own, as the VMM does ({@link
+     * dev.jkvm.vmm.emulated.irq.PlatformTimer}): without it the timer fires only when the CPU
+     * checks the deadline while halted, never during a busy loop that is single-stepped.
+     */
+    void startPlatformTimer() {
+        platformTimer = new dev.jkvm.vmm.emulated.irq.PlatformTimer(clock).start();
+        bus.usePlatformTimer(platformTimer);
+    }
+
     @Override
     public void close() {
+        if (platformTimer != null) platformTimer.close();
         if (arena != null) arena.close();
     }
 }

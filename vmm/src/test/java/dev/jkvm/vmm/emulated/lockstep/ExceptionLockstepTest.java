@@ -19,7 +19,10 @@ class ExceptionLockstepTest {
         assumeTrue(EmulatedCpuUnderTest.available(), "the emulated CPU cannot execute yet");
     }
 
-    /** {@link ProtectedModeExceptionKernel}: 32-bit IDT interrupt and trap gates, error codes, CR2, ring 3 -> 0 through ESP0/SS0. */
+    /**
+     * {@link ProtectedModeExceptionKernel}: 32-bit IDT interrupt and trap gates, error codes, CR2, ring 3 -> 0 through
+     * ESP0/SS0; #TS(SS0) for an SS0 with RPL 3, #TS(TSS) for ESP0/SS0 beyond TR's limit; 16-bit interrupt and trap gates, in ring 0 and from ring 3, with their 16-bit IRETs.
+     */
     @Test
     void protectedModeExceptionsAgreeWithQemu() throws Exception {
         long t0 = System.nanoTime();
@@ -28,13 +31,17 @@ class ExceptionLockstepTest {
         System.out.printf("%s(%.1f s)%n", r.summary(), (System.nanoTime() - t0) / 1e9);
         assertTrue(r.agreed(), r.summary());
         assertTrue(r.end().startsWith("HLT"), "the kernel ran through every exception to its HLT: " + r.summary());
-        // The last handler: #GP (EDI) with error code 0x82 * 8 + 2 (ESI) for INT 0x82 through an empty gate
-        // from ring 3; the frame's outer SS (EBP) is the user data selector: it came through ESP0/SS0.
-        assertEquals(13, r.oracleEnd().gpr[7], r.summary());
-        assertEquals(0x412, r.oracleEnd().gpr[6], r.summary());
-        assertEquals(0x23, r.oracleEnd().gpr[5], r.summary());
+        // #GP's error code 0x82 * 8 + 2 (ECX) for INT 0x82 through an empty gate from ring 3; that frame's
+        // outer SS (EDX) is the user data selector: it came through ESP0/SS0.
+        assertEquals(0x412, r.oracleEnd().gpr[1], r.summary());
+        assertEquals(0x23, r.oracleEnd().gpr[2], r.summary());
+        // The last handler: #TS (EDI) with TR's selector 0x48 (ESI): ESP0/SS0 beyond the TSS limit.
+        assertEquals(10, r.oracleEnd().gpr[7], r.summary());
+        assertEquals(0x48, r.oracleEnd().gpr[6], r.summary());
         assertEquals(0x1B, r.oracleEnd().selector[1], r.summary());
         assertEquals(ProtectedModeExceptionKernel.UNMAPPED + 0x10, r.oracleEnd().cr2, r.summary());
+        assertEquals(3, r.oracleEnd().gpr[0], "both 16-bit gates were taken: " + r.summary());
+        assertEquals(0x10, r.oracleEnd().gpr[3], "#TS(SS0 selector) for SS0 with RPL 3: " + r.summary());
     }
 
     /** {@link RealModeExceptionKernel}: the switch back to real mode and IVT delivery. */

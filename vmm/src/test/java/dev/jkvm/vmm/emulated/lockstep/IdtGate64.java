@@ -7,7 +7,7 @@ import dev.jkvm.klib.asm.Label;
 import dev.jkvm.klib.asm.Mem;
 import dev.jkvm.klib.image.LongModeBoot;
 
-/** The IDT gate writer the 64-bit lockstep kernels share (ExceptionKernel, InterruptKernel, DoubleFaultKernel). */
+/** The IDT gate writer the 64-bit lockstep kernels share (ExceptionKernel, InterruptKernel, DoubleFaultKernel, QemuStackFaultDeviationTest); {@link IdtGate32} is the 32-bit one. */
 final class IdtGate64 {
     private IdtGate64() {}
 

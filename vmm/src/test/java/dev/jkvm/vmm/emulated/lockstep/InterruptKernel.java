@@ -41,6 +41,10 @@ import java.nio.file.Path;
  *   <li>The LAPIC timer, one-shot (divide by 1, 2,000,000 counts, vector 0x70) waited for with STI;
  *       HLT: whichever CPU's timer fires first, the interrupt is taken after the HLT, so even the
  *       boundary is the same in both.</li>
+ *   <li>The LAPIC timer again (vector 0x71), now while the CPU spins in {@code JMP $} ({@link #SPIN})
+ *       with IF=1: each CPU takes it after however many iterations its timer needs (not compared);
+ *       the interrupted state is the same, and from the handler's first instruction on — frame,
+ *       ISR/IRR/PPR, the return past the loop — everything is compared again.</li>
  * </ol>
  * Every handler copies what the processor pushed into registers (RIP RAX, CS RBX, RFLAGS RCX,
  * RSP RDX, SS R8), reads ISR words 1-3 (vectors 32-127) into R9-R11, IRR words 1-3 into R12
@@ -50,6 +54,7 @@ import java.nio.file.Path;
 final class InterruptKernel {
     static final String LOCKSTEP = "irq_lockstep";
     static final String END = "irq_end";
+    static final String SPIN = "irq_spin";
     static final long APIC = 0xFEE0_0000L;
     static final int ICR_SELF_FIXED = 1 << 18;   // destination shorthand 01 (self), fixed delivery (SDM Figure 10-12)
     static final int TIMER_COUNT = 2_000_000;
@@ -66,7 +71,7 @@ final class InterruptKernel {
         Label idtPointer = new Label("irq_idt_pointer");
         Label apicPd = new Label("irq_apic_pd");
         Label lockstep = new Label(LOCKSTEP);
-        int[] vectors = {0x30, 0x40, 0x45, 0x60, 0x70};
+        int[] vectors = {0x30, 0x40, 0x45, 0x60, 0x70, 0x71};
         Label[] handlers = new Label[vectors.length];
         for (int i = 0; i < vectors.length; i++) handlers[i] = new Label(String.format("irq_handler_%x", vectors[i]));
 
@@ -127,6 +132,14 @@ final class InterruptKernel {
         a.sti().hlt().nop();
         a.mov(EAX, apic(0x320)).mov(EBX, apic(0x380));
         a.cli();
+        // 9. The LAPIC timer during a busy loop, no HLT: JMP $ changes no register, so the interrupted
+        // state is the same whichever iteration each CPU's timer interrupts; the handler returns past it.
+        Label spin = new Label(SPIN);
+        Label spinAfter = new Label("irq_spin_after");
+        apicWrite(a, 0x320, 0x71);                                            // one-shot, vector 0x71
+        apicWrite(a, 0x380, TIMER_COUNT);
+        a.sti().bind(spin).jmp(spin);
+        a.bind(spinAfter).mov(EAX, apic(0x320)).cli();
         a.bind(new Label(END)).hlt();
 
         // Gate for vector RDI -> handler RSI: 64-bit interrupt gate, present, DPL 0 (SDM Vol. 3A Figure 6-8).
@@ -150,7 +163,8 @@ final class InterruptKernel {
                 a.iretq();
                 a.bind(plain);
             }
-            if (vectors[i] == 0x70) apicWrite(a, 0x320, 0x10000);             // timer masked again
+            if (vectors[i] == 0x70 || vectors[i] == 0x71) apicWrite(a, 0x320, 0x10000); // timer masked again
+            if (vectors[i] == 0x71) a.mov(RDI, spinAfter).mov(Mem.at(RSP), RDI);   // return past the loop
             apicWrite(a, 0xB0, 0);
             a.iretq();
         }

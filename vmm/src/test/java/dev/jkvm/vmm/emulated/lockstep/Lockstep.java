@@ -60,6 +60,16 @@ final class Lockstep {
         return current;
     }
 
+    /**
+     * Compares the CPU under test with QEMU as they are now, without stepping: for a caller that
+     * stepped each on its own (an interrupt whose delivery point is timing-dependent in both).
+     * Returns the differences (empty when they agree) and makes QEMU's state the current one.
+     */
+    List<String> compareNow() throws Exception {
+        current = oracle.state();
+        return cpu.registers().differences(current, 0);
+    }
+
     /** Re-reads QEMU's registers after the caller changed them through the gdbstub. */
     void refresh() throws Exception {
         current = oracle.state();

@@ -35,6 +35,27 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       to NULL"; §6.14.5 has IST select only the stack pointer), and the emulated CPU keeps SS.
  *       The frame (old SS pushed) is the same in both, and IRETQ reloads SS from it. Where SS is the
  *       only difference after such a delivery, QEMU's segment state is copied into the CPU under test.</li>
+ *   <li>A 64-bit-mode memory reference through SS (base RBP or RSP) at a non-canonical address:
+ *       the SDM has #SS(0) (Vol. 3A §6.15 Interrupt 12, §3.3.7.1), hardware and the emulated CPU
+ *       raise it; QEMU 7.2 raises #GP(0) (its canonical check sits in the page walk, which does not
+ *       know the segment). No rule: the lockstep kernels raise no such reference
+ *       ({@link QemuStackFaultDeviationTest} shows the difference on TCG and KVM).</li>
+ *   <li>IRET/IRETQ whose SS selector names a not-present segment: the SDM has #SS(selector)
+ *       (Vol. 2A IRET, Protected Mode Exceptions), KVM and the emulated CPU raise it; QEMU 7.2
+ *       raises #NP(selector). No rule: the lockstep kernels do not do it
+ *       ({@link QemuStackFaultDeviationTest} again).</li>
+ *   <li>A maskable interrupt made pending by another vCPU: QEMU's next single step only processes
+ *       the cross-vCPU poll request and executes nothing, a step {@link Lockstep#step} repeats (see
+ *       there); no value is taken from QEMU.</li>
+ *   <li>LSS: QEMU 7.2 inhibits interrupts for one instruction after any load of SS, LSS included;
+ *       the SDM names only MOV SS and POP SS (Vol. 3A §6.8.3; "blocking by MOV SS", Vol. 3C
+ *       §24.4.2), and the emulated CPU sets no shadow after LSS. {@code SmpLockstepTest} checks both
+ *       after an LSS and then gives the CPU under test QEMU's shadow.</li>
+ *   <li>An NMI pending on the boundary after MOV SS: the SDM blocks it (Vol. 3A §6.8.3; Vol. 3C
+ *       §24.4.2, "Blocking by MOV SS": "interrupts (maskable and nonmaskable)") and the emulated
+ *       CPU holds it one instruction; QEMU 7.2 delivers it at once (its interrupt shadow holds
+ *       maskable interrupts only). {@code SmpLockstepTest} checks ours has the shadow, then clears
+ *       it, so that both deliver at that boundary.</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>

@@ -25,7 +25,9 @@
  *       {@link dev.jkvm.vmm.emulated.lockstep.InterruptKernel}'s LAPIC self-IPIs and timer interrupt,
  *       each CPU with its own local APIC: shadows, TPR, nesting, EOI order), and {@code SmpLockstepTest}
  *       (two vCPUs stepped in a fixed interleaving, one gdbstub thread each: an NMI IPI from the BSP
- *       taken by the AP, {@link dev.jkvm.vmm.emulated.lockstep.TwoCpuLockstepKernel}).</li>
+ *       taken by the AP, {@link dev.jkvm.vmm.emulated.lockstep.TwoCpuLockstepKernel}; fixed IPIs each way
+ *       that interrupt running code — after MOV SS (a fixed IPI and an NMI), after LSS, in a busy loop, in a loop toggling IF —
+ *       and TF's trap across POP SS / MOV SS, {@link dev.jkvm.vmm.emulated.lockstep.FixedIpiKernel}).</li>
  *   <li>CPUs under test: {@link dev.jkvm.vmm.emulated.lockstep.EmulatedCpuUnderTest} (ours),
  *       {@link dev.jkvm.vmm.emulated.lockstep.QemuCpuUnderTest} (a second QEMU, for the harness's own
  *       tests), {@link dev.jkvm.vmm.emulated.lockstep.FaultInjectingCpu} (a deliberate bug).</li>
