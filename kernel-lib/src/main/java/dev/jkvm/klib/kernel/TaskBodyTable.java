@@ -34,6 +34,9 @@ public final class TaskBodyTable {
         if (body == TaskBodies.POSTED_WAIT) {
             return SchedChecks.postedWait(argument);
         }
+        if (body == TaskBodies.FAIRNESS_OBSERVER) {
+            return SchedChecks.fairnessObserver(argument);
+        }
         if (body == TaskBodies.YIELDER) {
             return SchedBench.yielder();
         }

@@ -33,6 +33,8 @@ public final class TaskBodies {
     public static final int WAKE_WAITER = 7;
     /** selftest.SchedChecks.postedWait on the semaphore at argument. */
     public static final int POSTED_WAIT = 8;
+    /** selftest.SchedChecks.fairnessObserver: starts the fairness tasks, records their slices at argument. */
+    public static final int FAIRNESS_OBSERVER = 9;
 
     /** Runs body with argument and returns the task's exit value (-1 for an unknown body). */
     public static long run(int body, long argument) {
