@@ -30,8 +30,8 @@ import java.util.List;
  * the executor how many instructions retired and where the faulting one starts; after an
  * instruction that may store, the {@link CodePages#invalidations} check ends the block when its
  * own page was written. Families with a register or simple memory form are emitted inline by
- * {@link InlineEmitter}; every other instruction is a call to {@link Executor#execute} with its
- * Insn. A block whose last instruction branched back to its own start loops inside the method.
+ * {@link InlineEmitter}, their flags kept in locals until read ({@link PendingFlags}); every other
+ * instruction is a call to {@link Executor#execute} with its Insn. A block whose last instruction branched back to its own start loops inside the method.
  *
  * <p>Only 64-bit code is translated: 16- and 32-bit blocks need the per-entry CS-limit check and
  * RIP wrap-around, and stay interpreted (they run once at boot).
@@ -165,7 +165,9 @@ final class BlockTranslator {
         final DecodedBlock block;
         // Parameters: this 0, ex 1, rip 2-3, max 4-5.
         static final int EX = 1, RIP = 2, MAX = 4;
-        final int s, g, f, pages, inv, done, mmu, a, b, r, thrown;
+        final int s, g, f, pages, inv, done, mmu, a, b, r, o, thrown;
+        /** The flags of the last inlined flag-setting instruction, in locals until something reads them. */
+        final PendingFlags flags;
         private final Label[] starts;
         private final List<Runnable> handlerCode = new ArrayList<>();
 
@@ -183,6 +185,9 @@ final class BlockTranslator {
             a = cob.allocateLocal(TypeKind.LONG);
             b = cob.allocateLocal(TypeKind.LONG);
             r = cob.allocateLocal(TypeKind.LONG);
+            o = cob.allocateLocal(TypeKind.LONG);
+            flags = new PendingFlags(cob, f, cob.allocateLocal(TypeKind.LONG), cob.allocateLocal(TypeKind.LONG),
+                    cob.allocateLocal(TypeKind.LONG));
             thrown = cob.allocateLocal(TypeKind.REFERENCE);
             starts = new Label[region.blocks.size()];
             for (int i = 0; i < starts.length; i++) starts[i] = cob.newLabel();
@@ -207,6 +212,7 @@ final class BlockTranslator {
             cob.aload(EX).getfield(CD_EXECUTOR, "pages", CD_PAGES).astore(pages);
             cob.aload(pages).getfield(CD_PAGES, "invalidations", CD_int).istore(inv);
             cob.lconst_0().lstore(done);
+            flags.init();
             cob.aload(EX).getfield(CD_EXECUTOR, "cpu", CD_CPU).getfield(CD_CPU, "mmu", CD_MMU).astore(mmu);
             int first = 0;
             for (int i = 0; i < region.blocks.size(); i++) {
@@ -222,6 +228,8 @@ final class BlockTranslator {
             long base = region.offsets.get(i);
             int n = insns.length;
             cob.labelBinding(starts[i]);
+            // Every jump here wrote the pending flags, or this block overwrites them before any use (transfer).
+            flags.op = PendingFlags.NONE;
             long offset = base;
             InlineEmitter inline = new InlineEmitter(this);
             for (int k = 0; k < n; k++) {
@@ -233,11 +241,13 @@ final class BlockTranslator {
                     return;
                 }
                 Label start = cob.newBoundLabel();
+                int pendingOp = flags.op, pendingSize = flags.size;
                 // RIP is stored only for the interpreter's code (relative branches, RIP-relative operands,
                 // system instructions read it) and at every exit; inlined forms fold it: a fault's RIP comes
                 // from the handler.
                 boolean inlined = inline.emit(in, offset, first + k);
                 if (!inlined) {
+                    flags.materialize();
                     setRip(offset);
                     cob.aload(EX);
                     insn(first + k);
@@ -251,6 +261,7 @@ final class BlockTranslator {
                     // Instruction k of this block faulted: k more retired in it; RIP goes back to its start.
                     cob.labelBinding(handler);
                     cob.astore(thrown);
+                    flags.record(pendingOp, pendingSize);
                     cob.aload(EX).lload(done);
                     if (retiredBefore != 0) cob.ldc((long) retiredBefore).ladd();
                     cob.lload(RIP);
@@ -271,6 +282,7 @@ final class BlockTranslator {
                         }
                         cob.lload(done).lreturn();
                     } else if (in.handler == Handler.CALL_REL || in.handler == Handler.RET) {
+                        flags.materialize();
                         cob.lload(done).ldc((long) n).ladd().lreturn();
                     } else {
                         transfer(n, offset); // cut at the length cap or the page end: falls through
@@ -282,14 +294,13 @@ final class BlockTranslator {
         /** The block's last instruction, a direct Jcc/JMP: both ways go on in the region where they can. */
         private void branch(Insn in, long end, int n) {
             Label fallThrough = cob.newLabel();
-            if (in.handler == Handler.JCC) {
-                cob.aload(f).loadConstant(in.ext)
-                        .invokestatic(CD_FLAGS_OPS, "condition", MethodTypeDesc.of(CD_boolean, CD_FLAGS, CD_int))
-                        .ifeq(fallThrough);
-            }
+            if (in.handler == Handler.JCC) flags.jumpUnless(in.ext, fallThrough);
+            int pendingOp = flags.op, pendingSize = flags.size;
             transfer(n, end + in.imm);
             if (in.handler == Handler.JCC) {
                 cob.labelBinding(fallThrough);
+                flags.op = pendingOp;
+                flags.size = pendingSize;
                 transfer(n, end);
             }
         }
@@ -298,16 +309,19 @@ final class BlockTranslator {
          * After a block of {@code n} instructions, control goes to {@code target} (relative to the
          * entry): to that block's code when it is in the region and the run loop would have run it
          * next (a whole block fits the budget, no event pending, the page unchanged); else RIP is
-         * set and the method returns to the run loop.
+         * set and the method returns to the run loop. The pending flags are written on the way out,
+         * and before the jump unless that block overwrites them before anything may read them.
          */
         private void transfer(int n, long target) {
             cob.lload(done).ldc((long) n).ladd().lstore(done);
             int next = region.indexOf(target);
             if (next >= 0) {
+                if (!InlineEmitter.flagsDeadAtEntry(region.blocks.get(next))) flags.materialize();
                 Label exit = cob.newLabel();
                 loopChecks(next, exit);
                 cob.labelBinding(exit);
             }
+            flags.materialize();
             setRip(target);
             cob.lload(done).lreturn();
         }
@@ -331,6 +345,7 @@ final class BlockTranslator {
             Label untouched = cob.newLabel();
             cob.aload(pages).ldc(block.physical).invokevirtual(CD_PAGES, "version", MethodTypeDesc.of(CD_int, CD_long))
                     .ldc(block.version).if_icmpeq(untouched);
+            flags.record(flags.op, flags.size);
             setRip(end);
             cob.lload(done).ldc((long) k + 1).ladd().lreturn();
             cob.labelBinding(untouched);

@@ -38,9 +38,15 @@ class TranslationDifferentialTest {
         }
     }
 
-    static byte[] generate(Random rnd, int length, long address) {
+    /**
+     * With {@code observeFlags} a PUSHF follows every instruction group; without, the flags reach
+     * the compared state only through flag readers (Jcc, SETcc, CMOVcc, ADC/SBB, PUSHF), a fault's
+     * exception frame and the final RFLAGS, so translated code keeps them pending in locals
+     * ({@link PendingFlags}) across instructions and blocks.
+     */
+    static byte[] generate(Random rnd, int length, long address, boolean observeFlags) {
         try {
-            return (byte[]) GENERATE.invoke(null, rnd, length, address, true, Mode.LONG64, 3);
+            return (byte[]) GENERATE.invoke(null, rnd, length, address, observeFlags, Mode.LONG64, 3);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }
@@ -133,7 +139,7 @@ class TranslationDifferentialTest {
             out.write(0x41); out.write(0xBE); le(out, r14, 4);
         }
         long bodyAt = CODE + out.size();
-        byte[] body = generate(rnd, loop ? 2 + rnd.nextInt(30) : 5 + rnd.nextInt(150), bodyAt);
+        byte[] body = generate(rnd, loop ? 2 + rnd.nextInt(30) : 5 + rnd.nextInt(150), bodyAt, rnd.nextBoolean());
         if (shape == Shape.SELF_MODIFYING_LOOP && out.size() + body.length + 32 > 0x600) {
             shape = Shape.LOOP;
             buffer = BUFFER;
