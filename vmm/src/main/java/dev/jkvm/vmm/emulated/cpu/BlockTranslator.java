@@ -237,7 +237,7 @@ final class BlockTranslator {
                 long startOffset = offset;
                 offset += in.length;
                 if (k == n - 1 && directBranch(in)) {
-                    branch(in, offset, n);
+                    branch(in, base, offset, n);
                     return;
                 }
                 Label start = cob.newBoundLabel();
@@ -277,7 +277,7 @@ final class BlockTranslator {
                         if (mayBranchBack(in)) {
                             Label exit = cob.newLabel();
                             cob.aload(s).getfield(CD_STATE, "rip", CD_long).lload(RIP).lcmp().ifne(exit);
-                            loopChecks(0, exit);
+                            loopChecks(0, base, exit);
                             cob.labelBinding(exit);
                         }
                         cob.lload(done).lreturn();
@@ -285,40 +285,40 @@ final class BlockTranslator {
                         flags.materialize();
                         cob.lload(done).ldc((long) n).ladd().lreturn();
                     } else {
-                        transfer(n, offset); // cut at the length cap or the page end: falls through
+                        transfer(n, base, offset); // cut at the length cap or the page end: falls through
                     }
                 }
             }
         }
 
         /** The block's last instruction, a direct Jcc/JMP: both ways go on in the region where they can. */
-        private void branch(Insn in, long end, int n) {
+        private void branch(Insn in, long base, long end, int n) {
             Label fallThrough = cob.newLabel();
             if (in.handler == Handler.JCC) flags.jumpUnless(in.ext, fallThrough);
             int pendingOp = flags.op, pendingSize = flags.size;
-            transfer(n, end + in.imm);
+            transfer(n, base, end + in.imm);
             if (in.handler == Handler.JCC) {
                 cob.labelBinding(fallThrough);
                 flags.op = pendingOp;
                 flags.size = pendingSize;
-                transfer(n, end);
+                transfer(n, base, end);
             }
         }
 
         /**
-         * After a block of {@code n} instructions, control goes to {@code target} (relative to the
-         * entry): to that block's code when it is in the region and the run loop would have run it
+         * After a block of {@code n} instructions starting at {@code from}, control goes to {@code target}
+         * (both relative to the entry): to that block's code when it is in the region and the run loop would have run it
          * next (a whole block fits the budget, no event pending, the page unchanged); else RIP is
          * set and the method returns to the run loop. The pending flags are written on the way out,
          * and before the jump unless that block overwrites them before anything may read them.
          */
-        private void transfer(int n, long target) {
+        private void transfer(int n, long from, long target) {
             cob.lload(done).ldc((long) n).ladd().lstore(done);
             int next = region.indexOf(target);
             if (next >= 0) {
                 if (!InlineEmitter.flagsDeadAtEntry(region.blocks.get(next))) flags.materialize();
                 Label exit = cob.newLabel();
-                loopChecks(next, exit);
+                loopChecks(next, from, exit);
                 cob.labelBinding(exit);
             }
             flags.materialize();
@@ -326,9 +326,22 @@ final class BlockTranslator {
             cob.lload(done).lreturn();
         }
 
-        /** Goes to block {@code next} when it fits the budget and the run loop would go on; else to {@code exit}. */
-        private void loopChecks(int next, Label exit) {
+        /**
+         * Goes from the block at {@code from} to block {@code next} when it fits the budget and the run
+         * loop would go on; else to {@code exit}. The run loop's between-block checks (a pending event,
+         * the page version: {@link TranslatedBlock#mayLoop}) are made on backward jumps only, to a block
+         * at or below {@code from}: every cycle of the region has one (going round, addresses must fall
+         * somewhere), so a guest loop still checks once per iteration, and a forward chain is at most
+         * the region long. An interrupt is then recognised a few instructions later than the
+         * interpreter would, at another instruction boundary (SDM Vol. 3 §6.6 lets that be any); this
+         * vCPU's own stores to the page are caught after each store ({@link #storeCheck}).
+         */
+        private void loopChecks(int next, long from, Label exit) {
             cob.lload(MAX).lload(done).lsub().ldc((long) region.blocks.get(next).insns.length).lcmp().iflt(exit);
+            if (region.offsets.get(next) > from) {
+                cob.goto_(starts[next]);
+                return;
+            }
             cob.aload(EX).ldc(block.physical).ldc(block.version)
                     .invokestatic(CD_BLOCK, "mayLoop", MethodTypeDesc.of(CD_boolean, CD_EXECUTOR, CD_long, CD_int))
                     .ifeq(exit);

@@ -29,6 +29,7 @@ final class InlineEmitter {
             PUSH = MethodTypeDesc.of(CD_void, CD_long, CD_int),
             POP = MethodTypeDesc.of(CD_long, CD_int);
 
+    private static final java.lang.constant.ClassDesc CD_LONG = java.lang.constant.ClassDesc.of(Long.class.getName());
     private static final java.lang.constant.ClassDesc CD_OPS = java.lang.constant.ClassDesc.of(TranslatedOps.class.getName());
     private final BlockTranslator.Body body;
     private final CodeBuilder cob;
@@ -218,15 +219,47 @@ final class InlineEmitter {
                 return true;
             }
             case Handler.DIV, Handler.IDIV -> {
+                Label slow = cob.newLabel(), done = cob.newLabel();
+                if (size == 8 && in.mod == 3) divide64(in.rm, h == Handler.IDIV, slow, done);
                 // The interpreter's handler called directly (no dispatch), RIP stored for a RIP-relative divisor.
+                cob.labelBinding(slow);
                 body.setRip(end);
                 cob.aload(BlockTranslator.Body.EX);
                 body.insn(index);
                 cob.invokevirtual(CD_EXECUTOR, h == Handler.DIV ? "div" : "idiv", MethodTypeDesc.of(CD_void, BlockTranslator.CD_INSN));
+                cob.labelBinding(done);
                 return true;
             }
             default -> { return false; }
         }
+    }
+
+    /**
+     * DIV/IDIV r64 when the dividend RDX:RAX fits 64 bits (RDX zero, or the sign of RAX after CQO):
+     * the quotient to RAX and the remainder to RDX by Java's division, then to {@code done}; flags
+     * unchanged (undefined, SDM Vol. 2A DIV/IDIV, as the interpreter). A zero divisor, a wider
+     * dividend, and IDIV by -1 (whose only overflow, MIN_VALUE / -1, is #DE) go to {@code slow}.
+     */
+    private void divide64(int divisor, boolean signed, Label slow, Label done) {
+        loadReg(divisor, 8);
+        cob.lstore(body.b);
+        cob.lload(body.b).lconst_0().lcmp().ifeq(slow);
+        if (signed) cob.lload(body.b).loadConstant(-1L).lcmp().ifeq(slow);
+        loadReg(CpuState.RAX, 8);
+        cob.lstore(body.a);
+        loadReg(CpuState.RDX, 8);
+        if (signed) cob.lload(body.a).loadConstant(63).lshr(); else cob.lconst_0();
+        cob.lcmp().ifne(slow);
+        MethodTypeDesc unsigned = MethodTypeDesc.of(CD_long, CD_long, CD_long);
+        storeReg(CpuState.RAX, 8, () -> {
+            cob.lload(body.a).lload(body.b);
+            if (signed) cob.ldiv(); else cob.invokestatic(CD_LONG, "divideUnsigned", unsigned);
+        });
+        storeReg(CpuState.RDX, 8, () -> {
+            cob.lload(body.a).lload(body.b);
+            if (signed) cob.lrem(); else cob.invokestatic(CD_LONG, "remainderUnsigned", unsigned);
+        });
+        cob.goto_(done);
     }
 
     // ------------------------------------------------------------------ flag liveness

@@ -152,8 +152,16 @@ class TranslationDifferentialTest {
             out.write(0x66); out.write(0x8B); out.write(0x0D); le(out, -rnd.nextInt(64), 4);          // mov cx, [rip + d]
         }
         if (shape == Shape.FAULTING_STRAIGHT) {
-            switch (rnd.nextInt(3)) {
+            switch (rnd.nextInt(5)) {
                 case 0 -> { out.write(0x0F); out.write(0x0B); } // ud2: #UD
+                case 3 -> {
+                    // mov rax, 1 << 63; cqo; mov rcx, -1; idiv rcx: the quotient 2^63 does not fit, #DE (SDM Vol. 2A IDIV)
+                    out.write(0x48); out.write(0xB8); le(out, Long.MIN_VALUE, 8);
+                    out.write(0x48); out.write(0x99);
+                    out.write(0x48); out.write(0xC7); out.write(0xC1); le(out, -1, 4);
+                    out.write(0x48); out.write(0xF7); out.write(0xF9);
+                }
+                case 4 -> { out.write(0x31); out.write(0xC9); out.write(0x48); out.write(0xF7); out.write(0xF1); } // xor ecx, ecx; div rcx: #DE
                 case 1 -> { out.write(0x48); out.write(0x8B); out.write(0x04); out.write(0x25); le(out, UNMAPPED + rnd.nextInt(0x1000), 4); } // mov rax, [abs]: #PF
                 default -> { out.write(0x48); out.write(0x89); out.write(0x1C); out.write(0x25); le(out, UNMAPPED + rnd.nextInt(0x1000), 4); } // mov [abs], rbx: #PF
             }
