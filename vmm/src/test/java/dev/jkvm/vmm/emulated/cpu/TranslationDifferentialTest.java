@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  * flags and the exception frame of a fault, with its RIP and error code, were pushed).
  */
 class TranslationDifferentialTest {
-    static final long GDT = 0x1000, IDT = 0x3000, PML4 = 0x10000, HANDLER = 0x100000, STACK_TOP = 0x180000,
+    static final long GDT = 0x1000, IDT = 0x3000, TSS = 0x5000, IST_STACK = 0x17F400, PML4 = 0x10000, HANDLER = 0x100000, STACK_TOP = 0x180000,
             CODE = 0x200000, BUFFER = 0x3FE000, UNMAPPED = 0x400000;
     static final int STACK_BYTES = 0x1000, BUFFER_BYTES = 4096;
 
@@ -52,7 +52,11 @@ class TranslationDifferentialTest {
         }
     }
 
-    /** One machine: 4 MiB identity-mapped by two 2 MiB pages (above: not present, for #PF), an IDT whose every gate leads to OUT 0xF4. */
+    /**
+     * One machine: 4 MiB identity-mapped by two 2 MiB pages (above: not present, for #PF), an IDT
+     * whose every gate leads to OUT 0xF4; #PF's gate switches to IST1 (in the compared stack page),
+     * so a push or pop with RSP not present is delivered (SDM Vol. 3 §6.14.5) and its frame compared.
+     */
     static final class Machine {
         final TestMachine m = new TestMachine(4 << 20);
         final X86Cpu cpu = m.cpu(0);
@@ -65,10 +69,12 @@ class TranslationDifferentialTest {
             mem.write(0x11000, 8, 0x12000 | 3);
             for (int i = 0; i < 2; i++) mem.write(0x12000 + i * 8L, 8, (i * 0x200000L) | 0x83);
             for (int v = 0; v < 32; v++) {
-                long lo = (HANDLER & 0xFFFF) | (0x08L << 16) | (0xEL << 40) | (1L << 47) | ((HANDLER >>> 16) << 48);
+                long ist = v == CpuException.PF ? 1 : 0;
+                long lo = (HANDLER & 0xFFFF) | (0x08L << 16) | (ist << 32) | (0xEL << 40) | (1L << 47) | ((HANDLER >>> 16) << 48);
                 mem.write(IDT + v * 16L, 8, lo);
                 mem.write(IDT + v * 16L + 8, 8, 0);
             }
+            mem.write(TSS + 0x24, 8, IST_STACK);
             mem.write(HANDLER, 1, 0xE6);
             mem.write(HANDLER + 1, 1, 0xF4);
             cpu.executor.translation(translation);
@@ -86,6 +92,8 @@ class TranslationDifferentialTest {
             s.gdtLimit = 0x17;
             s.idtBase = IDT;
             s.idtLimit = 32 * 16 - 1;
+            s.segBase[CpuState.TR] = TSS;
+            s.segLimit[CpuState.TR] = 0x67;
             s.cr2 = 0;
             s.cr4 |= 0x600; // OSFXSR, OSXMMEXCPT: the generator emits SSE (SDM Vol. 3 §13.1.3)
             System.arraycopy(gpr, 0, s.gpr, 0, 16);
@@ -152,7 +160,7 @@ class TranslationDifferentialTest {
             out.write(0x66); out.write(0x8B); out.write(0x0D); le(out, -rnd.nextInt(64), 4);          // mov cx, [rip + d]
         }
         if (shape == Shape.FAULTING_STRAIGHT) {
-            switch (rnd.nextInt(5)) {
+            switch (rnd.nextInt(6)) {
                 case 0 -> { out.write(0x0F); out.write(0x0B); } // ud2: #UD
                 case 3 -> {
                     // mov rax, 1 << 63; cqo; mov rcx, -1; idiv rcx: the quotient 2^63 does not fit, #DE (SDM Vol. 2A IDIV)
@@ -160,6 +168,16 @@ class TranslationDifferentialTest {
                     out.write(0x48); out.write(0x99);
                     out.write(0x48); out.write(0xC7); out.write(0xC1); le(out, -1, 4);
                     out.write(0x48); out.write(0xF7); out.write(0xF9);
+                }
+                case 5 -> {
+                    // mov rsp, not present; then push rbx, call, pop rax or ret: #PF with RSP as before (SDM Vol. 2B PUSH, POP)
+                    out.write(0x48); out.write(0xC7); out.write(0xC4); le(out, UNMAPPED + 0x800 + 8 * rnd.nextInt(64), 4);
+                    switch (rnd.nextInt(4)) {
+                        case 0 -> out.write(0x53);
+                        case 1 -> { out.write(0xE8); le(out, 0, 4); }
+                        case 2 -> out.write(0x58);
+                        default -> out.write(0xC3);
+                    }
                 }
                 case 4 -> { out.write(0x31); out.write(0xC9); out.write(0x48); out.write(0xF7); out.write(0xF1); } // xor ecx, ecx; div rcx: #DE
                 case 1 -> { out.write(0x48); out.write(0x8B); out.write(0x04); out.write(0x25); le(out, UNMAPPED + rnd.nextInt(0x1000), 4); } // mov rax, [abs]: #PF
