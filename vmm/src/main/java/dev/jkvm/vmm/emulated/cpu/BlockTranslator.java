@@ -9,11 +9,13 @@ import java.lang.classfile.ClassFile;
 import java.lang.classfile.ClassHierarchyResolver;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
+import java.lang.classfile.instruction.SwitchCase;
 import java.lang.classfile.TypeKind;
 import java.lang.constant.ClassDesc;
 import java.lang.constant.ConstantDescs;
 import java.lang.constant.DynamicConstantDesc;
 import java.lang.constant.MethodTypeDesc;
+import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.ArrayList;
@@ -63,6 +65,8 @@ final class BlockTranslator {
             CD_EXCEPTION = desc(CpuException.class), CD_FLAGS_OPS = desc(Flags.class);
     static final ClassDesc CD_LONGS = CD_long.arrayType();
     private static final MethodTypeDesc RUN = MethodTypeDesc.of(CD_long, CD_EXECUTOR, CD_long, CD_long);
+    /** The generated class's field: which block of the region an instance enters at. */
+    private static final String ENTRY = "entry";
 
     private static final ClassFile CLASS_FILE = ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(
             ClassHierarchyResolver.defaultResolver().orElse(
@@ -76,8 +80,12 @@ final class BlockTranslator {
     final int threshold;
 
     BlockTranslator(Mode mode) {
+        this(mode, mode == Mode.ALWAYS ? 0 : THRESHOLD);
+    }
+
+    BlockTranslator(Mode mode, int threshold) {
         this.mode = mode;
-        this.threshold = mode == Mode.ALWAYS ? 0 : THRESHOLD;
+        this.threshold = threshold;
     }
 
     /** The mode named by the system property; one line naming the accepted values when it is misspelt. */
@@ -109,17 +117,27 @@ final class BlockTranslator {
             region = new TranslationRegion(block);
             bytes = generate(region);
         }
-        TranslatedBlock t;
+        TranslatedBlock[] entries = new TranslatedBlock[region.blocks.size()];
         try {
             MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClassWithClassData(bytes, region.insns(), true);
-            t = (TranslatedBlock) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class)).invoke();
+            MethodHandle constructor = hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class, int.class));
+            for (int j = 0; j < entries.length; j++) entries[j] = (TranslatedBlock) constructor.invoke(j);
         } catch (Throwable e) {
             throw new IllegalStateException("translating the block at guest-physical 0x"
                     + Long.toHexString(block.physical) + " failed: " + e, e);
         }
+        // Every block of the region is an entry of the same method: the run loop resumes a guest loop
+        // in its middle (after a budget or event exit) without interpreting it into a second region.
+        for (int j = 0; j < entries.length; j++) {
+            DecodedBlock b = region.blocks.get(j);
+            pages.translations.put(b, entries[j]);
+            if (j > 0 && b.translated == null) {
+                b.translated = entries[j];
+                cache.translatedBlocks++;
+            }
+        }
         cache.translatedBlocks++;
-        pages.translations.put(block, t);
-        return t;
+        return entries[0];
     }
 
     /** HotSpot compiles no method longer than 8000 bytecode bytes (DontCompileHugeMethods): stay below. */
@@ -152,9 +170,11 @@ final class BlockTranslator {
         return CLASS_FILE.build(self, clb -> {
             clb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER);
             clb.withSuperclass(CD_BLOCK);
-            clb.withMethodBody(ConstantDescs.INIT_NAME, ConstantDescs.MTD_void, 0, cob -> cob
-                    .aload(0).invokespecial(CD_BLOCK, ConstantDescs.INIT_NAME, ConstantDescs.MTD_void).return_());
-            clb.withMethodBody("run", RUN, ClassFile.ACC_FINAL, cob -> new Body(cob, region).emit());
+            clb.withField(ENTRY, CD_int, ClassFile.ACC_PRIVATE | ClassFile.ACC_FINAL);
+            clb.withMethodBody(ConstantDescs.INIT_NAME, MethodTypeDesc.of(CD_void, CD_int), 0, cob -> cob
+                    .aload(0).invokespecial(CD_BLOCK, ConstantDescs.INIT_NAME, ConstantDescs.MTD_void)
+                    .aload(0).iload(1).putfield(self, ENTRY, CD_int).return_());
+            clb.withMethodBody("run", RUN, ClassFile.ACC_FINAL, cob -> new Body(cob, region, self).emit());
         });
     }
 
@@ -171,7 +191,10 @@ final class BlockTranslator {
         private final Label[] starts;
         private final List<Runnable> handlerCode = new ArrayList<>();
 
-        Body(CodeBuilder cob, TranslationRegion region) {
+        private final ClassDesc self;
+
+        Body(CodeBuilder cob, TranslationRegion region, ClassDesc self) {
+            this.self = self;
             this.cob = cob;
             this.region = region;
             this.block = region.blocks.get(0);
@@ -214,12 +237,31 @@ final class BlockTranslator {
             cob.lconst_0().lstore(done);
             flags.init();
             cob.aload(EX).getfield(CD_EXECUTOR, "cpu", CD_CPU).getfield(CD_CPU, "mmu", CD_MMU).astore(mmu);
+            entry();
             int first = 0;
             for (int i = 0; i < region.blocks.size(); i++) {
                 emitBlock(i, first);
                 first += region.blocks.get(i).insns.length;
             }
             for (Runnable h : handlerCode) h.run();
+        }
+
+        /**
+         * To the instance's entry block: {@code rip} is that block's address, and becomes the
+         * region's entry block's (every offset is relative to it).
+         */
+        private void entry() {
+            int n = region.blocks.size();
+            if (n == 1) return;
+            Label[] cases = new Label[n];
+            List<SwitchCase> table = new ArrayList<>();
+            for (int j = 0; j < n; j++) table.add(SwitchCase.of(j, cases[j] = cob.newLabel()));
+            cob.aload(0).getfield(self, ENTRY, CD_int).tableswitch(0, n - 1, starts[0], table);
+            for (int j = 0; j < n; j++) {
+                cob.labelBinding(cases[j]);
+                if (j > 0) cob.lload(RIP).ldc(region.offsets.get(j)).lsub().lstore(RIP);
+                cob.goto_(starts[j]);
+            }
         }
 
         /** Block {@code i} of the region, whose first instruction is the class data's {@code first}. */

@@ -220,6 +220,54 @@ class TranslationDifferentialTest {
         for (int i = 0; i < bytes; i++) out.write((int) (v >>> (8 * i)));
     }
 
+    /**
+     * A guest loop longer than one run's budget (X86Cpu's 20,000 instructions) with a forward
+     * branch inside: translated after two executions of a block, one region covers the loop's
+     * blocks, and each budget exit leaves it at a block transfer, so the run loop resumes at the
+     * loop's head or in the region's middle (BlockTranslator's entry per block). Returns the code
+     * at CODE: {@code mov ecx, n; top: mov rax, rcx; and eax, m; jnz skip; add rbx, rcx;
+     * lea rdx, [rbx + rbx * 2]; skip: xor rsi, rax; add rdi, rsi; sub rcx, 1; jnz top; out 0xF4, al}.
+     */
+    static byte[] longLoop(Random rnd) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(0xB9); le(out, 20_000 + rnd.nextInt(20_000), 4);
+        int top = out.size();
+        out.writeBytes(new byte[] {0x48, (byte) 0x89, (byte) 0xC8});
+        out.writeBytes(new byte[] {(byte) 0x83, (byte) 0xE0, (byte) (1 + rnd.nextInt(7))});
+        out.writeBytes(new byte[] {0x75, 7});
+        out.writeBytes(new byte[] {0x48, 0x01, (byte) 0xCB});
+        out.writeBytes(new byte[] {0x48, (byte) 0x8D, 0x14, 0x5B});
+        out.writeBytes(new byte[] {0x48, 0x31, (byte) 0xC6});
+        out.writeBytes(new byte[] {0x48, 0x01, (byte) 0xF7});
+        out.writeBytes(new byte[] {0x48, (byte) 0x83, (byte) 0xE9, 0x01});
+        out.write(0x75); out.write(top - (out.size() + 1));
+        out.write(0xE6); out.write(0xF4);
+        return out.toByteArray();
+    }
+
+    @Test
+    void regionsEnteredInTheirMiddleAgreeWithTheInterpreter() {
+        Machine off = new Machine("off");
+        Machine on = new Machine("off");
+        on.cpu.executor.translationThreshold(2);
+        List<String> failures = new ArrayList<>();
+        for (int i = 0; i < 20 && failures.size() < 3; i++) {
+            Random rnd = new Random(0x3A1D_0000L + i);
+            byte[] code = longLoop(rnd);
+            long[] gpr = new long[16];
+            for (int r = 0; r < 16; r++) gpr[r] = rnd.nextLong();
+            gpr[CpuState.RSP] = STACK_TOP - 0x100;
+            long rflags = 0x2 | (rnd.nextLong() & Flags.ARITH);
+            byte[] none = new byte[0];
+            String a = off.run(code, none, none, gpr, rflags, new long[32]);
+            String b = on.run(code, none, none, gpr, rflags, new long[32]);
+            if (!a.startsWith("exit PORT_OUT null port f4")) failures.add("loop " + i + " did not end at its OUT:\n" + a);
+            if (!a.equals(b)) failures.add("loop " + i + " differs:\n--- interpreted\n" + a + "--- translated\n" + b);
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+        assertTrue(on.cpu.executor.cache().translatedBlocks > 1, "the loop was not translated");
+    }
+
     @Test
     void translatedBlocksAgreeWithTheInterpreter() {
         Machine off = new Machine("off");
