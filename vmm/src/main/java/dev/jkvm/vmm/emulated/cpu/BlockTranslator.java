@@ -23,9 +23,10 @@ import java.util.List;
 
 /**
  * Translates hot 64-bit {@link DecodedBlock}s to JVM bytecode with the JDK's class-file API
- * (JEP 484), one hidden class per block defined in this package (so the generated code calls the
- * executor's package-private entries) with the block's {@link Insn}s as class data (loaded as
- * dynamic constants, which the JIT folds).
+ * (JEP 484), one hidden class per {@link TranslationRegion} defined in this package (so the
+ * generated code calls the executor's package-private entries) with the region's {@link Insn}s as
+ * class data (loaded as dynamic constants, which the JIT folds), and one instance per block of the
+ * region, each entering the method at its block.
  *
  * <p>The generated {@code run} keeps the interpreter's contract exactly: RIP is stored before
  * each instruction; each instruction's bytecode range has its own exception handler that tells
@@ -33,7 +34,8 @@ import java.util.List;
  * instruction that may store, the {@link CodePages#invalidations} check ends the block when its
  * own page was written. Families with a register or simple memory form are emitted inline by
  * {@link InlineEmitter}, their flags kept in locals until read ({@link PendingFlags}); every other
- * instruction is a call to {@link Executor#execute} with its Insn. A block whose last instruction branched back to its own start loops inside the method.
+ * instruction is a call to {@link Executor#execute} with its Insn. Control goes from block to
+ * block of the region inside the method, with the run loop's checks ({@code Body.loopChecks}).
  *
  * <p>Only 64-bit code is translated: 16- and 32-bit blocks need the per-entry CS-limit check and
  * RIP wrap-around, and stay interpreted (they run once at boot).
