@@ -16,10 +16,12 @@ import java.lang.constant.MethodTypeDesc;
 /**
  * Bytecode for the hot instruction families with the Insn's fields folded as constants: exactly
  * the operations of {@link Executor}'s handlers for them (register and immediate ALU with lazy
- * flags kept pending in locals, {@link PendingFlags}; MOV/LEA/MOVZX loads and stores with a 64-bit address, INC/DEC, TEST/CMP, Jcc/JMP,
- * CMOVcc/SETcc, PUSH/POP/CALL/RET near; a final Jcc/JMP is the translator's) in 32- and 64-bit operand sizes. Anything else, and any
- * form with a byte or 16-bit operand (legacy high-byte registers, merges), ADC/SBB and LOCK, is
- * left to the interpreter's code: {@link #emit} returns false.
+ * flags kept pending in locals by {@link PendingFlags}, MOV/LEA/MOVZX loads and stores with a
+ * 64-bit address, INC/DEC, TEST/CMP, IMUL, DIV/IDIV r64 whose dividend fits 64 bits, Jcc/JMP,
+ * CMOVcc/SETcc, PUSH/POP/CALL/RET near; a final Jcc/JMP is the translator's) in 32- and 64-bit
+ * operand sizes. Anything else, and any form with a byte or 16-bit operand (legacy high-byte
+ * registers, merges), ADC/SBB and LOCK, is left to the interpreter's code: {@link #emit} returns
+ * false.
  */
 final class InlineEmitter {
     private static final long M32 = 0xFFFF_FFFFL;
@@ -183,7 +185,7 @@ final class InlineEmitter {
             }
             case Handler.SETCC -> {
                 if (in.mod != 3 || (in.rm >= 4 && in.rm < 8 && in.rex == 0)) return false;
-                Label no = cob.newLabel(), done = cob.newLabel();
+                Label no = cob.newLabel();
                 cob.aload(body.g).loadConstant(in.rm).laload().loadConstant(~0xFFL).land().lstore(body.a);
                 body.flags.jumpUnless(in.ext, no);
                 cob.lload(body.a).lconst_1().lor().lstore(body.a);
