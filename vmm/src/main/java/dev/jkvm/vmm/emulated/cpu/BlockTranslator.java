@@ -212,7 +212,7 @@ final class BlockTranslator {
             r = cob.allocateLocal(TypeKind.LONG);
             o = cob.allocateLocal(TypeKind.LONG);
             flags = new PendingFlags(cob, f, cob.allocateLocal(TypeKind.LONG), cob.allocateLocal(TypeKind.LONG),
-                    cob.allocateLocal(TypeKind.LONG));
+                    cob.allocateLocal(TypeKind.LONG), cob.allocateLocal(TypeKind.LONG));
             thrown = cob.allocateLocal(TypeKind.REFERENCE);
             starts = new Label[region.blocks.size()];
             for (int i = 0; i < starts.length; i++) starts[i] = cob.newLabel();

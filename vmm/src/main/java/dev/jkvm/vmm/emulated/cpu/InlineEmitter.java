@@ -1,8 +1,6 @@
 package dev.jkvm.vmm.emulated.cpu;
 
 import static dev.jkvm.vmm.emulated.cpu.BlockTranslator.CD_EXECUTOR;
-import static dev.jkvm.vmm.emulated.cpu.BlockTranslator.CD_FLAGS;
-import static dev.jkvm.vmm.emulated.cpu.BlockTranslator.CD_FLAGS_OPS;
 import static dev.jkvm.vmm.emulated.cpu.BlockTranslator.CD_MMU;
 import static dev.jkvm.vmm.emulated.cpu.BlockTranslator.CD_STATE;
 import static java.lang.constant.ConstantDescs.CD_int;
@@ -25,8 +23,7 @@ import java.lang.constant.MethodTypeDesc;
  */
 final class InlineEmitter {
     private static final long M32 = 0xFFFF_FFFFL;
-    private static final MethodTypeDesc RECORD_INC_DEC = MethodTypeDesc.of(CD_void, CD_FLAGS, CD_int, CD_long, CD_long, CD_int),
-            READ = MethodTypeDesc.of(CD_long, CD_int, CD_long, CD_int),
+    private static final MethodTypeDesc READ = MethodTypeDesc.of(CD_long, CD_int, CD_long, CD_int),
             WRITE = MethodTypeDesc.of(CD_void, CD_int, CD_long, CD_int, CD_long),
             PUSH = MethodTypeDesc.of(CD_void, CD_long, CD_int),
             POP = MethodTypeDesc.of(CD_long, CD_int);
@@ -78,15 +75,12 @@ final class InlineEmitter {
             case Handler.INC_R64, Handler.INC_R32, Handler.DEC_R64, Handler.DEC_R32 -> {
                 int sz = h == Handler.INC_R64 || h == Handler.DEC_R64 ? 8 : 4;
                 boolean inc = h == Handler.INC_R64 || h == Handler.INC_R32;
-                // INC/DEC keep CF (SDM Vol. 2A INC): recordIncDec reads it from the LazyFlags fields.
-                body.flags.materialize();
                 loadReg(in.dst, sz);
                 cob.lstore(body.a);
                 cob.lload(body.a).lconst_1();
                 if (inc) cob.ladd(); else cob.lsub();
                 cob.lstore(body.r);
-                cob.aload(body.f).loadConstant(inc ? Flags.INC : Flags.DEC).lload(body.a).lload(body.r).loadConstant(sz)
-                        .invokestatic(CD_FLAGS_OPS, "recordIncDec", RECORD_INC_DEC);
+                body.flags.setIncDec(inc ? Flags.INC : Flags.DEC, body.a, body.r, sz);
                 storeReg(in.dst, sz, () -> cob.lload(body.r));
                 return true;
             }

@@ -29,25 +29,28 @@ final class PendingFlags {
     /** No pending flags: the {@link LazyFlags} fields are the current ones. */
     static final int NONE = -1;
     private static final MethodTypeDesc RECORD = MethodTypeDesc.of(CD_void, CD_FLAGS, CD_int, CD_long, CD_long, CD_long, CD_int),
+            RECORD_CARRY = MethodTypeDesc.of(CD_void, CD_FLAGS, CD_int, CD_long, CD_long, CD_long, CD_int, CD_long),
+            CF = MethodTypeDesc.of(CD_long, CD_FLAGS),
             CONDITION = MethodTypeDesc.of(CD_boolean, CD_FLAGS, CD_int);
 
     private final CodeBuilder cob;
-    /** Locals: the LazyFlags reference, and the pending operation's dst, src and result. */
-    private final int f, dst, src, result;
+    /** Locals: the LazyFlags reference, the pending operation's dst, src and result, and CF kept by INC/DEC. */
+    private final int f, dst, src, result, carry;
     /** The pending operation (a {@link Flags} op) and its operand size at this point of the emission, or {@link #NONE}. */
     int op = NONE, size;
 
-    PendingFlags(CodeBuilder cob, int f, int dst, int src, int result) {
+    PendingFlags(CodeBuilder cob, int f, int dst, int src, int result, int carry) {
         this.cob = cob;
         this.f = f;
         this.dst = dst;
         this.src = src;
         this.result = result;
+        this.carry = carry;
     }
 
     /** Emits the zeroing of the locals at the method's entry (definitely assigned for every handler). */
     void init() {
-        cob.lconst_0().lstore(dst).lconst_0().lstore(src).lconst_0().lstore(result);
+        cob.lconst_0().lstore(dst).lconst_0().lstore(src).lconst_0().lstore(result).lconst_0().lstore(carry);
     }
 
     /** An inlined instruction set the flags: {@code op} of the longs in locals {@code a} and {@code b} (-1: zero) giving {@code r}. */
@@ -61,6 +64,51 @@ final class PendingFlags {
         this.size = size;
     }
 
+    /**
+     * INC or DEC ({@code op}) of the long in local {@code a} giving {@code r}: they keep CF (SDM
+     * Vol. 2A INC, DEC), so the carry of the flags before is computed first, as
+     * {@link Flags#recordIncDec} takes it from {@link Flags#cf}: from the locals after ADD, SUB,
+     * a logic operation or IMUL, unchanged after INC/DEC, else from {@link LazyFlags}.
+     */
+    void setIncDec(int op, int a, int r, int size) {
+        switch (this.op) {
+            case Flags.INC, Flags.DEC -> { }
+            case Flags.LOGIC -> cob.lconst_0().lstore(carry);
+            case Flags.ADD, Flags.SUB -> {
+                // ADD: the result below dst; SUB: dst below src (unsigned, at the operand size).
+                int sh = 64 - (this.size << 3);
+                operand(this.op == Flags.ADD ? result : dst, sh, true);
+                operand(this.op == Flags.ADD ? dst : src, sh, true);
+                cob.lcmp();
+                bit(Less.LT);
+            }
+            case Flags.MUL -> {
+                cob.lload(src).lconst_0().lcmp();
+                bit(Less.NE);
+            }
+            default -> cob.aload(f).invokestatic(CD_FLAGS_OPS, "cf", CF).lstore(carry);
+        }
+        cob.lload(a).lstore(dst).lconst_1().lstore(src).lload(r).lstore(result);
+        this.op = op;
+        this.size = size;
+    }
+
+    /** The lcmp result on the stack: the carry local = 1 (CF) when {@code relation} holds of it, else 0. */
+    private void bit(Less relation) {
+        Label yes = cob.newLabel(), done = cob.newLabel();
+        switch (relation) {
+            case LT -> cob.iflt(yes);
+            case LE -> cob.ifle(yes);
+            case EQ -> cob.ifeq(yes);
+            case NE -> cob.ifne(yes);
+        }
+        cob.lconst_0().goto_(done);
+        cob.labelBinding(yes);
+        cob.lconst_1();
+        cob.labelBinding(done);
+        cob.lstore(carry);
+    }
+
     /** Writes the pending flags into {@link LazyFlags}; none are pending afterwards. */
     void materialize() {
         if (op != NONE) record(op, size);
@@ -70,8 +118,9 @@ final class PendingFlags {
     /** Emits the {@link LazyFlags} write of pending state {@code op}/{@code size} (a path that leaves; the emission state is unchanged). */
     void record(int op, int size) {
         if (op == NONE) return;
-        cob.aload(f).loadConstant(op).lload(dst).lload(src).lload(result).loadConstant(size)
-                .invokestatic(CD_FLAGS_OPS, "record", RECORD);
+        cob.aload(f).loadConstant(op).lload(dst).lload(src).lload(result).loadConstant(size);
+        if (op == Flags.INC || op == Flags.DEC) cob.lload(carry).invokestatic(CD_FLAGS_OPS, "recordCarry", RECORD_CARRY);
+        else cob.invokestatic(CD_FLAGS_OPS, "record", RECORD);
     }
 
     /**
@@ -110,7 +159,7 @@ final class PendingFlags {
         cob.aload(f).loadConstant(cc).invokestatic(CD_FLAGS_OPS, "condition", CONDITION).ifeq(target);
     }
 
-    private enum Less { LT, LE, EQ }
+    private enum Less { LT, LE, EQ, NE }
 
     /** The lcmp result on the stack: jump to {@code target} when the relation is false (or true when {@code negated}). */
     private void jump(Less relation, boolean negated, Label target) {
@@ -118,6 +167,7 @@ final class PendingFlags {
             case LT -> { if (negated) cob.iflt(target); else cob.ifge(target); }
             case LE -> { if (negated) cob.ifle(target); else cob.ifgt(target); }
             case EQ -> { if (negated) cob.ifeq(target); else cob.ifne(target); }
+            case NE -> { if (negated) cob.ifne(target); else cob.ifeq(target); }
         }
     }
 
