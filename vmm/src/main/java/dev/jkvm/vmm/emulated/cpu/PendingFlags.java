@@ -13,9 +13,9 @@ import java.lang.constant.MethodTypeDesc;
 
 /**
  * The lazy flags of the last inlined flag-setting instruction of a translated region, kept in
- * three Java locals (its operands and result) while its operation and size are known at
- * translation time, instead of being stored into the vCPU's {@link LazyFlags} by every ALU
- * instruction. A Jcc, CMOVcc or SETcc after CMP/SUB or a logic operation then compiles to one
+ * Java locals (its operands and result, and the CF that INC/DEC keep) while its operation and
+ * size are known at translation time, instead of being stored into the vCPU's {@link LazyFlags}
+ * by every ALU instruction. A Jcc, CMOVcc or SETcc after CMP/SUB or a logic operation then compiles to one
  * comparison of locals. The {@link LazyFlags} fields are written ({@link #materialize}) only where
  * something else may read them: before the interpreter's code, at every return to the run loop, in
  * a fault's handler, and before a jump to a block of the region that may look at them before it
