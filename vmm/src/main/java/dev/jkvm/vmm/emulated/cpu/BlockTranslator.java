@@ -9,11 +9,13 @@ import java.lang.classfile.ClassFile;
 import java.lang.classfile.ClassHierarchyResolver;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
+import java.lang.classfile.instruction.SwitchCase;
 import java.lang.classfile.TypeKind;
 import java.lang.constant.ClassDesc;
 import java.lang.constant.ConstantDescs;
 import java.lang.constant.DynamicConstantDesc;
 import java.lang.constant.MethodTypeDesc;
+import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.ArrayList;
@@ -21,17 +23,19 @@ import java.util.List;
 
 /**
  * Translates hot 64-bit {@link DecodedBlock}s to JVM bytecode with the JDK's class-file API
- * (JEP 484), one hidden class per block defined in this package (so the generated code calls the
- * executor's package-private entries) with the block's {@link Insn}s as class data (loaded as
- * dynamic constants, which the JIT folds).
+ * (JEP 484), one hidden class per {@link TranslationRegion} defined in this package (so the
+ * generated code calls the executor's package-private entries) with the region's {@link Insn}s as
+ * class data (loaded as dynamic constants, which the JIT folds), and one instance per block of the
+ * region, each entering the method at its block.
  *
  * <p>The generated {@code run} keeps the interpreter's contract exactly: RIP is stored before
  * each instruction; each instruction's bytecode range has its own exception handler that tells
  * the executor how many instructions retired and where the faulting one starts; after an
  * instruction that may store, the {@link CodePages#invalidations} check ends the block when its
  * own page was written. Families with a register or simple memory form are emitted inline by
- * {@link InlineEmitter}; every other instruction is a call to {@link Executor#execute} with its
- * Insn. A block whose last instruction branched back to its own start loops inside the method.
+ * {@link InlineEmitter}, their flags kept in locals until read ({@link PendingFlags}); every other
+ * instruction is a call to {@link Executor#execute} with its Insn. Control goes from block to
+ * block of the region inside the method, with the run loop's checks ({@code Body.loopChecks}).
  *
  * <p>Only 64-bit code is translated: 16- and 32-bit blocks need the per-entry CS-limit check and
  * RIP wrap-around, and stay interpreted (they run once at boot).
@@ -63,6 +67,8 @@ final class BlockTranslator {
             CD_EXCEPTION = desc(CpuException.class), CD_FLAGS_OPS = desc(Flags.class);
     static final ClassDesc CD_LONGS = CD_long.arrayType();
     private static final MethodTypeDesc RUN = MethodTypeDesc.of(CD_long, CD_EXECUTOR, CD_long, CD_long);
+    /** The generated class's field: which block of the region an instance enters at. */
+    private static final String ENTRY = "entry";
 
     private static final ClassFile CLASS_FILE = ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(
             ClassHierarchyResolver.defaultResolver().orElse(
@@ -76,8 +82,12 @@ final class BlockTranslator {
     final int threshold;
 
     BlockTranslator(Mode mode) {
+        this(mode, mode == Mode.ALWAYS ? 0 : THRESHOLD);
+    }
+
+    BlockTranslator(Mode mode, int threshold) {
         this.mode = mode;
-        this.threshold = mode == Mode.ALWAYS ? 0 : THRESHOLD;
+        this.threshold = threshold;
     }
 
     /** The mode named by the system property; one line naming the accepted values when it is misspelt. */
@@ -109,17 +119,27 @@ final class BlockTranslator {
             region = new TranslationRegion(block);
             bytes = generate(region);
         }
-        TranslatedBlock t;
+        TranslatedBlock[] entries = new TranslatedBlock[region.blocks.size()];
         try {
             MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClassWithClassData(bytes, region.insns(), true);
-            t = (TranslatedBlock) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class)).invoke();
+            MethodHandle constructor = hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class, int.class));
+            for (int j = 0; j < entries.length; j++) entries[j] = (TranslatedBlock) constructor.invoke(j);
         } catch (Throwable e) {
             throw new IllegalStateException("translating the block at guest-physical 0x"
                     + Long.toHexString(block.physical) + " failed: " + e, e);
         }
+        // Every block of the region is an entry of the same method: the run loop resumes a guest loop
+        // in its middle (after a budget or event exit) without interpreting it into a second region.
+        for (int j = 0; j < entries.length; j++) {
+            DecodedBlock b = region.blocks.get(j);
+            pages.translations.put(b, entries[j]);
+            if (j > 0 && b.translated == null) {
+                b.translated = entries[j];
+                cache.translatedBlocks++;
+            }
+        }
         cache.translatedBlocks++;
-        pages.translations.put(block, t);
-        return t;
+        return entries[0];
     }
 
     /** HotSpot compiles no method longer than 8000 bytecode bytes (DontCompileHugeMethods): stay below. */
@@ -152,9 +172,11 @@ final class BlockTranslator {
         return CLASS_FILE.build(self, clb -> {
             clb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER);
             clb.withSuperclass(CD_BLOCK);
-            clb.withMethodBody(ConstantDescs.INIT_NAME, ConstantDescs.MTD_void, 0, cob -> cob
-                    .aload(0).invokespecial(CD_BLOCK, ConstantDescs.INIT_NAME, ConstantDescs.MTD_void).return_());
-            clb.withMethodBody("run", RUN, ClassFile.ACC_FINAL, cob -> new Body(cob, region).emit());
+            clb.withField(ENTRY, CD_int, ClassFile.ACC_PRIVATE | ClassFile.ACC_FINAL);
+            clb.withMethodBody(ConstantDescs.INIT_NAME, MethodTypeDesc.of(CD_void, CD_int), 0, cob -> cob
+                    .aload(0).invokespecial(CD_BLOCK, ConstantDescs.INIT_NAME, ConstantDescs.MTD_void)
+                    .aload(0).iload(1).putfield(self, ENTRY, CD_int).return_());
+            clb.withMethodBody("run", RUN, ClassFile.ACC_FINAL, cob -> new Body(cob, region, self).emit());
         });
     }
 
@@ -165,11 +187,16 @@ final class BlockTranslator {
         final DecodedBlock block;
         // Parameters: this 0, ex 1, rip 2-3, max 4-5.
         static final int EX = 1, RIP = 2, MAX = 4;
-        final int s, g, f, pages, inv, done, mmu, a, b, r, thrown;
+        final int s, g, f, pages, inv, done, mmu, a, b, r, o, thrown;
+        /** The flags of the last inlined flag-setting instruction, in locals until something reads them. */
+        final PendingFlags flags;
         private final Label[] starts;
         private final List<Runnable> handlerCode = new ArrayList<>();
 
-        Body(CodeBuilder cob, TranslationRegion region) {
+        private final ClassDesc self;
+
+        Body(CodeBuilder cob, TranslationRegion region, ClassDesc self) {
+            this.self = self;
             this.cob = cob;
             this.region = region;
             this.block = region.blocks.get(0);
@@ -183,6 +210,9 @@ final class BlockTranslator {
             a = cob.allocateLocal(TypeKind.LONG);
             b = cob.allocateLocal(TypeKind.LONG);
             r = cob.allocateLocal(TypeKind.LONG);
+            o = cob.allocateLocal(TypeKind.LONG);
+            flags = new PendingFlags(cob, f, cob.allocateLocal(TypeKind.LONG), cob.allocateLocal(TypeKind.LONG),
+                    cob.allocateLocal(TypeKind.LONG), cob.allocateLocal(TypeKind.LONG));
             thrown = cob.allocateLocal(TypeKind.REFERENCE);
             starts = new Label[region.blocks.size()];
             for (int i = 0; i < starts.length; i++) starts[i] = cob.newLabel();
@@ -207,7 +237,9 @@ final class BlockTranslator {
             cob.aload(EX).getfield(CD_EXECUTOR, "pages", CD_PAGES).astore(pages);
             cob.aload(pages).getfield(CD_PAGES, "invalidations", CD_int).istore(inv);
             cob.lconst_0().lstore(done);
+            flags.init();
             cob.aload(EX).getfield(CD_EXECUTOR, "cpu", CD_CPU).getfield(CD_CPU, "mmu", CD_MMU).astore(mmu);
+            entry();
             int first = 0;
             for (int i = 0; i < region.blocks.size(); i++) {
                 emitBlock(i, first);
@@ -216,12 +248,32 @@ final class BlockTranslator {
             for (Runnable h : handlerCode) h.run();
         }
 
+        /**
+         * To the instance's entry block: {@code rip} is that block's address, and becomes the
+         * region's entry block's (every offset is relative to it).
+         */
+        private void entry() {
+            int n = region.blocks.size();
+            if (n == 1) return;
+            Label[] cases = new Label[n];
+            List<SwitchCase> table = new ArrayList<>();
+            for (int j = 0; j < n; j++) table.add(SwitchCase.of(j, cases[j] = cob.newLabel()));
+            cob.aload(0).getfield(self, ENTRY, CD_int).tableswitch(0, n - 1, starts[0], table);
+            for (int j = 0; j < n; j++) {
+                cob.labelBinding(cases[j]);
+                if (j > 0) cob.lload(RIP).ldc(region.offsets.get(j)).lsub().lstore(RIP);
+                cob.goto_(starts[j]);
+            }
+        }
+
         /** Block {@code i} of the region, whose first instruction is the class data's {@code first}. */
         private void emitBlock(int i, int first) {
             Insn[] insns = region.blocks.get(i).insns;
             long base = region.offsets.get(i);
             int n = insns.length;
             cob.labelBinding(starts[i]);
+            // Every jump here wrote the pending flags, or this block overwrites them before any use (transfer).
+            flags.op = PendingFlags.NONE;
             long offset = base;
             InlineEmitter inline = new InlineEmitter(this);
             for (int k = 0; k < n; k++) {
@@ -229,15 +281,17 @@ final class BlockTranslator {
                 long startOffset = offset;
                 offset += in.length;
                 if (k == n - 1 && directBranch(in)) {
-                    branch(in, offset, n);
+                    branch(in, base, offset, n);
                     return;
                 }
                 Label start = cob.newBoundLabel();
+                int pendingOp = flags.op, pendingSize = flags.size;
                 // RIP is stored only for the interpreter's code (relative branches, RIP-relative operands,
                 // system instructions read it) and at every exit; inlined forms fold it: a fault's RIP comes
                 // from the handler.
                 boolean inlined = inline.emit(in, offset, first + k);
                 if (!inlined) {
+                    flags.materialize();
                     setRip(offset);
                     cob.aload(EX);
                     insn(first + k);
@@ -251,6 +305,7 @@ final class BlockTranslator {
                     // Instruction k of this block faulted: k more retired in it; RIP goes back to its start.
                     cob.labelBinding(handler);
                     cob.astore(thrown);
+                    flags.record(pendingOp, pendingSize);
                     cob.aload(EX).lload(done);
                     if (retiredBefore != 0) cob.ldc((long) retiredBefore).ladd();
                     cob.lload(RIP);
@@ -266,55 +321,71 @@ final class BlockTranslator {
                         if (mayBranchBack(in)) {
                             Label exit = cob.newLabel();
                             cob.aload(s).getfield(CD_STATE, "rip", CD_long).lload(RIP).lcmp().ifne(exit);
-                            loopChecks(0, exit);
+                            loopChecks(0, base, exit);
                             cob.labelBinding(exit);
                         }
                         cob.lload(done).lreturn();
                     } else if (in.handler == Handler.CALL_REL || in.handler == Handler.RET) {
+                        flags.materialize();
                         cob.lload(done).ldc((long) n).ladd().lreturn();
                     } else {
-                        transfer(n, offset); // cut at the length cap or the page end: falls through
+                        transfer(n, base, offset); // cut at the length cap or the page end: falls through
                     }
                 }
             }
         }
 
         /** The block's last instruction, a direct Jcc/JMP: both ways go on in the region where they can. */
-        private void branch(Insn in, long end, int n) {
+        private void branch(Insn in, long base, long end, int n) {
             Label fallThrough = cob.newLabel();
-            if (in.handler == Handler.JCC) {
-                cob.aload(f).loadConstant(in.ext)
-                        .invokestatic(CD_FLAGS_OPS, "condition", MethodTypeDesc.of(CD_boolean, CD_FLAGS, CD_int))
-                        .ifeq(fallThrough);
-            }
-            transfer(n, end + in.imm);
+            if (in.handler == Handler.JCC) flags.jumpUnless(in.ext, fallThrough);
+            int pendingOp = flags.op, pendingSize = flags.size;
+            transfer(n, base, end + in.imm);
             if (in.handler == Handler.JCC) {
                 cob.labelBinding(fallThrough);
-                transfer(n, end);
+                flags.op = pendingOp;
+                flags.size = pendingSize;
+                transfer(n, base, end);
             }
         }
 
         /**
-         * After a block of {@code n} instructions, control goes to {@code target} (relative to the
-         * entry): to that block's code when it is in the region and the run loop would have run it
+         * After a block of {@code n} instructions starting at {@code from}, control goes to {@code target}
+         * (both relative to the entry): to that block's code when it is in the region and the run loop would have run it
          * next (a whole block fits the budget, no event pending, the page unchanged); else RIP is
-         * set and the method returns to the run loop.
+         * set and the method returns to the run loop. The pending flags are written on the way out,
+         * and before the jump unless that block overwrites them before anything may read them.
          */
-        private void transfer(int n, long target) {
+        private void transfer(int n, long from, long target) {
             cob.lload(done).ldc((long) n).ladd().lstore(done);
             int next = region.indexOf(target);
             if (next >= 0) {
+                if (!InlineEmitter.flagsDeadAtEntry(region.blocks.get(next))) flags.materialize();
                 Label exit = cob.newLabel();
-                loopChecks(next, exit);
+                loopChecks(next, from, exit);
                 cob.labelBinding(exit);
             }
+            flags.materialize();
             setRip(target);
             cob.lload(done).lreturn();
         }
 
-        /** Goes to block {@code next} when it fits the budget and the run loop would go on; else to {@code exit}. */
-        private void loopChecks(int next, Label exit) {
+        /**
+         * Goes from the block at {@code from} to block {@code next} when it fits the budget and the run
+         * loop would go on; else to {@code exit}. The run loop's between-block checks (a pending event,
+         * the page version: {@link TranslatedBlock#mayLoop}) are made on backward jumps only, to a block
+         * at or below {@code from}: every cycle of the region has one (going round, addresses must fall
+         * somewhere), so a guest loop still checks once per iteration, and a forward chain is at most
+         * the region long. An interrupt is then recognised a few instructions later than the
+         * interpreter would, at another instruction boundary (SDM Vol. 3 §6.6 lets that be any); this
+         * vCPU's own stores to the page are caught after each store ({@link #storeCheck}).
+         */
+        private void loopChecks(int next, long from, Label exit) {
             cob.lload(MAX).lload(done).lsub().ldc((long) region.blocks.get(next).insns.length).lcmp().iflt(exit);
+            if (region.offsets.get(next) > from) {
+                cob.goto_(starts[next]);
+                return;
+            }
             cob.aload(EX).ldc(block.physical).ldc(block.version)
                     .invokestatic(CD_BLOCK, "mayLoop", MethodTypeDesc.of(CD_boolean, CD_EXECUTOR, CD_long, CD_int))
                     .ifeq(exit);
@@ -331,6 +402,7 @@ final class BlockTranslator {
             Label untouched = cob.newLabel();
             cob.aload(pages).ldc(block.physical).invokevirtual(CD_PAGES, "version", MethodTypeDesc.of(CD_int, CD_long))
                     .ldc(block.version).if_icmpeq(untouched);
+            flags.record(flags.op, flags.size);
             setRip(end);
             cob.lload(done).ldc((long) k + 1).ladd().lreturn();
             cob.labelBinding(untouched);

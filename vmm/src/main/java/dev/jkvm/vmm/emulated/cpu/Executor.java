@@ -68,6 +68,11 @@ public final class Executor {
         translator = new BlockTranslator(BlockTranslator.parse(mode));
     }
 
+    /** Translation on after {@code threshold} executions of a block (tests: regions of several blocks, entered in their middle). */
+    void translationThreshold(int threshold) {
+        translator = new BlockTranslator(BlockTranslator.Mode.ON, threshold);
+    }
+
     /** The decoded-block cache (for statistics and a later translator). */
     public DecodedCache cache() {
         return cache;
@@ -187,9 +192,10 @@ public final class Executor {
         long executions = ++block.executions;
         Insn[] insns = block.insns;
         int n = insns.length;
-        if (mode == Decoder.MODE64 && n <= max && executions > translator.threshold
-                && translator.mode != BlockTranslator.Mode.OFF) {
-            TranslatedBlock t = block.translated;
+        TranslatedBlock t = block.translated;
+        // A block that another block's region covers has its entry already (t set): used at once.
+        if (mode == Decoder.MODE64 && n <= max && translator.mode != BlockTranslator.Mode.OFF
+                && (t != null || executions > translator.threshold)) {
             if (t == null) t = block.translated = translator.translate(block, cache, pages);
             if (t != TranslatedBlock.INTERPRET) {
                 long done = t.run(this, rip, looping ? max : n);

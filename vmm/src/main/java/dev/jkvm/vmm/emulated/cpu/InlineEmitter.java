@@ -1,11 +1,8 @@
 package dev.jkvm.vmm.emulated.cpu;
 
 import static dev.jkvm.vmm.emulated.cpu.BlockTranslator.CD_EXECUTOR;
-import static dev.jkvm.vmm.emulated.cpu.BlockTranslator.CD_FLAGS;
-import static dev.jkvm.vmm.emulated.cpu.BlockTranslator.CD_FLAGS_OPS;
 import static dev.jkvm.vmm.emulated.cpu.BlockTranslator.CD_MMU;
 import static dev.jkvm.vmm.emulated.cpu.BlockTranslator.CD_STATE;
-import static java.lang.constant.ConstantDescs.CD_boolean;
 import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_long;
 import static java.lang.constant.ConstantDescs.CD_void;
@@ -17,21 +14,21 @@ import java.lang.constant.MethodTypeDesc;
 /**
  * Bytecode for the hot instruction families with the Insn's fields folded as constants: exactly
  * the operations of {@link Executor}'s handlers for them (register and immediate ALU with lazy
- * flags, MOV/LEA/MOVZX loads and stores with a 64-bit address, INC/DEC, TEST/CMP, Jcc/JMP,
- * CMOVcc/SETcc, PUSH/POP/CALL/RET near; a final Jcc/JMP is the translator's) in 32- and 64-bit operand sizes. Anything else, and any
- * form with a byte or 16-bit operand (legacy high-byte registers, merges), ADC/SBB and LOCK, is
- * left to the interpreter's code: {@link #emit} returns false.
+ * flags kept pending in locals by {@link PendingFlags}, MOV/LEA/MOVZX loads and stores with a
+ * 64-bit address, INC/DEC, TEST/CMP, IMUL, DIV/IDIV r64 whose dividend fits 64 bits, Jcc/JMP,
+ * CMOVcc/SETcc, PUSH/POP/CALL/RET near; a final Jcc/JMP is the translator's) in 32- and 64-bit
+ * operand sizes. Anything else, and any form with a byte or 16-bit operand (legacy high-byte
+ * registers, merges), ADC/SBB and LOCK, is left to the interpreter's code: {@link #emit} returns
+ * false.
  */
 final class InlineEmitter {
     private static final long M32 = 0xFFFF_FFFFL;
-    private static final MethodTypeDesc RECORD = MethodTypeDesc.of(CD_void, CD_FLAGS, CD_int, CD_long, CD_long, CD_long, CD_int),
-            RECORD_INC_DEC = MethodTypeDesc.of(CD_void, CD_FLAGS, CD_int, CD_long, CD_long, CD_int),
-            CONDITION = MethodTypeDesc.of(CD_boolean, CD_FLAGS, CD_int),
-            READ = MethodTypeDesc.of(CD_long, CD_int, CD_long, CD_int),
+    private static final MethodTypeDesc READ = MethodTypeDesc.of(CD_long, CD_int, CD_long, CD_int),
             WRITE = MethodTypeDesc.of(CD_void, CD_int, CD_long, CD_int, CD_long),
             PUSH = MethodTypeDesc.of(CD_void, CD_long, CD_int),
             POP = MethodTypeDesc.of(CD_long, CD_int);
 
+    private static final java.lang.constant.ClassDesc CD_LONG = java.lang.constant.ClassDesc.of(Long.class.getName());
     private static final java.lang.constant.ClassDesc CD_OPS = java.lang.constant.ClassDesc.of(TranslatedOps.class.getName());
     private final BlockTranslator.Body body;
     private final CodeBuilder cob;
@@ -83,8 +80,7 @@ final class InlineEmitter {
                 cob.lload(body.a).lconst_1();
                 if (inc) cob.ladd(); else cob.lsub();
                 cob.lstore(body.r);
-                cob.aload(body.f).loadConstant(inc ? Flags.INC : Flags.DEC).lload(body.a).lload(body.r).loadConstant(sz)
-                        .invokestatic(CD_FLAGS_OPS, "recordIncDec", RECORD_INC_DEC);
+                body.flags.setIncDec(inc ? Flags.INC : Flags.DEC, body.a, body.r, sz);
                 storeReg(in.dst, sz, () -> cob.lload(body.r));
                 return true;
             }
@@ -173,8 +169,7 @@ final class InlineEmitter {
                 rm(in, size, end);
                 cob.lstore(body.b);
                 Label no = cob.newLabel(), done = cob.newLabel();
-                condition(in.ext);
-                cob.ifeq(no);
+                body.flags.jumpUnless(in.ext, no);
                 storeReg(in.reg, size, () -> cob.lload(body.b));
                 cob.goto_(done);
                 cob.labelBinding(no);
@@ -184,13 +179,12 @@ final class InlineEmitter {
             }
             case Handler.SETCC -> {
                 if (in.mod != 3 || (in.rm >= 4 && in.rm < 8 && in.rex == 0)) return false;
-                Label no = cob.newLabel(), done = cob.newLabel();
-                cob.aload(body.g).loadConstant(in.rm).aload(body.g).loadConstant(in.rm).laload().loadConstant(~0xFFL).land();
-                condition(in.ext);
-                cob.ifeq(no).lconst_1().lor().goto_(done);
+                Label no = cob.newLabel();
+                cob.aload(body.g).loadConstant(in.rm).laload().loadConstant(~0xFFL).land().lstore(body.a);
+                body.flags.jumpUnless(in.ext, no);
+                cob.lload(body.a).lconst_1().lor().lstore(body.a);
                 cob.labelBinding(no);
-                cob.labelBinding(done);
-                cob.lastore();
+                storeReg(in.rm, 8, () -> cob.lload(body.a));
                 return true;
             }
             case Handler.CWD -> {
@@ -202,25 +196,119 @@ final class InlineEmitter {
             }
             case Handler.IMUL_GE, Handler.IMUL_GEI -> {
                 if (!wide || (in.mod != 3 && in.addrSize != 8)) return false;
-                // imul2(in, reg, r/m) or imul2(in, r/m, imm): the product is the same either way round.
-                storeReg(in.reg, 8, () -> {
-                    cob.aload(body.f);
-                    rm(in, size, end);
-                    if (h == Handler.IMUL_GE) loadReg(in.reg, size); else cob.loadConstant(in.imm);
-                    cob.invokestatic(CD_OPS, size == 8 ? "imul64" : "imul32", MethodTypeDesc.of(CD_long, CD_FLAGS, CD_long, CD_long));
-                });
+                // imul2(in, reg, r/m) or imul2(in, r/m, imm): the product is the same either way round. The
+                // flags as the interpreter records them: MUL with src = CF = OF = the product does not fit.
+                rm(in, size, end);
+                cob.lstore(body.b);
+                if (h == Handler.IMUL_GE) loadReg(in.reg, size); else cob.loadConstant(in.imm);
+                cob.lstore(body.a);
+                if (size == 8) {
+                    cob.lload(body.a).lload(body.b).lmul().lstore(body.r);
+                    cob.lload(body.a).lload(body.b).invokestatic(CD_OPS, "overflow64", MethodTypeDesc.of(CD_long, CD_long, CD_long));
+                } else {
+                    cob.lload(body.a).l2i().i2l().lload(body.b).l2i().i2l().lmul().lstore(body.r);
+                    cob.lload(body.r).invokestatic(CD_OPS, "overflow32", MethodTypeDesc.of(CD_long, CD_long));
+                }
+                cob.lstore(body.b);
+                body.flags.set(Flags.MUL, -1, body.b, body.r, size);
+                storeReg(in.reg, size, () -> cob.lload(body.r));
                 return true;
             }
             case Handler.DIV, Handler.IDIV -> {
+                Label slow = cob.newLabel(), done = cob.newLabel();
+                if (size == 8 && in.mod == 3) divide64(in.rm, h == Handler.IDIV, slow, done);
                 // The interpreter's handler called directly (no dispatch), RIP stored for a RIP-relative divisor.
+                cob.labelBinding(slow);
                 body.setRip(end);
                 cob.aload(BlockTranslator.Body.EX);
                 body.insn(index);
                 cob.invokevirtual(CD_EXECUTOR, h == Handler.DIV ? "div" : "idiv", MethodTypeDesc.of(CD_void, BlockTranslator.CD_INSN));
+                cob.labelBinding(done);
                 return true;
             }
             default -> { return false; }
         }
+    }
+
+    /**
+     * DIV/IDIV r64 when the dividend RDX:RAX fits 64 bits (RDX zero, or the sign of RAX after CQO):
+     * the quotient to RAX and the remainder to RDX by Java's division, then to {@code done}; flags
+     * unchanged (undefined, SDM Vol. 2A DIV/IDIV, as the interpreter). A zero divisor, a wider
+     * dividend, and IDIV by -1 (whose only overflow, MIN_VALUE / -1, is #DE) go to {@code slow}.
+     */
+    private void divide64(int divisor, boolean signed, Label slow, Label done) {
+        loadReg(divisor, 8);
+        cob.lstore(body.b);
+        cob.lload(body.b).lconst_0().lcmp().ifeq(slow);
+        if (signed) cob.lload(body.b).loadConstant(-1L).lcmp().ifeq(slow);
+        loadReg(CpuState.RAX, 8);
+        cob.lstore(body.a);
+        loadReg(CpuState.RDX, 8);
+        if (signed) cob.lload(body.a).loadConstant(63).lshr(); else cob.lconst_0();
+        cob.lcmp().ifne(slow);
+        MethodTypeDesc unsigned = MethodTypeDesc.of(CD_long, CD_long, CD_long);
+        storeReg(CpuState.RAX, 8, () -> {
+            cob.lload(body.a).lload(body.b);
+            if (signed) cob.ldiv(); else cob.invokestatic(CD_LONG, "divideUnsigned", unsigned);
+        });
+        storeReg(CpuState.RDX, 8, () -> {
+            cob.lload(body.a).lload(body.b);
+            if (signed) cob.lrem(); else cob.invokestatic(CD_LONG, "remainderUnsigned", unsigned);
+        });
+        cob.goto_(done);
+    }
+
+    // ------------------------------------------------------------------ flag liveness
+
+    /**
+     * Whether {@code b} overwrites all six arithmetic flags before anything may read them: its
+     * first instructions are inlined forms that neither touch the flags nor can fault, then comes
+     * an inlined register form that sets them all ({@link PendingFlags}: a jump to such a block
+     * need not write the pending flags to {@link LazyFlags}). These predicates follow {@link #emit}'s
+     * own conditions for inlining each form.
+     */
+    static boolean flagsDeadAtEntry(DecodedBlock b) {
+        for (Insn in : b.insns) {
+            if (setsAllFlags(in)) return true;
+            if (!quiet(in)) return false;
+        }
+        return false;
+    }
+
+    /** The operation (0 ADD .. 7 CMP, the /digit of SDM Vol. 2 Table A-6 group 1) of an ALU handler of {@link #emit}'s ranges. */
+    private static int aluOp(int h) {
+        return h >= Handler.ALU_RR64 ? (h - Handler.ALU_RR64) & 7 : (h - Handler.ALU_GE) & 7;
+    }
+
+    /** An inlined form that cannot fault and neither reads nor writes the arithmetic flags. */
+    private static boolean quiet(Insn in) {
+        boolean wide = in.size == 8 || in.size == 4;
+        return switch (in.handler) {
+            case Handler.MOV_RR64, Handler.MOV_RR32, Handler.MOV_RI64, Handler.MOV_RI32, Handler.NOP -> true;
+            case Handler.MOV_GE, Handler.MOV_EG, Handler.MOV_EI -> wide && in.mod == 3;
+            case Handler.LEA -> wide && in.addrSize == 8 && in.mod != 3;
+            case Handler.MOVZX -> wide && in.mod == 3 && !(in.ext == 1 && in.rm >= 4 && in.rm < 8 && in.rex == 0);
+            case Handler.CWD -> wide;
+            default -> false;
+        };
+    }
+
+    /** An inlined register form (it cannot fault) that sets all six arithmetic flags. */
+    private static boolean setsAllFlags(Insn in) {
+        int h = in.handler;
+        boolean wide = in.size == 8 || in.size == 4;
+        if ((h >= Handler.ALU_RR64 && h < Handler.ALU_RR64 + 8) || (h >= Handler.ALU_RR32 && h < Handler.ALU_RR32 + 8)
+                || (h >= Handler.ALU_RI64 && h < Handler.ALU_RI64 + 8) || (h >= Handler.ALU_RI32 && h < Handler.ALU_RI32 + 8)) {
+            return inlinedOp(aluOp(h));
+        }
+        if ((h >= Handler.ALU_GE && h < Handler.ALU_GE + 8) || (h >= Handler.ALU_EI && h < Handler.ALU_EI + 8)) {
+            return inlinedOp(aluOp(h)) && wide && in.mod == 3;
+        }
+        return switch (h) {
+            case Handler.TEST_RR64, Handler.TEST_RR32 -> true;
+            case Handler.TEST_EI, Handler.TEST_EG, Handler.IMUL_GE, Handler.IMUL_GEI -> wide && in.mod == 3;
+            default -> false;
+        };
     }
 
     // ------------------------------------------------------------------ ALU
@@ -279,19 +367,18 @@ final class InlineEmitter {
         } else {
             if (in.addrSize != 8 || (in.prefixes & Insn.P_LOCK) != 0) return false;
             offset(in, end);
-            cob.lstore(body.r); // the offset, until the result needs the local
-            read(in.segment, size, () -> cob.lload(body.r));
+            cob.lstore(body.o);
+            read(in.segment, size, () -> cob.lload(body.o));
         }
         cob.lstore(body.a);
         cob.loadConstant(in.imm).lstore(body.b);
         if (in.mod != 3 && op != 7) {
-            // Offset, then the result: write(seg, offset, size, r).
-            cob.aload(body.mmu).loadConstant(in.segment).lload(body.r);
+            // The result is stored, then the flags set: the store may fault, and a fault keeps the flags before.
             int flags = operate(op);
             cob.lstore(body.r);
-            record(flags, body.a, body.b, size);
-            cob.loadConstant(size).lload(body.r);
+            cob.aload(body.mmu).loadConstant(in.segment).lload(body.o).loadConstant(size).lload(body.r);
             cob.invokevirtual(CD_MMU, "write", WRITE);
+            record(flags, body.a, body.b, size);
             return true;
         }
         int flags = operate(op);
@@ -301,16 +388,9 @@ final class InlineEmitter {
         return true;
     }
 
-    /** {@code Flags.record(f, op, a, b, r, size)} with a and b from their locals (-1: zero) and r from its local. */
+    /** The flags of {@code op} with a and b from their locals (-1: zero) and r from its local, pending ({@link PendingFlags}). */
     private void record(int op, int a, int b, int size) {
-        cob.aload(body.f).loadConstant(op);
-        if (a < 0) cob.lconst_0(); else cob.lload(a);
-        if (b < 0) cob.lconst_0(); else cob.lload(b);
-        cob.lload(body.r).loadConstant(size).invokestatic(CD_FLAGS_OPS, "record", RECORD);
-    }
-
-    private void condition(int cc) {
-        cob.aload(body.f).loadConstant(cc).invokestatic(CD_FLAGS_OPS, "condition", CONDITION);
+        body.flags.set(op, a, b, body.r, size);
     }
 
     // ------------------------------------------------------------------ operands

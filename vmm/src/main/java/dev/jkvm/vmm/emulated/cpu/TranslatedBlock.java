@@ -1,11 +1,11 @@
 package dev.jkvm.vmm.emulated.cpu;
 
 /**
- * A {@link DecodedBlock} translated to JVM bytecode by {@link BlockTranslator}: one generated
- * hidden class per block, whose {@link #run} executes the block's instructions with exactly the
- * interpreter's semantics ({@link Executor#runInsns}) and, when the block's last instruction
- * branches back to the block's own start, keeps looping in the same method so the JIT compiles
- * the guest loop as a Java loop.
+ * A {@link DecodedBlock} translated to JVM bytecode by {@link BlockTranslator}: an instance of the
+ * hidden class generated for the region ({@link TranslationRegion}) that covers the block, entering
+ * the region's method at this block. {@link #run} executes the instructions with exactly the
+ * interpreter's semantics ({@link Executor#runInsns}) and goes on from block to block of the
+ * region (looping where the guest loops), so the JIT compiles a guest loop as a Java loop.
  */
 abstract class TranslatedBlock {
     /** Marks a block that stays interpreted (translation refused: bounds reached, or not translatable). */

@@ -7,19 +7,13 @@ package dev.jkvm.vmm.emulated.cpu;
 final class TranslatedOps {
     private TranslatedOps() {}
 
-    /** IMUL r, r/m(, imm) at 64 bits: CF = OF = the product does not fit (SDM Vol. 2A IMUL); the low half. */
-    static long imul64(LazyFlags f, long x, long y) {
-        long r = x * y;
-        boolean overflow = Math.multiplyHigh(x, y) != (r >> 63);
-        Flags.record(f, Flags.MUL, 0, overflow ? 1 : 0, r, 8);
-        return r;
+    /** IMUL at 64 bits: 1 when the signed product of x and y does not fit 64 bits (CF = OF = 1, SDM Vol. 2A IMUL), else 0. */
+    static long overflow64(long x, long y) {
+        return Math.multiplyHigh(x, y) != (x * y >> 63) ? 1 : 0;
     }
 
-    /** The same at 32 bits: operands sign-extended, the product zero-extended into the register. */
-    static long imul32(LazyFlags f, long a, long b) {
-        long r = (long) (int) a * (int) b;
-        boolean overflow = r != (int) r;
-        Flags.record(f, Flags.MUL, 0, overflow ? 1 : 0, r, 4);
-        return r & 0xFFFF_FFFFL;
+    /** The same at 32 bits, given the 64-bit product {@code r} of the sign-extended operands. */
+    static long overflow32(long r) {
+        return r != (int) r ? 1 : 0;
     }
 }
