@@ -157,6 +157,17 @@ class ApBringUpTest {
     }
 
     @Test
+    void interruptsAreOffAtTheFirstHaltWhateverTheyWereAndTheFirstApIsNotHeld() {
+        CpuRecord.set(1, APIC_ID, area, 0x7000_0000L);
+        releaseAfterHlts = 1;
+        Cpu.sti();
+        ApStartup.bringUp(1);
+        assertEquals(BootStage.IDLE, SmpState.stage(1), "only the test hook (test=hang) holds CPU 1");
+        assertEquals(1, hlts);
+        assertFalse(events.get(events.size() - 1).contains("if on"), events.toString());
+    }
+
+    @Test
     void aReleaseBeforeItIsReadyMeansNoWait() {
         SmpState.release();
         ApStartup.bringUp(CPU);

@@ -262,6 +262,24 @@ class ApStartupTest {
         assertEquals(1, ap[1].foundCpu);
         assertEquals(2, ap[2].foundCpu);
         assertEquals(3, ap[3].foundCpu);
+        assertTrue(BootAllocator.next() >= lastStackTable + 4 * 8L, "the stack table lies inside its allocation");
+    }
+
+    @Test
+    void maskBitsAtOrBeyondTheCpuCountAreNoCpus() {
+        pageTables(true);
+        machine(0, 1, 2);
+        aps.add(1, 1);
+        aps.add(2, 2);
+        captureTablesAtFirstSipi();
+
+        assertEquals(3, ApStartup.startAll(3, enabled(0, 1, 2, 3, 4)));
+
+        assertEquals(List.of("init 1", "init 2", "sipi 1 vector 8", "sipi 2 vector 8", WAKE), aps.icr);
+        assertEquals(3, lastApicLimit);
+        assertEquals(0, Memory.load32(lastApicTable), "no CPU has APIC ID 0 but the boot CPU");
+        assertFalse(CpuMask.contains(CpuRecord.onlineMask(), 3));
+        assertTrue(BootAllocator.next() >= lastStackTable + 3 * 8L);
     }
 
     private long lastStackTable;
