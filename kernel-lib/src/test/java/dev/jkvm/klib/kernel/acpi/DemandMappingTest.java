@@ -128,6 +128,31 @@ class DemandMappingTest {
         assertFalse(DemandMapping.ensureRange(1L << 39, 4 << 20), "out of pool on the way");
     }
 
+    /** A fresh, empty PML4 in CR3, so earlier mappings do not count. */
+    private void freshTables() {
+        pml4 = HostArena.global().allocate(4096, 4096).fill((byte) 0).address();
+        Cpu.writeCr3(pml4);
+    }
+
+    @Test
+    void theWindowMapsBothPagesOfAReadAcrossTheirBoundaryAndNothingForOneEndingAtTheMappedEnd() {
+        long boundary = HostArena.global().allocate(4 << 20, 2 << 20).address() + (2 << 20);
+        PhysicalWindow.mapOnDemand(boundary + 2, 47, pool, 8);
+        PhysicalWindow.u16(boundary);
+        assertTrue(PhysicalWindow.contains(boundary, 2));
+        assertEquals(0, DemandMapping.mappedFrames(), "the read ends exactly at the mapped end");
+
+        freshTables();
+        PhysicalWindow.mapOnDemand(boundary + 1, 47, pool, 8);
+        PhysicalWindow.u32(boundary - 2);
+        assertEquals(2, DemandMapping.mappedFrames(), "its first byte's page and its last byte's");
+
+        freshTables();
+        PhysicalWindow.mapOnDemand(boundary + 1, 47, pool, 8);
+        assertTrue(PhysicalWindow.contains(boundary - 2, 4));
+        assertEquals(2, DemandMapping.mappedFrames());
+    }
+
     @Test
     void theOnDemandWindowMapsWhatItReadsBeyondTheMappedEnd() {
         MemorySegment table = HostArena.global().allocate(64, 8);
