@@ -70,9 +70,29 @@ public final class HostAddressSpace {
         if (segment.byteSize() == 0) {
             return;
         }
-        long start = segment.address();
-        Region fresh = new Region(start, start + segment.byteSize(),
-                MemorySegment.ofAddress(start).reinterpret(segment.byteSize()), segment.scope());
+        add(segment.address(), segment);
+    }
+
+    /**
+     * Lets kernel code under test touch the segment's bytes at [address, address + size) instead
+     * of at the segment's own host address, until its arena is closed: for kernel code that uses
+     * a fixed low physical address (the AP trampoline page at 0x8000), which no host mapping can
+     * have. Checked mode only: the unchecked mode reaches raw host addresses and cannot alias.
+     */
+    public static void grantAt(long address, MemorySegment segment) {
+        if (!CHECKED) {
+            throw new IllegalStateException("HostAddressSpace.grantAt needs the checked mode; drop -Djkvm.hostMemory=unchecked");
+        }
+        if (segment.byteSize() == 0) {
+            return;
+        }
+        add(address, segment);
+    }
+
+    /** Makes the segment's bytes the memory at [address, address + size). */
+    private static void add(long address, MemorySegment segment) {
+        Region fresh = new Region(address, address + segment.byteSize(),
+                MemorySegment.ofAddress(segment.address()).reinterpret(segment.byteSize()), segment.scope());
         synchronized (HostAddressSpace.class) {
             List<Region> next = new ArrayList<>();
             for (Region r : regions) {

@@ -70,7 +70,35 @@ class CompilerDifferentialTest {
         return tests;
     }
 
+    /**
+     * The same comparisons as one plain test that compiles the samples itself. PIT maps the code a
+     * test runs to that test alone, and the compilation in compileSamples (@BeforeAll) is
+     * credited to whichever test of the class runs first; so against a compiler mutant PIT ran
+     * only that one test, and mutants that miscompile a sample survived (a switch lowered without
+     * its jump table, for one). Here the compilation and every comparison are one test's. Only the
+     * stateless samples: Statics' methods change static fields on both sides, and a second run of
+     * them against a fresh unit would no longer start from the JVM's state.
+     */
+    @Test
+    void everyStatelessSampleMethodMatchesTheJvmCompiledHere() {
+        List<Class<?>> stateless = List.of(Arithmetic.class, Control.class);
+        JavaSubsetCompiler compiler = new JavaSubsetCompiler(CompilerDifferentialTest.class.getClassLoader());
+        stateless.forEach(compiler::addClass);
+        CompiledUnit ownUnit = compiler.compile();
+        try (HostNativeRuntime ownRuntime = new HostNativeRuntime(ownUnit, Map.of())) {
+            for (Class<?> cls : stateless) {
+                for (Method m : methods(cls)) {
+                    compare(ownUnit, ownRuntime, m);
+                }
+            }
+        }
+    }
+
     private static void compare(Method m) {
+        compare(unit, runtime, m);
+    }
+
+    private static void compare(CompiledUnit unit, HostNativeRuntime runtime, Method m) {
         String descriptor = java.lang.invoke.MethodType.methodType(m.getReturnType(), m.getParameterTypes())
                 .toMethodDescriptorString();
         var label = unit.method(m.getDeclaringClass().getName(), m.getName(), descriptor);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.klib.compiler.samples.JdkHelpers;
+import dev.jkvm.klib.nativecode.NativeCode;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,8 +33,9 @@ import org.junit.jupiter.api.Test;
  * The JDK's static helpers that compile (samples.JdkHelpers): each runs compiled natively with
  * the JVM's results, and the README's list of them is exactly the calls that class makes, so the
  * list stays true. Errors in JDK code name the user's call first, and calls over objects are named
- * as calls.
+ * as calls. It runs compiled code on the host's cores, so it runs in the native-code harness.
  */
+@NativeCode
 class JdkHelpersTest {
     private static final Path README = Path.of("../README.md");
 

@@ -46,6 +46,23 @@ class HostAddressSpaceTest {
     }
 
     @Test
+    void memoryGrantedAtAFixedLowAddressIsTheSegmentsBytesThereAndNowhereElse() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(HostAddressSpace.CHECKED);
+        long low = 0x8000;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment page = arena.allocate(4096, 4096);
+            HostAddressSpace.grantAt(low, page);
+            Memory.store32(low + 0xF00, 0x12345678);
+            assertEquals(0x12345678, page.get(java.lang.foreign.ValueLayout.JAVA_INT, 0xF00));
+            assertEquals(0x12345678, Memory.load32(low + 0xF00));
+            assertThrows(HostMemoryFault.class, () -> Memory.load8(low + 4096));
+            assertThrows(HostMemoryFault.class, () -> Memory.load8(low - 1));
+            assertThrows(HostMemoryFault.class, () -> Memory.load8(page.address()), "only at the address it was granted at");
+        }
+        assertThrows(HostMemoryFault.class, () -> Memory.load8(low), "gone with its arena");
+    }
+
+    @Test
     void wildAndNullAddressesAreFaultsNotCrashes() {
         for (long wild : new long[] {0, 8, 0xFEE00000L, 0x7FFF_FFFF_F000L, -8, Long.MAX_VALUE - 2}) {
             HostMemoryFault fault = assertThrows(HostMemoryFault.class, () -> Memory.load8(wild));

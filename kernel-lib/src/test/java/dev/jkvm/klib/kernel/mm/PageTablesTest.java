@@ -1,6 +1,7 @@
 package dev.jkvm.klib.kernel.mm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.jkvm.klib.rt.HostArena;
 import dev.jkvm.klib.rt.Memory;
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * format (Intel SDM Vol. 3A 4.5, Tables 4-15 to 4-20), checks the rights of each kind of page.
  */
 class PageTablesTest {
-    private static final long P = 1, W = 2, PCD = 1 << 4, PS = 1 << 7, NX = 1L << 63;
+    private static final long P = 1, W = 2, U = 4, PWT = 1 << 3, PCD = 1 << 4, PS = 1 << 7, NX = 1L << 63;
     private static final long IMAGE = 0x100000, TEXT = 0x101000, TEXT_END = 0x10b0f9, RODATA_END = 0x1128f8;
     private static final long GUARD = 0x118000;
 
@@ -89,5 +90,74 @@ class PageTablesTest {
         assertEquals(0x5000 | P | W | NX, walk(root, va));
         PageTables.map(va, 0x6000);
         assertEquals(0x6000 | P | W | NX, walk(root, va));
+    }
+
+    /** The entry of the given level (shift 39, 30, 21 or 12) on the way to va, whatever its flags. */
+    private static long levelEntry(long root, long va, int level) {
+        long table = root;
+        for (int shift = 39; ; shift -= 9) {
+            long entry = Memory.load64(table + ((va >>> shift) & 511) * 8);
+            if (shift == level) {
+                return entry;
+            }
+            table = entry & 0x000FFFFFFFFFF000L;
+        }
+    }
+
+    @Test
+    void allowUserOpensOnePageAndEveryTableAboveIt() {
+        long root = PageTables.build(64L << 20, 2L << 20, true);
+        assertEquals(root, PageTables.root());
+        assertEquals(NX, PageTables.noExecuteBit());
+        PageTables.allowUser(0x9123, true, false);
+        assertEquals(0x9000 | P | U | W | NX, walk(root, 0x9000), "rights replaced, address kept");
+        for (int level = 39; level >= 21; level -= 9) {
+            assertEquals(U, levelEntry(root, 0x9000, level) & U, "U/S at level " + level);
+        }
+        assertEquals(P | W | NX, rights(walk(root, 0xA000)), "the next page stays supervisor-only");
+        assertEquals(0, walk(root, 0xA000) & U);
+
+        PageTables.allowUser(TEXT, false, true);
+        assertEquals(TEXT | P | U, walk(root, TEXT), "read-only and executable");
+    }
+
+    @Test
+    void allowUserOnALargePageKeepsItsSizeAndCachingAndLeavesUnmappedAddressesAlone() {
+        long root = PageTables.build(64L << 20, 2L << 20, true);
+        PageTables.allowUser(0xFEE00000L, false, false);
+        assertEquals(0xFEE00000L | P | U | PS | PCD | PWT | NX, walk(root, 0xFEE00000L));
+        PageTables.allowUser(200L << 20, true, true);
+        assertEquals((200L << 20) | P | U | W | PS, walk(root, 200L << 20));
+        long va = 1L << 39;
+        PageTables.allowUser(va, true, true);
+        assertEquals(0, Memory.load64(root + 8), "no PML4 entry made for an unmapped address");
+    }
+
+    @Test
+    void theMapEndsAtWholeGibibytesOfRamAboveFourAndTheApicWindowIsExact() {
+        long root = PageTables.build(5L << 30, 4L << 20, true);
+        assertEquals(P | W | PS | NX, rights(walk(root, (5L << 30) - (2 << 20))), "the last 2 MiB of 5 GiB");
+        assertEquals(0, walk(root, 5L << 30) & P, "nothing past RAM's last whole GiB");
+        assertEquals(P | W | PS | NX, rights(walk(root, 4L << 30)), "RAM at 4 GiB is cached");
+        assertEquals(P | W | PS | NX, rights(walk(root, 0xFEA00000L)), "below the APIC window: cached");
+        assertEquals(P | W | PS | NX | PCD, rights(walk(root, 0xFEC00000L)) & ~PWT, "the window's first 2 MiB");
+        assertEquals(P | W | PS | NX, rights(walk(root, 4L << 20)), "the fine map ends at fineEnd");
+        assertEquals(P | W | NX, rights(walk(root, (4L << 20) - 4096)));
+    }
+
+    @Test
+    void anExhaustedPoolIsAPanicAndExactlyEnoughIsNot() {
+        int[] panics = {0};
+        dev.jkvm.klib.rt.Asm.hostDefine(MmPanic.SYMBOL, args -> {
+            panics[0]++;
+            throw new IllegalStateException("panic");
+        });
+        MemorySegment pool = arena.allocate(7 * 4096, 4096);
+        PageTables.usePool(pool.address(), 7); // root, PDPT, four PDs, one page table
+        PageTables.build(64L << 20, 2L << 20, false);
+        assertEquals(0, panics[0]);
+        PageTables.usePool(pool.address(), 6);
+        assertThrows(IllegalStateException.class, () -> PageTables.build(64L << 20, 2L << 20, false));
+        assertEquals(1, panics[0]);
     }
 }
