@@ -25,7 +25,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -54,10 +53,10 @@ class SmpKernelOnJkvmTest {
     /**
      * The emulated CPU runs the default image's workload in this many of its PrimeCount.CHUNKS
      * tasks (the same code and the same scheduler checks, 2/50 of the prime count): the whole
-     * workload takes a minute or more there, and what this test checks — every CPU up, the
-     * scheduler checks, a workload answer the guest computed in ring 3 on several CPUs — survives
-     * the smaller size. The default image itself runs on the emulated CPU in the opt-in
-     * theDefaultWorkloadOnTheEmulatedCpuPrintsWhatQemuTcgPrints.
+     * workload at 1, 2, 4 and 8 vCPUs would add about a minute to the suite there, and what this
+     * test checks — every CPU up, the scheduler checks, a workload answer the guest computed in
+     * ring 3 on several CPUs — survives the smaller size. The default image itself runs whole on
+     * the emulated CPU at 2 vCPUs in theDefaultWorkloadOnTheEmulatedCpuPrintsWhatQemuTcgPrints.
      */
     static final int EMULATED_SHARES = 2;
 
@@ -128,12 +127,11 @@ class SmpKernelOnJkvmTest {
 
     /**
      * The default image, whole, on the emulated CPU with 2 vCPUs against QEMU TCG: the same
-     * workload line but for the time. Opt-in (-Djkvm.emulated.slow=true): 194 s on a 2-core host
-     * at load average 80-130 when the CPU was only interpreted, 9.3 s with hot code translated
-     * (2026-12-03, load about 5).
+     * workload line but for the time. It was opt-in while the CPU was only interpreted (194 s on
+     * a 2-core host at load average 80-130); 9.3 s with hot code translated (2026-12-03, load
+     * about 5).
      */
     @Test
-    @EnabledIfSystemProperty(named = "jkvm.emulated.slow", matches = "true")
     void theDefaultWorkloadOnTheEmulatedCpuPrintsWhatQemuTcgPrints() throws Exception {
         int cpus = 2;
         Run run = boot(Accelerator.EMULATED, BuiltImage.SMP_KERNEL.bytes(), cpus, null, Duration.ofMinutes(15));
