@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.cpu;
 
+import dev.jkvm.klib.kernel.mm.HostMemory;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.rt.Asm;
@@ -31,15 +32,7 @@ class CpuResourcesTest {
     void setUp() {
         MemorySegment ram = HostArena.global().allocate(1 << 20, 4096).fill((byte) 0xA5);
         BootAllocator.init(ram.address(), ram.address() + ram.byteSize());
-        Asm.hostDefine("kernel_memzero", args -> {
-            HostAddressSpace.view(args[0], args[1], "kernel_memzero").fill((byte) 0);
-            return 0;
-        });
-        Asm.hostDefine("kernel_memcpy", args -> {
-            MemorySegment.copy(HostAddressSpace.view(args[1], args[2], "kernel_memcpy source"), 0,
-                    HostAddressSpace.view(args[0], args[2], "kernel_memcpy destination"), 0, args[2]);
-            return 0;
-        });
+        HostMemory.defineRoutines();
         template = HostArena.global().allocate(TEMPLATE_SIZE, 64);
         for (int i = 0; i < TEMPLATE_SIZE; i++) {
             template.set(ValueLayout.JAVA_BYTE, i, (byte) (i + 1));

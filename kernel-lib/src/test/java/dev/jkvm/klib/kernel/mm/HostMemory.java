@@ -14,10 +14,11 @@ import java.lang.invoke.MethodHandle;
  * Host stand-ins for the kernel's memory routines and layout table, so kernel code that only
  * touches memory runs on the host JVM against native buffers (Memory's host address space).
  */
-final class HostMemory {
+public final class HostMemory {
     private HostMemory() {}
 
-    static void defineRoutines() {
+    /** Host bodies of the kernel's memzero/memcpy routines, for any host test of kernel code that calls them. */
+    public static void defineRoutines() {
         // Checked like Memory's intrinsics: a wrong address or length fails the test, not the JVM.
         Asm.hostDefine("kernel_memzero", args -> {
             HostAddressSpace.view(args[0], args[1], "kernel_memzero").fill((byte) 0);

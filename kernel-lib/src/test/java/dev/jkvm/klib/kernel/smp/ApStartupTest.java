@@ -1,5 +1,6 @@
 package dev.jkvm.klib.kernel.smp;
 
+import dev.jkvm.klib.kernel.mm.HostMemory;
 import dev.jkvm.klib.arch.Efer;
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.boot.TrampolineParameters;
@@ -68,15 +69,7 @@ class ApStartupTest {
         savedMsrs.putAll(Msr.hostMsrs());
         MemorySegment ram = HostArena.global().allocate(1 << 20, 4096).fill((byte) 0xA5);
         BootAllocator.init(ram.address(), ram.address() + ram.byteSize());
-        Asm.hostDefine("kernel_memzero", args -> {
-            HostAddressSpace.view(args[0], args[1], "kernel_memzero").fill((byte) 0);
-            return 0;
-        });
-        Asm.hostDefine("kernel_memcpy", args -> {
-            MemorySegment.copy(HostAddressSpace.view(args[1], args[2], "kernel_memcpy source"), 0,
-                    HostAddressSpace.view(args[0], args[2], "kernel_memcpy destination"), 0, args[2]);
-            return 0;
-        });
+        HostMemory.defineRoutines();
         Asm.hostDefine("kernel_wait_for_interrupt", args -> {
             Cpu.sti();
             aps.waitTick();
