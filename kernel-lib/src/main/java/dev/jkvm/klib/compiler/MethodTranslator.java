@@ -284,6 +284,13 @@ final class MethodTranslator {
 
     private void enterReachableLabel(java.lang.classfile.Label label, Label target) {
         if (reachable) {
+            // Falling into a label that jumps also reach: the same agreement rules as between jumps
+            // (a string literal carried by a jump and another by the fall-through would otherwise
+            // leave the fall-through's literal on the stack for both paths).
+            List<StackValue> jumped = jumpStates.get(label);
+            if (jumped != null) {
+                checkStatesAgree(jumped, stack.snapshot());
+            }
             stack.flush();
         } else {
             stack.clear();
@@ -323,21 +330,27 @@ final class MethodTranslator {
         List<StackValue> state = stack.snapshot();
         List<StackValue> known = jumpStates.putIfAbsent(label, state);
         if (known != null) {
-            for (int i = 0; i < Math.min(known.size(), state.size()); i++) {
-                StackValue k = known.get(i);
-                StackValue v = state.get(i);
-                // Two array references agree when they name the same field (records compare by value).
-                if ((k instanceof StackValue.ArrayRef || v instanceof StackValue.ArrayRef) && !k.equals(v)) {
-                    throw violation("reaches one branch target with different arrays on the operand stack:"
-                            + " select the index, not the array");
-                }
-                if (k instanceof StackValue.StringLiteral || v instanceof StackValue.StringLiteral) {
-                    throw violation("keeps a string literal on the operand stack across a branch:"
-                            + " call Console.print in each branch instead");
-                }
-            }
+            checkStatesAgree(known, state);
         }
         return analysis.labels.get(label);
+    }
+
+    /** Two paths into one label must carry the same array references and the same string literals. */
+    private void checkStatesAgree(List<StackValue> known, List<StackValue> state) {
+        for (int i = 0; i < Math.min(known.size(), state.size()); i++) {
+            StackValue k = known.get(i);
+            StackValue v = state.get(i);
+            // Two array references agree when they name the same field (records compare by value).
+            if ((k instanceof StackValue.ArrayRef || v instanceof StackValue.ArrayRef) && !k.equals(v)) {
+                throw violation("reaches one branch target with different arrays on the operand stack:"
+                        + " select the index, not the array");
+            }
+            // The same literal on every path is fine (Asm.call's symbol below a conditional argument).
+            if ((k instanceof StackValue.StringLiteral || v instanceof StackValue.StringLiteral) && !k.equals(v)) {
+                throw violation("reaches one branch target with different string literals on the operand stack:"
+                        + " call Console.print in each branch instead");
+            }
+        }
     }
 
     // ------------------------------------------------------------------ operands

@@ -52,6 +52,7 @@ class CompilerSubsetViolationTest {
         "lockedMethod, synchronized",
         "catches, try/catch",
         "instanceMethod, not static",
+        "choosesLiteral, different string literals on the operand stack",
     })
     void wholeMethodViolationsNameTheMethod(String method, String reason) {
         SubsetViolation v = assertThrows(SubsetViolation.class, () -> compile(method));

@@ -45,6 +45,11 @@ public final class Violations {
         Console.print("a=" + a); // VIOLATION:concatenates
     }
 
+    /** The two literals meet at the call: the fall-through's would be printed on both paths. */
+    public static void choosesLiteral(int a) {
+        Console.print(a > 0 ? "yes" : "no");
+    }
+
     public static synchronized int lockedMethod(int a) {
         return a;
     }
