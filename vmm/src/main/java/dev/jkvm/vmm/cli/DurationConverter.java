@@ -16,7 +16,11 @@ public final class DurationConverter {
             else if (t.endsWith("m")) d = Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)) * 60);
             else if (t.endsWith("h")) d = Duration.ofHours(Long.parseLong(t.substring(0, t.length() - 1)));
             else d = Duration.ofMillis(Math.round(Double.parseDouble(t) * 1000));
-            if (d.isNegative() || d.isZero()) throw new NumberFormatException();
+            if (d.isNegative() || d.isZero()) {
+                // A number that parsed, so the form is right: say what is wrong with its value.
+                throw new IllegalArgumentException("'" + text + "' is not a positive duration;"
+                        + " give at least 1ms, like 30s, 500ms or 2m");
+            }
             return d;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("'" + text + "' is not a duration; write it like 30s, 500ms or 2m");

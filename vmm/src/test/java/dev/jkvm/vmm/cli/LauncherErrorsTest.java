@@ -65,6 +65,8 @@ class LauncherErrorsTest {
             "--memory|64T|more than this host",
             "--memory|lots|not a size",
             "--timeout|soon|not a duration",
+            "--timeout|0s|not a positive duration",
+            "--timeout|0.0001s|not a positive duration",
             "--serial|tcp:1|not a serial target",
             "--accel|tcg|give kvm, emulated or auto",
     })
