@@ -35,6 +35,8 @@ public final class X86Cpu {
     public final CpuidSource cpuid;
     public final InterruptDelivery interrupts;
     public final Executor executor;
+    /** DR0-DR3 under DR7: the armed hardware breakpoints (SDM Vol. 3B §17.2). */
+    public final DebugRegisters debug;
     /** Why the last {@link #run} returned. */
     public final CpuExit exit = new CpuExit();
 
@@ -62,6 +64,7 @@ public final class X86Cpu {
         this.events = events;
         this.clock = clock;
         this.cpuid = cpuid;
+        this.debug = new DebugRegisters(this);
         this.mmu = new Mmu(this);
         this.system = new SystemInstructions(this);
         this.interrupts = new InterruptDelivery(this);
@@ -74,6 +77,7 @@ public final class X86Cpu {
             executor.decoder.lzcnt = cpuidEax(0x8000_0000) >= 0x8000_0001 && (cpuidRegister(0x8000_0001, 2) & 1 << 5) != 0;
         }
         PowerOn.reset(this);
+        debug.update();
     }
 
     private int cpuidEax(int leaf) {
@@ -149,14 +153,17 @@ public final class X86Cpu {
     }
 
     /** Power-on/RESET state (SDM Vol. 3 §9.1.1, Table 9-1); the BSP runs, APs wait for SIPI. */
-    public void reset() { PowerOn.reset(this); }
+    public void reset() {
+        PowerOn.reset(this);
+        debug.update();
+    }
 
     /** Multiboot 0.6.96 §3.2 machine state: flat 32-bit protected mode, paging off, EAX magic, EBX info. */
     public void setMultibootState(long entry, long multibootInfo) { PowerOn.multiboot(this, entry, multibootInfo); }
 
     /** The backend changed control registers or segments directly: drop cached translations. */
     public void stateChanged() {
-        mmu.flush(true);
+        debug.update();
         s.cpl = s.segSelector[CpuState.CS] & 3;
         if ((s.cr0 & Mmu.CR0_PE) == 0) s.cpl = 0;
     }
@@ -171,7 +178,8 @@ public final class X86Cpu {
         exitPending = false;
         if (reexecute) {
             reexecute = false;
-            executeOne();
+            // The instruction started before (its instruction breakpoint was checked then, RF cleared).
+            executeOne(false);
             completionReady = false;
             if (exitPending) return finishExit();
             if (single) return null;
@@ -197,12 +205,14 @@ public final class X86Cpu {
                 continue;
             }
             if (single) {
-                executeOne();
+                executeOne(true);
                 if (exitPending) return finishExit();
                 return null;
             }
-            if (s.interruptShadow || (s.rflagsRest & Rflags.TF) != 0) {
-                executeOne();
+            // One instruction at a time under TF, RF (cleared after the next instruction) and armed
+            // breakpoints (checked around each instruction): the executor's blocks and translations never see them.
+            if (s.interruptShadow || (s.rflagsRest & (Rflags.TF | Rflags.RF)) != 0 || debug.armed) {
+                executeOne(true);
             } else {
                 try {
                     executor.run(BUDGET);
@@ -221,18 +231,34 @@ public final class X86Cpu {
     /**
      * One instruction, its exception delivered; the interrupt shadow it ran under ends after it.
      * With RFLAGS.TF set before it, a single-step #DB trap follows it (SDM Vol. 3 §17.3.1.4,
-     * DR6.BS), unless it faulted.
+     * DR6.BS), unless it faulted. With breakpoints armed, an instruction breakpoint at it is a
+     * #DB fault instead of executing it (unless RFLAGS.RF is set, §17.3.1.1), and data
+     * breakpoints it hit are a #DB trap after it (§17.3.1.2), one #DB with single-stepping's.
+     * RF is cleared once the instruction-breakpoint check is past (§17.3.1.1), before the
+     * instruction runs, so IRET's RF survives it.
      */
-    private void executeOne() {
+    private void executeOne(boolean checkInstructionBreakpoint) {
+        if (checkInstructionBreakpoint && debug.armed && (s.rflagsRest & Rflags.RF) == 0) {
+            int b = debug.instructionHits((s.segBase[CpuState.CS] + s.rip) & (mmu.is64() ? -1L : 0xFFFF_FFFFL));
+            if (b != 0) {
+                s.dr[6] = (s.dr[6] & ~DebugRegisters.DR6_B) | b;
+                s.interruptShadow = false;
+                interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
+                return;
+            }
+        }
+        s.rflagsRest &= ~Rflags.RF;
         boolean shadow = s.interruptShadow;
         boolean singleStep = (s.rflagsRest & Rflags.TF) != 0;
         s.interruptShadow = false;
         stackLoaded = false;
+        debug.hits = 0;
         try {
             executor.step();
         } catch (CpuException e) {
             exception(e);
             singleStep = false;
+            debug.hits = 0;
         }
         if (shadow && s.interruptShadow) {
             // Two shadowing instructions in a row (STI; STI or MOV SS; MOV SS): the second does not extend it (SDM §6.8.3).
@@ -244,8 +270,11 @@ public final class X86Cpu {
             stackLoaded = false;
             singleStep = false;
         }
-        if (singleStep && s.activity != CpuState.Activity.SHUTDOWN) {
-            s.dr[6] |= DR6_BS;
+        int hits = debug.hits;
+        debug.hits = 0;
+        if ((singleStep || hits != 0) && s.activity != CpuState.Activity.SHUTDOWN) {
+            if (singleStep) s.dr[6] |= DR6_BS;
+            if (hits != 0) s.dr[6] = (s.dr[6] & ~DebugRegisters.DR6_B) | hits;
             interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
         }
     }
@@ -276,6 +305,7 @@ public final class X86Cpu {
             // general) and, as under KVM, an AP waits for SIPI; the BSP restarts at the reset vector.
             if (apic != null) apic.reset();
             PowerOn.init(this);
+            debug.update();
             nmiPending = false;
         }
         if ((ev & CpuEvents.SIPI) != 0 && s.activity == CpuState.Activity.WAIT_FOR_SIPI) {

@@ -56,6 +56,13 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       CPU holds it one instruction; QEMU 7.2 delivers it at once (its interrupt shadow holds
  *       maskable interrupts only). {@code SmpLockstepTest} checks ours has the shadow, then clears
  *       it, so that both deliver at that boundary.</li>
+ *   <li>RF in the RFLAGS image a fault-class exception pushes: the SDM sets it (Vol. 3B §17.3.1.1,
+ *       "For any fault-class exception except a debug exception generated in response to an
+ *       instruction breakpoint, the value pushed for RF is 1"), so that IRET re-executes the
+ *       faulting instruction without a second instruction-breakpoint #DB; the emulated CPU does.
+ *       QEMU 7.2 pushes RFLAGS as it is (RF = 0; later QEMU versions set it). Where the frame the
+ *       CPU under test just pushed differs from QEMU's in that one bit, QEMU's image is copied
+ *       into the CPU under test ({@link #rfInFaultFrame}).</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>
@@ -161,6 +168,34 @@ final class QemuDeviations {
             if ((lo & 1L << 47) != 0 && ((lo >>> 32) & 7) != 0 && offset == after.rip) return true;
         }
         return false;
+    }
+
+    /** RFLAGS.RF (SDM Vol. 1 §3.4.3.3). */
+    static final long RF = 1L << 16;
+
+    /**
+     * After a step that delivered an exception or interrupt (RIP left the instruction, RSP moved
+     * by more than a push or pop), looks at the frame at the new RSP: when ours differs from
+     * QEMU's only in RF of one 4-byte-aligned word, set in ours (see the class comment), copies
+     * QEMU's frame into the CPU under test and returns true. The kernels identity-map their stacks.
+     */
+    static boolean rfInFaultFrame(QemuTarget q, CpuUnderTest cpu, X86State before, X86State after) throws Exception {
+        long drop = before.gpr[4] - after.gpr[4];
+        if (after.rip - before.rip >= 0 && after.rip - before.rip <= 15 || Math.abs(drop) <= 8 || drop < 0 && drop > -64) return false;
+        long at = after.gpr[4];
+        byte[] theirs = q.read(at, 48), ours = cpu.readMemory(at, 48);
+        java.nio.ByteBuffer t = java.nio.ByteBuffer.wrap(theirs).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.nio.ByteBuffer o = java.nio.ByteBuffer.wrap(ours).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int differing = -1;
+        for (int i = 0; i < 48; i += 4) {
+            int x = t.getInt(i) ^ o.getInt(i);
+            if (x == 0) continue;
+            if (x != RF || differing >= 0 || (o.getInt(i) & RF) == 0) return false;
+            differing = i;
+        }
+        if (differing < 0) return false;
+        cpu.writeVirtual(at + differing, java.util.Arrays.copyOfRange(theirs, differing, differing + 4));
+        return true;
     }
 
     private static int skipPrefixes(byte[] code, int bits) {
