@@ -83,6 +83,24 @@ public final class DebugRegisters {
         return b;
     }
 
+    /**
+     * Whether the next instruction CS:RIP would raise an instruction-breakpoint #DB before running
+     * (an armed one there, RFLAGS.RF clear): for a single-stepping debugger or a lockstep harness.
+     */
+    public boolean instructionBreakpointDue() {
+        return (s.rflagsRest & Rflags.RF) == 0 && instructionBreakpointHere();
+    }
+
+    /** Whether an armed instruction breakpoint is at CS:RIP, whatever RFLAGS.RF says. */
+    public boolean instructionBreakpointHere() {
+        return armed && instructionHits() != 0;
+    }
+
+    /** {@link #instructionHits(long)} at CS:RIP (a 32-bit linear address outside 64-bit mode). */
+    int instructionHits() {
+        return instructionHits((s.segBase[CpuState.CS] + s.rip) & (cpu.mmu.is64() ? -1L : 0xFFFF_FFFFL));
+    }
+
     /** Whether the 4 KiB page {@code vpn} holds (part of) a watched range: its TLB entry must not be a fast one. */
     boolean watchedPage(long vpn) {
         for (int i = 0; i < 4; i++) {

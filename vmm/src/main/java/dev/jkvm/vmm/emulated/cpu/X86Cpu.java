@@ -238,14 +238,11 @@ public final class X86Cpu {
      * instruction runs, so IRET's RF survives it.
      */
     private void executeOne(boolean checkInstructionBreakpoint) {
-        if (checkInstructionBreakpoint && debug.armed && (s.rflagsRest & Rflags.RF) == 0) {
-            int b = debug.instructionHits((s.segBase[CpuState.CS] + s.rip) & (mmu.is64() ? -1L : 0xFFFF_FFFFL));
-            if (b != 0) {
-                s.dr[6] = (s.dr[6] & ~DebugRegisters.DR6_B) | b;
-                s.interruptShadow = false;
-                interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
-                return;
-            }
+        if (checkInstructionBreakpoint && debug.instructionBreakpointDue()) {
+            s.dr[6] = (s.dr[6] & ~DebugRegisters.DR6_B) | debug.instructionHits();
+            s.interruptShadow = false;
+            interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
+            return;
         }
         s.rflagsRest &= ~Rflags.RF;
         boolean shadow = s.interruptShadow;

@@ -63,6 +63,24 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       QEMU 7.2 pushes RFLAGS as it is (RF = 0; later QEMU versions set it). Where the frame the
  *       CPU under test just pushed differs from QEMU's in that one bit, QEMU's image is copied
  *       into the CPU under test ({@link #rfInFaultFrame}).</li>
+ *   <li>An instruction breakpoint with RFLAGS.RF set, under the gdbstub's single-step: the SDM
+ *       suppresses it for that one instruction (Vol. 3B §17.3.1.1), and so do QEMU's translated
+ *       blocks, but QEMU 7.2's debug-exception handler, which runs after every gdbstub step,
+ *       checks the instruction breakpoints at the new RIP without looking at RF (bpt_helper.c,
+ *       breakpoint_handler), so a step onto the instruction (an IRETQ that set RF) ends in a
+ *       second #DB — for ever. Where the CPU under test stands at the breakpoint with RF set and
+ *       QEMU went to a handler at the same CPL, QEMU's registers are set back to ours and the
+ *       frame it pushed is copied into our memory ({@link #instructionBreakpointDespiteRf}); its
+ *       DR6 keeps the extra B bit, which the next breakpoint's #DB replaces in both.
+ *       The other side of the same handler: QEMU's step onto an instruction breakpoint (RF clear)
+ *       ends after that #DB's delivery, which the CPU under test takes as a step of its own
+ *       ({@link Lockstep#step} steps it once more).</li>
+ *   <li>One access hitting two data breakpoints: the SDM sets each one's B bit in DR6 (Vol. 3B
+ *       §17.2.3: "B0 through B3 ... indicates that its associated breakpoint condition was met
+ *       when a debug exception was generated") and the emulated CPU does; QEMU 7.2 stops at the
+ *       first watchpoint the access matches (softmmu/watchpoint.c, cpu_check_watchpoint) and
+ *       reports that breakpoint's bit alone. Where a MOV from DR6 gives ours two or more B bits and
+ *       QEMU the lowest of them alone, QEMU's value is taken ({@link #dr6FirstWatchpointOnly}).</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>
@@ -195,6 +213,35 @@ final class QemuDeviations {
         }
         if (differing < 0) return false;
         cpu.writeVirtual(at + differing, java.util.Arrays.copyOfRange(theirs, differing, differing + 4));
+        return true;
+    }
+
+    /** See the class comment: true when QEMU's registers were set back to {@code ours} (same CPL, RF set, at a breakpoint). */
+    static boolean instructionBreakpointDespiteRf(QemuTarget q, CpuUnderTest cpu, X86State ours, X86State after) throws Exception {
+        if (ours.rip == after.rip || (ours.rflags & RF) == 0 || ours.selector[1] != after.selector[1] || !cpu.atInstructionBreakpoint()) {
+            return false;
+        }
+        long below = ours.gpr[4] - after.gpr[4];
+        if (below <= 0 || below > 64) return false;
+        cpu.writeVirtual(after.gpr[4], q.read(after.gpr[4], (int) below));
+        q.setState(ours);
+        return true;
+    }
+
+    /**
+     * After MOV r, DR6 (0F 21 /r with reg 6): when ours has two or more of B0-B3 and QEMU only
+     * the lowest of them, otherwise the same (see the class comment), copies QEMU's value into
+     * {@code ours} and returns true.
+     */
+    static boolean dr6FirstWatchpointOnly(byte[] code, int bits, X86State ours, X86State after) {
+        int i = skipPrefixes(code, bits);
+        if (i + 2 >= code.length || code[i] != 0x0F || code[i + 1] != 0x21 || ((code[i + 2] >> 3) & 7) != 6) return false;
+        boolean rexB = bits == 64 && i > 0 && (code[i - 1] & 0xF1) == 0x41;
+        int r = (code[i + 2] & 7) + (rexB ? 8 : 0);
+        long o = ours.gpr[r], e = after.gpr[r];
+        long ob = o & 0xF, eb = e & 0xF;
+        if (((o ^ e) & ~0xFL) != 0 || eb == 0 || Long.bitCount(ob) < 2 || eb != Long.lowestOneBit(ob)) return false;
+        ours.gpr[r] = e;
         return true;
     }
 
