@@ -43,6 +43,8 @@ class DebugRegisterLockstepTest {
         assertEquals(0xFFFF_0FF1L, end.gpr[7], r.summary());
         assertEquals(13, end.gpr[11], r.summary());
         assertEquals(0, end.gpr[12], r.summary());
+        // #UD and the three #GPs are faults: ours pushed RF = 1 in their frames, QEMU 7.2 0 (QemuDeviations).
+        assertEquals(4, r.takenFromOracle().get("RF in a fault's pushed RFLAGS (QEMU 7.2 pushes 0)"), r.summary());
         // The one store hitting DR0 and DR1: ours reported B0|B1, QEMU 7.2 B0 alone (QemuDeviations).
         assertEquals(1, r.takenFromOracle().get("DR6 with one of two data breakpoints hit by one access (QEMU 7.2)"), r.summary());
     }
