@@ -81,6 +81,13 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       first watchpoint the access matches (softmmu/watchpoint.c, cpu_check_watchpoint) and
  *       reports that breakpoint's bit alone. Where a MOV from DR6 gives ours two or more B bits and
  *       QEMU the lowest of them alone, QEMU's value is taken ({@link #dr6FirstWatchpointOnly}).</li>
+ *   <li>Data breakpoints whose DRn is not aligned to their length: the processor masks the low
+ *       address bits with LEN (SDM Vol. 3B §17.2.5) and the emulated CPU watches the aligned range;
+ *       QEMU 7.2 watches DRn .. DRn + LEN - 1 as given (bpt_helper.c, cpu_watchpoint_insert).
+ *       Instruction breakpoints: the SDM matches the linear address (§17.2.4), the emulated CPU
+ *       adds the CS base; QEMU 7.2 compares DRn with EIP alone (check_hw_breakpoints). No rule:
+ *       {@link DebugRegisterKernel} aligns its DRn and runs with CS base 0; the emulated CPU's side
+ *       is checked by the cpu package's DebugRegistersTest.</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>
