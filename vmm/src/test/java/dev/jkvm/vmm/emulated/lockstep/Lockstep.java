@@ -224,9 +224,9 @@ final class Lockstep {
                 takenFromOracle.merge("INT n gate-check error code (QEMU: vector*16+2)", 1, Integer::sum);
             }
         }
-        if (QemuDeviations.rfInFaultFrame(oracle, cpu, before, after)) {
-            takenFromOracle.merge("RF in a fault's pushed RFLAGS (QEMU 7.2 pushes 0)", 1, Integer::sum);
-        }
+        int frameBits = QemuDeviations.frameBitsFromOracle(oracle, cpu, before, after);
+        if ((frameBits & QemuDeviations.FRAME_RF) != 0) takenFromOracle.merge("RF in a fault's pushed RFLAGS (QEMU 7.2 pushes 0)", 1, Integer::sum);
+        if ((frameBits & QemuDeviations.FRAME_EXT) != 0) takenFromOracle.merge("EXT in an error code (QEMU 7.2 never sets it)", 1, Integer::sum);
         if (fxsave >= 0) {
             cpu.writeVirtual(fxsave, oracle.read(fxsave, 512));
             takenFromOracle.merge("FXSAVE image (CR4.OSFXSR=0)", 1, Integer::sum);

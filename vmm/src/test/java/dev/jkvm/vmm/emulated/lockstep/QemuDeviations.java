@@ -62,7 +62,14 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       faulting instruction without a second instruction-breakpoint #DB; the emulated CPU does.
  *       QEMU 7.2 pushes RFLAGS as it is (RF = 0; later QEMU versions set it). Where the frame the
  *       CPU under test just pushed differs from QEMU's in that one bit, QEMU's image is copied
- *       into the CPU under test ({@link #rfInFaultFrame}).</li>
+ *       into the CPU under test ({@link #frameBitsFromOracle}).</li>
+ *   <li>The EXT bit (bit 0) of the error code of an exception raised while delivering an external
+ *       interrupt or NMI: the SDM sets it (Vol. 3A §6.13, "EXT ... the exception occurred during
+ *       delivery of an event external to the program, such as an interrupt"), and so do the
+ *       emulated CPU and the INT n pseudo-code's "+ EXT" (Vol. 2A INT n); QEMU 7.2 never sets it
+ *       (seg_helper.c raises #TS/#GP/#NP with the selector alone). Where the error code the CPU under
+ *       test just pushed differs from QEMU's in bit 0 alone, set in ours, QEMU's is copied
+ *       ({@link #frameBitsFromOracle}).</li>
  *   <li>An instruction breakpoint with RFLAGS.RF set, under the gdbstub's single-step: the SDM
  *       suppresses it for that one instruction (Vol. 3B §17.3.1.1), and so do QEMU's translated
  *       blocks, but QEMU 7.2's debug-exception handler, which runs after every gdbstub step,
@@ -198,29 +205,34 @@ final class QemuDeviations {
     /** RFLAGS.RF (SDM Vol. 1 §3.4.3.3). */
     static final long RF = 1L << 16;
 
+    /** What {@link #frameBitsFromOracle} took from QEMU: RF in the pushed RFLAGS, EXT in the error code. */
+    static final int FRAME_RF = 1, FRAME_EXT = 2;
+
     /**
      * After a step that delivered an exception or interrupt (RIP left the instruction, RSP moved
      * by more than a push or pop), looks at the frame at the new RSP: when ours differs from
-     * QEMU's only in RF of one 4-byte-aligned word, set in ours (see the class comment), copies
-     * QEMU's frame into the CPU under test and returns true. The kernels identity-map their stacks.
+     * QEMU's only in RF of 4-byte-aligned words (set in ours) and in bit 0 of the lowest word, the
+     * error code (set in ours), copies QEMU's frame words into the CPU under test and returns
+     * which of the two it took ({@link #FRAME_RF}, {@link #FRAME_EXT}); 0 when none or when
+     * anything else differs. The kernels identity-map their stacks.
      */
-    static boolean rfInFaultFrame(QemuTarget q, CpuUnderTest cpu, X86State before, X86State after) throws Exception {
+    static int frameBitsFromOracle(QemuTarget q, CpuUnderTest cpu, X86State before, X86State after) throws Exception {
         long drop = before.gpr[4] - after.gpr[4];
-        if (after.rip - before.rip >= 0 && after.rip - before.rip <= 15 || Math.abs(drop) <= 8 || drop < 0 && drop > -64) return false;
+        if (after.rip - before.rip >= 0 && after.rip - before.rip <= 15 || Math.abs(drop) <= 8 || drop < 0 && drop > -64) return 0;
         long at = after.gpr[4];
         byte[] theirs = q.read(at, 48), ours = cpu.readMemory(at, 48);
         java.nio.ByteBuffer t = java.nio.ByteBuffer.wrap(theirs).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         java.nio.ByteBuffer o = java.nio.ByteBuffer.wrap(ours).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        int differing = -1;
+        int taken = 0;
         for (int i = 0; i < 48; i += 4) {
             int x = t.getInt(i) ^ o.getInt(i);
             if (x == 0) continue;
-            if (x != RF || differing >= 0 || (o.getInt(i) & RF) == 0) return false;
-            differing = i;
+            if (x == RF && (o.getInt(i) & RF) != 0) taken |= FRAME_RF;
+            else if (i == 0 && x == 1 && (o.getInt(i) & 1) != 0) taken |= FRAME_EXT;
+            else return 0;
         }
-        if (differing < 0) return false;
-        cpu.writeVirtual(at + differing, java.util.Arrays.copyOfRange(theirs, differing, differing + 4));
-        return true;
+        if (taken != 0) cpu.writeVirtual(at, theirs);
+        return taken;
     }
 
     /** See the class comment: true when QEMU's registers were set back to {@code ours} (same CPL, RF set, at a breakpoint). */
