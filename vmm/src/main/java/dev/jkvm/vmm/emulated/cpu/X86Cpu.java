@@ -245,6 +245,7 @@ public final class X86Cpu {
             return;
         }
         s.rflagsRest &= ~Rflags.RF;
+        long start = s.rip;
         boolean shadow = s.interruptShadow;
         boolean singleStep = (s.rflagsRest & Rflags.TF) != 0;
         s.interruptShadow = false;
@@ -272,6 +273,9 @@ public final class X86Cpu {
         if ((singleStep || hits != 0) && s.activity != CpuState.Activity.SHUTDOWN) {
             if (singleStep) s.dr[6] |= DR6_BS;
             if (hits != 0) s.dr[6] = (s.dr[6] & ~DebugRegisters.DR6_B) | hits;
+            // A trap after an iteration of a REP string instruction other than the last (RIP still on it)
+            // pushes RF = 1 (SDM Vol. 3B §17.3.1.1), cleared again by the delivery.
+            if (hits != 0 && s.rip == start) s.rflagsRest |= Rflags.RF;
             interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
         }
     }

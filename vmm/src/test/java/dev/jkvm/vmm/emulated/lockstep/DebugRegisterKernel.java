@@ -26,7 +26,8 @@ import java.nio.file.Path;
  *       before it each time (RIP at it, RF clear in the frame), the IRETQ's RF lets it run once;</li>
  *   <li>write breakpoints of each length, 1 (DR1), 2 (DR2, G2), 4 (DR3) and 8 (DR0), each next to
  *       stores that miss by a byte and reads that do not count, hit by byte/word/qword MOVs, by an
- *       unaligned qword store overlapping the range, and by a PUSH (#DB traps after them);</li>
+ *       unaligned qword store overlapping the range, by a PUSH (#DB traps after them) and by one
+ *       iteration of a REP STOSB (the trap after it, RIP on the instruction, RF in the frame);</li>
  *   <li>a read/write breakpoint hit by a CMP read overlapping it, by ADD and by LOCK INC on it;</li>
  *   <li>two data breakpoints hit by one store (DR6 B0|B1, with a third armed and missed), that store
  *       itself under an instruction breakpoint (DR3): the fault first (B3), then the trap;</li>
@@ -114,6 +115,12 @@ final class DebugRegisterKernel {
         setDr7(a, dr7(0, WRITE, LEN8));
         a.mov(Mem.at(R15, 40).m8(), 1).mov(Mem.at(R15, 39).m8(), 1);         // miss, then hit byte 39
         a.mov(R13, RSP).lea(RSP, Mem.at(R15, 40)).push(RDI).mov(RSP, R13);   // PUSH writes 32-39: hit
+        // REP STOSB over 64-79 with a byte breakpoint at 72: a trap after the ninth iteration, RIP still on
+        // the instruction (RCX 7 left), RF = 1 in the frame (SDM §17.3.1.1); the IRETQ resumes it.
+        a.lea(RAX, Mem.at(R15, 72));
+        toDr(a, 2);
+        setDr7(a, dr7(2, WRITE, LEN1));
+        a.mov(R13, RDI).lea(RDI, Mem.at(R15, 64)).mov(ECX, 16).mov(EAX, 0x5A).rep().stosb().mov(RDI, R13);
 
         // 3. Read/write breakpoint.
         a.lea(RAX, Mem.at(R15, 48));
