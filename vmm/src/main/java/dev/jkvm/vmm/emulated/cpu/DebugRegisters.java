@@ -11,7 +11,8 @@ package dev.jkvm.vmm.emulated.cpu;
  * pages reach {@link #access} — QEMU's way with watchpoints. Every DR write flushes the TLB.
  *
  * <p>Left out: I/O breakpoints (R/W = 10 with CR4.DE: treated as disarmed), DR7.GD (general
- * detect), and the MOV SS/POP SS hold of data breakpoints (SDM §6.8.3).
+ * detect), instruction breakpoints on the instruction after MOV SS/POP SS (still taken), and a
+ * MOV SS/POP SS data breakpoint when the next instruction faults (dropped).
  */
 public final class DebugRegisters {
     /** DR7 R/W field values (SDM Vol. 3B §17.2.4): execute, write, I/O (CR4.DE), read or write. */
@@ -28,6 +29,11 @@ public final class DebugRegisters {
     boolean dataArmed;
     /** B0-B3 of data breakpoints the current instruction hit (reported as a trap after it). */
     int hits;
+    /**
+     * B0-B3 a MOV SS or POP SS hit: held to the boundary after the next instruction (SDM Vol. 3A
+     * §6.8.3), reported with that instruction's #DB; dropped if it faults.
+     */
+    int held;
 
     /** Per breakpoint, from DR7: R/W (-1 when disabled or an I/O breakpoint), and the watched range (aligned start, length). */
     private final int[] type = new int[4];
@@ -67,6 +73,7 @@ public final class DebugRegisters {
         armed = any;
         dataArmed = data;
         hits = 0;
+        held = 0;
         cpu.mmu.flush(true);
         if (cpu.events != null) cpu.events.post(CpuEvents.SELF);
     }

@@ -257,25 +257,31 @@ public final class X86Cpu {
             exception(e);
             singleStep = false;
             debug.hits = 0;
+            debug.held = 0;
         }
         if (shadow && s.interruptShadow) {
             // Two shadowing instructions in a row (STI; STI or MOV SS; MOV SS): the second does not extend it (SDM §6.8.3).
             s.interruptShadow = false;
         }
+        int own = debug.hits;
+        int hits = own | debug.held;
+        debug.hits = 0;
+        debug.held = 0;
         if (stackLoaded) {
             // MOV SS / POP SS hold the single-step trap to the boundary after the next instruction,
             // which traps (TF still set) with DR6.BS (SDM Vol. 3A §6.8.3, §17.3.1.4). STI holds only interrupts.
+            // Their own data breakpoints are held there too, and reported with that instruction's #DB.
             stackLoaded = false;
             singleStep = false;
+            debug.held = hits;
+            hits = own = 0;
         }
-        int hits = debug.hits;
-        debug.hits = 0;
         if ((singleStep || hits != 0) && s.activity != CpuState.Activity.SHUTDOWN) {
             if (singleStep) s.dr[6] |= DR6_BS;
             if (hits != 0) s.dr[6] = (s.dr[6] & ~DebugRegisters.DR6_B) | hits;
             // A trap after an iteration of a REP string instruction other than the last (RIP still on it)
             // pushes RF = 1 (SDM Vol. 3B §17.3.1.1), cleared again by the delivery.
-            if (hits != 0 && s.rip == start) s.rflagsRest |= Rflags.RF;
+            if (own != 0 && s.rip == start) s.rflagsRest |= Rflags.RF;
             interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
         }
     }

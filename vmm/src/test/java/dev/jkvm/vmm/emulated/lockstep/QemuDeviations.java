@@ -95,6 +95,11 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       adds the CS base; QEMU 7.2 compares DRn with EIP alone (check_hw_breakpoints). No rule:
  *       {@link DebugRegisterKernel} aligns its DRn and runs with CS base 0; the emulated CPU's side
  *       is checked by the cpu package's DebugRegistersTest.</li>
+ *   <li>A data breakpoint hit by MOV SS or POP SS: the SDM holds its #DB to the boundary after the
+ *       next instruction (Vol. 3A §6.8.3, "inhibits interrupts, debug exceptions, and single-step
+ *       trap exceptions"; what CVE-2018-8897 was about) and the emulated CPU does; QEMU 7.2 delivers
+ *       it right after the MOV SS (seen with a lockstep scenario, not kept). No rule: the lockstep
+ *       kernels do not do it; the cpu package's DebugRegistersTest checks ours.</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>
