@@ -1338,10 +1338,14 @@ public final class Executor {
         }
         boolean cmp = h == Handler.CMPS || h == Handler.SCAS;
         boolean repne = (in.prefixes & Insn.P_REPNE) != 0;
+        // With data breakpoints armed, an iteration that hit one ends the execution: the #DB trap comes
+        // after that iteration, with RIP still on the instruction (SDM Vol. 3B §17.3.1.2, §17.3.1.1).
+        DebugRegisters debug = cpu.debug;
+        boolean watched = debug.dataArmed;
         for (int n = 0; ; n++) {
             long count = g[CpuState.RCX] & amask;
             if (count == 0) return;
-            if (n == REP_CHUNK) {
+            if (n == REP_CHUNK || watched && debug.hits != 0) {
                 s.rip = (s.rip - in.length) & ripMask(in.mode); // yield; resumes here (the decoder ends the block at REP)
                 return;
             }

@@ -31,6 +31,19 @@ public final class InterruptDelivery {
         this.segs = cpu.system.segments;
     }
 
+    /**
+     * Fault-class exceptions (SDM Vol. 3A §6.5, Table 6-1): their frame gets RF = 1, so the
+     * handler's IRET re-executes the instruction without a second instruction-breakpoint #DB
+     * (SDM Vol. 3B §17.3.1.1). Not #DB (an instruction breakpoint's pushes RF as it was, a trap's
+     * too), #BP and #OF (traps), #DF and #MC (aborts).
+     */
+    private static boolean fault(int v) {
+        return v != CpuException.DB && v != CpuException.BP && v != CpuException.OF && v != CpuException.DF && v != 18 && v < 32;
+    }
+
+    /** RF when the exception being delivered is a fault (or'ed into the pushed RFLAGS image), else 0. */
+    private long pushedRf;
+
     private static boolean contributory(int v) {
         return v == CpuException.DE || v == CpuException.TS || v == CpuException.NP || v == CpuException.SS || v == CpuException.GP;
     }
@@ -47,10 +60,13 @@ public final class InterruptDelivery {
         int kind = EXCEPTION;
         while (true) {
             if (vector == CpuException.PF) s.cr2 = faultAddress;
+            pushedRf = fault(vector) ? Rflags.RF : 0;
             try {
                 deliver(vector, kind, errorCode);
+                pushedRf = 0;
                 return;
             } catch (CpuException e) {
+                pushedRf = 0;
                 int second = e.vector;
                 // The processor loads CR2 when it detects a page fault, also one raised while
                 // delivering an earlier exception that then becomes #DF (SDM Vol. 3A §6.15,
@@ -171,7 +187,7 @@ public final class InterruptDelivery {
         if (offset > Segments.limit(d)) throw ex.raise(CpuException.GP, ext);
 
         int size = gate32 ? 4 : 2;
-        long flags = cpu.rflags();
+        long flags = cpu.rflags() | pushedRf;
         int n = 0;
         long newSsDesc = 0;
         int newSs = 0;
@@ -274,7 +290,7 @@ public final class InterruptDelivery {
         }
         if (!Mmu.canonical(rsp)) throw ex.raise(CpuException.SS, ext);
         rsp &= ~0xFL; // 16-byte aligned frame (§6.14.2)
-        long flags = cpu.rflags();
+        long flags = cpu.rflags() | pushedRf;
         int n = 0;
         frame[n++] = s.segSelector[CpuState.SS];
         frame[n++] = s.gpr[CpuState.RSP];
@@ -317,7 +333,8 @@ public final class InterruptDelivery {
             iretProtected(size, oldFlags);
         }
         s.nmiBlocked = false;
-        if ((s.rflagsRest & Rflags.IF) != 0) cpu.events.post(CpuEvents.SELF);
+        // RF from the image lasts one instruction, which the run loop executes on its own (X86Cpu.executeOne).
+        if ((s.rflagsRest & (Rflags.IF | Rflags.RF)) != 0) cpu.events.post(CpuEvents.SELF);
     }
 
     private long stackMask() {

@@ -40,6 +40,7 @@ public class Mmu {
     private final CpuState s;
     private final CpuException ex;
     private final PhysicalMemory mem;
+    private final DebugRegisters debug;
 
     private final long[] tlbTag = new long[TLB_SIZE];
     private final long[] tlbPhys = new long[TLB_SIZE];
@@ -69,6 +70,7 @@ public class Mmu {
         this.s = cpu.s;
         this.ex = cpu.ex;
         this.mem = cpu.memory;
+        this.debug = cpu.debug;
         setMaxPhysAddr(40);
         flush(true);
     }
@@ -177,12 +179,16 @@ public class Mmu {
 
     private long readLinearAs(long linear, int size, boolean user, boolean implicit) {
         if ((linear & 0xFFF) + size <= 0x1000) {
-            return physRead(translateLinear(linear, READ, user, implicit), size);
+            long p = translateLinear(linear, READ, user, implicit);
+            // Watched pages never get a fast TLB entry (walk), so their accesses all come here.
+            if (debug.dataArmed) debug.access(linear, size, false);
+            return physRead(p, size);
         }
         // Crosses a page: both translations before any access (SDM Vol. 3 §4.7 does not allow a partial access to be observed).
         int first = (int) (0x1000 - (linear & 0xFFF));
         long p0 = translateLinear(linear, READ, user, implicit);
         long p1 = translateLinear(linear + first, READ, user, implicit);
+        if (debug.dataArmed) debug.access(linear, size, false);
         long v = 0;
         for (int i = 0; i < size; i++) {
             long b = physRead(i < first ? p0 + i : p1 + (i - first), 1);
@@ -193,12 +199,15 @@ public class Mmu {
 
     private void writeLinearAs(long linear, int size, long value, boolean user, boolean implicit) {
         if ((linear & 0xFFF) + size <= 0x1000) {
-            physWrite(translateLinear(linear, WRITE, user, implicit), size, value);
+            long p = translateLinear(linear, WRITE, user, implicit);
+            if (debug.dataArmed) debug.access(linear, size, true);
+            physWrite(p, size, value);
             return;
         }
         int first = (int) (0x1000 - (linear & 0xFFF));
         long p0 = translateLinear(linear, WRITE, user, implicit);
         long p1 = translateLinear(linear + first, WRITE, user, implicit);
+        if (debug.dataArmed) debug.access(linear, size, true);
         for (int i = 0; i < size; i++) {
             physWrite(i < first ? p0 + i : p1 + (i - first), 1, value >>> (8 * i));
         }
@@ -217,6 +226,8 @@ public class Mmu {
         boolean user = s.cpl == 3;
         long p = translateLinear(lin, kind, user, false);
         if ((lin & 0xFFF) + size > 0x1000) translateLinear((lin | 0xFFF) + 1, kind, user, false);
+        // Locked read-modify-writes bypass read/write: their data breakpoints are recorded here.
+        if (debug.dataArmed) debug.access(lin, size, kind == WRITE);
         return p;
     }
 
@@ -479,7 +490,9 @@ public class Mmu {
             tlbAllow[i] = allow;
             tlbGlobal[i] = (cr4 & CR4_PGE) != 0 && (leaf & PTE_G) != 0;
             tlbShift[i] = (byte) shift;
-            tlbRegion[i] = mem.region(frame, 0x1000);
+            // A page holding a watched range gets no RAM region: read/write then take the slow path,
+            // which reports the access to the data breakpoints (as QEMU keeps watched pages out of its fast TLB).
+            tlbRegion[i] = debug.dataArmed && debug.watchedPage(vpn) ? -1 : mem.region(frame, 0x1000);
         }
         return frame | (linear & 0xFFF);
     }

@@ -310,8 +310,11 @@ public class SystemInstructions {
         requireCpl0();
         int i = drIndex(insn.reg);
         long v = readReg(insn.rm, crSize());
+        // DR6/DR7 bits 63:32 are reserved: #GP(0) (SDM Vol. 3B §17.2.3, §17.2.4; Vol. 2B MOV DR). In legacy
+        // modes DR0-DR3 hold 32-bit linear addresses.
         if (i >= 6 && (v >>> 32) != 0) throw gp0();
         s.dr[i] = i == 6 ? v | 0xFFFF_0FF0L : i == 7 ? (v | 0x400) : v;
+        if (i != 6) cpu.debug.update();
     }
 
     // ---------------------------------------------------------------- descriptor tables (0F 00, 0F 01)

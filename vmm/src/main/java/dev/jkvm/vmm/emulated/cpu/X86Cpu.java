@@ -35,6 +35,8 @@ public final class X86Cpu {
     public final CpuidSource cpuid;
     public final InterruptDelivery interrupts;
     public final Executor executor;
+    /** DR0-DR3 under DR7: the armed hardware breakpoints (SDM Vol. 3B §17.2). */
+    public final DebugRegisters debug;
     /** Why the last {@link #run} returned. */
     public final CpuExit exit = new CpuExit();
 
@@ -62,6 +64,7 @@ public final class X86Cpu {
         this.events = events;
         this.clock = clock;
         this.cpuid = cpuid;
+        this.debug = new DebugRegisters(this);
         this.mmu = new Mmu(this);
         this.system = new SystemInstructions(this);
         this.interrupts = new InterruptDelivery(this);
@@ -74,6 +77,7 @@ public final class X86Cpu {
             executor.decoder.lzcnt = cpuidEax(0x8000_0000) >= 0x8000_0001 && (cpuidRegister(0x8000_0001, 2) & 1 << 5) != 0;
         }
         PowerOn.reset(this);
+        debug.update();
     }
 
     private int cpuidEax(int leaf) {
@@ -149,14 +153,17 @@ public final class X86Cpu {
     }
 
     /** Power-on/RESET state (SDM Vol. 3 §9.1.1, Table 9-1); the BSP runs, APs wait for SIPI. */
-    public void reset() { PowerOn.reset(this); }
+    public void reset() {
+        PowerOn.reset(this);
+        debug.update();
+    }
 
     /** Multiboot 0.6.96 §3.2 machine state: flat 32-bit protected mode, paging off, EAX magic, EBX info. */
     public void setMultibootState(long entry, long multibootInfo) { PowerOn.multiboot(this, entry, multibootInfo); }
 
     /** The backend changed control registers or segments directly: drop cached translations. */
     public void stateChanged() {
-        mmu.flush(true);
+        debug.update();
         s.cpl = s.segSelector[CpuState.CS] & 3;
         if ((s.cr0 & Mmu.CR0_PE) == 0) s.cpl = 0;
     }
@@ -171,7 +178,8 @@ public final class X86Cpu {
         exitPending = false;
         if (reexecute) {
             reexecute = false;
-            executeOne();
+            // The instruction started before (its instruction breakpoint was checked then, RF cleared).
+            executeOne(false);
             completionReady = false;
             if (exitPending) return finishExit();
             if (single) return null;
@@ -197,12 +205,14 @@ public final class X86Cpu {
                 continue;
             }
             if (single) {
-                executeOne();
+                executeOne(true);
                 if (exitPending) return finishExit();
                 return null;
             }
-            if (s.interruptShadow || (s.rflagsRest & Rflags.TF) != 0) {
-                executeOne();
+            // One instruction at a time under TF, RF (cleared after the next instruction) and armed
+            // breakpoints (checked around each instruction): the executor's blocks and translations never see them.
+            if (s.interruptShadow || (s.rflagsRest & (Rflags.TF | Rflags.RF)) != 0 || debug.armed) {
+                executeOne(true);
             } else {
                 try {
                     executor.run(BUDGET);
@@ -221,31 +231,57 @@ public final class X86Cpu {
     /**
      * One instruction, its exception delivered; the interrupt shadow it ran under ends after it.
      * With RFLAGS.TF set before it, a single-step #DB trap follows it (SDM Vol. 3 §17.3.1.4,
-     * DR6.BS), unless it faulted.
+     * DR6.BS), unless it faulted. With breakpoints armed, an instruction breakpoint at it is a
+     * #DB fault instead of executing it (unless RFLAGS.RF is set, §17.3.1.1), and data
+     * breakpoints it hit are a #DB trap after it (§17.3.1.2), one #DB with single-stepping's.
+     * RF is cleared once the instruction-breakpoint check is past (§17.3.1.1), before the
+     * instruction runs, so IRET's RF survives it.
      */
-    private void executeOne() {
+    private void executeOne(boolean checkInstructionBreakpoint) {
+        if (checkInstructionBreakpoint && debug.instructionBreakpointDue()) {
+            s.dr[6] = (s.dr[6] & ~DebugRegisters.DR6_B) | debug.instructionHits();
+            s.interruptShadow = false;
+            interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
+            return;
+        }
+        s.rflagsRest &= ~Rflags.RF;
+        long start = s.rip;
         boolean shadow = s.interruptShadow;
         boolean singleStep = (s.rflagsRest & Rflags.TF) != 0;
         s.interruptShadow = false;
         stackLoaded = false;
+        debug.hits = 0;
         try {
             executor.step();
         } catch (CpuException e) {
             exception(e);
             singleStep = false;
+            debug.hits = 0;
+            debug.held = 0;
         }
         if (shadow && s.interruptShadow) {
             // Two shadowing instructions in a row (STI; STI or MOV SS; MOV SS): the second does not extend it (SDM §6.8.3).
             s.interruptShadow = false;
         }
+        int own = debug.hits;
+        int hits = own | debug.held;
+        debug.hits = 0;
+        debug.held = 0;
         if (stackLoaded) {
             // MOV SS / POP SS hold the single-step trap to the boundary after the next instruction,
             // which traps (TF still set) with DR6.BS (SDM Vol. 3A §6.8.3, §17.3.1.4). STI holds only interrupts.
+            // Their own data breakpoints are held there too, and reported with that instruction's #DB.
             stackLoaded = false;
             singleStep = false;
+            debug.held = hits;
+            hits = own = 0;
         }
-        if (singleStep && s.activity != CpuState.Activity.SHUTDOWN) {
-            s.dr[6] |= DR6_BS;
+        if ((singleStep || hits != 0) && s.activity != CpuState.Activity.SHUTDOWN) {
+            if (singleStep) s.dr[6] |= DR6_BS;
+            if (hits != 0) s.dr[6] = (s.dr[6] & ~DebugRegisters.DR6_B) | hits;
+            // A trap after an iteration of a REP string instruction other than the last (RIP still on it)
+            // pushes RF = 1 (SDM Vol. 3B §17.3.1.1), cleared again by the delivery.
+            if (own != 0 && s.rip == start) s.rflagsRest |= Rflags.RF;
             interrupts.deliverException(CpuException.DB, CpuException.NO_ERROR_CODE, 0);
         }
     }
@@ -276,6 +312,7 @@ public final class X86Cpu {
             // general) and, as under KVM, an AP waits for SIPI; the BSP restarts at the reset vector.
             if (apic != null) apic.reset();
             PowerOn.init(this);
+            debug.update();
             nmiPending = false;
         }
         if ((ev & CpuEvents.SIPI) != 0 && s.activity == CpuState.Activity.WAIT_FOR_SIPI) {

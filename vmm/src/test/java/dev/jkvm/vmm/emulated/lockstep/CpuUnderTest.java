@@ -74,6 +74,11 @@ interface CpuUnderTest extends AutoCloseable {
         return false;
     }
 
+    /** Whether an armed instruction breakpoint is at CS:RIP (it raises #DB before the instruction unless RFLAGS.RF is set, SDM Vol. 3B §17.3.1.1). */
+    default boolean atInstructionBreakpoint() throws Exception {
+        return false;
+    }
+
     /** What the last step that ended FAILED or SHUTDOWN reported (the backend's exit), or null. */
     default String failureDetail() {
         return null;

@@ -231,6 +231,11 @@ final class EmulatedCpuUnderTest implements CpuUnderTest {
     }
 
     @Override
+    public boolean atInstructionBreakpoint() {
+        return cpu.debug.instructionBreakpointHere();
+    }
+
+    @Override
     public boolean halted() {
         return cpu.s.activity == CpuState.Activity.HALTED;
     }

@@ -42,6 +42,9 @@ class ExceptionLockstepTest {
         assertEquals(ProtectedModeExceptionKernel.UNMAPPED + 0x10, r.oracleEnd().cr2, r.summary());
         assertEquals(3, r.oracleEnd().gpr[0], "both 16-bit gates were taken: " + r.summary());
         assertEquals(0x10, r.oracleEnd().gpr[3], "#TS(SS0 selector) for SS0 with RPL 3: " + r.summary());
+        // IRETD to the 16-bit stack segment: SP from the frame, ESP's upper half from the ring-0 stack, not 0xABCD.
+        assertEquals(ProtectedModeExceptionKernel.LOW_USER_STACK, r.oracleEnd().gpr[5] & 0xFFFF, r.summary());
+        assertTrue((r.oracleEnd().gpr[5] >>> 16) != 0xABCD, "IRETD to a 16-bit SS keeps ESP's upper half: " + r.summary());
     }
 
     /** {@link RealModeExceptionKernel}: the switch back to real mode and IVT delivery. */

@@ -43,6 +43,10 @@ import java.nio.file.Path;
  *       by MOV SS": "interrupts (maskable and nonmaskable)"), and the emulated CPU holds it; QEMU 7.2
  *       delivers it at once ({@link QemuDeviations}): the test checks ours has the shadow, then
  *       clears it so that both deliver the NMI at that boundary.</li>
+ *   <li>BSP with IF=1 stopped right after POP SS ({@link #BSP_POP_SS_SHADOWED}); the AP sends fixed
+ *       IPI 0x45; the BSP runs one more instruction before taking it (POP SS's shadow, SDM Vol. 2B
+ *       POP: "inhibits all interrupts, including the NMI interrupt, until after execution of the
+ *       next instruction").</li>
  *   <li>BSP in a busy loop ({@link #BSP_LOOP}: INC EBP; CMP; JE) stopped at a chosen step; the AP
  *       sends 0x41; the BSP takes it at the next boundary, inside the loop; the handler's flag ends it.</li>
  *   <li>BSP in a loop that toggles IF ({@link #BSP_LOOP2}: CLI; INC; STI; CMP; JE) stopped after its
@@ -68,6 +72,8 @@ final class FixedIpiKernel {
     static final String AP_SENT_NMI = "ipi_ap_sent_nmi";
     static final String BSP_NMI_SHADOWED = "ipi_bsp_nmi_shadowed";
     static final String BSP_LSS = "ipi_bsp_after_lss";
+    static final String BSP_POP_SS_SHADOWED = "ipi_bsp_pop_ss_shadowed";
+    static final String AP_SENT_POP_SS = "ipi_ap_sent_pop_ss";
     static final String AP_SENT3 = "ipi_ap_sent3";
     static final String AP_END = "ipi_ap_end";
     /** Shared bytes in low memory: READY, GO, the handlers' flags (vector - 0x40), the AP's start data. */
@@ -89,7 +95,7 @@ final class FixedIpiKernel {
         Label ap32 = new Label("ipi_ap32");
         Label idt = new Label("ipi_idt");
         Label idtPointer = new Label("ipi_idt_pointer");
-        int[] vectors = {1, 2, 0x40, 0x41, 0x42, 0x43, 0x44};
+        int[] vectors = {1, 2, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45};
         Label[] handlers = new Label[vectors.length];
         for (int i = 0; i < vectors.length; i++) handlers[i] = new Label(String.format("ipi_handler_%x", vectors[i]));
 
@@ -135,6 +141,9 @@ final class FixedIpiKernel {
         // 2c. An NMI IPI arriving right after MOV SS.
         a.mov(CX, SegReg.SS).mov(Mem.abs(GO).m8(), 3);
         a.mov(SegReg.SS, CX).bind(new Label(BSP_NMI_SHADOWED)).bind(new Label("ipi_ret_2")).mov(EDI, 0x2003).nop();
+        // 2d. IF=1; the AP's IPI 0x45 arrives right after POP SS: held one instruction, as after MOV SS.
+        a.mov(CX, SegReg.SS).push(ECX).mov(Mem.abs(GO).m8(), 6);
+        a.pop(SegReg.SS).bind(new Label(BSP_POP_SS_SHADOWED)).mov(EDI, 0x2004).bind(new Label("ipi_ret_45")).nop();
         a.xor(EBP, EBP).mov(Mem.abs(GO).m8(), 4);
         Label loop = new Label(BSP_LOOP);
         a.bind(loop).inc(EBP).bind(new Label("ipi_ret_41")).cmp(Mem.abs(FLAGS + 1).m8(), 0).jcc(Cond.E, loop);
@@ -166,7 +175,10 @@ final class FixedIpiKernel {
         a.bind(apWait2).cmp(Mem.abs(GO).m8(), 3).jcc(Cond.NE, apWait2);
         a.mov(Mem.abs(APIC + 0x300).m32(), 0x4400);                                 // NMI (delivery mode 100b) to APIC ID 0
         Label apWaitNmi = new Label(AP_SENT_NMI);
-        a.bind(apWaitNmi).cmp(Mem.abs(GO).m8(), 4).jcc(Cond.NE, apWaitNmi);
+        a.bind(apWaitNmi).cmp(Mem.abs(GO).m8(), 6).jcc(Cond.NE, apWaitNmi);
+        a.mov(Mem.abs(APIC + 0x300).m32(), ICR_FIXED | 0x45);
+        Label apWaitPopSs = new Label(AP_SENT_POP_SS);
+        a.bind(apWaitPopSs).cmp(Mem.abs(GO).m8(), 4).jcc(Cond.NE, apWaitPopSs);
         a.mov(Mem.abs(APIC + 0x300).m32(), ICR_FIXED | 0x41);
         Label apWait3 = new Label(AP_SENT2);
         a.bind(apWait3).cmp(Mem.abs(GO).m8(), 5).jcc(Cond.NE, apWait3);
@@ -206,8 +218,8 @@ final class FixedIpiKernel {
         a.setMode(Mode.PROTECTED32);
 
         a.section("data", Section.Kind.DATA);
-        a.align(8).bind(idt).db(new byte[0x45 * 8]);
-        a.align(8).bind(idtPointer).dw(0x45 * 8 - 1).dd(idt);
+        a.align(8).bind(idt).db(new byte[0x46 * 8]);
+        a.align(8).bind(idtPointer).dw(0x46 * 8 - 1).dd(idt);
         a.align(16).db(new byte[4096]).bind(stack);
         a.align(16).db(new byte[4096]).bind(apStack);
         Path f = Files.createTempFile("lockstep-fixed-ipi", ".elf");

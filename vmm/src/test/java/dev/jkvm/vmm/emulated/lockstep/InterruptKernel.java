@@ -45,6 +45,11 @@ import java.nio.file.Path;
  *       with IF=1: each CPU takes it after however many iterations its timer needs (not compared);
  *       the interrupted state is the same, and from the handler's first instruction on — frame,
  *       ISR/IRR/PPR, the return past the loop — everything is compared again.</li>
+ *   <li>A self-IPI 0x50 whose gate names IST1 with TR loaded from a TSS descriptor of limit 0x23,
+ *       too short for IST1: #TS with the TSS selector and EXT = 1 as error code (SDM Vol. 3A §6.13,
+ *       Vol. 2A INT n "Operation"), delivered at the boundary where 0x50 was due; 0x50 stays in
+ *       service until the #TS handler's EOI. QEMU 7.2 pushes the selector without EXT
+ *       ({@link QemuDeviations}).</li>
  * </ol>
  * Every handler copies what the processor pushed into registers (RIP RAX, CS RBX, RFLAGS RCX,
  * RSP RDX, SS R8), reads ISR words 1-3 (vectors 32-127) into R9-R11, IRR words 1-3 into R12
@@ -71,7 +76,7 @@ final class InterruptKernel {
         Label idtPointer = new Label("irq_idt_pointer");
         Label apicPd = new Label("irq_apic_pd");
         Label lockstep = new Label(LOCKSTEP);
-        int[] vectors = {0x30, 0x40, 0x45, 0x60, 0x70, 0x71};
+        int[] vectors = {0x30, 0x40, 0x45, 0x60, 0x70, 0x71, 10};
         Label[] handlers = new Label[vectors.length];
         for (int i = 0; i < vectors.length; i++) handlers[i] = new Label(String.format("irq_handler_%x", vectors[i]));
 
@@ -84,6 +89,8 @@ final class InterruptKernel {
         a.mov(RCX, apicPd).mov(RAX, APIC | 0x93).mov(Mem.at(RCX, 0x1F7 * 8), RAX);
         a.mov(RAX, CtrlReg.CR3).mov(CtrlReg.CR3, RAX);
         for (int i = 0; i < vectors.length; i++) a.mov(RDI, vectors[i]).mov(RSI, handlers[i]).xor(EDX, EDX).call(setGate);
+        Label istHandler = new Label("irq_handler_50");
+        a.mov(RDI, 0x50).mov(RSI, istHandler).mov(EDX, 1).call(setGate);             // vector 0x50 on IST1
         a.lidt(Mem.abs(idtPointer));
         a.mov(R15, APIC).xor(EBP, EBP).jmp(lockstep);
 
@@ -140,13 +147,28 @@ final class InterruptKernel {
         apicWrite(a, 0x380, TIMER_COUNT);
         a.sti().bind(spin).jmp(spin);
         a.bind(spinAfter).mov(EAX, apic(0x320)).cli();
+        // 10. A self-IPI whose gate names IST1 while TR's limit (0x23) leaves IST1 (TSS bytes 0x24-0x2B)
+        // out: #TS(TSS selector + EXT), EXT = 1 for an external event (SDM Vol. 3A §6.13; Vol. 2A INT n
+        // "Operation", IA-32e mode: "IF TSSstackAddress + 7 > TSS limit THEN #TS(TSS selector + EXT)").
+        Label gdt = new Label("irq_gdt"), gdtPointer = new Label("irq_gdt_pointer"), tss = new Label("irq_tss");
+        a.mov(RSI, tss).mov(RAX, RSI).and(EAX, 0xFF_FFFF).shl(RAX, 16).or(RAX, 0x23);  // TSS descriptor, limit 0x23
+        a.mov(RCX, 0x89L << 40).or(RAX, RCX);                                           // type 9, present (SDM Figure 8-4)
+        a.mov(RCX, RSI).shr(RCX, 24).and(ECX, 0xFF).shl(RCX, 56).or(RAX, RCX);
+        a.mov(RDX, gdt).mov(Mem.at(RDX, 0x18), RAX).mov(RCX, RSI).shr(RCX, 32).mov(Mem.at(RDX, 0x20), RCX);
+        a.lgdt(Mem.abs(gdtPointer)).mov(EAX, 0x18).ltr(AX);
+        a.sti().nop();
+        apicWrite(a, 0x300, ICR_SELF_FIXED | 0x50);                                 // #TS at the next boundary
+        a.nop().nop().cli();
         a.bind(new Label(END)).hlt();
+        a.bind(istHandler).hlt();                                                   // never reached
 
         // Gate for vector RDI -> handler RSI: 64-bit interrupt gate, present, DPL 0 (SDM Vol. 3A Figure 6-8).
         IdtGate64.emitSetGate(a, setGate, idt);
 
         for (int i = 0; i < vectors.length; i++) {
             a.bind(handlers[i]);
+            // #TS: its error code into RDI; the EOI below ends vector 0x50, in service since its delivery began.
+            if (vectors[i] == 10) a.pop(RDI);
             record(a);
             if (vectors[i] == 0x40) {
                 Label plain = new Label("irq_handler_40_plain");
@@ -173,6 +195,10 @@ final class InterruptKernel {
         a.align(4096).bind(apicPd).db(new byte[4096]);
         a.align(16).bind(idt).db(new byte[256 * 16]);
         a.align(16).bind(idtPointer).dw(256 * 16 - 1).dq(idt);
+        // LongModeBoot's code and data descriptors at 0x08 and 0x10, then the TSS at 0x18 (16 bytes, filled at run time).
+        a.align(16).bind(gdt).dq(0, 0x00AF9A000000FFFFL, 0x00CF92000000FFFFL, 0, 0);
+        a.align(16).bind(gdtPointer).dw(5 * 8 - 1).dq(gdt);
+        a.align(16).bind(tss).db(new byte[0x68]);
         Path f = Files.createTempFile("lockstep-interrupts", ".elf");
         f.toFile().deleteOnExit();
         new ImageBuilder().add(a).entry(entry).build().writeTo(f);

@@ -35,7 +35,9 @@ import java.nio.file.Path;
  * bits; in ring 0 INT 0x83 through a 16-bit interrupt gate (FLAGS, CS, IP pushed as words), in ring 3
  * on a stack below 64 KiB INT 0x84 through a 16-bit DPL-3 trap gate (SS, SP, FLAGS, CS, IP as words on
  * the ESP0/SS0 stack); both return with a 16-bit IRET, the second to ring 3 (ESP = the popped SP,
- * zero-extended: SDM Vol. 2A IRET), then again on a 16-bit stack segment (the IRET replaces only SP).
+ * zero-extended: SDM Vol. 2A IRET), then again on a 16-bit stack segment (the IRET replaces only SP),
+ * and there INT 0x80 through the 32-bit trap gate with garbage in ESP's upper half, whose IRETD
+ * replaces only SP too (EBP at the end: that ESP).
  * EAX at the final HLT has a bit per 16-bit gate taken.
  *
  * <p>Each handler copies the frame into registers (EIP EAX, CS EBX, EFLAGS ECX, the outer ESP EDX
@@ -169,7 +171,15 @@ final class ProtectedModeExceptionKernel {
         farReturnTo(a, 0x3B, low3b, BASE16);
         a.bind(low3b).intN(0x84).bind(new Label("pm_after_84b"));
         farReturnTo(a, 0x1B, flat3b, 0);
-        a.bind(flat3b).mov(EAX, 0x23).mov(SegReg.SS, AX).mov(ESP, userStack);
+        a.bind(flat3b);
+        // INT 0x80 (32-bit trap gate) on that 16-bit stack segment with garbage in ESP's upper half: the
+        // frame holds the whole ESP, and the handler's IRETD, back to SS 0x53 (B = 0), replaces only SP:
+        // ESP's upper half is the ring-0 stack's (SDM Vol. 2A IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL).
+        Label iretd16 = new Label("pm_user_after_iretd16");
+        a.mov(ESP, 0xABCD_0000 | LOW_USER_STACK);
+        scenario(a, resume, iretd16).intN(0x80).bind(iretd16);
+        a.mov(Mem.abs(seen16).disp(16).m32(), ESP);                                                        // for the end
+        a.mov(EAX, 0x23).mov(SegReg.SS, AX).mov(ESP, userStack);
         scenario(a, resume, u[3]).intN(0x82).bind(u[3]);                                                   // #GP(0x412)
         a.mov(Mem.abs(seen16).disp(8).m32(), ESI).mov(Mem.abs(seen16).disp(12).m32(), EBP);               // its error code, outer SS
         // INT 0x85 (DPL 3): a ring-0 service loads TR with the short TSS 0x48 and returns; INT 0x80 then
@@ -179,6 +189,7 @@ final class ProtectedModeExceptionKernel {
         scenario(a, resume, tsLimit).intN(0x80).bind(tsLimit);
         a.mov(EAX, Mem.abs(seen16)).mov(EBX, Mem.abs(seen16).disp(4));                                     // 3; #TS's 0x10
         a.mov(ECX, Mem.abs(seen16).disp(8)).mov(EDX, Mem.abs(seen16).disp(12));                            // 0x412; 0x23
+        a.mov(EBP, Mem.abs(seen16).disp(16));                                                              // ESP after the IRETD
         a.hlt();                                                                                           // the trace ends before it
 
         IdtGate32.emitSetGate(a, setGate, idt);
@@ -216,7 +227,7 @@ final class ProtectedModeExceptionKernel {
                 0x00409A000000FFFFL | BASE16 << 16, 0x0040FA000000FFFFL | BASE16 << 16, 0x00CF9E000000FFFFL, 0,
                 0x0000F2000000FFFFL);
         a.align(8).bind(gdtPointer).dw(11 * 8 - 1).dd(gdt);
-        a.align(8).bind(resume).dd(0).bind(vectorSlot).dd(0).bind(seen16).dd(0, 0, 0, 0);
+        a.align(8).bind(resume).dd(0).bind(vectorSlot).dd(0).bind(seen16).dd(0, 0, 0, 0, 0);
         a.align(16).bind(tss).db(new byte[0x68]);
         a.align(4096).bind(pd).db(new byte[4096]);
         a.align(16).db(new byte[4096]).bind(kernelStack);

@@ -56,6 +56,50 @@ import dev.jkvm.vmm.emulated.cpu.Insn;
  *       CPU holds it one instruction; QEMU 7.2 delivers it at once (its interrupt shadow holds
  *       maskable interrupts only). {@code SmpLockstepTest} checks ours has the shadow, then clears
  *       it, so that both deliver at that boundary.</li>
+ *   <li>RF in the RFLAGS image a fault-class exception pushes: the SDM sets it (Vol. 3B §17.3.1.1,
+ *       "For any fault-class exception except a debug exception generated in response to an
+ *       instruction breakpoint, the value pushed for RF is 1"), so that IRET re-executes the
+ *       faulting instruction without a second instruction-breakpoint #DB; the emulated CPU does.
+ *       QEMU 7.2 pushes RFLAGS as it is (RF = 0; later QEMU versions set it). Where the frame the
+ *       CPU under test just pushed differs from QEMU's in that one bit, QEMU's image is copied
+ *       into the CPU under test ({@link #frameBitsFromOracle}).</li>
+ *   <li>The EXT bit (bit 0) of the error code of an exception raised while delivering an external
+ *       interrupt or NMI: the SDM sets it (Vol. 3A §6.13, "EXT ... the exception occurred during
+ *       delivery of an event external to the program, such as an interrupt"), and so do the
+ *       emulated CPU and the INT n pseudo-code's "+ EXT" (Vol. 2A INT n); QEMU 7.2 never sets it
+ *       (seg_helper.c raises #TS/#GP/#NP with the selector alone). Where the error code the CPU under
+ *       test just pushed differs from QEMU's in bit 0 alone, set in ours, QEMU's is copied
+ *       ({@link #frameBitsFromOracle}).</li>
+ *   <li>An instruction breakpoint with RFLAGS.RF set, under the gdbstub's single-step: the SDM
+ *       suppresses it for that one instruction (Vol. 3B §17.3.1.1), and so do QEMU's translated
+ *       blocks, but QEMU 7.2's debug-exception handler, which runs after every gdbstub step,
+ *       checks the instruction breakpoints at the new RIP without looking at RF (bpt_helper.c,
+ *       breakpoint_handler), so a step onto the instruction (an IRETQ that set RF) ends in a
+ *       second #DB — for ever. Where the CPU under test stands at the breakpoint with RF set and
+ *       QEMU went to a handler at the same CPL, QEMU's registers are set back to ours and the
+ *       frame it pushed is copied into our memory ({@link #instructionBreakpointDespiteRf}); its
+ *       DR6 keeps the extra B bit, which the next breakpoint's #DB replaces in both.
+ *       The other side of the same handler: QEMU's step onto an instruction breakpoint (RF clear)
+ *       ends after that #DB's delivery, which the CPU under test takes as a step of its own
+ *       ({@link Lockstep#step} steps it once more).</li>
+ *   <li>One access hitting two data breakpoints: the SDM sets each one's B bit in DR6 (Vol. 3B
+ *       §17.2.3: "B0 through B3 ... indicates that its associated breakpoint condition was met
+ *       when a debug exception was generated") and the emulated CPU does; QEMU 7.2 stops at the
+ *       first watchpoint the access matches (softmmu/watchpoint.c, cpu_check_watchpoint) and
+ *       reports that breakpoint's bit alone. Where a MOV from DR6 gives ours two or more B bits and
+ *       QEMU the lowest of them alone, QEMU's value is taken ({@link #dr6FirstWatchpointOnly}).</li>
+ *   <li>Data breakpoints whose DRn is not aligned to their length: the processor masks the low
+ *       address bits with LEN (SDM Vol. 3B §17.2.5) and the emulated CPU watches the aligned range;
+ *       QEMU 7.2 watches DRn .. DRn + LEN - 1 as given (bpt_helper.c, cpu_watchpoint_insert).
+ *       Instruction breakpoints: the SDM matches the linear address (§17.2.4), the emulated CPU
+ *       adds the CS base; QEMU 7.2 compares DRn with EIP alone (check_hw_breakpoints). No rule:
+ *       {@link DebugRegisterKernel} aligns its DRn and runs with CS base 0; the emulated CPU's side
+ *       is checked by the cpu package's DebugRegistersTest.</li>
+ *   <li>A data breakpoint hit by MOV SS or POP SS: the SDM holds its #DB to the boundary after the
+ *       next instruction (Vol. 3A §6.8.3, "inhibits interrupts, debug exceptions, and single-step
+ *       trap exceptions"; what CVE-2018-8897 was about) and the emulated CPU does; QEMU 7.2 delivers
+ *       it right after the MOV SS (seen with a lockstep scenario, not kept). No rule: the lockstep
+ *       kernels do not do it; the cpu package's DebugRegistersTest checks ours.</li>
  *   <li>Descriptor Accessed bit on CS loads and the hidden attributes of null data-segment
  *       selectors: see {@link SegmentState#differences} and {@link Lockstep#compareMemory(long, int, boolean)}.</li>
  * </ul>
@@ -161,6 +205,68 @@ final class QemuDeviations {
             if ((lo & 1L << 47) != 0 && ((lo >>> 32) & 7) != 0 && offset == after.rip) return true;
         }
         return false;
+    }
+
+    /** RFLAGS.RF (SDM Vol. 1 §3.4.3.3). */
+    static final long RF = 1L << 16;
+
+    /** What {@link #frameBitsFromOracle} took from QEMU: RF in the pushed RFLAGS, EXT in the error code. */
+    static final int FRAME_RF = 1, FRAME_EXT = 2;
+
+    /**
+     * After a step that delivered an exception or interrupt (RIP left the instruction, RSP moved
+     * by more than a push or pop), looks at the frame at the new RSP: when ours differs from
+     * QEMU's only in RF of 4-byte-aligned words (set in ours) and in bit 0 of the lowest word, the
+     * error code (set in ours), copies QEMU's frame words into the CPU under test and returns
+     * which of the two it took ({@link #FRAME_RF}, {@link #FRAME_EXT}); 0 when none or when
+     * anything else differs. The kernels identity-map their stacks.
+     */
+    static int frameBitsFromOracle(QemuTarget q, CpuUnderTest cpu, X86State before, X86State after) throws Exception {
+        long drop = before.gpr[4] - after.gpr[4];
+        if (after.rip - before.rip >= 0 && after.rip - before.rip <= 15 || Math.abs(drop) <= 8 || drop < 0 && drop > -64) return 0;
+        long at = after.gpr[4];
+        byte[] theirs = q.read(at, 48), ours = cpu.readMemory(at, 48);
+        java.nio.ByteBuffer t = java.nio.ByteBuffer.wrap(theirs).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.nio.ByteBuffer o = java.nio.ByteBuffer.wrap(ours).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int taken = 0;
+        for (int i = 0; i < 48; i += 4) {
+            int x = t.getInt(i) ^ o.getInt(i);
+            if (x == 0) continue;
+            if (x == RF && (o.getInt(i) & RF) != 0) taken |= FRAME_RF;
+            else if (i == 0 && x == 1 && (o.getInt(i) & 1) != 0) taken |= FRAME_EXT;
+            else return 0;
+        }
+        if (taken != 0) cpu.writeVirtual(at, theirs);
+        return taken;
+    }
+
+    /** See the class comment: true when QEMU's registers were set back to {@code ours} (same CPL, RF set, at a breakpoint). */
+    static boolean instructionBreakpointDespiteRf(QemuTarget q, CpuUnderTest cpu, X86State ours, X86State after) throws Exception {
+        if (ours.rip == after.rip || (ours.rflags & RF) == 0 || ours.selector[1] != after.selector[1] || !cpu.atInstructionBreakpoint()) {
+            return false;
+        }
+        long below = ours.gpr[4] - after.gpr[4];
+        if (below <= 0 || below > 64) return false;
+        cpu.writeVirtual(after.gpr[4], q.read(after.gpr[4], (int) below));
+        q.setState(ours);
+        return true;
+    }
+
+    /**
+     * After MOV r, DR6 (0F 21 /r with reg 6): when ours has two or more of B0-B3 and QEMU only
+     * the lowest of them, otherwise the same (see the class comment), copies QEMU's value into
+     * {@code ours} and returns true.
+     */
+    static boolean dr6FirstWatchpointOnly(byte[] code, int bits, X86State ours, X86State after) {
+        int i = skipPrefixes(code, bits);
+        if (i + 2 >= code.length || code[i] != 0x0F || code[i + 1] != 0x21 || ((code[i + 2] >> 3) & 7) != 6) return false;
+        boolean rexB = bits == 64 && i > 0 && (code[i - 1] & 0xF1) == 0x41;
+        int r = (code[i + 2] & 7) + (rexB ? 8 : 0);
+        long o = ours.gpr[r], e = after.gpr[r];
+        long ob = o & 0xF, eb = e & 0xF;
+        if (((o ^ e) & ~0xFL) != 0 || eb == 0 || Long.bitCount(ob) < 2 || eb != Long.lowestOneBit(ob)) return false;
+        ours.gpr[r] = e;
+        return true;
     }
 
     private static int skipPrefixes(byte[] code, int bits) {

@@ -97,12 +97,14 @@ class SmpLockstepTest {
         long sentLss = Images.symbol(kernel, FixedIpiKernel.AP_SENT_LSS);
         long nmiShadowed = Images.symbol(kernel, FixedIpiKernel.BSP_NMI_SHADOWED);
         long sentNmi = Images.symbol(kernel, FixedIpiKernel.AP_SENT_NMI);
+        long popSsShadowed = Images.symbol(kernel, FixedIpiKernel.BSP_POP_SS_SHADOWED);
+        long sentPopSs = Images.symbol(kernel, FixedIpiKernel.AP_SENT_POP_SS);
         long end = Images.symbol(kernel, FixedIpiKernel.END);
         long[] sent = {Images.symbol(kernel, FixedIpiKernel.AP_SENT1), Images.symbol(kernel, FixedIpiKernel.AP_SENT2),
                 Images.symbol(kernel, FixedIpiKernel.AP_SENT3)};
         long apEnd = Images.symbol(kernel, FixedIpiKernel.AP_END);
         java.util.Map<Long, Integer> handlers = new java.util.HashMap<>();
-        for (int v : new int[] {1, 2, 0x40, 0x41, 0x42, 0x43, 0x44}) handlers.put(Images.symbol(kernel, String.format("ipi_handler_%x", v)), v);
+        for (int v : new int[] {1, 2, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45}) handlers.put(Images.symbol(kernel, String.format("ipi_handler_%x", v)), v);
         Objdump objdump = new Objdump();
         long t0 = System.nanoTime();
         try (QemuTarget q = QemuTarget.start(kernel, "pc", BootTrace.MEMORY, "qemu64", 2);
@@ -155,7 +157,11 @@ class SmpLockstepTest {
             assertTrue(bsp.cpu.s.interruptShadow, "MOV SS's shadow holds an NMI (SDM Vol. 3C §24.4.2: blocking by MOV SS)");
             steps += run.run(1, sentNmi, 50);             // the AP sends an NMI
             bsp.cpu.s.interruptShadow = false;            // QEMU 7.2 delivers it in the shadow (QemuDeviations)
-            steps += run.run(0, loop, 50);                // taken at once in QEMU, so in ours too
+            steps += run.run(0, popSsShadowed, 50);       // taken at once in QEMU, so in ours too; 2d. up to right after POP SS
+            assertTrue(bsp.cpu.s.interruptShadow, "POP SS's shadow (SDM Vol. 2B POP, Vol. 3A §6.8.3)");
+            assertTrue(q.segments().interruptShadow(), "QEMU's too");
+            steps += run.run(1, sentPopSs, 50);           // the AP sends 0x45
+            steps += run.run(0, loop, 50);                // the BSP: one instruction, then 0x45
             steps += run.run(0, 0, -7);                   // 3. two loop iterations and a bit
             steps += run.run(1, sent[1], 50);             // the AP sends 0x41
             steps += run.run(0, loop2, 50);               // taken inside the loop; the flag ends it
@@ -168,7 +174,7 @@ class SmpLockstepTest {
             assertEquals(loop2, stopped, "the BSP was stopped after the second loop's CLI: " + trace);
             // vCPU:vector@the EIP in its frame: where each was taken (SDM Vol. 3A §6.8.3, Vol. 2B STI).
             java.util.List<String> expected = new java.util.ArrayList<>();
-            String[][] events = {{"0", "1", "db1"}, {"0", "1", "db2"}, {"0", "40", "40"}, {"0", "44", "44"}, {"0", "2", "2"}, {"0", "41", "41"}, {"0", "43", "43"}, {"1", "42", "42"}};
+            String[][] events = {{"0", "1", "db1"}, {"0", "1", "db2"}, {"0", "40", "40"}, {"0", "44", "44"}, {"0", "2", "2"}, {"0", "45", "45"}, {"0", "41", "41"}, {"0", "43", "43"}, {"1", "42", "42"}};
             for (String[] e : events) expected.add(String.format("%s:%s@%x", e[0], e[1], Images.symbol(kernel, "ipi_ret_" + e[2])));
             assertEquals(expected, taken, "events taken, in order: " + trace);
             System.out.printf("fixed IPIs on two vCPUs: %d instructions compared, taken %s (%.1f s)%n", steps, taken,
