@@ -102,7 +102,7 @@ class LauncherOptionsTest {
             "--offline-cpu 1,2 => Invalid value for option '--offline-cpu' (INDEX): '1,2' is not an int",
             "--memory lots => Invalid value for option '--memory': 'lots' is not a size; write it like 256M, 2G or 65536",
             "--memory -5 => Invalid value for option '--memory': '-5' is not a positive size that fits in 64 bits",
-            "--timeout 0 => Invalid value for option '--timeout': '0' is not a duration; write it like 30s, 500ms or 2m",
+            "--timeout 0 => Invalid value for option '--timeout': '0' is not a positive duration; give at least 1ms, like 30s, 500ms or 2m",
             "--timeout 99999999999999999h => Invalid value for option '--timeout': '99999999999999999h' is out of range",
             "--serial file: => Invalid value for option '--serial': 'file:' is not a serial target; use stdio or file:PATH",
             "--accel tcg => Invalid value for option '--accel': unknown accelerator 'tcg'; give kvm, emulated or auto",
