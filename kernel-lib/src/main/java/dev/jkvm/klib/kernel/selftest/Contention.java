@@ -115,8 +115,8 @@ public final class Contention {
 
     /**
      * The interrupt-saving form: inside, interrupts must be off; after, the flag must be what it
-     * was before (APs run this in their call-function handler with interrupts off, the boot CPU
-     * with them on, so both paths of the restore are taken).
+     * was before (the APs run this with interrupts on, the boot CPU with them off, so both paths
+     * of the restore are taken).
      */
     public static int irq(int iterations, long deadline) {
         int i = 0;

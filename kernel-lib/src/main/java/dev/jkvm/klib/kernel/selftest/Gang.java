@@ -4,8 +4,7 @@ import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.smp.CallFunction;
 import dev.jkvm.klib.kernel.cpu.CpuMask;
-import dev.jkvm.klib.kernel.smp.IpiMailbox;
-import dev.jkvm.klib.kernel.smp.IpiReason;
+import dev.jkvm.klib.kernel.smp.IdleCall;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.smp.TlbShootdown;
 import dev.jkvm.klib.rt.Atomic;
@@ -14,14 +13,20 @@ import dev.jkvm.klib.rt.Memory;
 
 /**
  * Runs one self-test job on every online CPU at the same time, the boot CPU included, so that
- * the CPUs really contend. The APs run it inside their call-function handler: the boot CPU posts
- * one request from its CallFunction slot (function SelfTestSuite.GANG_JOB) to every AP itself,
- * because CallFunction.callMany would keep that slot busy while the boot CPU wants to make calls
- * of its own during the job. Once every AP has read the request, the slot is free for the boot
- * CPU's calls; APs that finish spin, serving calls, until the boot CPU has finished too and
- * re-armed the slot's remaining count for their completions.
+ * the CPUs really contend. The APs run it from their idle loops (IdleCall: outside interrupt
+ * context, interrupts enabled), each woken by a RESCHEDULE IPI; every member waits until all have
+ * started, so they begin together, and an AP that has finished goes back to its idle loop and
+ * halts there, serving calls addressed to it from its interrupt handlers.
  *
- * Jobs may make CallFunction calls (they are served while waiting) but no TLB shootdowns.
+ * Halting matters on a host with fewer cores than vCPUs (QEMU TCG runs one host thread per vCPU:
+ * 255 of them on 2 cores): a CPU that spins keeps its thread runnable, and every PAUSE there
+ * returns to QEMU's main loop, so CPUs still at work, or the next holder a FIFO lock is handed
+ * to, wait for host time behind the spinners. A halted vCPU's thread sleeps until its IPI.
+ * (Until session 7 the APs ran jobs inside the call-function handler with interrupts off and
+ * spun there until the boot CPU released them: at 255 CPUs a job that does nothing took 4 s.)
+ *
+ * Jobs may make CallFunction calls (served while waiting, and by the halted APs' handlers) but no
+ * TLB shootdowns.
  */
 public final class Gang {
     private Gang() {
@@ -29,8 +34,6 @@ public final class Gang {
 
     private static long state;
     private static final int STARTED = 0;
-    private static final int FINISHED = 4;
-    private static final int RELEASED = 8;
     private static final int JOB = 12;
     private static final int ARGUMENT = 16;
     private static final int MEMBERS = 24;
@@ -45,50 +48,34 @@ public final class Gang {
 
     /** From the boot CPU: runs job(argument) on every online CPU and returns when all finished. */
     public static void run(int job, long argument) {
-        long calls = SmpState.calls();
         long online = CpuRecord.onlineMask();
-        int aps = CpuMask.count(online) - 1;
+        int members = CpuMask.count(online);
         Memory.store32(state + STARTED, 0);
-        Memory.store32(state + FINISHED, 0);
         Memory.store32(state + JOB, job);
         Memory.store64(state + ARGUMENT, argument);
-        Memory.store32(state + MEMBERS, aps);
-        Atomic.storeVolatile32(state + RELEASED, 0);
-        long slot = calls + CallFunction.HEADER;
-        if (aps > 0) {
-            Memory.store32(slot + CallFunction.FUNCTION_ID, SelfTestSuite.GANG_JOB);
-            Memory.store64(slot + CallFunction.ARGUMENT, 0L);
-            Atomic.storeVolatile32(slot + CallFunction.REMAINING, aps);
-            for (int cpu = CpuMask.next(online, 1); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
-                CpuMask.set(calls + CallFunction.HEADER + (long) cpu * CallFunction.STRIDE + CallFunction.INCOMING, 0);
-                IpiMailbox.post(SmpState.mailbox(), cpu, IpiReason.CALL_FUNCTION);
-            }
-            waitFor(state + STARTED, aps, 0);
-        }
+        Atomic.storeVolatile32(state + MEMBERS, members);
+        int asked = IdleCall.start(SelfTestSuite.GANG_JOB, 0, online, 0);
+        start(0);
         SelfTestSuite.runJob(job, 0);
-        Atomic.fetchAdd32(state + FINISHED, 1);
-        waitFor(state + FINISHED, aps + 1, 0);
-        if (aps > 0) {
-            Atomic.storeVolatile32(slot + CallFunction.REMAINING, aps);
-            Atomic.storeVolatile32(state + RELEASED, 1);
-            while (Atomic.loadVolatile32(slot + CallFunction.REMAINING) != 0) {
-                serve(0);
-            }
+        while (IdleCall.finished() != asked) {
+            serve(0);
         }
     }
 
-    /** The AP side, from the call-function handler. */
+    /** The AP side, from the idle loop (IdleCall). */
     public static void member(int cpu) {
         int job = Memory.load32(state + JOB);
-        Atomic.fetchAdd32(state + STARTED, 1);
-        // Nobody sends before everybody has started: a request that arrived together with the
-        // job's own would sit in this handler's batch, unserved until the job returned.
-        waitFor(state + STARTED, Memory.load32(state + MEMBERS), cpu);
+        start(cpu);
         SelfTestSuite.runJob(job, cpu);
-        Atomic.fetchAdd32(state + FINISHED, 1);
-        while (Atomic.loadVolatile32(state + RELEASED) == 0) {
-            serve(cpu);
-        }
+    }
+
+    /**
+     * Counts this CPU in and waits until every member has: nobody starts the job before all
+     * are there to contend with it.
+     */
+    private static void start(int cpu) {
+        Atomic.fetchAdd32(state + STARTED, 1);
+        waitFor(state + STARTED, Atomic.loadVolatile32(state + MEMBERS), cpu);
     }
 
     /** Spins until the counter reaches the value, serving this CPU's incoming calls. */

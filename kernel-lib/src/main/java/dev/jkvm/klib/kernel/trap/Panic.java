@@ -19,6 +19,9 @@ public final class Panic {
     private Panic() {
     }
 
+    /** How long the panicking CPU waits without another CPU stopping before it gives up on the rest. */
+    private static final long STOP_QUIET_US = 1000000;
+
     private static int panicking;
     private static int panicCpu;
 
@@ -48,9 +51,20 @@ public final class Panic {
                     stopped++;
                 }
             }
-            long deadline = Delay.deadline(200000);
-            while (CpuRecord.haltedCount() < stopped && !Delay.passed(deadline)) {
+            // The stopped CPUs print one at a time, in CPU order (stopThisCpu), so stopping all
+            // takes one console hand-off per CPU, each waiting for that vCPU's thread where vCPUs
+            // outnumber host cores (QEMU TCG, 225 CPUs on 2 host cores: 3 had stopped after a fixed
+            // 200 ms). The wait ends when every CPU has stopped or none has for STOP_QUIET_US: a
+            // CPU that never answers the NMI still ends the run, a slow host does not.
+            int seen = CpuRecord.haltedCount();
+            long deadline = Delay.deadline(STOP_QUIET_US);
+            while (seen < stopped && !Delay.passed(deadline)) {
                 Cpu.pause();
+                int now = CpuRecord.haltedCount();
+                if (now != seen) {
+                    seen = now;
+                    deadline = Delay.deadline(STOP_QUIET_US);
+                }
             }
             Console.print("panic: ");
             Log.dec(CpuRecord.haltedCount());
