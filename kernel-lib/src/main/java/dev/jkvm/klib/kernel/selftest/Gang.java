@@ -1,12 +1,15 @@
 package dev.jkvm.klib.kernel.selftest;
 
 import dev.jkvm.klib.kernel.cpu.CpuRecord;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.smp.CallFunction;
-import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.smp.IdleCall;
+import dev.jkvm.klib.kernel.smp.IpiMailbox;
+import dev.jkvm.klib.kernel.smp.IpiReason;
 import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.smp.TlbShootdown;
+import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Atomic;
 import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
@@ -15,8 +18,9 @@ import dev.jkvm.klib.rt.Memory;
  * Runs one self-test job on every online CPU at the same time, the boot CPU included, so that
  * the CPUs really contend. The APs run it from their idle loops (IdleCall: outside interrupt
  * context, interrupts enabled), each woken by a RESCHEDULE IPI; every member waits until all have
- * started, so they begin together, and an AP that has finished goes back to its idle loop and
- * halts there, serving calls addressed to it from its interrupt handlers.
+ * started, halted, so they begin together when the boot CPU wakes them all (GO); an AP that has
+ * finished goes back to its idle loop and halts there, serving calls addressed to it from its
+ * interrupt handlers.
  *
  * Halting matters on a host with fewer cores than vCPUs (QEMU TCG runs one host thread per vCPU:
  * 255 of them on 2 cores): a CPU that spins keeps its thread runnable, and every PAUSE there
@@ -34,9 +38,11 @@ public final class Gang {
 
     private static long state;
     private static final int STARTED = 0;
+    private static final int GO = 4;
+    private static final int AWAKE = 8;
+    private static final int MEMBERS = 24;
     private static final int JOB = 12;
     private static final int ARGUMENT = 16;
-    private static final int MEMBERS = 24;
 
     public static void init() {
         state = BootAllocator.allocate(64, 64);
@@ -49,13 +55,26 @@ public final class Gang {
     /** From the boot CPU: runs job(argument) on every online CPU and returns when all finished. */
     public static void run(int job, long argument) {
         long online = CpuRecord.onlineMask();
-        int members = CpuMask.count(online);
         Memory.store32(state + STARTED, 0);
         Memory.store32(state + JOB, job);
         Memory.store64(state + ARGUMENT, argument);
-        Atomic.storeVolatile32(state + MEMBERS, members);
+        Atomic.storeVolatile32(state + GO, 0);
+        Memory.store32(state + AWAKE, 0);
+        Atomic.storeVolatile32(state + MEMBERS, CpuMask.count(online));
         int asked = IdleCall.start(SelfTestSuite.GANG_JOB, 0, online, 0);
-        start(0);
+        waitFor(state + STARTED, asked, 0);
+        // GO before the wake-ups: an AP that checks it after its wake-up, or after the handler of
+        // an earlier RESCHEDULE still pending (postMany then sends none), sees it set. With every
+        // CPU online one broadcast PING wakes them all at once (the storm test resets the ping
+        // counts before it counts); otherwise one RESCHEDULE each.
+        Atomic.storeVolatile32(state + GO, 1);
+        if (asked + 1 == CpuRecord.count()) {
+            IpiMailbox.pingAllOthers(SmpState.mailbox(), 0);
+        } else {
+            IpiMailbox.postMany(SmpState.mailbox(), 0, online, IpiReason.RESCHEDULE);
+        }
+        Atomic.fetchAdd32(state + AWAKE, 1);
+        waitFor(state + AWAKE, asked + 1, 0);
         SelfTestSuite.runJob(job, 0);
         while (IdleCall.finished() != asked) {
             serve(0);
@@ -65,17 +84,22 @@ public final class Gang {
     /** The AP side, from the idle loop (IdleCall). */
     public static void member(int cpu) {
         int job = Memory.load32(state + JOB);
-        start(cpu);
-        SelfTestSuite.runJob(job, cpu);
-    }
-
-    /**
-     * Counts this CPU in and waits until every member has: nobody starts the job before all
-     * are there to contend with it.
-     */
-    private static void start(int cpu) {
+        // Counted in, then halted until the boot CPU has seen every member arrive: nobody starts
+        // the job before all are there to contend with it. Interrupts are off from the check to
+        // the HLT (STI's one-instruction shadow covers it), so the wake-up is not slept through.
+        Cpu.cli();
         Atomic.fetchAdd32(state + STARTED, 1);
-        waitFor(state + STARTED, Atomic.loadVolatile32(state + MEMBERS), cpu);
+        while (Atomic.loadVolatile32(state + GO) == 0) {
+            Asm.call("kernel_wait_for_interrupt");
+            Cpu.cli();
+        }
+        Cpu.sti();
+        // Then each spins until all are awake, and starts the job as soon as it sees that: in the
+        // order the host schedules their vCPUs, the order in which they can take their turns at a
+        // FIFO lock without each hand-off waiting for a descheduled vCPU (issue 14, QEMU TCG).
+        Atomic.fetchAdd32(state + AWAKE, 1);
+        waitFor(state + AWAKE, Atomic.loadVolatile32(state + MEMBERS), cpu);
+        SelfTestSuite.runJob(job, cpu);
     }
 
     /** Spins until the counter reaches the value, serving this CPU's incoming calls. */
