@@ -314,10 +314,10 @@ public final class SelfTestSuite {
     }
 
     /**
-     * A Gang job: lines (at most CONSOLE_LINES) comment lines, each in 33 pieces (the letters one call each, with a
-     * pause after each), so
-     * that CPUs printing at once would interleave inside a line if the console let them. The
-     * suite cannot read its own output back; the host checks the lines (it/'s SmpSelfTestTap).
+     * A Gang job: lines (at most CONSOLE_LINES) comment lines, each in 33 pieces (the letters one
+     * call each, with a pause after each), so that CPUs printing at once would interleave inside
+     * a line if the console let them. The suite cannot read its own output back; the host checks
+     * the lines (it/'s SmpSelfTestTap).
      */
     private static void consoleLines(int cpu, int lines) {
         for (int i = 0; i < lines; i++) {
@@ -339,10 +339,10 @@ public final class SelfTestSuite {
     }
 
     /**
-     * Every online CPU prints its lines (CONSOLE_LINES, fewer with many CPUs) at the same time (a Gang job). Passes here when
-     * every CPU got through its lines; whether they came out whole (issue 14: lines from
-     * different CPUs never interleave) is for the reader of the console to check: each must read
-     * "# console: cpu C line L abc...xyz end", one for each CPU and L.
+     * Every online CPU prints its lines (CONSOLE_LINES, fewer with many CPUs) at the same time (a
+     * Gang job). Passes here when every CPU got through its lines; whether they came out whole
+     * (issue 14: lines from different CPUs never interleave) is for the reader of the console:
+     * each must read "# console: cpu C line L abc...xyz end", one for each CPU and L.
      */
     private static void console(int number) {
         long online = CpuRecord.onlineMask();
