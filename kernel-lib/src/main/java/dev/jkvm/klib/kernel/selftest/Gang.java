@@ -16,11 +16,11 @@ import dev.jkvm.klib.rt.Memory;
 
 /**
  * Runs one self-test job on every online CPU at the same time, the boot CPU included, so that
- * the CPUs really contend. The APs run it from their idle loops (IdleCall: outside interrupt
- * context, interrupts enabled), each woken by a RESCHEDULE IPI; every member waits until all have
- * started, halted, so they begin together when the boot CPU wakes them all (GO); an AP that has
- * finished goes back to its idle loop and halts there, serving calls addressed to it from its
- * interrupt handlers.
+ * the CPUs really contend. The APs run it from their idle loops (IdleCall: interrupts enabled),
+ * each woken by a RESCHEDULE IPI; they wait halted until all have arrived and the boot CPU wakes
+ * them together (GO), then spin until all are awake (AWAKE) and start; an AP that has finished
+ * goes back to its idle loop and halts there, serving calls addressed to it from its interrupt
+ * handlers.
  *
  * Halting matters on a host with fewer cores than vCPUs (QEMU TCG runs one host thread per vCPU:
  * 255 of them on 2 cores): a CPU that spins keeps its thread runnable, and every PAUSE there
