@@ -38,6 +38,7 @@ import dev.jkvm.klib.kernel.proc.Watchdog;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.time.PitCalibration;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
+import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.kernel.user.UserSpace;
 import dev.jkvm.klib.rt.Console;
@@ -194,6 +195,7 @@ public final class Kernel {
         }
         Gdt.load(gdt, cpuCount, 0);
         IpiHandlers.registerCounters();
+        Panic.registerStopState();
         CrossCalls.registerScratch();
         CpuResources.bufferConsoleLines(cpuCount, enabled);
     }

@@ -45,6 +45,19 @@ public final class Contention {
     private static final int INSIDE = 16;
     private static final int VIOLATIONS = 20;
     private static final int ROUNDS_DONE = 24;
+    private static final int IN_LINE = 28;
+
+    /**
+     * At most this many CPUs queue for the lock at once (more may pass the check together, it is
+     * not atomic); the others wait outside, spinning, until the line is shorter. FIFO locks hand
+     * the lock to one particular waiter, and where vCPUs outnumber host cores (QEMU TCG, 255 vCPU
+     * threads on 2 host cores) that waiter's thread is often descheduled: with every CPU in line
+     * each hand-off waited for the host to schedule that thread, every CPU rejoined at the tail
+     * after its turn, and the line never drained (a convoy: 95 ms per acquisition, 46 s for one
+     * test at 255 CPUs). A short line drains after a few slow hand-offs. Every CPU still takes
+     * its turns in the line with others waiting behind and before it.
+     */
+    public static final int LINE_LIMIT = 8;
     private static final long LOCK_BYTES = 128;
 
     public static void init(int cpuCount) {
@@ -66,6 +79,7 @@ public final class Contention {
         Memory.store32(data + INSIDE, 0);
         Memory.store32(data + VIOLATIONS, 0);
         Memory.store32(data + ROUNDS_DONE, 0);
+        Memory.store32(data + IN_LINE, 0);
     }
 
     public static long counter() {
@@ -91,13 +105,28 @@ public final class Contention {
         Atomic.fetchAdd32(data + INSIDE, -1);
     }
 
+    /** Waits until fewer than LINE_LIMIT CPUs are in line, then joins it (before taking the lock). */
+    private static void joinLine() {
+        while (Atomic.loadVolatile32(data + IN_LINE) >= LINE_LIMIT) {
+            Cpu.pause();
+        }
+        Atomic.fetchAdd32(data + IN_LINE, 1);
+    }
+
+    /** After releasing the lock. */
+    private static void leaveLine() {
+        Atomic.fetchAdd32(data + IN_LINE, -1);
+    }
+
     public static int ticket(int iterations, long deadline) {
         int i = 0;
         for (; i < iterations && (i < ACQUISITIONS_BEFORE_DEADLINE || Cpu.rdtsc() < deadline); i++) {
+            joinLine();
             CountedTicketLock.lock(lockMemory);
             enter();
             leave();
             CountedTicketLock.unlock(lockMemory);
+            leaveLine();
         }
         return i;
     }
@@ -105,23 +134,26 @@ public final class Contention {
     public static int mcs(int iterations, int cpu, long deadline) {
         int i = 0;
         for (; i < iterations && (i < ACQUISITIONS_BEFORE_DEADLINE || Cpu.rdtsc() < deadline); i++) {
+            joinLine();
             CheckedMcsLock.lock(lockMemory, nodes, cpu);
             enter();
             leave();
             CheckedMcsLock.unlock(lockMemory, nodes, cpu);
+            leaveLine();
         }
         return i;
     }
 
     /**
      * The interrupt-saving form: inside, interrupts must be off; after, the flag must be what it
-     * was before (APs run this in their call-function handler with interrupts off, the boot CPU
-     * with them on, so both paths of the restore are taken).
+     * was before (the APs run this with interrupts on, the boot CPU with them off, so both paths
+     * of the restore are taken).
      */
     public static int irq(int iterations, long deadline) {
         int i = 0;
         for (; i < iterations && (i < ACQUISITIONS_BEFORE_DEADLINE || Cpu.rdtsc() < deadline); i++) {
             boolean before = InterruptFlag.enabled();
+            joinLine();
             boolean saved = IrqSpinLock.lockIrqSave(lockMemory);
             if (InterruptFlag.enabled() || saved != before) {
                 Atomic.fetchAdd32(data + VIOLATIONS, 1);
@@ -129,6 +161,7 @@ public final class Contention {
             enter();
             leave();
             IrqSpinLock.unlockIrqRestore(lockMemory, saved);
+            leaveLine();
             if (InterruptFlag.enabled() != before) {
                 Atomic.fetchAdd32(data + VIOLATIONS, 1);
             }
@@ -139,10 +172,12 @@ public final class Contention {
     public static int checkedTicket(int iterations, int cpu, long deadline) {
         int i = 0;
         for (; i < iterations && (i < ACQUISITIONS_BEFORE_DEADLINE || Cpu.rdtsc() < deadline); i++) {
+            joinLine();
             CheckedSpinLock.lock(lockMemory, cpu);
             enter();
             leave();
             CheckedSpinLock.unlock(lockMemory, cpu);
+            leaveLine();
         }
         return i;
     }
@@ -155,11 +190,13 @@ public final class Contention {
         int i = 0;
         for (; i < iterations && (i < ACQUISITIONS_BEFORE_DEADLINE || Cpu.rdtsc() < deadline); i++) {
             if ((i + cpu) % 4 == 0) {
+                joinLine();
                 SeqLock.writeLock(lockMemory);
                 enter();
                 Memory.store64(data + SECOND, Memory.load64(data + SECOND) + 1);
                 leave();
                 SeqLock.writeUnlock(lockMemory);
+                leaveLine();
             } else {
                 long first;
                 long second;
@@ -182,18 +219,22 @@ public final class Contention {
         int i = 0;
         for (; i < iterations && (i < ACQUISITIONS_BEFORE_DEADLINE || Cpu.rdtsc() < deadline); i++) {
             if ((i + cpu) % 4 == 0) {
+                joinLine();
                 CheckedRwLock.writeLock(lockMemory, cpu);
                 enter();
                 Memory.store64(data + SECOND, Memory.load64(data + SECOND) + 1);
                 leave();
                 CheckedRwLock.writeUnlock(lockMemory, cpu);
+                leaveLine();
             } else {
+                joinLine();
                 CheckedRwLock.readLock(lockMemory, cpu);
                 if (Atomic.loadVolatile32(data + INSIDE) != 0
                         || Memory.load64(data + COUNTER) != Memory.load64(data + SECOND)) {
                     Atomic.fetchAdd32(data + VIOLATIONS, 1);
                 }
                 CheckedRwLock.readUnlock(lockMemory, cpu);
+                leaveLine();
             }
         }
         return i;
@@ -213,10 +254,12 @@ public final class Contention {
     public static int semaphore(int iterations, long deadline) {
         int i = 0;
         for (; i < iterations && (i < ACQUISITIONS_BEFORE_DEADLINE || Cpu.rdtsc() < deadline); i++) {
+            joinLine();
             CountedSpinSemaphore.waitSpinning(lockMemory);
             enter();
             leave();
             CountedSpinSemaphore.post(lockMemory);
+            leaveLine();
         }
         return i;
     }

@@ -21,6 +21,7 @@ import dev.jkvm.klib.kernel.smp.TlbShootdown;
 import dev.jkvm.klib.kernel.sync.CheckedSpinLock;
 import dev.jkvm.klib.kernel.sync.CountedSpinSemaphore;
 import dev.jkvm.klib.kernel.sync.CountedTicketLock;
+import dev.jkvm.klib.kernel.sync.InterruptFlag;
 import dev.jkvm.klib.kernel.sync.IrqSpinLock;
 import dev.jkvm.klib.kernel.sync.LockStats;
 import dev.jkvm.klib.kernel.sync.McsLock;
@@ -70,8 +71,15 @@ public final class SelfTestSuite {
     private static final int JOB_CHECKED_TICKET = 10;
     private static final int JOB_SEQ = 11;
     private static final int JOB_CONSOLE = 12;
-    /** Lines each CPU prints at once in the console test. */
+    /**
+     * Lines each CPU prints at once in the console test, up to CONSOLE_LINE_TOTAL / n with n
+     * CPUs but at least one: every line waits for the console lock, a FIFO ticket lock that each
+     * holder keeps for a whole line (26 pauses), so the lines cost one lock hand-off each, and a
+     * hand-off waits for the next holder's vCPU thread where vCPUs outnumber host cores (QEMU
+     * TCG: 384 lines from 128 CPUs took 33 s on 2 host cores).
+     */
     public static final int CONSOLE_LINES = 3;
+    private static final int CONSOLE_LINE_TOTAL = 192;
     private static final long CONSOLE_PIECE_DELAY_US = 50;
 
     /**
@@ -94,7 +102,15 @@ public final class SelfTestSuite {
      * CPUs, 1 at 128) every CPU still takes the lock often enough to contend with the others.
      */
     private static final int MIN_LOCK_OPERATIONS_PER_CPU = 8;
+    /**
+     * Barrier rounds: BARRIER_ROUNDS, fewer from 65 CPUs on (BARRIER_ARRIVALS / n, at least
+     * BARRIER_MIN_ROUNDS): every pass waits for the last CPU to arrive, and where vCPUs outnumber
+     * host cores that is a turn of the host's scheduler over all vCPU threads (QEMU TCG on 2 host
+     * cores: 0.67 s per pass at 128 CPUs, each round being two passes).
+     */
     private static final int BARRIER_ROUNDS = 8;
+    private static final int BARRIER_ARRIVALS = 512;
+    private static final int BARRIER_MIN_ROUNDS = 2;
     /** Calls each CPU makes in the pair test once there are more CPUs than this plus one. */
     private static final int PAIR_TARGETS = 31;
     private static final long CALL_TIMEOUT_MS = 100;
@@ -105,6 +121,8 @@ public final class SelfTestSuite {
 
     private static int builtIn;
     private static long matrix;
+    /** Each CPU's targets in the pair test (a CpuMask per CPU). */
+    private static long pairMasks;
     private static long samples;
     private static long stormState;
     private static long stormBudgetMs;
@@ -163,6 +181,7 @@ public final class SelfTestSuite {
         Gang.init();
         Contention.init(cpuCount);
         matrix = BootAllocator.allocate((long) cpuCount * cpuCount * 4, 64);
+        pairMasks = BootAllocator.allocate((long) cpuCount * CpuMask.SIZE, 64);
         rounds = PerCpuVariables.register(8, 8);
         done = PerCpuVariables.register(8, 8);
         tag = PerCpuVariables.register(8, 8);
@@ -250,12 +269,18 @@ public final class SelfTestSuite {
         long online = CpuRecord.onlineMask();
         int iterations = (int) Gang.argument();
         if (job == JOB_PAIRS) {
+            // One call to all of this CPU's targets at once (an IPI to each, then one wait for all
+            // completions): calling them one after the other took a wait per target, each for a
+            // vCPU the host had to schedule (35 s at 255 CPUs under QEMU TCG on 2 host cores).
             int targets = pairTargets(CpuMask.count(online));
+            long mask = pairMasks + (long) cpu * CpuMask.SIZE;
+            CpuMask.clearAll(mask);
             int target = cpu;
             for (int i = 0; i < targets; i++) {
                 target = nextOnline(online, target);
-                CallFunction.callSingle(SmpState.calls(), cpu, target, MARK_PAIR, cpu);
+                CpuMask.set(mask, target);
             }
+            CallFunction.callMany(SmpState.calls(), cpu, mask, MARK_PAIR, cpu);
         } else if (job == JOB_TICKET) {
             PerCpuVariables.write(done, Contention.ticket(iterations, lockDeadline()));
         } else if (job == JOB_MCS) {
@@ -265,7 +290,16 @@ public final class SelfTestSuite {
         } else if (job == JOB_SEMAPHORE) {
             PerCpuVariables.write(done, Contention.semaphore(iterations, lockDeadline()));
         } else if (job == JOB_IRQ) {
+            // The APs run jobs with interrupts on (Gang, from their idle loops); the boot CPU runs
+            // this one with them off, so both ways of the flag's restore are taken.
+            boolean enabled = InterruptFlag.enabled();
+            if (cpu == 0) {
+                Cpu.cli();
+            }
             PerCpuVariables.write(done, Contention.irq(iterations, lockDeadline()));
+            if (cpu == 0 && enabled) {
+                Cpu.sti();
+            }
         } else if (job == JOB_CHECKED_TICKET) {
             PerCpuVariables.write(done, Contention.checkedTicket(iterations, cpu, lockDeadline()));
         } else if (job == JOB_SEQ) {
@@ -275,18 +309,18 @@ public final class SelfTestSuite {
         } else if (job == JOB_BARRIER) {
             Contention.barrier(iterations, CpuMask.count(online));
         } else if (job == JOB_CONSOLE) {
-            consoleLines(cpu);
+            consoleLines(cpu, iterations);
         }
     }
 
     /**
-     * A Gang job: CONSOLE_LINES comment lines, each in 33 pieces (the letters one call each, with a
-     * pause after each), so
-     * that CPUs printing at once would interleave inside a line if the console let them. The
-     * suite cannot read its own output back; the host checks the lines (it/'s SmpSelfTestTap).
+     * A Gang job: lines (at most CONSOLE_LINES) comment lines, each in 33 pieces (the letters one
+     * call each, with a pause after each), so that CPUs printing at once would interleave inside
+     * a line if the console let them. The suite cannot read its own output back; the host checks
+     * the lines (it/'s SmpSelfTestTap).
      */
-    private static void consoleLines(int cpu) {
-        for (int i = 0; i < CONSOLE_LINES; i++) {
+    private static void consoleLines(int cpu, int lines) {
+        for (int i = 0; i < lines; i++) {
             Tap.comment();
             Console.print("console: cpu ");
             Log.dec(cpu);
@@ -305,17 +339,20 @@ public final class SelfTestSuite {
     }
 
     /**
-     * Every online CPU prints CONSOLE_LINES lines at the same time (a Gang job). Passes here when
-     * every CPU got through its lines; whether they came out whole (issue 14: lines from
-     * different CPUs never interleave) is for the reader of the console to check: each must read
-     * "# console: cpu C line L abc...xyz end", one for each CPU and L.
+     * Every online CPU prints its lines (CONSOLE_LINES, fewer with many CPUs) at the same time (a
+     * Gang job). Passes here when every CPU got through its lines; whether they came out whole
+     * (issue 14: lines from different CPUs never interleave) is for the reader of the console:
+     * each must read "# console: cpu C line L abc...xyz end", one for each CPU and L.
      */
     private static void console(int number) {
         long online = CpuRecord.onlineMask();
-        Gang.run(JOB_CONSOLE, 0);
+        int n = CpuMask.count(online);
+        int lines = CONSOLE_LINE_TOTAL / n < 1 ? 1 : CONSOLE_LINE_TOTAL / n > CONSOLE_LINES ? CONSOLE_LINES
+                : CONSOLE_LINE_TOTAL / n;
+        Gang.run(JOB_CONSOLE, lines);
         Tap.begin(true, number);
         Console.print("console: ");
-        Log.dec(CONSOLE_LINES);
+        Log.dec(lines);
         Console.print(" lines from each of ");
         Log.dec(CpuMask.count(online));
         Console.print(" cpus at once, each a whole line");
@@ -631,12 +668,14 @@ public final class SelfTestSuite {
 
         Contention.reset();
         Contention.initBarrier(n);
-        Gang.run(JOB_BARRIER, BARRIER_ROUNDS);
+        int barrierRounds = BARRIER_ARRIVALS / n < BARRIER_MIN_ROUNDS ? BARRIER_MIN_ROUNDS
+                : BARRIER_ARRIVALS / n > BARRIER_ROUNDS ? BARRIER_ROUNDS : BARRIER_ARRIVALS / n;
+        Gang.run(JOB_BARRIER, barrierRounds);
         long barrierStats = SenseBarrier.stats(lock);
-        Tap.begin(Contention.violations() == 0 && Contention.second() == (long) n * BARRIER_ROUNDS
-                && LockStats.acquisitions(barrierStats) == 2L * n * BARRIER_ROUNDS, first + 4);
+        Tap.begin(Contention.violations() == 0 && Contention.second() == (long) n * barrierRounds
+                && LockStats.acquisitions(barrierStats) == 2L * n * barrierRounds, first + 4);
         Console.print("sense barrier: ");
-        Log.dec(BARRIER_ROUNDS);
+        Log.dec(barrierRounds);
         Console.print(" rounds of ");
         Log.dec(n);
         Console.print(" cpus, nobody left a round early");
