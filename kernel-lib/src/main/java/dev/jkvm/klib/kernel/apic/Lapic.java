@@ -1,5 +1,7 @@
 package dev.jkvm.klib.kernel.apic;
 
+import dev.jkvm.klib.kernel.sync.InterruptFlag;
+import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.Memory;
 import dev.jkvm.klib.rt.Msr;
 
@@ -111,15 +113,34 @@ public final class Lapic {
         return read(ESR);
     }
 
-    /** Sends an IPI (ICR low bits: vector, delivery mode, level) to one APIC ID. */
+    /**
+     * Sends an IPI (ICR low bits: vector, delivery mode, level) to one APIC ID.
+     *
+     * With interrupts off throughout, restored after: in xAPIC mode the destination (ICR high)
+     * and the command (ICR low, whose write sends, 11.6.1) are two writes, and an interrupt
+     * handler that sends an IPI of its own between them (the scheduler tick wakes sleepers and
+     * kicks idle CPUs) leaves its destination in ICR high, so the interrupted IPI went to the
+     * handler's target and its own was lost; Linux's xAPIC senders mask interrupts for the same
+     * reason. In either mode the ESR latch after the write must see this IPI's errors only.
+     */
     public static boolean sendIpi(int apicId, int command) {
+        boolean interrupts = InterruptFlag.enabled();
+        Cpu.cli();
+        boolean sent = sendWithInterruptsOff(apicId, command);
+        if (interrupts) {
+            Cpu.sti();
+        }
+        return sent;
+    }
+
+    private static boolean sendWithInterruptsOff(int apicId, int command) {
         if (x2apic) {
             Msr.write(X2APIC_ICR, ((long) apicId << 32) | (command & 0xFFFFFFFFL));
         } else {
             write(ICR_HIGH, apicId << 24);
             write(ICR_LOW, command);
             for (int i = 0; i < 100000 && (read(ICR_LOW) & DELIVERY_PENDING) != 0; i++) {
-                dev.jkvm.klib.rt.Cpu.pause();
+                Cpu.pause();
             }
         }
         int errors = clearErrors();

@@ -9,6 +9,7 @@ import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.mm.PageTables;
+import dev.jkvm.klib.kernel.sync.InterruptFlag;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.trap.Vectors;
 import dev.jkvm.klib.rt.Asm;
@@ -102,6 +103,7 @@ class ApStartupTest {
                 lapicTimer.add("initial " + value);
             }
         });
+        Asm.hostDefine(InterruptFlag.READ_RFLAGS_SYMBOL, args -> Cpu.hostInterruptsEnabled() ? InterruptFlag.RFLAGS_IF : 0);
         Asm.hostDefine("kernel_putc", args -> {
             Console.print(String.valueOf((char) args[0]));
             return 0;

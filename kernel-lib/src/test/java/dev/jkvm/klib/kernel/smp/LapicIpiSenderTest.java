@@ -3,7 +3,9 @@ package dev.jkvm.klib.kernel.smp;
 import dev.jkvm.klib.kernel.apic.Lapic;
 import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.mm.BootAllocator;
+import dev.jkvm.klib.kernel.sync.InterruptFlag;
 import dev.jkvm.klib.rt.Asm;
+import dev.jkvm.klib.rt.Cpu;
 import dev.jkvm.klib.rt.HostAddressSpace;
 import dev.jkvm.klib.rt.HostArena;
 import dev.jkvm.klib.rt.Memory;
@@ -13,8 +15,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The kernel's IPI sender bindings against a local APIC register page in memory (xAPIC) and
@@ -36,6 +42,7 @@ class LapicIpiSenderTest {
             HostAddressSpace.view(args[0], args[1], "kernel_memzero").fill((byte) 0);
             return 0;
         });
+        Asm.hostDefine(InterruptFlag.READ_RFLAGS_SYMBOL, args -> Cpu.hostInterruptsEnabled() ? InterruptFlag.RFLAGS_IF : 0);
         CpuRecord.allocate(4);
         CpuRecord.set(0, 0, 0L, 0L);
         CpuRecord.set(1, 6, 0L, 0L);
@@ -46,6 +53,8 @@ class LapicIpiSenderTest {
     @AfterEach
     void tearDown() {
         Lapic.chooseMode(false, 0L);
+        Msr.hostObserveWrites(null);
+        Cpu.cli();
     }
 
     @Test
@@ -74,5 +83,29 @@ class LapicIpiSenderTest {
         assertEquals(6L << 32 | Lapic.FIXED | Lapic.ASSERT | 0xF1, Msr.read(X2APIC_ICR));
         LapicIpiSender.sendToAllOthers(0x1F2);
         assertEquals(Lapic.FIXED | Lapic.ASSERT | Lapic.ALL_EXCLUDING_SELF | 0xF2, Msr.read(X2APIC_ICR));
+    }
+
+    /**
+     * An IPI is sent with interrupts off and the caller's interrupt flag comes back: in xAPIC mode
+     * an interrupt handler sending between the ICR high and low writes would redirect the
+     * interrupted IPI (Lapic.sendIpi). Observed through the x2APIC ICR write, the one step the
+     * host stand-ins can watch.
+     */
+    @Test
+    void anIpiIsSentWithInterruptsOffAndTheFlagRestored() {
+        Lapic.chooseMode(true, 0L);
+        List<Boolean> interruptsAtIcrWrite = new ArrayList<>();
+        Msr.hostObserveWrites((msr, value) -> {
+            if (msr == X2APIC_ICR) {
+                interruptsAtIcrWrite.add(Cpu.hostInterruptsEnabled());
+            }
+        });
+        Cpu.sti();
+        LapicIpiSender.send(1, 0xF3);
+        assertTrue(Cpu.hostInterruptsEnabled(), "interrupts enabled again after the send");
+        Cpu.cli();
+        LapicIpiSender.send(2, 0xF3);
+        assertFalse(Cpu.hostInterruptsEnabled(), "interrupts still off after a send with them off");
+        assertEquals(List.of(false, false), interruptsAtIcrWrite);
     }
 }
