@@ -61,7 +61,7 @@ class MachineConfigurationsOnJkvmTest {
      * first task runs. On KVM this stalled for more than 12 minutes as the scheduler started (also at
      * 255 and, for 51 s, at 128 vCPUs): every idle CPU ticked 100 times a second, each tick scanning
      * every run queue, on a host whose ring 0 runs at about 1 MIPS; idle CPUs now stop their tick
-     * (task.IdleTick). About 10 s on the emulated CPU, 30 s on this host's KVM.
+     * (proc.IdleTick). About 10 s on the emulated CPU, 30 s on this host's KVM.
      */
     @ParameterizedTest
     @MethodSource("dev.jkvm.it.GuestAccelerators#all")

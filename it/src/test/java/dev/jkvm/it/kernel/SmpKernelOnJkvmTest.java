@@ -219,6 +219,17 @@ class SmpKernelOnJkvmTest {
         return SmpKernelImage.build().symbols().get("kboot_stack_guard");
     }
 
+    /** As SmpKernelOnQemuTest's: a lost reschedule IPI is reported within seconds and fails the run. */
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void aLostWakeUpIsReportedAndFailsTheRun(Accelerator accel) throws Exception {
+        Run run = boot(accel, 2, "test=lost-wakeup");
+        assertEquals(35, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        assertTrue(run.serial.contains("sched: stall: cpu 1 idle for "), run.serial);
+        assertTrue(run.serial.contains("test: the task on cpu 1 returned 42"), run.serial);
+        assertTrue(run.serial.contains("sched: 1 stalls (lost wake-ups) during the run: FAIL\nresult: FAIL"), run.serial);
+    }
+
     @ParameterizedTest
     @MethodSource("dev.jkvm.it.GuestAccelerators#all")
     void panicStopsEveryOtherCpuWhichPrintsItsState(Accelerator accel) throws Exception {

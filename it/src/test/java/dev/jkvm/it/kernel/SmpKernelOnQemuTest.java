@@ -100,6 +100,22 @@ class SmpKernelOnQemuTest {
         }
     }
 
+    /**
+     * A reschedule IPI lost on purpose (test=lost-wakeup) to an AP whose tick is stopped: without
+     * the kernel's stall check the run would hang there; with it the stall is named, the task
+     * runs after all, and the run fails.
+     */
+    @Test
+    void aLostWakeUpIsReportedAndFailsTheRun() throws Exception {
+        Result r = qemu(3, "test=lost-wakeup");
+        assertEquals(35, r.status(), () -> r.serial() + r.stderr());
+        assertTrue(r.serial().contains("test: the reschedule ipi for a task queued on cpu 2 will be lost"), r.serial());
+        assertTrue(Pattern.compile("sched: stall: cpu 2 idle for \\d+ ms with 1 tasks queued \\(need-resched 1,"
+                + " reschedule ipi pending 1, tick stopped 1\\)").matcher(r.serial()).find(), r.serial());
+        assertTrue(r.serial().contains("test: the task on cpu 2 returned 42"), r.serial());
+        assertTrue(r.serial().contains("sched: 1 stalls (lost wake-ups) during the run: FAIL\nresult: FAIL"), r.serial());
+    }
+
     @Test
     void withoutAcpiTablesTheKernelFallsBackToTheBootCpuAlone() throws Exception {
         Result r = qemu("microvm,acpi=off", 2, null);

@@ -2,8 +2,16 @@ package dev.jkvm.klib.kernel;
 
 import dev.jkvm.klib.kernel.acpi.Topology;
 import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.cpu.CpuMask;
+import dev.jkvm.klib.kernel.cpu.CpuRecord;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
+import dev.jkvm.klib.kernel.proc.IdleTick;
+import dev.jkvm.klib.kernel.proc.KernelScheduler;
+import dev.jkvm.klib.kernel.proc.TaskBodies;
 import dev.jkvm.klib.kernel.smp.ApStartup;
+import dev.jkvm.klib.kernel.smp.IpiMailbox;
+import dev.jkvm.klib.kernel.smp.IpiReason;
+import dev.jkvm.klib.kernel.smp.SmpState;
 import dev.jkvm.klib.kernel.trap.Panic;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
@@ -21,6 +29,8 @@ import dev.jkvm.klib.rt.Memory;
  *     reported from its IST stack.</li>
  * <li>test=hang keeps the first AP from getting ready: it is reported and left offline.</li>
  * <li>test=panic panics once every CPU is up: the panic stops the other CPUs.</li>
+ * <li>test=lost-wakeup loses the reschedule IPI for a task queued on an idle AP: the stall is
+ *     reported, the task runs after all, and the run fails.</li>
  * </ul>
  */
 final class FaultInjection {
@@ -32,8 +42,13 @@ final class FaultInjection {
         return CommandLine.test() == CommandLine.TEST_EXECUTE_DATA;
     }
 
-    /** After ACPI: test=hang needs an AP to hang. */
+    /** After ACPI: test=hang needs an AP to hang, test=lost-wakeup one to lose a wake-up on. */
     static void checkMachine(long topology) {
+        if (CommandLine.test() == CommandLine.TEST_LOST_WAKEUP && Topology.enabledCpuCount(topology) < 2) {
+            Console.print("test=lost-wakeup needs at least two CPUs (it loses a wake-up sent to an AP), and this"
+                    + " machine has one: give it more CPUs or drop test=lost-wakeup\n");
+            Kernel.fail();
+        }
         if (CommandLine.test() == CommandLine.TEST_HANG && Topology.enabledCpuCount(topology) < 2) {
             Console.print("test=hang needs at least two CPUs (it keeps the first AP from getting ready), and this"
                     + " machine has one: give it more CPUs or drop test=hang\n");
@@ -76,6 +91,44 @@ final class FaultInjection {
             Console.print("test: panicking on purpose\n");
             Panic.panic();
         }
+    }
+
+    /**
+     * test=lost-wakeup, as the main task: the reschedule IPI for a task queued on an idle AP whose
+     * tick is stopped is lost on purpose (IpiMailbox.loseNextForTest), the failure a real lost IPI
+     * would cause. The task can then only run once StallCheck, on the housekeeping CPU, reports the
+     * stall and resends the IPI; the run goes on to its end and fails. Without the check it would
+     * hang. The main task first moves to the housekeeping CPU so that the AP, the last one, is idle.
+     */
+    static boolean lostWakeup() {
+        KernelScheduler.moveCurrentTo(IdleTick.HOUSEKEEPING_CPU);
+        long online = CpuRecord.onlineMask();
+        int target = 0;
+        for (int cpu = CpuMask.next(online, 0); cpu >= 0; cpu = CpuMask.next(online, cpu + 1)) {
+            target = cpu;
+        }
+        for (int waited = 0; !IdleTick.isStopped(target); waited += 10) {
+            if (waited >= 10000) {
+                Console.print("test=lost-wakeup: cpu ");
+                Log.dec(target);
+                Console.print(" never stopped its tick, so no wake-up could be lost\n");
+                return false;
+            }
+            KernelScheduler.sleepMs(10);
+        }
+        Console.print("test: the reschedule ipi for a task queued on cpu ");
+        Log.dec(target);
+        Console.print(" will be lost\n");
+        IpiMailbox.loseNextForTest(SmpState.mailbox(), target, IpiReason.RESCHEDULE);
+        long task = KernelScheduler.spawnOn(TaskBodies.ECHO, 41, KernelScheduler.NORMAL_PRIORITY, target);
+        long value = task == 0 ? 0 : KernelScheduler.join(task);
+        Console.print("test: the task on cpu ");
+        Log.dec(target);
+        Console.print(" returned ");
+        Log.dec(value);
+        Console.print("\n");
+        KernelScheduler.allowEverywhere(KernelScheduler.currentTask());
+        return value == 42;
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.jkvm.klib.kernel.selftest.SchedBench;
 import dev.jkvm.klib.kernel.selftest.SchedChecks;
 import dev.jkvm.klib.kernel.selftest.UserTaskChecks;
 import dev.jkvm.klib.kernel.proc.KernelScheduler;
+import dev.jkvm.klib.kernel.proc.StallCheck;
 import dev.jkvm.klib.kernel.proc.WorkloadDescriptor;
 import dev.jkvm.klib.kernel.proc.WorkloadRun;
 import dev.jkvm.klib.kernel.trap.ExitCodes;
@@ -33,6 +34,8 @@ public final class MainTask {
         if (test == BOOT_ONLY) {
             Console.print("boot only: the scheduler runs on every cpu\n");
             passed = true;
+        } else if (test == CommandLine.TEST_LOST_WAKEUP) {
+            passed = FaultInjection.lostWakeup();
         } else if ((test & 0xFF) == SCHED_TEST) {
             passed = schedTest((int) (test >>> 8) & 0xFF, cpuCount);
         } else if (WorkloadDescriptor.schedulerChecks()) {
@@ -42,6 +45,7 @@ public final class MainTask {
         } else {
             passed = WorkloadRun.run(cpuCount);
         }
+        passed &= StallCheck.passed();
         if (passed) {
             Console.print("result: PASS\n");
             SoftOff.powerOff();

@@ -26,22 +26,39 @@ import dev.jkvm.klib.kernel.smp.SmpState;
  * kick): its idle loop then schedules, finds its queue empty and pulls (LoadBalance). No
  * request can be lost: a CPU marks itself stopped inside its timer interrupt, with interrupts
  * off, so a RESCHEDULE posted to it meanwhile is taken after the mark, and restarts the timer.
+ *
+ * The boot CPU is the housekeeping CPU (as Linux keeps one CPU ticking under nohz_full): idle,
+ * its tick slows to one every HOUSEKEEPING_PERIOD_MS instead of stopping, so that StallCheck
+ * still runs when every CPU idles, which is exactly what a lost wake-up looks like.
  */
 public final class IdleTick {
     private IdleTick() {
     }
 
-    /** CpuMask of the CPUs whose timer is stopped. */
-    private static long stopped;
+    /** The CPU whose idle tick slows down instead of stopping. */
+    public static final int HOUSEKEEPING_CPU = 0;
+    public static final int HOUSEKEEPING_PERIOD_MS = 1000;
 
-    public static void init() {
+    /** CpuMask of the CPUs whose timer is stopped (the housekeeping CPU's: slowed). */
+    private static long stopped;
+    /** The housekeeping CPU's slow period in LAPIC timer counts (an unsigned 32-bit count). */
+    private static int slowCount;
+
+    public static void init(int lapicTicksPerTick, int tickMs) {
         stopped = BootAllocator.allocate(CpuMask.SIZE, 64);
         CpuMask.clearAll(stopped);
+        long slow = (long) lapicTicksPerTick * (HOUSEKEEPING_PERIOD_MS / tickMs);
+        slowCount = (int) (slow > 0xFFFFFFFFL ? 0xFFFFFFFFL : slow);
+    }
+
+    public static boolean isStopped(int cpu) {
+        return CpuMask.contains(stopped, cpu);
     }
 
     /**
-     * After Scheduler.tick on cpu (interrupts off): stops the timer of an idle CPU with nothing
-     * to do, or kicks a stopped CPU when this one has tasks waiting.
+     * After Scheduler.tick on cpu (interrupts off): stops (on the housekeeping CPU: slows) the
+     * timer of an idle CPU with nothing to do, or kicks a stopped CPU when this one has tasks
+     * waiting.
      */
     public static void afterTick(long sched, int cpu, boolean switchPending) {
         long rq = Scheduler.runQueue(sched, cpu);
@@ -57,7 +74,7 @@ public final class IdleTick {
             return;
         }
         CpuMask.set(stopped, cpu);
-        Lapic.write(Lapic.TIMER_INITIAL, 0);
+        Lapic.write(Lapic.TIMER_INITIAL, cpu == HOUSEKEEPING_CPU ? slowCount : 0);
     }
 
     /**

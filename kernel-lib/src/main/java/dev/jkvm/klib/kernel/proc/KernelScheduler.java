@@ -83,7 +83,8 @@ public final class KernelScheduler {
         block = BootAllocator.allocate(Scheduler.bytesFor(cpuCount, capacity), 64);
         Scheduler.init(block, cpuCount, capacity, SmpState.mailbox());
         Scheduler.setTrampoline(block, SchedArch.taskTrampolineAddress());
-        IdleTick.init();
+        IdleTick.init(lapicTicksPerTick, TICK_MS);
+        StallCheck.init(cpuCount);
         Atomic.storeVolatile32(flags, 1);
         Atomic.fetchAdd32(flags + 4, 1);
         startTimer();
@@ -125,8 +126,12 @@ public final class KernelScheduler {
         int cpu = SchedArch.currentCpu();
         boolean switchNow;
         if (timer) {
-            switchNow = Scheduler.tick(block, cpu, Cpu.rdtsc());
+            long now = Cpu.rdtsc();
+            switchNow = Scheduler.tick(block, cpu, now);
             IdleTick.afterTick(block, cpu, switchNow);
+            if (cpu == IdleTick.HOUSEKEEPING_CPU) {
+                StallCheck.atHousekeepingTick(block, now, tscPerMs());
+            }
         } else {
             IdleTick.restart(cpu, lapicTicksPerTick);
             switchNow = Scheduler.needResched(block, cpu);
@@ -223,6 +228,23 @@ public final class KernelScheduler {
         boolean interrupts = InterruptFlag.enabled();
         Cpu.cli();
         Scheduler.setAffinity(block, SchedArch.currentCpu(), task, online);
+        if (interrupts) {
+            Cpu.sti();
+        }
+    }
+
+    /** Moves the running task onto cpu and keeps it there (until allowEverywhere); returns there. */
+    public static void moveCurrentTo(int cpu) {
+        boolean interrupts = InterruptFlag.enabled();
+        Cpu.cli();
+        int self = SchedArch.currentCpu();
+        long mask = scratchMasks + self * (long) CpuMask.SIZE;
+        CpuMask.clearAll(mask);
+        CpuMask.set(mask, cpu);
+        Scheduler.setAffinity(block, self, Scheduler.current(block, self), mask);
+        if (self != cpu) {
+            Scheduler.schedule(block, self, Cpu.rdtsc());
+        }
         if (interrupts) {
             Cpu.sti();
         }

@@ -77,6 +77,19 @@ public final class IpiMailbox {
         return old;
     }
 
+    /**
+     * Marks the reasons pending on the target without sending anything: the next post of them
+     * sends no IPI either, exactly as if an IPI had been sent and lost on the way. Only for
+     * test=lost-wakeup, which shows that such a loss is reported (proc.StallCheck).
+     */
+    public static void loseNextForTest(long mailbox, int targetCpu, int reasons) {
+        long word = pendingWord(mailbox, targetCpu);
+        int old = Atomic.loadVolatile32(word);
+        while (!Atomic.compareAndSet32Release(word, old, old | reasons)) {
+            old = Atomic.loadVolatile32(word);
+        }
+    }
+
     /** Posts the reasons to every CPU of the mask (below cpuCount) except the sender itself. */
     public static void postMany(long mailbox, int selfCpu, long cpuMask, int reasons) {
         int cpuCount = cpuCount(mailbox);

@@ -1,0 +1,111 @@
+package dev.jkvm.klib.kernel.proc;
+
+import dev.jkvm.klib.kernel.console.Log;
+import dev.jkvm.klib.kernel.mm.BootAllocator;
+import dev.jkvm.klib.kernel.sched.CpuStats;
+import dev.jkvm.klib.kernel.sched.RunQueue;
+import dev.jkvm.klib.kernel.sched.Scheduler;
+import dev.jkvm.klib.kernel.sched.Task;
+import dev.jkvm.klib.kernel.smp.IpiMailbox;
+import dev.jkvm.klib.kernel.smp.IpiReason;
+import dev.jkvm.klib.kernel.smp.IpiSend;
+import dev.jkvm.klib.kernel.smp.SmpState;
+import dev.jkvm.klib.rt.Console;
+import dev.jkvm.klib.rt.Memory;
+
+/**
+ * Lost wake-ups made visible: a CPU that runs its idle task with tasks in its own queue, and has
+ * not switched for STALL_MS, has missed the reschedule that queueing them asked for. Its idle
+ * loop schedules whenever its queue is non-empty, so this never lasts beyond one interrupt on a
+ * working kernel; a lost reschedule IPI on a CPU whose tick is stopped (IdleTick) lasts forever,
+ * and without this check a run that lost one hung silently until something killed it (issue 14:
+ * one such hang in about 400 boots under QEMU TCG at 153 CPUs, whose log ended mid-workload).
+ *
+ * The boot CPU, the housekeeping CPU whose tick never stops entirely (IdleTick), checks every
+ * CPU about once a second. A stalled CPU gets one line naming what its wake-up state was (need
+ * resched flag, RESCHEDULE pending in its mailbox, tick stopped), then a reschedule IPI sent
+ * even if the mailbox says one is pending, so that the run goes on to its end; the run then
+ * fails (MainTask asks passed()).
+ */
+public final class StallCheck {
+    private StallCheck() {
+    }
+
+    /** How long a CPU may idle over its own queued tasks before it counts as stalled. */
+    public static final long STALL_MS = 5000;
+    /** The gap between two looks at every CPU. */
+    private static final long CHECK_INTERVAL_MS = 1000;
+
+    /** Per CPU: +0 long TSC when first seen idle over queued tasks (0: not), +8 long its context switches then. */
+    private static final int RECORD = 16;
+    private static long records;
+    private static int cpuCount;
+    private static long lastCheck;
+    private static int stalls;
+
+    public static void init(int cpus) {
+        cpuCount = cpus;
+        records = BootAllocator.allocate(cpus * (long) RECORD, 8);
+        for (int cpu = 0; cpu < cpus; cpu++) {
+            Memory.store64(records + cpu * (long) RECORD, 0L);
+            Memory.store64(records + cpu * (long) RECORD + 8, 0L);
+        }
+    }
+
+    /** At each tick of the housekeeping CPU (interrupts off): looks at every CPU once a second. */
+    public static void atHousekeepingTick(long sched, long now, long tscPerMs) {
+        if (records == 0 || now - lastCheck < CHECK_INTERVAL_MS * tscPerMs) {
+            return;
+        }
+        lastCheck = now;
+        for (int cpu = 0; cpu < cpuCount; cpu++) {
+            long rq = Scheduler.runQueue(sched, cpu);
+            long record = records + cpu * (long) RECORD;
+            int queued = RunQueue.count(rq);
+            if (queued == 0 || !Task.isIdle(RunQueue.current(rq))) {
+                Memory.store64(record, 0L);
+                continue;
+            }
+            long switches = CpuStats.get(rq, CpuStats.CONTEXT_SWITCHES);
+            long since = Memory.load64(record);
+            if (since == 0 || Memory.load64(record + 8) != switches) {
+                Memory.store64(record, now);
+                Memory.store64(record + 8, switches);
+            } else if (now - since >= STALL_MS * tscPerMs) {
+                report(sched, cpu, queued, (now - since) / tscPerMs);
+                Memory.store64(record, 0L);
+            }
+        }
+    }
+
+    private static void report(long sched, int cpu, int queued, long ms) {
+        stalls++;
+        long mailbox = SmpState.mailbox();
+        Console.print("sched: stall: cpu ");
+        Log.dec(cpu);
+        Console.print(" idle for ");
+        Log.dec(ms);
+        Console.print(" ms with ");
+        Log.dec(queued);
+        Console.print(" tasks queued (need-resched ");
+        Log.dec(Scheduler.needResched(sched, cpu) ? 1 : 0);
+        Console.print(", reschedule ipi pending ");
+        Log.dec((IpiMailbox.pending(mailbox, cpu) & IpiReason.RESCHEDULE) != 0 ? 1 : 0);
+        Console.print(", tick stopped ");
+        Log.dec(IdleTick.isStopped(cpu) ? 1 : 0);
+        Console.print("): a lost wake-up; sending it a reschedule ipi\n");
+        IpiMailbox.post(mailbox, cpu, IpiReason.RESCHEDULE);
+        IpiSend.send(cpu, IpiMailbox.vectorOf(mailbox, IpiReason.RESCHEDULE));
+    }
+
+    /** False, with one line, when any CPU stalled during the run. */
+    public static boolean passed() {
+        if (stalls == 0) {
+            return true;
+        }
+        Console.print("sched: ");
+        Log.dec(stalls);
+        Console.print(" stalls (lost wake-ups) during the run: FAIL\n");
+        return false;
+    }
+}
