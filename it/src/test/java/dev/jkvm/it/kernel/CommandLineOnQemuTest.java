@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * the kernel's path, which the kernel skips.
  */
 class CommandLineOnQemuTest {
-    private static final String ACCEPTED = "accepted: test=fault|panic|hang|overflow|write-text|xdata|lost-wakeup|boot|sched-{";
+    private static final String ACCEPTED = "accepted: test=fault|panic|hang|overflow|write-text|xdata|lost-wakeup|deadlock|boot|sched-{";
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = ';', value = {
@@ -37,7 +37,7 @@ class CommandLineOnQemuTest {
     void theSelfTestImageRejectsSwitchesOnlyTheDefaultImageImplements() throws Exception {
         QemuBoot r = QemuBoot.run(BuiltImage.SMP_SELFTEST, "microvm", 1, "64M", "test=sched-fairness");
         assertEquals(35, r.status(), r::output);
-        assertTrue(r.serial().contains("cmdline: test=boot, test=lost-wakeup and test=sched-NAME need the default image"), r::output);
+        assertTrue(r.serial().contains("cmdline: test=boot, test=lost-wakeup, test=deadlock and test=sched-NAME need the default image"), r::output);
     }
 
     @Test

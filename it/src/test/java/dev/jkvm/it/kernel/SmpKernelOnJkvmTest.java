@@ -230,6 +230,16 @@ class SmpKernelOnJkvmTest {
         assertTrue(run.serial.contains("sched: 1 stalls (lost wake-ups) during the run: FAIL\nresult: FAIL"), run.serial);
     }
 
+    /** As SmpKernelOnQemuTest's: a wait nobody can end is reported within seconds and ends the run. */
+    @ParameterizedTest
+    @MethodSource("dev.jkvm.it.GuestAccelerators#all")
+    void aDeadlockIsReportedAndEndsTheRun(Accelerator accel) throws Exception {
+        Run run = boot(accel, 2, "test=deadlock");
+        assertEquals(35, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
+        assertTrue(run.serial.contains("and 1 tasks blocked, which nothing can wake: task 0x"), run.serial);
+        assertTrue(run.serial.endsWith(")\nresult: FAIL\n"), run.serial);
+    }
+
     @ParameterizedTest
     @MethodSource("dev.jkvm.it.GuestAccelerators#all")
     void panicStopsEveryOtherCpuWhichPrintsItsState(Accelerator accel) throws Exception {

@@ -116,6 +116,17 @@ class SmpKernelOnQemuTest {
         assertTrue(r.serial().contains("sched: 1 stalls (lost wake-ups) during the run: FAIL\nresult: FAIL"), r.serial());
     }
 
+    /** test=deadlock: a wait nobody can end is reported, with the blocked task, and ends the run. */
+    @Test
+    void aDeadlockIsReportedAndEndsTheRun() throws Exception {
+        Result r = qemu(2, "test=deadlock");
+        assertEquals(35, r.status(), () -> r.serial() + r.stderr());
+        assertTrue(Pattern.compile("sched: deadlock: every cpu idle for \\d+ ms with nothing queued and no sleep timer"
+                + " armed, and 1 tasks blocked, which nothing can wake: task 0x[0-9a-f]+ \\(wait queue 0x[0-9a-f]+\\)\nresult: FAIL")
+                .matcher(r.serial()).find(), r.serial());
+        assertFalse(r.serial().contains("test=deadlock: the wait ended"), r.serial());
+    }
+
     @Test
     void withoutAcpiTablesTheKernelFallsBackToTheBootCpuAlone() throws Exception {
         Result r = qemu("microvm,acpi=off", 2, null);

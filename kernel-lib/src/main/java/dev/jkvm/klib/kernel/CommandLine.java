@@ -12,7 +12,7 @@ import java.nio.charset.StandardCharsets;
  * one line together with everything that is accepted, and the run fails (a typo must not turn
  * into a different, passing run).
  *
- *   test=fault|panic|hang|overflow|write-text|xdata|lost-wakeup|boot|sched-NAME
+ *   test=fault|panic|hang|overflow|write-text|xdata|lost-wakeup|deadlock|boot|sched-NAME
  *                   a failure path or one test
  *   expect-cpus=N   the run fails unless exactly N CPUs come online (1-1024)
  *   storm-ms=N      the self-test suite's IPI storm budget in ms (1-60000)
@@ -43,17 +43,18 @@ public final class CommandLine {
     public static final int TEST_WRITE_TEXT = 5;
     public static final int TEST_EXECUTE_DATA = 6;
     public static final int TEST_LOST_WAKEUP = 9;
+    public static final int TEST_DEADLOCK = 10;
     private static final int SELFTEST = -1;
 
     /** Built on the host (class initialisers are not compiled): the exact words, NUL-terminated. */
     private static final byte[] WORDS = ("test=fault\0test=panic\0test=hang\0test=overflow\0test=write-text\0"
-            + "test=xdata\0test=lost-wakeup\0test=boot\0test=sched-fairness\0test=sched-migration\0test=sched-priority\0"
+            + "test=xdata\0test=lost-wakeup\0test=deadlock\0test=boot\0test=sched-fairness\0test=sched-migration\0test=sched-priority\0"
             + "test=sched-timeouts\0test=sched-stress\0test=sched-bench\0test=sched-affinity\0"
             + "test=sched-join\0test=sched-isolation\0test=sched-kernel-memory\0selftest\0")
             .getBytes(StandardCharsets.US_ASCII);
     /** What each word of WORDS means: a test word (Kernel's, or MainTask's for boot and sched-NAME). */
     private static final int[] MEANINGS = {TEST_FAULT, TEST_PANIC, TEST_HANG, TEST_OVERFLOW, TEST_WRITE_TEXT,
-        TEST_EXECUTE_DATA, TEST_LOST_WAKEUP, MainTask.BOOT_ONLY, sched('f'), sched('m'), sched('p'), sched('t'), sched('s'),
+        TEST_EXECUTE_DATA, TEST_LOST_WAKEUP, TEST_DEADLOCK, MainTask.BOOT_ONLY, sched('f'), sched('m'), sched('p'), sched('t'), sched('s'),
         sched('b'), sched('a'), sched('j'), sched('i'), sched('k'), SELFTEST};
     /** The switches that take a decimal number, NUL-terminated, with their ranges. */
     private static final byte[] NUMERIC = "expect-cpus=\0storm-ms=\0watchdog-ms=\0sched-spin=\0".getBytes(StandardCharsets.US_ASCII);
@@ -230,8 +231,9 @@ public final class CommandLine {
      * test=boot or test=sched-NAME; without the suite storm-ms= would do nothing.
      */
     public static boolean fitsImage(boolean suite) {
-        if (suite && (test == MainTask.BOOT_ONLY || test == TEST_LOST_WAKEUP || (test & 0xFF) == MainTask.SCHED_TEST)) {
-            Console.print("cmdline: test=boot, test=lost-wakeup and test=sched-NAME need the default image, and this run is the SMP"
+        if (suite && (test == MainTask.BOOT_ONLY || test == TEST_LOST_WAKEUP || test == TEST_DEADLOCK
+                || (test & 0xFF) == MainTask.SCHED_TEST)) {
+            Console.print("cmdline: test=boot, test=lost-wakeup, test=deadlock and test=sched-NAME need the default image, and this run is the SMP"
                     + " self-test suite, which ends after its tests (accepted here: test=fault|panic|hang|overflow|"
                     + "write-text|xdata, expect-cpus=N, storm-ms=N, selftest)\n");
             return false;
@@ -246,7 +248,7 @@ public final class CommandLine {
 
     /** Everything the parser accepts, in the form of the class comment. */
     public static void printAccepted() {
-        Console.print("test=fault|panic|hang|overflow|write-text|xdata|lost-wakeup|boot|sched-{fairness,migration,priority,"
+        Console.print("test=fault|panic|hang|overflow|write-text|xdata|lost-wakeup|deadlock|boot|sched-{fairness,migration,priority,"
                 + "timeouts,stress,bench,affinity,join,isolation,kernel-memory}, expect-cpus=N (1-1024),"
                 + " storm-ms=N (1-60000), watchdog-ms=N (1-3600000), sched-spin=N (1-300000000), selftest");
     }

@@ -4,10 +4,12 @@ import dev.jkvm.klib.kernel.acpi.Topology;
 import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.cpu.CpuMask;
 import dev.jkvm.klib.kernel.cpu.CpuRecord;
+import dev.jkvm.klib.kernel.mm.BootAllocator;
 import dev.jkvm.klib.kernel.mm.KernelLayout;
 import dev.jkvm.klib.kernel.proc.IdleTick;
 import dev.jkvm.klib.kernel.proc.KernelScheduler;
 import dev.jkvm.klib.kernel.proc.TaskBodies;
+import dev.jkvm.klib.kernel.sched.BlockingSemaphore;
 import dev.jkvm.klib.kernel.smp.ApStartup;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiReason;
@@ -31,6 +33,8 @@ import dev.jkvm.klib.rt.Memory;
  * <li>test=panic panics once every CPU is up: the panic stops the other CPUs.</li>
  * <li>test=lost-wakeup loses the reschedule IPI for a task queued on an idle AP: the stall is
  *     reported, the task runs after all, and the run fails.</li>
+ * <li>test=deadlock has the main task wait on a semaphore nobody posts: the deadlock is
+ *     reported and ends the run.</li>
  * </ul>
  */
 final class FaultInjection {
@@ -129,6 +133,20 @@ final class FaultInjection {
         Console.print("\n");
         KernelScheduler.allowEverywhere(KernelScheduler.currentTask());
         return value == 42;
+    }
+
+    /**
+     * test=deadlock, as the main task: waits on a semaphore that nobody will ever post, with
+     * nothing else to run and no timer armed. StallCheck reports the blocked task and ends the run
+     * within seconds; returning would mean that it did not.
+     */
+    static boolean deadlock() {
+        long semaphore = BootAllocator.allocate(BlockingSemaphore.SIZE, 64);
+        BlockingSemaphore.init(semaphore, 0);
+        Console.print("test: the main task waits on a semaphore nobody posts\n");
+        BlockingSemaphore.down(KernelScheduler.sched(), semaphore);
+        Console.print("test=deadlock: the wait ended\n");
+        return false;
     }
 
     /**

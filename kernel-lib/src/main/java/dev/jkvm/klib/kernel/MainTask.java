@@ -36,6 +36,8 @@ public final class MainTask {
             passed = true;
         } else if (test == CommandLine.TEST_LOST_WAKEUP) {
             passed = FaultInjection.lostWakeup();
+        } else if (test == CommandLine.TEST_DEADLOCK) {
+            passed = FaultInjection.deadlock();
         } else if ((test & 0xFF) == SCHED_TEST) {
             passed = schedTest((int) (test >>> 8) & 0xFF, cpuCount);
         } else if (WorkloadDescriptor.schedulerChecks()) {

@@ -69,6 +69,7 @@ class KernelCommandLineFuzzTest {
             Map.entry("test=hang", CommandLine.TEST_HANG), Map.entry("test=overflow", CommandLine.TEST_OVERFLOW),
             Map.entry("test=write-text", CommandLine.TEST_WRITE_TEXT), Map.entry("test=xdata", CommandLine.TEST_EXECUTE_DATA),
             Map.entry("test=lost-wakeup", CommandLine.TEST_LOST_WAKEUP),
+            Map.entry("test=deadlock", CommandLine.TEST_DEADLOCK),
             Map.entry("test=boot", MainTask.BOOT_ONLY), sched("fairness"), sched("migration"), sched("priority"),
             sched("timeouts"), sched("stress"), sched("bench"), sched("affinity"), sched("join"), sched("isolation"),
             sched("kernel-memory"));
@@ -164,6 +165,7 @@ class KernelCommandLineFuzzTest {
         assertEquals(expected.schedSpin, (long) SCHED_SPIN.invoke(), "schedSpin(), " + where);
         assertEquals(expected.selftest, (boolean) ENABLED.invoke(expected.selftest), "SelfTestSuite.enabled, " + where);
         boolean schedulerTest = expected.test == MainTask.BOOT_ONLY || expected.test == CommandLine.TEST_LOST_WAKEUP
+                || expected.test == CommandLine.TEST_DEADLOCK
                 || (expected.test & 0xFF) == MainTask.SCHED_TEST;
         CLEAR.invoke();
         assertEquals(!schedulerTest, (boolean) FITS.invoke(true), "fitsImage(suite), " + where);
@@ -221,7 +223,7 @@ class KernelCommandLineFuzzTest {
                 shown.append(c >= 0x20 && c < 0x7F ? c : '?');
             }
             return new Reading("cmdline: " + reason + " in \"" + shown + "\"; accepted: "
-                    + "test=fault|panic|hang|overflow|write-text|xdata|lost-wakeup|boot|sched-{fairness,migration,priority,"
+                    + "test=fault|panic|hang|overflow|write-text|xdata|lost-wakeup|deadlock|boot|sched-{fairness,migration,priority,"
                     + "timeouts,stress,bench,affinity,join,isolation,kernel-memory}, expect-cpus=N (1-1024),"
                     + " storm-ms=N (1-60000), watchdog-ms=N (1-3600000), sched-spin=N (1-300000000), selftest\n", 0, false,
                     0, 0, 0, 0);

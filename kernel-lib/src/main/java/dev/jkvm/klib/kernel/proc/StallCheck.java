@@ -6,10 +6,13 @@ import dev.jkvm.klib.kernel.sched.CpuStats;
 import dev.jkvm.klib.kernel.sched.RunQueue;
 import dev.jkvm.klib.kernel.sched.Scheduler;
 import dev.jkvm.klib.kernel.sched.Task;
+import dev.jkvm.klib.kernel.sched.TaskState;
+import dev.jkvm.klib.kernel.sched.TaskTable;
 import dev.jkvm.klib.kernel.smp.IpiMailbox;
 import dev.jkvm.klib.kernel.smp.IpiReason;
 import dev.jkvm.klib.kernel.smp.IpiSend;
 import dev.jkvm.klib.kernel.smp.SmpState;
+import dev.jkvm.klib.kernel.trap.ExitCodes;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Memory;
 
@@ -26,6 +29,11 @@ import dev.jkvm.klib.rt.Memory;
  * resched flag, RESCHEDULE pending in its mailbox, tick stopped), then a reschedule IPI sent
  * even if the mailbox says one is pending, so that the run goes on to its end; the run then
  * fails (MainTask asks passed()).
+ *
+ * The same look catches the other way a run can hang for good: every CPU idle with an empty queue
+ * and no sleep timer armed, no context switch anywhere for STALL_MS, and tasks still BLOCKED.
+ * Nothing can wake them then (every wake-up in this kernel comes from a running task, a timer or
+ * an IPI one of those sent), so the blocked tasks are listed and the run ends with FAIL at once.
  */
 public final class StallCheck {
     private StallCheck() {
@@ -42,6 +50,11 @@ public final class StallCheck {
     private static int cpuCount;
     private static long lastCheck;
     private static int stalls;
+    /** TSC since when every CPU was seen quiet (idle, nothing queued, no timer), 0: not; the switch total then. */
+    private static long quietSince;
+    private static long quietSwitches;
+    /** Blocked tasks listed by name in a deadlock report; the rest are counted. */
+    private static final int LISTED = 8;
 
     public static void init(int cpus) {
         cpuCount = cpus;
@@ -58,15 +71,20 @@ public final class StallCheck {
             return;
         }
         lastCheck = now;
+        boolean quiet = true;
+        long switchTotal = 0;
         for (int cpu = 0; cpu < cpuCount; cpu++) {
             long rq = Scheduler.runQueue(sched, cpu);
             long record = records + cpu * (long) RECORD;
             int queued = RunQueue.count(rq);
-            if (queued == 0 || !Task.isIdle(RunQueue.current(rq))) {
+            boolean idle = Task.isIdle(RunQueue.current(rq));
+            long switches = CpuStats.get(rq, CpuStats.CONTEXT_SWITCHES);
+            switchTotal += switches;
+            quiet &= idle && queued == 0 && Memory.load64(rq + RunQueue.TIMER_HEAD) == 0;
+            if (queued == 0 || !idle) {
                 Memory.store64(record, 0L);
                 continue;
             }
-            long switches = CpuStats.get(rq, CpuStats.CONTEXT_SWITCHES);
             long since = Memory.load64(record);
             if (since == 0 || Memory.load64(record + 8) != switches) {
                 Memory.store64(record, now);
@@ -76,6 +94,50 @@ public final class StallCheck {
                 Memory.store64(record, 0L);
             }
         }
+        if (!quiet) {
+            quietSince = 0;
+        } else if (quietSince == 0 || switchTotal != quietSwitches) {
+            quietSince = now;
+            quietSwitches = switchTotal;
+        } else if (now - quietSince >= STALL_MS * tscPerMs) {
+            deadlock(sched, (now - quietSince) / tscPerMs);
+        }
+    }
+
+    /** Every CPU quiet for ms: lists the blocked tasks, if any, and ends the run. */
+    private static void deadlock(long sched, long ms) {
+        long table = Scheduler.taskTable(sched);
+        int blocked = 0;
+        for (int slot = 0; slot < TaskTable.capacity(table); slot++) {
+            if (Task.state(TaskTable.slot(table, slot)) == TaskState.BLOCKED) {
+                blocked++;
+            }
+        }
+        if (blocked == 0) {
+            return;
+        }
+        Console.print("sched: deadlock: every cpu idle for ");
+        Log.dec(ms);
+        Console.print(" ms with nothing queued and no sleep timer armed, and ");
+        Log.dec(blocked);
+        Console.print(" tasks blocked, which nothing can wake:");
+        int listed = 0;
+        for (int slot = 0; slot < TaskTable.capacity(table) && listed < LISTED; slot++) {
+            long task = TaskTable.slot(table, slot);
+            if (Task.state(task) == TaskState.BLOCKED) {
+                Console.print(" task ");
+                Log.hex(Memory.load64(task + Task.ID));
+                Console.print(" (wait queue ");
+                Log.hex(Memory.load64(task + Task.WAIT_QUEUE));
+                Console.print(")");
+                listed++;
+            }
+        }
+        if (blocked > listed) {
+            Console.print(" ...");
+        }
+        Console.print("\nresult: FAIL\n");
+        ExitCodes.exit(ExitCodes.SELF_TEST_FAILED);
     }
 
     private static void report(long sched, int cpu, int queued, long ms) {
