@@ -18,7 +18,8 @@ import dev.jkvm.klib.rt.Memory;
 
 /**
  * Lost wake-ups made visible: a CPU that runs its idle task with tasks in its own queue, and has
- * not switched for STALL_MS, has missed the reschedule that queueing them asked for. Its idle
+ * not switched for STALL_MS, has missed the reschedule that queueing them asked for, or has been
+ * unable to take it (interrupts off all that time, as in a lock convoy: sched.LoadBalance). Its idle
  * loop schedules whenever its queue is non-empty, so this never lasts beyond one interrupt on a
  * working kernel; a lost reschedule IPI on a CPU whose tick is stopped (IdleTick) lasts forever,
  * and without this check a run that lost one hung silently until something killed it (issue 14:
@@ -155,7 +156,20 @@ public final class StallCheck {
         Log.dec((IpiMailbox.pending(mailbox, cpu) & IpiReason.RESCHEDULE) != 0 ? 1 : 0);
         Console.print(", tick stopped ");
         Log.dec(IdleTick.isStopped(cpu) ? 1 : 0);
-        Console.print("): a lost wake-up; sending it a reschedule ipi\n");
+        Console.print(", its run queue lock held or awaited by ");
+        Log.dec(RunQueue.lockQueueLength(Scheduler.runQueue(sched, cpu)));
+        int longest = 0;
+        for (int other = 1; other < cpuCount; other++) {
+            if (RunQueue.lockQueueLength(Scheduler.runQueue(sched, other))
+                    > RunQueue.lockQueueLength(Scheduler.runQueue(sched, longest))) {
+                longest = other;
+            }
+        }
+        Console.print(", longest run queue lock line ");
+        Log.dec(RunQueue.lockQueueLength(Scheduler.runQueue(sched, longest)));
+        Console.print(" on cpu ");
+        Log.dec(longest);
+        Console.print("): a lost wake-up or a cpu stuck with interrupts off; sending it a reschedule ipi\n");
         IpiMailbox.post(mailbox, cpu, IpiReason.RESCHEDULE);
         IpiSend.send(cpu, IpiMailbox.vectorOf(mailbox, IpiReason.RESCHEDULE));
     }

@@ -11,6 +11,15 @@ package dev.jkvm.klib.kernel.sched;
  * The victim's run queue lock is held only to find and dequeue the task; the task then
  * belongs to the puller alone (RUNNABLE, on no queue) until the puller enqueues it on its own
  * queue, so no CPU ever holds two run queue locks.
+ *
+ * The victim's lock is only tried, never waited for: a pull is an opportunity, and the puller
+ * tries again at its next tick or schedule (or is kicked, proc.IdleTick). Waiting made convoys:
+ * every idle CPU picks the same busiest CPU, and a fair (ticket) lock hands itself to one
+ * particular waiter at a time, with interrupts off all along the line. Under QEMU TCG with 149
+ * vCPU threads on 2 host cores each hand-off waited for one preempted thread while the others
+ * spun, idle CPUs kept joining at every tick, and the victim itself queued behind them for its
+ * own run queue: CPUs deaf to interrupts for more than 5 s (StallCheck's report), and once, at
+ * 153 CPUs, a run that never finished (issue 14).
  */
 public final class LoadBalance {
     private LoadBalance() {
@@ -68,7 +77,9 @@ public final class LoadBalance {
         if (!RunQueue.mayHaveMovable(victim, cpu, keepHead)) {
             return false;
         }
-        RunQueue.lock(victim);
+        if (!RunQueue.tryLock(victim)) {
+            return false;
+        }
         long task = RunQueue.firstMovable(victim, cpu, keepHead);
         if (task != 0) {
             RunQueue.dequeue(victim, busiest, task);

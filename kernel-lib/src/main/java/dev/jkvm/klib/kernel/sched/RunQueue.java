@@ -75,8 +75,18 @@ public final class RunQueue {
         TicketSpinLock.lock(rq + LOCK);
     }
 
+    /** Takes the lock only if it is free and nobody waits for it (TicketSpinLock.tryLock). */
+    public static boolean tryLock(long rq) {
+        return TicketSpinLock.tryLock(rq + LOCK);
+    }
+
     public static void unlock(long rq) {
         TicketSpinLock.unlock(rq + LOCK);
+    }
+
+    /** CPUs holding or waiting for the lock (a snapshot, for diagnostics). */
+    public static int lockQueueLength(long rq) {
+        return TicketSpinLock.queueLength(rq + LOCK);
     }
 
     /** Queued tasks (a snapshot, read without the lock for CPU selection). */

@@ -4,11 +4,13 @@ import dev.jkvm.klib.kernel.cpu.CpuMask;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -112,6 +114,30 @@ class LoadBalanceStepsTest {
         assertFalse(LoadBalance.pullIntoEmptyQueue(machine.sched, 0));
         assertEquals(3, queued(1));
         assertEquals(0, queued(0));
+    }
+
+    /**
+     * A pull never waits for the victim's run queue lock: while it is held the pull gives up at
+     * once and the task stays; once it is free the pull succeeds. Waiting lined every idle CPU up
+     * on the busiest CPU's lock (LoadBalance's class comment). Against a pull that waits, this
+     * fails at the time limit instead of hanging.
+     */
+    @Test
+    void aPullGivesUpWhileTheVictimsLockIsTaken() {
+        machine = new SimMachine(2, 16, false);
+        load(1, 3, false);
+        RunQueue.lock(machine.runQueue(1));
+        boolean pulled;
+        try {
+            pulled = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> LoadBalance.pullIfIdle(machine.sched, 0),
+                    "the pull waited for the victim's lock");
+        } finally {
+            RunQueue.unlock(machine.runQueue(1));
+        }
+        assertFalse(pulled);
+        assertEquals(2, queued(1));
+        assertTrue(LoadBalance.pullIfIdle(machine.sched, 0), "the lock is free again");
+        assertEquals(1, queued(1));
     }
 
     @Test
