@@ -227,7 +227,7 @@ class SmpKernelOnJkvmTest {
         assertEquals(35, run.outcome.exitStatus(), () -> run.outcome + "\n" + run.serial);
         assertTrue(run.serial.contains("sched: stall: cpu 1 idle for "), run.serial);
         assertTrue(run.serial.contains("test: the task on cpu 1 returned 42"), run.serial);
-        assertTrue(run.serial.contains("sched: 1 stalls (lost wake-ups) during the run: FAIL\nresult: FAIL"), run.serial);
+        assertTrue(run.serial.contains("sched: 1 stalls (cpus idle over queued tasks) during the run: FAIL\nresult: FAIL"), run.serial);
     }
 
     /** As SmpKernelOnQemuTest's: a wait nobody can end is reported within seconds and ends the run. */

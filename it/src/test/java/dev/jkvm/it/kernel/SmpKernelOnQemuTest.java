@@ -114,7 +114,7 @@ class SmpKernelOnQemuTest {
                 + " reschedule ipi pending 1, tick stopped 1, its run queue lock held or awaited by 0,")
                 .matcher(r.serial()).find(), r.serial());
         assertTrue(r.serial().contains("test: the task on cpu 2 returned 42"), r.serial());
-        assertTrue(r.serial().contains("sched: 1 stalls (lost wake-ups) during the run: FAIL\nresult: FAIL"), r.serial());
+        assertTrue(r.serial().contains("sched: 1 stalls (cpus idle over queued tasks) during the run: FAIL\nresult: FAIL"), r.serial());
     }
 
     /** test=deadlock: a wait nobody can end is reported, with the blocked task, and ends the run. */

@@ -181,7 +181,7 @@ public final class StallCheck {
         }
         Console.print("sched: ");
         Log.dec(stalls);
-        Console.print(" stalls (lost wake-ups) during the run: FAIL\n");
+        Console.print(" stalls (cpus idle over queued tasks) during the run: FAIL\n");
         return false;
     }
 }
