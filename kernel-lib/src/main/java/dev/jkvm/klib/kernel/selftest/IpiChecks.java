@@ -13,6 +13,7 @@ import dev.jkvm.klib.kernel.console.Log;
 import dev.jkvm.klib.kernel.mm.PageTables;
 import dev.jkvm.klib.kernel.time.Delay;
 import dev.jkvm.klib.kernel.trap.Vectors;
+import dev.jkvm.klib.kernel.sync.InterruptFlag;
 import dev.jkvm.klib.rt.Asm;
 import dev.jkvm.klib.rt.Console;
 import dev.jkvm.klib.rt.Cpu;
@@ -94,13 +95,25 @@ public final class IpiChecks {
         return ran == online;
     }
 
-    /** One-shot APIC timer on the boot CPU; its handler forwards TIMER to every other CPU. */
+    /**
+     * One-shot APIC timer on the boot CPU; its handler forwards TIMER to every other CPU.
+     * Interrupts are off from each look at the tick count to the HLT (STI's one-instruction
+     * shadow covers the HLT): the one tick arriving between the look and the HLT was handled and
+     * then slept through, with every other CPU halted as well and nothing left to wake anyone
+     * (one boot in about 1,100 at 120-200 CPUs under QEMU TCG hung here, issue 14).
+     */
     public static boolean timer(long ticksPerMs) {
+        boolean interrupts = InterruptFlag.enabled();
+        Cpu.cli();
         Lapic.write(Lapic.LVT_TIMER, Vectors.TIMER);
         Lapic.write(Lapic.TIMER_INITIAL, (int) (ticksPerMs > 0 ? ticksPerMs : 100000));
         long deadline = Delay.deadline(WAIT_US);
         while (IpiHandlers.bspTicks() == 0 && !Delay.passed(deadline)) {
             Asm.call("kernel_wait_for_interrupt");
+            Cpu.cli();
+        }
+        if (interrupts) {
+            Cpu.sti();
         }
         long mask = CpuRecord.onlineMask();
         int passed = 0;
